@@ -1,0 +1,25 @@
+"""kerasrnn_torch: Keras's recurrent layers as PyTorch modules, with Keras's numbers and PyTorch's speed."""
+from .engine.dispatch import force_path
+from .layers.attention import Attention
+from .layers.base import Layer
+from .layers.bidirectional import Bidirectional
+from .layers.core import Dense, Dropout
+from .layers.embedding import Embedding
+from .layers.gru import GRU, GRUCell
+from .layers.lstm import LSTM, LSTMCell
+from .layers.masking import Masking
+from .layers.rnn import RNN
+from .layers.simple_rnn import SimpleRNN, SimpleRNNCell
+from .layers.stacked_cells import StackedRNNCells
+from .layers.time_distributed import TimeDistributed
+from .models.sequential import Sequential
+from .models.summary import summary
+from .regularization import apply_constraints, regularization_loss
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GRU", "LSTM", "RNN", "Attention", "Bidirectional", "Dense", "Dropout", "Embedding", "GRUCell", "LSTMCell",
+    "Layer", "Masking", "Sequential", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "TimeDistributed",
+    "apply_constraints", "force_path", "regularization_loss", "summary",
+]

@@ -1,0 +1,106 @@
+"""Keras activation names -> callables on tensors.
+
+`get(name_or_callable)` resolves what a user passes; `canonical_name(fn)` tells
+the dispatcher which well-known function a callable is (so that `torch.tanh`
+counts as "tanh" for the fused-kernel rules, as it does in Keras).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def linear(x):
+    return x
+
+
+def hard_sigmoid(x):
+    # Keras 3's definition: relu6(x + 3) / 6 (Keras 2 used 0.2 * x + 0.5).
+    return F.relu6(x + 3.0) / 6.0
+
+
+def hard_silu(x):
+    return x * hard_sigmoid(x)
+
+
+def exponential(x):
+    return torch.exp(x)
+
+
+def softmax(x):
+    return torch.softmax(x, dim=-1)
+
+
+def log_softmax(x):
+    return torch.log_softmax(x, dim=-1)
+
+
+def leaky_relu(x):
+    # Keras's default negative slope is 0.2.
+    return F.leaky_relu(x, negative_slope=0.2)
+
+
+def gelu(x):
+    # keras.activations.gelu defaults to the tanh approximation.
+    return F.gelu(x, approximate="tanh")
+
+
+_BY_NAME = {
+    "linear": linear,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "relu": torch.relu,
+    "relu6": F.relu6,
+    "hard_sigmoid": hard_sigmoid,
+    "hard_silu": hard_silu,
+    "hard_swish": hard_silu,
+    "elu": F.elu,
+    "selu": F.selu,
+    "softplus": F.softplus,
+    "softsign": F.softsign,
+    "silu": F.silu,
+    "swish": F.silu,
+    "gelu": gelu,
+    "mish": F.mish,
+    "exponential": exponential,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "leaky_relu": leaky_relu,
+}
+
+# Callables that are the same function as a Keras name (checked by identity).
+_ALIASES = {
+    torch.tanh: "tanh", F.tanh: "tanh", torch.Tensor.tanh: "tanh",
+    torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid", torch.Tensor.sigmoid: "sigmoid",
+    torch.relu: "relu", F.relu: "relu", torch.Tensor.relu: "relu",
+}
+
+
+def get(identifier):
+    """Resolve a Keras activation name, `None` (linear) or a callable."""
+    if identifier is None:
+        return linear
+    if isinstance(identifier, str):
+        try:
+            return _BY_NAME[identifier]
+        except KeyError:
+            known = ", ".join(sorted(_BY_NAME))
+            raise ValueError(f"Unknown activation {identifier!r}; expected one of: {known}, or a callable") from None
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"An activation must be a Keras name, None or a callable; got {identifier!r}")
+
+
+def canonical_name(fn) -> str | None:
+    """The Keras name of a resolved activation, or None for an unknown callable."""
+    for name, known in _BY_NAME.items():
+        if fn is known:
+            return name  # the first (primary) name wins over later aliases
+    try:
+        return _ALIASES.get(fn)
+    except TypeError:  # unhashable callable
+        return None
+
+
+def describe(fn) -> str:
+    return canonical_name(fn) or getattr(fn, "__name__", repr(fn))

@@ -1,0 +1,112 @@
+"""The rules that pick the fused kernel or the cell loop: the only place they live.
+
+`plan(...)` is pure: it takes a layer's configuration, the mask layout and the
+user's and the context's wishes, and returns the path with the reasons that
+rule the fused kernel out.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from dataclasses import dataclass
+
+from .._checks import one_of
+
+PATHS = ("auto", "fused", "loop")
+_forced_path: contextvars.ContextVar[str] = contextvars.ContextVar("kerasrnn_torch_forced_path", default="auto")
+
+
+@dataclass(frozen=True)
+class FusedConfig:
+    """The parts of a recurrent layer's configuration the fused kernel cares about."""
+    kind: str                      # "simple_rnn", "lstm" or "gru"
+    activation: str | None         # canonical Keras name, None for an unknown callable
+    recurrent_activation: str | None = "sigmoid"
+    recurrent_dropout: float = 0.0
+    unroll: bool = False
+    use_bias: bool = True
+    reset_after: bool = True
+
+
+@dataclass(frozen=True)
+class Plan:
+    path: str                      # "fused" or "loop"
+    reasons: tuple[str, ...]       # why the fused kernel will not run (empty when it will)
+    fused_required: bool = False   # use_cudnn=True or force_path("fused") asked for it
+
+    @property
+    def reason(self) -> str | None:
+        return "; ".join(self.reasons) if self.reasons else None
+
+    def enforce(self, owner: str) -> "Plan":
+        """Raise when the fused kernel was required but cannot run."""
+        if self.fused_required and self.path != "fused":
+            raise ValueError(f"{owner}: {self.reason}")
+        return self
+
+
+def fused_obstacles(config: FusedConfig, mask_kind: str = "none") -> tuple[str, ...]:
+    """Every reason the fused kernel cannot run this configuration, as sentences."""
+    reasons = []
+    allowed = ("tanh", "relu") if config.kind == "simple_rnn" else ("tanh",)
+    if config.activation not in allowed:
+        reasons.append(f"activation is {config.activation or 'a custom callable'}, the fused kernel needs "
+                       + " or ".join(allowed))
+    if config.kind != "simple_rnn" and config.recurrent_activation != "sigmoid":
+        reasons.append(f"recurrent_activation is {config.recurrent_activation or 'a custom callable'}, "
+                       "the fused kernel needs sigmoid")
+    if config.recurrent_dropout:
+        reasons.append(f"recurrent_dropout={config.recurrent_dropout} is not supported by the fused kernel")
+    if config.unroll:
+        reasons.append("unroll=True asks for the step-by-step loop")
+    if not config.use_bias:
+        reasons.append("use_bias=False is not supported by the fused kernel")
+    if config.kind == "gru" and not config.reset_after:
+        reasons.append("reset_after=False is not the GRU variant the fused kernel computes")
+    if mask_kind == "other":
+        reasons.append("the mask is not right-padded (a False step is followed by a True step)")
+    return tuple(reasons)
+
+
+def plan(config: FusedConfig | None, *, mask_kind: str = "none", use_cudnn="auto",
+         forced: str | None = None) -> Plan:
+    """Pick the path; pure, never raises (see `Plan.enforce`).
+
+    `config=None` means no fused kernel exists for the layer (the generic
+    `RNN(cell)`). `use_cudnn` is the layer's argument; `forced` the
+    `force_path` override (read from the context when None), which wins.
+    """
+    forced = forced if forced is not None else _forced_path.get()
+    if config is None:
+        reasons = ("the generic RNN(cell) layer always runs the cell loop",)
+    else:
+        reasons = fused_obstacles(config, mask_kind)
+    if forced == "loop":
+        return Plan("loop", reasons or ('force_path("loop") is active',))
+    if forced == "auto" and use_cudnn is False:
+        return Plan("loop", reasons or ("use_cudnn=False asks for the loop",))
+    required = forced == "fused" or use_cudnn is True
+    if reasons:
+        source = 'force_path("fused")' if forced == "fused" else "use_cudnn=True"
+        prefix = (f"{source} was given but the fused kernel cannot run: ",) if required else ()
+        return Plan("loop", prefix + reasons if not required else (prefix[0] + "; ".join(reasons),), required)
+    return Plan("fused", (), required)
+
+
+@contextlib.contextmanager
+def force_path(path: str):
+    """Override every layer's path choice inside the block: "loop", "fused" or "auto".
+
+    The override follows the current context (thread, asyncio task); a thread
+    started inside the block does not inherit it.
+    """
+    one_of(path, PATHS, "path", "force_path")
+    token = _forced_path.set(path)
+    try:
+        yield
+    finally:
+        _forced_path.reset(token)
+
+
+def forced_path() -> str:
+    return _forced_path.get()

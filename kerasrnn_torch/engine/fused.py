@@ -1,0 +1,113 @@
+"""The only module that calls PyTorch's fused recurrent kernels (cuDNN on CUDA,
+PyTorch's native kernels on CPU), plus the glue that gives their results
+Keras's meaning for masks and `go_backwards`.
+
+Nothing here catches exceptions: a failure inside the kernel propagates.
+"""
+from __future__ import annotations
+
+import torch
+from torch import _VF
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from .masks import MaskLayout
+
+
+def _kernel(kind: str, activation: str):
+    if kind == "lstm":
+        return _VF.lstm
+    if kind == "gru":
+        return _VF.gru
+    return _VF.rnn_relu if activation == "relu" else _VF.rnn_tanh
+
+
+def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat_weights: list[torch.Tensor], *,
+                activation: str = "tanh", bidirectional: bool = False, lengths: torch.Tensor | None = None):
+    """One fused call over a batch-first sequence.
+
+    `states` are `(num_directions, batch, units)` tensors (`[h]` or `[h, c]`).
+    `lengths` (CPU int64, every entry >= 1, any order) packs the batch so each
+    row stops at its own length; padded output positions come back as zeros.
+    Returns `(outputs (batch, time, num_directions*units), final_states)`.
+    """
+    kernel = _kernel(kind, activation)
+    hx = tuple(states) if kind == "lstm" else states[0]
+    # cuDNN needs the train flag to keep what backward uses; it changes nothing else for one layer.
+    train = torch.is_grad_enabled()
+    if lengths is None:
+        result = kernel(inputs, hx, flat_weights, True, 1, 0.0, train, bidirectional, True)
+        return result[0], list(result[1:])
+    packed = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+    if kind == "lstm":
+        hx = tuple(h.index_select(1, packed.sorted_indices) for h in hx)
+    else:
+        hx = hx.index_select(1, packed.sorted_indices)
+    result = kernel(packed.data, packed.batch_sizes, hx, flat_weights, True, 1, 0.0, train, bidirectional)
+    outputs, _ = pad_packed_sequence(
+        PackedSequence(result[0], packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
+        batch_first=True, total_length=inputs.shape[1])
+    final_states = [s.index_select(1, packed.unsorted_indices) for s in result[1:]]
+    return outputs, final_states
+
+
+def reverse_valid_steps(sequence: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each row's first `lengths[b]` steps in place of order; padding stays where it is."""
+    batch, timesteps = sequence.shape[:2]
+    steps = torch.arange(timesteps, device=sequence.device).expand(batch, timesteps)
+    lengths = lengths.to(sequence.device).unsqueeze(1)
+    index = torch.where(steps < lengths, lengths - 1 - steps, steps)
+    return sequence.gather(1, index.unsqueeze(-1).expand_as(sequence))
+
+
+def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[torch.Tensor],
+                       flat_weights: list[torch.Tensor], *, activation: str, layout: MaskLayout,
+                       go_backwards: bool, return_sequences: bool, zero_output_for_mask: bool = False):
+    """A Keras recurrent layer's forward pass on the fused kernel.
+
+    Returns `(output, final_states)` with Keras's conventions: with
+    `go_backwards` the sequence is read (and returned) from the end; with a
+    right-padded mask, padded steps keep the state, repeat the last valid output
+    in the returned sequence (zeros with `zero_output_for_mask`, and zeros before
+    the first valid step), and fully masked rows keep their initial states.
+    """
+    states = [s.unsqueeze(0) for s in initial_states]
+    if layout.kind != "right_padded":
+        sequence = inputs.flip(1) if go_backwards else inputs
+        outputs, final = call_kernel(kind, sequence, states, flat_weights, activation=activation)
+        final = [s.squeeze(0) for s in final]
+        return (outputs if return_sequences else final[0]), final
+
+    lengths = layout.lengths
+    timesteps = inputs.shape[1]
+    if go_backwards:
+        inputs = reverse_valid_steps(inputs, lengths)
+    outputs, final = call_kernel(kind, inputs, states, flat_weights, activation=activation,
+                                 lengths=lengths.clamp(min=1))
+    final = [s.squeeze(0) for s in final]
+    empty = None
+    if layout.has_empty_rows:
+        empty = (lengths == 0).to(inputs.device)
+        final = [torch.where(empty.unsqueeze(1), s0, s) for s0, s in zip(initial_states, final)]
+        outputs = outputs.masked_fill(empty.view(-1, 1, 1), 0.0)
+    last_output = final[0] if empty is None else final[0].masked_fill(empty.unsqueeze(1), 0.0)
+
+    if not return_sequences:
+        if zero_output_for_mask and not go_backwards:
+            # Keras's last output is the output at the last step, zero when that step is masked.
+            full = (lengths == timesteps).to(inputs.device).unsqueeze(1)
+            last_output = torch.where(full, last_output, torch.zeros_like(last_output))
+        return last_output, final
+
+    valid = torch.arange(timesteps).unsqueeze(0) < lengths.unsqueeze(1)
+    if go_backwards:
+        # Keras reads the padded tail first: zeros there, then the valid steps in reverse.
+        shift = (timesteps - lengths).unsqueeze(1)
+        source = (torch.arange(timesteps).unsqueeze(0) - shift).clamp(min=0).to(inputs.device)
+        outputs = outputs.gather(1, source.unsqueeze(-1).expand_as(outputs))
+        keep = (torch.arange(timesteps).unsqueeze(0) >= shift).to(inputs.device)
+        return outputs.masked_fill(~keep.unsqueeze(-1), 0.0), final
+    if not zero_output_for_mask:
+        # Keras repeats the last valid output over the padded tail.
+        tail = ~valid.to(inputs.device).unsqueeze(-1)
+        outputs = torch.where(tail, last_output.unsqueeze(1), outputs)
+    return outputs, final

@@ -1,0 +1,68 @@
+"""Keras <-> PyTorch weight layouts: transposes, gate orders, bias split.
+
+Keras keeps `kernel (input_dim, k*units)`, `recurrent_kernel (units, k*units)`
+and one bias (two rows for GRU with reset_after=True); PyTorch keeps
+`weight_ih (k*units, input_dim)`, `weight_hh (k*units, units)`, `bias_ih` and
+`bias_hh`. Every conversion here is differentiable, so the fused kernel's
+gradients flow back to the Keras-layout parameters.
+"""
+from __future__ import annotations
+
+import torch
+
+# Gate order along the k*units axis.
+KERAS_LSTM_GATES = ("i", "f", "c", "o")
+TORCH_LSTM_GATES = ("i", "f", "g", "o")   # same order as Keras: no permutation
+KERAS_GRU_GATES = ("z", "r", "h")
+TORCH_GRU_GATES = ("r", "z", "n")
+# Position in Keras's order of each PyTorch gate (and, being a swap, the reverse too).
+GRU_GATE_PERMUTATION = (1, 0, 2)
+
+GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
+
+
+def _permute_gates(tensor: torch.Tensor, permutation, dim: int) -> torch.Tensor:
+    chunks = tensor.chunk(len(permutation), dim=dim)
+    return torch.cat([chunks[i] for i in permutation], dim=dim)
+
+
+def to_torch_gate_order(tensor: torch.Tensor, kind: str, dim: int = -1) -> torch.Tensor:
+    return _permute_gates(tensor, GRU_GATE_PERMUTATION, dim) if kind == "gru" else tensor
+
+
+to_keras_gate_order = to_torch_gate_order   # the GRU permutation is its own inverse
+
+
+def to_torch_weights(kind: str, kernel, recurrent_kernel, bias, *, recurrent_bias_zeros=None):
+    """Keras-layout tensors -> `[weight_ih, weight_hh, bias_ih, bias_hh]` for PyTorch's kernels.
+
+    `bias` is `(k*units,)` or, for GRU with reset_after, `(2, 3*units)`.
+    `recurrent_bias_zeros` may pass a cached zero vector for the kinds whose
+    Keras form has no recurrent bias.
+    """
+    weight_ih = to_torch_gate_order(kernel, kind).t()
+    weight_hh = to_torch_gate_order(recurrent_kernel, kind).t()
+    if bias.dim() == 2:           # GRU reset_after: input row, recurrent row
+        bias_ih = to_torch_gate_order(bias[0], kind)
+        bias_hh = to_torch_gate_order(bias[1], kind)
+    else:
+        bias_ih = to_torch_gate_order(bias, kind)
+        bias_hh = recurrent_bias_zeros if recurrent_bias_zeros is not None else torch.zeros_like(bias_ih)
+    return [weight_ih, weight_hh, bias_ih, bias_hh]
+
+
+def from_torch_weights(kind: str, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """PyTorch-layout tensors -> Keras `[kernel, recurrent_kernel, bias]` (bias None without biases).
+
+    LSTM and SimpleRNN fold PyTorch's two biases into Keras's one; GRU keeps
+    both as Keras's `(2, 3*units)` bias (the reset_after=True form).
+    """
+    kernel = to_keras_gate_order(weight_ih.t(), kind)
+    recurrent_kernel = to_keras_gate_order(weight_hh.t(), kind)
+    if bias_ih is None:
+        return [kernel, recurrent_kernel, None]
+    if kind == "gru":
+        bias = torch.stack([to_keras_gate_order(bias_ih, kind), to_keras_gate_order(bias_hh, kind)])
+    else:
+        bias = bias_ih + bias_hh
+    return [kernel, recurrent_kernel, bias]

@@ -1,0 +1,94 @@
+"""The generic time loop over any step function: masks, go_backwards, outputs.
+
+`run_loop` knows nothing about cells: a step maps `(input_t, states)` to
+`(output_t, new_states)`. Work that can happen once (splitting the sequence,
+reversing it, shaping the mask) happens before the loop; the loop itself does
+the step and, with a mask, two selects.
+"""
+from __future__ import annotations
+
+import torch
+from torch.utils import _pytree as pytree
+
+
+def _is_flat(structure) -> bool:
+    return isinstance(structure, torch.Tensor) or (
+        isinstance(structure, (list, tuple)) and all(isinstance(s, torch.Tensor) for s in structure))
+
+
+def split_time(sequence, reverse: bool = False) -> list:
+    """A (nested) batch-first sequence -> the list of its per-step slices, in reading order."""
+    if isinstance(sequence, torch.Tensor):
+        steps = list(sequence.unbind(1))
+    else:
+        leaves, spec = pytree.tree_flatten(sequence)
+        per_leaf = [leaf.unbind(1) for leaf in leaves]
+        steps = [pytree.tree_unflatten(list(parts), spec) for parts in zip(*per_leaf)]
+    return steps[::-1] if reverse else steps
+
+
+def _broadcast(mask_t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    # mask_t is (batch, 1); a state of shape (batch, a, b) needs (batch, 1, 1).
+    return mask_t if like.dim() == 2 else mask_t.view(mask_t.shape[0], *([1] * (like.dim() - 1)))
+
+
+def select(mask_t: torch.Tensor, new, old):
+    """`new` where the step is used, else `old`, for a tensor or a nested structure."""
+    if isinstance(new, torch.Tensor):
+        return torch.where(_broadcast(mask_t, new), new, old)
+    if _is_flat(new):
+        return type(new)(torch.where(_broadcast(mask_t, n), n, o) for n, o in zip(new, old))
+    new_leaves, spec = pytree.tree_flatten(new)
+    old_leaves = pytree.tree_leaves(old)
+    return pytree.tree_unflatten(
+        [torch.where(_broadcast(mask_t, n), n, o) for n, o in zip(new_leaves, old_leaves)], spec)
+
+
+def zeros_like(structure):
+    if isinstance(structure, torch.Tensor):
+        return torch.zeros_like(structure)
+    return pytree.tree_map(torch.zeros_like, structure)
+
+
+def stack_time(outputs: list):
+    """Per-step outputs (tensors or same-structured nests) -> batch-first sequences."""
+    first = outputs[0]
+    if isinstance(first, torch.Tensor):
+        return torch.stack(outputs, dim=1)
+    leaves_per_step = [pytree.tree_flatten(o)[0] for o in outputs]
+    spec = pytree.tree_flatten(first)[1]
+    return pytree.tree_unflatten([torch.stack(parts, dim=1) for parts in zip(*leaves_per_step)], spec)
+
+
+def run_loop(step, steps: list, initial_states, *, mask: torch.Tensor | None = None, go_backwards: bool = False,
+             return_sequences: bool = False, zero_output_for_mask: bool = False):
+    """Run `step` over `steps` (already in reading order) from `initial_states`.
+
+    `mask` is `(batch, timesteps)` in the input's time order. At a masked step
+    the states stay as they were and the output repeats the previous output
+    (zeros before the first used step), or is zero with `zero_output_for_mask`,
+    as Keras does. Returns `(output, final_states)` where `output` is the
+    sequence (in reading order) or the last step's output.
+    """
+    states = initial_states
+    outputs = []
+    output = None
+    if mask is None:
+        for x_t in steps:
+            output, states = step(x_t, states)
+            if return_sequences:
+                outputs.append(output)
+    else:
+        mask_steps = (mask.flip(1) if go_backwards else mask).unsqueeze(-1).unbind(1)
+        fill = None       # what a masked step outputs
+        for x_t, mask_t in zip(steps, mask_steps):
+            output, new_states = step(x_t, states)
+            states = select(mask_t, new_states, states)
+            if fill is None:
+                fill = zeros_like(output)
+            output = select(mask_t, output, fill)
+            if not zero_output_for_mask:
+                fill = output
+            if return_sequences:
+                outputs.append(output)
+    return (stack_time(outputs) if return_sequences else output), states

@@ -1,0 +1,69 @@
+"""Masks: validation, right-padding analysis and sequence lengths.
+
+A mask is a bool tensor `(batch, timesteps)`, True where a step is used.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .._checks import shape_text
+
+
+def check_mask(mask, batch: int, timesteps: int, owner: str) -> torch.Tensor | None:
+    """Validate a user mask against the inputs; returns it on the inputs' terms."""
+    if mask is None:
+        return None
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"{owner}: mask must be a bool tensor of shape ({batch}, {timesteps}), got {type(mask).__name__}")
+    if mask.dtype != torch.bool:
+        raise TypeError(
+            f"{owner}: mask must be a bool tensor (True = use the step), got dtype {mask.dtype}; "
+            "convert it with mask.bool()")
+    if tuple(mask.shape) != (batch, timesteps):
+        raise ValueError(
+            f"{owner}: mask must have shape (batch, timesteps) = ({batch}, {timesteps}), got {shape_text(mask.shape)}")
+    return mask
+
+
+@dataclass(frozen=True)
+class MaskLayout:
+    """What the fused kernel needs to know about a mask.
+
+    `kind` is "none" (no mask, or every step used), "right_padded" (each row is
+    a run of True then a run of False, possibly empty) or "other".
+    `lengths` (CPU int64) is set for "right_padded".
+    """
+    kind: str
+    lengths: torch.Tensor | None = None
+
+    @property
+    def has_empty_rows(self) -> bool:
+        return self.lengths is not None and bool((self.lengths == 0).any())
+
+
+NO_MASK = MaskLayout("none")
+
+
+def analyse(mask: torch.Tensor | None) -> MaskLayout:
+    """Classify a mask with a single device-to-host transfer."""
+    if mask is None:
+        return NO_MASK
+    batch, timesteps = mask.shape
+    if batch == 0 or timesteps == 0:
+        return NO_MASK
+    lengths = mask.sum(dim=1)
+    # A False followed by a True anywhere in a row breaks right padding.
+    reopened = (mask[:, 1:] & ~mask[:, :-1]).any(dim=1)
+    summary = torch.stack([lengths, reopened.to(lengths.dtype)]).cpu()
+    lengths_cpu, reopened_cpu = summary[0], summary[1]
+    if bool(reopened_cpu.any()):
+        return MaskLayout("other")
+    if bool((lengths_cpu == timesteps).all()):
+        return NO_MASK
+    return MaskLayout("right_padded", lengths_cpu)
+
+
+def describe_pattern(mask: torch.Tensor | None) -> str:
+    return {"none": "no padding", "right_padded": "right-padded", "other": "not right-padded"}[analyse(mask).kind]

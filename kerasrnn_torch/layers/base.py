@@ -1,0 +1,171 @@
+"""`Layer`: what every kerasrnn_torch module shares with a Keras layer.
+
+Keras-named weights created by `add_weight` (registered as parameters in Keras's
+order, so `parameters()` and `get_weights()` agree), a lazy `build` from the
+first input or an eager one from `input_shape=` / `input_dim=`, the Keras
+weight API (`get_weights`, `set_weights`, `count_params`), `compute_mask`, and
+regularization `losses`.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from collections import defaultdict
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import initializers
+from .._checks import describe, shape_text
+
+_name_counters: defaultdict[str, itertools.count] = defaultdict(itertools.count)
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z][a-z])", r"_\1\2", name).lower()
+
+
+def unique_name(base: str) -> str:
+    """Keras's automatic names: "lstm", "lstm_1", "lstm_2", ..."""
+    n = next(_name_counters[base])
+    return base if n == 0 else f"{base}_{n}"
+
+
+class Layer(nn.Module):
+    """Base class: Keras weight API and lazy build on a `torch.nn.Module`.
+
+    Subclasses implement `build(input_shape)` (creating weights with
+    `add_weight`) and `forward`. `input_shape` excludes the batch axis, as in
+    Keras 2's `input_shape=` argument; `input_dim` is the feature size alone.
+    """
+
+    def __init__(self, *, name=None, input_shape=None, input_dim=None, device=None, dtype=None):
+        super().__init__()
+        self.name = name or unique_name(_snake_case(type(self).__name__))
+        self.factory_kwargs = {"device": torch.device(device) if device is not None else None,
+                               "dtype": dtype if dtype is not None else torch.get_default_dtype()}
+        self.built = False
+        self._regularized: list[tuple[str, object]] = []
+        self._constraints: list[tuple[str, object]] = []
+        self.activity_regularizer = None
+        self._activity_losses: list[torch.Tensor] = []
+        if input_shape is not None and input_dim is not None:
+            raise ValueError(f"{describe(self)}: pass either input_shape or input_dim, not both")
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        self.input_shape_hint = None if input_shape is None else tuple(input_shape)
+
+    # ----------------------------------------------------------------- build
+    def build_from_hint(self):
+        """Create the weights now when a shape hint was given (call at the end of __init__)."""
+        if self.input_shape_hint is not None and not self.built:
+            self.build((None, *self.input_shape_hint))
+
+    def build(self, input_shape):
+        """Create weights for inputs of `input_shape` (batch axis first, may be None)."""
+        self.built = True
+
+    def maybe_build(self, input_shape):
+        if not self.built:
+            self.build(tuple(input_shape))
+
+    def add_weight(self, name, shape, initializer="zeros", *, regularizer=None, constraint=None, trainable=True):
+        """Create, initialise and register a Keras-layout weight called `name`."""
+        tensor = torch.empty(tuple(int(d) for d in shape), **self.factory_kwargs)
+        initializers.apply(initializers.get(initializer), tensor)
+        parameter = nn.Parameter(tensor, requires_grad=trainable)
+        self.register_parameter(name, parameter)
+        if regularizer is not None:
+            self._regularized.append((name, regularizer))
+        if constraint is not None:
+            self._constraints.append((name, constraint))
+        return parameter
+
+    # --------------------------------------------------------------- weights
+    def _require_built(self, what: str):
+        if not self.built:
+            raise ValueError(
+                f"{describe(self)} has no weights yet, so {what} is not available: call it on an input "
+                "first, or construct it with input_shape=... or input_dim=... (Keras's build)")
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """All weights in Keras's `get_weights()` order (trainable ones first)."""
+        self._require_built("weights")
+        params = list(self.parameters())
+        return [p for p in params if p.requires_grad] + [p for p in params if not p.requires_grad]
+
+    @property
+    def trainable_weights(self):
+        return [w for w in self.weights if w.requires_grad]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for w in self.weights if not w.requires_grad]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as numpy arrays, in the order and shapes Keras uses."""
+        return [w.detach().cpu().numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Load arrays in Keras's order and shapes (e.g. `keras_layer.get_weights()`)."""
+        targets = self.weights
+        weights = list(weights)
+        expected = ", ".join(shape_text(t.shape) for t in targets)
+        if len(weights) != len(targets):
+            raise ValueError(
+                f"{describe(self)} expects {len(targets)} weight arrays with shapes [{expected}], "
+                f"got {len(weights)} arrays")
+        arrays = [np.asarray(w.detach().cpu() if isinstance(w, torch.Tensor) else w) for w in weights]
+        for i, (target, array) in enumerate(zip(targets, arrays)):
+            if tuple(array.shape) != tuple(target.shape):
+                received = ", ".join(shape_text(a.shape) for a in arrays)
+                raise ValueError(
+                    f"{describe(self)}: weight {i} must have shape {shape_text(target.shape)}; "
+                    f"expected shapes [{expected}], got [{received}]")
+        with torch.no_grad():
+            for target, array in zip(targets, arrays):
+                target.copy_(torch.as_tensor(array, dtype=target.dtype))
+
+    def count_params(self) -> int:
+        """Number of scalars in all weights, as Keras counts them."""
+        return sum(w.numel() for w in self.weights)
+
+    # ----------------------------------------------------------------- masks
+    def compute_mask(self, inputs, mask=None):
+        """The mask this layer passes on; by default the incoming one."""
+        return mask
+
+    # ---------------------------------------------------- regularizers/losses
+    def weight_regularization_losses(self) -> list[torch.Tensor]:
+        return [regularizer(getattr(self, name)) for name, regularizer in self._regularized]
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Regularization terms of this layer and every layer inside it.
+
+        Weight terms are recomputed from the current weights; activity terms
+        come from the latest forward call.
+        """
+        out = []
+        for module in self.modules():
+            if isinstance(module, Layer):
+                out.extend(module.weight_regularization_losses())
+                out.extend(module._activity_losses)
+        return out
+
+    def record_activity(self, output):
+        """Keep the activity-regularization term of `output` (a tensor) for `losses`."""
+        if self.activity_regularizer is not None:
+            self._activity_losses = [self.activity_regularizer(output)]
+
+    def apply_constraints(self) -> None:
+        """Project each constrained weight back onto its constraint (after an optimizer step)."""
+        with torch.no_grad():
+            for name, constraint in self._constraints:
+                weight = getattr(self, name)
+                weight.copy_(constraint(weight))
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"

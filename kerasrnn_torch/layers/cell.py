@@ -1,0 +1,162 @@
+"""What the built-in cells share: Keras-layout weights, dropout masks, and the
+step protocol the loop runs on.
+
+The protocol, implemented by `SimpleRNNCell`, `LSTMCell`, `GRUCell` and
+`StackedRNNCells`, splits a step so the loop can hoist work out of time:
+
+- `dropout_masks(batch, training, like)`: masks drawn once per call,
+- `project(inputs, masks)`: the input projection, for one step or all steps at once,
+- `make_step(masks)`: a function `(projected_t, states) -> (output_t, new_states)`
+  with weights sliced and biases split once.
+
+`cell(inputs_t, states, training=None)` is the plain Keras cell call built on them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .. import activations, constraints, regularizers
+from .._checks import describe, positive_int, rate, shape_text
+from .base import Layer
+
+
+@dataclass(frozen=True)
+class DropoutMasks:
+    """Per-call Keras dropout masks, scaled by 1 / (1 - rate); None where unused."""
+    inputs: torch.Tensor | None = None
+    recurrent: torch.Tensor | None = None
+
+
+NO_DROPOUT = DropoutMasks()
+
+
+class RecurrentCell(Layer):
+    """Base of the built-in cells (one step of SimpleRNN, LSTM or GRU)."""
+
+    gates = 1          # k in the Keras shapes (input_dim, k*units)
+    kind = "simple_rnn"
+    state_count = 1
+
+    def __init__(self, units, *, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 **layer_kwargs):
+        super().__init__(**layer_kwargs)
+        owner = describe(self)
+        self.units = positive_int(units, "units", owner)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.dropout = rate(dropout, "dropout", owner)
+        self.recurrent_dropout = rate(recurrent_dropout, "recurrent_dropout", owner)
+        self.seed = seed
+        self._generators: dict[torch.device, torch.Generator] = {}
+        self.input_dim = None
+
+    # ------------------------------------------------------------ structure
+    @property
+    def state_size(self):
+        return self.units if self.state_count == 1 else [self.units] * self.state_count
+
+    @property
+    def output_size(self) -> int:
+        return self.units
+
+    def bias_shape(self):
+        return (self.gates * self.units,)
+
+    def initial_bias(self, tensor):
+        """Fill the bias; LSTM overrides this for unit_forget_bias."""
+        from .. import initializers
+        return initializers.apply(initializers.get(self.bias_initializer), tensor)
+
+    def build(self, input_shape):
+        self.input_dim = int(input_shape[-1])
+        k_units = self.gates * self.units
+        self.add_weight("kernel", (self.input_dim, k_units), self.kernel_initializer,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.add_weight("recurrent_kernel", (self.units, k_units), self.recurrent_initializer,
+                        regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint)
+        if self.use_bias:
+            bias = self.add_weight("bias", self.bias_shape(), "zeros",
+                                   regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+            self.initial_bias(bias.data)
+        else:
+            self.register_parameter("bias", None)
+        self.built = True
+
+    def get_initial_state(self, batch_size: int):
+        """Zero states `[h]` (or `[h, c]`), on the weights' device and dtype."""
+        like = self.kernel if self.built else None
+        kwargs = {"device": like.device, "dtype": like.dtype} if like is not None else self.factory_kwargs
+        return [torch.zeros(batch_size, self.units, **kwargs) for _ in range(self.state_count)]
+
+    def check_step_input(self, inputs: torch.Tensor):
+        if inputs.shape[-1] != self.input_dim:
+            raise ValueError(f"{describe(self)} was built for {self.input_dim} input features, "
+                             f"got input of shape {shape_text(inputs.shape)}")
+
+    # -------------------------------------------------------------- dropout
+    def _generator(self, device):
+        if self.seed is None:
+            return None
+        device = torch.device(device)
+        if device not in self._generators:
+            self._generators[device] = torch.Generator(device=device).manual_seed(int(self.seed))
+        return self._generators[device]
+
+    def _draw(self, shape, dropout_rate, like):
+        keep = 1.0 - dropout_rate
+        mask = torch.empty(shape, device=like.device, dtype=like.dtype)
+        return mask.bernoulli_(keep, generator=self._generator(like.device)).div_(keep)
+
+    def dropout_masks(self, batch: int, training: bool, like: torch.Tensor) -> DropoutMasks:
+        """Draw this call's Keras dropout masks: `(batch, input_dim)` and `(batch, units)`."""
+        if not training or not (self.dropout or self.recurrent_dropout):
+            return NO_DROPOUT
+        return DropoutMasks(
+            self._draw((batch, self.input_dim), self.dropout, like) if self.dropout else None,
+            self._draw((batch, self.units), self.recurrent_dropout, like) if self.recurrent_dropout else None)
+
+    # ------------------------------------------------------------- the step
+    def input_bias(self):
+        return self.bias
+
+    def project(self, inputs: torch.Tensor, masks: DropoutMasks = NO_DROPOUT) -> torch.Tensor:
+        """`inputs @ kernel + input bias` for `(batch, features)` or `(batch, time, features)` inputs."""
+        if masks.inputs is not None:
+            inputs = inputs * (masks.inputs if inputs.dim() == 2 else masks.inputs.unsqueeze(1))
+        bias = self.input_bias()
+        if bias is None:
+            return inputs @ self.kernel
+        if inputs.dim() == 2:
+            return torch.addmm(bias, inputs, self.kernel)
+        return torch.matmul(inputs, self.kernel) + bias
+
+    def make_step(self, masks: DropoutMasks = NO_DROPOUT):
+        raise NotImplementedError
+
+    def forward(self, inputs, states, training=None):
+        """One Keras step: `(inputs_t, states) -> (output_t, new_states)`."""
+        if not self.built:
+            self.build(tuple(inputs.shape))
+        self.check_step_input(inputs)
+        if isinstance(states, torch.Tensor):
+            states = [states]
+        training = self.training if training is None else training
+        masks = self.dropout_masks(inputs.shape[0], training, inputs)
+        return self.make_step(masks)(self.project(inputs, masks), list(states))
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, units={self.units}"

@@ -1,0 +1,117 @@
+"""GRUCell (gates z, r, h; both reset_after forms) and the GRU layer."""
+from __future__ import annotations
+
+import torch
+
+from .. import activations
+from .cell import NO_DROPOUT, DropoutMasks, RecurrentCell
+from .recurrent import KerasRecurrentLayer
+
+
+class GRUCell(RecurrentCell):
+    """One step of a gated recurrent unit, as `keras.layers.GRUCell`.
+
+    Args: as Keras, including `recurrent_activation="sigmoid"` and
+    `reset_after=True` (the reset gate applies after the recurrent
+    projection, PyTorch's and cuDNN's form; the bias is then `(2, 3*units)`:
+    an input row and a recurrent row). Gates z, r, h.
+
+    >>> cell = GRUCell(8, input_dim=3)
+    >>> h, [h] = cell(torch.zeros(2, 3), cell.get_initial_state(2))
+    """
+
+    gates = 3
+    kind = "gru"
+    state_count = 1
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
+                 reset_after=True, seed=None, **layer_kwargs):
+        super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                         bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                         recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+                         dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed, **layer_kwargs)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.reset_after = bool(reset_after)
+        self.build_from_hint()
+
+    def bias_shape(self):
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def input_bias(self):
+        if self.bias is None:
+            return None
+        return self.bias[0] if self.reset_after else self.bias
+
+    def make_step(self, masks: DropoutMasks = NO_DROPOUT):
+        units = self.units
+        gate, activation = self.recurrent_activation, self.activation
+        recurrent_mask = masks.recurrent
+        if self.reset_after:
+            recurrent_kernel = self.recurrent_kernel
+            recurrent_bias = self.bias[1] if self.bias is not None else None
+
+            def step(projected, states):
+                h = states[0]
+                h_in = h if recurrent_mask is None else h * recurrent_mask
+                inner = h_in @ recurrent_kernel if recurrent_bias is None \
+                    else torch.addmm(recurrent_bias, h_in, recurrent_kernel)
+                x_z, x_r, x_h = projected.chunk(3, dim=1)
+                h_z, h_r, h_h = inner.chunk(3, dim=1)
+                z = gate(x_z + h_z)
+                r = gate(x_r + h_r)
+                candidate = activation(x_h + r * h_h)
+                h = z * h + (1.0 - z) * candidate
+                return h, [h]
+        else:
+            gates_kernel = self.recurrent_kernel[:, :2 * units]
+            candidate_kernel = self.recurrent_kernel[:, 2 * units:]
+
+            def step(projected, states):
+                h = states[0]
+                h_in = h if recurrent_mask is None else h * recurrent_mask
+                x_z, x_r, x_h = projected.chunk(3, dim=1)
+                h_z, h_r = (h_in @ gates_kernel).chunk(2, dim=1)
+                z = gate(x_z + h_z)
+                r = gate(x_r + h_r)
+                candidate = activation(x_h + (r * h_in) @ candidate_kernel)
+                h = z * h + (1.0 - z) * candidate
+                return h, [h]
+
+        return step
+
+
+class GRU(KerasRecurrentLayer):
+    """Gated recurrent unit layer, as `keras.layers.GRU`.
+
+    Runs PyTorch's fused `torch.nn.GRU` kernel when the configuration allows
+    (tanh, sigmoid, reset_after=True, no recurrent_dropout, use_bias, no
+    unroll, mask absent or right-padded), else the cell loop.
+
+    >>> layer = GRU(32, return_state=True)
+    >>> output, h = layer(torch.randn(2, 7, 4))
+    """
+
+    cell_class = GRUCell
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, unroll=False, reset_after=True,
+                 use_cudnn="auto", **layer_kwargs):
+        cell_kwargs = dict(activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
+                           kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+                           bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                           recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                           kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                           bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout,
+                           reset_after=reset_after, seed=seed)
+        super().__init__(units, cell_kwargs, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll, use_cudnn=use_cudnn,
+                         activity_regularizer=activity_regularizer, **layer_kwargs)

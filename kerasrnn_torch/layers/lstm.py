@@ -1,0 +1,103 @@
+"""LSTMCell (gates i, f, c, o along the kernel's last axis) and the LSTM layer."""
+from __future__ import annotations
+
+import torch
+
+from .. import initializers
+from .cell import NO_DROPOUT, DropoutMasks, RecurrentCell
+from .recurrent import KerasRecurrentLayer
+from .. import activations
+
+
+class LSTMCell(RecurrentCell):
+    """One step of a long short-term memory layer, as `keras.layers.LSTMCell`.
+
+    Args: as Keras, including `recurrent_activation="sigmoid"` and
+    `unit_forget_bias=True` (the forget-gate bias starts at one). States are
+    `[h, c]`; weights `kernel (input_dim, 4*units)`,
+    `recurrent_kernel (units, 4*units)`, `bias (4*units,)`, gates i, f, c, o.
+
+    >>> cell = LSTMCell(8, input_dim=3)
+    >>> h, (h, c) = cell(torch.zeros(2, 3), cell.get_initial_state(2))
+    """
+
+    gates = 4
+    kind = "lstm"
+    state_count = 2
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, seed=None, **layer_kwargs):
+        super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                         bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                         recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+                         dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed, **layer_kwargs)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.build_from_hint()
+
+    def initial_bias(self, tensor):
+        init = initializers.get(self.bias_initializer)
+        if not self.unit_forget_bias:
+            return initializers.apply(init, tensor)
+        # Keras: the bias initializer on the i, c and o parts, ones on the forget gate.
+        units = self.units
+        with torch.no_grad():
+            initializers.apply(init, tensor[:units])
+            tensor[units:2 * units].fill_(1.0)
+            initializers.apply(init, tensor[2 * units:])
+        return tensor
+
+    def make_step(self, masks: DropoutMasks = NO_DROPOUT):
+        recurrent_kernel = self.recurrent_kernel
+        activation, gate = self.activation, self.recurrent_activation
+        recurrent_mask = masks.recurrent
+
+        def step(projected, states):
+            h, c = states
+            if recurrent_mask is not None:
+                h = h * recurrent_mask
+            i, f, g, o = torch.addmm(projected, h, recurrent_kernel).chunk(4, dim=1)
+            c = gate(f) * c + gate(i) * activation(g)
+            h = gate(o) * activation(c)
+            return h, [h, c]
+
+        return step
+
+
+class LSTM(KerasRecurrentLayer):
+    """Long short-term memory layer, as `keras.layers.LSTM`.
+
+    Runs PyTorch's fused `torch.nn.LSTM` kernel (cuDNN on CUDA) when the
+    configuration allows (tanh, sigmoid, no recurrent_dropout, use_bias, no
+    unroll, mask absent or right-padded), else the cell loop; both give the same
+    numbers. `return_state=True` returns `(output, h, c)`.
+
+    >>> layer = LSTM(64, input_shape=(10, 5))
+    >>> layer(torch.randn(2, 10, 5)).shape
+    torch.Size([2, 64])
+    """
+
+    cell_class = LSTMCell
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, unroll=False, use_cudnn="auto",
+                 **layer_kwargs):
+        cell_kwargs = dict(activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
+                           kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+                           bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
+                           kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                           bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                           recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+                           dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed)
+        super().__init__(units, cell_kwargs, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll, use_cudnn=use_cudnn,
+                         activity_regularizer=activity_regularizer, **layer_kwargs)

@@ -1,0 +1,77 @@
+"""KerasRecurrentLayer: the shared body of SimpleRNN, LSTM and GRU.
+
+An `RNN` over the matching built-in cell that can also run PyTorch's fused
+kernel: it describes itself to the dispatcher (`fused_config`) and hands the
+Keras-layout weights to the engine, converted inside the autograd graph.
+"""
+from __future__ import annotations
+
+from .. import activations
+from .._checks import describe, one_of
+from ..engine import fused
+from ..engine.dispatch import FusedConfig
+from ..engine.layout import to_torch_weights
+from .rnn import RNN
+
+
+class KerasRecurrentLayer(RNN):
+    """Base of the concrete recurrent layers; subclasses set `cell_class`."""
+
+    cell_class = None
+
+    def __init__(self, units, cell_kwargs, *, return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, use_cudnn="auto", activity_regularizer=None, name=None,
+                 input_shape=None, input_dim=None, device=None, dtype=None):
+        cell = self.cell_class(units, **cell_kwargs, input_shape=input_shape, input_dim=input_dim,
+                               device=device, dtype=dtype, name=f"{type(self).__name__.lower()}_cell")
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                         activity_regularizer=activity_regularizer, name=name, device=device, dtype=dtype)
+        self.use_cudnn = one_of(use_cudnn, ("auto", True, False), "use_cudnn", describe(self))
+
+    # Keras exposes the cell's arguments on the layer.
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name in _CELL_ATTRIBUTES:
+                return getattr(self._modules["cell"], name)
+            raise
+
+    def fused_config(self) -> FusedConfig:
+        cell = self.cell
+        return FusedConfig(
+            kind=cell.kind,
+            activation=activations.canonical_name(cell.activation),
+            recurrent_activation=activations.canonical_name(getattr(cell, "recurrent_activation", None))
+            if hasattr(cell, "recurrent_activation") else "sigmoid",
+            recurrent_dropout=cell.recurrent_dropout,
+            unroll=self.unroll,
+            use_bias=cell.use_bias,
+            reset_after=getattr(cell, "reset_after", True),
+        )
+
+    def torch_weights(self):
+        """`[weight_ih, weight_hh, bias_ih, bias_hh]` in PyTorch's layout, differentiable."""
+        cell = self.cell
+        return to_torch_weights(cell.kind, cell.kernel, cell.recurrent_kernel, cell.bias)
+
+    def _run_fused(self, inputs, states, layout, training):
+        cell = self.cell
+        if training and cell.dropout:
+            # Keras's input dropout: one mask per sample, the same at every step.
+            masks = cell.dropout_masks(inputs.shape[0], training, inputs)
+            inputs = inputs * masks.inputs.unsqueeze(1)
+        return fused.run_unidirectional(
+            cell.kind, inputs, states, self.torch_weights(),
+            activation=activations.canonical_name(cell.activation), layout=layout,
+            go_backwards=self.go_backwards, return_sequences=self.return_sequences,
+            zero_output_for_mask=self.zero_output_for_mask)
+
+
+_CELL_ATTRIBUTES = frozenset({
+    "units", "activation", "recurrent_activation", "use_bias", "unit_forget_bias", "reset_after",
+    "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer",
+    "recurrent_regularizer", "bias_regularizer", "kernel_constraint", "recurrent_constraint",
+    "bias_constraint", "dropout", "recurrent_dropout", "seed",
+})

@@ -1,0 +1,295 @@
+"""RNN(cell): runs any cell over time, as `keras.layers.RNN`.
+
+It owns what is common to every recurrent layer: input and initial-state
+checks, masks, stateful states, the choice of path, and packaging the outputs.
+The generic layer always runs the cell loop; `KerasRecurrentLayer` (SimpleRNN,
+LSTM, GRU) adds the fused kernel.
+"""
+from __future__ import annotations
+
+import logging
+
+import torch
+from torch import nn
+from torch.utils import _pytree as pytree
+
+from .. import regularizers
+from .._checks import describe, shape_text
+from ..engine import dispatch, masks as mask_tools
+from ..engine.loop import run_loop, split_time
+from .base import Layer
+from .stacked_cells import StackedRNNCells, accepts_training, follows_step_protocol, initial_state_of
+
+logger = logging.getLogger("kerasrnn_torch")
+
+
+class RNN(Layer):
+    """Base recurrent layer over any cell, as `keras.layers.RNN`.
+
+    Args:
+        cell: a cell (`LSTMCell`, a custom `nn.Module` with `state_size` and
+            `forward(inputs_t, states[, training]) -> (output_t, new_states)`),
+            or a list of cells (wrapped in `StackedRNNCells`).
+        return_sequences, return_state, go_backwards, stateful, unroll,
+        zero_output_for_mask: as Keras. `unroll` changes nothing numerically
+        in eager PyTorch; it only keeps a layer on the loop path.
+
+    Always runs the cell loop, even over a built-in cell: that is how to ask
+    for the loop explicitly (`RNN(LSTMCell(32))`), as in Keras.
+
+    >>> layer = RNN(LSTMCell(32), return_sequences=True)
+    >>> layer(torch.randn(4, 10, 8)).shape
+    torch.Size([4, 10, 32])
+    """
+
+    use_cudnn = "auto"
+
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                 unroll=False, zero_output_for_mask=False, *, activity_regularizer=None, **layer_kwargs):
+        super().__init__(**layer_kwargs)
+        if isinstance(cell, (list, tuple)):
+            cell = StackedRNNCells(cell)
+        if not isinstance(cell, nn.Module):
+            raise TypeError(f"{describe(self)}: `cell` must be an nn.Module (a cell or a list of cells), "
+                            f"got {type(cell).__name__}")
+        if not hasattr(cell, "state_size"):
+            raise ValueError(f"{describe(self)}: the cell {type(cell).__name__} has no `state_size` attribute "
+                             "(an int, or a list with one size per state)")
+        self.cell = cell
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self.unroll = bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.last_path = None
+        self._fallback_logged = False
+        self._state_spec = None           # pytree spec of stateful states, once there are some
+        self._cell_takes_training = accepts_training(cell)
+        self._cell_follows_protocol = follows_step_protocol(cell)
+        self.built = bool(getattr(cell, "built", True))
+        self.build_from_hint()
+
+    # ----------------------------------------------------------------- build
+    def build(self, input_shape):
+        step_shape = (input_shape[0], *input_shape[2:])
+        self._build_cell(step_shape)
+        self.built = True
+
+    def _build_cell(self, step_shape):
+        cell = self.cell
+        if isinstance(cell, Layer):
+            cell.maybe_build(step_shape)
+        elif callable(getattr(cell, "build", None)) and not getattr(cell, "built", True):
+            cell.build(step_shape)
+            cell.built = True
+
+    @property
+    def input_dim(self):
+        return getattr(self.cell, "input_dim", None)
+
+    # ---------------------------------------------------------------- checks
+    def _check_inputs(self, inputs):
+        """Validate the sequence; returns (batch, timesteps)."""
+        owner = describe(self)
+        if isinstance(inputs, torch.Tensor):
+            leaves = [inputs]
+            if self._cell_follows_protocol and inputs.dim() != 3:
+                raise ValueError(f"{owner} expects input of shape (batch, timesteps, features), "
+                                 f"got a {inputs.dim()}-D input of shape {shape_text(inputs.shape)}")
+        else:
+            leaves = pytree.tree_leaves(inputs)
+            if not leaves or not all(isinstance(t, torch.Tensor) for t in leaves):
+                raise TypeError(f"{owner} expects a tensor or a nested structure of tensors, "
+                                f"got {type(inputs).__name__}")
+        for leaf in leaves:
+            if leaf.dim() < 3:
+                raise ValueError(f"{owner} expects inputs of shape (batch, timesteps, ...), "
+                                 f"got a {leaf.dim()}-D input of shape {shape_text(leaf.shape)}")
+            if not leaf.is_floating_point():
+                raise TypeError(f"{owner} expects floating-point inputs, got dtype {leaf.dtype} "
+                                "(integer ids go through an Embedding first)")
+        batch, timesteps = leaves[0].shape[:2]
+        for leaf in leaves[1:]:
+            if tuple(leaf.shape[:2]) != (batch, timesteps):
+                raise ValueError(f"{owner}: every input must share (batch, timesteps) = ({batch}, {timesteps}), "
+                                 f"got an input of shape {shape_text(leaf.shape)}")
+        if timesteps == 0:
+            raise ValueError(f"{owner} needs at least one timestep, got input of shape {shape_text(leaves[0].shape)}")
+        return int(batch), int(timesteps), leaves[0]
+
+    def _check_built_inputs(self, inputs):
+        if not isinstance(inputs, torch.Tensor):
+            return
+        input_dim = self.input_dim
+        if input_dim is not None and inputs.shape[-1] != input_dim:
+            raise ValueError(f"{describe(self)} was built for {input_dim} input features, "
+                             f"got input of shape {shape_text(inputs.shape)}")
+        weight = next(self.cell.parameters(), None)
+        if weight is None:
+            return
+        if inputs.device != weight.device:
+            raise ValueError(f"{describe(self)} has its weights on {weight.device}, got input on {inputs.device}; "
+                             "move one with .to(device)")
+        if inputs.dtype != weight.dtype and not torch.is_autocast_enabled(inputs.device.type):
+            raise TypeError(f"{describe(self)} has {weight.dtype} weights, got {inputs.dtype} input; "
+                            "convert the input or the layer (e.g. layer.to(torch.float64))")
+
+    # ---------------------------------------------------------------- states
+    def _zero_states(self, batch, like):
+        if not like.is_floating_point():
+            like = torch.zeros((), device=like.device)
+        return initial_state_of(self.cell, batch, like)
+
+    def _initial_states(self, initial_state, batch, like):
+        owner = describe(self)
+        if self.stateful and self._state_spec is not None:
+            expected_batch = pytree.tree_leaves(self.states)[0].shape[0]
+            if batch != expected_batch:
+                raise ValueError(
+                    f"stateful {owner} holds states for batch size {expected_batch}, got input of batch size "
+                    f"{batch}; feed batches of {expected_batch}, or call reset_state(states) with states for "
+                    "the new batch size")
+        if initial_state is None:
+            return self.states if (self.stateful and self._state_spec is not None) else self._zero_states(batch, like)
+        given = [initial_state] if isinstance(initial_state, torch.Tensor) else list(initial_state)
+        expected = self._zero_states(batch, like)
+        expected_leaves, expected_spec = pytree.tree_flatten(expected)
+        given_leaves, given_spec = pytree.tree_flatten(given)
+        expected_text = ", ".join(shape_text(t.shape) for t in expected_leaves)
+        if len(given_leaves) != len(expected_leaves) or not all(isinstance(t, torch.Tensor) for t in given_leaves):
+            raise ValueError(f"{owner} expects initial_state as {len(expected)} state tensor(s) with shapes "
+                             f"[{expected_text}], got {len(given_leaves)}")
+        for got, want in zip(given_leaves, expected_leaves):
+            if tuple(got.shape) != tuple(want.shape):
+                got_text = ", ".join(shape_text(t.shape) for t in given_leaves)
+                raise ValueError(f"{owner} expects initial_state shapes [{expected_text}], got [{got_text}]")
+            if got.device != want.device:
+                raise ValueError(f"{owner}: initial_state is on {got.device}, the layer on {want.device}")
+        return pytree.tree_unflatten([g.to(w.dtype) for g, w in zip(given_leaves, expected_leaves)], expected_spec)
+
+    @property
+    def states(self):
+        """The stateful layer's current states (a list, as `initial_state`), or None before the first call."""
+        if self._state_spec is None:
+            return None
+        leaves = [getattr(self, f"state_{i}") for i in range(self._state_spec.num_leaves)]
+        return pytree.tree_unflatten(leaves, self._state_spec)
+
+    def _store_states(self, states):
+        leaves, spec = pytree.tree_flatten(list(states))
+        self._state_spec = spec
+        for i, leaf in enumerate(leaves):
+            # Non-persistent buffers: they follow .to(device) but stay out of state_dict.
+            self.register_buffer(f"state_{i}", leaf.detach(), persistent=False)
+
+    def reset_state(self, states=None):
+        """Reset a stateful layer's states to zeros, or to the given list of tensors."""
+        if not self.stateful:
+            raise ValueError(f"{describe(self)} is not stateful; reset_state applies to stateful=True layers")
+        if states is None:
+            if self._state_spec is not None:
+                self._store_states(pytree.tree_map(torch.zeros_like, self.states))
+            return
+        given = [states] if isinstance(states, torch.Tensor) else list(states)
+        batch = pytree.tree_leaves(given)[0].shape[0]
+        like = next(self.parameters(), None)
+        like = like if like is not None else pytree.tree_leaves(given)[0]
+        self._store_states(self._initial_states_unchecked(given, batch, like))
+
+    def _initial_states_unchecked(self, given, batch, like):
+        spec, self._state_spec = self._state_spec, None     # skip the batch check: this sets the batch
+        try:
+            return self._initial_states(given, batch, like)
+        except Exception:
+            self._state_spec = spec
+            raise
+
+    reset_states = reset_state
+
+    # ------------------------------------------------------------------ path
+    def fused_config(self):
+        """What the dispatcher needs to know; None where no fused kernel exists."""
+        return None
+
+    def dispatch_reason(self, mask=None):
+        """None when the fused kernel would run for this mask, else why not (a sentence)."""
+        kind = mask_tools.analyse(mask).kind if mask is not None else "none"
+        return dispatch.plan(self.fused_config(), mask_kind=kind, use_cudnn=self.use_cudnn).reason
+
+    def _choose_path(self, mask):
+        """(plan, mask layout) for this call; the mask is inspected only when it matters."""
+        config = self.fused_config()
+        plan = dispatch.plan(config, use_cudnn=self.use_cudnn)
+        layout = mask_tools.NO_MASK
+        if plan.path == "fused" and mask is not None:
+            layout = mask_tools.analyse(mask)
+            if layout.kind == "other":
+                plan = dispatch.plan(config, mask_kind="other", use_cudnn=self.use_cudnn)
+        plan.enforce(describe(self))
+        if plan.path == "loop" and config is not None and not self._fallback_logged \
+                and self.use_cudnn == "auto" and dispatch.forced_path() == "auto":
+            self._fallback_logged = True
+            logger.info("%s runs the cell loop instead of the fused kernel: %s", describe(self), plan.reason)
+        return plan, layout
+
+    # --------------------------------------------------------------- forward
+    def forward(self, inputs, initial_state=None, mask=None, training=None):
+        training = self.training if training is None else bool(training)
+        batch, timesteps, first = self._check_inputs(inputs)
+        if not self.built:
+            self._build_cell(pytree.tree_map(lambda t: (t.shape[0], *t.shape[2:]), inputs)
+                             if not isinstance(inputs, torch.Tensor) else (batch, *inputs.shape[2:]))
+            self.built = True
+        self._check_built_inputs(inputs)
+        mask = mask_tools.check_mask(mask, batch, timesteps, describe(self))
+        states = self._initial_states(initial_state, batch, first)
+        plan, layout = self._choose_path(mask)
+        if plan.path == "fused":
+            output, final_states = self._run_fused(inputs, states, layout, training)
+        else:
+            output, final_states = self._run_loop(inputs, states, mask, training)
+        self.last_path = plan.path
+        if self.stateful:
+            self._store_states(final_states)
+        self.record_activity(output)
+        return (output, *final_states) if self.return_state else output
+
+    def _run_fused(self, inputs, states, layout, training):
+        raise NotImplementedError  # only layers with a fused_config() reach this
+
+    def _run_loop(self, inputs, states, mask, training):
+        cell = self.cell
+        if self._cell_follows_protocol:
+            masks = cell.dropout_masks(inputs.shape[0], training, inputs)
+            sequence = cell.project(inputs, masks)    # every step's input projection in one product
+            step = cell.make_step(masks)
+        else:
+            sequence = inputs
+            kwargs = {"training": training} if self._cell_takes_training else {}
+
+            def step(x_t, step_states):
+                output, new_states = cell(x_t, step_states, **kwargs)
+                return output, ([new_states] if isinstance(new_states, torch.Tensor) else new_states)
+        return run_loop(step, split_time(sequence, reverse=self.go_backwards), states, mask=mask,
+                        go_backwards=self.go_backwards, return_sequences=self.return_sequences,
+                        zero_output_for_mask=self.zero_output_for_mask)
+
+    # ----------------------------------------------------------------- masks
+    def compute_mask(self, inputs, mask=None):
+        """Keras: the mask passes on with return_sequences and is dropped otherwise."""
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * _count_states(self.cell)
+        return output_mask
+
+    def extra_repr(self) -> str:
+        flags = [name for name in ("return_sequences", "return_state", "go_backwards", "stateful", "unroll")
+                 if getattr(self, name)]
+        return f"name={self.name!r}" + "".join(f", {f}=True" for f in flags)
+
+
+def _count_states(cell) -> int:
+    size = cell.state_size
+    return 1 if isinstance(size, int) else len(size)

@@ -1,0 +1,81 @@
+"""SimpleRNNCell (one step: h = activation(x W + h U + b)) and the SimpleRNN layer."""
+from __future__ import annotations
+
+import torch
+
+from .cell import NO_DROPOUT, DropoutMasks, RecurrentCell
+from .recurrent import KerasRecurrentLayer
+
+
+class SimpleRNNCell(RecurrentCell):
+    """A fully connected recurrent step, as `keras.layers.SimpleRNNCell`.
+
+    Args: as Keras (`units`, `activation="tanh"`, `use_bias`, initializers,
+    regularizers, constraints, `dropout`, `recurrent_dropout`, `seed`), plus
+    `input_dim`/`input_shape`, `device`, `dtype`.
+
+    >>> cell = SimpleRNNCell(8, input_dim=3)
+    >>> h, [h_state] = cell(torch.zeros(2, 3), [torch.zeros(2, 8)])
+    """
+
+    gates = 1
+    kind = "simple_rnn"
+    state_count = 1
+
+    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 **layer_kwargs):
+        super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                         bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                         recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+                         dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed, **layer_kwargs)
+        self.build_from_hint()
+
+    def make_step(self, masks: DropoutMasks = NO_DROPOUT):
+        recurrent_kernel = self.recurrent_kernel
+        activation = self.activation
+        recurrent_mask = masks.recurrent
+
+        def step(projected, states):
+            h = states[0]
+            if recurrent_mask is not None:
+                h = h * recurrent_mask
+            output = activation(torch.addmm(projected, h, recurrent_kernel))
+            return output, [output]
+
+        return step
+
+
+class SimpleRNN(KerasRecurrentLayer):
+    """Fully connected RNN whose output is fed back as input, as `keras.layers.SimpleRNN`.
+
+    Runs PyTorch's fused `torch.nn.RNN` kernel when the configuration allows
+    (tanh or relu, no recurrent_dropout, use_bias, no unroll, mask absent or
+    right-padded), else the cell loop; both give the same numbers.
+
+    >>> layer = SimpleRNN(16, return_sequences=True)
+    >>> layer(torch.randn(4, 10, 3)).shape
+    torch.Size([4, 10, 16])
+    """
+
+    cell_class = SimpleRNNCell
+
+    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, use_cudnn="auto", **layer_kwargs):
+        cell_kwargs = dict(activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                           recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                           kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                           bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                           recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+                           dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed)
+        super().__init__(units, cell_kwargs, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll, use_cudnn=use_cudnn,
+                         activity_regularizer=activity_regularizer, **layer_kwargs)

@@ -1,0 +1,42 @@
+"""Helpers for comparing kerasrnn_torch with Keras 3 (torch backend).
+
+Keras's default weights (zero biases, and orthogonal matrices) hide gate-order
+and transpose bugs, so references use random weights in every slot.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras  # noqa: E402,F401  (imported here so tests share one configured Keras)
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+OUTPUT_ATOL = 1e-5
+GRAD_ATOL = 1e-4
+
+
+def random_weights(layer, seed: int = 0, scale: float = 0.5) -> list[np.ndarray]:
+    """Fill every weight of a built Keras layer with uniform(-scale, scale) values; returns them."""
+    rng = np.random.default_rng(seed)
+    weights = [rng.uniform(-scale, scale, size=w.shape).astype(np.float32) for w in layer.get_weights()]
+    layer.set_weights(weights)
+    return weights
+
+
+def numpy(t) -> np.ndarray:
+    if isinstance(t, torch.Tensor):
+        return t.detach().cpu().numpy()
+    return np.asarray(t)
+
+
+def assert_close(actual, expected, atol: float = OUTPUT_ATOL, what: str = "values"):
+    a, e = numpy(actual), numpy(expected)
+    assert a.shape == e.shape, f"{what}: shape {a.shape} != expected {e.shape}"
+    diff = float(np.max(np.abs(a - e))) if a.size else 0.0
+    assert diff <= atol, f"{what}: max abs difference {diff:.3g} > {atol}"
+
+
+def as_list(result):
+    return list(result) if isinstance(result, (list, tuple)) else [result]
