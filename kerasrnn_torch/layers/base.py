@@ -155,10 +155,11 @@ class Layer(nn.Module):
                 out.extend(module._activity_losses)
         return out
 
-    def record_activity(self, output):
-        """Keep the activity-regularization term of `output` (a tensor) for `losses`."""
+    def record_activity(self, outputs):
+        """Keep the activity-regularization terms of a call's outputs (a tensor or a tuple) for `losses`."""
         if self.activity_regularizer is not None:
-            self._activity_losses = [self.activity_regularizer(output)]
+            tensors = [outputs] if isinstance(outputs, torch.Tensor) else [o for o in outputs if isinstance(o, torch.Tensor)]
+            self._activity_losses = [self.activity_regularizer(t) for t in tensors]
 
     def apply_constraints(self) -> None:
         """Project each constrained weight back onto its constraint (after an optimizer step)."""

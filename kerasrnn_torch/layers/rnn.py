@@ -253,8 +253,9 @@ class RNN(Layer):
         self.last_path = plan.path
         if self.stateful:
             self._store_states(final_states)
-        self.record_activity(output)
-        return (output, *final_states) if self.return_state else output
+        result = (output, *final_states) if self.return_state else output
+        self.record_activity(result)
+        return result
 
     def _run_fused(self, inputs, states, layout, training):
         raise NotImplementedError  # only layers with a fused_config() reach this
