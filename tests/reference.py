@@ -40,3 +40,28 @@ def assert_close(actual, expected, atol: float = OUTPUT_ATOL, what: str = "value
 
 def as_list(result):
     return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+def weighted_sum(outputs, seed: int = 1) -> torch.Tensor:
+    """A scalar that depends on every output element with a distinct random weight."""
+    generator = torch.Generator().manual_seed(seed)
+    total = 0.0
+    for out in outputs:
+        total = total + (out * torch.rand(out.shape, generator=generator, dtype=out.dtype)).sum()
+    return total
+
+
+def masks_by_name(batch: int, timesteps: int) -> dict[str, torch.Tensor]:
+    """Mask patterns every recurrent test runs over (batch >= 3, timesteps >= 4)."""
+    right = torch.ones(batch, timesteps, dtype=torch.bool)
+    right[0, timesteps - 2:] = False
+    right[1, 1:] = False
+    left = right.flip(1)
+    holes = torch.ones(batch, timesteps, dtype=torch.bool)
+    holes[0, 1] = False
+    holes[1, ::2] = False
+    holes[2, -1] = False
+    empty_row = right.clone()
+    empty_row[2] = False
+    return {"right_padded": right, "left_padded": left, "holes": holes, "fully_masked_row": empty_row,
+            "all_true": torch.ones(batch, timesteps, dtype=torch.bool)}
