@@ -1,0 +1,98 @@
+"""Two paths, one result: every fused-eligible configuration also runs on the loop."""
+import itertools
+
+import pytest
+import torch
+
+import kerasrnn_torch as kr
+from reference import GRAD_ATOL, OUTPUT_ATOL, as_list, assert_close, masks_by_name, weighted_sum
+
+LAYERS = {"SimpleRNN": kr.SimpleRNN, "SimpleRNN_relu": lambda u, **k: kr.SimpleRNN(u, activation="relu", **k),
+          "LSTM": kr.LSTM, "GRU": kr.GRU}
+FLAGS = list(itertools.product([False, True], repeat=3))   # return_sequences, return_state, go_backwards
+
+
+def run_both(layer, x, **call_kwargs):
+    results = {}
+    for path in ("fused", "loop"):
+        for p in layer.parameters():
+            p.grad = None
+        xi = x.clone().requires_grad_(True)
+        with kr.force_path(path):
+            out = as_list(layer(xi, **call_kwargs))
+        assert layer.last_path == path
+        weighted_sum(out).backward()
+        results[path] = (out, xi.grad, [p.grad.clone() for p in layer.parameters()])
+    return results
+
+
+def assert_same(results, atol=OUTPUT_ATOL, grad_atol=GRAD_ATOL):
+    (fo, fx, fw), (lo, lx, lw) = results["fused"], results["loop"]
+    for i, (a, b) in enumerate(zip(fo, lo)):
+        assert_close(a, b, atol, f"output {i}")
+    assert_close(fx, lx, grad_atol, "d/d inputs")
+    for i, (a, b) in enumerate(zip(fw, lw)):
+        assert_close(a, b, grad_atol, f"d/d weight {i}")
+
+
+@pytest.mark.parametrize("pattern", [None, "right_padded", "fully_masked_row", "all_true"])
+@pytest.mark.parametrize("flags", FLAGS, ids=lambda f: "seq{}_state{}_back{}".format(*map(int, f)))
+@pytest.mark.parametrize("name", LAYERS)
+def test_fused_equals_loop(name, flags, pattern):
+    return_sequences, return_state, go_backwards = flags
+    layer = LAYERS[name](7, return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards)
+    x = torch.randn(4, 6, 3)
+    mask = masks_by_name(4, 6)[pattern] if pattern else None
+    assert_same(run_both(layer, x, mask=mask))
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_fused_equals_loop_with_initial_state_and_unsorted_lengths(name):
+    layer = LAYERS[name](5, return_sequences=True, return_state=True)
+    states = 2 if name == "LSTM" else 1
+    mask = torch.arange(8).unsqueeze(0) < torch.tensor([3, 8, 1, 5, 0, 8, 2]).unsqueeze(1)
+    initial = [torch.randn(7, 5) for _ in range(states)]
+    assert_same(run_both(layer, torch.randn(7, 8, 4), mask=mask, initial_state=initial))
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_fused_equals_loop_with_seeded_input_dropout(name):
+    # The fused path applies the same per-sample input mask at every step, as the loop does.
+    outputs = {}
+    for path in ("fused", "loop"):
+        layer = LAYERS[name](5, dropout=0.4, seed=11, return_sequences=True, input_dim=3)
+        torch.manual_seed(0)
+        with torch.no_grad():
+            for p in layer.parameters():
+                p.uniform_(-0.5, 0.5)
+        layer.train()
+        with kr.force_path(path):
+            outputs[path] = layer(torch.ones(4, 6, 3))
+        assert layer.last_path == path
+    assert_close(outputs["fused"], outputs["loop"], OUTPUT_ATOL, "outputs")
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_fused_equals_loop_in_float64_on_long_sequences(name):
+    layer = LAYERS[name](8, return_sequences=True, dtype=torch.float64)
+    x = torch.randn(2, 300, 3, dtype=torch.float64)
+    with torch.no_grad():
+        with kr.force_path("fused"):
+            fused = layer(x)
+        with kr.force_path("loop"):
+            loop = layer(x)
+    assert fused.dtype == torch.float64
+    assert_close(fused, loop, 1e-10, "outputs")
+
+
+def test_auto_runs_fused_for_eligible_configuration_and_loop_otherwise():
+    x = torch.randn(2, 3, 4)
+    eligible = kr.LSTM(3)
+    eligible(x)
+    assert eligible.last_path == "fused"
+    ineligible = kr.LSTM(3, recurrent_dropout=0.2)
+    ineligible(x)
+    assert ineligible.last_path == "loop"
+    forced_loop = kr.LSTM(3, use_cudnn=False)
+    forced_loop(x)
+    assert forced_loop.last_path == "loop"
