@@ -1,4 +1,5 @@
 """kerasrnn_torch: Keras's recurrent layers as PyTorch modules, with Keras's numbers and PyTorch's speed."""
+from . import activations, constraints, initializers, regularizers
 from .engine.dispatch import force_path
 from .layers.attention import Attention
 from .layers.base import Layer
@@ -21,5 +22,6 @@ __version__ = "0.1.0"
 __all__ = [
     "GRU", "LSTM", "RNN", "Attention", "Bidirectional", "Dense", "Dropout", "Embedding", "GRUCell", "LSTMCell",
     "Layer", "Masking", "Sequential", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "TimeDistributed",
-    "apply_constraints", "force_path", "regularization_loss", "summary",
+    "activations", "apply_constraints", "constraints", "force_path", "initializers", "regularization_loss",
+    "regularizers", "summary",
 ]

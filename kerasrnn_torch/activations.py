@@ -41,8 +41,8 @@ def leaky_relu(x):
 
 
 def gelu(x):
-    # keras.activations.gelu defaults to the tanh approximation.
-    return F.gelu(x, approximate="tanh")
+    # keras.activations.gelu is the exact (erf) form by default.
+    return F.gelu(x)
 
 
 _BY_NAME = {

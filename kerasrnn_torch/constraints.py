@@ -1,10 +1,158 @@
-"""Keras weight constraints (placeholder: resolved by name or callable)."""
+"""Keras weight constraints: projections applied to a weight after each optimizer step.
+
+A constraint is any callable `fn(weight) -> projected weight`. The classes
+here give Keras 3's formulas, epsilon included. Axes are in Keras's weight
+layout, which is the layout of our weights: for a kernel
+`(input_dim, k*units)`, `axis=0` constrains the incoming weights of each unit.
+`kr.apply_constraints(model)` applies them in place.
+"""
 from __future__ import annotations
+
+import numbers
+
+import torch
+
+EPSILON = 1e-7  # Keras's backend.epsilon(), added to the norms it divides by
+
+
+def _axis(value, owner: str):
+    """An int or a list of ints, as Keras accepts (a list becomes a tuple for torch)."""
+    several = isinstance(value, (list, tuple))
+    values = list(value) if several else [value]
+    if not values or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in values):
+        raise ValueError(f"{owner}: `axis` must be an int or a list of ints, got {value!r}")
+    return tuple(int(v) for v in values) if several else int(value)
+
+
+def _norms(w, axis):
+    return w.square().sum(dim=axis, keepdim=True).sqrt()
+
+
+class Constraint:
+    """Base class: a callable from a weight to its projection (the identity here).
+
+    Subclasses override `__call__`; `get_config` lists the constructor
+    arguments, so `type(c).from_config(c.get_config())` rebuilds it.
+    """
+
+    def __call__(self, w: torch.Tensor) -> torch.Tensor:
+        return w
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+class MaxNorm(Constraint):
+    """Rescale slices whose L2 norm along `axis` exceeds `max_value`, as `keras.constraints.MaxNorm`.
+
+    Args:
+        max_value: the largest norm allowed (default 2).
+        axis: the axis (or axes) the norm runs over (default 0).
+
+    >>> kr.LSTM(8, kernel_constraint=kr.constraints.MaxNorm(3.0))
+    """
+
+    def __init__(self, max_value=2, axis=0):
+        self.max_value = max_value
+        self.axis = _axis(axis, "MaxNorm")
+
+    def __call__(self, w):
+        norms = _norms(w, self.axis)
+        desired = norms.clamp(0, self.max_value)
+        return w * (desired / (EPSILON + norms))
+
+    def get_config(self):
+        return {"max_value": self.max_value, "axis": self.axis}
+
+
+class NonNeg(Constraint):
+    """Set negative weights to zero, as `keras.constraints.NonNeg`."""
+
+    def __call__(self, w):
+        return w.clamp_min(0)
+
+
+class UnitNorm(Constraint):
+    """Divide each slice along `axis` by its L2 norm (plus 1e-7), as `keras.constraints.UnitNorm`.
+
+    Args:
+        axis: the axis (or axes) the norm runs over (default 0).
+    """
+
+    def __init__(self, axis=0):
+        self.axis = _axis(axis, "UnitNorm")
+
+    def __call__(self, w):
+        return w / (EPSILON + _norms(w, self.axis))
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+
+class MinMaxNorm(Constraint):
+    """Pull each slice's L2 norm along `axis` into `[min_value, max_value]`, as `keras.constraints.MinMaxNorm`.
+
+    The new norm is `rate * clip(norm, min_value, max_value) + (1 - rate) * norm`:
+    `rate=1` enforces the bounds at once, a smaller rate moves towards them.
+
+    Args:
+        min_value: default 0.0. max_value: default 1.0. rate: default 1.0.
+        axis: the axis (or axes) the norm runs over (default 0).
+    """
+
+    def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
+        self.min_value = min_value
+        self.max_value = max_value
+        self.rate = rate
+        self.axis = _axis(axis, "MinMaxNorm")
+
+    def __call__(self, w):
+        norms = _norms(w, self.axis)
+        desired = self.rate * norms.clamp(self.min_value, self.max_value) + (1 - self.rate) * norms
+        return w * (desired / (EPSILON + norms))
+
+    def get_config(self):
+        return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
+
+
+# Keras 3's names: its snake-case and class names.
+_BY_NAME = {
+    "max_norm": MaxNorm,
+    "non_neg": NonNeg,
+    "unit_norm": UnitNorm,
+    "min_max_norm": MinMaxNorm,
+    "MaxNorm": MaxNorm,
+    "NonNeg": NonNeg,
+    "UnitNorm": UnitNorm,
+    "MinMaxNorm": MinMaxNorm,
+}
 
 
 def get(identifier):
+    """Resolve a constraint: `None`, a Keras name (Keras's defaults), or a callable `fn(weight) -> weight`.
+
+    Callables (ours, plain functions, Keras's constraint objects) are
+    returned as they are.
+    """
     if identifier is None:
         return None
+    if isinstance(identifier, str):
+        try:
+            return _BY_NAME[identifier]()
+        except KeyError:
+            known = ", ".join(sorted(_BY_NAME))
+            raise ValueError(f"Unknown constraint {identifier!r}; expected one of: {known}, "
+                             "a Constraint, or a callable on a tensor") from None
+    if isinstance(identifier, type) and issubclass(identifier, Constraint):
+        return identifier()
     if callable(identifier):
         return identifier
-    raise ValueError(f"Unknown constraint {identifier!r}")
+    raise TypeError(f"A constraint must be None, a Keras name or a callable on a tensor; got {identifier!r}")

@@ -15,6 +15,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 from torch import nn
+from torch.utils import _pytree as pytree
 
 from .. import initializers
 from .._checks import describe, shape_text
@@ -139,7 +140,17 @@ class Layer(nn.Module):
 
     # ---------------------------------------------------- regularizers/losses
     def weight_regularization_losses(self) -> list[torch.Tensor]:
-        return [regularizer(getattr(self, name)) for name, regularizer in self._regularized]
+        """This layer's own weight penalties, from the current weights.
+
+        As in Keras, only trainable weights count: a frozen weight
+        (`requires_grad=False`) adds nothing.
+        """
+        terms = []
+        for name, regularizer in self._regularized:
+            weight = getattr(self, name)
+            if weight is not None and weight.requires_grad:
+                terms.append(regularizer(weight))
+        return terms
 
     @property
     def losses(self) -> list[torch.Tensor]:
@@ -156,10 +167,24 @@ class Layer(nn.Module):
         return out
 
     def record_activity(self, outputs):
-        """Keep the activity-regularization terms of a call's outputs (a tensor or a tuple) for `losses`."""
+        """Keep the activity-regularization terms of a call's outputs for `losses`, replacing the last call's.
+
+        Keras 3's rule (Layer.__call__): the regularizer is applied to every
+        tensor the call returns (with return_state, the output and each
+        state), and each term is divided by that tensor's batch size (its
+        first axis; zero for an empty batch, as Keras's divide_no_nan).
+        """
+        terms = []
         if self.activity_regularizer is not None:
-            tensors = [outputs] if isinstance(outputs, torch.Tensor) else [o for o in outputs if isinstance(o, torch.Tensor)]
-            self._activity_losses = [self.activity_regularizer(t) for t in tensors]
+            for tensor in pytree.tree_leaves(outputs):
+                if not isinstance(tensor, torch.Tensor):
+                    continue
+                term = torch.as_tensor(self.activity_regularizer(tensor))
+                if tensor.dim() > 0:
+                    batch = tensor.shape[0]
+                    term = term / batch if batch else torch.zeros_like(term)
+                terms.append(term)
+        self._activity_losses = terms
 
     def apply_constraints(self) -> None:
         """Project each constrained weight back onto its constraint (after an optimizer step)."""
