@@ -19,6 +19,7 @@ import torch
 
 from .. import activations, constraints, regularizers
 from .._checks import describe, positive_int, rate, shape_text
+from ..seeding import SeededGenerators
 from .base import Layer
 
 
@@ -61,7 +62,7 @@ class RecurrentCell(Layer):
         self.dropout = rate(dropout, "dropout", owner)
         self.recurrent_dropout = rate(recurrent_dropout, "recurrent_dropout", owner)
         self.seed = seed
-        self._generators: dict[torch.device, torch.Generator] = {}
+        self._generators = SeededGenerators(seed)
         self.input_dim = None
 
     # ------------------------------------------------------------ structure
@@ -108,18 +109,10 @@ class RecurrentCell(Layer):
                              f"got input of shape {shape_text(inputs.shape)}")
 
     # -------------------------------------------------------------- dropout
-    def _generator(self, device):
-        if self.seed is None:
-            return None
-        device = torch.device(device)
-        if device not in self._generators:
-            self._generators[device] = torch.Generator(device=device).manual_seed(int(self.seed))
-        return self._generators[device]
-
     def _draw(self, shape, dropout_rate, like):
         keep = 1.0 - dropout_rate
         mask = torch.empty(shape, device=like.device, dtype=like.dtype)
-        return mask.bernoulli_(keep, generator=self._generator(like.device)).div_(keep)
+        return mask.bernoulli_(keep, generator=self._generators.get(like.device)).div_(keep)
 
     def dropout_masks(self, batch: int, training: bool, like: torch.Tensor) -> DropoutMasks:
         """Draw this call's Keras dropout masks: `(batch, input_dim)` and `(batch, units)`."""

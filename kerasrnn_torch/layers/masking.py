@@ -1,5 +1,41 @@
-"""Placeholder: being written."""
+"""Masking: skip timesteps whose features all equal a padding value, as `keras.layers.Masking`."""
+from __future__ import annotations
+
+import torch
+
+from .base import Layer
 
 
-def Masking(*args, **kwargs):
-    raise NotImplementedError("Masking is not written yet")
+class Masking(Layer):
+    """Masks the steps whose every feature equals `mask_value`, as `keras.layers.Masking`.
+
+    `compute_mask(inputs)` is True where any feature on the last axis differs
+    from `mask_value` (`(batch, timesteps)` for `(batch, timesteps, features)`
+    inputs); the forward pass returns the inputs with the masked steps set to
+    zero. No weights.
+
+    Args:
+        mask_value: the padding value (default 0.0).
+        name, device, dtype: see `Layer`.
+
+    >>> x = torch.tensor([[[1.0, 2.0], [0.0, 0.0]]])
+    >>> Masking()(x).shape, Masking().compute_mask(x)
+    (torch.Size([1, 2, 2]), tensor([[ True, False]]))
+    """
+
+    def __init__(self, mask_value=0.0, **layer_kwargs):
+        super().__init__(**layer_kwargs)
+        self.mask_value = mask_value
+        self.built = True
+
+    def compute_mask(self, inputs, mask=None):
+        """True where some feature differs from `mask_value` (the incoming mask is replaced, as in Keras)."""
+        return (inputs != self.mask_value).any(dim=-1)
+
+    def forward(self, inputs):
+        keep = (inputs != self.mask_value).any(dim=-1, keepdim=True)
+        # Keras selects rather than multiplies: with mask_value=inf a masked step gives zeros, not nan.
+        return torch.where(keep, inputs, torch.zeros((), dtype=inputs.dtype, device=inputs.device))
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, mask_value={self.mask_value!r}"

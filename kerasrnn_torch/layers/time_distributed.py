@@ -1,5 +1,106 @@
-"""Placeholder: being written."""
+"""TimeDistributed: one module applied to every timestep, as `keras.layers.TimeDistributed`."""
+from __future__ import annotations
+
+import inspect
+
+import torch
+from torch import nn
+from torch.utils import _pytree as pytree
+
+from .._checks import describe, shape_text
+from .base import Layer
 
 
-def TimeDistributed(*args, **kwargs):
-    raise NotImplementedError("TimeDistributed is not written yet")
+class TimeDistributed(Layer):
+    """Applies `layer` to every timestep of `(batch, time, ...)` inputs, as `keras.layers.TimeDistributed`.
+
+    Time is folded into the batch, so the wrapped module runs once on
+    `(batch * time, ...)`; outputs come back as `(batch, time, ...)`. Any
+    `nn.Module` works (a kerasrnn_torch layer is built from the first input or
+    an `input_shape=` hint, which includes the time axis). The weights,
+    `get_weights`, `set_weights` and `count_params` are the wrapped module's.
+
+    Masks: the `(batch, time)` mask passes on unchanged (Keras's rule). A mask
+    with more axes, e.g. `(batch, time, inner_time)` for a wrapped recurrent
+    layer, is folded like the input and given to the wrapped module when its
+    `forward` takes `mask`; a `(batch, time)` mask is not, since each step is
+    one sample to the wrapped module. `training` is passed on when accepted.
+
+    Args:
+        layer: the module to apply (e.g. `Dense(8)` or `nn.Linear(4, 8)`).
+        name, input_shape, device, dtype: see `Layer`.
+
+    >>> layer = TimeDistributed(Dense(8))
+    >>> layer(torch.randn(2, 10, 4)).shape
+    torch.Size([2, 10, 8])
+    """
+
+    def __init__(self, layer, **layer_kwargs):
+        super().__init__(**layer_kwargs)
+        if not isinstance(layer, nn.Module):
+            raise TypeError(f"{describe(self)}: `layer` must be an nn.Module (e.g. Dense(8) or nn.Linear(4, 8)), "
+                            f"got {type(layer).__name__}")
+        self.layer = layer
+        self._layer_takes = _keyword_arguments(layer)
+        self.build_from_hint()
+
+    # The wrapped module owns every weight, so this wrapper is built when it is.
+    @property
+    def built(self) -> bool:
+        layer = self._modules.get("layer")
+        return layer is not None and (not isinstance(layer, Layer) or layer.built)
+
+    @built.setter
+    def built(self, value):
+        pass
+
+    def build(self, input_shape):
+        self._check_rank(len(input_shape), input_shape)
+        if isinstance(self.layer, Layer):
+            self.layer.maybe_build((None, *input_shape[2:]))
+
+    def _check_rank(self, rank, shape):
+        if rank < 3:
+            raise ValueError(f"{describe(self)} expects inputs of shape (batch, time, ...) with at least 3 axes, "
+                             f"got a {rank}-D input of shape {shape_text(shape)}")
+
+    def forward(self, inputs, mask=None, training=None):
+        if not isinstance(inputs, torch.Tensor):
+            raise TypeError(f"{describe(self)} expects a tensor of shape (batch, time, ...), "
+                            f"got {type(inputs).__name__}")
+        self._check_rank(inputs.dim(), inputs.shape)
+        batch, time = inputs.shape[:2]
+        kwargs = {}
+        if mask is not None:
+            self._check_mask(mask, inputs)
+            if mask.dim() > 2 and "mask" in self._layer_takes:
+                kwargs["mask"] = mask.reshape(batch * time, *mask.shape[2:])
+        if "training" in self._layer_takes:
+            kwargs["training"] = self.training if training is None else bool(training)
+        outputs = self.layer(inputs.reshape(batch * time, *inputs.shape[2:]), **kwargs)
+        return pytree.tree_map(lambda t: t.reshape(batch, time, *t.shape[1:]) if isinstance(t, torch.Tensor)
+                               else t, outputs)
+
+    def _check_mask(self, mask, inputs):
+        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+            got = f"dtype {mask.dtype}" if isinstance(mask, torch.Tensor) else type(mask).__name__
+            raise TypeError(f"{describe(self)}: mask must be a bool tensor (True = use the step), got {got}")
+        if mask.dim() < 2 or tuple(mask.shape[:2]) != tuple(inputs.shape[:2]):
+            raise ValueError(f"{describe(self)}: mask must start with (batch, time) = "
+                             f"({inputs.shape[0]}, {inputs.shape[1]}), got {shape_text(mask.shape)}")
+
+    def compute_mask(self, inputs, mask=None):
+        """The incoming mask, unchanged (Keras 3)."""
+        return mask
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
+
+
+def _keyword_arguments(module) -> set[str]:
+    """Which of `mask` and `training` the module's forward accepts by name."""
+    try:
+        parameters = inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):
+        return set()
+    return {name for name in ("mask", "training") if name in parameters}
