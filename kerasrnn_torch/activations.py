@@ -76,6 +76,12 @@ _ALIASES = {
 }
 
 
+# Function -> its primary Keras name (the first name listed wins over later aliases).
+_NAME_OF = dict(_ALIASES)
+for _name, _fn in reversed(list(_BY_NAME.items())):
+    _NAME_OF[_fn] = _name
+
+
 def get(identifier):
     """Resolve a Keras activation name, `None` (linear) or a callable."""
     if identifier is None:
@@ -93,12 +99,9 @@ def get(identifier):
 
 def canonical_name(fn) -> str | None:
     """The Keras name of a resolved activation, or None for an unknown callable."""
-    for name, known in _BY_NAME.items():
-        if fn is known:
-            return name  # the first (primary) name wins over later aliases
     try:
-        return _ALIASES.get(fn)
-    except TypeError:  # unhashable callable
+        return _NAME_OF.get(fn)
+    except TypeError:  # an unhashable callable
         return None
 
 

@@ -184,7 +184,8 @@ class Layer(nn.Module):
                     batch = tensor.shape[0]
                     term = term / batch if batch else torch.zeros_like(term)
                 terms.append(term)
-        self._activity_losses = terms
+        if terms or self._activity_losses:
+            self._activity_losses = terms
 
     def apply_constraints(self) -> None:
         """Project each constrained weight back onto its constraint (after an optimizer step)."""

@@ -6,6 +6,8 @@ Keras-layout weights to the engine, converted inside the autograd graph.
 """
 from __future__ import annotations
 
+import torch
+
 from .. import activations
 from .._checks import describe, one_of
 from ..engine import fused
@@ -28,6 +30,7 @@ class KerasRecurrentLayer(RNN):
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
                          activity_regularizer=activity_regularizer, name=name, device=device, dtype=dtype)
         self.use_cudnn = one_of(use_cudnn, ("auto", True, False), "use_cudnn", describe(self))
+        self._zero_biases: dict = {}   # (device, dtype) -> the zero recurrent bias PyTorch's kernel wants
 
     # Keras exposes the cell's arguments on the layer.
     def __getattr__(self, name):
@@ -54,7 +57,15 @@ class KerasRecurrentLayer(RNN):
     def torch_weights(self):
         """`[weight_ih, weight_hh, bias_ih, bias_hh]` in PyTorch's layout, differentiable."""
         cell = self.cell
-        return to_torch_weights(cell.kind, cell.kernel, cell.recurrent_kernel, cell.bias)
+        kernel = cell.kernel
+        zeros = None
+        if cell.bias is not None and cell.bias.dim() == 1:
+            key = (kernel.device, kernel.dtype)
+            zeros = self._zero_biases.get(key)
+            if zeros is None:
+                zeros = self._zero_biases[key] = torch.zeros(cell.bias.shape[0], device=kernel.device,
+                                                             dtype=kernel.dtype)
+        return to_torch_weights(cell.kind, kernel, cell.recurrent_kernel, cell.bias, recurrent_bias_zeros=zeros)
 
     def _run_fused(self, inputs, states, layout, training):
         cell = self.cell

@@ -126,7 +126,9 @@ class RNN(Layer):
         if input_dim is not None and inputs.shape[-1] != input_dim:
             raise ValueError(f"{describe(self)} was built for {input_dim} input features, "
                              f"got input of shape {shape_text(inputs.shape)}")
-        weight = next(self.cell.parameters(), None)
+        weight = getattr(self.cell, "kernel", None)   # the built-in cells' first weight, found without a scan
+        if not isinstance(weight, torch.Tensor):
+            weight = next(self.cell.parameters(), None)
         if weight is None:
             return
         if inputs.device != weight.device:
@@ -250,7 +252,8 @@ class RNN(Layer):
             output, final_states = self._run_fused(inputs, states, layout, training)
         else:
             output, final_states = self._run_loop(inputs, states, mask, training)
-        self.last_path = plan.path
+        if self.last_path != plan.path:
+            self.last_path = plan.path
         if self.stateful:
             self._store_states(final_states)
         result = (output, *final_states) if self.return_state else output
