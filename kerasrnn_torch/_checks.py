@@ -33,4 +33,6 @@ def one_of(value, allowed, argument: str, owner: str):
 
 
 def shape_text(shape) -> str:
-    return "(" + ", ".join("None" if d is None else str(int(d)) for d in shape) + ")"
+    """`(4, None, 3)`, and `(24,)` for one axis, as Python prints tuples."""
+    parts = ["None" if d is None else str(int(d)) for d in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"

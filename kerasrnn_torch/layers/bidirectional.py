@@ -1,5 +1,388 @@
-"""Placeholder: being written."""
+"""Bidirectional: a recurrent layer run forwards and backwards, the two outputs merged, as Keras's.
+
+When both directions may run fused, the engine runs them as one two-way
+kernel call; otherwise each direction runs through its own layer.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch.utils import _pytree as pytree
+
+from .. import activations, initializers
+from .._checks import describe, one_of, shape_text
+from ..engine import dispatch, masks as mask_tools
+from ..engine.bidirectional_glue import run_two_way
+from .base import Layer
+from .cell import RecurrentCell
+from .rnn import RNN
+
+MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+_SHARED_ATTRIBUTES = ("stateful", "return_sequences", "return_state")
 
 
-def Bidirectional(*args, **kwargs):
-    raise NotImplementedError("Bidirectional is not written yet")
+class Bidirectional(Layer):
+    """Runs a recurrent layer over the sequence in both directions, as `keras.layers.Bidirectional`.
+
+    Args:
+        layer: a recurrent layer (`SimpleRNN`, `LSTM`, `GRU`, `RNN(cell)` or a
+            subclass of `RNN`). It becomes `forward_layer` itself, with its
+            weights (Keras 3 re-creates it from its configuration instead).
+        merge_mode: how the two outputs combine: "concat" (default), "sum",
+            "mul", "ave", or None for the pair `(forward, backward)`.
+        weights: optional initial weights, forward then backward (Keras order).
+        backward_layer: optional layer for the backward direction; by default a
+            fresh copy of `layer` (new weights) with `go_backwards=True`. It
+            must read in the other direction and share `stateful`,
+            `return_sequences` and `return_state` with `layer`.
+
+    As Keras, the inner layers take `layer`'s `use_cudnn`, and output zeros at
+    masked steps when returning sequences. Calls take `initial_state` as the
+    forward states then the backward ones; with `return_state=True` the result
+    is `(output, *forward_states, *backward_states)`.
+
+    >>> bi = Bidirectional(LSTM(16, return_sequences=True), input_shape=(10, 8))
+    >>> bi(torch.randn(4, 10, 8)).shape
+    torch.Size([4, 10, 32])
+    """
+
+    # API.md order: backward_layer third (Keras 3 puts `weights` there).
+    def __init__(self, layer, merge_mode="concat", backward_layer=None, weights=None, **layer_kwargs):
+        device, dtype = layer_kwargs.get("device"), layer_kwargs.get("dtype")
+        super().__init__(**layer_kwargs)
+        if layer_kwargs.get("input_dim") is not None:
+            self.input_shape_hint = (None, self.input_shape_hint[0])     # features known, timesteps not
+        owner = describe(self)
+        _check_recurrent(layer, "layer", owner)
+        if backward_layer is not None:
+            _check_recurrent(backward_layer, "backward_layer", owner)
+        self.merge_mode = one_of(merge_mode, MERGE_MODES, "merge_mode", owner)
+        if weights is not None and (isinstance(weights, nn.Module) or not isinstance(weights, (list, tuple))):
+            raise TypeError(f"{owner}: `weights` must be a list of arrays (forward weights, then backward), got "
+                            f"{type(weights).__name__}; pass a backward layer as backward_layer=...")
+
+        if backward_layer is None:
+            backward_layer = _fresh_copy(layer)
+            backward_layer.go_backwards = True
+            backward_layer.name = f"backward_{_without_prefix(layer.name, 'backward_')}"
+        self._verify_directions(layer, backward_layer)
+        layer.name = f"forward_{_without_prefix(layer.name, 'forward_')}"
+        self.forward_layer = layer
+        self.backward_layer = backward_layer
+        backward_layer.use_cudnn = layer.use_cudnn
+        for inner in (self.forward_layer, self.backward_layer):
+            # Keras: masked steps output zeros in a returned sequence, whatever the layer said.
+            inner.zero_output_for_mask = inner.return_sequences
+        if device is not None or dtype is not None:
+            self._place(device, dtype)
+
+        self.last_path = None
+        self._pending_weights = list(weights) if weights else None
+        self.built = self.forward_layer.built and self.backward_layer.built
+        if self.built:
+            self._apply_pending_weights()
+        self.build_from_hint()
+
+    def _verify_directions(self, forward, backward):
+        if forward.go_backwards == backward.go_backwards:
+            raise ValueError(
+                f"{describe(self)}: the forward and backward layers must read in opposite directions, got "
+                f"forward_layer.go_backwards={forward.go_backwards} and "
+                f"backward_layer.go_backwards={backward.go_backwards}")
+        for attribute in _SHARED_ATTRIBUTES:
+            forward_value = getattr(forward, attribute)
+            backward_value = getattr(backward, attribute)
+            if forward_value != backward_value:
+                raise ValueError(
+                    f"{describe(self)}: the forward and backward layers must have the same `{attribute}`, got "
+                    f"{attribute}={forward_value} for the forward layer and {attribute}={backward_value} "
+                    "for the backward layer")
+
+    def _place(self, device, dtype):
+        for inner in (self.forward_layer, self.backward_layer):
+            for module in inner.modules():
+                if isinstance(module, Layer):
+                    if device is not None:
+                        module.factory_kwargs["device"] = torch.device(device)
+                    if dtype is not None:
+                        module.factory_kwargs["dtype"] = dtype
+            inner.to(device=device, dtype=dtype)
+
+    # -------------------------------------------------------- configuration
+    @property
+    def stateful(self) -> bool:
+        return self.forward_layer.stateful
+
+    @property
+    def return_sequences(self) -> bool:
+        return self.forward_layer.return_sequences
+
+    @property
+    def return_state(self) -> bool:
+        return self.forward_layer.return_state
+
+    @property
+    def use_cudnn(self):
+        """The inner layers' `use_cudnn` (Keras keeps both equal to the wrapped layer's)."""
+        return self.forward_layer.use_cudnn
+
+    @use_cudnn.setter
+    def use_cudnn(self, value):
+        value = one_of(value, ("auto", True, False), "use_cudnn", describe(self))
+        self.forward_layer.use_cudnn = value
+        self.backward_layer.use_cudnn = value
+
+    # ----------------------------------------------------------------- build
+    def build(self, input_shape):
+        for inner in (self.forward_layer, self.backward_layer):
+            if not inner.built:
+                inner.build(tuple(input_shape))
+        self.built = True
+        self._apply_pending_weights()
+
+    def _build_from(self, inputs):
+        if self.built:
+            return
+        if isinstance(inputs, torch.Tensor):
+            self.build(tuple(inputs.shape))
+            return
+        step_shapes = pytree.tree_map(lambda t: (t.shape[0], *t.shape[2:]), inputs)
+        for inner in (self.forward_layer, self.backward_layer):
+            if not inner.built:
+                inner._build_cell(step_shapes)
+                inner.built = True
+        self.built = True
+        self._apply_pending_weights()
+
+    def _apply_pending_weights(self):
+        if self._pending_weights is not None:
+            weights, self._pending_weights = self._pending_weights, None
+            self.set_weights(weights)
+
+    # ---------------------------------------------------------------- states
+    def _split_initial_state(self, initial_state, batch, like):
+        if initial_state is None:
+            return None, None
+        given = [initial_state] if isinstance(initial_state, torch.Tensor) else list(initial_state)
+        forward_zeros = self.forward_layer._zero_states(batch, like)
+        backward_zeros = self.backward_layer._zero_states(batch, like)
+        expected = len(forward_zeros) + len(backward_zeros)
+        if len(given) != expected:
+            def shapes(states):
+                return ", ".join(shape_text(t.shape) for t in pytree.tree_leaves(states))
+            raise ValueError(
+                f"{describe(self)} expects initial_state as {expected} states: {len(forward_zeros)} for the "
+                f"forward layer [{shapes(forward_zeros)}], then {len(backward_zeros)} for the backward layer "
+                f"[{shapes(backward_zeros)}]; got {len(given)}")
+        return given[:len(forward_zeros)], given[len(forward_zeros):]
+
+    @property
+    def states(self):
+        """The stateful inner layers' states, forward then backward, or None before the first call."""
+        forward, backward = self.forward_layer.states, self.backward_layer.states
+        if forward is None or backward is None:
+            return None
+        return [*forward, *backward]
+
+    def reset_state(self, states=None):
+        """Reset both stateful layers to zeros, or to the given states (forward ones first)."""
+        if not self.stateful:
+            raise ValueError(f"{describe(self)} is not stateful; reset_state applies to layers built with "
+                             "stateful=True")
+        if states is None:
+            self.forward_layer.reset_state()
+            self.backward_layer.reset_state()
+            return
+        given = [states] if isinstance(states, torch.Tensor) else list(states)
+        first = pytree.tree_leaves(given)[0]
+        forward_states, backward_states = self._split_initial_state(given, first.shape[0], first)
+        self.forward_layer.reset_state(forward_states)
+        self.backward_layer.reset_state(backward_states)
+
+    reset_states = reset_state
+
+    # ------------------------------------------------------------------ path
+    def _plans(self, mask_kind: str):
+        return [dispatch.plan(inner.fused_config(), mask_kind=mask_kind, use_cudnn=inner.use_cudnn)
+                for inner in (self.forward_layer, self.backward_layer)]
+
+    def dispatch_reason(self, mask=None):
+        """None when both directions would run fused for this mask, else why not (a sentence per direction)."""
+        kind = mask_tools.analyse(mask).kind if mask is not None else "none"
+        reasons = [f"{direction} layer {describe(inner)}: {plan.reason}"
+                   for direction, inner, plan in zip(("forward", "backward"), (self.forward_layer, self.backward_layer),
+                                                     self._plans(kind))
+                   if plan.reason is not None]
+        return "; ".join(reasons) or None
+
+    def _choose_path(self, mask):
+        """(plans, mask layout); the mask is inspected only when both directions could run fused."""
+        plans = self._plans("none")
+        layout = mask_tools.NO_MASK
+        if mask is not None and all(plan.path == "fused" for plan in plans):
+            layout = mask_tools.analyse(mask)
+            if layout.kind == "other":
+                plans = self._plans("other")
+        for direction, inner, plan in zip(("forward", "backward"), (self.forward_layer, self.backward_layer), plans):
+            plan.enforce(f"{describe(self)} ({direction} layer {describe(inner)})")
+        return plans, layout
+
+    def _two_way_applies(self, training) -> bool:
+        """Whether one two-way kernel call computes both directions."""
+        forward, backward = self.forward_layer, self.backward_layer
+        if forward.go_backwards or not backward.go_backwards:
+            return False
+        forward_cell, backward_cell = forward.cell, backward.cell
+        if forward_cell.kind != backward_cell.kind or forward_cell.units != backward_cell.units:
+            return False
+        if activations.canonical_name(forward_cell.activation) != activations.canonical_name(backward_cell.activation):
+            return False
+        # Input dropout draws a separate mask per direction; one kernel call reads one input.
+        return not (training and (forward_cell.dropout or backward_cell.dropout))
+
+    # --------------------------------------------------------------- forward
+    def forward(self, inputs, initial_state=None, mask=None, training=None):
+        training = self.training if training is None else bool(training)
+        forward, backward = self.forward_layer, self.backward_layer
+        batch, timesteps, first = self._with_context(forward._check_inputs, inputs)
+        self._build_from(inputs)
+        for inner in (forward, backward):
+            self._with_context(inner._check_built_inputs, inputs)
+        mask = mask_tools.check_mask(mask, batch, timesteps, describe(self))
+        forward_initial, backward_initial = self._split_initial_state(initial_state, batch, first)
+        plans, layout = self._choose_path(mask)
+
+        if all(plan.path == "fused" for plan in plans) and self._two_way_applies(training):
+            result = self._run_two_way(inputs, forward_initial, backward_initial, layout, batch)
+            self.last_path = "fused"
+        else:
+            forward_result = forward(inputs, initial_state=forward_initial, mask=mask, training=training)
+            backward_result = backward(inputs, initial_state=backward_initial, mask=mask, training=training)
+            result = self._merge_results(forward_result, backward_result)
+            self.last_path = "fused" if forward.last_path == backward.last_path == "fused" else "loop"
+        return result
+
+    def _with_context(self, check, inputs):
+        """Run an inner layer's input check, naming this layer in its message."""
+        try:
+            return check(inputs)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{describe(self)}: {error}") from None
+
+    def _run_two_way(self, inputs, forward_initial, backward_initial, layout, batch):
+        forward, backward = self.forward_layer, self.backward_layer
+        forward_states = forward._initial_states(forward_initial, batch, inputs)
+        backward_states = backward._initial_states(backward_initial, batch, inputs)
+        cell = forward.cell
+        two_way = run_two_way(cell.kind, inputs, forward_states, backward_states,
+                              forward.torch_weights() + backward.torch_weights(),
+                              activation=activations.canonical_name(cell.activation), layout=layout,
+                              return_sequences=self.return_sequences)
+        for inner, output, final in ((forward, two_way.forward_output, two_way.forward_final),
+                                     (backward, two_way.backward_output, two_way.backward_final)):
+            inner.last_path = "fused"
+            if inner.stateful:
+                inner._store_states(final)
+            if inner.activity_regularizer is not None:
+                # What the inner layer returns: the backward sequence in its reading order.
+                own_output = output.flip(1) if inner is backward and self.return_sequences else output
+                inner.record_activity((own_output, *final) if self.return_state else own_output)
+        if self.merge_mode == "concat" and two_way.concatenated is not None:
+            output = two_way.concatenated
+        else:
+            output = self._merge(two_way.forward_output, two_way.backward_output)
+        return self._package(output, two_way.forward_final, two_way.backward_final)
+
+    def _merge_results(self, forward_result, backward_result):
+        if self.return_state:
+            forward_output, forward_states = forward_result[0], list(forward_result[1:])
+            backward_output, backward_states = backward_result[0], list(backward_result[1:])
+        else:
+            forward_output, forward_states = forward_result, []
+            backward_output, backward_states = backward_result, []
+        if self.return_sequences:
+            # The backward layer returns its sequence in reading order; put it back in time order.
+            backward_output = pytree.tree_map(lambda t: t.flip(1), backward_output)
+        return self._package(self._merge(forward_output, backward_output), forward_states, backward_states)
+
+    def _merge(self, forward_output, backward_output):
+        mode = self.merge_mode
+        if mode == "concat":
+            return torch.cat([forward_output, backward_output], dim=-1)
+        if mode == "sum":
+            return forward_output + backward_output
+        if mode == "ave":
+            return (forward_output + backward_output) / 2
+        if mode == "mul":
+            return forward_output * backward_output
+        return (forward_output, backward_output)
+
+    def _package(self, output, forward_states, backward_states):
+        outputs = output if isinstance(output, tuple) else (output,)
+        if self.return_state:
+            return (*outputs, *forward_states, *backward_states)
+        return output
+
+    # ----------------------------------------------------------------- masks
+    def compute_mask(self, inputs, mask=None):
+        """Keras: the mask passes on with return_sequences (once per output when merge_mode is None)."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        output_mask = mask if self.return_sequences else None
+        output_masks = [output_mask] if self.merge_mode is not None else [output_mask, output_mask]
+        if self.return_state:
+            state_count = _state_count(self.forward_layer) + _state_count(self.backward_layer)
+            return output_masks + [None] * state_count
+        return output_masks[0] if self.merge_mode is not None else output_masks
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, merge_mode={self.merge_mode!r}"
+
+
+def _check_recurrent(layer, argument: str, owner: str):
+    if not isinstance(layer, RNN):
+        received = describe(layer) if isinstance(layer, Layer) else type(layer).__name__
+        hint = " (wrap a cell in RNN(cell) first)" if hasattr(layer, "state_size") else ""
+        raise ValueError(f"{owner}: `{argument}` must be a recurrent layer (SimpleRNN, LSTM, GRU, RNN(cell) or "
+                         f"another RNN subclass), got {received}{hint}")
+
+
+def _without_prefix(name: str, prefix: str) -> str:
+    return name[len(prefix):] if name.startswith(prefix) else name
+
+
+def _state_count(layer) -> int:
+    size = layer.cell.state_size
+    return 1 if isinstance(size, int) else len(size)
+
+
+def _fresh_copy(layer):
+    """A copy of `layer`'s configuration: new weights where they exist, no states, no history."""
+    duplicate = copy.deepcopy(layer)
+    for module in duplicate.modules():
+        if isinstance(module, RecurrentCell):
+            module._generators = {}
+            if module.built:
+                _reinitialize_cell(module)
+        elif not isinstance(module, Layer) and callable(getattr(module, "reset_parameters", None)):
+            module.reset_parameters()
+        if isinstance(module, Layer):
+            module._activity_losses = []
+    if duplicate._state_spec is not None:
+        for i in range(duplicate._state_spec.num_leaves):
+            delattr(duplicate, f"state_{i}")
+        duplicate._state_spec = None
+    duplicate.last_path = None
+    duplicate._fallback_logged = False
+    return duplicate
+
+
+def _reinitialize_cell(cell):
+    """Draw a built-in cell's weights afresh from its initializers, as its build does."""
+    initializers.apply(initializers.get(cell.kernel_initializer), cell.kernel)
+    initializers.apply(initializers.get(cell.recurrent_initializer), cell.recurrent_kernel)
+    if cell.bias is not None:
+        with torch.no_grad():
+            cell.initial_bias(cell.bias.data)

@@ -47,6 +47,8 @@ class RNN(Layer):
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, zero_output_for_mask=False, *, activity_regularizer=None, **layer_kwargs):
         super().__init__(**layer_kwargs)
+        if layer_kwargs.get("input_dim") is not None:
+            self.input_shape_hint = (None, layer_kwargs["input_dim"])   # features known, timesteps not
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
         if not isinstance(cell, nn.Module):
