@@ -30,6 +30,11 @@ class KerasRecurrentLayer(RNN):
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
                          activity_regularizer=activity_regularizer, name=name, device=device, dtype=dtype)
         self.use_cudnn = one_of(use_cudnn, ("auto", True, False), "use_cudnn", describe(self))
+        # The cell builds from the hint; the layer keeps it too, for summary() and Sequential.
+        if input_shape is not None:
+            self.input_shape_hint = tuple(input_shape)
+        elif input_dim is not None:
+            self.input_shape_hint = (None, input_dim)
         self._zero_biases: dict = {}   # (device, dtype) -> the zero recurrent bias PyTorch's kernel wants
 
     # Keras exposes the cell's arguments on the layer.

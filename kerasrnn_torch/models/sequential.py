@@ -1,5 +1,300 @@
-"""Placeholder: being written."""
+"""Sequential: a stack of layers called in order, with masks passed along as Keras does."""
+from __future__ import annotations
+
+import contextlib
+import inspect
+import warnings
+import weakref
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._checks import describe, shape_text
+from ..layers.base import Layer
+from .summary import dry_run, example_input, is_built, known_input, summary, weights_of
 
 
-def Sequential(*args, **kwargs):
-    raise NotImplementedError("Sequential is not written yet")
+class Sequential(Layer):
+    """Layers applied one after the other, as `keras.Sequential`; a `torch.nn.Module` holding them in order.
+
+    Args:
+        layers: kerasrnn_torch layers and torch modules, in call order (more
+            can be added with `add`).
+        name: the model's name (default "sequential", "sequential_1", ...).
+
+    Masks travel as in Keras. After each layer the mask becomes
+    `layer.compute_mask(layer_input, mask)`: `Embedding(mask_zero=True)` and
+    `Masking` create one, recurrent layers keep it with
+    `return_sequences=True` and drop it otherwise, `Dense` and `Dropout`
+    pass it on. Each layer whose `forward` has a `mask` parameter receives
+    it: every kerasrnn_torch layer, and a torch module of yours when it sets
+    `supports_masking = True`. Other torch modules never receive it (their
+    `mask` arguments, e.g. `nn.TransformerEncoder`'s, mean something else)
+    and, without a `compute_mask` of their own, pass it on when their output
+    keeps the (batch, timesteps) axes (per-step modules such as `nn.Linear`
+    or `nn.LayerNorm`); otherwise the mask is dropped with a warning, as
+    Keras warns when a layer destroys a mask.
+
+    `training=None` leaves each layer to its own `train()`/`eval()` mode;
+    `training=True`/`False` is passed to layers that take a `training`
+    argument, and the other modules run in that mode for the call (their
+    flags are restored afterwards), so `nn.Dropout` follows it too.
+
+    A first layer with an input shape hint (`LSTM(64, input_shape=(10, 5))`,
+    Keras 2 style) builds every layer as soon as it is added, by a dry run of
+    a batch of one that leaves no other trace (see `summary.dry_run`);
+    `build((None, 10, 5))` does the same on demand.
+
+    >>> model = Sequential([Embedding(1000, 64, mask_zero=True), LSTM(32), Dense(10)])
+    >>> model(torch.tensor([[4, 8, 15, 0, 0]])).shape     # the LSTM skips the padded steps
+    torch.Size([1, 10])
+    """
+
+    def __init__(self, layers=None, name=None):
+        super().__init__(name=name)
+        self._keywords: dict[str, frozenset] = {}
+        self._input = None          # (shape without batch, dtype) given to build()
+        self._last_input = None     # the latest call's (shape without batch, dtype)
+        self._mask_cache = None     # the latest call's output mask, for compute_mask
+        for layer in layers or ():
+            self.add(layer, rebuild=False)
+        self._maybe_rebuild()
+
+    # ------------------------------------------------------------- the stack
+    @property
+    def layers(self) -> list[nn.Module]:
+        """The layers, in call order (a copy: use `add` and `pop` to change them)."""
+        return list(self._modules.values())
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __getitem__(self, index):
+        return self.layers[index]
+
+    def add(self, layer: nn.Module, rebuild: bool = True) -> None:
+        """Append a layer; with a known input shape the new layer is built right away."""
+        if not isinstance(layer, nn.Module):
+            raise TypeError(f"{describe(self)}: only torch.nn.Module instances (layers) can be added, "
+                            f"got {type(layer).__name__}")
+        if isinstance(layer, Layer):
+            taken = [other for other in self._modules.values() if isinstance(other, Layer) and other.name == layer.name]
+            if any(other is layer for other in taken):
+                raise ValueError(f"{describe(self)} already holds {describe(layer)}; a layer can be added once")
+            if taken:
+                raise ValueError(f"{describe(self)} already holds a layer named '{layer.name}'; layer names in a "
+                                 "Sequential must be unique (pass name=... to the layer)")
+        key = str(len(self._modules))
+        self.add_module(key, layer)
+        self._keywords[key] = _keywords_for(layer)
+        if rebuild:
+            self._maybe_rebuild()
+
+    def pop(self) -> nn.Module:
+        """Remove and return the last layer."""
+        if not self._modules:
+            raise ValueError(f"{describe(self)} has no layers to pop")
+        key = next(reversed(self._modules))
+        self._keywords.pop(key)
+        return self._modules.pop(key)
+
+    # ------------------------------------------------------------------ build
+    @property
+    def built(self) -> bool:
+        """True once every layer's weights exist."""
+        return bool(self._modules) and all(is_built(layer) for layer in self._modules.values())
+
+    @built.setter
+    def built(self, value):
+        pass  # derived from the layers; Layer.__init__ assigns it
+
+    @property
+    def input_shape(self):
+        """`(None, *shape)` of the known input (from a hint, `build` or the latest call), else None."""
+        known = self._known_input()
+        return None if known is None else (None, *known[0])
+
+    @property
+    def input_dtype(self):
+        known = self._known_input()
+        return None if known is None else known[1]
+
+    def _known_input(self):
+        if self._input is not None:
+            return self._input
+        first = known_input(self.layers[0]) if self._modules else None
+        return first if first is not None else self._last_input
+
+    def build(self, input_shape) -> None:
+        """Create every layer's weights for inputs of `input_shape` (batch axis first, as Keras: `(None, 10, 5)`)."""
+        self._build(tuple(input_shape)[1:])
+
+    def _build(self, shape, dtype=None):
+        if not self._modules:
+            raise ValueError(f"{describe(self)} has no layers to build; add some with .add(layer)")
+        example = example_input(self, shape, dtype=dtype)
+        try:
+            with dry_run(self):
+                self(example)
+        except Exception as error:
+            error.add_note(f"(raised while {describe(self)} built its layers from a dummy input of shape "
+                           f"{shape_text(example.shape)} and dtype {example.dtype})")
+            raise
+        self._input = (tuple(shape), example.dtype)
+
+    def _maybe_rebuild(self):
+        if not self._modules or self.built:
+            return
+        known = self._known_input()
+        if known is not None:
+            self._build(*known)
+
+    # ---------------------------------------------------------------- forward
+    def forward(self, inputs, mask=None, training=None):
+        if not self._modules:
+            raise ValueError(f"{describe(self)} has no layers; add some with .add(layer)")
+        output, output_mask = self._run(inputs, mask, training)
+        if isinstance(inputs, torch.Tensor):
+            self._last_input = (tuple(inputs.shape[1:]), inputs.dtype)
+            self._mask_cache = (weakref.ref(inputs), _reference(mask), output_mask)
+        return output
+
+    def _run(self, x, mask, training):
+        for key, layer in self._modules.items():
+            keywords = self._keywords[key]
+            kwargs = {}
+            if mask is not None and "mask" in keywords:
+                kwargs["mask"] = mask
+            if training is not None and "training" in keywords:
+                kwargs["training"] = bool(training)
+            with _running_in_mode(layer, None if "training" in keywords else training):
+                y = layer(x, **kwargs)
+            mask = self._next_mask(layer, x, y, mask)
+            x = y
+        return x, mask
+
+    def _next_mask(self, layer, inputs, outputs, mask):
+        compute_mask = getattr(layer, "compute_mask", None)
+        if callable(compute_mask):
+            return compute_mask(inputs, mask)
+        if mask is None:
+            return None
+        if isinstance(outputs, torch.Tensor) and isinstance(mask, torch.Tensor) \
+                and tuple(outputs.shape[:mask.dim()]) == tuple(mask.shape):
+            return mask
+        warnings.warn(f"{describe(self)}: layer {type(layer).__name__} received a mask of shape "
+                      f"{shape_text(mask.shape)} but its output does not keep the (batch, timesteps) axes and it "
+                      "has no compute_mask, so the mask stops here; later layers will not see it", stacklevel=3)
+        return None
+
+    # ------------------------------------------------------------------ masks
+    def compute_mask(self, inputs, mask=None):
+        """The mask the last layer passes on for `inputs` (read from the latest call when it was on them)."""
+        cache = self._mask_cache
+        if cache is not None and cache[0]() is inputs and _same(cache[1], mask):
+            return cache[2]
+        with dry_run(self):
+            return self._run(inputs, mask, None)[1]
+
+    def __getstate__(self):
+        # The mask cache holds weak references, which cannot be pickled (torch.save(model)); it is only a cache.
+        state = dict(super().__getstate__())
+        state["_mask_cache"] = None
+        return state
+
+    # ---------------------------------------------------------------- weights
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """Every layer's weights in Keras's order: the layers' `weights`, concatenated."""
+        if not self._modules:
+            raise ValueError(f"{describe(self)} has no layers, hence no weights")
+        unbuilt = [_label(layer) for layer in self._modules.values() if not is_built(layer)]
+        if unbuilt:
+            raise ValueError(
+                f"{describe(self)} has no weights yet for {', '.join(unbuilt)}: call it on an input first, "
+                "give its first layer input_shape=..., or call build((None, *input_shape))")
+        weights, seen = [], set()
+        for layer in self._modules.values():
+            for weight in weights_of(layer):
+                if id(weight) not in seen:
+                    seen.add(id(weight))
+                    weights.append(weight)
+        return weights
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Every weight as a numpy array in Keras's order: what `keras.Sequential.get_weights()` returns."""
+        return [w.detach().cpu().numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Load arrays in Keras's order and shapes (e.g. the same `keras.Sequential`'s `get_weights()`)."""
+        weights = list(weights)
+        targets = self.weights
+        expected = ", ".join(shape_text(t.shape) for t in targets)
+        received = ", ".join(shape_text(_shape_of(w)) for w in weights)
+        if len(weights) != len(targets):
+            raise ValueError(f"{describe(self)} expects {len(targets)} weight arrays with shapes [{expected}], "
+                             f"got {len(weights)} arrays with shapes [{received}]")
+        for i, (target, array) in enumerate(zip(targets, weights)):
+            if _shape_of(array) != tuple(target.shape):
+                raise ValueError(f"{describe(self)}: weight {i} must have shape {shape_text(target.shape)}; "
+                                 f"expected shapes [{expected}], got [{received}]")
+        with torch.no_grad():
+            for target, array in zip(targets, weights):
+                value = array.detach() if isinstance(array, torch.Tensor) else torch.as_tensor(np.asarray(array))
+                target.copy_(value.to(device=target.device, dtype=target.dtype))
+
+    # ---------------------------------------------------------------- summary
+    def summary(self, input_shape=None, print_fn=print, **kwargs) -> str:
+        """Print Keras's summary table of this model and return its text (see `kerasrnn_torch.summary`)."""
+        return summary(self, input_shape=input_shape, print_fn=print_fn, **kwargs)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
+
+
+def _keywords_for(layer: nn.Module) -> frozenset:
+    """Which of `mask` and `training` Sequential may pass to this layer's forward."""
+    try:
+        parameters = inspect.signature(layer.forward).parameters
+    except (TypeError, ValueError):
+        return frozenset()
+    named = {name for name, p in parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    keywords = {"training"} & named
+    if "mask" in named and (isinstance(layer, Layer) or getattr(layer, "supports_masking", False)):
+        keywords.add("mask")
+    return frozenset(keywords)
+
+
+@contextlib.contextmanager
+def _running_in_mode(layer: nn.Module, training):
+    """Run `layer` in train (True) or eval (False) mode for one call; None leaves its flags alone."""
+    if training is None or all(m.training == training for m in layer.modules()):
+        yield
+        return
+    flags = [(m, m.training) for m in layer.modules()]
+    layer.train(bool(training))
+    try:
+        yield
+    finally:
+        for m, flag in flags:
+            m.training = flag
+
+
+def _shape_of(array) -> tuple:
+    return tuple(array.shape) if hasattr(array, "shape") else np.shape(array)
+
+
+def _reference(mask):
+    return None if mask is None else weakref.ref(mask)
+
+
+def _same(reference, mask) -> bool:
+    return mask is None if reference is None else reference() is mask
+
+
+def _label(layer) -> str:
+    return describe(layer) if isinstance(layer, Layer) else type(layer).__name__

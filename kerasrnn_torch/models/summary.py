@@ -1,5 +1,393 @@
-"""Placeholder: being written."""
+"""summary(): Keras's `model.summary()` table for any module made of these layers and torch modules.
+
+The table lists a model's layers (a `Sequential`'s layers, a plain module's
+children) with their output shapes and parameter counts, then the totals with
+their size in bytes, laid out as Keras 3 prints them. Output shapes come from
+a dry run: a small dummy batch sent through forward hooks by `dry_run`, which
+leaves the model as it found it (see there).
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+import textwrap
+
+import torch
+from torch import nn
+from torch.nn.parameter import is_lazy
+from torch.utils import _pytree as pytree
+
+from .._checks import shape_text
+from ..layers.base import Layer
+from ..layers.embedding import Embedding
+
+# Per-call records a forward writes on kerasrnn_torch modules, put back after a dry run.
+_CALL_RECORDS = ("last_path", "_activity_losses", "_fallback_logged", "_last_input", "_mask_cache")
+
+# Two dummy batch sizes: an axis whose size follows them is a batch axis, shown as None.
+_PROBE_BATCHES = (2, 3)
 
 
-def summary(*args, **kwargs):
-    raise NotImplementedError("summary is not written yet")
+# ------------------------------------------------------------------ building blocks
+def is_built(module: nn.Module) -> bool:
+    """Whether a module's weights exist: a Layer's `built`; a torch module's lazy parameters all materialized."""
+    if isinstance(module, Layer):
+        return bool(module.built)
+    return not any(is_lazy(p) for p in module.parameters())
+
+
+def weights_of(module: nn.Module) -> list[torch.Tensor]:
+    """A module's weights in Keras's order: a Layer's `weights`; a torch module's trainable, then frozen parameters."""
+    if isinstance(module, Layer):
+        return list(module.weights)
+    params = list(module.parameters())
+    return [p for p in params if p.requires_grad] + [p for p in params if not p.requires_grad]
+
+
+@contextlib.contextmanager
+def dry_run(module: nn.Module):
+    """Run `module` inside the block without leaving a trace, beyond building unbuilt layers.
+
+    Inside: eval mode everywhere (no dropout drawn, no batch-norm statistics
+    updated), no autograd graph, and stateful layers start from zero states
+    (a dummy batch must not meet the batch size of the states they hold).
+    On exit, every submodule's train/eval flag, the stateful layers' states
+    and the per-call records (`last_path`, activity losses, ...) are put
+    back. Weights created by a lazy build stay, as Keras's
+    `model.build(input_shape)` keeps them.
+    """
+    modules = list(module.modules())
+    modes = [(m, m.training) for m in modules]
+    saved = [(m, _save_call_records(m)) for m in modules]
+    module.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        for m, training in modes:
+            m.training = training
+        for m, records in saved:
+            _restore_call_records(m, records)
+
+
+def _save_call_records(module):
+    """Keep what a call may change; a stateful RNN also forgets its states until the dry run ends."""
+    records = {name: module.__dict__[name] for name in _CALL_RECORDS if name in module.__dict__}
+    if "_state_spec" in module.__dict__:
+        # A stateful RNN keeps its states as non-persistent buffers `state_0`, `state_1`, ... The dummy batch
+        # starts from zero states, whatever batch size the held ones have.
+        records["_state_spec"] = module.__dict__["_state_spec"]
+        records["state buffers"] = {k: v for k, v in module._buffers.items() if k.startswith("state_")}
+        for key in records["state buffers"]:
+            del module._buffers[key]
+        module._state_spec = None
+    return records
+
+
+def _restore_call_records(module, records):
+    states = records.pop("state buffers", None)
+    if states is not None:
+        for key in [k for k in module._buffers if k.startswith("state_")]:
+            del module._buffers[key]
+        for key, value in states.items():
+            module.register_buffer(key, value, persistent=False)
+    module.__dict__.update(records)
+
+
+def first_layer(module: nn.Module) -> nn.Module:
+    """The module that will likely see the input first (descending into containers)."""
+    layers = container_layers(module)
+    while layers:
+        module = layers[0][1]
+        layers = container_layers(module)
+    return module
+
+
+def container_layers(module: nn.Module) -> list[tuple[str | None, nn.Module]]:
+    """(attribute name or None, module) for each layer a container shows; [] for a single layer.
+
+    A Layer with a `layers` list (Sequential) shows those; any other Layer is
+    one layer; a plain torch module shows its children, as Keras lists a
+    subclassed model's layers.
+    """
+    if isinstance(module, Layer):
+        layers = getattr(module, "layers", None)
+        return [(None, layer) for layer in layers] if isinstance(layers, list) else []
+    return list(module.named_children())
+
+
+def example_input(module: nn.Module, input_shape, batch_size: int = 1, dtype=None) -> torch.Tensor:
+    """A dummy batch for `module`: `(batch_size, *input_shape)`, unknown (None) sizes set to `batch_size` too.
+
+    Integer ids when the first layer is an embedding (ones: a valid id that
+    is not padding), else ones in the first layer's dtype; on the model's device.
+    """
+    first = first_layer(module)
+    vocabulary = _vocabulary_size(first)
+    if dtype is None:
+        dtype = torch.long if vocabulary is not None else _float_dtype(first)
+    some_weight = next((p for p in module.parameters() if not is_lazy(p)), None)
+    device = some_weight.device if some_weight is not None else _layer_device(first)
+    shape = (batch_size, *(batch_size if d is None else int(d) for d in input_shape))
+    fill = min(1, vocabulary - 1) if vocabulary is not None and not dtype.is_floating_point else 1
+    return torch.full(shape, fill, dtype=dtype, device=device)
+
+
+def input_shape_hint(layer: nn.Module):
+    """The input shape (no batch axis, None where unknown) a layer was given with `input_shape=`/`input_dim=`."""
+    hint = getattr(layer, "input_shape_hint", None)
+    is_recurrent = isinstance(getattr(layer, "cell", None), nn.Module)
+    if hint is None and is_recurrent:
+        # SimpleRNN, LSTM and GRU hand their hint to their cell.
+        hint = getattr(layer.cell, "input_shape_hint", None)
+    if hint is None:
+        return None
+    hint = tuple(hint)
+    if is_recurrent and len(hint) == 1:
+        hint = (None, *hint)      # input_dim=: the feature size alone, any number of timesteps
+    return hint
+
+
+def known_input(module: nn.Module):
+    """(shape without batch, dtype or None) the module is known to take, or None.
+
+    A model's `input_shape` (Sequential: from a hint, `build` or its latest
+    call), else the input shape hint of the module or of its first layer.
+    """
+    if isinstance(module, Layer):
+        shape = getattr(module, "input_shape", None)
+        if isinstance(shape, tuple) and shape:
+            return tuple(shape[1:]), getattr(module, "input_dtype", None)
+    hint = input_shape_hint(module)
+    if hint is not None:
+        return hint, None
+    layers = container_layers(module)
+    return known_input(layers[0][1]) if layers else None
+
+
+def _vocabulary_size(module) -> int | None:
+    """The number of ids an embedding layer takes; None for any other layer."""
+    if isinstance(module, Embedding):
+        return module.input_dim
+    if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
+        return module.num_embeddings
+    return None
+
+
+def _float_dtype(module):
+    weight = next((p for p in module.parameters() if not is_lazy(p)), None)
+    if weight is not None and weight.is_floating_point():
+        return weight.dtype
+    factory = getattr(module, "factory_kwargs", None) or {}
+    return factory.get("dtype") or torch.get_default_dtype()
+
+
+def _layer_device(module):
+    factory = getattr(module, "factory_kwargs", None) or {}
+    return factory.get("device") or torch.device("cpu")
+
+
+# ------------------------------------------------------------------ output shapes
+class Shape(tuple):
+    """One tensor's shape, kept apart from the tuples that group several outputs."""
+
+
+def output_shapes(module: nn.Module, rows, input_shape, dtype=None) -> dict[int, object]:
+    """Each row module's output shapes (a `Shape`, or the output's structure of them), keyed by id().
+
+    Two dry runs with different batch sizes: axes whose size follows the
+    batch size are batch axes, shown as None (PyTorch's own modules do not
+    always put the batch first, e.g. `nn.LSTM`'s `h_n`).
+    """
+    runs = []
+    for batch_size in _PROBE_BATCHES:
+        seen: dict[int, object] = {}
+
+        def record(layer, args, output):
+            seen.setdefault(id(layer), pytree.tree_map(
+                lambda t: Shape(t.shape) if isinstance(t, torch.Tensor) else None, output))
+
+        handles = [layer.register_forward_hook(record) for _, layer in rows]
+        example = example_input(module, input_shape, batch_size, dtype)
+        try:
+            with dry_run(module):
+                module(example)
+        except Exception as error:
+            error.add_note(f"(raised while summary() ran a dummy input of shape {shape_text(example.shape)} and "
+                           f"dtype {example.dtype} through {type(module).__name__} to find the output shapes; "
+                           "input_shape=... gives the input's shape without the batch axis, dtype=... its dtype)")
+            raise
+        finally:
+            for handle in handles:
+                handle.remove()
+        runs.append(seen)
+    return {key: _batch_axes_as_none(runs[0][key], runs[1].get(key)) for key in runs[0]}
+
+
+def _batch_axes_as_none(first, second):
+    first_leaves, spec = pytree.tree_flatten(first)
+    second_leaves, second_spec = pytree.tree_flatten(second)
+    if spec != second_spec:
+        second_leaves = [None] * len(first_leaves)
+    merged = []
+    for a, b in zip(first_leaves, second_leaves):
+        if a is None:
+            merged.append(None)
+        elif b is None or len(a) != len(b):
+            merged.append(Shape((None, *a[1:])) if a else a)
+        else:
+            merged.append(Shape(None if x != y else x for x, y in zip(a, b)))
+    return pytree.tree_unflatten(merged, spec)
+
+
+def format_shape(structure) -> str:
+    """`(None, 5, 128)`; several outputs keep their structure: `((None, 5, 64), (None, 64))`; unknown: `?`."""
+    if structure is None:
+        return "?"
+    if isinstance(structure, Shape):
+        return shape_text(structure)
+    if isinstance(structure, dict):
+        return "{" + ", ".join(f"{k}: {format_shape(v)}" for k, v in structure.items()) + "}"
+    inner = ", ".join(format_shape(s) for s in structure)
+    return f"[{inner}]" if isinstance(structure, list) else f"({inner})"
+
+
+# ------------------------------------------------------------------ counts and sizes
+def readable_size(size_in_bytes: float) -> str:
+    """Keras's units: 641.04 KB, 1.38 MB (powers of 1024)."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size_in_bytes < 1024:
+            return f"{size_in_bytes:.2f} {unit}"
+        size_in_bytes /= 1024
+    return f"{size_in_bytes:.2f} PB"
+
+
+def _totals(module: nn.Module):
+    """(trainable count, bytes), (non-trainable count, bytes) over every materialized parameter, each once."""
+    trainable, frozen = [0, 0], [0, 0]
+    for p in module.parameters():
+        if is_lazy(p):
+            continue
+        bucket = trainable if p.requires_grad else frozen
+        bucket[0] += p.numel()
+        bucket[1] += p.numel() * p.element_size()
+    return trainable, frozen
+
+
+def _param_text(layer: nn.Module) -> str:
+    if not is_built(layer):
+        return "0 (unbuilt)"
+    return f"{sum(w.numel() for w in weights_of(layer)):,}"
+
+
+# ------------------------------------------------------------------ the table
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z][a-z])", r"_\1\2", name).lower()
+
+
+def _row_names(rows) -> list[str]:
+    """Layers show their Keras name; torch modules their attribute name, or their type in snake case."""
+    names, used = [], {}
+    for attribute, layer in rows:
+        if isinstance(layer, Layer):
+            names.append(layer.name)
+            continue
+        readable = attribute is not None and not attribute.isdigit()     # not nn.Sequential's "0", "1", ...
+        base = attribute if readable else _snake_case(type(layer).__name__)
+        count = used.get(base, 0)
+        used[base] = count + 1
+        names.append(base if count == 0 else f"{base}_{count}")
+    return names
+
+
+def _column_widths(line_length: int, columns: int = 3, positions=(0.45, 0.80, 1.0)) -> list[int]:
+    """Inner widths (padding included) of the columns once the borders are drawn."""
+    available = line_length - (columns + 1)
+    edges = [0] + [round(p * available) for p in positions]
+    return [b - a for a, b in zip(edges, edges[1:])]
+
+
+def _cell_lines(text: str, width: int) -> list[str]:
+    """Wrap a cell, breaking a list of shapes between shapes where it can."""
+    lines = []
+    for piece in re.split(r"(?<=,) (?=[(\[{])", text):
+        if lines and len(lines[-1]) + 1 + len(piece) <= width:
+            lines[-1] += " " + piece
+        else:
+            lines.extend(textwrap.wrap(piece, width, break_on_hyphens=False) or [""])
+    return lines or [""]
+
+
+def render_table(header, rows, line_length: int = 88) -> list[str]:
+    """Keras's box-drawn table: a heavy header, light rules between rows, the last column right-aligned."""
+    widths = _column_widths(line_length, len(header))
+    align = [str.ljust] * (len(header) - 1) + [str.rjust]
+
+    def rule(left, fill, middle, right):
+        return left + middle.join(fill * w for w in widths) + right
+
+    def row_lines(cells, border):
+        wrapped = [_cell_lines(c, w - 2) for c, w in zip(cells, widths)]
+        height = max(len(w) for w in wrapped)
+        lines = []
+        for i in range(height):
+            parts = [f" {align[j](wrapped[j][i] if i < len(wrapped[j]) else '', widths[j] - 2)} "
+                     for j in range(len(widths))]
+            lines.append(border + border.join(parts) + border)
+        return lines
+
+    lines = [rule("┏", "━", "┳", "┓"), *row_lines(header, "┃"), rule("┡", "━", "╇", "┩")]
+    for i, cells in enumerate(rows):
+        if i:
+            lines.append(rule("├", "─", "┼", "┤"))
+        lines.extend(row_lines(cells, "│"))
+    lines.append(rule("└", "─", "┴", "┘"))
+    return lines
+
+
+def summary(module: nn.Module, input_shape=None, print_fn=print, *, dtype=None, line_length: int = 88) -> str:
+    """Print a Keras-style summary of `module` and return its text.
+
+    Args:
+        module: a `Sequential`, any kerasrnn_torch layer, or any torch module
+            (its children are the rows, as Keras lists a subclassed model's layers).
+        input_shape: the input's shape without the batch axis, e.g. `(10,)` for
+            token ids or `(5, 10)` for sequences. Output shapes come from a dry
+            run of a dummy batch (see `dry_run`): it builds layers still
+            waiting for their first input, and changes nothing else. Without
+            it, the model's known input is used (a `Sequential` built from an
+            `input_shape=` hint, by `build` or by a call, or a first layer
+            with a hint); if there is none, output shapes show as "?".
+        print_fn: called once with the whole text; None prints nothing.
+        dtype: the dummy input's dtype; by default integer ids when the first
+            layer is an embedding, else the first layer's float dtype.
+        line_length: the table's width in characters (Keras's default 88).
+
+    Layers whose weights do not exist yet show "0 (unbuilt)", as in Keras.
+    Counts are parameters (a frozen one, `requires_grad=False`, is
+    non-trainable); torch buffers such as batch-norm statistics are not counted.
+
+    >>> text = summary(Sequential([LSTM(32, input_shape=(10, 8)), Dense(1)]))
+    """
+    rows = container_layers(module) or [(None, module)]
+    if input_shape is None:
+        known = known_input(module)
+        if known is not None:
+            input_shape, dtype = known[0], dtype if dtype is not None else known[1]
+    shapes = output_shapes(module, rows, input_shape, dtype) if input_shape is not None else {}
+
+    names = _row_names(rows)
+    table_rows = [[f"{name} ({type(layer).__name__})", format_shape(shapes.get(id(layer))), _param_text(layer)]
+                  for name, (_, layer) in zip(names, rows)]
+    (trainable, trainable_bytes), (frozen, frozen_bytes) = _totals(module)
+    title = getattr(module, "name", None)
+    title = title if isinstance(title, str) else _snake_case(type(module).__name__)
+    lines = [f'Model: "{title}"',
+             *render_table(["Layer (type)", "Output Shape", "Param #"], table_rows, line_length),
+             f" Total params: {trainable + frozen:,} ({readable_size(trainable_bytes + frozen_bytes)})",
+             f" Trainable params: {trainable:,} ({readable_size(trainable_bytes)})",
+             f" Non-trainable params: {frozen:,} ({readable_size(frozen_bytes)})"]
+    text = "\n".join(lines)
+    if print_fn is not None:
+        print_fn(text)
+    return text

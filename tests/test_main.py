@@ -1,0 +1,82 @@
+"""`python -m kerasrnn_torch`: the demo and the fused-vs-loop check, run as a user runs them."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import kerasrnn_torch.__main__ as cli
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_cli(*arguments, timeout=240):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-W", "error", "-m", "kerasrnn_torch", *arguments], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_demo_prints_the_three_summaries_and_both_paths_for_every_layer():
+    # Small sizes and one thread keep it quick and steady on a busy machine; the defaults differ only in size.
+    result = run_cli("demo", "--batch", "8", "--timesteps", "12", "--repeats", "3", "--threads", "1")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for title, total in [("embedding_lstm", "164,106 (641.04 KB)"), ("embedding_gru_simple_rnn", "361,866 (1.38 MB)"),
+                         ("bidirectional_lstm", "80,266 (313.54 KB)")]:
+        assert f'Model: "{title}"' in out
+        assert f"Total params: {total}" in out
+    assert re.search(r"│ bidirectional\S* \(Bidirectional\)\s+│ \(None, 5, 128\)\s+│\s+38,400 │", out)
+    rows = re.findall(r"^(\S.*?\))\s+(none|right-padded)\s+(\w+) / (\w+)\s+(\S+)\s+([\d.]+)\s+([\d.]+)\s+[\d.]+x$",
+                      out, flags=re.MULTILINE)
+    layers = ["LSTM(64)", "GRU(64)", "SimpleRNN(64)", "Bidirectional(LSTM(64))"]
+    assert [(r[0], r[1]) for r in rows] == [(layer, mask) for layer in layers for mask in ("none", "right-padded")]
+    for layer, mask, fused_path, loop_path, difference, *_ in rows:
+        assert (fused_path, loop_path) == ("fused", "loop"), layer
+        assert float(difference) <= 1e-5, (layer, mask)
+    assert "Largest fused-vs-loop difference" in out
+
+
+def test_no_subcommand_means_demo(monkeypatch):
+    ran = []
+    monkeypatch.setattr(cli, "demo", lambda args: ran.append(args.command) or 0)
+    assert cli.main([]) == 0 and ran == ["demo"]
+
+
+def test_check_passes_every_configuration_on_cpu():
+    result = run_cli("check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    progress = re.findall(r"^\[\s*(\d+)/(\d+)\] ok ", result.stdout, flags=re.MULTILINE)
+    assert progress and all(total == progress[0][1] for _, total in progress)
+    assert len(progress) == int(progress[0][1]) >= 60
+    assert re.search(r"^OK: all \d+ configurations agree", result.stdout, flags=re.MULTILINE)
+    for label in ("SimpleRNN(activation='relu')", "LSTM(stateful=True), two calls",
+                  "GRU(return_state=True) + initial_state", "Bidirectional(GRU(return_sequences=True), merge_mode='sum')"):
+        assert label in result.stdout
+
+
+def test_check_reports_differences_and_fails(monkeypatch, capsys):
+    cases = cli.check_cases(units=3)[:2]
+    monkeypatch.setattr(cli, "check_cases", lambda units: cases)
+    assert cli.main(["check", "--atol", "-1"]) == 1     # any difference at all exceeds a negative tolerance
+    out = capsys.readouterr().out
+    assert "FAILED: 2 of 2 configurations differ" in out
+    assert re.search(r"- SimpleRNN\(\), mask none: outputs/states differ by \S+ \(> -1\)", out)
+
+
+def test_check_on_cuda_runs_there_or_says_there_is_none():
+    result = run_cli("check", "--device", "cuda")
+    if torch.cuda.is_available():
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "on cuda" in result.stdout
+    else:
+        assert result.returncode == 2
+        assert "--device cuda was asked for, but this torch build sees no CUDA device" in result.stderr
+
+
+@pytest.mark.parametrize("arguments", [["frobnicate"], ["check", "--device"]], ids=["unknown_command", "missing_value"])
+def test_bad_arguments_exit_with_usage(arguments):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.build_parser().parse_args(arguments)
+    assert exit_info.value.code == 2
