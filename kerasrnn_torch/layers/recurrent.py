@@ -72,6 +72,17 @@ class KerasRecurrentLayer(RNN):
                                                              dtype=kernel.dtype)
         return to_torch_weights(cell.kind, kernel, cell.recurrent_kernel, cell.bias, recurrent_bias_zeros=zeros)
 
+    def to_torch(self):
+        """The equivalent `torch.nn.RNN` / `LSTM` / `GRU` (batch_first=True) with these weights."""
+        from ..io.torch_modules import to_torch
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module, **kwargs):
+        """A layer of this class holding the weights of a single-layer `torch.nn` recurrent module."""
+        from ..io.torch_modules import from_torch
+        return from_torch(cls, module, **kwargs)
+
     def _run_fused(self, inputs, states, layout, training):
         cell = self.cell
         if training and cell.dropout:
