@@ -1,0 +1,290 @@
+"""Benchmark kerasrnn_torch against raw torch.nn and Keras 3 (torch backend), side by side.
+
+Every implementation of a case is timed in the same run, interleaved repeat by
+repeat (so machine noise hits all of them alike), and the table reports
+medians and ratios. Nothing here asserts a speed: the numbers are for people.
+
+    python scripts/benchmark.py                      # MNIST-rows shape, CPU
+    python scripts/benchmark.py --sizes all --json bench.json --plot bench.png
+    python scripts/benchmark.py --train-mnist        # the seed's one-epoch experiment
+
+(`python -m kerasrnn_torch bench` runs the same code.)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
+
+import kerasrnn_torch as kr  # noqa: E402
+
+SIZES = {  # name: (batch, timesteps, features, units)
+    "mnist": (64, 28, 28, 64),
+    "medium": (32, 100, 128, 256),
+    "long": (16, 500, 32, 64),
+}
+OURS = {"lstm": kr.LSTM, "gru": kr.GRU, "simple_rnn": kr.SimpleRNN}
+TORCH = {"lstm": nn.LSTM, "gru": nn.GRU, "simple_rnn": nn.RNN}
+KERAS_NAMES = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
+
+
+def try_keras():
+    try:
+        import keras
+    except Exception:  # keras is optional here; the table just loses a column
+        return None
+    return keras if keras.config.backend() == "torch" else None
+
+
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def right_padded_mask(batch, timesteps, device):
+    generator = torch.Generator().manual_seed(0)
+    lengths = torch.randint(timesteps // 2, timesteps + 1, (batch,), generator=generator)
+    return (torch.arange(timesteps) < lengths.unsqueeze(1)).to(device), lengths
+
+
+class TorchReference(nn.Module):
+    """Raw torch.nn with packing for masks: what a careful PyTorch user writes."""
+
+    def __init__(self, layer_name, features, units, bidirectional=False):
+        super().__init__()
+        self.rnn = TORCH[layer_name](features, units, batch_first=True, bidirectional=bidirectional)
+
+    def forward(self, x, lengths=None):
+        if lengths is None:
+            return self.rnn(x)[0]
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        return pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])[0]
+
+
+def build_case(layer_name, size, masked, device, keras):
+    """The callables to time for one case: name -> function(backward: bool)."""
+    batch, timesteps, features, units = SIZES[size]
+    bidirectional = layer_name.startswith("bi_")
+    base = layer_name[3:] if bidirectional else layer_name
+    x = torch.randn(batch, timesteps, features, device=device)
+    mask, lengths = right_padded_mask(batch, timesteps, device) if masked else (None, None)
+
+    def ours_layer():
+        inner = OURS[base](units, return_sequences=True, input_dim=features, device=device)
+        return kr.Bidirectional(inner) if bidirectional else inner
+
+    fused_layer = ours_layer().to(device)
+    loop_layer = ours_layer().to(device)
+    reference = TorchReference(base, features, units, bidirectional).to(device)
+
+    def timed(run):
+        def call(backward):
+            if backward:
+                xi = x.detach().requires_grad_(True)
+                run(xi).sum().backward()
+            else:
+                with torch.no_grad():
+                    run(x)
+        return call
+
+    def run_fused(xi):
+        with kr.force_path("fused"):
+            return fused_layer(xi, mask=mask)
+
+    def run_loop(xi):
+        with kr.force_path("loop"):
+            return loop_layer(xi, mask=mask)
+
+    impls = {"torch.nn": timed(lambda xi: reference(xi, lengths)), "ours fused": timed(run_fused),
+             "ours loop": timed(run_loop)}
+    if keras is not None:
+        klayer = getattr(keras.layers, KERAS_NAMES[base])(units, return_sequences=True)
+        if bidirectional:
+            klayer = keras.layers.Bidirectional(klayer)
+        klayer.build((batch, timesteps, features))
+        impls["keras 3"] = timed(lambda xi: klayer(xi, mask=mask))
+    return impls
+
+
+def measure(impls, backward, repeats, warmup, device):
+    times = {name: [] for name in impls}
+    for _ in range(warmup):
+        for fn in impls.values():
+            fn(backward)
+    for r in range(repeats):
+        order = list(impls.items())
+        order = order[r % len(order):] + order[:r % len(order)]   # rotate who goes first
+        for name, fn in order:
+            synchronize(device)
+            start = time.perf_counter()
+            fn(backward)
+            synchronize(device)
+            times[name].append((time.perf_counter() - start) * 1e3)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def run_matrix(args, keras):
+    device = torch.device(args.device)
+    rows = []
+    layers = args.layers.split(",")
+    sizes = list(SIZES) if args.sizes == "all" else args.sizes.split(",")
+    for size in sizes:
+        for layer_name in layers:
+            for masked in (False, True):
+                impls = build_case(layer_name, size, masked, device, keras if not args.no_keras else None)
+                for backward in (False, True):
+                    medians = measure(impls, backward, args.repeats, args.warmup, device)
+                    row = {"size": size, "layer": layer_name, "mask": "right-padded" if masked else "none",
+                           "mode": "fwd+bwd" if backward else "fwd", "ms": medians}
+                    rows.append(row)
+                    print(format_row(row), flush=True)
+    return rows
+
+
+def ratio(a, b):
+    return a / b if a and b else float("nan")
+
+
+def format_row(row):
+    ms = row["ms"]
+    cells = "  ".join(f"{name} {value:8.2f}" for name, value in ms.items())
+    fused_vs_torch = ratio(ms["ours fused"], ms["torch.nn"])
+    keras_vs_loop = ratio(ms.get("keras 3"), ms["ours loop"])
+    return (f"{row['size']:7s} {row['layer']:11s} {row['mask']:12s} {row['mode']:7s} | {cells} | "
+            f"fused/torch.nn {fused_vs_torch:5.2f}x  keras/loop {keras_vs_loop:5.2f}x")
+
+
+def markdown_table(rows):
+    names = list(rows[0]["ms"])
+    header = "| size | layer | mask | mode | " + " | ".join(f"{n} (ms)" for n in names) + \
+        " | fused / torch.nn | keras 3 / loop | keras 3 / fused |"
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    for row in rows:
+        ms = row["ms"]
+        lines.append(f"| {row['size']} | {row['layer']} | {row['mask']} | {row['mode']} | "
+                     + " | ".join(f"{ms[n]:.2f}" for n in names)
+                     + f" | {ratio(ms['ours fused'], ms['torch.nn']):.2f}x"
+                     + f" | {ratio(ms.get('keras 3'), ms['ours loop']):.2f}x"
+                     + f" | {ratio(ms.get('keras 3'), ms['ours fused']):.2f}x |")
+    return "\n".join(lines)
+
+
+def machine_description(device):
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def plot(rows, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot written")
+        return
+    labels = [f"{r['size']}/{r['layer']}/{r['mask'][:5]}/{r['mode']}" for r in rows]
+    values = [ratio(r["ms"]["ours fused"], r["ms"]["torch.nn"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(rows) + 1))
+    ax.barh(labels, values)
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xlabel("ours fused / torch.nn (lower is faster)")
+    fig.tight_layout()
+    fig.savefig(path)
+    print(f"plot written to {path}")
+
+
+def synthetic_mnist(n, generator):
+    """A stand-in with MNIST's shape (28 rows of 28 pixels, 10 classes) and a learnable signal."""
+    labels = torch.randint(0, 10, (n,), generator=generator)
+    images = torch.rand(n, 28, 28, generator=generator) * 0.3
+    rows = torch.arange(28)
+    images[torch.arange(n).unsqueeze(1), (labels.unsqueeze(1) * 2 + rows[:4]).clamp(max=27)] += 0.7
+    return images, labels
+
+
+def load_mnist(data_dir, n):
+    try:
+        from torchvision.datasets import MNIST
+        dataset = MNIST(data_dir, train=True, download=False)
+    except Exception as error:  # no torchvision or no local copy: say so and use the stand-in
+        print(f"MNIST not available locally ({type(error).__name__}): using a synthetic stand-in of the same shape")
+        return synthetic_mnist(n, torch.Generator().manual_seed(0))
+    images = dataset.data[:n].float() / 255.0
+    return images, dataset.targets[:n]
+
+
+def train_mnist_rows(args):
+    """The seed's experiment: one epoch of the MNIST-rows LSTM classifier on each path."""
+    device = torch.device(args.device)
+    images, labels = load_mnist(args.data_dir, args.train_samples)
+    images, labels = images.to(device), labels.to(device)
+    results = {}
+    for path in ("fused", "loop"):
+        torch.manual_seed(0)
+        model = kr.Sequential([kr.LSTM(64, input_shape=(28, 28)), kr.Dense(10)]).to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        synchronize(device)
+        start = time.perf_counter()
+        with kr.force_path(path):
+            for i in range(0, len(images), 64):
+                optimizer.zero_grad()
+                loss = nn.functional.cross_entropy(model(images[i:i + 64]), labels[i:i + 64])
+                loss.backward()
+                optimizer.step()
+        synchronize(device)
+        results[path] = {"seconds": time.perf_counter() - start, "final_loss": float(loss)}
+        print(f"one epoch on the {path} path: {results[path]['seconds']:.2f} s (last batch loss {float(loss):.3f})")
+    print(f"loop / fused training time: {results['loop']['seconds'] / results['fused']['seconds']:.2f}x")
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="mnist", help="comma-separated of %s, or 'all'" % ",".join(SIZES))
+    parser.add_argument("--layers", default="lstm,gru,simple_rnn,bi_lstm")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--no-keras", action="store_true", help="leave Keras 3 out")
+    parser.add_argument("--json", help="write the raw medians here")
+    parser.add_argument("--plot", help="write a PNG of the fused/torch.nn ratios here (needs matplotlib)")
+    parser.add_argument("--markdown", help="write the table as markdown here")
+    parser.add_argument("--train-mnist", action="store_true", help="also run the one-epoch MNIST-rows experiment")
+    parser.add_argument("--train-samples", type=int, default=60000)
+    parser.add_argument("--data-dir", default=os.path.expanduser("~/.torchvision"))
+    parser.add_argument("--skip-matrix", action="store_true")
+    args = parser.parse_args(argv)
+
+    keras = None if args.no_keras else try_keras()
+    device = torch.device(args.device)
+    print(f"device: {machine_description(device)}; torch {torch.__version__}; "
+          f"keras {keras.__version__ if keras else 'not used'}; medians of {args.repeats} repeats (ms)")
+    report = {"device": machine_description(device), "torch": torch.__version__,
+              "keras": keras.__version__ if keras else None, "rows": []}
+    if not args.skip_matrix:
+        report["rows"] = run_matrix(args, keras)
+    if args.train_mnist:
+        report["train_mnist"] = train_mnist_rows(args)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    if args.markdown and report["rows"]:
+        with open(args.markdown, "w") as f:
+            f.write(markdown_table(report["rows"]) + "\n")
+    if args.plot and report["rows"]:
+        plot(report["rows"], args.plot)
+    return report
+
+
+if __name__ == "__main__":
+    main()
