@@ -105,5 +105,11 @@ def canonical_name(fn) -> str | None:
         return None
 
 
+def is_elementwise(fn) -> bool:
+    """Whether `fn` is a known function that acts on each element alone (softmax does not)."""
+    name = canonical_name(fn)
+    return name is not None and name not in ("softmax", "log_softmax")
+
+
 def describe(fn) -> str:
     return canonical_name(fn) or getattr(fn, "__name__", repr(fn))

@@ -115,6 +115,72 @@ def build_case(layer_name, size, masked, device, keras):
     return impls
 
 
+# Configurations that keep a layer on the loop path: ours vs Keras 3 running the same one.
+LOOP_CONFIGS = {
+    "lstm recurrent_dropout": ("lstm", {"recurrent_dropout": 0.2}, True),
+    "lstm relu": ("lstm", {"activation": "relu"}, False),
+    "gru reset_after=False": ("gru", {"reset_after": False}, False),
+    "simple_rnn hard_sigmoid": ("simple_rnn", {"activation": "hard_sigmoid"}, False),
+}
+
+
+def build_loop_case(config_name, size, masked, device, keras):
+    base, kwargs, training = LOOP_CONFIGS[config_name]
+    batch, timesteps, features, units = SIZES[size]
+    x = torch.randn(batch, timesteps, features, device=device)
+    mask = right_padded_mask(batch, timesteps, device)[0] if masked else None
+    ours = OURS[base](units, return_sequences=True, input_dim=features, device=device, **kwargs)
+    ours.train(training)
+    impls = {}
+
+    def timed(run):
+        def call(backward):
+            if backward:
+                run(x.detach().requires_grad_(True)).sum().backward()
+            else:
+                with torch.no_grad():
+                    run(x)
+        return call
+
+    impls["ours loop"] = timed(lambda xi: ours(xi, mask=mask))
+    if keras is not None:
+        klayer = getattr(keras.layers, KERAS_NAMES[base])(units, return_sequences=True, **kwargs)
+        klayer.build((batch, timesteps, features))
+        impls["keras 3"] = timed(lambda xi: klayer(xi, mask=mask, training=training))
+    return impls
+
+
+def run_loop_configs(args, keras):
+    device = torch.device(args.device)
+    rows = []
+    sizes = list(SIZES) if args.sizes == "all" else args.sizes.split(",")
+    for size in sizes:
+        for config_name in LOOP_CONFIGS:
+            for masked in (False, True):
+                impls = build_loop_case(config_name, size, masked, device, keras)
+                for backward in (False, True):
+                    medians = measure(impls, backward, args.repeats, args.warmup, device)
+                    row = {"size": size, "config": config_name, "mask": "right-padded" if masked else "none",
+                           "mode": "fwd+bwd" if backward else "fwd", "ms": medians}
+                    rows.append(row)
+                    ms = medians
+                    print(f"{size:7s} {config_name:24s} {row['mask']:12s} {row['mode']:7s} | "
+                          + "  ".join(f"{n} {v:8.2f}" for n, v in ms.items())
+                          + f" | keras/ours {ratio(ms.get('keras 3'), ms['ours loop']):5.2f}x", flush=True)
+    return rows
+
+
+def loop_markdown_table(rows):
+    lines = ["| size | configuration | mask | mode | ours loop (ms) | keras 3 (ms) | keras 3 / ours |",
+             "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        ms = row["ms"]
+        keras_ms = ms.get("keras 3")
+        lines.append(f"| {row['size']} | {row['config']} | {row['mask']} | {row['mode']} | {ms['ours loop']:.2f} | "
+                     f"{'' if keras_ms is None else f'{keras_ms:.2f}'} | {ratio(keras_ms, ms['ours loop']):.2f}x |")
+    return "\n".join(lines)
+
+
 def measure(impls, backward, repeats, warmup, device):
     times = {name: [] for name in impls}
     for _ in range(warmup):
@@ -263,6 +329,8 @@ def main(argv=None):
     parser.add_argument("--train-samples", type=int, default=60000)
     parser.add_argument("--data-dir", default=os.path.expanduser("~/.torchvision"))
     parser.add_argument("--skip-matrix", action="store_true")
+    parser.add_argument("--loop-configs", action="store_true",
+                        help="also time loop-only configurations (recurrent_dropout, relu, ...) against Keras 3")
     args = parser.parse_args(argv)
 
     keras = None if args.no_keras else try_keras()
@@ -273,14 +341,19 @@ def main(argv=None):
               "keras": keras.__version__ if keras else None, "rows": []}
     if not args.skip_matrix:
         report["rows"] = run_matrix(args, keras)
+    if args.loop_configs:
+        report["loop_rows"] = run_loop_configs(args, keras)
     if args.train_mnist:
         report["train_mnist"] = train_mnist_rows(args)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
-    if args.markdown and report["rows"]:
+    if args.markdown:
         with open(args.markdown, "w") as f:
-            f.write(markdown_table(report["rows"]) + "\n")
+            if report["rows"]:
+                f.write(markdown_table(report["rows"]) + "\n")
+            if report.get("loop_rows"):
+                f.write("\n" + loop_markdown_table(report["loop_rows"]) + "\n")
     if args.plot and report["rows"]:
         plot(report["rows"], args.plot)
     return report

@@ -40,7 +40,7 @@ def run_two_way(kind: str, inputs: torch.Tensor, forward_states: list[torch.Tens
     lengths = layout.lengths if layout.kind == "right_padded" else None
     outputs, final = fused.call_kernel(kind, inputs, states, flat_weights, activation=activation,
                                        bidirectional=True,
-                                       lengths=None if lengths is None else lengths.clamp(min=1))
+                                       lengths=lengths.clamp(min=1) if layout.has_empty_rows else lengths)
     forward_final = [s[0] for s in final]
     backward_final = [s[1] for s in final]
     if lengths is not None and layout.has_empty_rows:

@@ -81,8 +81,9 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
     timesteps = inputs.shape[1]
     if go_backwards:
         inputs = reverse_valid_steps(inputs, lengths)
+    # The kernel wants at least one step per row; fully masked rows are put right below.
     outputs, final = call_kernel(kind, inputs, states, flat_weights, activation=activation,
-                                 lengths=lengths.clamp(min=1))
+                                 lengths=lengths.clamp(min=1) if layout.has_empty_rows else lengths)
     final = [s.squeeze(0) for s in final]
     empty = None
     if layout.has_empty_rows:
@@ -98,7 +99,6 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
             last_output = torch.where(full, last_output, torch.zeros_like(last_output))
         return last_output, final
 
-    valid = torch.arange(timesteps).unsqueeze(0) < lengths.unsqueeze(1)
     if go_backwards:
         # Keras reads the padded tail first: zeros there, then the valid steps in reverse.
         shift = (timesteps - lengths).unsqueeze(1)
@@ -107,7 +107,6 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
         keep = (torch.arange(timesteps).unsqueeze(0) >= shift).to(inputs.device)
         return outputs.masked_fill(~keep.unsqueeze(-1), 0.0), final
     if not zero_output_for_mask:
-        # Keras repeats the last valid output over the padded tail.
-        tail = ~valid.to(inputs.device).unsqueeze(-1)
-        outputs = torch.where(tail, last_output.unsqueeze(1), outputs)
+        # Keras repeats the last valid output over the padded tail (the mask's False steps).
+        outputs = torch.where(layout.mask.unsqueeze(-1), outputs, last_output.unsqueeze(1))
     return outputs, final

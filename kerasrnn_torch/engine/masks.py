@@ -37,32 +37,34 @@ class MaskLayout:
     """
     kind: str
     lengths: torch.Tensor | None = None
-
-    @property
-    def has_empty_rows(self) -> bool:
-        return self.lengths is not None and bool((self.lengths == 0).any())
+    has_empty_rows: bool = False
+    mask: torch.Tensor | None = None    # the mask itself, on the inputs' device ("right_padded" only)
 
 
 NO_MASK = MaskLayout("none")
 
 
 def analyse(mask: torch.Tensor | None) -> MaskLayout:
-    """Classify a mask with a single device-to-host transfer."""
+    """Classify a mask; one device-to-host transfer, a handful of small ops."""
     if mask is None:
         return NO_MASK
     batch, timesteps = mask.shape
     if batch == 0 or timesteps == 0:
         return NO_MASK
     lengths = mask.sum(dim=1)
-    # A False followed by a True anywhere in a row breaks right padding.
-    reopened = (mask[:, 1:] & ~mask[:, :-1]).any(dim=1)
-    summary = torch.stack([lengths, reopened.to(lengths.dtype)]).cpu()
-    lengths_cpu, reopened_cpu = summary[0], summary[1]
-    if bool(reopened_cpu.any()):
+    # A True right after a False anywhere breaks right padding.
+    reopened = (mask[:, 1:] > mask[:, :-1]).any().view(1)
+    if mask.device.type == "cpu":
+        lengths_cpu, is_reopened = lengths, bool(reopened)
+    else:
+        summary = torch.cat([lengths, reopened.to(lengths.dtype)]).cpu()
+        lengths_cpu, is_reopened = summary[:-1], bool(summary[-1])
+    if is_reopened:
         return MaskLayout("other")
-    if bool((lengths_cpu == timesteps).all()):
+    shortest, longest = lengths_cpu.aminmax()
+    if int(shortest) == timesteps:
         return NO_MASK
-    return MaskLayout("right_padded", lengths_cpu)
+    return MaskLayout("right_padded", lengths_cpu, int(shortest) == 0, mask)
 
 
 def describe_pattern(mask: torch.Tensor | None) -> str:

@@ -51,6 +51,16 @@ class GRUCell(RecurrentCell):
         units = self.units
         gate, activation = self.recurrent_activation, self.activation
         recurrent_mask = masks.recurrent
+        # An elementwise gate runs once over the z and r blocks together.
+        if activations.is_elementwise(gate):
+            def gates(x_zr, h_zr):
+                return gate(x_zr + h_zr).chunk(2, dim=1)
+        else:
+            def gates(x_zr, h_zr):
+                x_z, x_r = x_zr.chunk(2, dim=1)
+                h_z, h_r = h_zr.chunk(2, dim=1)
+                return gate(x_z + h_z), gate(x_r + h_r)
+
         if self.reset_after:
             recurrent_kernel = self.recurrent_kernel
             recurrent_bias = self.bias[1] if self.bias is not None else None
@@ -60,12 +70,9 @@ class GRUCell(RecurrentCell):
                 h_in = h if recurrent_mask is None else h * recurrent_mask
                 inner = h_in @ recurrent_kernel if recurrent_bias is None \
                     else torch.addmm(recurrent_bias, h_in, recurrent_kernel)
-                x_z, x_r, x_h = projected.chunk(3, dim=1)
-                h_z, h_r, h_h = inner.chunk(3, dim=1)
-                z = gate(x_z + h_z)
-                r = gate(x_r + h_r)
-                candidate = activation(x_h + r * h_h)
-                h = z * h + (1.0 - z) * candidate
+                z, r = gates(projected[:, :2 * units], inner[:, :2 * units])
+                candidate = activation(torch.addcmul(projected[:, 2 * units:], r, inner[:, 2 * units:]))
+                h = torch.lerp(candidate, h, z)   # z * h + (1 - z) * candidate, one kernel
                 return h, [h]
         else:
             gates_kernel = self.recurrent_kernel[:, :2 * units]
@@ -74,12 +81,9 @@ class GRUCell(RecurrentCell):
             def step(projected, states):
                 h = states[0]
                 h_in = h if recurrent_mask is None else h * recurrent_mask
-                x_z, x_r, x_h = projected.chunk(3, dim=1)
-                h_z, h_r = (h_in @ gates_kernel).chunk(2, dim=1)
-                z = gate(x_z + h_z)
-                r = gate(x_r + h_r)
-                candidate = activation(x_h + (r * h_in) @ candidate_kernel)
-                h = z * h + (1.0 - z) * candidate
+                z, r = gates(projected[:, :2 * units], h_in @ gates_kernel)
+                candidate = activation(torch.addmm(projected[:, 2 * units:], r * h_in, candidate_kernel))
+                h = torch.lerp(candidate, h, z)   # z * h + (1 - z) * candidate, one kernel
                 return h, [h]
 
         return step

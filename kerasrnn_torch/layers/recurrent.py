@@ -35,7 +35,7 @@ class KerasRecurrentLayer(RNN):
             self.input_shape_hint = tuple(input_shape)
         elif input_dim is not None:
             self.input_shape_hint = (None, input_dim)
-        self._zero_biases: dict = {}   # (device, dtype) -> the zero recurrent bias PyTorch's kernel wants
+        self.__dict__["_torch_weights_cache"] = None     # (key, PyTorch-layout weights); see torch_weights
 
     # Keras exposes the cell's arguments on the layer.
     def __getattr__(self, name):
@@ -60,17 +60,33 @@ class KerasRecurrentLayer(RNN):
         )
 
     def torch_weights(self):
-        """`[weight_ih, weight_hh, bias_ih, bias_hh]` in PyTorch's layout, differentiable."""
+        """`[weight_ih, weight_hh, bias_ih, bias_hh]` in PyTorch's layout, differentiable.
+
+        The conversion is cached until a weight changes: the key holds each
+        weight's identity, storage and version counter (bumped by in-place
+        optimizer steps, `set_weights` and `load_state_dict`) and the grad
+        mode, so a cached result is reused only while it is still exact. A
+        cached tensor's autograd nodes (transposes, gate reorders) save no
+        tensors, so several backward passes can go through them.
+        """
         cell = self.cell
-        kernel = cell.kernel
+        weights = (cell.kernel, cell.recurrent_kernel, cell.bias)
+        if _tracing():
+            return self._convert_weights(*weights)
+        key = (torch.is_grad_enabled(),) + tuple(
+            (id(w), w.data_ptr(), w._version) if w is not None else None for w in weights)
+        cached = self._torch_weights_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        converted = self._convert_weights(*weights)
+        self.__dict__["_torch_weights_cache"] = (key, converted)   # plain attribute, not a module member
+        return converted
+
+    def _convert_weights(self, kernel, recurrent_kernel, bias):
         zeros = None
-        if cell.bias is not None and cell.bias.dim() == 1:
-            key = (kernel.device, kernel.dtype)
-            zeros = self._zero_biases.get(key)
-            if zeros is None:
-                zeros = self._zero_biases[key] = torch.zeros(cell.bias.shape[0], device=kernel.device,
-                                                             dtype=kernel.dtype)
-        return to_torch_weights(cell.kind, kernel, cell.recurrent_kernel, cell.bias, recurrent_bias_zeros=zeros)
+        if bias is not None and bias.dim() == 1:
+            zeros = torch.zeros(bias.shape[0], device=kernel.device, dtype=kernel.dtype)
+        return to_torch_weights(self.cell.kind, kernel, recurrent_kernel, bias, recurrent_bias_zeros=zeros)
 
     def to_torch(self):
         """The equivalent `torch.nn.RNN` / `LSTM` / `GRU` (batch_first=True) with these weights."""
@@ -102,3 +118,8 @@ _CELL_ATTRIBUTES = frozenset({
     "recurrent_regularizer", "bias_regularizer", "kernel_constraint", "recurrent_constraint",
     "bias_constraint", "dropout", "recurrent_dropout", "seed",
 })
+
+
+def _tracing() -> bool:
+    """Inside torch.compile, TorchScript tracing or ONNX export: convert afresh, cache nothing."""
+    return torch.compiler.is_compiling() or torch.jit.is_tracing()
