@@ -61,7 +61,8 @@ def stack_time(outputs: list):
 
 
 def run_loop(step, steps: list, initial_states, *, mask: torch.Tensor | None = None, go_backwards: bool = False,
-             return_sequences: bool = False, zero_output_for_mask: bool = False):
+             return_sequences: bool = False, zero_output_for_mask: bool = False,
+             output_is_first_state: bool = False):
     """Run `step` over `steps` (already in reading order) from `initial_states`.
 
     `mask` is `(batch, timesteps)` in the input's time order. At a masked step
@@ -69,6 +70,11 @@ def run_loop(step, steps: list, initial_states, *, mask: torch.Tensor | None = N
     (zeros before the first used step), or is zero with `zero_output_for_mask`,
     as Keras does. Returns `(output, final_states)` where `output` is the
     sequence (in reading order) or the last step's output.
+
+    `output_is_first_state` (true for the built-in cells, whose output is the
+    new `h`) lets a masked loop skip the per-step output select: the Keras
+    outputs are then the masked `h` sequence, zeroed before each row's first
+    used step, computed once after the loop.
     """
     states = initial_states
     outputs = []
@@ -78,17 +84,31 @@ def run_loop(step, steps: list, initial_states, *, mask: torch.Tensor | None = N
             output, states = step(x_t, states)
             if return_sequences:
                 outputs.append(output)
-    else:
-        mask_steps = (mask.flip(1) if go_backwards else mask).unsqueeze(-1).unbind(1)
-        fill = None       # what a masked step outputs
+        return (stack_time(outputs) if return_sequences else output), states
+
+    reading_mask = mask.flip(1) if go_backwards else mask
+    mask_steps = reading_mask.unsqueeze(-1).unbind(1)
+    if output_is_first_state:
         for x_t, mask_t in zip(steps, mask_steps):
-            output, new_states = step(x_t, states)
+            _, new_states = step(x_t, states)
             states = select(mask_t, new_states, states)
-            if fill is None:
-                fill = zeros_like(output)
-            output = select(mask_t, output, fill)
-            if not zero_output_for_mask:
-                fill = output
             if return_sequences:
-                outputs.append(output)
+                outputs.append(states[0])
+        if return_sequences:
+            kept = reading_mask if zero_output_for_mask else reading_mask.cumsum(dim=1) > 0
+            return stack_time(outputs).masked_fill(~kept.unsqueeze(-1), 0.0), states
+        kept = reading_mask[:, -1] if zero_output_for_mask else reading_mask.any(dim=1)
+        return states[0].masked_fill(~kept.unsqueeze(-1), 0.0), states
+
+    fill = None       # what a masked step outputs
+    for x_t, mask_t in zip(steps, mask_steps):
+        output, new_states = step(x_t, states)
+        states = select(mask_t, new_states, states)
+        if fill is None:
+            fill = zeros_like(output)
+        output = select(mask_t, output, fill)
+        if not zero_output_for_mask:
+            fill = output
+        if return_sequences:
+            outputs.append(output)
     return (stack_time(outputs) if return_sequences else output), states

@@ -18,6 +18,7 @@ from .._checks import describe, shape_text
 from ..engine import dispatch, masks as mask_tools
 from ..engine.loop import run_loop, split_time
 from .base import Layer
+from .cell import RecurrentCell
 from .stacked_cells import StackedRNNCells, accepts_training, follows_step_protocol, initial_state_of
 
 logger = logging.getLogger("kerasrnn_torch")
@@ -280,7 +281,8 @@ class RNN(Layer):
                 return output, ([new_states] if isinstance(new_states, torch.Tensor) else new_states)
         return run_loop(step, split_time(sequence, reverse=self.go_backwards), states, mask=mask,
                         go_backwards=self.go_backwards, return_sequences=self.return_sequences,
-                        zero_output_for_mask=self.zero_output_for_mask)
+                        zero_output_for_mask=self.zero_output_for_mask,
+                        output_is_first_state=isinstance(cell, RecurrentCell))
 
     # ----------------------------------------------------------------- masks
     def compute_mask(self, inputs, mask=None):
