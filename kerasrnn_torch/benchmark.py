@@ -124,7 +124,7 @@ LOOP_CONFIGS = {
 }
 
 
-def build_loop_case(config_name, size, masked, device, keras):
+def build_loop_case(config_name, size, masked, device, keras, compile_loop=False):
     base, kwargs, training = LOOP_CONFIGS[config_name]
     batch, timesteps, features, units = SIZES[size]
     x = torch.randn(batch, timesteps, features, device=device)
@@ -143,6 +143,11 @@ def build_loop_case(config_name, size, masked, device, keras):
         return call
 
     impls["ours loop"] = timed(lambda xi: ours(xi, mask=mask))
+    if compile_loop:
+        compiled = OURS[base](units, return_sequences=True, input_dim=features, device=device, **kwargs)
+        compiled.train(training)
+        compiled.compile_loop = True
+        impls["ours compiled"] = timed(lambda xi: compiled(xi, mask=mask))
     if keras is not None:
         klayer = getattr(keras.layers, KERAS_NAMES[base])(units, return_sequences=True, **kwargs)
         klayer.build((batch, timesteps, features))
@@ -157,7 +162,7 @@ def run_loop_configs(args, keras):
     for size in sizes:
         for config_name in LOOP_CONFIGS:
             for masked in (False, True):
-                impls = build_loop_case(config_name, size, masked, device, keras)
+                impls = build_loop_case(config_name, size, masked, device, keras, args.compile_loop)
                 for backward in (False, True):
                     medians = measure(impls, backward, args.repeats, args.warmup, device)
                     row = {"size": size, "config": config_name, "mask": "right-padded" if masked else "none",
@@ -329,6 +334,8 @@ def main(argv=None):
     parser.add_argument("--train-samples", type=int, default=60000)
     parser.add_argument("--data-dir", default=os.path.expanduser("~/.torchvision"))
     parser.add_argument("--skip-matrix", action="store_true")
+    parser.add_argument("--compile-loop", action="store_true",
+                        help="with --loop-configs, also time the opt-in compiled loop (compiles per shape first)")
     parser.add_argument("--loop-configs", action="store_true",
                         help="also time loop-only configurations (recurrent_dropout, relu, ...) against Keras 3")
     args = parser.parse_args(argv)

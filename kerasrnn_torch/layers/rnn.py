@@ -16,7 +16,7 @@ from torch.utils import _pytree as pytree
 from .. import regularizers
 from .._checks import describe, shape_text
 from ..engine import dispatch, masks as mask_tools
-from ..engine.loop import run_loop, split_time
+from ..engine.loop import compiled_cell_loop, run_cell_loop, run_loop, split_time
 from .base import Layer
 from .cell import RecurrentCell
 from .stacked_cells import StackedRNNCells, accepts_training, follows_step_protocol, initial_state_of
@@ -44,6 +44,9 @@ class RNN(Layer):
     """
 
     use_cudnn = "auto"
+    # Opt-in (not a Keras argument): run the cell loop under torch.compile. Worth it for
+    # training on fixed shapes; each new input shape compiles first (tens of seconds).
+    compile_loop = False
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, zero_output_for_mask=False, *, activity_regularizer=None, **layer_kwargs):
@@ -270,19 +273,18 @@ class RNN(Layer):
         cell = self.cell
         if self._cell_follows_protocol:
             masks = cell.dropout_masks(inputs.shape[0], training, inputs)
-            sequence = cell.project(inputs, masks)    # every step's input projection in one product
-            step = cell.make_step(masks)
-        else:
-            sequence = inputs
-            kwargs = {"training": training} if self._cell_takes_training else {}
+            run = compiled_cell_loop if self.compile_loop else run_cell_loop
+            return run(cell, masks, inputs, states, mask, go_backwards=self.go_backwards,
+                       return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask,
+                       output_is_first_state=isinstance(cell, RecurrentCell))
+        kwargs = {"training": training} if self._cell_takes_training else {}
 
-            def step(x_t, step_states):
-                output, new_states = cell(x_t, step_states, **kwargs)
-                return output, ([new_states] if isinstance(new_states, torch.Tensor) else new_states)
-        return run_loop(step, split_time(sequence, reverse=self.go_backwards), states, mask=mask,
+        def step(x_t, step_states):
+            output, new_states = cell(x_t, step_states, **kwargs)
+            return output, ([new_states] if isinstance(new_states, torch.Tensor) else new_states)
+        return run_loop(step, split_time(inputs, reverse=self.go_backwards), states, mask=mask,
                         go_backwards=self.go_backwards, return_sequences=self.return_sequences,
-                        zero_output_for_mask=self.zero_output_for_mask,
-                        output_is_first_state=isinstance(cell, RecurrentCell))
+                        zero_output_for_mask=self.zero_output_for_mask)
 
     # ----------------------------------------------------------------- masks
     def compute_mask(self, inputs, mask=None):
