@@ -203,6 +203,58 @@ def measure(impls, backward, repeats, warmup, device):
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def peak_memory(fn, device) -> int:
+    """Peak bytes allocated while `fn` runs: CUDA's allocator statistics, or on the CPU the
+    profiler's allocation events replayed in order (self sizes, so nested ops count once)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats(device)
+        start = torch.cuda.memory_allocated(device)
+        fn()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated(device) - start
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = sorted((e for e in prof.events() if e.self_cpu_memory_usage), key=lambda e: e.time_range.start)
+    current = peak = 0
+    for event in events:
+        current += event.self_cpu_memory_usage
+        peak = max(peak, current)
+    return peak
+
+
+def run_memory(args):
+    """Peak memory of forward+backward: ours fused vs torch.nn, per layer and mask."""
+    device = torch.device(args.device)
+    rows = []
+    sizes = list(SIZES) if args.sizes == "all" else args.sizes.split(",")
+    for size in sizes:
+        for layer_name in args.layers.split(","):
+            for masked in (False, True):
+                impls = build_case(layer_name, size, masked, device, None)
+                for impl in impls.values():
+                    impl(True)   # warm up: caches, lazy state
+                peaks = {name: peak_memory(lambda: impls[name](True), device) for name in ("torch.nn", "ours fused")}
+                row = {"size": size, "layer": layer_name, "mask": "right-padded" if masked else "none",
+                       "peak_bytes": peaks}
+                rows.append(row)
+                print(f"{size:7s} {layer_name:11s} {row['mask']:12s} peak memory fwd+bwd | torch.nn "
+                      f"{peaks['torch.nn'] / 2**20:7.2f} MiB  ours fused {peaks['ours fused'] / 2**20:7.2f} MiB | "
+                      f"{ratio(peaks['ours fused'], peaks['torch.nn']):4.2f}x", flush=True)
+    return rows
+
+
+def memory_markdown_table(rows):
+    lines = ["| size | layer | mask | torch.nn peak (MiB) | ours fused peak (MiB) | ours / torch.nn |",
+             "|---|---|---|---|---|---|"]
+    for row in rows:
+        p = row["peak_bytes"]
+        lines.append(f"| {row['size']} | {row['layer']} | {row['mask']} | {p['torch.nn'] / 2**20:.2f} | "
+                     f"{p['ours fused'] / 2**20:.2f} | {ratio(p['ours fused'], p['torch.nn']):.2f}x |")
+    return "\n".join(lines)
+
+
 def run_matrix(args, keras):
     device = torch.device(args.device)
     rows = []
@@ -334,6 +386,7 @@ def main(argv=None):
     parser.add_argument("--train-samples", type=int, default=60000)
     parser.add_argument("--data-dir", default=os.path.expanduser("~/.torchvision"))
     parser.add_argument("--skip-matrix", action="store_true")
+    parser.add_argument("--memory", action="store_true", help="also measure peak memory of forward+backward")
     parser.add_argument("--compile-loop", action="store_true",
                         help="with --loop-configs, also time the opt-in compiled loop (compiles per shape first)")
     parser.add_argument("--loop-configs", action="store_true",
@@ -350,6 +403,8 @@ def main(argv=None):
         report["rows"] = run_matrix(args, keras)
     if args.loop_configs:
         report["loop_rows"] = run_loop_configs(args, keras)
+    if args.memory:
+        report["memory_rows"] = run_memory(args)
     if args.train_mnist:
         report["train_mnist"] = train_mnist_rows(args)
     if args.json:
@@ -361,6 +416,8 @@ def main(argv=None):
                 f.write(markdown_table(report["rows"]) + "\n")
             if report.get("loop_rows"):
                 f.write("\n" + loop_markdown_table(report["loop_rows"]) + "\n")
+            if report.get("memory_rows"):
+                f.write("\n" + memory_markdown_table(report["memory_rows"]) + "\n")
     if args.plot and report["rows"]:
         plot(report["rows"], args.plot)
     return report
