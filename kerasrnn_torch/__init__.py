@@ -1,6 +1,7 @@
 """kerasrnn_torch: Keras's recurrent layers as PyTorch modules, with Keras's numbers and PyTorch's speed."""
 from . import activations, constraints, initializers, regularizers
 from .engine.dispatch import force_path
+from .io.keras_files import from_keras, load_keras_weights
 from .layers.attention import Attention
 from .layers.base import Layer
 from .layers.bidirectional import Bidirectional
@@ -24,4 +25,5 @@ __all__ = [
     "Layer", "Masking", "Sequential", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "TimeDistributed",
     "activations", "apply_constraints", "constraints", "force_path", "initializers", "regularization_loss",
     "regularizers", "summary",
+    "from_keras", "load_keras_weights",
 ]

@@ -10,6 +10,8 @@ import contextlib
 import contextvars
 from dataclasses import dataclass
 
+import torch
+
 from .._checks import one_of
 
 PATHS = ("auto", "fused", "loop")
@@ -76,7 +78,7 @@ def plan(config: FusedConfig | None, *, mask_kind: str = "none", use_cudnn="auto
     `RNN(cell)`). `use_cudnn` is the layer's argument; `forced` the
     `force_path` override (read from the context when None), which wins.
     """
-    forced = forced if forced is not None else _forced_path.get()
+    forced = forced if forced is not None else forced_path()
     if config is None:
         reasons = ("the generic RNN(cell) layer always runs the cell loop",)
     else:
@@ -100,13 +102,25 @@ def force_path(path: str):
     The override follows the current context (thread, asyncio task); a thread
     started inside the block does not inherit it.
     """
+    global _traced_forced_path
     one_of(path, PATHS, "path", "force_path")
     token = _forced_path.set(path)
+    outer, _traced_forced_path = _traced_forced_path, path
     try:
         yield
     finally:
         _forced_path.reset(token)
+        _traced_forced_path = outer
+
+
+# torch.compile cannot trace a ContextVar read (each one is a graph break), so code being compiled
+# reads this module-level copy instead; Dynamo guards on it and recompiles when it changes. It is
+# shared by every thread: compiling under different force_path blocks in concurrent threads is
+# not supported (eager code reads the per-context ContextVar).
+_traced_forced_path = "auto"
 
 
 def forced_path() -> str:
+    if torch.compiler.is_compiling():
+        return _traced_forced_path
     return _forced_path.get()

@@ -30,6 +30,44 @@ def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
     row stops at its own length; padded output positions come back as zeros.
     Returns `(outputs (batch, time, num_directions*units), final_states)`.
     """
+    if kind == "lstm" and inputs.device.type == "cpu":
+        if _needs_float32_lstm():
+            return _call_in_float32(kind, inputs, states, flat_weights, activation, bidirectional, lengths)
+        if torch.compiler.is_compiling() and torch.is_grad_enabled():
+            # Inductor cannot compile the backward of PyTorch's CPU (oneDNN) LSTM kernel; run it
+            # eagerly, as torch.compile does for torch.nn.LSTM itself (one graph break).
+            return _eager_call_kernel(kind, inputs, states, flat_weights, activation, bidirectional, lengths)
+    return _call_kernel(kind, inputs, states, flat_weights, activation, bidirectional, lengths)
+
+
+def _cpu_has_bfloat16_lstm() -> bool:
+    """Whether oneDNN can build its bfloat16 LSTM on this CPU (it needs native bfloat16 instructions)."""
+    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    return bool(check()) if check is not None else True
+
+
+_CPU_BF16_LSTM = None
+
+
+def _needs_float32_lstm() -> bool:
+    """Under CPU bfloat16 autocast, on a CPU whose oneDNN has no bfloat16 LSTM."""
+    global _CPU_BF16_LSTM
+    if not torch.is_autocast_enabled("cpu") or torch.get_autocast_dtype("cpu") != torch.bfloat16:
+        return False
+    if _CPU_BF16_LSTM is None:
+        _CPU_BF16_LSTM = _cpu_has_bfloat16_lstm()
+    return not _CPU_BF16_LSTM
+
+
+def _call_in_float32(kind, inputs, states, flat_weights, activation, bidirectional, lengths):
+    """The kernel in float32 with autocast off; results in bfloat16, as autocast would give them."""
+    with torch.autocast("cpu", enabled=False):
+        outputs, final = _call_kernel(kind, inputs.float(), [s.float() for s in states],
+                                      [w.float() for w in flat_weights], activation, bidirectional, lengths)
+    return outputs.to(torch.bfloat16), [s.to(torch.bfloat16) for s in final]
+
+
+def _call_kernel(kind, inputs, states, flat_weights, activation, bidirectional, lengths):
     kernel = _kernel(kind, activation)
     hx = tuple(states) if kind == "lstm" else states[0]
     # cuDNN needs the train flag to keep what backward uses; it changes nothing else for one layer.
@@ -48,6 +86,9 @@ def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
         batch_first=True, total_length=inputs.shape[1])
     final_states = [s.index_select(1, packed.unsorted_indices) for s in result[1:]]
     return outputs, final_states
+
+
+_eager_call_kernel = torch.compiler.disable(_call_kernel)
 
 
 def reverse_valid_steps(sequence: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -22,13 +22,14 @@ class KerasRecurrentLayer(RNN):
     cell_class = None
 
     def __init__(self, units, cell_kwargs, *, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, unroll=False, use_cudnn="auto", activity_regularizer=None, name=None,
+                 stateful=False, unroll=False, use_cudnn="auto", activity_regularizer=None,
+                 zero_output_for_mask=False, name=None,
                  input_shape=None, input_dim=None, device=None, dtype=None):
         cell = self.cell_class(units, **cell_kwargs, input_shape=input_shape, input_dim=input_dim,
                                device=device, dtype=dtype, name=f"{type(self).__name__.lower()}_cell")
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-                         activity_regularizer=activity_regularizer, name=name, device=device, dtype=dtype)
+                         zero_output_for_mask=zero_output_for_mask, activity_regularizer=activity_regularizer, name=name, device=device, dtype=dtype)
         self.use_cudnn = one_of(use_cudnn, ("auto", True, False), "use_cudnn", describe(self))
         # The cell builds from the hint; the layer keeps it too, for summary() and Sequential.
         if input_shape is not None:
@@ -36,6 +37,12 @@ class KerasRecurrentLayer(RNN):
         elif input_dim is not None:
             self.input_shape_hint = (None, input_dim)
         self.__dict__["_torch_weights_cache"] = None     # (key, PyTorch-layout weights); see torch_weights
+
+    def __getstate__(self):
+        # The cached conversion is derived data holding non-leaf tensors (which deepcopy refuses).
+        state = super().__getstate__()
+        state["_torch_weights_cache"] = None
+        return state
 
     # Keras exposes the cell's arguments on the layer.
     def __getattr__(self, name):

@@ -74,23 +74,14 @@ def _save_call_records(module):
     """Keep what a call may change; a stateful RNN also forgets its states until the dry run ends."""
     records = {name: module.__dict__[name] for name in _CALL_RECORDS if name in module.__dict__}
     if "_state_spec" in module.__dict__:
-        # A stateful RNN keeps its states as non-persistent buffers `state_0`, `state_1`, ... The dummy batch
-        # starts from zero states, whatever batch size the held ones have.
+        # The dummy batch starts a stateful RNN from zero states, whatever batch size the held ones have.
         records["_state_spec"] = module.__dict__["_state_spec"]
-        records["state buffers"] = {k: v for k, v in module._buffers.items() if k.startswith("state_")}
-        for key in records["state buffers"]:
-            del module._buffers[key]
-        module._state_spec = None
+        records["_state_leaves"] = module.__dict__["_state_leaves"]
+        module._restore_states(None)
     return records
 
 
 def _restore_call_records(module, records):
-    states = records.pop("state buffers", None)
-    if states is not None:
-        for key in [k for k in module._buffers if k.startswith("state_")]:
-            del module._buffers[key]
-        for key, value in states.items():
-            module.register_buffer(key, value, persistent=False)
     module.__dict__.update(records)
 
 

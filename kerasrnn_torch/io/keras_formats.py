@@ -1,0 +1,344 @@
+"""Reading Keras weight files: Keras 3 `.weights.h5`, `.keras` archives and legacy Keras 2 `.h5`.
+
+Each reader answers one question: given the module's layers in order (as
+`KerasLayer`s), which arrays does the file hold for each of them, in the
+layer's `get_weights()` order? A structural mismatch raises a ValueError
+naming the layer and the file's entry; nothing here touches a weight.
+
+Keras 3 stores a model's weights as a tree keyed by class names, not layer
+names (`layers/lstm`, `layers/lstm_1`, `layers/bidirectional/forward_layer/
+cell/vars/0`, ...; see keras/src/saving/saving_lib.py), and HDF5 keeps no
+creation order, so a bare `.weights.h5` is matched as Keras matches it: the
+n-th layer of a class gets the class's n-th entry. A `.keras` archive also
+has the configuration, which fixes the order across classes too. Legacy
+`.h5` files list their layers in order, each with its weight names.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+from .._checks import describe, shape_text
+
+ARCHIVE_CONFIG = "config.json"
+ARCHIVE_WEIGHTS = "model.weights.h5"
+
+
+def require_h5py():
+    """h5py, imported on first use: it is an optional dependency."""
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError("Reading Keras weight files needs h5py, which is not installed: "
+                          "pip install 'kerasrnn_torch[keras-io]' (or pip install h5py)") from None
+    return h5py
+
+
+def keras_snake_case(name: str) -> str:
+    """Keras's `to_snake_case`: the key its weight files give a class ("SimpleRNN" -> "simple_rnn")."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_key(base: str, used: dict) -> str:
+    """Keras's per-container numbering: "lstm", "lstm_1", "lstm_2", ..."""
+    if base in used:
+        used[base] += 1
+        return f"{base}_{used[base]}"
+    used[base] = 0
+    return base
+
+
+@dataclass
+class KerasLayer:
+    """One of the module's layers as the Keras files see it."""
+    module: nn.Module
+    keras_class: str          # the Keras class it corresponds to ("LSTM")
+    position: int             # its index among the module's layers
+    owner: str                # how messages name it: "LSTM 'lstm_1' (layer 2 of Sequential 'sequential')"
+
+    @property
+    def weights(self):
+        return list(self.module.weights) if self.module.built else None
+
+
+def shapes_text(arrays) -> str:
+    return "[" + ", ".join(shape_text(a.shape) for a in arrays) + "]"
+
+
+# ---------------------------------------------------------------- opening
+@contextlib.contextmanager
+def open_saved(path):
+    """Yield the reader for the Keras file at `path` (the format is read from its content)."""
+    h5py = require_h5py()
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"No Keras file at {str(path)!r}")
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if ARCHIVE_CONFIG not in names or ARCHIVE_WEIGHTS not in names:
+                raise ValueError(f"{path} is a zip file but not a .keras archive: expected {ARCHIVE_CONFIG} and "
+                                 f"{ARCHIVE_WEIGHTS} inside, found {names}")
+            config = json.loads(archive.read(ARCHIVE_CONFIG))
+            weights = io.BytesIO(archive.read(ARCHIVE_WEIGHTS))
+        with h5py.File(weights, "r") as file:
+            yield Keras3Weights(file, f"{path} ({ARCHIVE_WEIGHTS})", config)
+        return
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"{path} is neither a .keras archive (zip) nor an HDF5 weights file (.weights.h5 or .h5)")
+    with h5py.File(path, "r") as file:
+        if "model_weights" in file or "layer_names" in file.attrs:
+            yield LegacyWeights(file, str(path))
+        elif "layers" in file or "vars" in file:
+            yield Keras3Weights(file, str(path), None)
+        else:
+            raise ValueError(f"{path} is an HDF5 file but not a Keras weights file: it has neither Keras 3's "
+                             f"'layers' group nor a legacy 'layer_names' attribute (top-level keys: {list(file)})")
+
+
+def _decode(value) -> str:
+    return value.decode("utf8") if isinstance(value, bytes) else str(value)
+
+
+def _has_arrays(group) -> bool:
+    """Whether an HDF5 group holds any weight array (seed-generator states are not weights)."""
+    found = []
+
+    def visit(name, item):
+        if hasattr(item, "shape") and "seed_generator" not in name:
+            found.append(name)
+    group.visititems(visit)
+    return bool(found)
+
+
+# ---------------------------------------------------------------- Keras 3
+class Keras3Weights:
+    """A Keras 3 weights tree (`.weights.h5`, or the one inside a `.keras` archive)."""
+
+    def __init__(self, file, label: str, config: dict | None):
+        self.file = file
+        self.label = label
+        self.config = config
+
+    def arrays_for(self, layers: list[KerasLayer]) -> list[list[np.ndarray]]:
+        root = self.file.get("layers")
+        if root is None:
+            raise ValueError(f"{self.label} has no 'layers' group: it was not saved from a Sequential or "
+                             "functional Keras model, so its weights cannot be matched to layers")
+        if self.config is not None:
+            self._check_order(layers)
+        return self._collect(layers, root, "layers")
+
+    def _collect(self, layers, root, root_path):
+        used: dict[str, int] = {}
+        result, read = [], set()
+        for layer in layers:
+            key = unique_key(keras_snake_case(layer.keras_class), used)
+            read.add(key)
+            path = f"{root_path}/{key}"
+            if key not in root:
+                if layer.weights is None or not layer.weights:
+                    result.append([])
+                    continue
+                held = [f"{root_path}/{k}" for k in root if _has_arrays(root[k])]
+                raise ValueError(
+                    f"{layer.owner}: {self.label} has no entry '{path}' for it (Keras files name entries by "
+                    f"class, in order); the file holds weights for {held}")
+            result.append(self._layer_arrays(layer.module, root[key], path, layer.owner))
+        extra = [f"{root_path}/{k}" for k in root if k not in read and _has_arrays(root[k])]
+        if extra:
+            raise ValueError(f"{self.label} holds weights for {extra}, which match no layer of the module "
+                             f"(it has {len(layers)} layers: {', '.join(l.keras_class for l in layers)})")
+        return result
+
+    def _layer_arrays(self, module, group, path, owner):
+        from ..layers.bidirectional import Bidirectional
+        from ..layers.rnn import RNN
+        from ..layers.stacked_cells import StackedRNNCells
+        from ..layers.time_distributed import TimeDistributed
+        from ..models.sequential import Sequential
+
+        def child(name, inner):
+            if name not in group:
+                raise ValueError(f"{owner}: {self.label} has no entry '{path}/{name}' (found {list(group)})")
+            return self._layer_arrays(inner, group[name], f"{path}/{name}", owner)
+
+        if isinstance(module, Sequential):
+            inner = keras_layers_of(module)
+            return [a for arrays in self._collect(inner, child_group(group, "layers", path, owner, self.label),
+                                                  f"{path}/layers") for a in arrays]
+        arrays = self._own_arrays(group)
+        if isinstance(module, Bidirectional):
+            forward = child("forward_layer", module.forward_layer)
+            return arrays + forward + child("backward_layer", module.backward_layer)
+        if isinstance(module, TimeDistributed):
+            return arrays + child("layer", module.layer)
+        if isinstance(module, RNN):
+            return arrays + child("cell", module.cell)
+        if isinstance(module, StackedRNNCells):
+            cells = child_group(group, "cells", path, owner, self.label)
+            used: dict[str, int] = {}
+            for cell in module.cells:
+                key = unique_key(keras_snake_case(keras_class_of(cell, owner)), used)
+                if key not in cells:
+                    raise ValueError(f"{owner}: {self.label} has no entry '{path}/cells/{key}' (found {list(cells)})")
+                arrays += self._layer_arrays(cell, cells[key], f"{path}/cells/{key}", owner)
+            return arrays
+        return arrays
+
+    @staticmethod
+    def _own_arrays(group) -> list[np.ndarray]:
+        variables = group.get("vars")
+        if variables is None:
+            return []
+        return [np.asarray(variables[k]) for k in sorted(variables, key=int)]
+
+    def _check_order(self, layers):
+        """With a configuration, the weighted layers must come in the same order and classes."""
+        saved = weighted_config_layers(self.config, self.file)
+        ours = [(layer.keras_class, describe(layer.module)) for layer in layers if layer.weights]
+        if [keras_class for keras_class, _ in saved] != [keras_class for keras_class, _ in ours]:
+            saved_text = ", ".join(f"{keras_class} {name!r}" for keras_class, name in saved)
+            ours_text = ", ".join(name for _, name in ours)
+            raise ValueError(f"{self.label}: the saved model's layers with weights are [{saved_text}], the "
+                             f"module's are [{ours_text}]; they must match in order and type")
+
+
+def child_group(group, name, path, owner, label):
+    if name not in group:
+        raise ValueError(f"{owner}: {label} has no entry '{path}/{name}' (found {list(group)})")
+    return group[name]
+
+
+def config_layers(config: dict) -> list[dict]:
+    """The layer entries of a saved model's configuration, in order (operations such as NotEqual left out)."""
+    inner = config.get("config", config)
+    entries = inner["layers"] if isinstance(inner, dict) else inner
+    return [entry for entry in entries
+            if ".ops." not in str(entry.get("module", "")) and entry.get("class_name") != "InputLayer"]
+
+
+def weighted_config_layers(config: dict, file) -> list[tuple[str, str]]:
+    """(class, name) of each configured layer whose entry in `file` holds weights, in order."""
+    used: dict[str, int] = {}
+    root = file.get("layers")
+    result = []
+    for entry in config_layers(config):
+        key = unique_key(keras_snake_case(entry["class_name"]), used)
+        if root is not None and key in root and _has_arrays(root[key]):
+            result.append((entry["class_name"], entry.get("name") or entry["config"].get("name")))
+    return result
+
+
+# ------------------------------------------------------------ legacy .h5
+class LegacyWeights:
+    """A legacy (Keras 2 / tf.keras) `.h5` file: layers in order, each with its ordered weight names."""
+
+    def __init__(self, file, label: str):
+        self.file = file
+        self.label = label
+        self.root = file["model_weights"] if "model_weights" in file else file
+        self.config = None
+        raw = file.attrs.get("model_config")
+        if raw is not None:
+            self.config = json.loads(_decode(raw))
+
+    def saved_layers(self) -> list[tuple[str, str | None, list[np.ndarray]]]:
+        """(name, class or None, arrays) of each saved layer with weights, in the file's order."""
+        classes = {}
+        if self.config is not None:
+            for entry in config_layers(self.config):
+                classes[entry.get("name") or entry["config"].get("name")] = entry["class_name"]
+        layers = []
+        for name in (_decode(n) for n in self.root.attrs["layer_names"]):
+            group = self.root[name]
+            weight_names = [_decode(n) for n in group.attrs.get("weight_names", [])]
+            if weight_names:
+                layers.append((name, classes.get(name), [np.asarray(group[w]) for w in weight_names]))
+        return layers
+
+    def arrays_for(self, layers: list[KerasLayer]) -> list[list[np.ndarray]]:
+        saved = self.saved_layers()
+        weighted = [layer for layer in layers if layer.weights]
+        if len(saved) != len(weighted):
+            saved_text = ", ".join(f"{keras_class or '?'} {name!r}" for name, keras_class, _ in saved)
+            ours_text = ", ".join(describe(layer.module) for layer in weighted)
+            raise ValueError(f"{self.label} holds weights for {len(saved)} layers [{saved_text}], the module has "
+                             f"{len(weighted)} layers with weights [{ours_text}]")
+        remaining = iter(saved)
+        result = []
+        for layer in layers:
+            if not layer.weights:
+                result.append([])
+                continue
+            name, keras_class, arrays = next(remaining)
+            if keras_class is not None and keras_class != layer.keras_class:
+                raise ValueError(f"{layer.owner}: the file's layer in that position is {keras_class} {name!r} "
+                                 f"with weights {shapes_text(arrays)}; the types must match")
+            result.append(arrays)
+        return result
+
+
+# -------------------------------------------------------- the module side
+KERAS_CLASSES = ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "TimeDistributed", "Dense", "Dropout",
+                 "Embedding", "Masking", "Attention", "Sequential", "SimpleRNNCell", "LSTMCell", "GRUCell",
+                 "StackedRNNCells")
+
+
+def keras_class_of(module: nn.Module, owner: str) -> str:
+    """The Keras class a kerasrnn_torch module corresponds to (a subclass counts as its base)."""
+    for cls in type(module).__mro__:
+        if cls.__name__ in KERAS_CLASSES and cls.__module__.startswith("kerasrnn_torch."):
+            return cls.__name__
+    raise ValueError(f"{owner}: {type(module).__name__} has no Keras counterpart, so Keras weights cannot be "
+                     "matched to it")
+
+
+def keras_layers_of(module: nn.Module) -> list[KerasLayer]:
+    """The module's layers as Keras sees a model's: a Sequential's layers, a layer alone, or the
+    kerasrnn_torch layers found in any other module's children, in registration order."""
+    from ..layers.base import Layer
+    from ..models.sequential import Sequential
+    if isinstance(module, Sequential):
+        candidates, container = module.layers, describe(module)
+    elif isinstance(module, Layer):
+        candidates, container = [module], None
+    else:
+        candidates, container = list(_top_layers(module)), type(module).__name__
+    layers = []
+    for position, candidate in enumerate(candidates):
+        label = describe(candidate) if isinstance(candidate, Layer) else type(candidate).__name__
+        owner = label if container is None else f"{label} (layer {position} of {container})"
+        if not isinstance(candidate, Layer):
+            if any(True for _ in candidate.parameters()):
+                raise ValueError(f"{owner} is a torch module with parameters and no Keras counterpart, so Keras "
+                                 "weights cannot be matched to it")
+            continue
+        foreign = next((sub for sub in candidate.modules() if not isinstance(sub, Layer)
+                        and any(True for _ in sub.parameters(recurse=False))), None)
+        if foreign is not None:
+            raise ValueError(f"{owner} holds a {type(foreign).__name__}, a torch module with parameters and no Keras "
+                             "counterpart, so Keras weights cannot be matched to it")
+        layers.append(KerasLayer(candidate, keras_class_of(candidate, owner), position, owner))
+    return layers
+
+
+def _top_layers(module: nn.Module):
+    from ..layers.base import Layer
+    for child in module.children():
+        if isinstance(child, Layer):
+            yield child
+        elif any(True for _ in child.parameters(recurse=False)):
+            yield child            # reported as having no Keras counterpart
+        else:
+            yield from _top_layers(child)
