@@ -36,3 +36,11 @@ def shape_text(shape) -> str:
     """`(4, None, 3)`, and `(24,)` for one axis, as Python prints tuples."""
     parts = ["None" if d is None else str(int(d)) for d in shape]
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def require_tensor(value, owner: str, expected: str = "a tensor"):
+    """Raise a TypeError naming what came when `value` is not a tensor (a list, a NumPy array, ...)."""
+    import torch
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{owner} expects {expected}, got {type(value).__name__} (convert it with torch.as_tensor)")
+    return value

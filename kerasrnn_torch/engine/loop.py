@@ -114,6 +114,16 @@ def run_loop(step, steps: list, initial_states, *, mask: torch.Tensor | None = N
     return (stack_time(outputs) if return_sequences else output), states
 
 
+def zero_masked_steps(inputs, mask: torch.Tensor):
+    """Masked steps' inputs set to zero (a tensor or a nested structure of batch-first tensors).
+
+    Masked steps are skipped, but a hoisted input projection still reads them,
+    and its backward would turn nan/inf padding into nan weight gradients
+    (0 * nan): padding may hold anything, so it is zeroed first.
+    """
+    return pytree.tree_map(lambda t: t.masked_fill(~mask.view(*mask.shape, *(1,) * (t.dim() - 2)), 0), inputs)
+
+
 def run_cell_loop(cell, masks, inputs: torch.Tensor, states, mask, *, go_backwards: bool, return_sequences: bool,
                   zero_output_for_mask: bool, output_is_first_state: bool):
     """The whole loop over a built-in cell: one input projection for every step, then the steps.
@@ -121,6 +131,8 @@ def run_cell_loop(cell, masks, inputs: torch.Tensor, states, mask, *, go_backwar
     A plain function of its arguments, so `compiled_cell_loop` can hand it to
     torch.compile as it is.
     """
+    if mask is not None:
+        inputs = zero_masked_steps(inputs, mask)
     sequence = cell.project(inputs, masks)    # every step's input projection in one product
     return run_loop(cell.make_step(masks), split_time(sequence, reverse=go_backwards), states, mask=mask,
                     go_backwards=go_backwards, return_sequences=return_sequences,

@@ -84,6 +84,9 @@ class Attention(Layer):
                                  f"got {shape_text(tensor.shape)}")
             if not tensor.is_floating_point():
                 raise TypeError(f"{owner}: {role} must be floating point, got dtype {tensor.dtype}")
+        if not query.dtype == value.dtype == key.dtype and not torch.is_autocast_enabled(query.device.type):
+            raise TypeError(f"{owner}: query, value and key must share one dtype, got query {query.dtype}, "
+                            f"value {value.dtype}, key {key.dtype}")
         shapes = f"query {shape_text(query.shape)}, value {shape_text(value.shape)}, key {shape_text(key.shape)}"
         if query.shape[-1] != key.shape[-1]:
             raise ValueError(f"{owner}: query and key must have the same feature size; got {shapes}")

@@ -15,9 +15,11 @@ from .. import activations, initializers
 from .._checks import describe, one_of, shape_text
 from ..engine import dispatch, masks as mask_tools
 from ..engine.bidirectional_glue import run_two_way
+from ..seeding import SeededGenerators
 from .base import Layer
 from .cell import RecurrentCell
-from .rnn import RNN
+from .rnn import RNN, _outside_graph
+from .stacked_cells import output_size_of
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 _SHARED_ATTRIBUTES = ("stateful", "return_sequences", "return_state")
@@ -68,6 +70,7 @@ class Bidirectional(Layer):
             backward_layer.go_backwards = True
             backward_layer.name = f"backward_{_without_prefix(layer.name, 'backward_')}"
         self._verify_directions(layer, backward_layer)
+        self._verify_merge(layer, backward_layer)
         layer.name = f"forward_{_without_prefix(layer.name, 'forward_')}"
         self.forward_layer = layer
         self.backward_layer = backward_layer
@@ -99,6 +102,17 @@ class Bidirectional(Layer):
                     f"{describe(self)}: the forward and backward layers must have the same `{attribute}`, got "
                     f"{attribute}={forward_value} for the forward layer and {attribute}={backward_value} "
                     "for the backward layer")
+
+    def _verify_merge(self, forward, backward):
+        """sum, mul and ave combine the outputs elementwise: both directions must give the same size."""
+        if self.merge_mode not in ("sum", "mul", "ave"):
+            return
+        sizes = [_output_size(forward), _output_size(backward)]
+        if None not in sizes and sizes[0] != sizes[1]:
+            raise ValueError(
+                f"{describe(self)}: merge_mode={self.merge_mode!r} combines the two outputs elementwise, so both "
+                f"directions must output the same size; got {sizes[0]} forward and {sizes[1]} backward "
+                "(use merge_mode='concat' or equal units)")
 
     def _place(self, device, dtype):
         for inner in (self.forward_layer, self.backward_layer):
@@ -198,8 +212,13 @@ class Bidirectional(Layer):
         given = [states] if isinstance(states, torch.Tensor) else list(states)
         first = pytree.tree_leaves(given)[0]
         forward_states, backward_states = self._split_initial_state(given, first.shape[0], first)
+        saved = self.forward_layer._snapshot_states()
         self.forward_layer.reset_state(forward_states)
-        self.backward_layer.reset_state(backward_states)
+        try:
+            self.backward_layer.reset_state(backward_states)
+        except BaseException:
+            self.forward_layer._restore_states(saved)     # all or nothing
+            raise
 
     reset_states = reset_state
 
@@ -252,14 +271,29 @@ class Bidirectional(Layer):
             self._with_context(inner._check_built_inputs, inputs)
         mask = mask_tools.check_mask(mask, batch, timesteps, describe(self))
         forward_initial, backward_initial = self._split_initial_state(initial_state, batch, first)
+        if mask is not None and torch.compiler.is_compiling() \
+                and all(plan.path == "fused" for plan in self._plans("none")):
+            # The mask's layout is data: that part runs eagerly (see RNN.forward).
+            return _outside_graph(self._choose_and_run, inputs, forward_initial, backward_initial, mask,
+                                  training, batch)
+        return self._choose_and_run(inputs, forward_initial, backward_initial, mask, training, batch)
+
+    def _choose_and_run(self, inputs, forward_initial, backward_initial, mask, training, batch):
+        forward, backward = self.forward_layer, self.backward_layer
         plans, layout = self._choose_path(mask)
 
         if all(plan.path == "fused" for plan in plans) and self._two_way_applies(training):
             result = self._run_two_way(inputs, forward_initial, backward_initial, layout, batch)
             self.last_path = "fused"
         else:
+            saved = forward._snapshot_states() if forward.stateful else None
             forward_result = forward(inputs, initial_state=forward_initial, mask=mask, training=training)
-            backward_result = backward(inputs, initial_state=backward_initial, mask=mask, training=training)
+            try:
+                backward_result = backward(inputs, initial_state=backward_initial, mask=mask, training=training)
+            except BaseException:
+                if forward.stateful:
+                    forward._restore_states(saved)   # a failed call leaves both directions' states as they were
+                raise
             result = self._merge_results(forward_result, backward_result)
             self.last_path = "fused" if forward.last_path == backward.last_path == "fused" else "loop"
         return result
@@ -337,6 +371,20 @@ class Bidirectional(Layer):
             return output_masks + [None] * state_count
         return output_masks[0] if self.merge_mode is not None else output_masks
 
+    def to_torch(self):
+        """The equivalent bidirectional `torch.nn.RNN` / `LSTM` / `GRU` (batch_first=True; merge_mode="concat" only)."""
+        from ..io.torch_modules import to_torch
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module, merge_mode="concat", **kwargs):
+        """A Bidirectional holding a bidirectional single-layer `torch.nn.RNN` / `LSTM` / `GRU`'s weights.
+
+        `kwargs` are the inner layer's other arguments (`return_sequences=True`, ...).
+        """
+        from ..io.torch_modules import bidirectional_from_torch
+        return bidirectional_from_torch(module, merge_mode=merge_mode, **kwargs)
+
     def extra_repr(self) -> str:
         return f"name={self.name!r}, merge_mode={self.merge_mode!r}"
 
@@ -353,6 +401,12 @@ def _without_prefix(name: str, prefix: str) -> str:
     return name[len(prefix):] if name.startswith(prefix) else name
 
 
+def _output_size(layer):
+    """The size of a recurrent layer's output features, or None where the cell does not say."""
+    size = output_size_of(layer.cell)
+    return size if isinstance(size, int) else None
+
+
 def _state_count(layer) -> int:
     size = layer.cell.state_size
     return 1 if isinstance(size, int) else len(size)
@@ -363,17 +417,15 @@ def _fresh_copy(layer):
     duplicate = copy.deepcopy(layer)
     for module in duplicate.modules():
         if isinstance(module, RecurrentCell):
-            module._generators = {}
+            # Keras rebuilds the backward layer from the config, seed included: a fresh stream from that seed.
+            module._generators = SeededGenerators(module.seed)
             if module.built:
                 _reinitialize_cell(module)
         elif not isinstance(module, Layer) and callable(getattr(module, "reset_parameters", None)):
             module.reset_parameters()
         if isinstance(module, Layer):
             module._activity_losses = []
-    if duplicate._state_spec is not None:
-        for i in range(duplicate._state_spec.num_leaves):
-            delattr(duplicate, f"state_{i}")
-        duplicate._state_spec = None
+    duplicate._restore_states(None)     # no states
     duplicate.last_path = None
     duplicate._fallback_logged = False
     return duplicate

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import activations, constraints, regularizers
-from .._checks import describe, positive_int, shape_text
+from .._checks import describe, positive_int, require_tensor, shape_text
 from ..seeding import SeededGenerators
 from .base import Layer
 
@@ -92,6 +92,7 @@ class Dense(Layer):
         self.built = True
 
     def forward(self, inputs):
+        require_tensor(inputs, describe(self), "a tensor of shape (..., features)")
         if not self.built:
             self.build(tuple(inputs.shape))
         if inputs.dim() < 2 or inputs.shape[-1] != self.input_dim:

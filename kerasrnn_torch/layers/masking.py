@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from .._checks import describe, require_tensor
 from .base import Layer
 
 
@@ -33,6 +34,7 @@ class Masking(Layer):
         return (inputs != self.mask_value).any(dim=-1)
 
     def forward(self, inputs):
+        require_tensor(inputs, describe(self), "a tensor of shape (batch, timesteps, features)")
         keep = (inputs != self.mask_value).any(dim=-1, keepdim=True)
         # Keras selects rather than multiplies: with mask_value=inf a masked step gives zeros, not nan.
         return torch.where(keep, inputs, torch.zeros((), dtype=inputs.dtype, device=inputs.device))

@@ -16,7 +16,7 @@ from torch.utils import _pytree as pytree
 from .. import regularizers
 from .._checks import describe, shape_text
 from ..engine import dispatch, masks as mask_tools
-from ..engine.loop import compiled_cell_loop, run_cell_loop, run_loop, split_time
+from ..engine.loop import compiled_cell_loop, run_cell_loop, run_loop, split_time, zero_masked_steps
 from .base import Layer
 from .cell import RecurrentCell
 from .stacked_cells import StackedRNNCells, accepts_training, follows_step_protocol, initial_state_of
@@ -72,6 +72,7 @@ class RNN(Layer):
         self.last_path = None
         self._fallback_logged = False
         self._state_spec = None           # pytree spec of stateful states, once there are some
+        self._state_leaves = None         # ... and their tensors, flattened
         self._cell_takes_training = accepts_training(cell)
         self._cell_follows_protocol = follows_step_protocol(cell)
         self.built = bool(getattr(cell, "built", True))
@@ -104,6 +105,9 @@ class RNN(Layer):
             if self._cell_follows_protocol and inputs.dim() != 3:
                 raise ValueError(f"{owner} expects input of shape (batch, timesteps, features), "
                                  f"got a {inputs.dim()}-D input of shape {shape_text(inputs.shape)}")
+        elif self._cell_follows_protocol:
+            raise TypeError(f"{owner} expects a tensor of shape (batch, timesteps, features), got "
+                            f"{type(inputs).__name__} (nested inputs need a custom cell in RNN(cell))")
         else:
             leaves = pytree.tree_leaves(inputs)
             if not leaves or not all(isinstance(t, torch.Tensor) for t in leaves):
@@ -123,7 +127,7 @@ class RNN(Layer):
                                  f"got an input of shape {shape_text(leaf.shape)}")
         if timesteps == 0:
             raise ValueError(f"{owner} needs at least one timestep, got input of shape {shape_text(leaves[0].shape)}")
-        return int(batch), int(timesteps), leaves[0]
+        return batch, timesteps, leaves[0]     # not int(): symbolic sizes stay symbolic under export
 
     def _check_built_inputs(self, inputs):
         if not isinstance(inputs, torch.Tensor):
@@ -182,15 +186,46 @@ class RNN(Layer):
         """The stateful layer's current states (a list, as `initial_state`), or None before the first call."""
         if self._state_spec is None:
             return None
-        leaves = [getattr(self, f"state_{i}") for i in range(self._state_spec.num_leaves)]
-        return pytree.tree_unflatten(leaves, self._state_spec)
+        return pytree.tree_unflatten(list(self._state_leaves), self._state_spec)
 
+    # The states are plain attributes, neither parameters nor buffers: state_dict leaves them out and
+    # DistributedDataParallel does not broadcast rank 0's to the other ranks (each keeps its own rows'
+    # states). `_apply` moves them with .to(device), .double(), .cuda() and the like.
     def _store_states(self, states):
         leaves, spec = pytree.tree_flatten(list(states))
         self._state_spec = spec
-        for i, leaf in enumerate(leaves):
-            # Non-persistent buffers: they follow .to(device) but stay out of state_dict.
-            self.register_buffer(f"state_{i}", leaf.detach(), persistent=False)
+        self._state_leaves = [leaf.detach() for leaf in leaves]
+
+    def _apply(self, fn, *args, **kwargs):
+        super()._apply(fn, *args, **kwargs)
+        if self._state_leaves is not None:
+            self._state_leaves = [fn(leaf) for leaf in self._state_leaves]
+        return self
+
+    def _snapshot_states(self):
+        """The stored states as they are now (tensors are replaced, never modified, so references suffice)."""
+        if self._state_spec is None:
+            return None
+        return self._state_spec, list(self._state_leaves)
+
+    def _restore_states(self, snapshot):
+        """Put back what `_snapshot_states` returned (a wrapper undoing a half-finished call)."""
+        self._state_spec, self._state_leaves = snapshot if snapshot is not None else (None, None)
+
+    # Pickling (torch.save, copy.deepcopy): the states' structure travels as a nested list of leaf
+    # numbers rather than a pytree TreeSpec, whose pickling PyTorch deprecates.
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        spec = state.pop("_state_spec")
+        state["_state_structure"] = None if spec is None else pytree.tree_unflatten(
+            list(range(spec.num_leaves)), spec)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        structure = state.pop("_state_structure", None)
+        super().__setstate__(state)
+        self._state_spec = None if structure is None else pytree.tree_flatten(structure)[1]
 
     def reset_state(self, states=None):
         """Reset a stateful layer's states to zeros, or to the given list of tensors."""
@@ -253,18 +288,27 @@ class RNN(Layer):
         self._check_built_inputs(inputs)
         mask = mask_tools.check_mask(mask, batch, timesteps, describe(self))
         states = self._initial_states(initial_state, batch, first)
-        plan, layout = self._choose_path(mask)
-        if plan.path == "fused":
-            output, final_states = self._run_fused(inputs, states, layout, training)
+        if mask is not None and torch.compiler.is_compiling() and self.fused_config() is not None:
+            # Reading a mask's layout and packing by lengths depend on the mask's values, which a
+            # compiled graph cannot: that part runs eagerly (one graph break per masked call).
+            output, final_states, path = _outside_graph(self._choose_and_run, inputs, states, mask, training)
         else:
-            output, final_states = self._run_loop(inputs, states, mask, training)
-        if self.last_path != plan.path:
-            self.last_path = plan.path
+            output, final_states, path = self._choose_and_run(inputs, states, mask, training)
+        if self.last_path != path:
+            self.last_path = path
         if self.stateful:
             self._store_states(final_states)
         result = (output, *final_states) if self.return_state else output
         self.record_activity(result)
         return result
+
+    def _choose_and_run(self, inputs, states, mask, training):
+        plan, layout = self._choose_path(mask)
+        if plan.path == "fused":
+            output, final_states = self._run_fused(inputs, states, layout, training)
+        else:
+            output, final_states = self._run_loop(inputs, states, mask, training)
+        return output, final_states, plan.path
 
     def _run_fused(self, inputs, states, layout, training):
         raise NotImplementedError  # only layers with a fused_config() reach this
@@ -278,6 +322,8 @@ class RNN(Layer):
                        return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask,
                        output_is_first_state=isinstance(cell, RecurrentCell))
         kwargs = {"training": training} if self._cell_takes_training else {}
+        if mask is not None:
+            inputs = zero_masked_steps(inputs, mask)
 
         def step(x_t, step_states):
             output, new_states = cell(x_t, step_states, **kwargs)
@@ -298,6 +344,12 @@ class RNN(Layer):
         flags = [name for name in ("return_sequences", "return_state", "go_backwards", "stateful", "unroll")
                  if getattr(self, name)]
         return f"name={self.name!r}" + "".join(f", {f}=True" for f in flags)
+
+
+@torch.compiler.disable
+def _outside_graph(function, *args):
+    """Call `function` eagerly, also from inside a torch.compile'd model."""
+    return function(*args)
 
 
 def _count_states(cell) -> int:
