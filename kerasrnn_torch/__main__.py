@@ -1,10 +1,12 @@
-"""The command line: `python -m kerasrnn_torch [demo | check]`.
+"""The command line: `python -m kerasrnn_torch [demo | check | bench]`.
 
 - `demo` (the default): three models' summaries as Keras prints them, then the
   fused kernel and the cell loop side by side on random data: their largest
   difference, the path each call took, and their speed.
 - `check`: runs a matrix of layer configurations on both paths and exits
   non-zero, with a report, if any output, state or gradient differs.
+- `bench`: the benchmark matrix of `kerasrnn_torch.benchmark` (ours fused and
+  loop vs torch.nn and Keras 3), small by default; other options pass through.
 
 Everything runs on random data; nothing is downloaded.
 """
@@ -283,10 +285,25 @@ def check(args) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------------------- bench
+# A minute or two on a two-core CPU (Keras 3 included); options given after `bench` come later and win.
+BENCH_DEFAULTS = ("--sizes", "mnist", "--repeats", "5")
+
+
+def bench(args) -> int:
+    from kerasrnn_torch import benchmark   # imported here: it sets KERAS_BACKEND and may import Keras
+
+    argv = [*BENCH_DEFAULTS, *args.benchmark_arguments]
+    say(f"kerasrnn_torch {kr.__version__} bench: kerasrnn_torch.benchmark {' '.join(argv)}")
+    benchmark.main(argv, prog="python -m kerasrnn_torch bench")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kerasrnn_torch",
-                                     description="Keras's recurrent layers as PyTorch modules: demo and self-check.")
+                                     description="Keras's recurrent layers as PyTorch modules: demo, self-check "
+                                                 "and benchmark.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo_parser = commands.add_parser("demo", help="model summaries and a fused-vs-loop comparison (the default)")
@@ -305,12 +322,23 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.add_argument("--grad-atol", type=float, default=1e-4,
                               help="largest allowed difference of gradients (default 1e-4)")
     check_parser.set_defaults(run=check)
+
+    # Every option after `bench` goes to the benchmark's own parser (`bench --help` lists them).
+    bench_parser = commands.add_parser(
+        "bench", add_help=False,
+        help=f"time ours (fused, loop) against torch.nn and Keras 3 ({' '.join(BENCH_DEFAULTS)} unless "
+             "told otherwise; `bench --help` lists the options)")
+    bench_parser.set_defaults(run=bench)
     return parser
 
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "bench":
+        args.benchmark_arguments = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         args = parser.parse_args(["demo"])
     return args.run(args)

@@ -365,14 +365,15 @@ def train_mnist_rows(args):
                 loss.backward()
                 optimizer.step()
         synchronize(device)
-        results[path] = {"seconds": time.perf_counter() - start, "final_loss": float(loss)}
-        print(f"one epoch on the {path} path: {results[path]['seconds']:.2f} s (last batch loss {float(loss):.3f})")
+        results[path] = {"seconds": time.perf_counter() - start, "final_loss": loss.item()}
+        print(f"one epoch on the {path} path: {results[path]['seconds']:.2f} s (last batch loss {loss.item():.3f})")
     print(f"loop / fused training time: {results['loop']['seconds'] / results['fused']['seconds']:.2f}x")
     return results
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None, prog=None):
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="mnist", help="comma-separated of %s, or 'all'" % ",".join(SIZES))
     parser.add_argument("--layers", default="lstm,gru,simple_rnn,bi_lstm")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

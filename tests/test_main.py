@@ -80,3 +80,39 @@ def test_bad_arguments_exit_with_usage(arguments):
     with pytest.raises(SystemExit) as exit_info:
         cli.build_parser().parse_args(arguments)
     assert exit_info.value.code == 2
+
+
+def test_bench_runs_the_benchmark_matrix_and_passes_options_through():
+    result = run_cli("bench", "--layers", "lstm", "--repeats", "1", "--warmup", "0", "--no-keras")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "bench: kerasrnn_torch.benchmark --sizes mnist --repeats 5 --layers lstm --repeats 1" in out
+    assert "keras not used; medians of 1 repeats (ms)" in out
+    rows = re.findall(r"^mnist\s+(\w+)\s+(none|right-padded)\s+(fwd|fwd\+bwd)\s+\| torch\.nn\s+[\d.]+\s+"
+                      r"ours fused\s+[\d.]+\s+ours loop\s+[\d.]+ \|", out, flags=re.MULTILINE)
+    assert rows == [("lstm", mask, mode) for mask in ("none", "right-padded") for mode in ("fwd", "fwd+bwd")]
+
+
+def test_bench_defaults_come_first_so_given_options_win(monkeypatch):
+    import kerasrnn_torch.benchmark as benchmark
+    received = []
+    monkeypatch.setattr(benchmark, "main", lambda argv, prog=None: received.append(argv) or {"rows": []})
+    assert cli.main(["bench"]) == 0
+    assert cli.main(["bench", "--repeats", "2", "--json", "out.json"]) == 0
+    assert received == [["--sizes", "mnist", "--repeats", "5"],
+                        ["--sizes", "mnist", "--repeats", "5", "--repeats", "2", "--json", "out.json"]]
+
+
+def test_options_unknown_to_demo_and_check_are_refused(capsys):
+    for arguments in (["demo", "--sizes", "mnist"], ["check", "--no-keras"]):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(arguments)
+        assert exit_info.value.code == 2
+        assert f"unrecognized arguments: {' '.join(arguments[1:])}" in capsys.readouterr().err
+
+
+def test_bench_help_names_the_command_it_was_given_as(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["bench", "--help"])
+    assert exit_info.value.code == 0
+    assert "\nusage: python -m kerasrnn_torch bench " in capsys.readouterr().out

@@ -39,6 +39,27 @@ class Layer(nn.Module):
     Subclasses implement `build(input_shape)` (creating weights with
     `add_weight`) and `forward`. `input_shape` excludes the batch axis, as in
     Keras 2's `input_shape=` argument; `input_dim` is the feature size alone.
+
+    Args:
+        name: the layer's name (default: Keras's automatic one from the class
+            name, "lstm", "lstm_1", ...).
+        input_shape: the input's shape without the batch axis; with it (or
+            `input_dim`) the weights are created at construction, without it
+            at the first call. Give one or the other, not both.
+        input_dim: the size of the input's last axis.
+        device, dtype: where and in which dtype the weights are created
+            (PyTorch's factory arguments; default: PyTorch's defaults).
+
+    >>> class Scale(Layer):
+    ...     def build(self, input_shape):
+    ...         self.add_weight("scale", (input_shape[-1],), "ones")
+    ...         self.built = True
+    ...     def forward(self, inputs):
+    ...         self.maybe_build(inputs.shape)
+    ...         return inputs * self.scale
+    >>> layer = Scale()
+    >>> layer(torch.randn(2, 3)).shape, layer.count_params()
+    (torch.Size([2, 3]), 3)
     """
 
     def __init__(self, *, name=None, input_shape=None, input_dim=None, device=None, dtype=None):

@@ -95,6 +95,30 @@ class GRU(KerasRecurrentLayer):
     Runs PyTorch's fused `torch.nn.GRU` kernel when the configuration allows
     (tanh, sigmoid, reset_after=True, no recurrent_dropout, use_bias, no
     unroll, mask absent or right-padded), else the cell loop.
+    `return_state=True` returns `(output, h)`.
+
+    Args:
+        units: size of the output and of the state h.
+        activation, recurrent_activation: Keras names or callables (defaults
+            "tanh" and "sigmoid", the only ones the fused kernel computes).
+        use_bias: whether to add `bias` (the fused kernel needs it).
+        reset_after: apply the reset gate after the recurrent projection
+            (default True: Keras 3's, cuDNN's and PyTorch's form; the bias is
+            then `(2, 3*units)`). False is Keras's older form, loop only.
+        kernel_initializer, recurrent_initializer, bias_initializer: Keras
+            names or callables (defaults "glorot_uniform", "orthogonal", "zeros").
+        kernel_regularizer, recurrent_regularizer, bias_regularizer,
+        activity_regularizer, kernel_constraint, recurrent_constraint,
+        bias_constraint: as Keras (None by default).
+        dropout, recurrent_dropout: fractions of the inputs and of the
+            recurrent state dropped while training (one mask per call, as in
+            Keras); `recurrent_dropout > 0` keeps the layer on the loop path.
+        seed: integer seed for the dropout masks (None: PyTorch's global RNG).
+        return_sequences, return_state, go_backwards, stateful, unroll: as
+            Keras; `unroll=True` changes no number, it only selects the loop.
+        use_cudnn: "auto" (the fused kernel when allowed), True (the fused
+            kernel or a ValueError saying why not) or False (always the loop).
+        name, input_shape, input_dim, device, dtype: see `Layer`.
 
     >>> layer = GRU(32, return_state=True)
     >>> output, h = layer(torch.randn(2, 7, 4))

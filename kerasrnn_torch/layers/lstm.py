@@ -91,6 +91,27 @@ class LSTM(KerasRecurrentLayer):
     unroll, mask absent or right-padded), else the cell loop; both give the same
     numbers. `return_state=True` returns `(output, h, c)`.
 
+    Args:
+        units: size of the output and of the states h and c.
+        activation, recurrent_activation: Keras names or callables (defaults
+            "tanh" and "sigmoid", the only ones the fused kernel computes).
+        use_bias: whether to add `bias` (the fused kernel needs it).
+        unit_forget_bias: start the forget-gate bias at one (default True).
+        kernel_initializer, recurrent_initializer, bias_initializer: Keras
+            names or callables (defaults "glorot_uniform", "orthogonal", "zeros").
+        kernel_regularizer, recurrent_regularizer, bias_regularizer,
+        activity_regularizer, kernel_constraint, recurrent_constraint,
+        bias_constraint: as Keras (None by default).
+        dropout, recurrent_dropout: fractions of the inputs and of the
+            recurrent state dropped while training (one mask per call, as in
+            Keras); `recurrent_dropout > 0` keeps the layer on the loop path.
+        seed: integer seed for the dropout masks (None: PyTorch's global RNG).
+        return_sequences, return_state, go_backwards, stateful, unroll: as
+            Keras; `unroll=True` changes no number, it only selects the loop.
+        use_cudnn: "auto" (the fused kernel when allowed), True (the fused
+            kernel or a ValueError saying why not) or False (always the loop).
+        name, input_shape, input_dim, device, dtype: see `Layer`.
+
     >>> layer = LSTM(64, input_shape=(10, 5))
     >>> layer(torch.randn(2, 10, 5)).shape
     torch.Size([2, 64])

@@ -69,6 +69,11 @@ class StackedRNNCells(Layer):
     States are nested per cell (`[[h1, c1], [h2]]` for an LSTMCell then a
     GRUCell); the output is the last cell's output.
 
+    Args:
+        cells: the cells, in order (built-in cells or any `nn.Module` with
+            `state_size`); each feeds its output to the next within a step.
+        name, device, dtype: see `Layer`.
+
     >>> rnn = RNN(StackedRNNCells([LSTMCell(16), GRUCell(8)]), return_state=True)
     """
 

@@ -1,0 +1,34 @@
+"""Every public class documents itself as STYLE.md asks: a summary line, its arguments and a working example."""
+import doctest
+import inspect
+
+import pytest
+import torch
+
+import kerasrnn_torch as kr
+
+PUBLIC_CLASSES = [name for name in kr.__all__ if inspect.isclass(getattr(kr, name))]
+
+
+def test_the_public_classes_are_found():
+    assert {"LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "Sequential", "Layer"} <= set(PUBLIC_CLASSES)
+
+
+@pytest.mark.parametrize("name", PUBLIC_CLASSES)
+def test_docstring_has_summary_arguments_and_example(name):
+    docstring = inspect.getdoc(getattr(kr, name)) or ""
+    summary = docstring.splitlines()[0] if docstring else ""
+    assert summary.endswith(".") and len(summary) > 20, f"{name}: summary line {summary!r}"
+    assert "Args:" in docstring, f"{name}: no Args: section"
+    assert ">>> " in docstring, f"{name}: no example"
+
+
+@pytest.mark.parametrize("name", PUBLIC_CLASSES)
+def test_docstring_example_runs(name):
+    namespace = {"torch": torch, "kr": kr, **{n: getattr(kr, n) for n in kr.__all__}}
+    tests = doctest.DocTestFinder(recurse=False).find(getattr(kr, name), name, globs=namespace)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in tests:
+        runner.run(test)
+    results = runner.summarize(verbose=False)
+    assert results.attempted > 0 and results.failed == 0, f"{name}: {results}"
