@@ -96,3 +96,29 @@ def test_auto_runs_fused_for_eligible_configuration_and_loop_otherwise():
     forced_loop = kr.LSTM(3, use_cudnn=False)
     forced_loop(x)
     assert forced_loop.last_path == "loop"
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_unpacked_and_packed_right_padded_runs_agree(return_sequences, go_backwards):
+    # On the CPU a right-padded batch runs whole (faster than packing) unless LSTM's final c is needed,
+    # which only the packed kernel gives: the two must agree on everything they both return.
+    from kerasrnn_torch.engine import fused, masks
+    layer = kr.LSTM(5, input_dim=3, bias_initializer="random_uniform")
+    x = torch.randn(4, 7, 3)
+    x[1, 4:] = float("nan")                      # padding may hold anything
+    mask = torch.arange(7) < torch.tensor([7, 4, 0, 2]).unsqueeze(1)
+    layout = masks.analyse(mask)
+    initial = [torch.randn(4, 5), torch.randn(4, 5)]
+    results = []
+    for need_cell_state in (True, False):
+        xi = x.clone().requires_grad_(True)
+        output, final = fused.run_unidirectional(
+            "lstm", xi, initial, layer.torch_weights(), activation="tanh", layout=layout, go_backwards=go_backwards,
+            return_sequences=return_sequences, need_cell_state=need_cell_state)
+        assert (final[1] is None) == (not need_cell_state), "c is returned exactly when it is needed"
+        grads = torch.autograd.grad(weighted_sum([output, final[0]]), [xi, *layer.parameters()])
+        results.append([output, final[0], grads[0][mask], *grads[1:]])
+    for packed, unpacked in zip(*results):
+        assert torch.isfinite(unpacked).all()
+        assert_close(unpacked, packed, OUTPUT_ATOL)

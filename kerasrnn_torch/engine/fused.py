@@ -100,9 +100,37 @@ def reverse_valid_steps(sequence: torch.Tensor, lengths: torch.Tensor) -> torch.
     return sequence.gather(1, index.unsqueeze(-1).expand_as(sequence))
 
 
+def _padded_call(kind, inputs, states, flat_weights, activation, layout):
+    """A right-padded batch on the CPU, run whole instead of packed: the same numbers, faster.
+
+    Each row's valid steps come first, so they see only each other: the
+    kernel over the padded batch gives every row's valid outputs exactly, and
+    the final `h` is the output at the row's last valid step. PyTorch's packed
+    kernel runs step by step with a shrinking batch on the CPU, 1.5 to 4 times
+    slower than the whole batch with gradients (see docs/benchmarks.md); the
+    steps after the longest row are cut off. The padding is zeroed first, so
+    nothing computed there can be non-finite and reach a gradient. LSTM's
+    final `c` cannot be read off the outputs: callers use this only when it is
+    not needed, and get None in its place.
+    """
+    lengths = layout.lengths
+    timesteps = inputs.shape[1]
+    longest = max(int(lengths.max()), 1)      # fully masked batches still run one (discarded) step
+    valid = layout.mask[:, :longest].unsqueeze(-1)
+    sequence = inputs[:, :longest].masked_fill(~valid, 0.0)
+    outputs, final = call_kernel(kind, sequence, states, flat_weights, activation=activation)
+    last = (lengths.clamp(min=1) - 1).to(inputs.device)
+    h = outputs.gather(1, last.view(-1, 1, 1).expand(-1, 1, outputs.shape[-1])).squeeze(1)
+    outputs = outputs.masked_fill(~valid, 0.0)          # zeros at padded steps, as the packed kernel gives
+    if longest < timesteps:
+        outputs = torch.nn.functional.pad(outputs, (0, 0, 0, timesteps - longest))
+    return outputs, [h.unsqueeze(0)] + ([None] if kind == "lstm" else [])
+
+
 def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[torch.Tensor],
                        flat_weights: list[torch.Tensor], *, activation: str, layout: MaskLayout,
-                       go_backwards: bool, return_sequences: bool, zero_output_for_mask: bool = False):
+                       go_backwards: bool, return_sequences: bool, zero_output_for_mask: bool = False,
+                       need_cell_state: bool = True):
     """A Keras recurrent layer's forward pass on the fused kernel.
 
     Returns `(output, final_states)` with Keras's conventions: with
@@ -110,6 +138,8 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
     right-padded mask, padded steps keep the state, repeat the last valid output
     in the returned sequence (zeros with `zero_output_for_mask`, and zeros before
     the first valid step), and fully masked rows keep their initial states.
+    `need_cell_state=False` (an LSTM whose final `c` nobody reads) allows the
+    faster unpacked run on the CPU; the final states then hold None for `c`.
     """
     states = [s.unsqueeze(0) for s in initial_states]
     if layout.kind != "right_padded":
@@ -122,14 +152,18 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
     timesteps = inputs.shape[1]
     if go_backwards:
         inputs = reverse_valid_steps(inputs, lengths)
-    # The kernel wants at least one step per row; fully masked rows are put right below.
-    outputs, final = call_kernel(kind, inputs, states, flat_weights, activation=activation,
-                                 lengths=lengths.clamp(min=1) if layout.has_empty_rows else lengths)
-    final = [s.squeeze(0) for s in final]
+    if inputs.device.type == "cpu" and (kind != "lstm" or not need_cell_state):
+        outputs, final = _padded_call(kind, inputs, states, flat_weights, activation, layout)
+    else:
+        # The kernel wants at least one step per row; fully masked rows are put right below.
+        outputs, final = call_kernel(kind, inputs, states, flat_weights, activation=activation,
+                                     lengths=lengths.clamp(min=1) if layout.has_empty_rows else lengths)
+    final = [s.squeeze(0) if s is not None else None for s in final]
     empty = None
     if layout.has_empty_rows:
         empty = (lengths == 0).to(inputs.device)
-        final = [torch.where(empty.unsqueeze(1), s0, s) for s0, s in zip(initial_states, final)]
+        final = [torch.where(empty.unsqueeze(1), s0, s) if s is not None else None
+                 for s0, s in zip(initial_states, final)]
         outputs = outputs.masked_fill(empty.view(-1, 1, 1), 0.0)
     last_output = final[0] if empty is None else final[0].masked_fill(empty.unsqueeze(1), 0.0)
 

@@ -248,12 +248,17 @@ class Bidirectional(Layer):
             plan.enforce(f"{describe(self)} ({direction} layer {describe(inner)})")
         return plans, layout
 
-    def _two_way_applies(self, training) -> bool:
+    def _two_way_applies(self, training, layout, inputs) -> bool:
         """Whether one two-way kernel call computes both directions."""
         forward, backward = self.forward_layer, self.backward_layer
         if forward.go_backwards or not backward.go_backwards:
             return False
         forward_cell, backward_cell = forward.cell, backward.cell
+        if layout.kind == "right_padded" and inputs.device.type == "cpu" \
+                and (forward_cell.kind != "lstm" or not (self.return_state or self.stateful)):
+            # On the CPU each direction runs its right-padded batch whole, unpacked (see
+            # engine.fused._padded_call): two such calls beat one packed two-way call.
+            return False
         if forward_cell.kind != backward_cell.kind or forward_cell.units != backward_cell.units:
             return False
         if activations.canonical_name(forward_cell.activation) != activations.canonical_name(backward_cell.activation):
@@ -282,7 +287,7 @@ class Bidirectional(Layer):
         forward, backward = self.forward_layer, self.backward_layer
         plans, layout = self._choose_path(mask)
 
-        if all(plan.path == "fused" for plan in plans) and self._two_way_applies(training):
+        if all(plan.path == "fused" for plan in plans) and self._two_way_applies(training, layout, inputs):
             result = self._run_two_way(inputs, forward_initial, backward_initial, layout, batch)
             self.last_path = "fused"
         else:

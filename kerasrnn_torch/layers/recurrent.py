@@ -116,7 +116,8 @@ class KerasRecurrentLayer(RNN):
             cell.kind, inputs, states, self.torch_weights(),
             activation=activations.canonical_name(cell.activation), layout=layout,
             go_backwards=self.go_backwards, return_sequences=self.return_sequences,
-            zero_output_for_mask=self.zero_output_for_mask)
+            zero_output_for_mask=self.zero_output_for_mask,
+            need_cell_state=self.return_state or self.stateful)
 
 
 _CELL_ATTRIBUTES = frozenset({
