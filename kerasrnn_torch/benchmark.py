@@ -70,8 +70,12 @@ class TorchReference(nn.Module):
         return pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])[0]
 
 
-def build_case(layer_name, size, masked, device, keras):
-    """The callables to time for one case: name -> function(backward: bool)."""
+def build_case(layer_name, size, masked, device, keras, with_packed=False):
+    """The callables to time for one case: name -> function(backward: bool).
+
+    `with_packed` adds "ours packed" for a masked case: the fused path with
+    `pack_on_cpu = True` (PyTorch's packed kernel rather than the whole batch).
+    """
     batch, timesteps, features, units = SIZES[size]
     bidirectional = layer_name.startswith("bi_")
     base = layer_name[3:] if bidirectional else layer_name
@@ -106,6 +110,14 @@ def build_case(layer_name, size, masked, device, keras):
 
     impls = {"torch.nn": timed(lambda xi: reference(xi, lengths)), "ours fused": timed(run_fused),
              "ours loop": timed(run_loop)}
+    if with_packed and masked:
+        packed_layer = ours_layer().to(device)
+        packed_layer.pack_on_cpu = True
+
+        def run_packed(xi):
+            with kr.force_path("fused"):
+                return packed_layer(xi, mask=mask)
+        impls["ours packed"] = timed(run_packed)
     if keras is not None:
         klayer = getattr(keras.layers, KERAS_NAMES[base])(units, return_sequences=True)
         if bidirectional:
@@ -232,26 +244,32 @@ def run_memory(args):
     for size in sizes:
         for layer_name in args.layers.split(","):
             for masked in (False, True):
-                impls = build_case(layer_name, size, masked, device, None)
+                impls = build_case(layer_name, size, masked, device, None, with_packed=True)
                 for impl in impls.values():
                     impl(True)   # warm up: caches, lazy state
-                peaks = {name: peak_memory(lambda: impls[name](True), device) for name in ("torch.nn", "ours fused")}
+                names = [name for name in ("torch.nn", "ours fused", "ours packed") if name in impls]
+                peaks = {name: peak_memory(lambda: impls[name](True), device) for name in names}
                 row = {"size": size, "layer": layer_name, "mask": "right-padded" if masked else "none",
                        "peak_bytes": peaks}
                 rows.append(row)
+                packed = (f"  ours packed {peaks['ours packed'] / 2**20:7.2f} MiB "
+                          f"({ratio(peaks['ours packed'], peaks['torch.nn']):4.2f}x)" if "ours packed" in peaks else "")
                 print(f"{size:7s} {layer_name:11s} {row['mask']:12s} peak memory fwd+bwd | torch.nn "
                       f"{peaks['torch.nn'] / 2**20:7.2f} MiB  ours fused {peaks['ours fused'] / 2**20:7.2f} MiB | "
-                      f"{ratio(peaks['ours fused'], peaks['torch.nn']):4.2f}x", flush=True)
+                      f"{ratio(peaks['ours fused'], peaks['torch.nn']):4.2f}x{packed}", flush=True)
     return rows
 
 
 def memory_markdown_table(rows):
-    lines = ["| size | layer | mask | torch.nn peak (MiB) | ours fused peak (MiB) | ours / torch.nn |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| size | layer | mask | torch.nn peak (MiB) | ours fused peak (MiB) | ours / torch.nn "
+             "| ours packed peak (MiB) | packed / torch.nn |",
+             "|---|---|---|---|---|---|---|---|"]
     for row in rows:
         p = row["peak_bytes"]
+        packed = (f"{p['ours packed'] / 2**20:.2f} | {ratio(p['ours packed'], p['torch.nn']):.2f}x"
+                  if "ours packed" in p else "- | -")
         lines.append(f"| {row['size']} | {row['layer']} | {row['mask']} | {p['torch.nn'] / 2**20:.2f} | "
-                     f"{p['ours fused'] / 2**20:.2f} | {ratio(p['ours fused'], p['torch.nn']):.2f}x |")
+                     f"{p['ours fused'] / 2**20:.2f} | {ratio(p['ours fused'], p['torch.nn']):.2f}x | {packed} |")
     return "\n".join(lines)
 
 

@@ -122,3 +122,27 @@ def test_unpacked_and_packed_right_padded_runs_agree(return_sequences, go_backwa
     for packed, unpacked in zip(*results):
         assert torch.isfinite(unpacked).all()
         assert_close(unpacked, packed, OUTPUT_ATOL)
+
+
+@pytest.mark.parametrize("make", [lambda: kr.GRU(4, return_sequences=True, input_dim=3),
+                                  lambda: kr.Bidirectional(kr.LSTM(4, return_sequences=True), input_dim=3)],
+                         ids=["GRU", "Bidirectional"])
+def test_pack_on_cpu_packs_and_changes_no_number(make, monkeypatch):
+    from kerasrnn_torch.engine import fused
+    packed_calls = []
+    kernel = fused._call_kernel
+    monkeypatch.setattr(fused, "_call_kernel", lambda *args: packed_calls.append(args[-1] is not None)
+                        or kernel(*args))
+    layer = make()
+    x = torch.randn(3, 6, 3)
+    mask = torch.arange(6) < torch.tensor([6, 4, 2]).unsqueeze(1)
+    results = []
+    for pack in (False, True):
+        packed_calls.clear()
+        layer.pack_on_cpu = pack
+        xi = x.clone().requires_grad_(True)
+        output = layer(xi, mask=mask)
+        assert layer.last_path == "fused" and packed_calls and all(packed_calls) == pack
+        results.append([output, *torch.autograd.grad(weighted_sum([output]), [xi, *layer.parameters()])])
+    for whole, packed in zip(*results):
+        assert_close(whole, packed, OUTPUT_ATOL)

@@ -100,6 +100,20 @@ def reverse_valid_steps(sequence: torch.Tensor, lengths: torch.Tensor) -> torch.
     return sequence.gather(1, index.unsqueeze(-1).expand_as(sequence))
 
 
+def unpacked_on_cpu(kind: str, inputs: torch.Tensor, need_cell_state: bool, pack: bool = False) -> bool:
+    """Whether a right-padded batch runs whole rather than packed (see `_padded_call`).
+
+    On the CPU, with gradients, always (1.3 to 17 times faster than packing in
+    docs/benchmarks.md), except for an LSTM whose final `c` is wanted, or when
+    the layer asks to pack (`pack_on_cpu`: lower peak memory). Without
+    gradients the packed GRU is about 10% faster, as it skips the padding; the
+    others run whole.
+    """
+    if pack or inputs.device.type != "cpu" or (kind == "lstm" and need_cell_state):
+        return False
+    return kind != "gru" or torch.is_grad_enabled()
+
+
 def _padded_call(kind, inputs, states, flat_weights, activation, layout):
     """A right-padded batch on the CPU, run whole instead of packed: the same numbers, faster.
 
@@ -130,7 +144,7 @@ def _padded_call(kind, inputs, states, flat_weights, activation, layout):
 def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[torch.Tensor],
                        flat_weights: list[torch.Tensor], *, activation: str, layout: MaskLayout,
                        go_backwards: bool, return_sequences: bool, zero_output_for_mask: bool = False,
-                       need_cell_state: bool = True):
+                       need_cell_state: bool = True, pack: bool = False):
     """A Keras recurrent layer's forward pass on the fused kernel.
 
     Returns `(output, final_states)` with Keras's conventions: with
@@ -140,6 +154,7 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
     the first valid step), and fully masked rows keep their initial states.
     `need_cell_state=False` (an LSTM whose final `c` nobody reads) allows the
     faster unpacked run on the CPU; the final states then hold None for `c`.
+    `pack=True` always packs a right-padded batch.
     """
     states = [s.unsqueeze(0) for s in initial_states]
     if layout.kind != "right_padded":
@@ -152,7 +167,7 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
     timesteps = inputs.shape[1]
     if go_backwards:
         inputs = reverse_valid_steps(inputs, lengths)
-    if inputs.device.type == "cpu" and (kind != "lstm" or not need_cell_state):
+    if unpacked_on_cpu(kind, inputs, need_cell_state, pack):
         outputs, final = _padded_call(kind, inputs, states, flat_weights, activation, layout)
     else:
         # The kernel wants at least one step per row; fully masked rows are put right below.

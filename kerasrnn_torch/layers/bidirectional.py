@@ -13,7 +13,7 @@ from torch.utils import _pytree as pytree
 
 from .. import activations, initializers
 from .._checks import describe, one_of, shape_text
-from ..engine import dispatch, masks as mask_tools
+from ..engine import dispatch, fused, masks as mask_tools
 from ..engine.bidirectional_glue import run_two_way
 from ..seeding import SeededGenerators
 from .base import Layer
@@ -138,6 +138,16 @@ class Bidirectional(Layer):
         return self.forward_layer.return_state
 
     @property
+    def pack_on_cpu(self) -> bool:
+        """The inner layers' `pack_on_cpu` (see `LSTM`); setting it sets both."""
+        return self.forward_layer.pack_on_cpu
+
+    @pack_on_cpu.setter
+    def pack_on_cpu(self, value):
+        self.forward_layer.pack_on_cpu = bool(value)
+        self.backward_layer.pack_on_cpu = bool(value)
+
+    @property
     def use_cudnn(self):
         """The inner layers' `use_cudnn` (Keras keeps both equal to the wrapped layer's)."""
         return self.forward_layer.use_cudnn
@@ -254,10 +264,11 @@ class Bidirectional(Layer):
         if forward.go_backwards or not backward.go_backwards:
             return False
         forward_cell, backward_cell = forward.cell, backward.cell
-        if layout.kind == "right_padded" and inputs.device.type == "cpu" \
-                and (forward_cell.kind != "lstm" or not (self.return_state or self.stateful)):
-            # On the CPU each direction runs its right-padded batch whole, unpacked (see
-            # engine.fused._padded_call): two such calls beat one packed two-way call.
+        pack = forward.pack_on_cpu or backward.pack_on_cpu
+        if layout.kind == "right_padded" and fused.unpacked_on_cpu(
+                forward_cell.kind, inputs, need_cell_state=self.return_state or self.stateful, pack=pack):
+            # Where each direction runs its right-padded batch whole, unpacked (see
+            # engine.fused._padded_call), two such calls beat one packed two-way call.
             return False
         if forward_cell.kind != backward_cell.kind or forward_cell.units != backward_cell.units:
             return False

@@ -117,7 +117,7 @@ class KerasRecurrentLayer(RNN):
             activation=activations.canonical_name(cell.activation), layout=layout,
             go_backwards=self.go_backwards, return_sequences=self.return_sequences,
             zero_output_for_mask=self.zero_output_for_mask,
-            need_cell_state=self.return_state or self.stateful)
+            need_cell_state=self.return_state or self.stateful, pack=self.pack_on_cpu)
 
 
 _CELL_ATTRIBUTES = frozenset({

@@ -47,6 +47,10 @@ class RNN(Layer):
     # Opt-in (not a Keras argument): run the cell loop under torch.compile. Worth it for
     # training on fixed shapes; each new input shape compiles first (tens of seconds).
     compile_loop = False
+    # Opt-in (not a Keras argument), fused path only: on the CPU, run right-padded batches through
+    # PyTorch's packed kernel instead of the whole padded batch: lower peak memory (about half for
+    # LSTM training), but 1.3 to 17 times slower with gradients. See docs/benchmarks.md.
+    pack_on_cpu = False
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, zero_output_for_mask=False, *, activity_regularizer=None, **layer_kwargs):
