@@ -103,34 +103,33 @@ class RNN(Layer):
     # ---------------------------------------------------------------- checks
     def _check_inputs(self, inputs):
         """Validate the sequence; returns (batch, timesteps)."""
-        owner = describe(self)
         if isinstance(inputs, torch.Tensor):
             leaves = [inputs]
             if self._cell_follows_protocol and inputs.dim() != 3:
-                raise ValueError(f"{owner} expects input of shape (batch, timesteps, features), "
+                raise ValueError(f"{describe(self)} expects input of shape (batch, timesteps, features), "
                                  f"got a {inputs.dim()}-D input of shape {shape_text(inputs.shape)}")
         elif self._cell_follows_protocol:
-            raise TypeError(f"{owner} expects a tensor of shape (batch, timesteps, features), got "
+            raise TypeError(f"{describe(self)} expects a tensor of shape (batch, timesteps, features), got "
                             f"{type(inputs).__name__} (nested inputs need a custom cell in RNN(cell))")
         else:
             leaves = pytree.tree_leaves(inputs)
             if not leaves or not all(isinstance(t, torch.Tensor) for t in leaves):
-                raise TypeError(f"{owner} expects a tensor or a nested structure of tensors, "
+                raise TypeError(f"{describe(self)} expects a tensor or a nested structure of tensors, "
                                 f"got {type(inputs).__name__}")
         for leaf in leaves:
             if leaf.dim() < 3:
-                raise ValueError(f"{owner} expects inputs of shape (batch, timesteps, ...), "
+                raise ValueError(f"{describe(self)} expects inputs of shape (batch, timesteps, ...), "
                                  f"got a {leaf.dim()}-D input of shape {shape_text(leaf.shape)}")
             if not leaf.is_floating_point():
-                raise TypeError(f"{owner} expects floating-point inputs, got dtype {leaf.dtype} "
+                raise TypeError(f"{describe(self)} expects floating-point inputs, got dtype {leaf.dtype} "
                                 "(integer ids go through an Embedding first)")
         batch, timesteps = leaves[0].shape[:2]
         for leaf in leaves[1:]:
             if tuple(leaf.shape[:2]) != (batch, timesteps):
-                raise ValueError(f"{owner}: every input must share (batch, timesteps) = ({batch}, {timesteps}), "
+                raise ValueError(f"{describe(self)}: every input must share (batch, timesteps) = ({batch}, {timesteps}), "
                                  f"got an input of shape {shape_text(leaf.shape)}")
         if timesteps == 0:
-            raise ValueError(f"{owner} needs at least one timestep, got input of shape {shape_text(leaves[0].shape)}")
+            raise ValueError(f"{describe(self)} needs at least one timestep, got input of shape {shape_text(leaves[0].shape)}")
         return batch, timesteps, leaves[0]     # not int(): symbolic sizes stay symbolic under export
 
     def _check_built_inputs(self, inputs):
@@ -159,12 +158,11 @@ class RNN(Layer):
         return initial_state_of(self.cell, batch, like)
 
     def _initial_states(self, initial_state, batch, like):
-        owner = describe(self)
         if self.stateful and self._state_spec is not None:
             expected_batch = pytree.tree_leaves(self.states)[0].shape[0]
             if batch != expected_batch:
                 raise ValueError(
-                    f"stateful {owner} holds states for batch size {expected_batch}, got input of batch size "
+                    f"stateful {describe(self)} holds states for batch size {expected_batch}, got input of batch size "
                     f"{batch}; feed batches of {expected_batch}, or call reset_state(states) with states for "
                     "the new batch size")
         if initial_state is None:
@@ -175,14 +173,14 @@ class RNN(Layer):
         given_leaves, given_spec = pytree.tree_flatten(given)
         expected_text = ", ".join(shape_text(t.shape) for t in expected_leaves)
         if len(given_leaves) != len(expected_leaves) or not all(isinstance(t, torch.Tensor) for t in given_leaves):
-            raise ValueError(f"{owner} expects initial_state as {len(expected)} state tensor(s) with shapes "
+            raise ValueError(f"{describe(self)} expects initial_state as {len(expected)} state tensor(s) with shapes "
                              f"[{expected_text}], got {len(given_leaves)}")
         for got, want in zip(given_leaves, expected_leaves):
             if tuple(got.shape) != tuple(want.shape):
                 got_text = ", ".join(shape_text(t.shape) for t in given_leaves)
-                raise ValueError(f"{owner} expects initial_state shapes [{expected_text}], got [{got_text}]")
+                raise ValueError(f"{describe(self)} expects initial_state shapes [{expected_text}], got [{got_text}]")
             if got.device != want.device:
-                raise ValueError(f"{owner}: initial_state is on {got.device}, the layer on {want.device}")
+                raise ValueError(f"{describe(self)}: initial_state is on {got.device}, the layer on {want.device}")
         return pytree.tree_unflatten([g.to(w.dtype) for g, w in zip(given_leaves, expected_leaves)], expected_spec)
 
     @property
@@ -274,7 +272,8 @@ class RNN(Layer):
             layout = mask_tools.analyse(mask)
             if layout.kind == "other":
                 plan = dispatch.plan(config, mask_kind="other", use_cudnn=self.use_cudnn)
-        plan.enforce(describe(self))
+        if plan.fused_required:
+            plan.enforce(describe(self))
         if plan.path == "loop" and config is not None and not self._fallback_logged \
                 and self.use_cudnn == "auto" and dispatch.forced_path() == "auto":
             self._fallback_logged = True
@@ -290,7 +289,8 @@ class RNN(Layer):
                              if not isinstance(inputs, torch.Tensor) else (batch, *inputs.shape[2:]))
             self.built = True
         self._check_built_inputs(inputs)
-        mask = mask_tools.check_mask(mask, batch, timesteps, describe(self))
+        if mask is not None:
+            mask = mask_tools.check_mask(mask, batch, timesteps, describe(self))
         states = self._initial_states(initial_state, batch, first)
         if mask is not None and torch.compiler.is_compiling() and self.fused_config() is not None:
             # Reading a mask's layout and packing by lengths depend on the mask's values, which a
