@@ -19,3 +19,22 @@ def test_compiled_loop_matches_eager_loop_with_mask_and_gradients():
         assert_close(a, b, 1e-5, "outputs")
     for a, b in zip(eager_grads, compiled_grads):
         assert_close(a, b, 1e-4, "gradients")
+
+
+def test_compiled_loop_keeps_compiling_past_dynamos_default_variant_limit():
+    # One compiled function serves every layer: each layer, shape and grad mode is a variant of it.
+    # With Dynamo's limit at 1 (its default is 8), later variants must still compile, not fall back.
+    import torch._dynamo
+    torch._dynamo.reset()
+    graphs = torch._dynamo.utils.counters["stats"]
+    before = graphs["unique_graphs"]
+    x = torch.randn(2, 3, 3)
+    lstm = kr.LSTM(3, activation="relu", input_dim=3)
+    gru = kr.GRU(2, reset_after=False, input_dim=3)
+    lstm.compile_loop = gru.compile_loop = True
+    with torch._dynamo.config.patch(recompile_limit=1):     # (monkeypatch would delete the option)
+        lstm(x)
+        with torch.no_grad():
+            lstm(x)
+        gru(x)
+    assert graphs["unique_graphs"] - before == 3

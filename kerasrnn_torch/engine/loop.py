@@ -140,15 +140,20 @@ def run_cell_loop(cell, masks, inputs: torch.Tensor, states, mask, *, go_backwar
 
 
 _compiled_cell_loop = None
+# One compiled function serves every layer, and each layer, input shape, grad mode and mask
+# presence is a variant of it. Dynamo's default of 8 variants per function would silently send
+# the rest back to eager Python, so the compiled loop allows this many.
+RECOMPILE_LIMIT = 256
 
 
 def compiled_cell_loop(*args, **kwargs):
     """`run_cell_loop` under torch.compile: the unrolled loop becomes one fused graph per input shape.
 
-    It pays off for training on fixed shapes (about 2x on forward+backward in
-    scripts/benchmark.py); the first call per shape compiles for tens of seconds.
+    It pays off for training on fixed shapes (about 1.6x on forward+backward
+    in scripts/benchmark.py); the first call per shape compiles for tens of seconds.
     """
     global _compiled_cell_loop
     if _compiled_cell_loop is None:
         _compiled_cell_loop = torch.compile(run_cell_loop, dynamic=False)
-    return _compiled_cell_loop(*args, **kwargs)
+    with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
+        return _compiled_cell_loop(*args, **kwargs)
