@@ -298,6 +298,38 @@ def test_autocast_bfloat16_on_cpu_runs_on_both_paths(path, recurrent_kind):
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
 
 
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@CUDA
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["float16", "bfloat16"])
+@pytest.mark.parametrize("path", ["fused", "loop"])
+def test_autocast_on_cuda_runs_on_both_paths(path, dtype):
+    model = autocast_model("LSTM").cuda()
+    x = torch.randn(3, 6, 4, device="cuda")
+    mask = torch.tensor([[True] * 6, [True] * 4 + [False] * 2, [True] * 2 + [False] * 4], device="cuda")
+    with kr.force_path(path):
+        reference = model(x)
+        with torch.autocast("cuda", dtype=dtype):
+            output = model(x)
+            masked = model[0](x, mask=mask)
+        output.float().sum().backward()
+    assert model[0].last_path == path and model[1].last_path == path
+    assert_close(output.float(), reference, 5e-2, f"{dtype} autocast against float32")
+    assert torch.isfinite(masked.float()).all()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+@CUDA
+def test_to_cuda_moves_weights_and_stateful_states():
+    model = stateful_model().eval()
+    model(IDS)
+    model.to("cuda")
+    for layer in (model[1], model[4]):
+        assert all(state.device.type == "cuda" for state in layer.states)
+    assert model(IDS.cuda()).device.type == "cuda"
+
+
 def test_autocast_bfloat16_fused_lstm_on_a_cpu_without_native_bfloat16(monkeypatch):
     # oneDNN cannot build its bfloat16 LSTM on CPUs without native bfloat16 (AVX2 only), torch.nn.LSTM
     # included; the fused path then runs the kernel in float32 and hands back bfloat16, as autocast would.
