@@ -120,9 +120,9 @@ def _padded_call(kind, inputs, states, flat_weights, activation, layout):
     Each row's valid steps come first, so they see only each other: the
     kernel over the padded batch gives every row's valid outputs exactly, and
     the final `h` is the output at the row's last valid step. PyTorch's packed
-    kernel runs step by step with a shrinking batch on the CPU, 1.5 to 4 times
-    slower than the whole batch with gradients (see docs/benchmarks.md); the
-    steps after the longest row are cut off. The padding is zeroed first, so
+    kernel runs step by step with a shrinking batch on the CPU, much slower
+    than the whole batch with gradients (docs/benchmarks.md); the steps after
+    the longest row are cut off. The padding is zeroed first, so
     nothing computed there can be non-finite and reach a gradient. LSTM's
     final `c` cannot be read off the outputs: callers use this only when it is
     not needed, and get None in its place.

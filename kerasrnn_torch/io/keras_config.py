@@ -152,10 +152,8 @@ def _serialized(value, argument: str, owner: str, namespace, base):
 def _recurrent(cls_name: str):
     def build(config, owner, label):
         cls = _public_class(cls_name)
-        layer = cls(**_options(cls, config, owner, _RECURRENT_OPTIONS), **_common(config, owner))
-        if config.get("zero_output_for_mask"):
-            layer.zero_output_for_mask = True
-        return layer
+        return cls(**_options(cls, config, owner, _RECURRENT_OPTIONS), **_common(config, owner),
+                   zero_output_for_mask=bool(config.get("zero_output_for_mask", False)))
     return build
 
 

@@ -63,7 +63,6 @@ class KerasLayer:
     """One of the module's layers as the Keras files see it."""
     module: nn.Module
     keras_class: str          # the Keras class it corresponds to ("LSTM")
-    position: int             # its index among the module's layers
     owner: str                # how messages name it: "LSTM 'lstm_1' (layer 2 of Sequential 'sequential')"
 
     @property
@@ -147,7 +146,7 @@ class Keras3Weights:
             read.add(key)
             path = f"{root_path}/{key}"
             if key not in root:
-                if layer.weights is None or not layer.weights:
+                if not layer.weights:
                     result.append([])
                     continue
                 held = [f"{root_path}/{k}" for k in root if _has_arrays(root[k])]
@@ -169,9 +168,7 @@ class Keras3Weights:
         from ..models.sequential import Sequential
 
         def child(name, inner):
-            if name not in group:
-                raise ValueError(f"{owner}: {self.label} has no entry '{path}/{name}' (found {list(group)})")
-            return self._layer_arrays(inner, group[name], f"{path}/{name}", owner)
+            return self._layer_arrays(inner, child_group(group, name, path, owner, self.label), f"{path}/{name}", owner)
 
         if isinstance(module, Sequential):
             inner = keras_layers_of(module)
@@ -190,9 +187,8 @@ class Keras3Weights:
             used: dict[str, int] = {}
             for cell in module.cells:
                 key = unique_key(keras_snake_case(keras_class_of(cell, owner)), used)
-                if key not in cells:
-                    raise ValueError(f"{owner}: {self.label} has no entry '{path}/cells/{key}' (found {list(cells)})")
-                arrays += self._layer_arrays(cell, cells[key], f"{path}/cells/{key}", owner)
+                arrays += self._layer_arrays(cell, child_group(cells, key, f"{path}/cells", owner, self.label),
+                                             f"{path}/cells/{key}", owner)
             return arrays
         return arrays
 
@@ -329,7 +325,7 @@ def keras_layers_of(module: nn.Module) -> list[KerasLayer]:
         if foreign is not None:
             raise ValueError(f"{owner} holds a {type(foreign).__name__}, a torch module with parameters and no Keras "
                              "counterpart, so Keras weights cannot be matched to it")
-        layers.append(KerasLayer(candidate, keras_class_of(candidate, owner), position, owner))
+        layers.append(KerasLayer(candidate, keras_class_of(candidate, owner), owner))
     return layers
 
 

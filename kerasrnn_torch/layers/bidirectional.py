@@ -18,7 +18,7 @@ from ..engine.bidirectional_glue import run_two_way
 from ..seeding import SeededGenerators
 from .base import Layer
 from .cell import RecurrentCell
-from .rnn import RNN, _outside_graph
+from .rnn import RNN, outside_graph
 from .stacked_cells import output_size_of
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -290,7 +290,7 @@ class Bidirectional(Layer):
         if mask is not None and torch.compiler.is_compiling() \
                 and all(plan.path == "fused" for plan in self._plans("none")):
             # The mask's layout is data: that part runs eagerly (see RNN.forward).
-            return _outside_graph(self._choose_and_run, inputs, forward_initial, backward_initial, mask,
+            return outside_graph(self._choose_and_run, inputs, forward_initial, backward_initial, mask,
                                   training, batch)
         return self._choose_and_run(inputs, forward_initial, backward_initial, mask, training, batch)
 

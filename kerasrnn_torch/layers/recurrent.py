@@ -29,7 +29,8 @@ class KerasRecurrentLayer(RNN):
                                device=device, dtype=dtype, name=f"{type(self).__name__.lower()}_cell")
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-                         zero_output_for_mask=zero_output_for_mask, activity_regularizer=activity_regularizer, name=name, device=device, dtype=dtype)
+                         zero_output_for_mask=zero_output_for_mask, activity_regularizer=activity_regularizer,
+                         name=name, device=device, dtype=dtype)
         self.use_cudnn = one_of(use_cudnn, ("auto", True, False), "use_cudnn", describe(self))
         # The cell builds from the hint; the layer keeps it too, for summary() and Sequential.
         if input_shape is not None:

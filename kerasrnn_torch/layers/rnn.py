@@ -126,10 +126,11 @@ class RNN(Layer):
         batch, timesteps = leaves[0].shape[:2]
         for leaf in leaves[1:]:
             if tuple(leaf.shape[:2]) != (batch, timesteps):
-                raise ValueError(f"{describe(self)}: every input must share (batch, timesteps) = ({batch}, {timesteps}), "
-                                 f"got an input of shape {shape_text(leaf.shape)}")
+                raise ValueError(f"{describe(self)}: every input must share (batch, timesteps) = "
+                                 f"({batch}, {timesteps}), got an input of shape {shape_text(leaf.shape)}")
         if timesteps == 0:
-            raise ValueError(f"{describe(self)} needs at least one timestep, got input of shape {shape_text(leaves[0].shape)}")
+            raise ValueError(f"{describe(self)} needs at least one timestep, "
+                             f"got input of shape {shape_text(leaves[0].shape)}")
         return batch, timesteps, leaves[0]     # not int(): symbolic sizes stay symbolic under export
 
     def _check_built_inputs(self, inputs):
@@ -295,7 +296,7 @@ class RNN(Layer):
         if mask is not None and torch.compiler.is_compiling() and self.fused_config() is not None:
             # Reading a mask's layout and packing by lengths depend on the mask's values, which a
             # compiled graph cannot: that part runs eagerly (one graph break per masked call).
-            output, final_states, path = _outside_graph(self._choose_and_run, inputs, states, mask, training)
+            output, final_states, path = outside_graph(self._choose_and_run, inputs, states, mask, training)
         else:
             output, final_states, path = self._choose_and_run(inputs, states, mask, training)
         if self.last_path != path:
@@ -351,7 +352,7 @@ class RNN(Layer):
 
 
 @torch.compiler.disable
-def _outside_graph(function, *args):
+def outside_graph(function, *args):
     """Call `function` eagerly, also from inside a torch.compile'd model."""
     return function(*args)
 
