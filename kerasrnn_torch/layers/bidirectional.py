@@ -14,10 +14,11 @@ from torch.utils import _pytree as pytree
 from .. import activations, initializers
 from .._checks import describe, one_of, shape_text
 from ..engine import dispatch, fused, masks as mask_tools
-from ..engine.bidirectional_glue import run_two_way
+from ..engine.bidirectional_glue import run_two_way, stack_directions
 from ..seeding import SeededGenerators
 from .base import Layer
 from .cell import RecurrentCell
+from .recurrent import KerasRecurrentLayer
 from .rnn import RNN, outside_graph
 from .stacked_cells import output_size_of
 
@@ -82,6 +83,7 @@ class Bidirectional(Layer):
             self._place(device, dtype)
 
         self.last_path = None
+        self.__dict__["_zero_states_cache"] = fused.ZeroStates()      # see _lean_two_way_call
         self._pending_weights = list(weights) if weights else None
         self.built = self.forward_layer.built and self.backward_layer.built
         if self.built:
@@ -123,6 +125,10 @@ class Bidirectional(Layer):
                     if dtype is not None:
                         module.factory_kwargs["dtype"] = dtype
             inner.to(device=device, dtype=dtype)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self.__dict__.setdefault("_zero_states_cache", fused.ZeroStates())   # pickles made before it existed
 
     # -------------------------------------------------------- configuration
     @property
@@ -280,6 +286,10 @@ class Bidirectional(Layer):
     # --------------------------------------------------------------- forward
     def forward(self, inputs, initial_state=None, mask=None, training=None):
         training = self.training if training is None else bool(training)
+        if initial_state is None and mask is None and not self.stateful:
+            result = self._lean_two_way_call(inputs, training)
+            if result is not None:
+                return result
         forward, backward = self.forward_layer, self.backward_layer
         batch, timesteps, first = self._with_context(forward._check_inputs, inputs)
         self._build_from(inputs)
@@ -299,8 +309,9 @@ class Bidirectional(Layer):
         plans, layout = self._choose_path(mask)
 
         if all(plan.path == "fused" for plan in plans) and self._two_way_applies(training, layout, inputs):
-            result = self._run_two_way(inputs, forward_initial, backward_initial, layout, batch)
-            self.last_path = "fused"
+            states = stack_directions(forward._initial_states(forward_initial, batch, inputs),
+                                      backward._initial_states(backward_initial, batch, inputs))
+            result = self._run_two_way(inputs, states, layout, forward.torch_weights() + backward.torch_weights())
         else:
             saved = forward._snapshot_states() if forward.stateful else None
             forward_result = forward(inputs, initial_state=forward_initial, mask=mask, training=training)
@@ -321,29 +332,47 @@ class Bidirectional(Layer):
         except (TypeError, ValueError) as error:
             raise type(error)(f"{describe(self)}: {error}") from None
 
-    def _run_two_way(self, inputs, forward_initial, backward_initial, layout, batch):
+    def _lean_two_way_call(self, inputs, training):
+        """The common call (no mask, no initial_state, not stateful) as one two-way kernel call with
+        few checks (see KerasRecurrentLayer.forward), or None when it is not that case."""
         forward, backward = self.forward_layer, self.backward_layer
-        forward_states = forward._initial_states(forward_initial, batch, inputs)
-        backward_states = backward._initial_states(backward_initial, batch, inputs)
+        if not (self.built and isinstance(forward, KerasRecurrentLayer) and isinstance(backward, KerasRecurrentLayer)):
+            return None
+        forward_ready = forward._lean_route(inputs, training)
+        backward_ready = backward._lean_route(inputs, training) if forward_ready is not None else None
+        if backward_ready is None or not self._two_way_applies(training, mask_tools.NO_MASK, inputs):
+            return None
+        kind = forward_ready[0]
+        states = self._zero_states_cache.get(2 if kind == "lstm" else 1, inputs.shape[0],
+                                             forward._modules["cell"].units, inputs, directions=2)
+        return self._run_two_way(inputs, states, mask_tools.NO_MASK, forward_ready[2] + backward_ready[2])
+
+    def _run_two_way(self, inputs, states, layout, flat_weights):
+        """Both directions in one kernel call from `states` in the two-way layout; the packaged result."""
+        forward, backward = self.forward_layer, self.backward_layer
         cell = forward.cell
-        two_way = run_two_way(cell.kind, inputs, forward_states, backward_states,
-                              forward.torch_weights() + backward.torch_weights(),
+        two_way = run_two_way(cell.kind, inputs, states, flat_weights,
                               activation=activations.canonical_name(cell.activation), layout=layout,
                               return_sequences=self.return_sequences)
-        for inner, output, final in ((forward, two_way.forward_output, two_way.forward_final),
-                                     (backward, two_way.backward_output, two_way.backward_final)):
-            inner.last_path = "fused"
+        if self.last_path != "fused":
+            self.last_path = "fused"
+        for direction, inner in enumerate((forward, backward)):
+            if inner.last_path != "fused":
+                inner.last_path = "fused"
             if inner.stateful:
-                inner._store_states(final)
+                inner._store_states(two_way.final(direction))
             if inner.activity_regularizer is not None:
                 # What the inner layer returns: the backward sequence in its reading order.
-                own_output = output.flip(1) if inner is backward and self.return_sequences else output
-                inner.record_activity((own_output, *final) if self.return_state else own_output)
+                output = two_way.output(direction)
+                own_output = output.flip(1) if direction == 1 and self.return_sequences else output
+                inner.record_activity((own_output, *two_way.final(direction)) if self.return_state else own_output)
         if self.merge_mode == "concat" and two_way.concatenated is not None:
             output = two_way.concatenated
         else:
-            output = self._merge(two_way.forward_output, two_way.backward_output)
-        return self._package(output, two_way.forward_final, two_way.backward_final)
+            output = self._merge(two_way.output(0), two_way.output(1))
+        if not self.return_state:
+            return output
+        return self._package(output, two_way.final(0), two_way.final(1))
 
     def _merge_results(self, forward_result, backward_result):
         if self.return_state:

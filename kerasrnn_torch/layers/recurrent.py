@@ -10,7 +10,7 @@ import torch
 
 from .. import activations
 from .._checks import describe, one_of
-from ..engine import fused
+from ..engine import dispatch, fused
 from ..engine.dispatch import FusedConfig
 from ..engine.layout import to_torch_weights
 from .rnn import RNN
@@ -38,12 +38,22 @@ class KerasRecurrentLayer(RNN):
         elif input_dim is not None:
             self.input_shape_hint = (None, input_dim)
         self.__dict__["_torch_weights_cache"] = None     # (key, PyTorch-layout weights); see torch_weights
+        self.__dict__["_route_cache"] = None             # (settings, route); see _fused_route
+        self.__dict__["_zero_states_cache"] = fused.ZeroStates()
 
     def __getstate__(self):
         # The cached conversion is derived data holding non-leaf tensors (which deepcopy refuses).
         state = super().__getstate__()
         state["_torch_weights_cache"] = None
+        state["_route_cache"] = None
+        state["_zero_states_cache"] = fused.ZeroStates()
         return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for name, empty in (("_torch_weights_cache", None), ("_route_cache", None),
+                            ("_zero_states_cache", fused.ZeroStates())):
+            self.__dict__.setdefault(name, empty)      # pickles made before a cache existed
 
     # Keras exposes the cell's arguments on the layer.
     def __getattr__(self, name):
@@ -54,18 +64,79 @@ class KerasRecurrentLayer(RNN):
                 return getattr(self._modules["cell"], name)
             raise
 
+    def _settings(self):
+        """The raw settings the fused kernel's rules read, in `FusedConfig`'s order (a cheap cache key)."""
+        cell = self._modules["cell"]
+        own = vars(cell)     # SimpleRNNCell lacks recurrent_activation and reset_after (no raising lookup)
+        return (cell.kind, cell.activation, own.get("recurrent_activation"), cell.recurrent_dropout, self.unroll,
+                cell.use_bias, own.get("reset_after", True))
+
     def fused_config(self) -> FusedConfig:
-        cell = self.cell
+        kind, activation, recurrent_activation, recurrent_dropout, unroll, use_bias, reset_after = self._settings()
         return FusedConfig(
-            kind=cell.kind,
-            activation=activations.canonical_name(cell.activation),
-            recurrent_activation=activations.canonical_name(getattr(cell, "recurrent_activation", None))
-            if hasattr(cell, "recurrent_activation") else "sigmoid",
-            recurrent_dropout=cell.recurrent_dropout,
-            unroll=self.unroll,
-            use_bias=cell.use_bias,
-            reset_after=getattr(cell, "reset_after", True),
+            kind=kind,
+            activation=activations.canonical_name(activation),
+            recurrent_activation="sigmoid" if recurrent_activation is None
+            else activations.canonical_name(recurrent_activation),
+            recurrent_dropout=recurrent_dropout,
+            unroll=unroll,
+            use_bias=use_bias,
+            reset_after=reset_after,
         )
+
+    # ------------------------------------------------------------ the lean call
+    # The common call (a plain tensor, no mask, no initial_state, not stateful, no input dropout)
+    # skips most of RNN.forward's general machinery. On small shapes that Python work cost 5-15%
+    # over torch.nn, as each step right after the kernel runs several times slower than alone
+    # (docs/benchmarks.md). Every other call, and every bad input, takes the full forward, which
+    # checks and explains.
+    def forward(self, inputs, initial_state=None, mask=None, training=None):
+        if mask is None and initial_state is None and not self.stateful:
+            ready = self._lean_route(inputs, self.training if training is None else bool(training))
+            if ready is not None:
+                kind, activation, weights = ready
+                states = self._zero_states_cache.get(2 if kind == "lstm" else 1, inputs.shape[0],
+                                                     self._modules["cell"].units, inputs)
+                output, final_states = fused.run_unmasked(
+                    kind, inputs, states, weights, activation=activation, go_backwards=self.go_backwards,
+                    return_sequences=self.return_sequences, need_states=self.return_state)
+                return self._finish_call(output, final_states, "fused")
+        return super().forward(inputs, initial_state=initial_state, mask=mask, training=training)
+
+    def _lean_route(self, inputs, training: bool):
+        """`(kind, activation, PyTorch-layout weights)` when an unmasked call from zero states may skip the
+        general checks and run fused at once, else None (the general forward then checks and runs it).
+
+        The caller has seen that there is no mask, no initial_state and no stateful state.
+        """
+        if type(inputs) is not torch.Tensor or inputs.dim() != 3 or not inputs.shape[1] or not self.built \
+                or _tracing():
+            return None
+        if training and self._modules["cell"].dropout:
+            return None
+        route = self._fused_route()
+        if route is None:
+            return None
+        weights = self.torch_weights()
+        like = weights[0]
+        if inputs.shape[2] != like.shape[1] or inputs.dtype != like.dtype or inputs.device != like.device \
+                or torch.is_autocast_enabled(inputs.device.type):
+            return None
+        return route + (weights,)
+
+    def _fused_route(self):
+        """`(kind, activation name)` when an unmasked call runs fused, else None; decided once per setting."""
+        forced = dispatch.forced_path()
+        settings = self._settings()
+        key = (forced, self.use_cudnn, settings)
+        cached = self._route_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        plan = dispatch.plan(self.fused_config(), use_cudnn=self.use_cudnn, forced=forced)
+        kind, activation = settings[:2]
+        route = (kind, activations.canonical_name(activation)) if plan.path == "fused" else None
+        self.__dict__["_route_cache"] = (key, route)
+        return route
 
     def torch_weights(self):
         """`[weight_ih, weight_hh, bias_ih, bias_hh]` in PyTorch's layout, differentiable.
@@ -77,8 +148,8 @@ class KerasRecurrentLayer(RNN):
         cached tensor's autograd nodes (transposes, gate reorders) save no
         tensors, so several backward passes can go through them.
         """
-        cell = self.cell
-        weights = (cell.kernel, cell.recurrent_kernel, cell.bias)
+        params = self._modules["cell"]._parameters
+        weights = (params["kernel"], params["recurrent_kernel"], params["bias"])
         if _tracing():
             return self._convert_weights(*weights)
         key = (torch.is_grad_enabled(),) + tuple(

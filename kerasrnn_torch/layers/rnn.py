@@ -299,6 +299,10 @@ class RNN(Layer):
             output, final_states, path = outside_graph(self._choose_and_run, inputs, states, mask, training)
         else:
             output, final_states, path = self._choose_and_run(inputs, states, mask, training)
+        return self._finish_call(output, final_states, path)
+
+    def _finish_call(self, output, final_states, path):
+        """Record the path and the stateful states, package the result as Keras does."""
         if self.last_path != path:
             self.last_path = path
         if self.stateful:
