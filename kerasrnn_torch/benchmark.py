@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -82,12 +83,14 @@ def build_case(layer_name, size, masked, device, keras, with_packed=False):
     x = torch.randn(batch, timesteps, features, device=device)
     mask, lengths = right_padded_mask(batch, timesteps, device) if masked else (None, None)
 
-    def ours_layer():
-        inner = OURS[base](units, return_sequences=True, input_dim=features, device=device)
+    def ours_layer(use_cudnn):
+        # use_cudnn=True requires the fused path (an error otherwise) and False the loop, with no
+        # per-call context manager inside the timed region.
+        inner = OURS[base](units, return_sequences=True, input_dim=features, device=device, use_cudnn=use_cudnn)
         return kr.Bidirectional(inner) if bidirectional else inner
 
-    fused_layer = ours_layer().to(device)
-    loop_layer = ours_layer().to(device)
+    fused_layer = ours_layer(True).to(device)
+    loop_layer = ours_layer(False).to(device)
     reference = TorchReference(base, features, units, bidirectional).to(device)
 
     def timed(run):
@@ -101,22 +104,19 @@ def build_case(layer_name, size, masked, device, keras, with_packed=False):
         return call
 
     def run_fused(xi):
-        with kr.force_path("fused"):
-            return fused_layer(xi, mask=mask)
+        return fused_layer(xi, mask=mask)
 
     def run_loop(xi):
-        with kr.force_path("loop"):
-            return loop_layer(xi, mask=mask)
+        return loop_layer(xi, mask=mask)
 
     impls = {"torch.nn": timed(lambda xi: reference(xi, lengths)), "ours fused": timed(run_fused),
              "ours loop": timed(run_loop)}
     if with_packed and masked:
-        packed_layer = ours_layer().to(device)
+        packed_layer = ours_layer(True).to(device)
         packed_layer.pack_on_cpu = True
 
         def run_packed(xi):
-            with kr.force_path("fused"):
-                return packed_layer(xi, mask=mask)
+            return packed_layer(xi, mask=mask)
         impls["ours packed"] = timed(run_packed)
     if keras is not None:
         klayer = getattr(keras.layers, KERAS_NAMES[base])(units, return_sequences=True)
@@ -176,7 +176,7 @@ def run_loop_configs(args, keras):
             for masked in (False, True):
                 impls = build_loop_case(config_name, size, masked, device, keras, args.compile_loop)
                 for backward in (False, True):
-                    medians = measure(impls, backward, args.repeats, args.warmup, device)
+                    medians = measure(impls, backward, args.repeats, args.warmup, device, args.min_sample_ms)
                     row = {"size": size, "config": config_name, "mask": "right-padded" if masked else "none",
                            "mode": "fwd+bwd" if backward else "fwd", "ms": medians}
                     rows.append(row)
@@ -198,20 +198,34 @@ def loop_markdown_table(rows):
     return "\n".join(lines)
 
 
-def measure(impls, backward, repeats, warmup, device):
+def measure(impls, backward, repeats, warmup, device, min_sample_ms=20.0):
+    """Median milliseconds per call of each implementation, interleaved repeat by repeat.
+
+    Each repeat of an implementation times enough back-to-back calls to last
+    about `min_sample_ms` (sized once from a timed warm-up call) and keeps
+    their mean: single calls of a millisecond are too noisy to compare at 5%.
+    """
     times = {name: [] for name in impls}
-    for _ in range(warmup):
-        for fn in impls.values():
+    calls = {}
+    for name, fn in impls.items():
+        for _ in range(warmup):
             fn(backward)
+        synchronize(device)
+        start = time.perf_counter()
+        fn(backward)
+        synchronize(device)
+        one_call_ms = (time.perf_counter() - start) * 1e3
+        calls[name] = max(1, math.ceil(min_sample_ms / max(one_call_ms, 1e-3)))
     for r in range(repeats):
         order = list(impls.items())
         order = order[r % len(order):] + order[:r % len(order)]   # rotate who goes first
         for name, fn in order:
             synchronize(device)
             start = time.perf_counter()
-            fn(backward)
+            for _ in range(calls[name]):
+                fn(backward)
             synchronize(device)
-            times[name].append((time.perf_counter() - start) * 1e3)
+            times[name].append((time.perf_counter() - start) * 1e3 / calls[name])
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -283,7 +297,7 @@ def run_matrix(args, keras):
             for masked in (False, True):
                 impls = build_case(layer_name, size, masked, device, keras if not args.no_keras else None)
                 for backward in (False, True):
-                    medians = measure(impls, backward, args.repeats, args.warmup, device)
+                    medians = measure(impls, backward, args.repeats, args.warmup, device, args.min_sample_ms)
                     row = {"size": size, "layer": layer_name, "mask": "right-padded" if masked else "none",
                            "mode": "fwd+bwd" if backward else "fwd", "ms": medians}
                     rows.append(row)
@@ -397,6 +411,8 @@ def main(argv=None, prog=None):
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--min-sample-ms", type=float, default=20.0,
+                        help="each repeat times back-to-back calls for at least this long (default 20)")
     parser.add_argument("--no-keras", action="store_true", help="leave Keras 3 out")
     parser.add_argument("--json", help="write the raw medians here")
     parser.add_argument("--plot", help="write a PNG of the fused/torch.nn ratios here (needs matplotlib)")
@@ -415,7 +431,8 @@ def main(argv=None, prog=None):
     keras = None if args.no_keras else try_keras()
     device = torch.device(args.device)
     print(f"device: {machine_description(device)}; torch {torch.__version__}; "
-          f"keras {keras.__version__ if keras else 'not used'}; medians of {args.repeats} repeats (ms)")
+          f"keras {keras.__version__ if keras else 'not used'}; medians of {args.repeats} repeats, each the mean "
+          f"of calls lasting at least {args.min_sample_ms:g} ms (ms per call)")
     report = {"device": machine_description(device), "torch": torch.__version__,
               "keras": keras.__version__ if keras else None, "rows": []}
     if not args.skip_matrix:

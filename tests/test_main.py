@@ -87,7 +87,7 @@ def test_bench_runs_the_benchmark_matrix_and_passes_options_through():
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "bench: kerasrnn_torch.benchmark --sizes mnist --repeats 5 --layers lstm --repeats 1" in out
-    assert "keras not used; medians of 1 repeats (ms)" in out
+    assert "keras not used; medians of 1 repeats, each the mean of calls lasting at least 20 ms" in out
     rows = re.findall(r"^mnist\s+(\w+)\s+(none|right-padded)\s+(fwd|fwd\+bwd)\s+\| torch\.nn\s+[\d.]+\s+"
                       r"ours fused\s+[\d.]+\s+ours loop\s+[\d.]+ \|", out, flags=re.MULTILINE)
     assert rows == [("lstm", mask, mode) for mask in ("none", "right-padded") for mode in ("fwd", "fwd+bwd")]
@@ -127,3 +127,21 @@ def test_bench_memory_reports_the_packed_option_for_masked_cases(tmp_path):
     assert len(rows) == 2
     assert rows[0].endswith("| - | - |")                           # no mask: nothing to pack
     assert re.search(r"\| right-padded \|( [\d.]+x? \|){5}$", rows[1]), rows[1]
+
+
+def test_benchmark_repeats_time_enough_calls_and_report_the_mean_per_call(monkeypatch):
+    import kerasrnn_torch.benchmark as benchmark
+    clock = [0.0]
+    calls = {"slow": 0, "fast": 0}
+
+    def impl(name, seconds):
+        def call(backward):
+            calls[name] += 1
+            clock[0] += seconds
+        return call
+    monkeypatch.setattr(benchmark.time, "perf_counter", lambda: clock[0])
+    medians = benchmark.measure({"slow": impl("slow", 0.030), "fast": impl("fast", 0.002)}, backward=False,
+                                repeats=3, warmup=1, device=torch.device("cpu"), min_sample_ms=20.0)
+    assert medians == pytest.approx({"slow": 30.0, "fast": 2.0})
+    # one warm-up and one sizing call each, then 3 repeats of ceil(20 ms / one call) calls
+    assert calls == {"slow": 2 + 3 * 1, "fast": 2 + 3 * 10}
