@@ -250,6 +250,46 @@ def peak_memory(fn, device) -> int:
     return peak
 
 
+# The ATen operator each device runs for the fused path: PyTorch's CPU kernels, cuDNN on CUDA.
+FUSED_OPERATORS = {"cpu": ("aten::lstm", "aten::gru", "aten::rnn_tanh", "aten::rnn_relu"),
+                   "cuda": ("aten::_cudnn_rnn",)}
+_KERNEL_WORDS = ("rnn", "lstm", "gru", "cudnn")
+
+
+def kernels_run(fn, device):
+    """(fused ATen operators, recurrent device kernels) seen by the profiler while `fn` runs."""
+    from torch.profiler import ProfilerActivity, profile
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        fn()
+        synchronize(device)
+    names = {event.name for event in prof.events()}
+    operators = sorted(name for name in names if name in FUSED_OPERATORS.get(device.type, ()))
+    device_kernels = sorted({name[:100] for event in prof.events() for name in [event.name]
+                             if event.device_type != torch.autograd.DeviceType.CPU
+                             and any(word in name.lower() for word in _KERNEL_WORDS)})
+    return operators, device_kernels
+
+
+def run_kernel_check(args):
+    """Which kernels ran for the fused path of each layer, forward+backward, with and without a mask."""
+    device = torch.device(args.device)
+    rows = []
+    for layer_name in args.layers.split(","):
+        for masked in (False, True):
+            impls = build_case(layer_name, "mnist", masked, device, None)
+            fused = impls["ours fused"]
+            fused(True)     # warm up
+            operators, device_kernels = kernels_run(lambda: fused(True), device)
+            row = {"layer": layer_name, "mask": "right-padded" if masked else "none",
+                   "operators": operators, "device_kernels": device_kernels}
+            rows.append(row)
+            print(f"kernels {layer_name:11s} {row['mask']:12s} | fused operator: {', '.join(operators) or 'NONE'}"
+                  + (f" | {len(device_kernels)} recurrent device kernels: {'; '.join(device_kernels[:4])}"
+                     if device.type == "cuda" else ""), flush=True)
+    return rows
+
+
 def run_memory(args):
     """Peak memory of forward+backward: ours fused vs torch.nn, per layer and mask."""
     device = torch.device(args.device)
@@ -424,6 +464,9 @@ def main(argv=None, prog=None):
     parser.add_argument("--memory", action="store_true", help="also measure peak memory of forward+backward")
     parser.add_argument("--compile-loop", action="store_true",
                         help="with --loop-configs, also time the opt-in compiled loop (compiles per shape first)")
+    parser.add_argument("--kernel-check", action="store_true",
+                        help="also list, from the PyTorch profiler, the fused operator and (on CUDA) the cuDNN "
+                             "kernels each layer's fused path ran")
     parser.add_argument("--loop-configs", action="store_true",
                         help="also time loop-only configurations (recurrent_dropout, relu, ...) against Keras 3")
     args = parser.parse_args(argv)
@@ -437,6 +480,8 @@ def main(argv=None, prog=None):
               "keras": keras.__version__ if keras else None, "rows": []}
     if not args.skip_matrix:
         report["rows"] = run_matrix(args, keras)
+    if args.kernel_check:
+        report["kernel_rows"] = run_kernel_check(args)
     if args.loop_configs:
         report["loop_rows"] = run_loop_configs(args, keras)
     if args.memory:

@@ -145,3 +145,25 @@ def test_benchmark_repeats_time_enough_calls_and_report_the_mean_per_call(monkey
     assert medians == pytest.approx({"slow": 30.0, "fast": 2.0})
     # one warm-up and one sizing call each, then 3 repeats of ceil(20 ms / one call) calls
     assert calls == {"slow": 2 + 3 * 1, "fast": 2 + 3 * 10}
+
+
+def test_bench_kernel_check_names_the_fused_operator_per_layer(tmp_path):
+    report_path = tmp_path / "report.json"
+    result = run_cli("bench", "--skip-matrix", "--kernel-check", "--layers", "lstm,simple_rnn,bi_lstm", "--no-keras",
+                     "--json", str(report_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    import json
+    rows = json.loads(report_path.read_text())["kernel_rows"]
+    seen = {(row["layer"], row["mask"]): row["operators"] for row in rows}
+    assert seen == {(layer, mask): [operator] for layer, operator in
+                    (("lstm", "aten::lstm"), ("simple_rnn", "aten::rnn_tanh"), ("bi_lstm", "aten::lstm"))
+                    for mask in ("none", "right-padded")}
+
+
+def test_kernels_run_sees_no_fused_operator_on_the_loop():
+    import kerasrnn_torch as kr
+    import kerasrnn_torch.benchmark as benchmark
+    x = torch.randn(2, 5, 3)
+    cpu = torch.device("cpu")
+    assert benchmark.kernels_run(lambda: kr.GRU(4, use_cudnn=False)(x), cpu) == ([], [])
+    assert benchmark.kernels_run(lambda: kr.GRU(4)(x), cpu) == (["aten::gru"], [])
