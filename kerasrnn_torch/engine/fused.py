@@ -114,7 +114,7 @@ def unpacked_on_cpu(kind: str, inputs: torch.Tensor, need_cell_state: bool, pack
     return kind != "gru" or torch.is_grad_enabled()
 
 
-def _padded_call(kind, inputs, states, flat_weights, activation, layout):
+def _padded_call(kind, inputs, states, flat_weights, activation, layout, zero_padding=True):
     """A right-padded batch on the CPU, run whole instead of packed: the same numbers, faster.
 
     Each row's valid steps come first, so they see only each other: the
@@ -125,7 +125,10 @@ def _padded_call(kind, inputs, states, flat_weights, activation, layout):
     the longest row are cut off. The padding is zeroed first, so
     nothing computed there can be non-finite and reach a gradient. LSTM's
     final `c` cannot be read off the outputs: callers use this only when it is
-    not needed, and get None in its place.
+    not needed, and get None in its place. The outputs at padded steps are
+    zeros, as the packed kernel gives them, or with `zero_padding=False`
+    whatever the kernel computed there (for callers that replace them: one
+    sequence-sized copy less).
     """
     lengths = layout.lengths
     timesteps = inputs.shape[1]
@@ -135,7 +138,8 @@ def _padded_call(kind, inputs, states, flat_weights, activation, layout):
     outputs, final = call_kernel(kind, sequence, states, flat_weights, activation=activation)
     last = (lengths.clamp(min=1) - 1).to(inputs.device)
     h = outputs.gather(1, last.view(-1, 1, 1).expand(-1, 1, outputs.shape[-1])).squeeze(1)
-    outputs = outputs.masked_fill(~valid, 0.0)          # zeros at padded steps, as the packed kernel gives
+    if zero_padding:
+        outputs = outputs.masked_fill(~valid, 0.0)
     if longest < timesteps:
         outputs = torch.nn.functional.pad(outputs, (0, 0, 0, timesteps - longest))
     return outputs, [h.unsqueeze(0)] + ([None] if kind == "lstm" else [])
@@ -205,7 +209,9 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
     if go_backwards:
         inputs = reverse_valid_steps(inputs, lengths)
     if unpacked_on_cpu(kind, inputs, need_cell_state, pack):
-        outputs, final = _padded_call(kind, inputs, states, flat_weights, activation, layout)
+        # Only a forward sequence with zero_output_for_mask shows the padded steps' outputs as they are.
+        outputs, final = _padded_call(kind, inputs, states, flat_weights, activation, layout,
+                                      zero_padding=return_sequences and zero_output_for_mask and not go_backwards)
     else:
         # The kernel wants at least one step per row; fully masked rows are put right below.
         outputs, final = call_kernel(kind, inputs, states, flat_weights, activation=activation,
