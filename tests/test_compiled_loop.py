@@ -38,3 +38,20 @@ def test_compiled_loop_keeps_compiling_past_dynamos_default_variant_limit():
             lstm(x)
         gru(x)
     assert graphs["unique_graphs"] - before == 3
+
+
+def test_compiled_gru_loop_gives_the_native_kernels_numbers():
+    # docs/benchmarks.md recommends it on the CPU (faster than torch.nn.GRU's backward).
+    fused = kr.GRU(4, return_sequences=True, input_dim=3)
+    compiled = kr.GRU(4, return_sequences=True, input_dim=3, use_cudnn=False)
+    compiled.set_weights(fused.get_weights())
+    compiled.compile_loop = True
+    x = torch.randn(2, 5, 3, requires_grad=True)
+    results = []
+    for layer in (fused, compiled):
+        out = layer(x)
+        results.append((out, torch.autograd.grad(out.sum(), [x, *layer.parameters()])))
+    assert (fused.last_path, compiled.last_path) == ("fused", "loop")
+    assert_close(results[0][0], results[1][0], 1e-5, "outputs")
+    for a, b in zip(results[0][1], results[1][1]):
+        assert_close(a, b, 1e-4, "gradients")
