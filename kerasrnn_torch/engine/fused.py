@@ -13,12 +13,9 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from .masks import MaskLayout
 
 
-def _kernel(kind: str, activation: str):
-    if kind == "lstm":
-        return _VF.lstm
-    if kind == "gru":
-        return _VF.gru
-    return _VF.rnn_relu if activation == "relu" else _VF.rnn_tanh
+# Looked up once: `_VF.name` goes through a Python-level module __getattr__ on every access.
+_KERNELS = {("lstm", "tanh"): _VF.lstm, ("gru", "tanh"): _VF.gru,
+            ("simple_rnn", "tanh"): _VF.rnn_tanh, ("simple_rnn", "relu"): _VF.rnn_relu}
 
 
 def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat_weights: list[torch.Tensor], *,
@@ -68,7 +65,7 @@ def _call_in_float32(kind, inputs, states, flat_weights, activation, bidirection
 
 
 def _call_kernel(kind, inputs, states, flat_weights, activation, bidirectional, lengths):
-    kernel = _kernel(kind, activation)
+    kernel = _KERNELS[kind, activation]
     hx = tuple(states) if kind == "lstm" else states[0]
     # cuDNN needs the train flag to keep what backward uses; it changes nothing else for one layer.
     train = torch.is_grad_enabled()

@@ -117,10 +117,11 @@ class KerasRecurrentLayer(RNN):
         route = self._fused_route()
         if route is None:
             return None
-        weights = self.torch_weights()
+        weights = self._cached_torch_weights()
         like = weights[0]
-        if inputs.shape[2] != like.shape[1] or inputs.dtype != like.dtype or inputs.device != like.device \
-                or torch.is_autocast_enabled(inputs.device.type):
+        device = inputs.device
+        if inputs.shape[2] != like.shape[1] or inputs.dtype != like.dtype or device != like.device \
+                or torch.is_autocast_enabled(device.type):
             return None
         return route + (weights,)
 
@@ -148,16 +149,22 @@ class KerasRecurrentLayer(RNN):
         cached tensor's autograd nodes (transposes, gate reorders) save no
         tensors, so several backward passes can go through them.
         """
-        params = self._modules["cell"]._parameters
-        weights = (params["kernel"], params["recurrent_kernel"], params["bias"])
         if _tracing():
-            return self._convert_weights(*weights)
-        key = (torch.is_grad_enabled(),) + tuple(
-            (id(w), w.data_ptr(), w._version) if w is not None else None for w in weights)
+            params = self._modules["cell"]._parameters
+            return self._convert_weights(params["kernel"], params["recurrent_kernel"], params["bias"])
+        return self._cached_torch_weights()
+
+    def _cached_torch_weights(self):
+        """`torch_weights()` outside tracing (the caller has checked)."""
+        params = self._modules["cell"]._parameters
+        kernel, recurrent_kernel, bias = params["kernel"], params["recurrent_kernel"], params["bias"]
+        key = (torch.is_grad_enabled(), id(kernel), kernel.data_ptr(), kernel._version,
+               id(recurrent_kernel), recurrent_kernel.data_ptr(), recurrent_kernel._version,
+               None if bias is None else (id(bias), bias.data_ptr(), bias._version))
         cached = self._torch_weights_cache
         if cached is not None and cached[0] == key:
             return cached[1]
-        converted = self._convert_weights(*weights)
+        converted = self._convert_weights(kernel, recurrent_kernel, bias)
         self.__dict__["_torch_weights_cache"] = (key, converted)   # plain attribute, not a module member
         return converted
 
