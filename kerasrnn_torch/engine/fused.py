@@ -100,7 +100,7 @@ def reverse_valid_steps(sequence: torch.Tensor, lengths: torch.Tensor) -> torch.
 def unpacked_on_cpu(kind: str, inputs: torch.Tensor, need_cell_state: bool, pack: bool = False) -> bool:
     """Whether a right-padded batch runs whole rather than packed (see `_padded_call`).
 
-    On the CPU, with gradients, always (1.3 to 17 times faster than packing in
+    On the CPU, with gradients, always (1.4 to 20 times faster than packing in
     docs/benchmarks.md), except for an LSTM whose final `c` is wanted, or when
     the layer asks to pack (`pack_on_cpu`: lower peak memory). Without
     gradients the packed GRU is about 10% faster, as it skips the padding; the
