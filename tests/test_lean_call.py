@@ -3,6 +3,8 @@ forward's machinery; it must give exactly the general path's numbers and follow 
 of setting, weight, batch size, dtype and grad mode."""
 import copy
 import pickle
+import sys
+import threading
 
 import pytest
 import torch
@@ -186,3 +188,34 @@ def test_copies_after_lean_calls_give_the_same_numbers(copier):
         twin = copier(layer)
         with torch.no_grad():
             assert torch.equal(twin(x), expected)
+
+
+@pytest.mark.parametrize("make", [lambda: kr.GRU(5, input_dim=3, return_state=True),
+                                  lambda: kr.Bidirectional(kr.LSTM(5, return_state=True), input_shape=(4, 3))],
+                         ids=["gru", "bidirectional"])
+def test_threads_with_different_batch_sizes_share_one_layer(make):
+    layer = make()
+    inputs = {batch: torch.randn(batch, 4, 3) for batch in (2, 3)}
+    with torch.no_grad():
+        expected = {batch: layer(x) for batch, x in inputs.items()}
+    failures = []
+
+    def work(batch):
+        try:
+            with torch.no_grad():
+                for _ in range(200):
+                    for got, want in zip(layer(inputs[batch]), expected[batch]):
+                        assert torch.equal(got, want)
+        except Exception as error:     # reported by the main thread
+            failures.append(error)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)       # switch threads as often as possible: races show up
+    try:
+        threads = [threading.Thread(target=work, args=(batch,)) for batch in inputs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []

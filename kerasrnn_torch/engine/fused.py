@@ -151,19 +151,20 @@ class ZeroStates:
     outside it). Making them afresh costs about as much as the rest of a
     small call's Python work together.
     """
-    __slots__ = ("key", "states")
+    __slots__ = ("cached",)
 
     def __init__(self):
-        self.key = None
-        self.states = None
+        self.cached = None      # (key, states), replaced whole so that threads never see half of it
 
     def get(self, count: int, batch: int, units: int, like: torch.Tensor, directions: int = 1) -> list[torch.Tensor]:
         """`count` zero tensors of shape `(directions, batch, units)`, like `like`'s dtype and device."""
         key = (count, directions, batch, units, like.dtype, like.device, torch.is_inference_mode_enabled())
-        if key != self.key:
-            self.states = [like.new_zeros((directions, batch, units)) for _ in range(count)]
-            self.key = key
-        return self.states
+        cached = self.cached
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        states = [like.new_zeros((directions, batch, units)) for _ in range(count)]
+        self.cached = (key, states)
+        return states
 
 
 def run_unmasked(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat_weights: list[torch.Tensor], *,
