@@ -74,8 +74,10 @@ class TorchReference(nn.Module):
 def build_case(layer_name, size, masked, device, keras, with_packed=False):
     """The callables to time for one case: name -> function(backward: bool).
 
-    `with_packed` adds "ours packed" for a masked case: the fused path with
-    `pack_on_cpu = True` (PyTorch's packed kernel rather than the whole batch).
+    `with_packed` adds two for a masked case: "ours packed", the fused path
+    with `pack_on_cpu = True` (PyTorch's packed kernel rather than the whole
+    batch), and "torch.nn unpacked", torch.nn's kernel run on the padded batch
+    whole as ours runs it on the CPU (a memory reference: it ignores the mask).
     """
     batch, timesteps, features, units = SIZES[size]
     bidirectional = layer_name.startswith("bi_")
@@ -118,6 +120,7 @@ def build_case(layer_name, size, masked, device, keras, with_packed=False):
         def run_packed(xi):
             return packed_layer(xi, mask=mask)
         impls["ours packed"] = timed(run_packed)
+        impls["torch.nn unpacked"] = timed(lambda xi: reference(xi))
     if keras is not None:
         klayer = getattr(keras.layers, KERAS_NAMES[base])(units, return_sequences=True)
         if bidirectional:
@@ -301,13 +304,17 @@ def run_memory(args):
                 impls = build_case(layer_name, size, masked, device, None, with_packed=True)
                 for impl in impls.values():
                     impl(True)   # warm up: caches, lazy state
-                names = [name for name in ("torch.nn", "ours fused", "ours packed") if name in impls]
+                names = [name for name in ("torch.nn", "ours fused", "ours packed", "torch.nn unpacked")
+                         if name in impls]
                 peaks = {name: peak_memory(lambda: impls[name](True), device) for name in names}
                 row = {"size": size, "layer": layer_name, "mask": "right-padded" if masked else "none",
                        "peak_bytes": peaks}
                 rows.append(row)
                 packed = (f"  ours packed {peaks['ours packed'] / 2**20:7.2f} MiB "
-                          f"({ratio(peaks['ours packed'], peaks['torch.nn']):4.2f}x)" if "ours packed" in peaks else "")
+                          f"({ratio(peaks['ours packed'], peaks['torch.nn']):4.2f}x)  torch.nn unpacked "
+                          f"{peaks['torch.nn unpacked'] / 2**20:7.2f} MiB "
+                          f"(ours {ratio(peaks['ours fused'], peaks['torch.nn unpacked']):4.2f}x)"
+                          if "ours packed" in peaks else "")
                 print(f"{size:7s} {layer_name:11s} {row['mask']:12s} peak memory fwd+bwd | torch.nn "
                       f"{peaks['torch.nn'] / 2**20:7.2f} MiB  ours fused {peaks['ours fused'] / 2**20:7.2f} MiB | "
                       f"{ratio(peaks['ours fused'], peaks['torch.nn']):4.2f}x{packed}", flush=True)
@@ -316,12 +323,14 @@ def run_memory(args):
 
 def memory_markdown_table(rows):
     lines = ["| size | layer | mask | torch.nn peak (MiB) | ours fused peak (MiB) | ours / torch.nn "
-             "| ours packed peak (MiB) | packed / torch.nn |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| ours packed peak (MiB) | packed / torch.nn | torch.nn unpacked peak (MiB) "
+             "| ours / torch.nn unpacked |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         p = row["peak_bytes"]
-        packed = (f"{p['ours packed'] / 2**20:.2f} | {ratio(p['ours packed'], p['torch.nn']):.2f}x"
-                  if "ours packed" in p else "- | -")
+        packed = (f"{p['ours packed'] / 2**20:.2f} | {ratio(p['ours packed'], p['torch.nn']):.2f}x | "
+                  f"{p['torch.nn unpacked'] / 2**20:.2f} | {ratio(p['ours fused'], p['torch.nn unpacked']):.2f}x"
+                  if "ours packed" in p else "- | - | - | -")
         lines.append(f"| {row['size']} | {row['layer']} | {row['mask']} | {p['torch.nn'] / 2**20:.2f} | "
                      f"{p['ours fused'] / 2**20:.2f} | {ratio(p['ours fused'], p['torch.nn']):.2f}x | {packed} |")
     return "\n".join(lines)

@@ -46,6 +46,28 @@ def test_fused_equals_loop(name, flags, pattern):
     assert_same(run_both(layer, x, mask=mask))
 
 
+@pytest.mark.parametrize("flags", FLAGS, ids=lambda f: "seq{}_state{}_back{}".format(*map(int, f)))
+@pytest.mark.parametrize("name", LAYERS)
+def test_fused_equals_loop_when_every_row_ends_before_the_last_step(name, flags):
+    # The CPU's whole-batch run cuts the steps after the longest row and builds the returned sequence
+    # (Keras's repeat of the last output, or the reversed rows) from the shorter kernel output.
+    return_sequences, return_state, go_backwards = flags
+    layer = LAYERS[name](6, return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards)
+    x = torch.randn(4, 9, 3)
+    x[1, 2:] = float("nan")                      # padding may hold anything
+    mask = torch.arange(9) < torch.tensor([5, 2, 0, 4]).unsqueeze(1)
+    results = run_both(layer, x, mask=mask)
+    assert torch.isfinite(results["fused"][1]).all()
+    assert_same(results)
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum"])
+def test_bidirectional_fused_equals_loop_when_every_row_ends_before_the_last_step(merge_mode):
+    layer = kr.Bidirectional(kr.GRU(5, return_sequences=True), merge_mode=merge_mode)
+    mask = torch.arange(7) < torch.tensor([3, 6, 1]).unsqueeze(1)
+    assert_same(run_both(layer, torch.randn(3, 7, 4), mask=mask))
+
+
 @pytest.mark.parametrize("name", LAYERS)
 def test_fused_equals_loop_with_initial_state_and_unsorted_lengths(name):
     layer = LAYERS[name](5, return_sequences=True, return_state=True)

@@ -118,15 +118,15 @@ def test_bench_help_names_the_command_it_was_given_as(capsys):
     assert "\nusage: python -m kerasrnn_torch bench " in capsys.readouterr().out
 
 
-def test_bench_memory_reports_the_packed_option_for_masked_cases(tmp_path):
+def test_bench_memory_reports_the_packed_option_and_the_unpacked_reference_for_masked_cases(tmp_path):
     table = tmp_path / "memory.md"
     result = run_cli("bench", "--skip-matrix", "--memory", "--layers", "gru", "--no-keras",
                      "--markdown", str(table))
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line for line in table.read_text().splitlines() if line.startswith("| mnist")]
     assert len(rows) == 2
-    assert rows[0].endswith("| - | - |")                           # no mask: nothing to pack
-    assert re.search(r"\| right-padded \|( [\d.]+x? \|){5}$", rows[1]), rows[1]
+    assert rows[0].endswith("| - | - | - | - |")                   # no mask: nothing to pack
+    assert re.search(r"\| right-padded \|( [\d.]+x? \|){7}$", rows[1]), rows[1]
 
 
 def test_benchmark_repeats_time_enough_calls_and_report_the_mean_per_call(monkeypatch):

@@ -111,7 +111,7 @@ def unpacked_on_cpu(kind: str, inputs: torch.Tensor, need_cell_state: bool, pack
     return kind != "gru" or torch.is_grad_enabled()
 
 
-def _padded_call(kind, inputs, states, flat_weights, activation, layout, zero_padding=True):
+def _padded_call(kind, inputs, states, flat_weights, activation, layout, padding="zeros"):
     """A right-padded batch on the CPU, run whole instead of packed: the same numbers, faster.
 
     Each row's valid steps come first, so they see only each other: the
@@ -122,10 +122,13 @@ def _padded_call(kind, inputs, states, flat_weights, activation, layout, zero_pa
     the longest row are cut off. The padding is zeroed first, so
     nothing computed there can be non-finite and reach a gradient. LSTM's
     final `c` cannot be read off the outputs: callers use this only when it is
-    not needed, and get None in its place. The outputs at padded steps are
-    zeros, as the packed kernel gives them, or with `zero_padding=False`
-    whatever the kernel computed there (for callers that replace them: one
-    sequence-sized copy less).
+    not needed, and get None in its place.
+
+    `padding` says what the returned sequence holds at padded steps: "zeros"
+    (as the packed kernel gives them), "repeat" (Keras's repeat of the row's
+    last valid output), or "any": the kernel's outputs as they are, cut after
+    the longest row, for callers that gather their own sequence from them
+    (one sequence-sized copy less).
     """
     lengths = layout.lengths
     timesteps = inputs.shape[1]
@@ -133,13 +136,22 @@ def _padded_call(kind, inputs, states, flat_weights, activation, layout, zero_pa
     valid = layout.mask[:, :longest].unsqueeze(-1)
     sequence = inputs[:, :longest].masked_fill(~valid, 0.0)
     outputs, final = call_kernel(kind, sequence, states, flat_weights, activation=activation)
+    del sequence                              # free it now where the kernel keeps no reference
     last = (lengths.clamp(min=1) - 1).to(inputs.device)
     h = outputs.gather(1, last.view(-1, 1, 1).expand(-1, 1, outputs.shape[-1])).squeeze(1)
-    if zero_padding:
-        outputs = outputs.masked_fill(~valid, 0.0)
+    final = [h.unsqueeze(0)] + ([None] if kind == "lstm" else [])
+    if padding == "repeat":
+        # Step t of a row reads its output at min(t, last): one gather makes the whole sequence,
+        # where padding and then repeating would make two.
+        steps = torch.arange(timesteps, device=inputs.device).unsqueeze(0)
+        source = torch.minimum(steps, last.unsqueeze(1)).unsqueeze(-1)
+        return outputs.gather(1, source.expand(-1, -1, outputs.shape[-1])), final
+    if padding == "any":
+        return outputs, final
+    outputs = outputs.masked_fill(~valid, 0.0)
     if longest < timesteps:
         outputs = torch.nn.functional.pad(outputs, (0, 0, 0, timesteps - longest))
-    return outputs, [h.unsqueeze(0)] + ([None] if kind == "lstm" else [])
+    return outputs, final
 
 
 class ZeroStates:
@@ -206,10 +218,15 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
     timesteps = inputs.shape[1]
     if go_backwards:
         inputs = reverse_valid_steps(inputs, lengths)
+    repeated = False
     if unpacked_on_cpu(kind, inputs, need_cell_state, pack):
-        # Only a forward sequence with zero_output_for_mask shows the padded steps' outputs as they are.
-        outputs, final = _padded_call(kind, inputs, states, flat_weights, activation, layout,
-                                      zero_padding=return_sequences and zero_output_for_mask and not go_backwards)
+        # Only a forward sequence shows the padded steps' outputs: zeros with zero_output_for_mask,
+        # else Keras's repeat of the last valid output.
+        padding = "any"
+        if return_sequences and not go_backwards:
+            padding = "zeros" if zero_output_for_mask else "repeat"
+        repeated = padding == "repeat"
+        outputs, final = _padded_call(kind, inputs, states, flat_weights, activation, layout, padding)
     else:
         # The kernel wants at least one step per row; fully masked rows are put right below.
         outputs, final = call_kernel(kind, inputs, states, flat_weights, activation=activation,
@@ -234,10 +251,10 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
         # Keras reads the padded tail first: zeros there, then the valid steps in reverse.
         shift = (timesteps - lengths).unsqueeze(1)
         source = (torch.arange(timesteps).unsqueeze(0) - shift).clamp(min=0).to(inputs.device)
-        outputs = outputs.gather(1, source.unsqueeze(-1).expand_as(outputs))
+        outputs = outputs.gather(1, source.unsqueeze(-1).expand(-1, -1, outputs.shape[-1]))
         keep = (torch.arange(timesteps).unsqueeze(0) >= shift).to(inputs.device)
         return outputs.masked_fill(~keep.unsqueeze(-1), 0.0), final
-    if not zero_output_for_mask:
+    if not zero_output_for_mask and not repeated:
         # Keras repeats the last valid output over the padded tail (the mask's False steps).
         outputs = torch.where(layout.mask.unsqueeze(-1), outputs, last_output.unsqueeze(1))
     return outputs, final
