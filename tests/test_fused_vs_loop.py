@@ -168,3 +168,22 @@ def test_pack_on_cpu_packs_and_changes_no_number(make, monkeypatch):
         results.append([output, *torch.autograd.grad(weighted_sum([output]), [xi, *layer.parameters()])])
     for whole, packed in zip(*results):
         assert_close(whole, packed, OUTPUT_ATOL)
+
+
+def test_pack_on_cpu_set_on_the_class_applies_to_every_layer_not_set_itself(monkeypatch):
+    # `kr.RNN.pack_on_cpu = True` once is the process-wide switch for the lower peak memory.
+    from kerasrnn_torch.engine import fused
+    packed_calls = []
+    kernel = fused._call_kernel
+    monkeypatch.setattr(fused, "_call_kernel", lambda *args: packed_calls.append(args[-1] is not None)
+                        or kernel(*args))
+    monkeypatch.setattr(kr.RNN, "pack_on_cpu", True)
+    own_choice = kr.LSTM(4, return_sequences=True)
+    own_choice.pack_on_cpu = False
+    mask = torch.arange(5) < torch.tensor([5, 2]).unsqueeze(1)
+    for layer, packs in ((kr.GRU(4, return_sequences=True), True),
+                         (kr.Bidirectional(kr.SimpleRNN(4, return_sequences=True)), True),
+                         (own_choice, False)):
+        packed_calls.clear()
+        layer(torch.randn(2, 5, 3, requires_grad=True), mask=mask)
+        assert packed_calls and all(packed_calls) == packs, type(layer).__name__

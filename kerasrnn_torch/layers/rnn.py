@@ -49,7 +49,8 @@ class RNN(Layer):
     compile_loop = False
     # Opt-in (not a Keras argument), fused path only: on the CPU, run right-padded batches through
     # PyTorch's packed kernel instead of the whole padded batch: lower peak memory (about half for
-    # LSTM training), but 1.4 to 20 times slower with gradients. See docs/benchmarks.md.
+    # LSTM training), but 1.4 to 20 times slower with gradients. See docs/benchmarks.md. Set on
+    # `RNN` itself (`kr.RNN.pack_on_cpu = True`) it changes every layer that does not set its own.
     pack_on_cpu = False
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
