@@ -111,7 +111,7 @@ def unpacked_on_cpu(kind: str, inputs: torch.Tensor, need_cell_state: bool, pack
     return kind != "gru" or torch.is_grad_enabled()
 
 
-def _padded_call(kind, inputs, states, flat_weights, activation, layout, padding="zeros"):
+def _padded_call(kind, inputs, states, flat_weights, activation, layout, padding="zeros", zeroed=False):
     """A right-padded batch on the CPU, run whole instead of packed: the same numbers, faster.
 
     Each row's valid steps come first, so they see only each other: the
@@ -119,8 +119,9 @@ def _padded_call(kind, inputs, states, flat_weights, activation, layout, padding
     the final `h` is the output at the row's last valid step. PyTorch's packed
     kernel runs step by step with a shrinking batch on the CPU, much slower
     than the whole batch with gradients (docs/benchmarks.md); the steps after
-    the longest row are cut off. The padding is zeroed first, so
-    nothing computed there can be non-finite and reach a gradient. LSTM's
+    the longest row are cut off. The padding is zeroed first (unless the
+    caller did, `zeroed=True`), so nothing computed there can be non-finite
+    and reach a gradient. LSTM's
     final `c` cannot be read off the outputs: callers use this only when it is
     not needed, and get None in its place.
 
@@ -134,7 +135,7 @@ def _padded_call(kind, inputs, states, flat_weights, activation, layout, padding
     timesteps = inputs.shape[1]
     longest = max(int(lengths.max()), 1)      # fully masked batches still run one (discarded) step
     valid = layout.mask[:, :longest].unsqueeze(-1)
-    sequence = inputs[:, :longest].masked_fill(~valid, 0.0)
+    sequence = inputs[:, :longest] if zeroed else inputs[:, :longest].masked_fill(~valid, 0.0)
     outputs, final = call_kernel(kind, sequence, states, flat_weights, activation=activation)
     del sequence                              # free it now where the kernel keeps no reference
     last = (lengths.clamp(min=1) - 1).to(inputs.device)
@@ -216,25 +217,31 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
 
     lengths = layout.lengths
     timesteps = inputs.shape[1]
+    device = inputs.device
+    whole = unpacked_on_cpu(kind, inputs, need_cell_state, pack)
     if go_backwards:
         inputs = reverse_valid_steps(inputs, lengths)
+        if whole:
+            inputs.masked_fill_(~layout.mask.unsqueeze(-1), 0.0)    # our own copy: zero its padding in place
     repeated = False
-    if unpacked_on_cpu(kind, inputs, need_cell_state, pack):
+    if whole:
         # Only a forward sequence shows the padded steps' outputs: zeros with zero_output_for_mask,
         # else Keras's repeat of the last valid output.
         padding = "any"
         if return_sequences and not go_backwards:
             padding = "zeros" if zero_output_for_mask else "repeat"
         repeated = padding == "repeat"
-        outputs, final = _padded_call(kind, inputs, states, flat_weights, activation, layout, padding)
+        outputs, final = _padded_call(kind, inputs, states, flat_weights, activation, layout, padding,
+                                      zeroed=go_backwards)
     else:
         # The kernel wants at least one step per row; fully masked rows are put right below.
         outputs, final = call_kernel(kind, inputs, states, flat_weights, activation=activation,
                                      lengths=lengths.clamp(min=1) if layout.has_empty_rows else lengths)
+    del inputs                                  # a reversed copy is not needed past the kernel
     final = [s.squeeze(0) if s is not None else None for s in final]
     empty = None
     if layout.has_empty_rows:
-        empty = (lengths == 0).to(inputs.device)
+        empty = (lengths == 0).to(device)
         final = [torch.where(empty.unsqueeze(1), s0, s) if s is not None else None
                  for s0, s in zip(initial_states, final)]
         outputs = outputs.masked_fill(empty.view(-1, 1, 1), 0.0)
@@ -243,17 +250,17 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
     if not return_sequences:
         if zero_output_for_mask and not go_backwards:
             # Keras's last output is the output at the last step, zero when that step is masked.
-            full = (lengths == timesteps).to(inputs.device).unsqueeze(1)
+            full = (lengths == timesteps).to(device).unsqueeze(1)
             last_output = torch.where(full, last_output, torch.zeros_like(last_output))
         return last_output, final
 
     if go_backwards:
         # Keras reads the padded tail first: zeros there, then the valid steps in reverse.
         shift = (timesteps - lengths).unsqueeze(1)
-        source = (torch.arange(timesteps).unsqueeze(0) - shift).clamp(min=0).to(inputs.device)
+        source = (torch.arange(timesteps).unsqueeze(0) - shift).clamp(min=0).to(device)
         outputs = outputs.gather(1, source.unsqueeze(-1).expand(-1, -1, outputs.shape[-1]))
-        keep = (torch.arange(timesteps).unsqueeze(0) >= shift).to(inputs.device)
-        return outputs.masked_fill(~keep.unsqueeze(-1), 0.0), final
+        keep = (torch.arange(timesteps).unsqueeze(0) >= shift).to(device)
+        return outputs.masked_fill_(~keep.unsqueeze(-1), 0.0), final        # the gather's result is ours
     if not zero_output_for_mask and not repeated:
         # Keras repeats the last valid output over the padded tail (the mask's False steps).
         outputs = torch.where(layout.mask.unsqueeze(-1), outputs, last_output.unsqueeze(1))

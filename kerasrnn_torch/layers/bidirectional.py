@@ -314,14 +314,14 @@ class Bidirectional(Layer):
             result = self._run_two_way(inputs, states, layout, forward.torch_weights() + backward.torch_weights())
         else:
             saved = forward._snapshot_states() if forward.stateful else None
-            forward_result = forward(inputs, initial_state=forward_initial, mask=mask, training=training)
+            results = [forward(inputs, initial_state=forward_initial, mask=mask, training=training)]
             try:
-                backward_result = backward(inputs, initial_state=backward_initial, mask=mask, training=training)
+                results.append(backward(inputs, initial_state=backward_initial, mask=mask, training=training))
             except BaseException:
                 if forward.stateful:
                     forward._restore_states(saved)   # a failed call leaves both directions' states as they were
                 raise
-            result = self._merge_results(forward_result, backward_result)
+            result = self._merge_results(results)
             self.last_path = "fused" if forward.last_path == backward.last_path == "fused" else "loop"
         return result
 
@@ -374,13 +374,17 @@ class Bidirectional(Layer):
             return output
         return self._package(output, two_way.final(0), two_way.final(1))
 
-    def _merge_results(self, forward_result, backward_result):
+    def _merge_results(self, results):
+        """Merge `[forward_result, backward_result]`, emptying the list: holding no reference to the
+        inner results lets the backward sequence in reading order go as soon as it is flipped."""
+        backward_result, forward_result = results.pop(), results.pop()
         if self.return_state:
             forward_output, forward_states = forward_result[0], list(forward_result[1:])
             backward_output, backward_states = backward_result[0], list(backward_result[1:])
         else:
             forward_output, forward_states = forward_result, []
             backward_output, backward_states = backward_result, []
+        del forward_result, backward_result
         if self.return_sequences:
             # The backward layer returns its sequence in reading order; put it back in time order.
             backward_output = pytree.tree_map(lambda t: t.flip(1), backward_output)
