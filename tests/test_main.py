@@ -93,6 +93,21 @@ def test_bench_runs_the_benchmark_matrix_and_passes_options_through():
     assert rows == [("lstm", mask, mode) for mask in ("none", "right-padded") for mode in ("fwd", "fwd+bwd")]
 
 
+def test_bench_tables_show_keras_ratios_only_where_keras_ran():
+    import kerasrnn_torch.benchmark as benchmark
+    without = {"size": "mnist", "layer": "gru", "mask": "none", "mode": "fwd",
+               "ms": {"torch.nn": 2.0, "ours fused": 1.0, "ours loop": 4.0}}
+    with_keras = dict(without, ms=dict(without["ms"], **{"keras 3": 8.0}))
+    assert benchmark.format_row(without).endswith("fused/torch.nn  0.50x")
+    assert benchmark.format_row(with_keras).endswith("fused/torch.nn  0.50x  keras/loop  2.00x")
+    header, rule, line = benchmark.markdown_table([without]).splitlines()
+    assert header.endswith("| ours loop (ms) | fused / torch.nn |") and rule.count("---") == 8
+    assert line == "| mnist | gru | none | fwd | 2.00 | 1.00 | 4.00 | 0.50x |"
+    line = benchmark.markdown_table([with_keras]).splitlines()[2]
+    assert line == "| mnist | gru | none | fwd | 2.00 | 1.00 | 4.00 | 8.00 | 0.50x | 2.00x | 8.00x |"
+    assert "nan" not in benchmark.markdown_table([without]) + benchmark.format_row(without)
+
+
 def test_bench_defaults_come_first_so_given_options_win(monkeypatch):
     import kerasrnn_torch.benchmark as benchmark
     received = []
