@@ -223,14 +223,12 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
         inputs = reverse_valid_steps(inputs, lengths)
         if whole:
             inputs.masked_fill_(~layout.mask.unsqueeze(-1), 0.0)    # our own copy: zero its padding in place
-    repeated = False
     if whole:
         # Only a forward sequence shows the padded steps' outputs: zeros with zero_output_for_mask,
         # else Keras's repeat of the last valid output.
         padding = "any"
         if return_sequences and not go_backwards:
             padding = "zeros" if zero_output_for_mask else "repeat"
-        repeated = padding == "repeat"
         outputs, final = _padded_call(kind, inputs, states, flat_weights, activation, layout, padding,
                                       zeroed=go_backwards)
     else:
@@ -261,7 +259,8 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
         outputs = outputs.gather(1, source.unsqueeze(-1).expand(-1, -1, outputs.shape[-1]))
         keep = (torch.arange(timesteps).unsqueeze(0) >= shift).to(device)
         return outputs.masked_fill_(~keep.unsqueeze(-1), 0.0), final        # the gather's result is ours
-    if not zero_output_for_mask and not repeated:
-        # Keras repeats the last valid output over the padded tail (the mask's False steps).
+    if not zero_output_for_mask and not whole:
+        # Keras repeats the last valid output over the padded tail (the mask's False steps); the
+        # whole-batch run has already done it.
         outputs = torch.where(layout.mask.unsqueeze(-1), outputs, last_output.unsqueeze(1))
     return outputs, final
