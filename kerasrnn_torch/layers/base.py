@@ -33,6 +33,36 @@ def unique_name(base: str) -> str:
     return base if n == 0 else f"{base}_{n}"
 
 
+_DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64", torch.float16: "float16",
+                torch.bfloat16: "bfloat16"}
+_DTYPES = {name: dtype for dtype, name in _DTYPE_NAMES.items()}
+
+
+def dtype_policy(dtype: torch.dtype) -> dict:
+    """Keras's serialized dtype policy for weights of `dtype`."""
+    name = _DTYPE_NAMES.get(dtype, str(dtype).replace("torch.", ""))
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name}, "registered_name": None}
+
+
+def dtype_from_policy(policy, owner: str):
+    """The weights' torch dtype for a Keras dtype policy (a dict, a name, a torch dtype or None).
+
+    Mixed policies ("mixed_float16") keep float32 weights, as in Keras; the
+    compute dtype is torch.autocast's business.
+    """
+    if policy is None or isinstance(policy, torch.dtype):
+        return policy
+    name = policy.get("config", {}).get("name") if isinstance(policy, dict) else str(policy)
+    if name is None:
+        return None
+    if name.startswith("mixed_"):
+        name = "float32"
+    if name not in _DTYPES:
+        raise ValueError(f"{owner}: dtype {name!r} is not supported; use one of {', '.join(_DTYPES)} or a mixed_* "
+                         "policy (float32 weights; use torch.autocast for the compute dtype)")
+    return _DTYPES[name]
+
+
 class Layer(nn.Module):
     """Base class: Keras weight API and lazy build on a `torch.nn.Module`.
 
@@ -78,6 +108,45 @@ class Layer(nn.Module):
             input_shape = (input_dim,)
         self.input_shape_hint = None if input_shape is None else tuple(input_shape)
 
+    # ---------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        """This layer's configuration under Keras's keys and values.
+
+        The base gives `name`, `trainable` and `dtype` (Keras's dtype-policy
+        dictionary); each layer adds its constructor arguments, so that
+        `type(layer).from_config(layer.get_config())` makes an equal, new layer.
+        """
+        return {"name": self.name, "trainable": self.trainable,
+                "dtype": dtype_policy(self.factory_kwargs["dtype"])}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """A new layer from `get_config()`'s dictionary (or a Keras layer's `get_config()`)."""
+        config = dict(config)
+        trainable = config.pop("trainable", True)
+        dtype = dtype_from_policy(config.pop("dtype", None), f"{cls.__name__} {config.get('name')!r}")
+        if dtype is not None:
+            config["dtype"] = dtype
+        layer = cls(**config)
+        if not trainable:
+            layer.trainable = False
+        return layer
+
+    @property
+    def trainable(self) -> bool:
+        """Keras's switch: False freezes every weight of this layer and the layers inside it."""
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        value = bool(value)
+        for module in self.modules():
+            if isinstance(module, Layer):
+                module.__dict__["_trainable"] = value
+                frozen = module.__dict__.get("_frozen_weights", ())
+                for name, parameter in module.named_parameters(recurse=False):
+                    parameter.requires_grad_(value and name not in frozen)
+
     # ----------------------------------------------------------------- build
     def build_from_hint(self):
         """Create the weights now when a shape hint was given (call at the end of __init__)."""
@@ -96,7 +165,9 @@ class Layer(nn.Module):
         """Create, initialise and register a Keras-layout weight called `name`."""
         tensor = torch.empty(tuple(int(d) for d in shape), **self.factory_kwargs)
         initializers.apply(initializers.get(initializer), tensor)
-        parameter = nn.Parameter(tensor, requires_grad=trainable)
+        if not trainable:
+            self.__dict__.setdefault("_frozen_weights", set()).add(name)   # stays frozen when trainable turns True
+        parameter = nn.Parameter(tensor, requires_grad=trainable and self.trainable)
         self.register_parameter(name, parameter)
         if regularizer is not None:
             self._regularized.append((name, regularizer))
