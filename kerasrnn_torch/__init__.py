@@ -8,12 +8,15 @@ from .layers.bidirectional import Bidirectional
 from .layers.core import Dense, Dropout
 from .layers.embedding import Embedding
 from .layers.gru import GRU, GRUCell
+from .layers.input_layer import InputLayer
 from .layers.lstm import LSTM, LSTMCell
 from .layers.masking import Masking
 from .layers.rnn import RNN
 from .layers.simple_rnn import SimpleRNN, SimpleRNNCell
 from .layers.stacked_cells import StackedRNNCells
+from .layers.symbolic import Input, KerasTensor
 from .layers.time_distributed import TimeDistributed
+from .models.functional import Model
 from .models.sequential import Sequential
 from .models.summary import summary
 from .regularization import apply_constraints, regularization_loss
@@ -26,4 +29,5 @@ __all__ = [
     "activations", "apply_constraints", "constraints", "force_path", "initializers", "regularization_loss",
     "regularizers", "summary",
     "from_keras", "load_keras_weights",
+    "Input", "InputLayer", "KerasTensor", "Model",
 ]

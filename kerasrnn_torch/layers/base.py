@@ -19,6 +19,7 @@ from torch.utils import _pytree as pytree
 
 from .. import initializers
 from .._checks import describe, shape_text
+from .symbolic import has_symbolic, symbolic_call
 
 _name_counters: defaultdict[str, itertools.count] = defaultdict(itertools.count)
 
@@ -107,6 +108,12 @@ class Layer(nn.Module):
         if input_dim is not None:
             input_shape = (input_dim,)
         self.input_shape_hint = None if input_shape is None else tuple(input_shape)
+
+    def __call__(self, *args, **kwargs):
+        # Called on kr.Input tensors (the functional API), a layer records the call instead of running it.
+        if has_symbolic(args, kwargs):
+            return symbolic_call(self, args, kwargs)
+        return super().__call__(*args, **kwargs)
 
     # ---------------------------------------------------------------- config
     def get_config(self) -> dict:

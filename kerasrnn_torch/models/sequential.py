@@ -1,8 +1,6 @@
 """Sequential: a stack of layers called in order, with masks passed along as Keras does."""
 from __future__ import annotations
 
-import contextlib
-import inspect
 import warnings
 import weakref
 
@@ -12,6 +10,7 @@ from torch import nn
 
 from .._checks import describe, shape_text
 from ..layers.base import Layer
+from .call_options import keywords_for, running_in_mode
 from .summary import dry_run, example_input, is_built, known_input, summary, weights_of
 
 
@@ -90,7 +89,7 @@ class Sequential(Layer):
                                  "Sequential must be unique (pass name=... to the layer)")
         key = str(len(self._modules))
         self.add_module(key, layer)
-        self._keywords[key] = _keywords_for(layer)
+        self._keywords[key] = keywords_for(layer)
         if rebuild:
             self._maybe_rebuild()
 
@@ -171,7 +170,7 @@ class Sequential(Layer):
                 kwargs["mask"] = mask
             if training is not None and "training" in keywords:
                 kwargs["training"] = bool(training)
-            with _running_in_mode(layer, None if "training" in keywords else training):
+            with running_in_mode(layer, None if "training" in keywords else training):
                 y = layer(x, **kwargs)
             mask = self._next_mask(layer, x, y, mask)
             x = y
@@ -254,34 +253,6 @@ class Sequential(Layer):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
-
-
-def _keywords_for(layer: nn.Module) -> frozenset:
-    """Which of `mask` and `training` Sequential may pass to this layer's forward."""
-    try:
-        parameters = inspect.signature(layer.forward).parameters
-    except (TypeError, ValueError):
-        return frozenset()
-    named = {name for name, p in parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    keywords = {"training"} & named
-    if "mask" in named and (isinstance(layer, Layer) or getattr(layer, "supports_masking", False)):
-        keywords.add("mask")
-    return frozenset(keywords)
-
-
-@contextlib.contextmanager
-def _running_in_mode(layer: nn.Module, training):
-    """Run `layer` in train (True) or eval (False) mode for one call; None leaves its flags alone."""
-    if training is None or all(m.training == training for m in layer.modules()):
-        yield
-        return
-    flags = [(m, m.training) for m in layer.modules()]
-    layer.train(bool(training))
-    try:
-        yield
-    finally:
-        for m, flag in flags:
-            m.training = flag
 
 
 def _shape_of(array) -> tuple:

@@ -8,7 +8,6 @@ leaves the model as it found it (see there).
 """
 from __future__ import annotations
 
-import contextlib
 import re
 import textwrap
 
@@ -19,10 +18,9 @@ from torch.utils import _pytree as pytree
 
 from .._checks import shape_text
 from ..layers.base import Layer
+from ..layers.dry_run import dry_run
 from ..layers.embedding import Embedding
-
-# Per-call records a forward writes on kerasrnn_torch modules, put back after a dry run.
-_CALL_RECORDS = ("last_path", "_activity_losses", "_fallback_logged", "_last_input", "_mask_cache")
+from .functional import Model
 
 # Two dummy batch sizes: an axis whose size follows them is a batch axis, shown as None.
 _PROBE_BATCHES = (2, 3)
@@ -42,47 +40,6 @@ def weights_of(module: nn.Module) -> list[torch.Tensor]:
         return list(module.weights)
     params = list(module.parameters())
     return [p for p in params if p.requires_grad] + [p for p in params if not p.requires_grad]
-
-
-@contextlib.contextmanager
-def dry_run(module: nn.Module):
-    """Run `module` inside the block without leaving a trace, beyond building unbuilt layers.
-
-    Inside: eval mode everywhere (no dropout drawn, no batch-norm statistics
-    updated), no autograd graph, and stateful layers start from zero states
-    (a dummy batch must not meet the batch size of the states they hold).
-    On exit, every submodule's train/eval flag, the stateful layers' states
-    and the per-call records (`last_path`, activity losses, ...) are put
-    back. Weights created by a lazy build stay, as Keras's
-    `model.build(input_shape)` keeps them.
-    """
-    modules = list(module.modules())
-    modes = [(m, m.training) for m in modules]
-    saved = [(m, _save_call_records(m)) for m in modules]
-    module.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        for m, training in modes:
-            m.training = training
-        for m, records in saved:
-            _restore_call_records(m, records)
-
-
-def _save_call_records(module):
-    """Keep what a call may change; a stateful RNN also forgets its states until the dry run ends."""
-    records = {name: module.__dict__[name] for name in _CALL_RECORDS if name in module.__dict__}
-    if "_state_spec" in module.__dict__:
-        # The dummy batch starts a stateful RNN from zero states, whatever batch size the held ones have.
-        records["_state_spec"] = module.__dict__["_state_spec"]
-        records["_state_leaves"] = module.__dict__["_state_leaves"]
-        module._restore_states(None)
-    return records
-
-
-def _restore_call_records(module, records):
-    module.__dict__.update(records)
 
 
 def first_layer(module: nn.Module) -> nn.Module:
@@ -309,10 +266,10 @@ def _cell_lines(text: str, width: int) -> list[str]:
     return lines or [""]
 
 
-def render_table(header, rows, line_length: int = 88) -> list[str]:
-    """Keras's box-drawn table: a heavy header, light rules between rows, the last column right-aligned."""
-    widths = _column_widths(line_length, len(header))
-    align = [str.ljust] * (len(header) - 1) + [str.rjust]
+def render_table(header, rows, line_length: int = 88, positions=(0.45, 0.80, 1.0), right_aligned=(2,)) -> list[str]:
+    """Keras's box-drawn table: a heavy header, light rules between rows, the count column right-aligned."""
+    widths = _column_widths(line_length, len(header), positions)
+    align = [str.rjust if i in right_aligned else str.ljust for i in range(len(header))]
 
     def rule(left, fill, middle, right):
         return left + middle.join(fill * w for w in widths) + right
@@ -360,6 +317,8 @@ def summary(module: nn.Module, input_shape=None, print_fn=print, *, dtype=None, 
 
     >>> text = summary(Sequential([LSTM(32, input_shape=(10, 8)), Dense(1)]))
     """
+    if isinstance(module, Model) and input_shape is None:
+        return functional_summary(module, print_fn=print_fn, line_length=line_length)
     rows = container_layers(module) or [(None, module)]
     if input_shape is None:
         known = known_input(module)
@@ -370,11 +329,15 @@ def summary(module: nn.Module, input_shape=None, print_fn=print, *, dtype=None, 
     names = _row_names(rows)
     table_rows = [[f"{name} ({type(layer).__name__})", format_shape(shapes.get(id(layer))), _param_text(layer)]
                   for name, (_, layer) in zip(names, rows)]
-    (trainable, trainable_bytes), (frozen, frozen_bytes) = _totals(module)
     title = getattr(module, "name", None)
     title = title if isinstance(title, str) else _snake_case(type(module).__name__)
-    lines = [f'Model: "{title}"',
-             *render_table(["Layer (type)", "Output Shape", "Param #"], table_rows, line_length),
+    table = render_table(["Layer (type)", "Output Shape", "Param #"], table_rows, line_length)
+    return _finish(module, title, table, print_fn)
+
+
+def _finish(module, title, table, print_fn) -> str:
+    (trainable, trainable_bytes), (frozen, frozen_bytes) = _totals(module)
+    lines = [f'Model: "{title}"', *table,
              f" Total params: {trainable + frozen:,} ({readable_size(trainable_bytes + frozen_bytes)})",
              f" Trainable params: {trainable:,} ({readable_size(trainable_bytes)})",
              f" Non-trainable params: {frozen:,} ({readable_size(frozen_bytes)})"]
@@ -382,3 +345,23 @@ def summary(module: nn.Module, input_shape=None, print_fn=print, *, dtype=None, 
     if print_fn is not None:
         print_fn(text)
     return text
+
+
+def functional_summary(model, print_fn=print, line_length: int = 88) -> str:
+    """Keras's table for a functional `Model`: one row per layer, with "Connected to".
+
+    Output shapes come from the graph (no dry run); "Connected to" names each
+    input of the layer's calls in this model as Keras does:
+    `producer[call index][output index]`.
+    """
+    rows = []
+    for layer in model.layers:
+        nodes = [node for node in model._nodes if node.layer is layer]
+        shapes = [Shape(t.shape) for t in nodes[0].outputs] if nodes else []
+        shape = format_shape(shapes[0]) if len(shapes) == 1 else format_shape(list(shapes))
+        sources = [f"{t.node.layer.name}[{t.node.call_index}][{t.index}]" for node in nodes for t in node.inputs]
+        params = "0" if not is_built(layer) else f"{sum(w.numel() for w in weights_of(layer)):,}"
+        rows.append([f"{layer.name} ({type(layer).__name__})", shape, params, ", ".join(sources) or "-"])
+    table = render_table(["Layer (type)", "Output Shape", "Param #", "Connected to"], rows, line_length,
+                         positions=(0.3, 0.56, 0.7, 1.0))
+    return _finish(model, model.name, table, print_fn)

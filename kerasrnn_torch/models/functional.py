@@ -1,0 +1,410 @@
+"""Model: a functional model, the graph of layer calls between `kr.Input`s and outputs, as `keras.Model`.
+
+Building (`Model(inputs, outputs)`) walks the recorded calls (`Node`s, see
+`layers/symbolic.py`) back from the outputs, orders the layers as Keras
+orders `model.layers` (so `get_weights()` matches Keras's order), and
+compiles the calls into a `Program`: a flat list of steps whose arguments
+and masks are looked up by slot number, so a forward pass does no graph
+walking.
+"""
+from __future__ import annotations
+
+import collections
+import weakref
+
+import torch
+from torch.utils import _pytree as pytree
+
+from .._checks import describe, shape_text
+from ..layers.base import Layer, _snake_case
+from ..layers.dry_run import dry_run
+from ..layers.input_layer import InputLayer
+from ..layers.symbolic import KerasTensor, bind_arguments
+from .call_options import keywords_for, running_in_mode
+
+
+class Model(Layer):
+    """A functional model over the layers between `inputs` and `outputs`, as `keras.Model(inputs, outputs)`.
+
+    Args:
+        inputs: a `kr.Input`, or a list or dict of them.
+        outputs: what layers returned when called on them: a KerasTensor,
+            or a list, tuple or dict of them.
+        name: the model's name (default "functional", "functional_1", ...).
+
+    It is a `torch.nn.Module`: called as Keras calls it (`model(x)`,
+    `model([a, b])`, `model({"name": a, ...})`) or as modules are called
+    (`model(a, b)`), with optional `mask=` (one per input) and `training=`;
+    it returns the structure of `outputs` (a tensor, list, tuple or dict).
+    Layers used several times share their weights, and models built from
+    the same layers (an inference encoder and decoder beside the training
+    model) share them too. Masks travel between layers as in Keras.
+
+    Each layer is a submodule under a name fixed by the model's own layer
+    order and the layer's class (`lstm`, `lstm_1`, `dense`, ...), so the
+    same building code gives the same `state_dict()` keys in any process.
+
+    >>> inputs = Input(shape=(None, 8))
+    >>> outputs = Dense(1)(LSTM(16)(inputs))
+    >>> model = Model(inputs, outputs)
+    >>> model(torch.randn(4, 10, 8)).shape
+    torch.Size([4, 1])
+    """
+
+    def __init__(self, inputs, outputs, name=None):
+        super().__init__(name=name or _model_name())
+        owner = describe(self)
+        self._inputs_structure = inputs
+        self._outputs_structure = outputs
+        self.inputs = _keras_tensors(inputs, "inputs", owner)
+        self.outputs = _keras_tensors(outputs, "outputs", owner)
+        graph = _Graph(self.inputs, self.outputs, owner)
+        self._layers = graph.layers
+        self._nodes = graph.nodes
+        for key, layer in _attribute_names(self, graph.layers):
+            if not isinstance(layer, InputLayer):
+                self.add_module(key, layer)
+        self._program = _Program(graph, self.inputs, self.outputs, pytree.tree_flatten(outputs)[1])
+        self._input_names = [t.name for t in self.inputs]
+        self._mask_cache = None
+        self.built = True
+
+    # ------------------------------------------------------------- structure
+    @property
+    def layers(self) -> list:
+        """The layers in Keras's order (inputs first, then by depth): the order of `get_weights()`."""
+        return list(self._layers)
+
+    def get_layer(self, name=None, index=None):
+        """A layer by its name or its position in `layers`, as Keras's `get_layer`."""
+        if (name is None) == (index is None):
+            raise ValueError(f"{describe(self)}.get_layer: give either name= or index=")
+        if index is not None:
+            if not -len(self._layers) <= index < len(self._layers):
+                raise ValueError(f"{describe(self)} has {len(self._layers)} layers, got index {index}")
+            return self._layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"{describe(self)} has no layer named {name!r}; its layers are "
+                         f"{[layer.name for layer in self._layers]}")
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def input_dtype(self):
+        dtypes = [t.dtype for t in self.inputs]
+        return dtypes[0] if len(dtypes) == 1 else dtypes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    # --------------------------------------------------------------- weights
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """Every layer's weights in Keras's order (`layers` order), each weight once."""
+        weights, seen = [], set()
+        for layer in self._layers:
+            for weight in layer.weights:
+                if id(weight) not in seen:
+                    seen.add(id(weight))
+                    weights.append(weight)
+        return weights
+
+    # ---------------------------------------------------------------- calling
+    def forward(self, *inputs, mask=None, training=None):
+        values = self._flat_inputs(inputs)
+        masks = self._flat_masks(mask)
+        outputs, output_masks = self._program.run(values, masks, training)
+        self._mask_cache = (weakref.ref(values[0]), output_masks)
+        return pytree.tree_unflatten(outputs, self._program.output_spec)
+
+    def _flat_inputs(self, given) -> list:
+        owner = describe(self)
+        if len(given) == 1:
+            given = given[0]
+        expected = len(self.inputs)
+        if isinstance(given, dict):
+            missing = [name for name in self._input_names if name not in given]
+            unknown = [name for name in given if name not in self._input_names]
+            if missing or unknown:
+                raise ValueError(f"{owner} takes inputs named {self._input_names}; got keys {list(given)}")
+            given = [given[name] for name in self._input_names]
+        elif isinstance(given, (list, tuple)):
+            given = list(given)
+        else:
+            given = [given]
+        if len(given) != expected:
+            raise ValueError(f"{owner} expects {expected} input(s) {self._input_names}, got {len(given)}")
+        for value, tensor in zip(given, self.inputs):
+            _check_input(value, tensor, owner)
+        return given
+
+    def _flat_masks(self, mask) -> list:
+        if mask is None:
+            return [None] * len(self.inputs)
+        masks = [mask] if isinstance(mask, torch.Tensor) or len(self.inputs) == 1 and mask is None else list(mask)
+        if len(masks) != len(self.inputs):
+            raise ValueError(f"{describe(self)}: mask must hold one entry (a tensor or None) per input, "
+                             f"{len(self.inputs)} in all; got {len(masks)}")
+        return masks
+
+    def compute_mask(self, inputs, mask=None):
+        """The outputs' masks for `inputs` (from the latest call when it was on them)."""
+        first = inputs[0] if isinstance(inputs, (list, tuple)) else \
+            next(iter(inputs.values())) if isinstance(inputs, dict) else inputs
+        cache = self._mask_cache
+        if cache is None or cache[0]() is not first:
+            with dry_run(self):
+                self(inputs, mask=mask)
+            cache = self._mask_cache
+        return pytree.tree_unflatten(list(cache[1]), self._program.output_spec)
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state["_mask_cache"] = None      # weak references cannot be pickled; it is only a cache
+        return state
+
+    # ---------------------------------------------------------------- summary
+    def summary(self, print_fn=print, **kwargs) -> str:
+        """Print Keras's functional summary table (with "Connected to") and return its text."""
+        from .summary import functional_summary
+        return functional_summary(self, print_fn=print_fn, **kwargs)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
+
+
+# ------------------------------------------------------------------ the graph
+class _Graph:
+    """The nodes between inputs and outputs, ordered as Keras orders them (ops/function.py's map_graph)."""
+
+    def __init__(self, inputs, outputs, owner):
+        self.owner = owner
+        input_ids = {id(t) for t in inputs}
+        order, first_seen = [], {}
+        finished, in_progress = set(), set()
+        for tensor in outputs:
+            self._visit(tensor, input_ids, order, first_seen, finished, in_progress)
+        node_depth, layer_depth = self._depths(order, inputs, first_seen)
+        by_depth = collections.defaultdict(list)
+        for node, depth in node_depth.items():
+            by_depth[depth].append(node)
+        self.nodes = [node for depth in sorted(by_depth, reverse=True) for node in by_depth[depth]]
+        layers_by_depth = collections.defaultdict(list)
+        for layer_id, (layer, depth) in layer_depth.items():
+            layers_by_depth[depth].append(layer)
+        self.layers = []
+        for depth in sorted(layers_by_depth, reverse=True):
+            self.layers.extend(sorted(layers_by_depth[depth], key=lambda layer: first_seen[id(layer)]))
+        self._check(inputs, outputs)
+
+    def _visit(self, tensor, input_ids, order, first_seen, finished, in_progress):
+        node = tensor.node
+        if id(node) in finished:
+            return
+        if not node.is_input and id(tensor) in input_ids:
+            finished.add(id(node))       # an intermediate tensor given as an input: the graph starts there
+            return
+        if id(node) in in_progress:
+            raise ValueError(f"{self.owner}: the graph has a cycle through {describe(node.layer)}")
+        first_seen.setdefault(id(node.layer), len(first_seen))
+        in_progress.add(id(node))
+        for parent_tensor in node.inputs:
+            self._visit(parent_tensor, input_ids, order, first_seen, finished, in_progress)
+        finished.add(id(node))
+        in_progress.discard(id(node))
+        order.append(node)
+
+    @staticmethod
+    def _depths(order, inputs, first_seen):
+        """Keras's depths: 0 at the outputs, each parent one deeper than its deepest child."""
+        node_depth = {}
+        layer_depth = {}
+        in_graph = {id(node) for node in order}
+        for node in reversed(order):
+            depth = node_depth.setdefault(node, 0)
+            previous = layer_depth.get(id(node.layer), (None, 0))[1]
+            depth = max(depth, previous)
+            layer_depth[id(node.layer)] = (node.layer, depth)
+            node_depth[node] = depth
+            for parent in node.parents():
+                if id(parent) in in_graph:
+                    node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+        for tensor in inputs:
+            node = tensor.node
+            if node.is_input and id(node.layer) not in layer_depth:
+                layer_depth[id(node.layer)] = (node.layer, 0)       # an input no output uses
+                first_seen[id(node.layer)] = -1
+                node_depth[node] = 0
+        return node_depth, layer_depth
+
+    def _check(self, inputs, outputs):
+        available = {id(t) for t in inputs}
+        for node in self.nodes:
+            if node.is_input and id(node.outputs[0]) not in available:
+                used_by = next(n for n in self.nodes if any(t is node.outputs[0] for t in n.inputs))
+                raise ValueError(f"{self.owner}: {describe(used_by.layer)} takes the input "
+                                 f"'{node.layer.name}', which is not among the model's inputs "
+                                 f"{[t.name for t in inputs]}; pass it in `inputs` (the graph is disconnected)")
+            if not node.is_input and any(id(t) not in available for t in node.inputs):
+                continue        # reported through its input node above
+            available.update(id(t) for t in node.outputs)
+        used = {id(t) for node in self.nodes for t in node.inputs} | {id(t) for t in outputs}
+        unused = [t.name for t in inputs if id(t) not in used]
+        if unused:
+            raise ValueError(f"{self.owner}: the input(s) {unused} reach none of the outputs; remove them from "
+                             "`inputs`, or use them")
+
+
+def _keras_tensors(structure, argument, owner) -> list:
+    leaves = pytree.tree_leaves(structure)
+    if not leaves:
+        raise ValueError(f"{owner}: `{argument}` is empty")
+    for leaf in leaves:
+        if not isinstance(leaf, KerasTensor):
+            got = f"a tensor of shape {shape_text(leaf.shape)}" if isinstance(leaf, torch.Tensor) else \
+                type(leaf).__name__
+            raise TypeError(f"{owner}: `{argument}` must hold symbolic tensors (kr.Input(...) and what layers "
+                            f"return when called on them), got {got}")
+    if argument == "inputs":
+        names = [t.name for t in leaves]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"{owner}: input names must be unique (they key a dict of inputs), got {repeated} "
+                             "more than once")
+    return leaves
+
+
+def _check_input(value, tensor, owner):
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{owner}: input '{tensor.name}' must be a tensor of shape {shape_text(tensor.shape)}, got "
+                        f"{type(value).__name__} (convert it with torch.as_tensor)")
+    if value.dim() != len(tensor.shape) or any(
+            want is not None and got != want for got, want in zip(value.shape, tensor.shape)):
+        raise ValueError(f"{owner}: input '{tensor.name}' expects shape {shape_text(tensor.shape)}, got "
+                         f"{shape_text(value.shape)}")
+
+
+def _attribute_names(model, layers):
+    """Submodule names from each layer's class, numbered in model order: lstm, lstm_1, dense, ..."""
+    used: dict[str, int] = {}
+    for layer in layers:
+        base = _snake_case(type(layer).__name__)
+        while True:
+            count = used.get(base, 0)
+            used[base] = count + 1
+            key = base if count == 0 else f"{base}_{count}"
+            if not hasattr(type(model), key) and key not in model.__dict__:
+                break
+        yield key, layer
+
+
+_model_numbers = collections.Counter()
+
+
+def _model_name() -> str:
+    n = _model_numbers["functional"]
+    _model_numbers["functional"] += 1
+    return "functional" if n == 0 else f"functional_{n}"
+
+
+# ---------------------------------------------------------------- running it
+class _Slot:
+    """A placeholder in a step's arguments: the value computed into slot `index`."""
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+
+def _is_slot(value) -> bool:
+    return isinstance(value, _Slot)
+
+
+class _Step:
+    """One layer call of the program, with its arguments and masks as slot lookups."""
+
+    def __init__(self, node, slot_of):
+        self.layer = node.layer
+        self.arguments = [_Slot(slot_of[id(v)]) if isinstance(v, KerasTensor) else v for v in node.arguments]
+        self.slot_positions = [(i, v.index) for i, v in enumerate(self.arguments) if isinstance(v, _Slot)]
+        self.argument_spec = node.argument_spec
+        self.outputs = [slot_of[id(t)] for t in node.outputs]
+        self.keywords = keywords_for(node.layer)
+        args, kwargs = pytree.tree_unflatten(self.arguments, self.argument_spec)
+        bound = bind_arguments(node.layer, args, kwargs)
+        rule = node.mask_rule
+        self.mask_routes = [(parameter, bound[name]) for name, parameter in rule.routes]
+        self.first_argument = bound[rule.first_argument]
+        self.explicit_mask = bound.get("mask")
+        self.takes_mask = rule.takes_mask
+
+    def run(self, values, masks, training):
+        flat = list(self.arguments)
+        for position, slot in self.slot_positions:
+            flat[position] = values[slot]
+        args, kwargs = pytree.tree_unflatten(flat, self.argument_spec)
+        given = {}
+        for parameter, template in self.mask_routes:
+            routed = _fill(template, masks)
+            if any(m is not None for m in pytree.tree_leaves(routed)):
+                given[parameter] = routed
+        if training is not None and "training" in self.keywords:
+            kwargs["training"] = training
+        with running_in_mode(self.layer, None if "training" in self.keywords else training):
+            result = self.layer(*args, **kwargs, **given)
+        flat_result = pytree.tree_leaves(result)
+        for slot, value in zip(self.outputs, flat_result):
+            values[slot] = value
+        if self.takes_mask:
+            self._store_masks(values, masks, given, flat_result)
+
+    def _store_masks(self, values, masks, given, flat_result):
+        previous = given.get("mask")
+        if previous is None:
+            previous = self.explicit_mask if self.explicit_mask is not None else _fill(self.first_argument, masks)
+        first = _fill(self.first_argument, values)
+        out = self.layer.compute_mask(first, previous)
+        flat = pytree.tree_leaves(out, is_leaf=lambda m: m is None) if out is not None else []
+        for i, slot in enumerate(self.outputs):
+            masks[slot] = flat[i] if i < len(flat) else None
+
+
+def _fill(template, table):
+    if isinstance(template, _Slot):
+        return table[template.index]
+    return pytree.tree_map(lambda v: table[v.index] if isinstance(v, _Slot) else None, template, is_leaf=_is_slot)
+
+
+class _Program:
+    """The model's calls in Keras's execution order, over numbered slots."""
+
+    def __init__(self, graph, inputs, outputs, output_spec):
+        slot_of = {id(t): i for i, t in enumerate(inputs)}
+        # Input layers compute nothing, nor do calls whose outputs the model is given as inputs.
+        computed = [node for node in graph.nodes
+                    if not node.is_input and not any(id(t) in slot_of for t in node.outputs)]
+        for node in computed:
+            for tensor in node.outputs:
+                slot_of[id(tensor)] = len(slot_of)
+        self.size = len(slot_of)
+        self.input_slots = [slot_of[id(t)] for t in inputs]
+        self.steps = [_Step(node, slot_of) for node in computed]
+        self.output_slots = [slot_of[id(t)] for t in outputs]
+        self.output_spec = output_spec
+
+    def run(self, inputs, input_masks, training):
+        values = [None] * self.size
+        masks = [None] * self.size
+        for slot, value, mask in zip(self.input_slots, inputs, input_masks):
+            values[slot] = value
+            masks[slot] = mask
+        for step in self.steps:
+            step.run(values, masks, training)
+        return [values[s] for s in self.output_slots], [masks[s] for s in self.output_slots]
