@@ -336,6 +336,79 @@ def memory_markdown_table(rows):
     return "\n".join(lines)
 
 
+# The keras-io lstm_seq2seq sizes: 71 source and 93 target characters, 256 units.
+SEQ2SEQ = {"batch": 64, "source_steps": 20, "target_steps": 20, "source_features": 71, "target_features": 93,
+           "units": 256}
+
+
+class HandWrittenSeq2Seq(nn.Module):
+    """The reference encoder-decoder with attention as a PyTorch user writes it: the same layers, a forward."""
+
+    def __init__(self, encoder, decoder, attention, concatenate, dense):
+        super().__init__()
+        self.encoder, self.decoder, self.attention = encoder, decoder, attention
+        self.concatenate, self.dense = concatenate, dense
+
+    def forward(self, source, target):
+        encoded, h, c = self.encoder(source)
+        decoded, _, _ = self.decoder(target, initial_state=[h, c])
+        context = self.attention([decoded, encoded])
+        return self.dense(self.concatenate([decoded, context]))
+
+
+def functional_seq2seq(units, source_features, target_features):
+    """(kr.Model, the hand-written module) over one set of layers."""
+    encoder = kr.LSTM(units, return_sequences=True, return_state=True)
+    decoder = kr.LSTM(units, return_sequences=True, return_state=True)
+    attention, concatenate = kr.Attention(), kr.Concatenate()
+    dense = kr.Dense(target_features, activation="softmax")
+    source, target = kr.Input(shape=(None, source_features)), kr.Input(shape=(None, target_features))
+    encoded, h, c = encoder(source)
+    decoded, _, _ = decoder(target, initial_state=[h, c])
+    outputs = dense(concatenate([decoded, attention([decoded, encoded])]))
+    return kr.Model([source, target], outputs), HandWrittenSeq2Seq(encoder, decoder, attention, concatenate, dense)
+
+
+def run_functional(args):
+    """kr.Model against a hand-written forward over the same layers: the graph's own cost."""
+    device = torch.device(args.device)
+    size = SEQ2SEQ
+    model, hand_written = functional_seq2seq(size["units"], size["source_features"], size["target_features"])
+    model.to(device)
+    rows = []
+    for label, batch, source_steps, target_steps in (("training batch", size["batch"], size["source_steps"],
+                                                       size["target_steps"]), ("one decode step", 1, 20, 1)):
+        source = torch.randn(batch, source_steps, size["source_features"], device=device)
+        target = torch.randn(batch, target_steps, size["target_features"], device=device)
+
+        def timed(module):
+            def call(backward):
+                if backward:
+                    module(source, target).sum().backward()
+                else:
+                    with torch.no_grad():
+                        module(source, target)
+            return call
+        for backward in (False, True):
+            ms = measure({"kr.Model": timed(model), "hand-written": timed(hand_written)}, backward,
+                         args.repeats, args.warmup, device, args.min_sample_ms)
+            row = {"case": label, "backward": backward, "model_ms": ms["kr.Model"],
+                   "hand_written_ms": ms["hand-written"], "ratio": ms["kr.Model"] / ms["hand-written"]}
+            rows.append(row)
+            print(f"functional seq2seq, {label:16s} {'fwd+bwd' if backward else 'forward'}: kr.Model "
+                  f"{row['model_ms']:.3f} ms, hand-written {row['hand_written_ms']:.3f} ms, "
+                  f"ratio {row['ratio']:.3f}x")
+    return rows
+
+
+def functional_markdown_table(rows):
+    lines = ["| case | pass | kr.Model ms | hand-written ms | kr.Model / hand-written |", "|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['case']} | {'fwd+bwd' if row['backward'] else 'forward'} | {row['model_ms']:.3f} | "
+                     f"{row['hand_written_ms']:.3f} | {row['ratio']:.3f}x |")
+    return "\n".join(lines)
+
+
 def run_matrix(args, keras):
     device = torch.device(args.device)
     rows = []
@@ -479,6 +552,8 @@ def main(argv=None, prog=None):
                              "kernels each layer's fused path ran")
     parser.add_argument("--loop-configs", action="store_true",
                         help="also time loop-only configurations (recurrent_dropout, relu, ...) against Keras 3")
+    parser.add_argument("--functional", action="store_true",
+                        help="also time kr.Model against a hand-written forward (the reference seq2seq)")
     args = parser.parse_args(argv)
 
     keras = None if args.no_keras else try_keras()
@@ -496,6 +571,8 @@ def main(argv=None, prog=None):
         report["loop_rows"] = run_loop_configs(args, keras)
     if args.memory:
         report["memory_rows"] = run_memory(args)
+    if args.functional:
+        report["functional_rows"] = run_functional(args)
     if args.train_mnist:
         report["train_mnist"] = train_mnist_rows(args)
     if args.json:
@@ -509,6 +586,8 @@ def main(argv=None, prog=None):
                 f.write("\n" + loop_markdown_table(report["loop_rows"]) + "\n")
             if report.get("memory_rows"):
                 f.write("\n" + memory_markdown_table(report["memory_rows"]) + "\n")
+            if report.get("functional_rows"):
+                f.write("\n" + functional_markdown_table(report["functional_rows"]) + "\n")
     if args.plot and report["rows"]:
         plot(report["rows"], args.plot)
     return report

@@ -21,6 +21,9 @@ class InputLayer(Layer):
         batch_size: a fixed batch size, or None.
         dtype: a torch dtype or Keras's name ("float32", "int32", ...).
         name: the input's name (default "input_layer", "input_layer_1", ...).
+
+    >>> InputLayer(shape=(None, 8)).output.shape
+    (None, None, 8)
     """
 
     def __init__(self, shape=None, batch_size=None, dtype=None, name=None):

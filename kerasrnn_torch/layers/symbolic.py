@@ -48,10 +48,19 @@ _input_names = itertools.count()
 class KerasTensor:
     """A placeholder for a tensor of a functional model: what `kr.Input` and layers called on it return.
 
-    `shape` has the batch axis first and None where the size is unknown;
-    `dtype` is a torch dtype; `name` names it in messages and, for inputs,
-    as the key of a dict passed to the model. It holds no data: arithmetic
-    on it goes through a layer (`kr.Add()([a, b])`, `kr.Lambda(fn)(x)`).
+    It holds no data: arithmetic on it goes through a layer
+    (`kr.Add()([a, b])`, `kr.Lambda(fn)(x)`). Made by `kr.Input` and by
+    layer calls, not by hand.
+
+    Args:
+        shape: batch axis first, None where the size is unknown.
+        dtype: a torch dtype.
+        node, index: the layer call that makes it, and which of its outputs.
+        examples, masks: its values and masks in the two probe runs.
+        name: how messages name it; for inputs, the key of a dict of inputs.
+
+    >>> Input(shape=(None, 8), name="tokens")
+    <KerasTensor shape=(None, None, 8), dtype=float32, name=tokens>
     """
 
     def __init__(self, shape, dtype, *, node, index, examples, masks, name):
