@@ -4,6 +4,8 @@ The workers import only torch and kerasrnn_torch (not Keras) to start fast.
 """
 import warnings
 
+import pytest
+
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -16,13 +18,19 @@ STEPS = 2
 GLOBAL_BATCH = 4
 
 
-def make_model():
+def make_model(kind="sequential"):
     torch.manual_seed(0)
-    return kr.Sequential([
+    layers = [
         kr.LSTM(5, return_sequences=True, stateful=True, input_shape=(6, 3)),   # each rank keeps its own states
-        kr.Bidirectional(kr.GRU(4)),                                             # one fused two-way kernel
+        kr.Bidirectional(kr.GRU(4)),                         # one fused two-way kernel
         kr.Dense(2),
-    ])
+    ]
+    if kind == "sequential":
+        return kr.Sequential(layers)
+    inputs = x = kr.Input(shape=(6, 3))
+    for layer in layers:
+        x = layer(x)
+    return kr.Model(inputs, x)
 
 
 def global_batches():
@@ -45,16 +53,17 @@ def train(model, batches, rows):
 
 
 def stateful_layer(model):
-    return (model.module if isinstance(model, DistributedDataParallel) else model)[0]
+    model = model.module if isinstance(model, DistributedDataParallel) else model
+    return next(layer for layer in model.layers if getattr(layer, "stateful", False))
 
 
-def worker(rank, store_path, results):
+def worker(rank, kind, store_path, results):
     warnings.simplefilter("error")                 # as in the test configuration, which workers do not inherit
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{store_path}", rank=rank, world_size=WORLD_SIZE)
     try:
         # Default DDP settings: the stateful layer's states are not buffers, so DDP leaves each rank's alone.
-        model = DistributedDataParallel(make_model())
+        model = DistributedDataParallel(make_model(kind))
         share = GLOBAL_BATCH // WORLD_SIZE
         gradients, states = train(model, global_batches(), slice(rank * share, (rank + 1) * share))
         results[rank] = {"gradients": gradients, "states": states}
@@ -62,12 +71,13 @@ def worker(rank, store_path, results):
         dist.destroy_process_group()
 
 
-def test_ddp_gradients_equal_single_process_training_on_the_global_batch(tmp_path):
+@pytest.mark.parametrize("kind", ["sequential", "functional"])
+def test_ddp_gradients_equal_single_process_training_on_the_global_batch(tmp_path, kind):
     with mp.Manager() as manager:
         results = manager.dict()
-        mp.spawn(worker, args=(str(tmp_path / "store"), results), nprocs=WORLD_SIZE, join=True)
+        mp.spawn(worker, args=(kind, str(tmp_path / "store"), results), nprocs=WORLD_SIZE, join=True)
         results = dict(results)
-    expected_gradients, expected_states = train(make_model(), global_batches(), slice(None))
+    expected_gradients, expected_states = train(make_model(kind), global_batches(), slice(None))
     share = GLOBAL_BATCH // WORLD_SIZE
     for rank in range(WORLD_SIZE):
         for step in range(STEPS):

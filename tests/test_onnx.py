@@ -47,3 +47,24 @@ def test_exported_fused_recurrent_model_runs_in_onnxruntime(tmp_path):
     with torch.no_grad():
         assert_close(output, model(other), OUTPUT_ATOL, "onnxruntime outputs on new inputs")
     assert np.isfinite(output).all()
+
+
+@pytest.mark.filterwarnings(r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning")
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf Tensor:UserWarning")
+@pytest.mark.filterwarnings("ignore:_check_is_size will be removed:FutureWarning")
+def test_exported_functional_encoder_decoder_runs_in_onnxruntime(tmp_path):
+    source, target = kr.Input(shape=(6, 4), name="source"), kr.Input(shape=(3, 2), name="target")
+    encoded, h, c = kr.LSTM(8, return_sequences=True, return_state=True)(source)
+    decoded = kr.LSTM(8, return_sequences=True)(target, initial_state=[h, c])
+    outputs = kr.Dense(2)(kr.Attention()([decoded, encoded]))
+    model = randomize(kr.Model([source, target], outputs)).eval()
+    x, y = torch.randn(3, 6, 4), torch.randn(3, 3, 2)
+    with torch.no_grad():
+        expected = model(x, y)
+    path = tmp_path / "functional.onnx"
+    batch = torch.export.Dim("batch")
+    torch.onnx.export(model, (x, y), path, dynamo=True, input_names=["source", "target"], output_names=["outputs"],
+                      dynamic_shapes=(({0: batch}, {0: batch}),))   # forward(*inputs): one entry, a tuple
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (output,) = session.run(None, {"source": x.numpy(), "target": y.numpy()})
+    assert_close(output, expected, OUTPUT_ATOL, "onnxruntime outputs")
