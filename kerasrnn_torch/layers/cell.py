@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import activations, constraints, regularizers
-from .._checks import describe, positive_int, rate, shape_text
+from .._checks import describe, one_of, positive_int, rate, shape_text
 from ..seeding import SeededGenerators
 from .base import Layer
 
@@ -150,6 +150,14 @@ class RecurrentCell(Layer):
         training = self.training if training is None else training
         masks = self.dropout_masks(inputs.shape[0], training, inputs)
         return self.make_step(masks)(self.project(inputs, masks), list(states))
+
+    def set_implementation(self, value, allowed):
+        """Keras's `implementation` (how Keras splits its matrix products): kept, as it changes no number here.
+
+        As in Keras, `recurrent_dropout` makes it 1.
+        """
+        one_of(value, allowed, "implementation", describe(self))
+        self.implementation = 1 if self.recurrent_dropout else value
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, units={self.units}"

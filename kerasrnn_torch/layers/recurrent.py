@@ -203,7 +203,7 @@ _CELL_ATTRIBUTES = frozenset({
     "units", "activation", "recurrent_activation", "use_bias", "unit_forget_bias", "reset_after",
     "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer",
     "recurrent_regularizer", "bias_regularizer", "kernel_constraint", "recurrent_constraint",
-    "bias_constraint", "dropout", "recurrent_dropout", "seed",
+    "bias_constraint", "dropout", "recurrent_dropout", "seed", "implementation",
 })
 
 
