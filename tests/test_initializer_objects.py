@@ -7,7 +7,7 @@ import torch
 
 import kerasrnn_torch as kr
 from kerasrnn_torch import initializers
-from tests import reference  # noqa: F401  (configures Keras's torch backend)
+import reference
 
 CASES = [
     ("Constant", {"value": 2.5}), ("Zeros", {}), ("Ones", {}),

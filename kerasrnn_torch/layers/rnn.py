@@ -175,7 +175,7 @@ class RNN(Layer):
         given_leaves, given_spec = pytree.tree_flatten(given)
         expected_text = ", ".join(shape_text(t.shape) for t in expected_leaves)
         if len(given_leaves) != len(expected_leaves) or not all(isinstance(t, torch.Tensor) for t in given_leaves):
-            raise ValueError(f"{describe(self)} expects initial_state as {len(expected)} state tensor(s) with shapes "
+            raise ValueError(f"{describe(self)} expects initial_state as {len(expected_leaves)} state tensor(s) with shapes "
                              f"[{expected_text}], got {len(given_leaves)}")
         for got, want in zip(given_leaves, expected_leaves):
             if tuple(got.shape) != tuple(want.shape):
