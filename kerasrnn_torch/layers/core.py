@@ -143,9 +143,10 @@ class Dropout(Layer):
         self.noise_shape = _checked_noise_shape(noise_shape, owner)
         self.seed = seed
         self._generators = SeededGenerators(seed)
-        self.built = True
 
     def forward(self, inputs, training=None):
+        if not self.built:
+            self.build(tuple(inputs.shape))
         training = self.training if training is None else bool(training)
         if not training or self.rate == 0.0:
             return inputs
