@@ -314,7 +314,7 @@ def serialize(initializer):
     """
     if initializer is None:
         return None
-    if isinstance(initializer, str):
+    if isinstance(initializer, (str, dict)):
         initializer = get(initializer)
     if not isinstance(initializer, Initializer):
         raise ValueError(f"Cannot serialize the initializer {initializer!r}: only Keras names and "

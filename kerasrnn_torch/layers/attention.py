@@ -53,6 +53,10 @@ class Attention(Layer):
         if type(self).build is Attention.build:
             self.build(None)    # a subclass's own build runs at the first call, with the input shapes
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), "use_scale": self.use_scale, "score_mode": self.score_mode,
+                "dropout": self.dropout, "seed": self.seed}
+
     def build(self, input_shape=None):
         # Scalars only, so the weights need no input shape (Keras creates them at the first call).
         if self.built:

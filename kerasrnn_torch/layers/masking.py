@@ -28,6 +28,9 @@ class Masking(Layer):
         super().__init__(**layer_kwargs)
         self.mask_value = mask_value
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), "mask_value": self.mask_value}
+
     def compute_mask(self, inputs, mask=None):
         """True where some feature differs from `mask_value` (the incoming mask is replaced, as in Keras)."""
         return (inputs != self.mask_value).any(dim=-1)

@@ -10,6 +10,7 @@ from torch import nn
 from .._checks import describe
 from .base import Layer
 from .cell import NO_DROPOUT
+from .config import deserialize_layer, serialize_layer
 
 
 def accepts_training(cell) -> bool:
@@ -97,6 +98,16 @@ class StackedRNNCells(Layer):
         self._takes_training = [accepts_training(c) for c in cells]
         self._protocol = [follows_step_protocol(c) for c in cells]
         self.built = all(getattr(c, "built", True) for c in cells)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "cells": [serialize_layer(cell) for cell in self.cells]}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        owner = f"{cls.__name__} {config.get('name')!r}"
+        config["cells"] = [deserialize_layer(cell, owner) for cell in config.get("cells", ())]
+        return super().from_config(config)
 
     @property
     def state_size(self):

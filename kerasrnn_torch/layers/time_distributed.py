@@ -9,6 +9,7 @@ from torch.utils import _pytree as pytree
 
 from .._checks import describe, shape_text
 from .base import Layer
+from .config import deserialize_layer, serialize_layer
 
 
 class TimeDistributed(Layer):
@@ -43,6 +44,15 @@ class TimeDistributed(Layer):
         self.layer = layer
         self._layer_takes = _keyword_arguments(layer)
         self.build_from_hint()
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "layer": serialize_layer(self.layer)}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        config["layer"] = deserialize_layer(config["layer"], f"{cls.__name__} {config.get('name')!r}")
+        return super().from_config(config)
 
     # The wrapped module owns every weight, so this wrapper is built when it is.
     @property
