@@ -153,6 +153,11 @@ def get(identifier):
                              "a Constraint, or a callable on a tensor") from None
     if isinstance(identifier, type) and issubclass(identifier, Constraint):
         return identifier()
+    if isinstance(identifier, dict):     # Keras's serialized form: {"class_name": ..., "config": {...}}
+        cls = _BY_NAME.get(str(identifier.get("class_name")))
+        if not (isinstance(cls, type) and issubclass(cls, Constraint)):
+            raise ValueError(f"Unknown constraint class {identifier.get('class_name')!r} in {identifier!r}")
+        return cls.from_config(dict(identifier.get("config") or {}))
     if callable(identifier):
         return identifier
     raise TypeError(f"A constraint must be None, a Keras name or a callable on a tensor; got {identifier!r}")

@@ -62,11 +62,52 @@ def test_rnn_last_output_with_mask_matches_keras(options):
 
 def test_stacked_states_are_nested_per_cell():
     layer = kr.RNN([kr.LSTMCell(5), kr.GRUCell(3)], return_state=True)
-    output, lstm_states, gru_states = layer(torch.randn(2, 4, 3))
+    output, lstm_states, gru_state = layer(torch.randn(2, 4, 3))
     assert output.shape == (2, 3)
     assert [s.shape for s in lstm_states] == [(2, 5), (2, 5)]
-    assert [s.shape for s in gru_states] == [(2, 3)]
+    assert isinstance(gru_state, torch.Tensor) and gru_state.shape == (2, 3)
     assert layer.cell.state_size == [[5, 5], 3]
+
+
+def _stacked_pair(kinds):
+    ours = kr.RNN([getattr(kr, k)(u) for k, u in kinds], return_state=True)
+    theirs = keras.layers.RNN([getattr(keras.layers, k)(u) for k, u in kinds], return_state=True)
+    theirs.build((None, TIMESTEPS, FEATURES))
+    ours(torch.zeros(1, TIMESTEPS, FEATURES))
+    ours.set_weights(random_weights(theirs, seed=2))
+    return ours, theirs
+
+
+@pytest.mark.parametrize("kinds", [[("SimpleRNNCell", 4), ("GRUCell", 3)],
+                                   [("SimpleRNNCell", 4), ("LSTMCell", 3), ("GRUCell", 2)]], ids=["one_state", "mixed"])
+def test_stacked_return_state_gives_one_tensor_per_one_state_cell_as_keras(kinds):
+    ours, theirs = _stacked_pair(kinds)
+    x = torch.randn(BATCH, TIMESTEPS, FEATURES)
+    # Keras 3's structure: a tensor per one-state cell, [h, c] for an LSTMCell (its functional outputs;
+    # eagerly Keras gives this structure when initial_state is passed in it).
+    flat_initial = [torch.randn(BATCH, u) for k, u in kinds for _ in range(2 if k == "LSTMCell" else 1)]
+    nested_initial, leaves = [], iter(flat_initial)
+    for k, _ in kinds:
+        nested_initial.append([next(leaves), next(leaves)] if k == "LSTMCell" else next(leaves))
+    expected = theirs(x, initial_state=nested_initial)
+    for initial in (nested_initial, flat_initial):
+        result = ours(x, initial_state=initial)
+        assert len(result) == len(kinds) + 1
+        for (kind, _), got, want in zip(kinds, result[1:], expected[1:]):
+            if kind == "LSTMCell":
+                assert isinstance(got, list) and len(got) == 2
+                for g, w in zip(got, want):
+                    assert_close(g, w)
+            else:
+                assert isinstance(got, torch.Tensor)
+                assert_close(got, want)
+        assert_close(result[0], expected[0])
+    default = ours(x)
+    assert [type(s).__name__ for s in default[1:]] == ["list" if k == "LSTMCell" else "Tensor" for k, _ in kinds]
+    if all(k != "LSTMCell" for k, _ in kinds):
+        output, *states = keras.Model(*(lambda i: (i, theirs(i)))(keras.Input((TIMESTEPS, FEATURES))))(x)
+        for got, want in zip(default[1:], states):
+            assert_close(got, want)
 
 
 class MinimalCell(nn.Module):

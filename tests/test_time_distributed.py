@@ -110,3 +110,26 @@ TIME_DISTRIBUTED_ERRORS = [
 def test_time_distributed_errors(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+class ZeroMaskedRows(torch.nn.Module):
+    """A module whose output depends on the mask it is given: masked samples give zeros, others double."""
+
+    def forward(self, inputs, mask=None):
+        return inputs * 2.0 if mask is None else torch.where(mask[:, None], inputs * 2.0, torch.zeros(()))
+
+
+class KerasZeroMaskedRows(keras.layers.Layer):
+    def call(self, inputs, mask=None):
+        doubled = inputs * 2.0
+        return doubled if mask is None else keras.ops.where(mask[:, None], doubled, keras.ops.zeros_like(doubled))
+
+
+def test_time_distributed_gives_each_step_its_mask_slice_as_keras():
+    x = torch.randn(BATCH, TIME, 3)
+    mask = torch.rand(BATCH, TIME) > 0.5
+    mask[0, 0], mask[0, 1] = True, False
+    expected = keras.layers.TimeDistributed(KerasZeroMaskedRows())(x, mask=mask)
+    got = kr.TimeDistributed(ZeroMaskedRows())(x, mask=mask)
+    assert_close(got, expected, OUTPUT_ATOL, "masked steps")
+    assert torch.equal(got[0, 1], torch.zeros(3))

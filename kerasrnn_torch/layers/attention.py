@@ -50,7 +50,12 @@ class Attention(Layer):
         self.dropout = rate(dropout, "dropout", owner)
         self.seed = seed
         self._generators = SeededGenerators(seed)
-        self.build(None)
+        if type(self).build is Attention.build:
+            self.build(None)    # a subclass's own build runs at the first call, with the input shapes
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "use_scale": self.use_scale, "score_mode": self.score_mode,
+                "dropout": self.dropout, "seed": self.seed}
 
     def build(self, input_shape=None):
         # Scalars only, so the weights need no input shape (Keras creates them at the first call).
@@ -132,6 +137,8 @@ class Attention(Layer):
     def forward(self, inputs, mask=None, training=None, return_attention_scores=False, use_causal_mask=False):
         training = self.training if training is None else bool(training)
         query, value, key = self._split_inputs(inputs)
+        if not self.built:
+            self.build([tuple(t.shape) for t in inputs])
         query_mask, value_mask = self._split_mask(mask, query, value)
         scores = self._scores(query, key)
 

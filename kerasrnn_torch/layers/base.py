@@ -98,7 +98,9 @@ class Layer(nn.Module):
         self.name = name or unique_name(_snake_case(type(self).__name__))
         self.factory_kwargs = {"device": torch.device(device) if device is not None else None,
                                "dtype": dtype if dtype is not None else torch.get_default_dtype()}
-        self.built = False
+        # As Keras: a layer whose class keeps the default `build` has nothing to build; one that
+        # overrides it (a subclass of Masking, say) is built at its first call.
+        self.built = type(self).build is Layer.build
         self._regularized: list[tuple[str, object]] = []
         self._constraints: list[tuple[str, object]] = []
         self.activity_regularizer = None

@@ -18,6 +18,7 @@ from ..engine.bidirectional_glue import run_two_way, stack_directions
 from ..seeding import SeededGenerators
 from .base import Layer
 from .cell import RecurrentCell
+from .config import deserialize_layer, serialize_layer
 from .recurrent import KerasRecurrentLayer
 from .rnn import RNN, outside_graph
 from .stacked_cells import output_size_of
@@ -131,6 +132,19 @@ class Bidirectional(Layer):
         self.__dict__.setdefault("_zero_states_cache", fused.ZeroStates())   # pickles made before it existed
 
     # -------------------------------------------------------- configuration
+    def get_config(self) -> dict:
+        return {**super().get_config(), "merge_mode": self.merge_mode, "layer": serialize_layer(self.forward_layer),
+                "backward_layer": serialize_layer(self.backward_layer)}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        owner = f"{cls.__name__} {config.get('name')!r}"
+        config["layer"] = deserialize_layer(config["layer"], owner)
+        if config.get("backward_layer") is not None:
+            config["backward_layer"] = deserialize_layer(config["backward_layer"], owner)
+        return super().from_config(config)
+
     @property
     def stateful(self) -> bool:
         return self.forward_layer.stateful

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import torch
 
 from .. import activations, constraints, regularizers
-from .._checks import describe, positive_int, rate, shape_text
+from .._checks import describe, one_of, positive_int, rate, shape_text
 from ..seeding import SeededGenerators
 from .base import Layer
+from .config import serialize_activation, weight_options
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,29 @@ class RecurrentCell(Layer):
         training = self.training if training is None else training
         masks = self.dropout_masks(inputs.shape[0], training, inputs)
         return self.make_step(masks)(self.project(inputs, masks), list(states))
+
+    def get_config(self) -> dict:
+        """Keras's cell configuration (initializers, regularizers and constraints in Keras's serialized form)."""
+        owner = describe(self)
+        config = {**super().get_config(), "units": self.units,
+                  "activation": serialize_activation(self.activation, owner), "use_bias": self.use_bias,
+                  **weight_options(self, ("kernel", "recurrent", "bias")),
+                  "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+        own = vars(self)
+        if "recurrent_activation" in own:
+            config["recurrent_activation"] = serialize_activation(self.recurrent_activation, owner)
+        for name in ("unit_forget_bias", "reset_after"):
+            if name in own:
+                config[name] = own[name]
+        return config
+
+    def set_implementation(self, value, allowed):
+        """Keras's `implementation` (how Keras splits its matrix products): kept, as it changes no number here.
+
+        As in Keras, `recurrent_dropout` makes it 1.
+        """
+        one_of(value, allowed, "implementation", describe(self))
+        self.implementation = 1 if self.recurrent_dropout else value
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, units={self.units}"

@@ -14,6 +14,7 @@ from .. import activations, constraints, regularizers
 from .._checks import describe, positive_int, require_tensor, shape_text
 from ..seeding import SeededGenerators
 from .base import Layer
+from .config import activity_regularizer, serialize_activation, weight_options, without_quantization
 
 
 def dropout(inputs: torch.Tensor, rate: float, *, noise_shape=None, generator=None) -> torch.Tensor:
@@ -76,6 +77,18 @@ class Dense(Layer):
         self.bias_constraint = constraints.get(bias_constraint)
         self.input_dim = None
         self.build_from_hint()
+
+    def get_config(self) -> dict:
+        config = {**super().get_config(), "units": self.units,
+                  "activation": serialize_activation(self.activation, describe(self)), "use_bias": self.use_bias,
+                  **weight_options(self, ("kernel", "bias")), "quantization_config": None}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = activity_regularizer(self)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return super().from_config(without_quantization(config, f"{cls.__name__} {config.get('name')!r}"))
 
     def build(self, input_shape):
         if len(input_shape) < 2:
@@ -143,9 +156,14 @@ class Dropout(Layer):
         self.noise_shape = _checked_noise_shape(noise_shape, owner)
         self.seed = seed
         self._generators = SeededGenerators(seed)
-        self.built = True
+
+    def get_config(self) -> dict:
+        noise_shape = None if self.noise_shape is None else list(self.noise_shape)
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed, "noise_shape": noise_shape}
 
     def forward(self, inputs, training=None):
+        if not self.built:
+            self.build(tuple(inputs.shape))
         training = self.training if training is None else bool(training)
         if not training or self.rate == 0.0:
             return inputs

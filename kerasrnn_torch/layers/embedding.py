@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from .. import constraints, regularizers
 from .._checks import describe, positive_int, shape_text
 from .base import Layer
+from .config import activity_regularizer, weight_options, without_quantization
 
 
 class Embedding(Layer):
@@ -62,6 +63,15 @@ class Embedding(Layer):
         self.build(None)
         if weights is not None:
             self.set_weights(weights if isinstance(weights, (list, tuple)) else [weights])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+                **weight_options(self, ("embeddings",)), "activity_regularizer": activity_regularizer(self),
+                "mask_zero": self.mask_zero, "quantization_config": None}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return super().from_config(without_quantization(config, f"{cls.__name__} {config.get('name')!r}"))
 
     def build(self, input_shape=None):
         if self.built:

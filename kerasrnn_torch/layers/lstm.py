@@ -29,7 +29,7 @@ class LSTMCell(RecurrentCell):
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
                  unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, seed=None, **layer_kwargs):
+                 recurrent_dropout=0.0, seed=None, implementation=2, **layer_kwargs):
         super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
                          recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
                          kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
@@ -38,6 +38,7 @@ class LSTMCell(RecurrentCell):
                          dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed, **layer_kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
+        self.set_implementation(implementation, (1, 2))
         self.build_from_hint()
 
     def initial_bias(self, tensor):
@@ -110,6 +111,8 @@ class LSTM(KerasRecurrentLayer):
             Keras; `unroll=True` changes no number, it only selects the loop.
         use_cudnn: "auto" (the fused kernel when allowed), True (the fused
             kernel or a ValueError saying why not) or False (always the loop).
+        implementation: Keras's 1 or 2; accepted and kept, the numbers are the same
+            (Keras 3 sets it to 1 when recurrent_dropout is used, and so does this).
         name, input_shape, input_dim, device, dtype: see `Layer`.
 
     >>> layer = LSTM(64, input_shape=(10, 5))
@@ -125,14 +128,15 @@ class LSTM(KerasRecurrentLayer):
                  activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
                  bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
                  return_state=False, go_backwards=False, stateful=False, unroll=False, use_cudnn="auto",
-                 **layer_kwargs):
+                 implementation=2, **layer_kwargs):
         cell_kwargs = dict(activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
                            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
                            bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
                            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
                            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
                            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
-                           dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed)
+                           dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed,
+                           implementation=implementation)
         super().__init__(units, cell_kwargs, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll, use_cudnn=use_cudnn,
                          activity_regularizer=activity_regularizer, **layer_kwargs)

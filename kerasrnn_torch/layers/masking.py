@@ -27,7 +27,9 @@ class Masking(Layer):
     def __init__(self, mask_value=0.0, **layer_kwargs):
         super().__init__(**layer_kwargs)
         self.mask_value = mask_value
-        self.built = True
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "mask_value": self.mask_value}
 
     def compute_mask(self, inputs, mask=None):
         """True where some feature differs from `mask_value` (the incoming mask is replaced, as in Keras)."""
@@ -35,6 +37,7 @@ class Masking(Layer):
 
     def forward(self, inputs):
         require_tensor(inputs, describe(self), "a tensor of shape (batch, timesteps, features)")
+        self.maybe_build(inputs.shape)
         keep = (inputs != self.mask_value).any(dim=-1, keepdim=True)
         # Keras selects rather than multiplies: with mask_value=inf a masked step gives zeros, not nan.
         return torch.where(keep, inputs, torch.zeros((), dtype=inputs.dtype, device=inputs.device))

@@ -13,6 +13,8 @@ from .._checks import describe, one_of
 from ..engine import dispatch, fused
 from ..engine.dispatch import FusedConfig
 from ..engine.layout import to_torch_weights
+from .base import Layer
+from .config import activity_regularizer
 from .rnn import RNN
 
 
@@ -40,6 +42,19 @@ class KerasRecurrentLayer(RNN):
         self.__dict__["_torch_weights_cache"] = None     # (key, PyTorch-layout weights); see torch_weights
         self.__dict__["_route_cache"] = None             # (settings, route); see _fused_route
         self.__dict__["_zero_states_cache"] = fused.ZeroStates()
+
+    def get_config(self) -> dict:
+        """Keras's configuration: the layer's flags and its cell's arguments side by side."""
+        cell_config = self._modules["cell"].get_config()
+        for key in ("name", "trainable", "dtype"):
+            cell_config.pop(key)
+        if self.cell.kind == "simple_rnn" and cell_config["seed"] is None:
+            del cell_config["seed"]          # Keras's SimpleRNN leaves seed out of its configuration
+        config = {**Layer.get_config(self), **self.recurrent_flags(), **cell_config,
+                  "activity_regularizer": activity_regularizer(self)}
+        if self.use_cudnn != "auto":
+            config["use_cudnn"] = self.use_cudnn
+        return config
 
     def __getstate__(self):
         # The cached conversion is derived data holding non-leaf tensors (which deepcopy refuses).
@@ -203,7 +218,7 @@ _CELL_ATTRIBUTES = frozenset({
     "units", "activation", "recurrent_activation", "use_bias", "unit_forget_bias", "reset_after",
     "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer",
     "recurrent_regularizer", "bias_regularizer", "kernel_constraint", "recurrent_constraint",
-    "bias_constraint", "dropout", "recurrent_dropout", "seed",
+    "bias_constraint", "dropout", "recurrent_dropout", "seed", "implementation",
 })
 
 

@@ -19,6 +19,7 @@ from ..engine import dispatch, masks as mask_tools
 from ..engine.loop import compiled_cell_loop, run_cell_loop, run_loop, split_time, zero_masked_steps
 from .base import Layer
 from .cell import RecurrentCell
+from .config import activity_regularizer, deserialize_layer, serialize_layer
 from .stacked_cells import StackedRNNCells, accepts_training, follows_step_protocol, initial_state_of
 
 logger = logging.getLogger("kerasrnn_torch")
@@ -101,6 +102,28 @@ class RNN(Layer):
     def input_dim(self):
         return getattr(self.cell, "input_dim", None)
 
+    # ---------------------------------------------------------------- config
+    def recurrent_flags(self) -> dict:
+        return {name: getattr(self, name) for name in
+                ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask")}
+
+    def get_config(self) -> dict:
+        """Keras's configuration, with the cell serialized as Keras serializes a layer."""
+        config = {**super().get_config(), **self.recurrent_flags(), "cell": serialize_layer(self.cell)}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = activity_regularizer(self)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        if "cell" in config:
+            cell = config["cell"]
+            owner = f"{cls.__name__} {config.get('name')!r}"
+            config["cell"] = [deserialize_layer(c, owner) for c in cell] if isinstance(cell, list) \
+                else deserialize_layer(cell, owner)
+        return super().from_config(config)
+
     # ---------------------------------------------------------------- checks
     def _check_inputs(self, inputs):
         """Validate the sequence; returns (batch, timesteps)."""
@@ -175,7 +198,7 @@ class RNN(Layer):
         given_leaves, given_spec = pytree.tree_flatten(given)
         expected_text = ", ".join(shape_text(t.shape) for t in expected_leaves)
         if len(given_leaves) != len(expected_leaves) or not all(isinstance(t, torch.Tensor) for t in given_leaves):
-            raise ValueError(f"{describe(self)} expects initial_state as {len(expected)} state tensor(s) with shapes "
+            raise ValueError(f"{describe(self)} expects initial_state as {len(expected_leaves)} state tensor(s) with shapes "
                              f"[{expected_text}], got {len(given_leaves)}")
         for got, want in zip(given_leaves, expected_leaves):
             if tuple(got.shape) != tuple(want.shape):

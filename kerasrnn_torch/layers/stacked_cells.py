@@ -10,6 +10,7 @@ from torch import nn
 from .._checks import describe
 from .base import Layer
 from .cell import NO_DROPOUT
+from .config import deserialize_layer, serialize_layer
 
 
 def accepts_training(cell) -> bool:
@@ -57,6 +58,11 @@ def output_size_of(cell):
     return state_size if isinstance(state_size, int) else state_size[0]
 
 
+def _single_state(cell) -> bool:
+    """A cell whose `state_size` is an int holds one state (a list, even of one entry, holds several)."""
+    return isinstance(cell.state_size, int)
+
+
 @dataclass(frozen=True)
 class StackedDropout:
     per_cell: tuple
@@ -66,8 +72,10 @@ class StackedDropout:
 class StackedRNNCells(Layer):
     """Wraps a list of cells so `RNN` runs them as one, as `keras.layers.StackedRNNCells`.
 
-    States are nested per cell (`[[h1, c1], [h2]]` for an LSTMCell then a
-    GRUCell); the output is the last cell's output.
+    States are nested per cell: a tensor for a cell with one state, a list
+    for a cell with several (`[[h1, c1], h2]` for an LSTMCell then a
+    GRUCell), as Keras 3 returns them; `initial_state` may also come flat
+    (`[h1, c1, h2]`). The output is the last cell's output.
 
     Args:
         cells: the cells, in order (built-in cells or any `nn.Module` with
@@ -90,6 +98,16 @@ class StackedRNNCells(Layer):
         self._takes_training = [accepts_training(c) for c in cells]
         self._protocol = [follows_step_protocol(c) for c in cells]
         self.built = all(getattr(c, "built", True) for c in cells)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "cells": [serialize_layer(cell) for cell in self.cells]}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        owner = f"{cls.__name__} {config.get('name')!r}"
+        config["cells"] = [deserialize_layer(cell, owner) for cell in config.get("cells", ())]
+        return super().from_config(config)
 
     @property
     def state_size(self):
@@ -117,8 +135,11 @@ class StackedRNNCells(Layer):
             first.check_step_input(inputs)
 
     def get_initial_state(self, batch_size: int):
+        """Each cell's states: a tensor for a one-state cell, a list otherwise (`[h, [h, c]]`), as Keras 3
+        returns them with `return_state=True` (`(output, h1, [h2, c2])`)."""
         like = next(self.parameters(), torch.zeros((), **self.factory_kwargs))
-        return [initial_state_of(cell, batch_size, like) for cell in self.cells]
+        states = [initial_state_of(cell, batch_size, like) for cell in self.cells]
+        return [s[0] if _single_state(cell) else s for s, cell in zip(states, self.cells)]
 
     # --------------------------------------------------------- step protocol
     def dropout_masks(self, batch: int, training: bool, like: torch.Tensor) -> StackedDropout:

@@ -9,6 +9,7 @@ from torch.utils import _pytree as pytree
 
 from .._checks import describe, shape_text
 from .base import Layer
+from .config import deserialize_layer, serialize_layer
 
 
 class TimeDistributed(Layer):
@@ -20,11 +21,11 @@ class TimeDistributed(Layer):
     an `input_shape=` hint, which includes the time axis). The weights,
     `get_weights`, `set_weights` and `count_params` are the wrapped module's.
 
-    Masks: the `(batch, time)` mask passes on unchanged (Keras's rule). A mask
-    with more axes, e.g. `(batch, time, inner_time)` for a wrapped recurrent
-    layer, is folded like the input and given to the wrapped module when its
-    `forward` takes `mask`; a `(batch, time)` mask is not, since each step is
-    one sample to the wrapped module. `training` is passed on when accepted.
+    Masks: the mask passes on unchanged (Keras's rule). When the wrapped
+    module's `forward` takes `mask`, it gets each step's slice, folded like
+    the input, as Keras does: `(batch * time,)` for a `(batch, time)` mask,
+    `(batch * time, inner_time)` for a `(batch, time, inner_time)` mask (a
+    wrapped recurrent layer). `training` is passed on when accepted.
 
     Args:
         layer: the module to apply (e.g. `Dense(8)` or `nn.Linear(4, 8)`).
@@ -43,6 +44,15 @@ class TimeDistributed(Layer):
         self.layer = layer
         self._layer_takes = _keyword_arguments(layer)
         self.build_from_hint()
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "layer": serialize_layer(self.layer)}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        config["layer"] = deserialize_layer(config["layer"], f"{cls.__name__} {config.get('name')!r}")
+        return super().from_config(config)
 
     # The wrapped module owns every weight, so this wrapper is built when it is.
     @property
@@ -73,7 +83,8 @@ class TimeDistributed(Layer):
         kwargs = {}
         if mask is not None:
             self._check_mask(mask, inputs)
-            if mask.dim() > 2 and "mask" in self._layer_takes:
+            if "mask" in self._layer_takes:
+                # Keras gives each step its slice of the mask: (batch,) for a (batch, time) mask.
                 kwargs["mask"] = mask.reshape(batch * time, *mask.shape[2:])
         if "training" in self._layer_takes:
             kwargs["training"] = self.training if training is None else bool(training)

@@ -10,6 +10,7 @@ from torch import nn
 
 from .._checks import describe, shape_text
 from ..layers.base import Layer
+from ..layers.config import deserialize_layer, serialize_layer
 from .call_options import keywords_for, running_in_mode
 from .summary import dry_run, example_input, is_built, known_input, summary, weights_of
 
@@ -59,6 +60,31 @@ class Sequential(Layer):
         for layer in layers or ():
             self.add(layer, rebuild=False)
         self._maybe_rebuild()
+
+    # ---------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        """Keras's configuration: the layers, each serialized as Keras serializes a layer."""
+        return {**super().get_config(), "layers": [serialize_layer(layer) for layer in self.layers]}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """A new model from `get_config()` (or a Keras Sequential's: an InputLayer entry gives the input shape)."""
+        config = dict(config)
+        owner = f"{cls.__name__} {config.get('name')!r}"
+        layers, batch_shape = [], config.pop("build_input_shape", None)
+        for entry in config.pop("layers", ()):
+            if isinstance(entry, dict) and entry.get("class_name") == "InputLayer":
+                batch_shape = entry.get("config", {}).get("batch_shape", batch_shape)
+                continue
+            layers.append(deserialize_layer(entry, owner))
+        trainable = config.pop("trainable", True)
+        config.pop("dtype", None)          # the layers carry their own dtypes
+        model = cls(layers, **config)
+        if batch_shape is not None:
+            model.build(tuple(batch_shape))
+        if not trainable:
+            model.trainable = False
+        return model
 
     # ------------------------------------------------------------- the stack
     @property

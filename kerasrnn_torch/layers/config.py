@@ -1,0 +1,88 @@
+"""Keras's serialized forms for what a layer's `get_config()` holds.
+
+Nested layers, activations, regularizers and constraints are written as
+Keras writes them (`{"module", "class_name", "config", "registered_name"}`,
+activations by name), so `get_config()` reads like the Keras layer's and
+`from_config` takes either.
+"""
+from __future__ import annotations
+
+from .. import activations, constraints, initializers, regularizers
+from .._checks import describe
+
+
+def serialize_layer(layer) -> dict:
+    """`{"module": "keras.layers", "class_name": "LSTM", "config": layer.get_config(), ...}`."""
+    if not hasattr(layer, "get_config"):
+        raise ValueError(f"Cannot serialize {type(layer).__name__}: only kerasrnn_torch layers have a Keras "
+                         "configuration (a torch module has none)")
+    module = "keras" if type(layer).__name__ == "Sequential" else "keras.layers"
+    return {"module": module, "class_name": type(layer).__name__, "config": layer.get_config(),
+            "registered_name": None}
+
+
+def deserialize_layer(entry, owner: str = "from_config"):
+    """A kerasrnn_torch layer from `serialize_layer`'s dictionary (or Keras's), found by class name."""
+    import kerasrnn_torch       # at call time: the package imports the layers
+    if isinstance(entry, dict) and "class_name" in entry:
+        cls = getattr(kerasrnn_torch, str(entry["class_name"]), None)
+        if isinstance(cls, type) and hasattr(cls, "from_config"):
+            return cls.from_config(dict(entry.get("config") or {}))
+        raise ValueError(f"{owner}: a {entry['class_name']} layer has no kerasrnn_torch counterpart")
+    if hasattr(entry, "get_config"):
+        return entry           # already a layer
+    raise ValueError(f"{owner}: expected a serialized layer {{'class_name': ..., 'config': ...}}, got {entry!r}")
+
+
+def serialize_activation(fn, owner: str):
+    name = activations.canonical_name(fn)
+    if name is None:
+        raise ValueError(f"{owner}: the activation {activations.describe(fn)} has no Keras name, so it cannot "
+                         "go into a configuration")
+    return name
+
+
+def serialize_object(obj, module: str, owner: str, argument: str):
+    """A regularizer or constraint as Keras serializes it; None stays None."""
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj
+    get_config = getattr(obj, "get_config", None)
+    if not callable(get_config):
+        raise ValueError(f"{owner}: `{argument}` ({obj!r}) has no Keras configuration; use a "
+                         f"kerasrnn_torch.{module.split('.')[-1]} object")
+    return {"module": module, "class_name": type(obj).__name__, "config": get_config(), "registered_name": None}
+
+
+def serialize_initializer(value, owner: str, argument: str):
+    try:
+        return initializers.serialize(value)
+    except ValueError as error:
+        raise ValueError(f"{owner}: `{argument}`: {error}") from None
+
+
+def weight_options(layer, prefixes) -> dict:
+    """`<prefix>_initializer`, `_regularizer` and `_constraint` for each prefix ("kernel", "bias", ...)."""
+    owner = describe(layer)
+    config = {}
+    for prefix in prefixes:
+        config[f"{prefix}_initializer"] = serialize_initializer(
+            getattr(layer, f"{prefix}_initializer"), owner, f"{prefix}_initializer")
+        config[f"{prefix}_regularizer"] = serialize_object(
+            getattr(layer, f"{prefix}_regularizer"), "keras.regularizers", owner, f"{prefix}_regularizer")
+        config[f"{prefix}_constraint"] = serialize_object(
+            getattr(layer, f"{prefix}_constraint"), "keras.constraints", owner, f"{prefix}_constraint")
+    return config
+
+
+def activity_regularizer(layer):
+    return serialize_object(layer.activity_regularizer, "keras.regularizers", describe(layer), "activity_regularizer")
+
+
+def without_quantization(config: dict, owner: str) -> dict:
+    """Keras's Dense and Embedding configs carry `quantization_config`; only None (no quantization) is supported."""
+    config = dict(config)
+    if config.pop("quantization_config", None) is not None:
+        raise ValueError(f"{owner}: quantized Keras layers are not supported (quantization_config must be None)")
+    return config
