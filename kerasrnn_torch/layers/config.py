@@ -7,7 +7,7 @@ activations by name), so `get_config()` reads like the Keras layer's and
 """
 from __future__ import annotations
 
-from .. import activations, constraints, initializers, regularizers
+from .. import activations, initializers
 from .._checks import describe
 
 
