@@ -16,8 +16,9 @@ def serialize_layer(layer) -> dict:
     if not hasattr(layer, "get_config"):
         raise ValueError(f"Cannot serialize {type(layer).__name__}: only kerasrnn_torch layers have a Keras "
                          "configuration (a torch module has none)")
-    module = "keras" if type(layer).__name__ == "Sequential" else "keras.layers"
-    return {"module": module, "class_name": type(layer).__name__, "config": layer.get_config(),
+    class_name = {"Model": "Functional"}.get(type(layer).__name__, type(layer).__name__)
+    module = "keras" if class_name in ("Sequential", "Functional") else "keras.layers"
+    return {"module": module, "class_name": class_name, "config": layer.get_config(),
             "registered_name": None}
 
 
@@ -25,13 +26,18 @@ def deserialize_layer(entry, owner: str = "from_config"):
     """A kerasrnn_torch layer from `serialize_layer`'s dictionary (or Keras's), found by class name."""
     import kerasrnn_torch       # at call time: the package imports the layers
     if isinstance(entry, dict) and "class_name" in entry:
-        cls = getattr(kerasrnn_torch, str(entry["class_name"]), None)
+        class_name = str(entry["class_name"])
+        cls = getattr(kerasrnn_torch, _ALIASES.get(class_name, class_name), None)
         if isinstance(cls, type) and hasattr(cls, "from_config"):
             return cls.from_config(dict(entry.get("config") or {}))
         raise ValueError(f"{owner}: a {entry['class_name']} layer has no kerasrnn_torch counterpart")
     if hasattr(entry, "get_config"):
         return entry           # already a layer
     raise ValueError(f"{owner}: expected a serialized layer {{'class_name': ..., 'config': ...}}, got {entry!r}")
+
+
+# Keras class names whose kerasrnn_torch class is named otherwise.
+_ALIASES = {"Functional": "Model"}
 
 
 def serialize_activation(fn, owner: str):

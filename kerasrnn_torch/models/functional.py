@@ -21,6 +21,7 @@ from ..layers.dry_run import dry_run
 from ..layers.input_layer import InputLayer
 from ..layers.symbolic import KerasTensor, bind_arguments
 from .call_options import keywords_for, running_in_mode
+from .functional_config import model_config, model_from_config
 
 
 class Model(Layer):
@@ -169,6 +170,16 @@ class Model(Layer):
         state = dict(super().__getstate__())
         state["_mask_cache"] = None      # weak references cannot be pickled; it is only a cache
         return state
+
+    # ----------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        """Keras's functional configuration: layers with their calls (`inbound_nodes`), inputs and outputs."""
+        return model_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """A new model (new layers, same graph) from `get_config()` or a Keras functional model's config."""
+        return model_from_config(cls, config, f"{cls.__name__}.from_config ({config.get('name')!r})")
 
     # ---------------------------------------------------------------- summary
     def summary(self, print_fn=print, **kwargs) -> str:

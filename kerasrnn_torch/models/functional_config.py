@@ -1,0 +1,174 @@
+"""A functional model's configuration in Keras's form, both ways.
+
+`model_config(model)` writes what `keras.Model.get_config()` writes for the
+same graph: each layer serialized with its calls (`inbound_nodes`), where a
+tensor argument is `{"class_name": "__keras_tensor__", "config": {"shape",
+"dtype", "keras_history": [layer name, call index, output index]}}`, and the
+`input_layers`/`output_layers` that pick the model's inputs and outputs.
+`model_from_config(config)` replays those calls on new layers, so it takes a
+Keras functional model's configuration as well as ours.
+"""
+from __future__ import annotations
+
+from torch.utils import _pytree as pytree
+
+from ..layers.config import deserialize_layer, serialize_layer
+from ..layers.input_layer import InputLayer
+from ..layers.rnn import RNN
+from ..layers.symbolic import KerasTensor
+
+KERAS_TENSOR = "__keras_tensor__"
+# Call-context arguments Keras records in a node; the model passes `training` itself, and a
+# recorded `mask: None` is the default.
+_CONTEXT_ARGUMENTS = ("training",)
+
+
+# ------------------------------------------------------------------ writing
+def model_config(model) -> dict:
+    calls = {}          # id(node) -> its index among its layer's calls in this model
+    per_layer = {}
+    for node in sorted(model._nodes, key=lambda n: n.call_index):
+        count = per_layer.get(id(node.layer), 0)
+        calls[id(node)] = count
+        per_layer[id(node.layer)] = count + 1
+
+    def history(tensor: KerasTensor) -> list:
+        return [tensor.node.layer.name, calls[id(tensor.node)], tensor.index]
+
+    def encode(value):
+        if isinstance(value, KerasTensor):
+            dtype = str(value.dtype).replace("torch.", "")
+            return {"class_name": KERAS_TENSOR,
+                    "config": {"shape": list(value.shape), "dtype": dtype, "keras_history": history(value)}}
+        return value
+
+    layers = []
+    for layer in model.layers:
+        entry = serialize_layer(layer)
+        entry["name"] = layer.name
+        nodes = sorted((n for n in model._nodes if n.layer is layer and not n.is_input), key=lambda n: n.call_index)
+        entry["inbound_nodes"] = []
+        for node in nodes:
+            args, kwargs = pytree.tree_unflatten([encode(v) for v in node.arguments], node.argument_spec)
+            entry["inbound_nodes"].append({"args": list(args), "kwargs": kwargs})
+        layers.append(entry)
+    return {"name": model.name, "trainable": model.trainable, "layers": layers,
+            "input_layers": _pick(model._inputs_structure, history),
+            "output_layers": _pick(model._outputs_structure, history)}
+
+
+def _pick(structure, history):
+    """Keras's `input_layers`/`output_layers`: one history for a tensor, a list or dict of them otherwise."""
+    if isinstance(structure, KerasTensor):
+        return history(structure)
+    if isinstance(structure, dict):
+        return {key: history(value) for key, value in structure.items()}
+    return [history(value) for value in structure]
+
+
+# ------------------------------------------------------------------ reading
+def model_from_config(cls, config: dict, owner: str):
+    """Rebuild the graph: make each layer, then replay its calls once their inputs exist."""
+    entries = _entries(config, owner)
+    created = {}
+    for entry in entries:
+        name = entry.get("name") or entry.get("config", {}).get("name")
+        if entry.get("class_name") == "InputLayer":
+            created[name] = InputLayer.from_config(dict(entry.get("config", {})))
+        else:
+            created[name] = deserialize_layer(entry, owner)
+    outputs = {name: [] for name in created}       # layer name -> [call results, flattened]
+    for name, layer in created.items():
+        if isinstance(layer, InputLayer):
+            outputs[name].append([layer.output])
+    pending = [(entry_name(entry), node) for entry in entries for node in entry.get("inbound_nodes", ())]
+    while pending:
+        remaining = []
+        for name, node in pending:
+            if not _ready(node, outputs):
+                remaining.append((name, node))
+                continue
+            args, kwargs = _decode(node, outputs, created[name])
+            result = created[name](*args, **kwargs)
+            outputs[name].append(pytree.tree_leaves(result))
+        if len(remaining) == len(pending):
+            stuck = ", ".join(sorted({name for name, _ in remaining}))
+            raise ValueError(f"{owner}: the calls of {stuck} take tensors that no layer of the configuration makes")
+        pending = remaining
+    inputs = _resolve(config.get("input_layers"), outputs, owner)
+    model_outputs = _resolve(config.get("output_layers"), outputs, owner)
+    model = cls(inputs, model_outputs, name=config.get("name"))
+    if not config.get("trainable", True):
+        model.trainable = False
+    return model
+
+
+def entry_name(entry) -> str:
+    return entry.get("name") or entry.get("config", {}).get("name")
+
+
+def _entries(config, owner):
+    entries = config.get("layers")
+    if not isinstance(entries, list):
+        raise ValueError(f"{owner}: a functional model's configuration needs a 'layers' list, got "
+                         f"{type(entries).__name__}")
+    return entries
+
+
+def _is_keras_tensor(value) -> bool:
+    return isinstance(value, dict) and value.get("class_name") == KERAS_TENSOR
+
+
+def _histories(node):
+    leaves = pytree.tree_leaves(node, is_leaf=_is_keras_tensor)
+    histories = [leaf["config"]["keras_history"] for leaf in leaves if _is_keras_tensor(leaf)]
+    # Keras 2's node format: [[layer name, call index, output index, kwargs], ...]
+    if not histories and isinstance(node, list):
+        histories = [item[:3] for item in node if isinstance(item, list) and len(item) >= 3
+                     and isinstance(item[0], str)]
+    return histories
+
+
+def _ready(node, outputs) -> bool:
+    return all(name in outputs and len(outputs[name]) > call for name, call, _ in _histories(node))
+
+
+def _decode(node, outputs, layer):
+    def tensor(history):
+        name, call, index = history[:3]
+        return outputs[name][call][index]
+
+    if isinstance(node, dict):
+        def decode(value):
+            return tensor(value["config"]["keras_history"]) if _is_keras_tensor(value) else value
+        args = pytree.tree_map(decode, node.get("args", []), is_leaf=_is_keras_tensor)
+        kwargs = pytree.tree_map(decode, dict(node.get("kwargs", {})), is_leaf=_is_keras_tensor)
+    else:           # Keras 2: one entry per input tensor, call keyword arguments on the first
+        tensors = [tensor(item) for item in node]
+        kwargs = dict(node[0][3]) if len(node[0]) > 3 and isinstance(node[0][3], dict) else {}
+        if len(tensors) > 1 and isinstance(layer, RNN):
+            args, kwargs["initial_state"] = [tensors[0]], tensors[1:]     # Keras 2 listed states as inputs
+        else:
+            args = [tensors[0] if len(tensors) == 1 else tensors]
+    for name in _CONTEXT_ARGUMENTS:
+        kwargs.pop(name, None)
+    if kwargs.get("mask", 0) is None:
+        kwargs.pop("mask")
+    return args, kwargs
+
+
+def _resolve(picked, outputs, owner):
+    def tensor(history):
+        name, call, index = history[:3]
+        if name not in outputs or len(outputs[name]) <= call:
+            raise ValueError(f"{owner}: the configuration's inputs or outputs name '{name}', which is not one of "
+                             "its layers")
+        return outputs[name][call][index]
+
+    if picked is None:
+        raise ValueError(f"{owner}: a functional model's configuration needs 'input_layers' and 'output_layers'")
+    if isinstance(picked, dict):
+        return {key: tensor(value) for key, value in picked.items()}
+    if len(picked) == 3 and isinstance(picked[0], str):
+        return tensor(picked)
+    return [tensor(history) for history in picked]
