@@ -88,11 +88,11 @@ class _ElementwiseMerge(_Merge):
         self._check_broadcastable(inputs)
         ranks = {t.dim() for t in inputs}
         if len(ranks) > 1:
-            # Keras gives the lower-rank inputs new axes after the batch axis; the new tensors carry no mask,
-            # so the mask-aware layers (Multiply, Maximum, Minimum) ignore the masks in that case.
+            # Keras gives the lower-rank inputs new axes after the batch axis; those new tensors carry no mask,
+            # so the mask-aware layers (Multiply, Maximum, Minimum) ignore the masks of the lower-rank inputs.
             top = max(ranks)
+            masks = [m if t.dim() == top else None for t, m in zip(inputs, masks)]
             inputs = [t.reshape(t.shape[:1] + (1,) * (top - t.dim()) + t.shape[1:]) for t in inputs]
-            masks = [None] * len(inputs)
         return self._merge(inputs, masks)
 
     def _merge(self, inputs, masks):
