@@ -188,3 +188,17 @@ def test_masked_text_classifier_sequential_matches_keras(pool):
     for mine_w, ref_w in zip(ours.weights, theirs.weights, strict=True):
         assert_close(mine_w.grad, ref_w.value.grad, GRAD_ATOL, f"d/d {ref_w.path}")
     assert ours.compute_mask(tokens) is None
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16], ids=str)
+def test_any_floating_dtype_is_kept(dtype):
+    x, mask = torch.randn(B, T, F, dtype=dtype), masks_by_name(B, T)["right_padded"]
+    layers = [kr.GlobalAveragePooling1D(), kr.GlobalMaxPooling1D(), kr.MaxPooling1D(padding="same"), kr.Flatten(),
+              kr.Permute((2, 1)), kr.Reshape((-1,)), kr.Activation("tanh"), kr.Lambda(lambda t: t * 2)]
+    for layer in layers:
+        out = layer(x, mask=mask) if isinstance(layer, kr.GlobalAveragePooling1D) else layer(x)
+        assert out.dtype == dtype, type(layer).__name__
+    assert kr.RepeatVector(2)(x[:, 0]).dtype == dtype
+    for merge in [kr.Add(), kr.Subtract(), kr.Multiply(), kr.Average(), kr.Maximum(), kr.Minimum(), kr.Concatenate(),
+                  kr.Dot(axes=2, normalize=True)]:
+        assert merge([x, x], mask=[mask, mask]).dtype == dtype, type(merge).__name__
