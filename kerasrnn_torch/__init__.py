@@ -21,6 +21,13 @@ from .models.sequential import Sequential
 from .models.summary import summary
 from .regularization import apply_constraints, regularization_loss
 
+# Merging, reshaping, pooling and function layers.
+from .layers.activation import Activation
+from .layers.lambda_layer import Lambda
+from .layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
+from .layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D
+from .layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -30,4 +37,9 @@ __all__ = [
     "regularizers", "summary",
     "from_keras", "load_keras_weights",
     "Input", "InputLayer", "KerasTensor", "Model",
+]
+
+__all__ += [
+    "Activation", "Add", "Average", "Concatenate", "Dot", "Flatten", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+    "Lambda", "MaxPooling1D", "Maximum", "Minimum", "Multiply", "Permute", "RepeatVector", "Reshape", "Subtract",
 ]

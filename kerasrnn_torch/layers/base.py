@@ -25,7 +25,10 @@ _name_counters: defaultdict[str, itertools.count] = defaultdict(itertools.count)
 
 
 def _snake_case(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z][a-z])", r"_\1\2", name).lower()
+    """Keras's layer-name rule: "SimpleRNN" -> "simple_rnn", "MaxPooling1D" -> "max_pooling1d"."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(?<=.)([A-Z][a-z]+)", r"_\1", name)       # a capitalised word starts a part
+    return re.sub(r"(?<=[a-z])([A-Z])", r"_\1", name).lower()  # so does a capital after a lowercase letter
 
 
 def unique_name(base: str) -> str:
