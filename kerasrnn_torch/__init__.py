@@ -18,6 +18,9 @@ from .models.sequential import Sequential
 from .models.summary import summary
 from .regularization import apply_constraints, regularization_loss
 
+# normalization, convolution and attention layers (layers2)
+from .layers.normalization import BatchNormalization, LayerNormalization
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -26,4 +29,8 @@ __all__ = [
     "activations", "apply_constraints", "constraints", "force_path", "initializers", "regularization_loss",
     "regularizers", "summary",
     "from_keras", "load_keras_weights",
+]
+
+__all__ += [
+    "BatchNormalization", "LayerNormalization",
 ]
