@@ -19,6 +19,7 @@ from .models.summary import summary
 from .regularization import apply_constraints, regularization_loss
 
 # normalization, convolution and attention layers (layers2)
+from .layers.convolutional import Conv1D
 from .layers.normalization import BatchNormalization, LayerNormalization
 
 __version__ = "0.1.0"
@@ -32,5 +33,5 @@ __all__ = [
 ]
 
 __all__ += [
-    "BatchNormalization", "LayerNormalization",
+    "BatchNormalization", "Conv1D", "LayerNormalization",
 ]
