@@ -19,6 +19,7 @@ from .models.summary import summary
 from .regularization import apply_constraints, regularization_loss
 
 # normalization, convolution and attention layers (layers2)
+from .layers.attention import AdditiveAttention
 from .layers.convolutional import Conv1D
 from .layers.normalization import BatchNormalization, LayerNormalization
 
@@ -33,5 +34,5 @@ __all__ = [
 ]
 
 __all__ += [
-    "BatchNormalization", "Conv1D", "LayerNormalization",
+    "AdditiveAttention", "BatchNormalization", "Conv1D", "LayerNormalization",
 ]
