@@ -21,6 +21,7 @@ from .regularization import apply_constraints, regularization_loss
 # normalization, convolution and attention layers (layers2)
 from .layers.attention import AdditiveAttention
 from .layers.convolutional import Conv1D
+from .layers.multi_head_attention import MultiHeadAttention
 from .layers.normalization import BatchNormalization, LayerNormalization
 
 __version__ = "0.1.0"
@@ -34,5 +35,5 @@ __all__ = [
 ]
 
 __all__ += [
-    "AdditiveAttention", "BatchNormalization", "Conv1D", "LayerNormalization",
+    "AdditiveAttention", "BatchNormalization", "Conv1D", "LayerNormalization", "MultiHeadAttention",
 ]
