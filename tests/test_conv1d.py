@@ -1,6 +1,5 @@
 """Conv1D against keras.layers.Conv1D: padding modes (Keras's asymmetric "same"), strides, dilation, groups, masks."""
 import keras
-import numpy as np
 import pytest
 import torch
 from keras.src import backend as keras_backend
@@ -143,4 +142,32 @@ def test_conv1d_rejects_bad_arguments_and_inputs(kwargs, shape, error, pattern):
 def test_conv1d_rejects_integer_input():
     with pytest.raises(TypeError, match="floating-point inputs"):
         kr.Conv1D(2, 1)(torch.ones(1, 3, 2, dtype=torch.long))
-    assert np.isfinite(kr.Conv1D(2, 1)(torch.ones(1, 3, 2)).detach().numpy()).all()
+
+
+def test_conv1d_lstm_layer_norm_dense_model_matches_keras():
+    # A keras.io-style sequence model: Conv1D features, an LSTM over them, LayerNormalization, a Dense head.
+    theirs = keras.Sequential([keras.Input((STEPS, CHANNELS)),
+                               keras.layers.Conv1D(8, 3, padding="causal", activation="relu"),
+                               keras.layers.Conv1D(8, 3, padding="same", strides=2),
+                               keras.layers.LSTM(5, return_sequences=True),
+                               keras.layers.LayerNormalization(),
+                               keras.layers.Dense(3)])
+    for layer in theirs.layers:
+        random_weights(layer)
+    ours = kr.Sequential([kr.Conv1D(8, 3, padding="causal", activation="relu", input_shape=(STEPS, CHANNELS)),
+                          kr.Conv1D(8, 3, padding="same", strides=2),
+                          kr.LSTM(5, return_sequences=True),
+                          kr.LayerNormalization(),
+                          kr.Dense(3)])
+    ours.set_weights(theirs.get_weights())
+    assert ours.count_params() == theirs.count_params()
+    x = torch.randn(BATCH, STEPS, CHANNELS)
+    mine, ref = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    out_ours, out_theirs = ours(mine), theirs(ref)
+    assert out_ours.shape == (BATCH, 5, 3)
+    assert_close(out_ours, out_theirs, OUTPUT_ATOL, "model output")
+    weighted_sum([out_ours]).backward()
+    weighted_sum([out_theirs]).backward()
+    assert_close(mine.grad, ref.grad, GRAD_ATOL, "d/d inputs")
+    for weight, ref_weight in zip(ours.parameters(), theirs.weights, strict=True):
+        assert_close(weight.grad, ref_weight.value.grad, GRAD_ATOL, f"d/d {ref_weight.path}")
