@@ -182,6 +182,7 @@ ERRORS = [
     ({"num_heads": 2, "key_dim": 3, "output_shape": "x"}, None, ValueError, "`output_shape` must be an int"),
     ({"num_heads": 2, "key_dim": 3, "attention_axes": (1, 2)}, None, ValueError,
      "`attention_axes` must be None .* not supported"),
+    ({"num_heads": 2, "key_dim": 3, "attention_axes": 4}, None, ValueError, "`attention_axes` must be None"),
     ({"num_heads": 2, "key_dim": 3, "sliding_window": 0}, None, ValueError, "`sliding_window` must be a positive"),
     ({"num_heads": 2, "key_dim": 3, "flash_attention": True, "dropout": 0.1}, None, ValueError,
      "flash_attention=True does not allow dropout"),

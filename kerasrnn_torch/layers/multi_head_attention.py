@@ -183,7 +183,9 @@ class MultiHeadAttention(Layer):
         if axes is None:
             return None
         given = (axes,) if isinstance(axes, numbers.Integral) and not isinstance(axes, bool) else axes
-        if not isinstance(given, (list, tuple)) or [a % 3 if isinstance(a, int) else a for a in given] != [1]:
+        steps_axis = isinstance(given, (list, tuple)) and len(given) == 1 and not isinstance(given[0], bool) \
+            and given[0] in (1, -2)
+        if not steps_axis:
             raise ValueError(f"{owner}: `attention_axes` must be None (the steps axis) or name that axis (1, -2, "
                              f"(1,) or (-2,)); attention over other axes is not supported, got {axes!r}")
         return given

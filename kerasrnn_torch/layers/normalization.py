@@ -1,4 +1,4 @@
-"""LayerNormalization and BatchNormalization, as `keras.layers.LayerNormalization` and `keras.layers.BatchNormalization`.
+"""LayerNormalization and BatchNormalization, as their `keras.layers` namesakes.
 
 Both pass the incoming mask on unchanged; BatchNormalization also uses it, in
 training, to leave padded steps out of the batch statistics (Keras 3).
