@@ -27,6 +27,11 @@ from .layers.lambda_layer import Lambda
 from .layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from .layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D
 from .layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+# Normalization, convolution and attention layers.
+from .layers.attention import AdditiveAttention
+from .layers.convolutional import Conv1D
+from .layers.multi_head_attention import MultiHeadAttention
+from .layers.normalization import BatchNormalization, LayerNormalization
 
 __version__ = "0.1.0"
 
@@ -42,4 +47,8 @@ __all__ = [
 __all__ += [
     "Activation", "Add", "Average", "Concatenate", "Dot", "Flatten", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
     "Lambda", "MaxPooling1D", "Maximum", "Minimum", "Multiply", "Permute", "RepeatVector", "Reshape", "Subtract",
+]
+
+__all__ += [
+    "AdditiveAttention", "BatchNormalization", "Conv1D", "LayerNormalization", "MultiHeadAttention",
 ]

@@ -1,4 +1,9 @@
-"""Attention: dot-product (Luong-style) attention, as `keras.layers.Attention`."""
+"""Attention (dot-product, Luong-style) and AdditiveAttention (Bahdanau-style), as `keras.layers.Attention` and
+`keras.layers.AdditiveAttention`.
+
+AdditiveAttention only changes the scores and its weight; input and mask
+checks, masking, softmax and dropout are Attention's.
+"""
 from __future__ import annotations
 
 import torch
@@ -140,6 +145,8 @@ class Attention(Layer):
         if not self.built:
             self.build([tuple(t.shape) for t in inputs])
         query_mask, value_mask = self._split_mask(mask, query, value)
+        if not self.built:
+            self.build(tuple(query.shape))
         scores = self._scores(query, key)
 
         allowed = None if value_mask is None else value_mask.unsqueeze(-2)    # (batch, 1, Tv)
@@ -170,3 +177,60 @@ class Attention(Layer):
     def extra_repr(self) -> str:
         return (f"name={self.name!r}, use_scale={self.use_scale}, score_mode={self.score_mode!r}, "
                 f"dropout={self.dropout}")
+
+
+class AdditiveAttention(Attention):
+    """Additive (Bahdanau-style) attention, as `keras.layers.AdditiveAttention`.
+
+    Scores are `sum(scale * tanh(query + key), axis=-1)` for every
+    (query step, key step) pair, with `scale` a learned vector of the feature
+    size (glorot-uniform initialised, created from the first query or from
+    `input_dim=` / `input_shape=(Tq, dim)`); without `use_scale` the plain sum.
+    Everything else (inputs, masks, causal mask, dropout, returned scores,
+    `compute_mask`) is `Attention`'s.
+
+    Args:
+        use_scale: learn the `scale` vector (default True).
+        dropout: fraction of the attention distribution dropped while training.
+        seed: integer seed for the dropout (None: PyTorch's global RNG).
+        name, input_shape, input_dim, device, dtype: see `Layer`.
+
+    >>> attention = AdditiveAttention()
+    >>> attention([torch.randn(2, 5, 8), torch.randn(2, 7, 8)]).shape
+    torch.Size([2, 5, 8])
+    """
+
+    def __init__(self, use_scale=True, dropout=0.0, seed=None, **layer_kwargs):
+        super().__init__(use_scale=use_scale, dropout=dropout, seed=seed, **layer_kwargs)
+        self.build_from_hint()
+
+    def build(self, input_shape=None):
+        # Keras sizes `scale` from the query's last axis, so it waits for a shape.
+        if self.built or input_shape is None:
+            return
+        dim = input_shape[-1]
+        if dim is None:
+            raise ValueError(f"{describe(self)}: the query's feature size must be known, got shape "
+                             f"{shape_text(input_shape)}")
+        if self.use_scale:
+            self.add_weight("scale", (int(dim),), "glorot_uniform")
+        else:
+            self.register_parameter("scale", None)
+        self.register_parameter("concat_score_weight", None)
+        self.dim = int(dim)
+        self.built = True
+
+    def _scores(self, query, key):
+        if query.shape[-1] != self.dim:
+            raise ValueError(f"{describe(self)} was built for {self.dim} query features, got query of shape "
+                             f"{shape_text(query.shape)}")
+        tanh = torch.tanh(query.unsqueeze(-2) + key.unsqueeze(-3))            # (batch, Tq, Tv, dim)
+        return (tanh * self.scale if self.scale is not None else tanh).sum(dim=-1)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["score_mode"]
+        return config
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, use_scale={self.use_scale}, dropout={self.dropout}"

@@ -1,0 +1,212 @@
+"""MultiHeadAttention against keras.layers.MultiHeadAttention: numbers, both Keras paths, masks, weights, config."""
+import keras
+import pytest
+import torch
+from keras.src import backend as keras_backend
+
+import kerasrnn_torch as kr
+from reference import GRAD_ATOL, OUTPUT_ATOL, as_list, assert_close, random_weights, weighted_sum
+
+BATCH, TQ, TV, QDIM, VDIM, KDIM = 3, 4, 5, 6, 7, 5
+CONFIG_ONLY = {"kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+               "activity_regularizer", "kernel_constraint", "bias_constraint"}
+
+
+def make_masks():
+    query_mask = torch.ones(BATCH, TQ, dtype=torch.bool)
+    query_mask[0, -1] = False
+    query_mask[2, :2] = False
+    value_mask = torch.ones(BATCH, TV, dtype=torch.bool)
+    value_mask[0, 3:] = False
+    value_mask[1, ::2] = False
+    value_mask[2, :] = False                 # a row with nothing to attend to
+    key_mask = torch.ones(BATCH, TV, dtype=torch.bool)
+    key_mask[1, -1] = False
+    attention_mask = torch.rand(BATCH, TQ, TV, generator=torch.Generator().manual_seed(0)) > 0.3
+    return {"query_mask": query_mask, "value_mask": value_mask, "key_mask": key_mask,
+            "attention_mask": attention_mask}
+
+
+def make_pair(with_key=False, **kwargs):
+    shapes = [(BATCH, TQ, QDIM), (BATCH, TV, VDIM)] + ([(BATCH, TV, KDIM)] if with_key else [])
+    theirs = keras.layers.MultiHeadAttention(**kwargs)
+    theirs.build(*shapes)
+    random_weights(theirs)
+    ours = kr.MultiHeadAttention(**kwargs)
+    ours.build(*shapes)
+    ours.set_weights(theirs.get_weights())
+    return ours, theirs
+
+
+def compare(kwargs, *, masks=(), causal=False, scores=False, with_key=False):
+    ours, theirs = make_pair(with_key, **kwargs)
+    tensors = [torch.randn(BATCH, TQ, QDIM), torch.randn(BATCH, TV, VDIM)]
+    if with_key:
+        tensors.append(torch.randn(BATCH, TV, KDIM))
+    given = {name: m for name, m in make_masks().items() if name in masks}
+    mine = [t.clone().requires_grad_(True) for t in tensors]
+    ref = [t.clone().requires_grad_(True) for t in tensors]
+    call = {"return_attention_scores": scores, "use_causal_mask": causal}
+    out_ours = as_list(ours(*mine, **given, **call, training=False))
+    keras_given = dict(given)
+    keras_query = ref[0] * 1.0                 # Keras reads the query's mask from the tensor only
+    if "query_mask" in keras_given:
+        keras_backend.set_keras_mask(keras_query, keras_given.pop("query_mask"))
+    out_theirs = as_list(theirs(keras_query, *ref[1:], **keras_given, **call, training=False))
+    assert len(out_ours) == len(out_theirs) == (2 if scores else 1)
+    for a, b, what in zip(out_ours, out_theirs, ("output", "scores")):
+        assert_close(a, b, OUTPUT_ATOL, what)
+    weighted_sum(out_ours).backward()
+    weighted_sum(out_theirs).backward()
+    for role, a, b in zip(("query", "value", "key"), mine, ref):
+        assert_close(a.grad, b.grad, GRAD_ATOL, f"d/d {role}")
+    for weight, ref_weight in zip(ours.parameters(), theirs.weights, strict=True):
+        assert_close(weight.grad, ref_weight.value.grad, GRAD_ATOL, f"d/d {ref_weight.path}")
+    return out_ours
+
+
+MASK_SETS = {
+    "no_mask": ((), False),
+    "causal": ((), True),
+    "query_value": (("query_mask", "value_mask"), False),
+    "key_mask": (("key_mask",), False),
+    "attention_mask_causal": (("attention_mask",), True),
+    "all_masks_causal": (("query_mask", "value_mask", "key_mask", "attention_mask"), True),
+}
+
+
+@pytest.mark.parametrize("scores", [False, True], ids=["sdpa_path", "softmax_path_with_scores"])
+@pytest.mark.parametrize("mask_set", MASK_SETS)
+def test_mha_masks_match_keras_on_both_paths(mask_set, scores):
+    masks, causal = MASK_SETS[mask_set]
+    compare({"num_heads": 2, "key_dim": 3}, masks=masks, causal=causal, scores=scores)
+
+
+CONFIGS = {
+    "value_dim_output_int": {"num_heads": 3, "key_dim": 2, "value_dim": 4, "output_shape": 5},
+    "output_shape_tuple": {"num_heads": 2, "key_dim": 3, "output_shape": (4, 2)},
+    "no_bias": {"num_heads": 2, "key_dim": 4, "use_bias": False},
+    "gated": {"num_heads": 2, "key_dim": 3, "use_gate": True},
+    "sliding_window_2": {"num_heads": 2, "key_dim": 3, "sliding_window": 2},
+    "dropout_in_inference": {"num_heads": 2, "key_dim": 3, "dropout": 0.3},
+    "attention_axes_1": {"num_heads": 1, "key_dim": 3, "attention_axes": (1,)},
+}
+
+
+@pytest.mark.parametrize("with_key", [False, True], ids=["value_as_key", "separate_key"])
+@pytest.mark.parametrize("config", CONFIGS)
+def test_mha_configurations_match_keras(config, with_key):
+    compare(CONFIGS[config], masks=("query_mask", "value_mask"), with_key=with_key)
+
+
+def test_mha_fully_masked_query_rows_follow_the_keras_path():
+    value_only = {"value_mask": make_masks()["value_mask"]}
+    layer = kr.MultiHeadAttention(2, 3, output_shape=4, use_bias=False)
+    q, v = torch.randn(BATCH, TQ, QDIM), torch.randn(BATCH, TV, VDIM)
+    fast = layer(q, v, **value_only)
+    slow, scores = layer(q, v, **value_only, return_attention_scores=True)
+    assert torch.all(slow[2] == 0) and torch.all(scores[2] == 0)           # softmax path: zeroed probabilities
+    assert torch.all(fast[2] != 0)                                         # SDPA path: uniform attention
+    assert_close(fast[:2], slow[:2], OUTPUT_ATOL, "rows with something to attend to")
+
+
+def test_mha_mask_argument_and_compute_mask_follow_keras_functional_masks():
+    masks = make_masks()
+    layer = kr.MultiHeadAttention(2, 3)
+    q, v = torch.randn(BATCH, TQ, QDIM), torch.randn(BATCH, TV, VDIM)
+    by_keyword = layer(q, v, query_mask=masks["query_mask"], value_mask=masks["value_mask"])
+    by_list = layer(q, v, mask=[masks["query_mask"], masks["value_mask"]])
+    assert torch.equal(by_keyword, by_list)
+    assert torch.equal(layer(q, v, query_mask=masks["query_mask"]), layer(q, v, mask=masks["query_mask"]))
+    assert layer.compute_mask([q, v], [masks["query_mask"], masks["value_mask"]]) is masks["query_mask"]
+    assert layer.compute_mask(q, masks["query_mask"]) is masks["query_mask"]
+    assert layer.compute_mask(q, None) is None
+    # Keras: the output carries the query's mask
+    keras_query = q.clone()
+    keras_backend.set_keras_mask(keras_query, masks["query_mask"])
+    keras_out = keras.layers.MultiHeadAttention(2, 3)(keras_query, v)
+    assert torch.equal(keras_backend.get_keras_mask(keras_out), masks["query_mask"])
+
+
+def test_mha_dropout_only_while_training_and_scores_before_dropout():
+    layer = kr.MultiHeadAttention(2, 3, dropout=0.5, seed=1)
+    q, v = torch.randn(BATCH, TQ, QDIM), torch.randn(BATCH, TV, VDIM)
+    eval_out, eval_scores = layer(q, v, return_attention_scores=True, training=False)
+    train_out, train_scores = layer(q, v, return_attention_scores=True, training=True)
+    assert torch.allclose(eval_scores, train_scores)      # Keras returns the probabilities before dropout
+    assert not torch.allclose(eval_out, train_out)
+    assert torch.equal(layer.eval()(q, v), eval_out)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"use_gate": True, "use_bias": False, "value_dim": 2, "output_shape": 3}],
+                         ids=["default", "gated_no_bias"])
+def test_mha_weights_order_shapes_count_and_lazy_build(kwargs):
+    theirs = keras.layers.MultiHeadAttention(2, 4, **kwargs)
+    theirs.build((BATCH, TQ, QDIM), (BATCH, TV, VDIM))
+    ours = kr.MultiHeadAttention(2, 4, **kwargs)
+    assert not ours.built
+    ours(torch.randn(BATCH, TQ, QDIM), torch.randn(BATCH, TV, VDIM))
+    assert [w.shape for w in ours.get_weights()] == [tuple(w.shape) for w in theirs.weights]
+    assert [n.replace("_dense", "").replace("output", "attention_output").replace(".", "/")
+            for n, _ in ours.named_parameters()] == [w.path.split("/", 1)[1] for w in theirs.weights]
+    assert ours.count_params() == theirs.count_params() == sum(p.numel() for p in ours.parameters())
+
+
+def test_mha_input_dim_builds_self_attention_and_regularizers_reach_every_projection():
+    layer = kr.MultiHeadAttention(2, 3, input_dim=QDIM, kernel_regularizer=kr.regularizers.L2(0.1))
+    assert layer.built and tuple(layer.query_dense.kernel.shape) == (QDIM, 2, 3)
+    assert len(layer.losses) == 4
+    x = torch.randn(BATCH, TQ, QDIM)
+    assert layer(x, x).shape == (BATCH, TQ, QDIM)
+
+
+@pytest.mark.parametrize("kwargs", [{"num_heads": 2, "key_dim": 3},
+                                    {"num_heads": 4, "key_dim": 2, "value_dim": 5, "dropout": 0.1,
+                                     "use_bias": False, "output_shape": (3, 2), "attention_axes": 1,
+                                     "sliding_window": 3, "use_gate": True, "seed": 7}],
+                         ids=["defaults", "everything_set"])
+def test_mha_config_matches_keras_and_round_trips(kwargs):
+    mine = kr.MultiHeadAttention(**kwargs).get_config()
+    ref = keras.layers.MultiHeadAttention(**kwargs).get_config()
+    assert set(mine) == set(ref)
+    for key in set(ref) - CONFIG_ONLY - {"name"}:
+        assert mine[key] == ref[key], key
+    assert kr.MultiHeadAttention.from_config(mine).get_config() == mine
+
+
+ERRORS = [
+    ({"num_heads": 0, "key_dim": 3}, None, ValueError, "`num_heads` must be a positive integer, got 0"),
+    ({"num_heads": 2, "key_dim": 2.5}, None, ValueError, "`key_dim` must be a positive integer"),
+    ({"num_heads": 2, "key_dim": 3, "value_dim": -1}, None, ValueError, "`value_dim` must be a positive integer"),
+    ({"num_heads": 2, "key_dim": 3, "dropout": 1.0}, None, ValueError, r"`dropout` must be a float in \[0, 1\)"),
+    ({"num_heads": 2, "key_dim": 3, "output_shape": "x"}, None, ValueError, "`output_shape` must be an int"),
+    ({"num_heads": 2, "key_dim": 3, "attention_axes": (1, 2)}, None, ValueError,
+     "`attention_axes` must be None .* not supported"),
+    ({"num_heads": 2, "key_dim": 3, "attention_axes": 4}, None, ValueError, "`attention_axes` must be None"),
+    ({"num_heads": 2, "key_dim": 3, "sliding_window": 0}, None, ValueError, "`sliding_window` must be a positive"),
+    ({"num_heads": 2, "key_dim": 3, "flash_attention": True, "dropout": 0.1}, None, ValueError,
+     "flash_attention=True does not allow dropout"),
+    ({"num_heads": 2, "key_dim": 3}, "rank4", ValueError, r"query must have shape \(batch, steps, features\)"),
+    ({"num_heads": 2, "key_dim": 3}, "steps", ValueError, "key and value must have the same number of steps"),
+    ({"num_heads": 2, "key_dim": 3, "input_dim": 4}, "features", ValueError, r"built for query, value and key"),
+    ({"num_heads": 2, "key_dim": 3}, "mask_shape", ValueError, r"value_mask must have shape \(3, 5\)"),
+    ({"num_heads": 2, "key_dim": 3}, "mask_twice", ValueError, "query_mask was given both"),
+    ({"num_heads": 2, "key_dim": 3}, "attention_mask", ValueError, "attention_mask must broadcast"),
+    ({"num_heads": 2, "key_dim": 3}, "list", TypeError, "expects a tensor for query"),
+]
+
+
+@pytest.mark.parametrize("kwargs, case, error, pattern", ERRORS, ids=[p for *_, p in ERRORS])
+def test_mha_rejects_bad_arguments_and_inputs(kwargs, case, error, pattern):
+    q, v = torch.randn(BATCH, TQ, QDIM), torch.randn(BATCH, TV, QDIM)
+    m = torch.ones(BATCH, TQ, dtype=torch.bool)
+    calls = {None: lambda layer: None,
+             "rank4": lambda layer: layer(q.unsqueeze(1), v),
+             "steps": lambda layer: layer(q, v, key=torch.randn(BATCH, TV + 1, QDIM)),
+             "features": lambda layer: layer(q, v),
+             "mask_shape": lambda layer: layer(q, v, value_mask=m),
+             "mask_twice": lambda layer: layer(q, v, query_mask=m, mask=[m, None]),
+             "attention_mask": lambda layer: layer(q, v, attention_mask=torch.ones(BATCH, TQ, TV + 2) > 0),
+             "list": lambda layer: layer([q, v], v)}
+    with pytest.raises(error, match=pattern):
+        calls[case](kr.MultiHeadAttention(**kwargs))
