@@ -70,6 +70,8 @@ def _pick(structure, history):
 def model_from_config(cls, config: dict, owner: str):
     """Rebuild the graph: make each layer, then replay its calls once their inputs exist."""
     entries = _entries(config, owner)
+    operations = {entry_name(entry) for entry in entries if _is_operation(entry)}
+    entries = [entry for entry in entries if not _is_operation(entry)]
     created = {}
     for entry in entries:
         name = entry.get("name") or entry.get("config", {}).get("name")
@@ -85,6 +87,7 @@ def model_from_config(cls, config: dict, owner: str):
     while pending:
         remaining = []
         for name, node in pending:
+            node = _without_operation_masks(node, operations, name, owner)
             if not _ready(node, outputs):
                 remaining.append((name, node))
                 continue
@@ -101,6 +104,30 @@ def model_from_config(cls, config: dict, owner: str):
     if not config.get("trainable", True):
         model.trainable = False
     return model
+
+
+def _is_operation(entry) -> bool:
+    """Keras records operations (`keras.ops` calls) beside layers, e.g. the `not_equal` that makes a mask."""
+    return ".ops." in str(entry.get("module", ""))
+
+
+def _without_operation_masks(node, operations, name, owner):
+    """Drop a `mask=` that Keras computed with an operation: the model's mask rule recomputes it.
+
+    Any other use of an operation's result has no counterpart here.
+    """
+    if not isinstance(node, dict) or not operations:
+        return node
+    kwargs = dict(node.get("kwargs", {}))
+    mask = kwargs.get("mask")
+    if _is_keras_tensor(mask) and mask["config"]["keras_history"][0] in operations:
+        del kwargs["mask"]
+        node = {**node, "kwargs": kwargs}
+    used = [history[0] for history in _histories(node) if history[0] in operations]
+    if used:
+        raise ValueError(f"{owner}: layer '{name}' takes the result of the operation '{used[0]}' (a keras.ops call "
+                         "in the model); such operations have no counterpart here: compute it inside a kr.Lambda")
+    return node
 
 
 def entry_name(entry) -> str:
