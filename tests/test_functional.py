@@ -402,3 +402,16 @@ def test_get_config_writes_keras_functional_form_and_round_trips():
     for a, b in zip(rebuilt(tokens), model(tokens)):
         assert torch.equal(a, b)
     assert keras.Model.from_config(ours).count_params() == model.count_params()
+
+
+def test_an_explicit_symbolic_mask_is_used_and_passed_on():
+    tokens = kr.Input(shape=(None,), dtype="int64")
+    embedding = kr.Embedding(10, 3)
+    mask = kr.Lambda(lambda ids: ids != 0)(tokens)
+    sequence = kr.LSTM(4, return_sequences=True)(embedding(tokens), mask=mask)
+    model = kr.Model(tokens, [sequence, kr.GRU(2)(sequence)])
+    padded = torch.tensor([[1, 2, 0, 0]])
+    full_sequence, full_last = model(padded)
+    short_sequence, short_last = model(padded[:, :2])
+    assert torch.allclose(full_sequence[:, 2], full_sequence[:, 1])      # masked steps repeat the last output
+    assert torch.allclose(full_last, short_last, atol=1e-6)               # the GRU got the mask too

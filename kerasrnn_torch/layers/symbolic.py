@@ -156,6 +156,8 @@ class MaskRule:
             return [None] * len(outputs)
         previous = given.get("mask")
         if previous is None:
+            previous = arguments.get("mask")       # a mask passed explicitly
+        if previous is None:
             previous = pytree.tree_map(mask_of, arguments[self.first_argument])
         masks = layer.compute_mask(arguments[self.first_argument], previous)
         if masks is None:

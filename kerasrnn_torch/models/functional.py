@@ -334,63 +334,93 @@ class _Slot:
         self.index = index
 
 
-def _is_slot(value) -> bool:
-    return isinstance(value, _Slot)
+def _template(value, slot_of):
+    """A call argument with each KerasTensor replaced by the `_Slot` its value will be in."""
+    if isinstance(value, KerasTensor):
+        return _Slot(slot_of[id(value)])
+    if isinstance(value, (list, tuple)):
+        return type(value)(_template(v, slot_of) for v in value)
+    if isinstance(value, dict):
+        return {k: _template(v, slot_of) for k, v in value.items()}
+    return value
+
+
+def _fill(template, table, constants=True):
+    """The argument for this call: slots looked up in `table` (constants kept, or None for masks)."""
+    if isinstance(template, _Slot):
+        return table[template.index]
+    if isinstance(template, (list, tuple)):
+        return type(template)(_fill(v, table, constants) for v in template)
+    if isinstance(template, dict):
+        return {k: _fill(v, table, constants) for k, v in template.items()}
+    return template if constants else None
+
+
+def _flat_outputs(result) -> list:
+    if isinstance(result, torch.Tensor):
+        return [result]
+    if isinstance(result, (list, tuple)) and all(isinstance(t, torch.Tensor) for t in result):
+        return list(result)
+    return pytree.tree_leaves(result)
 
 
 class _Step:
-    """One layer call of the program, with its arguments and masks as slot lookups."""
+    """One layer call of the program, its arguments and masks as slot lookups prepared once."""
 
     def __init__(self, node, slot_of):
         self.layer = node.layer
-        self.arguments = [_Slot(slot_of[id(v)]) if isinstance(v, KerasTensor) else v for v in node.arguments]
-        self.slot_positions = [(i, v.index) for i, v in enumerate(self.arguments) if isinstance(v, _Slot)]
-        self.argument_spec = node.argument_spec
+        args, kwargs = pytree.tree_unflatten(list(node.arguments), node.argument_spec)
+        self.args = [_template(a, slot_of) for a in args]
+        self.kwargs = {k: _template(v, slot_of) for k, v in kwargs.items()}
         self.outputs = [slot_of[id(t)] for t in node.outputs]
-        self.keywords = keywords_for(node.layer)
-        args, kwargs = pytree.tree_unflatten(self.arguments, self.argument_spec)
-        bound = bind_arguments(node.layer, args, kwargs)
+        keywords = keywords_for(node.layer)
+        self.passes_training = "training" in keywords
+        bound = bind_arguments(node.layer, self.args, self.kwargs)
         rule = node.mask_rule
         self.mask_routes = [(parameter, bound[name]) for name, parameter in rule.routes]
         self.first_argument = bound[rule.first_argument]
         self.explicit_mask = bound.get("mask")
         self.takes_mask = rule.takes_mask
+        # Whether a mask exists depends on the graph, not on the data: a call whose inputs and outputs
+        # had none while building has none at run time either, unless the model is given masks.
+        self.sees_masks = any(t.has_mask for t in node.inputs) or any(t.has_mask for t in node.outputs)
 
-    def run(self, values, masks, training):
-        flat = list(self.arguments)
-        for position, slot in self.slot_positions:
-            flat[position] = values[slot]
-        args, kwargs = pytree.tree_unflatten(flat, self.argument_spec)
+    def run(self, values, masks, training, masked):
+        args = [_fill(a, values) for a in self.args]
+        kwargs = {k: _fill(v, values) for k, v in self.kwargs.items()} if self.kwargs else {}
+        with_masks = masked or self.sees_masks
+        given = self._masks_in(masks) if with_masks and self.mask_routes else {}
+        if training is not None:
+            if self.passes_training:
+                kwargs["training"] = training
+            else:
+                with running_in_mode(self.layer, training):
+                    result = self.layer(*args, **kwargs, **given)
+                return self._store(result, args, values, masks, given, with_masks)
+        result = self.layer(*args, **kwargs, **given)
+        return self._store(result, args, values, masks, given, with_masks)
+
+    def _masks_in(self, masks) -> dict:
         given = {}
         for parameter, template in self.mask_routes:
-            routed = _fill(template, masks)
-            if any(m is not None for m in pytree.tree_leaves(routed)):
+            routed = _fill(template, masks, constants=False)
+            if routed is not None and not all(m is None for m in pytree.tree_leaves(routed)):
                 given[parameter] = routed
-        if training is not None and "training" in self.keywords:
-            kwargs["training"] = training
-        with running_in_mode(self.layer, None if "training" in self.keywords else training):
-            result = self.layer(*args, **kwargs, **given)
-        flat_result = pytree.tree_leaves(result)
-        for slot, value in zip(self.outputs, flat_result):
+        return given
+
+    def _store(self, result, args, values, masks, given, with_masks):
+        flat = _flat_outputs(result)
+        for slot, value in zip(self.outputs, flat):
             values[slot] = value
-        if self.takes_mask:
-            self._store_masks(values, masks, given, flat_result)
-
-    def _store_masks(self, values, masks, given, flat_result):
-        previous = given.get("mask")
-        if previous is None:
-            previous = self.explicit_mask if self.explicit_mask is not None else _fill(self.first_argument, masks)
-        first = _fill(self.first_argument, values)
-        out = self.layer.compute_mask(first, previous)
-        flat = pytree.tree_leaves(out, is_leaf=lambda m: m is None) if out is not None else []
-        for i, slot in enumerate(self.outputs):
-            masks[slot] = flat[i] if i < len(flat) else None
-
-
-def _fill(template, table):
-    if isinstance(template, _Slot):
-        return table[template.index]
-    return pytree.tree_map(lambda v: table[v.index] if isinstance(v, _Slot) else None, template, is_leaf=_is_slot)
+        if with_masks and self.takes_mask:
+            previous = given.get("mask")
+            if previous is None:
+                previous = _fill(self.explicit_mask, values) if self.explicit_mask is not None else \
+                    _fill(self.first_argument, masks, constants=False)
+            out = self.layer.compute_mask(_fill(self.first_argument, values), previous)
+            out_masks = pytree.tree_leaves(out, is_leaf=lambda m: m is None) if out is not None else []
+            for i, slot in enumerate(self.outputs):
+                masks[slot] = out_masks[i] if i < len(out_masks) else None
 
 
 class _Program:
@@ -416,6 +446,7 @@ class _Program:
         for slot, value, mask in zip(self.input_slots, inputs, input_masks):
             values[slot] = value
             masks[slot] = mask
+        masked = any(m is not None for m in input_masks)
         for step in self.steps:
-            step.run(values, masks, training)
+            step.run(values, masks, training, masked)
         return [values[s] for s in self.output_slots], [masks[s] for s in self.output_slots]
