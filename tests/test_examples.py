@@ -11,8 +11,8 @@ import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
-EXPECTED = {"mnist_rows.py", "sentiment_bilstm.py", "seq2seq_attention.py", "stateful_paragraphs.py",
-            "nested_cell.py", "time_distributed_tagger.py"}
+EXPECTED = {"mnist_rows.py", "sentiment_bilstm.py", "seq2seq_attention.py", "seq2seq_functional.py",
+            "stateful_paragraphs.py", "nested_cell.py", "time_distributed_tagger.py"}
 
 
 def run_example(name, *arguments, timeout=120):
@@ -113,6 +113,13 @@ def test_seq2seq_attention_reverses_held_out_strings_greedily_and_with_beam_sear
     assert number(r"held-out sequence accuracy: greedy ([\d.]+)", out) >= 0.8   # chance: about 1e-4
     assert number(r"beam search \(width 3\) ([\d.]+)", out) >= 0.8
     assert re.search(r"^\s+(\d+) -> \s*(\d+) ok \|", out, flags=re.MULTILINE)
+
+
+def test_seq2seq_functional_trains_and_its_inference_models_decode_held_out_strings():
+    out = run_example("seq2seq_functional.py")
+    assert "Connected to" in out and "encoder_inputs[0][0]" in out        # the functional summary
+    assert "inference models share the training model's weights: True" in out
+    assert number(r"held-out sequence accuracy \(greedy, step by step\): ([\d.]+)", out) >= 0.8
 
 
 def test_stateful_paragraphs_chunks_equal_one_pass_and_reset_restarts():
