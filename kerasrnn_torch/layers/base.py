@@ -19,7 +19,7 @@ from torch.utils import _pytree as pytree
 
 from .. import initializers
 from .._checks import describe, shape_text
-from .symbolic import has_symbolic, symbolic_call
+from .symbolic import has_symbolic, output_shape_of, symbolic_call
 
 _name_counters: defaultdict[str, itertools.count] = defaultdict(itertools.count)
 
@@ -119,6 +119,16 @@ class Layer(nn.Module):
         if has_symbolic(args, kwargs):
             return symbolic_call(self, args, kwargs)
         return super().__call__(*args, **kwargs)
+
+    def compute_output_shape(self, input_shape):
+        """The output's shape for inputs of `input_shape` (batch axis first, None where unknown).
+
+        Found by calling the layer on symbolic inputs of that shape (which
+        builds it, as Keras's `build` would); several outputs give a tuple
+        of shapes, several inputs take a list of shapes. Layers with integer
+        inputs (Embedding) say it directly.
+        """
+        return output_shape_of(self, input_shape)
 
     # ---------------------------------------------------------------- config
     def get_config(self) -> dict:

@@ -101,6 +101,9 @@ class Embedding(Layer):
                                  f"in [0, input_dim) = [0, {self.input_dim})")
         return inputs if inputs.dtype in (torch.int32, torch.int64) else inputs.long()
 
+    def compute_output_shape(self, input_shape):
+        return (*tuple(input_shape), self.output_dim)
+
     def compute_mask(self, inputs, mask=None):
         """`inputs != 0` when `mask_zero=True`, else None (the incoming mask is not kept, as in Keras)."""
         if not self.mask_zero:

@@ -282,8 +282,12 @@ def merged_shape(first: torch.Size, second: torch.Size, fixed_batch) -> tuple:
 
 
 # ------------------------------------------------------------ layer calls
-def symbolic_call(layer, args, kwargs):
-    """Record `layer(*args, **kwargs)` on KerasTensors as a Node; returns the output KerasTensors."""
+def symbolic_call(layer, args, kwargs, record=True):
+    """Record `layer(*args, **kwargs)` on KerasTensors as a Node; returns the output KerasTensors.
+
+    `record=False` only works the outputs out (`compute_output_shape`): the
+    layer's count of calls, which numbers its nodes, stays as it was.
+    """
     owner = describe(layer)
     flat, spec = pytree.tree_flatten((args, kwargs), is_leaf=_is_keras_tensor)
     inputs = [leaf for leaf in flat if isinstance(leaf, KerasTensor)]
@@ -300,7 +304,7 @@ def symbolic_call(layer, args, kwargs):
     fixed_batch = _fixed_batch(inputs, owner)
     runs = [_probe(layer, flat, spec, inputs, rule, run) for run in range(len(PROBES))]
     (outputs_a, masks_a, out_spec), (outputs_b, masks_b, _) = runs
-    node = Node(layer, flat, spec, inputs, [], out_spec, rule, next_call_index(layer))
+    node = Node(layer, flat, spec, inputs, [], out_spec, rule, next_call_index(layer) if record else -1)
     for i, (a, b, mask_a, mask_b) in enumerate(zip(outputs_a, outputs_b, masks_a, masks_b)):
         if not isinstance(a, torch.Tensor):
             raise TypeError(f"{owner} returned a {type(a).__name__} among its outputs; a layer in a functional "
@@ -319,6 +323,33 @@ def next_call_index(layer) -> int:
     index = _call_counts.get(layer, 0)
     _call_counts[layer] = index + 1
     return index
+
+
+def output_shape_of(layer, input_shape):
+    """`layer.compute_output_shape`: the output shapes for inputs of `input_shape`, by a symbolic call.
+
+    `input_shape` has the batch axis first (None where unknown); a list of
+    shapes stands for a list of inputs (merge layers, attention).
+    """
+    from .input_layer import InputLayer
+
+    def placeholder(shape):
+        shape = tuple(shape)
+        return InputLayer(shape=shape[1:], batch_size=shape[0], name="compute_output_shape").output
+    if _is_shape(input_shape):
+        inputs = placeholder(input_shape)
+    elif isinstance(input_shape, (list, tuple)) and all(_is_shape(s) for s in input_shape):
+        inputs = [placeholder(s) for s in input_shape]
+    else:
+        raise ValueError(f"{describe(layer)}.compute_output_shape takes a shape with the batch axis first, e.g. "
+                         f"(None, 10, 8), or a list of them; got {input_shape!r}")
+    outputs = symbolic_call(layer, (inputs,), {}, record=False)
+    return pytree.tree_map(lambda t: t.shape, outputs, is_leaf=_is_keras_tensor)
+
+
+def _is_shape(value) -> bool:
+    return isinstance(value, (list, tuple)) and len(value) > 0 and all(
+        d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in value)
 
 
 def _fixed_batch(inputs, owner):
