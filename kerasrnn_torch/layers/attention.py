@@ -145,8 +145,6 @@ class Attention(Layer):
         if not self.built:
             self.build([tuple(t.shape) for t in inputs])
         query_mask, value_mask = self._split_mask(mask, query, value)
-        if not self.built:
-            self.build(tuple(query.shape))
         scores = self._scores(query, key)
 
         allowed = None if value_mask is None else value_mask.unsqueeze(-2)    # (batch, 1, Tv)
@@ -205,13 +203,14 @@ class AdditiveAttention(Attention):
         self.build_from_hint()
 
     def build(self, input_shape=None):
-        # Keras sizes `scale` from the query's last axis, so it waits for a shape.
+        # Keras sizes `scale` from the query's last axis, so it waits for the shapes [query, value(, key)].
         if self.built or input_shape is None:
             return
-        dim = input_shape[-1]
+        query_shape = input_shape[0] if isinstance(input_shape[0], (list, tuple)) else input_shape
+        dim = query_shape[-1]
         if dim is None:
             raise ValueError(f"{describe(self)}: the query's feature size must be known, got shape "
-                             f"{shape_text(input_shape)}")
+                             f"{shape_text(query_shape)}")
         if self.use_scale:
             self.add_weight("scale", (int(dim),), "glorot_uniform")
         else:
