@@ -10,6 +10,8 @@ from torch import nn
 
 from .._checks import describe, shape_text
 from ..layers.base import Layer
+from ..layers.input_layer import InputLayer
+from ..layers.symbolic import KerasTensor
 from ..layers.config import deserialize_layer, serialize_layer
 from .call_options import keywords_for, running_in_mode
 from .summary import dry_run, example_input, is_built, known_input, summary, weights_of
@@ -102,7 +104,19 @@ class Sequential(Layer):
         return self.layers[index]
 
     def add(self, layer: nn.Module, rebuild: bool = True) -> None:
-        """Append a layer; with a known input shape the new layer is built right away."""
+        """Append a layer; with a known input shape the new layer is built right away.
+
+        `kr.Input(shape)` as the first entry gives the input shape, as in
+        Keras 3's `Sequential([keras.Input(shape), ...])`.
+        """
+        if isinstance(layer, KerasTensor) and layer.node.is_input:
+            layer = layer.node.layer
+        if isinstance(layer, InputLayer):
+            if self._modules:
+                raise ValueError(f"{describe(self)}: an Input comes first, before any layer; it came after "
+                                 f"{len(self._modules)} layer(s)")
+            self._input = (tuple(layer.batch_shape[1:]), layer.input_dtype)
+            return
         if not isinstance(layer, nn.Module):
             raise TypeError(f"{describe(self)}: only torch.nn.Module instances (layers) can be added, "
                             f"got {type(layer).__name__}")
