@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn.parameter import is_lazy
 from torch.utils import _pytree as pytree
 
-from .._checks import shape_text
+from .._checks import shape_hint, shape_text
 from ..layers.base import Layer
 from ..layers.embedding import Embedding
 
@@ -361,6 +361,7 @@ def summary(module: nn.Module, input_shape=None, print_fn=print, *, dtype=None, 
     >>> text = summary(Sequential([LSTM(32, input_shape=(10, 8)), Dense(1)]))
     """
     rows = container_layers(module) or [(None, module)]
+    input_shape = shape_hint(input_shape, "input_shape", "summary()")
     if input_shape is None:
         known = known_input(module)
         if known is not None:
