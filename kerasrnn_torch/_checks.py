@@ -75,7 +75,7 @@ def weight_tensor(value, target, owner: str, weight: str):
         if array.dtype.kind in _NON_NUMERIC_KINDS:
             raise TypeError(f"{owner}: weight {weight} must hold real numbers (float, int or bool), got an array of "
                             f"dtype {array.dtype} ({_NON_NUMERIC_KINDS[array.dtype.kind]})")
-        tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("=")))
+        tensor = torch.from_numpy(np.array(array, dtype=array.dtype.newbyteorder("="), order="C"))
     return tensor.to(device=target.device, dtype=target.dtype, copy=True)
 
 

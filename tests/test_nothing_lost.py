@@ -104,6 +104,10 @@ def test_set_weights_still_accepts_ints_bools_lists_and_tensors():
     assert layer.get_weights()[1].tolist() == [1.0, 0.0]
     layer.set_weights([torch.full((3, 2), 2.0, dtype=torch.float64), np.zeros(2, dtype=">f8")])
     assert layer.get_weights()[0].tolist() == [[2.0, 2.0]] * 3
+    scaled = kr.Attention(use_scale=True, input_shape=(4, 3))
+    scaled.set_weights([np.float32(0.5)])           # a 0-d weight stays 0-d
+    layer.set_weights([np.arange(6.0).reshape(2, 3).T, np.arange(2.0)[::-1]])    # strided views
+    assert scaled.get_weights()[0].tolist() == 0.5 and layer.get_weights()[1].tolist() == [1.0, 0.0]
 
 
 # ------------------------------------------------------------ reset_state
