@@ -151,7 +151,7 @@ def h5_entry(fmt, which):
     """Where a weight sits in each format: the Dense bias, or the Bidirectional's backward bias."""
     if fmt == "h5":
         return {"dense bias": "model_weights/dense/model/dense/bias",
-                "backward bias": "model_weights/bidirectional/model/bidirectional/backward_gru/gru_cell/bias"}[which]
+                "backward bias": backward_bias}[which]
     return {"dense bias": "layers/dense/vars/1",
             "backward bias": "layers/bidirectional/backward_layer/cell/vars/2"}[which]
 
@@ -178,11 +178,20 @@ def rewrite_archive(source, target, config=None, weights_edit=None):
     return target
 
 
+def backward_bias(file):
+    """The legacy file's backward GRU bias (its cell's name depends on what the Keras session created before)."""
+    found = []
+    file["model_weights/bidirectional"].visit(lambda name: found.append(name) if "backward" in name
+                                              and name.endswith("bias") else None)
+    return f"model_weights/bidirectional/{found[0]}"
+
+
 def as_bytes(entry):
     def edit(file):
-        shape = file[entry].shape
-        del file[entry]
-        file[entry] = np.full(shape, b"ab")
+        path = entry(file) if callable(entry) else entry
+        shape = file[path].shape
+        del file[path]
+        file[path] = np.full(shape, b"ab")
     return edit
 
 
