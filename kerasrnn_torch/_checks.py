@@ -44,3 +44,56 @@ def require_tensor(value, owner: str, expected: str = "a tensor"):
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{owner} expects {expected}, got {type(value).__name__} (convert it with torch.as_tensor)")
     return value
+
+
+def shape_of(value) -> tuple:
+    """The shape of a tensor, an array or nested lists (without converting a tensor)."""
+    import numpy as np
+    return tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+
+
+_NON_NUMERIC_KINDS = {"U": "text", "S": "bytes", "O": "Python objects", "V": "raw bytes", "M": "dates",
+                      "m": "time spans", "c": "complex numbers"}
+
+
+def weight_tensor(value, target, owner: str, weight: str):
+    """`value` (a tensor, a NumPy array or nested lists) as a tensor in `target`'s dtype and on its device.
+
+    Refuses values that are not real numbers (text, bytes, Python objects,
+    complex numbers) with a TypeError naming `owner`, the `weight` and the
+    dtype. The result is a new tensor: nothing is written to `target`.
+    """
+    import numpy as np
+    import torch
+    if isinstance(value, torch.Tensor):
+        if value.is_complex():
+            raise TypeError(f"{owner}: weight {weight} must hold real numbers, got a tensor of dtype {value.dtype} "
+                            "(complex numbers)")
+        tensor = value.detach()
+    else:
+        array = np.asarray(value)
+        if array.dtype.kind in _NON_NUMERIC_KINDS:
+            raise TypeError(f"{owner}: weight {weight} must hold real numbers (float, int or bool), got an array of "
+                            f"dtype {array.dtype} ({_NON_NUMERIC_KINDS[array.dtype.kind]})")
+        tensor = torch.from_numpy(np.array(array, dtype=array.dtype.newbyteorder("="), order="C"))
+    return tensor.to(device=target.device, dtype=target.dtype, copy=True)
+
+
+def weight_tensors(values, targets, labels, owner: str) -> list:
+    """`weight_tensor` for each (value, target, label): all converted, or a TypeError and none."""
+    return [weight_tensor(value, target, owner, label) for value, target, label in zip(values, targets, labels)]
+
+
+def shape_hint(value, argument: str, owner: str):
+    """An input shape without the batch axis: a tuple of positive integers or None (unknown); None passes."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"{owner}: `{argument}` must be a tuple of positive integers or None (the input's shape "
+                         f"without the batch axis), got {value!r}")
+    shape = tuple(value)
+    for size in shape:
+        if size is not None and (isinstance(size, bool) or not isinstance(size, numbers.Integral) or size <= 0):
+            raise ValueError(f"{owner}: `{argument}` must be a tuple of positive integers or None (the input's "
+                             f"shape without the batch axis), got {shape!r}")
+    return tuple(None if size is None else int(size) for size in shape)

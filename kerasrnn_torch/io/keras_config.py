@@ -13,6 +13,7 @@ import inspect
 import torch
 
 from .. import activations, constraints, regularizers
+from .keras_formats import entry_name, layer_entries, require_key
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
            "bfloat16": torch.bfloat16}
@@ -32,7 +33,7 @@ def model_from_config(config: dict, label: str):
     class_name = config.get("class_name")
     inner = config.get("config", {})
     if class_name == "Sequential":
-        entries = inner["layers"] if isinstance(inner, dict) else inner
+        entries = layer_entries(inner, "the Sequential model's configuration", label)
     elif class_name in ("Functional", "Model"):
         entries = _chain(inner, label)
     else:
@@ -162,7 +163,8 @@ def _cell(config, owner, label):
     class_name = config.get("class_name")
     cell_config = config.get("config", {})
     if class_name == "StackedRNNCells":
-        return _public_class("StackedRNNCells")([_cell(cell, owner, label) for cell in cell_config["cells"]])
+        cells = require_key(cell_config, "cells", "its StackedRNNCells config", owner)
+        return _public_class("StackedRNNCells")([_cell(cell, owner, label) for cell in cells])
     if class_name not in ("SimpleRNNCell", "LSTMCell", "GRUCell"):
         raise ValueError(f"{owner}: its cell is a {class_name}, which has no kerasrnn_torch counterpart; "
                          "from_keras maps RNN over SimpleRNNCell, LSTMCell, GRUCell or StackedRNNCells")
@@ -172,7 +174,7 @@ def _cell(config, owner, label):
 
 def _rnn(config, owner, label):
     from ..layers.rnn import RNN
-    cell = _cell(config["cell"], owner, label)
+    cell = _cell(require_key(config, "cell", "its config", owner), owner, label)
     options = {name: config[name] for name in ("return_sequences", "return_state", "go_backwards", "stateful",
                                                "unroll", "zero_output_for_mask") if name in config}
     return RNN(cell, **options, **_common(config, owner))
@@ -180,7 +182,7 @@ def _rnn(config, owner, label):
 
 def _bidirectional(config, owner, label):
     from ..layers.bidirectional import Bidirectional
-    forward = layer_from_config(config["layer"], label)
+    forward = layer_from_config(require_key(config, "layer", "its config", owner), label)
     backward = layer_from_config(config["backward_layer"], label) if config.get("backward_layer") else None
     return Bidirectional(forward, merge_mode=config.get("merge_mode", "concat"), backward_layer=backward,
                          **_common(config, owner))
@@ -188,7 +190,8 @@ def _bidirectional(config, owner, label):
 
 def _time_distributed(config, owner, label):
     from ..layers.time_distributed import TimeDistributed
-    return TimeDistributed(layer_from_config(config["layer"], label), **_common(config, owner))
+    return TimeDistributed(layer_from_config(require_key(config, "layer", "its config", owner), label),
+                           **_common(config, owner))
 
 
 def _simple(cls_name: str, names: tuple):
@@ -220,15 +223,20 @@ _BUILDERS = {
 # --------------------------------------------------------- functional chains
 def _chain(inner: dict, label: str) -> list[dict]:
     """The layer entries from the input to the output of a functional model that is a chain."""
-    entries = inner["layers"]
-    by_name = {entry.get("name") or entry["config"]["name"]: entry for entry in entries}
-    inputs, outputs = _layer_references(inner["input_layers"]), _layer_references(inner["output_layers"])
+    where = "the functional model's configuration"
+    entries = layer_entries(inner, where, label)
+    by_name = {entry_name(entry, label): entry for entry in entries}
+    inputs = _layer_references(require_key(inner, "input_layers", where, label))
+    outputs = _layer_references(require_key(inner, "output_layers", where, label))
     if len(inputs) != 1 or len(outputs) != 1:
         raise ValueError(f"{label}: the functional model has {len(inputs)} inputs and {len(outputs)} outputs; "
                          "from_keras builds chains with one input and one output")
     chain = []
     current = outputs[0]
     while True:
+        if current not in by_name:
+            raise ValueError(f"{label}: the functional model refers to a layer {current!r} that its 'layers' list "
+                             "does not hold; the file is damaged or was not written by Keras")
         entry = by_name[current]
         chain.append(entry)
         if entry["class_name"] == "InputLayer":

@@ -1,9 +1,8 @@
 """Keras files in: `load_keras_weights(module, path)` and `from_keras(path)`."""
 from __future__ import annotations
 
-import numpy as np
-import torch
-
+from .._checks import weight_tensors
+from ..layers.base import assign_weights, weight_labels
 from .keras_config import model_from_config
 from .keras_formats import LegacyWeights, keras_layers_of, open_saved, shapes_text
 
@@ -38,21 +37,26 @@ def load_keras_weights(module, path) -> None:
     with open_saved(path) as saved:
         arrays_per_layer = saved.arrays_for(layers)
         label = saved.label
-    assignments = []
-    problems = []
+    targets, tensors, problems = [], [], []
     for layer, arrays in zip(layers, arrays_per_layer):
-        targets = list(layer.module.weights)
-        expected = shapes_text(targets)
-        if len(arrays) != len(targets) or any(tuple(a.shape) != tuple(t.shape) for a, t in zip(arrays, targets)):
+        layer_targets = list(layer.module.weights)
+        expected = shapes_text(layer_targets)
+        if len(arrays) != len(layer_targets) or any(tuple(a.shape) != tuple(t.shape)
+                                                    for a, t in zip(arrays, layer_targets)):
             problems.append(f"{layer.owner} expects weights with shapes {expected}, {label} holds "
                             f"{shapes_text(arrays)} for it")
             continue
-        assignments.extend(zip(targets, arrays))
+        try:
+            tensors.extend(weight_tensors(arrays, layer_targets, weight_labels(layer.module, layer_targets),
+                                          f"{layer.owner} in {label}"))
+        except TypeError as error:
+            problems.append(str(error))
+            continue
+        targets.extend(layer_targets)
     if problems:
-        raise ValueError("The Keras file does not fit the module; no weight was changed:\n  " + "\n  ".join(problems))
-    with torch.no_grad():
-        for target, array in assignments:
-            target.copy_(torch.from_numpy(np.ascontiguousarray(array)).to(device=target.device, dtype=target.dtype))
+        raise ValueError(f"The Keras file {label} does not fit the module; no weight was changed:\n  "
+                         + "\n  ".join(problems))
+    assign_weights(targets, tensors)
 
 
 def from_keras(path):

@@ -20,6 +20,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,14 +89,14 @@ def open_saved(path):
             if ARCHIVE_CONFIG not in names or ARCHIVE_WEIGHTS not in names:
                 raise ValueError(f"{path} is a zip file but not a .keras archive: expected {ARCHIVE_CONFIG} and "
                                  f"{ARCHIVE_WEIGHTS} inside, found {names}")
-            config = json.loads(archive.read(ARCHIVE_CONFIG))
-            weights = io.BytesIO(archive.read(ARCHIVE_WEIGHTS))
-        with h5py.File(weights, "r") as file:
+            config = _archive_config(archive, path)
+            weights = io.BytesIO(_archive_member(archive, ARCHIVE_WEIGHTS, path))
+        with _open_hdf5(h5py, weights, f"{path} ({ARCHIVE_WEIGHTS})") as file:
             yield Keras3Weights(file, f"{path} ({ARCHIVE_WEIGHTS})", config)
         return
     if not h5py.is_hdf5(path):
         raise ValueError(f"{path} is neither a .keras archive (zip) nor an HDF5 weights file (.weights.h5 or .h5)")
-    with h5py.File(path, "r") as file:
+    with _open_hdf5(h5py, path, str(path)) as file:
         if "model_weights" in file or "layer_names" in file.attrs:
             yield LegacyWeights(file, str(path))
         elif "layers" in file or "vars" in file:
@@ -105,8 +106,70 @@ def open_saved(path):
                              f"'layers' group nor a legacy 'layer_names' attribute (top-level keys: {list(file)})")
 
 
+def _archive_member(archive, name: str, path) -> bytes:
+    try:
+        return archive.read(name)
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as error:
+        raise ValueError(f"{path}: the .keras archive's {name} cannot be read ({error}); the file is truncated "
+                         "or damaged") from error
+
+
+def _archive_config(archive, path) -> dict:
+    return parse_config(_archive_member(archive, ARCHIVE_CONFIG, path), ARCHIVE_CONFIG, str(path))
+
+
+def parse_config(text, where: str, label: str) -> dict:
+    """A saved model's JSON configuration, or a ValueError naming the file and where the text came from."""
+    try:
+        config = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{label}: {where} is not valid JSON ({error}); the file is truncated or damaged") from error
+    if not isinstance(config, dict):
+        raise ValueError(f"{label}: {where} should hold a JSON object (the model's configuration), found "
+                         f"{type(config).__name__}")
+    return config
+
+
+def _open_hdf5(h5py, source, label: str):
+    try:
+        return h5py.File(source, "r")
+    except OSError as error:
+        raise ValueError(f"{label} cannot be read as HDF5 ({error}); the file is truncated or damaged") from error
+
+
 def _decode(value) -> str:
     return value.decode("utf8") if isinstance(value, bytes) else str(value)
+
+
+def require_key(mapping, key: str, where: str, label: str):
+    """`mapping[key]` from a saved configuration, or a ValueError naming the file, the place and the key."""
+    if not isinstance(mapping, dict):
+        raise ValueError(f"{label}: {where} should be a JSON object with a {key!r} entry, found "
+                         f"{type(mapping).__name__}; the file is damaged or was not written by Keras")
+    if key not in mapping:
+        raise ValueError(f"{label}: {where} has no {key!r} entry (it has {sorted(mapping)}); the file is damaged "
+                         "or was not written by Keras")
+    return mapping[key]
+
+
+def entry_name(entry: dict, label: str) -> str:
+    """A configured layer's name (Keras 3 puts it beside the config, Keras 2 inside)."""
+    if isinstance(entry, dict) and entry.get("name"):
+        return entry["name"]
+    return require_key(require_key(entry, "config", "a layer entry of the configuration", label), "name",
+                       "a layer entry's config", label)
+
+
+def read_array(group, name: str, path: str, owner: str, label: str) -> np.ndarray:
+    """The weight array stored at `group[name]`, or a ValueError naming the file, the entry and the layer."""
+    item = group.get(name)
+    if item is None:
+        raise ValueError(f"{owner}: {label} has no weight array '{path}' (the entry lists it; found "
+                         f"{sorted(group)}); the file is damaged or incomplete")
+    if not hasattr(item, "dtype"):
+        raise ValueError(f"{owner}: {label}: '{path}' should be a weight array, found a group holding "
+                         f"{sorted(item)}")
+    return np.asarray(item)
 
 
 def _has_arrays(group) -> bool:
@@ -174,7 +237,7 @@ class Keras3Weights:
             inner = keras_layers_of(module)
             return [a for arrays in self._collect(inner, child_group(group, "layers", path, owner, self.label),
                                                   f"{path}/layers") for a in arrays]
-        arrays = self._own_arrays(group)
+        arrays = self._own_arrays(group, path, owner)
         if isinstance(module, Bidirectional):
             forward = child("forward_layer", module.forward_layer)
             return arrays + forward + child("backward_layer", module.backward_layer)
@@ -192,16 +255,19 @@ class Keras3Weights:
             return arrays
         return arrays
 
-    @staticmethod
-    def _own_arrays(group) -> list[np.ndarray]:
+    def _own_arrays(self, group, path, owner) -> list[np.ndarray]:
         variables = group.get("vars")
         if variables is None:
             return []
-        return [np.asarray(variables[k]) for k in sorted(variables, key=int)]
+        keys = list(variables)
+        if not all(key.isdigit() for key in keys):
+            raise ValueError(f"{owner}: {self.label}: '{path}/vars' should hold arrays named 0, 1, 2, ..., found "
+                             f"{sorted(keys)}")
+        return [read_array(variables, k, f"{path}/vars/{k}", owner, self.label) for k in sorted(keys, key=int)]
 
     def _check_order(self, layers):
         """With a configuration, the weighted layers must come in the same order and classes."""
-        saved = weighted_config_layers(self.config, self.file)
+        saved = weighted_config_layers(self.config, self.file, self.label)
         ours = [(layer.keras_class, describe(layer.module)) for layer in layers if layer.weights]
         if [keras_class for keras_class, _ in saved] != [keras_class for keras_class, _ in ours]:
             saved_text = ", ".join(f"{keras_class} {name!r}" for keras_class, name in saved)
@@ -216,23 +282,33 @@ def child_group(group, name, path, owner, label):
     return group[name]
 
 
-def config_layers(config: dict) -> list[dict]:
+def config_layers(config: dict, label: str) -> list[dict]:
     """The layer entries of a saved model's configuration, in order (operations such as NotEqual left out)."""
-    inner = config.get("config", config)
-    entries = inner["layers"] if isinstance(inner, dict) else inner
+    inner = config.get("config", config) if isinstance(config, dict) else config
+    entries = layer_entries(inner, "the model's configuration", label)
     return [entry for entry in entries
             if ".ops." not in str(entry.get("module", "")) and entry.get("class_name") != "InputLayer"]
 
 
-def weighted_config_layers(config: dict, file) -> list[tuple[str, str]]:
+def layer_entries(inner, where: str, label: str) -> list[dict]:
+    """A model configuration's `layers` list (a bare list is Keras 2's Sequential), each entry with a class_name."""
+    entries = require_key(inner, "layers", where, label) if isinstance(inner, dict) else inner
+    if not isinstance(entries, list):
+        raise ValueError(f"{label}: {where} should list its layers, found {type(entries).__name__}")
+    for entry in entries:
+        require_key(entry, "class_name", "a layer entry of the configuration", label)
+    return entries
+
+
+def weighted_config_layers(config: dict, file, label: str) -> list[tuple[str, str]]:
     """(class, name) of each configured layer whose entry in `file` holds weights, in order."""
     used: dict[str, int] = {}
     root = file.get("layers")
     result = []
-    for entry in config_layers(config):
+    for entry in config_layers(config, label):
         key = unique_key(keras_snake_case(entry["class_name"]), used)
         if root is not None and key in root and _has_arrays(root[key]):
-            result.append((entry["class_name"], entry.get("name") or entry["config"].get("name")))
+            result.append((entry["class_name"], entry_name(entry, label)))
     return result
 
 
@@ -247,20 +323,28 @@ class LegacyWeights:
         self.config = None
         raw = file.attrs.get("model_config")
         if raw is not None:
-            self.config = json.loads(_decode(raw))
+            self.config = parse_config(_decode(raw), "the 'model_config' attribute", label)
 
     def saved_layers(self) -> list[tuple[str, str | None, list[np.ndarray]]]:
         """(name, class or None, arrays) of each saved layer with weights, in the file's order."""
         classes = {}
         if self.config is not None:
-            for entry in config_layers(self.config):
-                classes[entry.get("name") or entry["config"].get("name")] = entry["class_name"]
+            for entry in config_layers(self.config, self.label):
+                classes[entry_name(entry, self.label)] = entry["class_name"]
+        if "layer_names" not in self.root.attrs:
+            raise ValueError(f"{self.label}: the weights group has no 'layer_names' attribute (the saved layers' "
+                             "order); the file is damaged or was not written by Keras")
         layers = []
         for name in (_decode(n) for n in self.root.attrs["layer_names"]):
+            if name not in self.root:
+                raise ValueError(f"{self.label}: layer {name!r} is listed in 'layer_names' but has no group in "
+                                 "the file; the file is damaged or incomplete")
             group = self.root[name]
+            owner = f"layer {name!r}"
             weight_names = [_decode(n) for n in group.attrs.get("weight_names", [])]
             if weight_names:
-                layers.append((name, classes.get(name), [np.asarray(group[w]) for w in weight_names]))
+                layers.append((name, classes.get(name),
+                               [read_array(group, w, f"{name}/{w}", owner, self.label) for w in weight_names]))
         return layers
 
     def arrays_for(self, layers: list[KerasLayer]) -> list[list[np.ndarray]]:

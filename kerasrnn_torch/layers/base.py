@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils import _pytree as pytree
 
 from .. import initializers
-from .._checks import describe, shape_text
+from .._checks import describe, positive_int, shape_hint, shape_of, shape_text, weight_tensors
 from .symbolic import has_symbolic, output_shape_of, symbolic_call
 
 _name_counters: defaultdict[str, itertools.count] = defaultdict(itertools.count)
@@ -67,6 +67,19 @@ def dtype_from_policy(policy, owner: str):
     return _DTYPES[name]
 
 
+def weight_labels(module: nn.Module, targets) -> list[str]:
+    """How messages name each of `targets`: its position and its parameter name in `module` ("2 ('cell.bias')")."""
+    names = {id(parameter): name for name, parameter in module.named_parameters()}
+    return [f"{i} ('{names[id(t)]}')" if id(t) in names else str(i) for i, t in enumerate(targets)]
+
+
+def assign_weights(targets, tensors) -> None:
+    """Copy already converted and checked tensors into their weights (the only step that writes)."""
+    with torch.no_grad():
+        for target, tensor in zip(targets, tensors):
+            target.copy_(tensor)
+
+
 class Layer(nn.Module):
     """Base class: Keras weight API and lazy build on a `torch.nn.Module`.
 
@@ -111,8 +124,8 @@ class Layer(nn.Module):
         if input_shape is not None and input_dim is not None:
             raise ValueError(f"{describe(self)}: pass either input_shape or input_dim, not both")
         if input_dim is not None:
-            input_shape = (input_dim,)
-        self.input_shape_hint = None if input_shape is None else tuple(input_shape)
+            input_shape = (positive_int(input_dim, "input_dim", describe(self)),)
+        self.input_shape_hint = shape_hint(input_shape, "input_shape", describe(self))
 
     def __call__(self, *args, **kwargs):
         # Called on kr.Input tensors (the functional API), a layer records the call instead of running it.
@@ -224,7 +237,12 @@ class Layer(nn.Module):
         return [w.detach().cpu().numpy().copy() for w in self.weights]
 
     def set_weights(self, weights) -> None:
-        """Load arrays in Keras's order and shapes (e.g. `keras_layer.get_weights()`)."""
+        """Load arrays in Keras's order and shapes (e.g. `keras_layer.get_weights()`): all of them, or none.
+
+        Counts, shapes and dtypes are checked and every array converted before
+        any weight changes; arrays of text, bytes, Python objects or complex
+        numbers are refused with a TypeError naming the weight.
+        """
         targets = self.weights
         weights = list(weights)
         expected = ", ".join(shape_text(t.shape) for t in targets)
@@ -232,16 +250,13 @@ class Layer(nn.Module):
             raise ValueError(
                 f"{describe(self)} expects {len(targets)} weight arrays with shapes [{expected}], "
                 f"got {len(weights)} arrays")
-        arrays = [np.asarray(w.detach().cpu() if isinstance(w, torch.Tensor) else w) for w in weights]
-        for i, (target, array) in enumerate(zip(targets, arrays)):
-            if tuple(array.shape) != tuple(target.shape):
-                received = ", ".join(shape_text(a.shape) for a in arrays)
+        for i, (target, array) in enumerate(zip(targets, weights)):
+            if shape_of(array) != tuple(target.shape):
+                received = ", ".join(shape_text(shape_of(a)) for a in weights)
                 raise ValueError(
                     f"{describe(self)}: weight {i} must have shape {shape_text(target.shape)}; "
                     f"expected shapes [{expected}], got [{received}]")
-        with torch.no_grad():
-            for target, array in zip(targets, arrays):
-                target.copy_(torch.as_tensor(array, dtype=target.dtype))
+        assign_weights(targets, weight_tensors(weights, targets, weight_labels(self, targets), describe(self)))
 
     def count_params(self) -> int:
         """Number of scalars in all weights, as Keras counts them."""

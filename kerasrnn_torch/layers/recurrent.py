@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from .. import activations
-from .._checks import describe, one_of
+from .._checks import describe, one_of, positive_int, shape_hint
 from ..engine import dispatch, fused
 from ..engine.dispatch import FusedConfig
 from ..engine.layout import to_torch_weights
@@ -27,6 +27,9 @@ class KerasRecurrentLayer(RNN):
                  stateful=False, unroll=False, use_cudnn="auto", activity_regularizer=None,
                  zero_output_for_mask=False, name=None,
                  input_shape=None, input_dim=None, device=None, dtype=None):
+        owner = f"{type(self).__name__} '{name}'" if name else type(self).__name__
+        input_shape = shape_hint(input_shape, "input_shape", owner)
+        input_dim = None if input_dim is None else positive_int(input_dim, "input_dim", owner)
         cell = self.cell_class(units, **cell_kwargs, input_shape=input_shape, input_dim=input_dim,
                                device=device, dtype=dtype, name=f"{type(self).__name__.lower()}_cell")
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,

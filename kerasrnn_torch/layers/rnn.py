@@ -206,6 +206,9 @@ class RNN(Layer):
                 raise ValueError(f"{describe(self)} expects initial_state shapes [{expected_text}], got [{got_text}]")
             if got.device != want.device:
                 raise ValueError(f"{describe(self)}: initial_state is on {got.device}, the layer on {want.device}")
+            if got.is_complex():
+                raise TypeError(f"{describe(self)}: initial_state must hold real numbers, got a tensor of dtype "
+                                f"{got.dtype} (complex numbers)")
         return pytree.tree_unflatten([g.to(w.dtype) for g, w in zip(given_leaves, expected_leaves)], expected_spec)
 
     @property

@@ -8,11 +8,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._checks import describe, shape_text
-from ..layers.base import Layer
+from .._checks import describe, shape_hint, shape_of, shape_text, weight_tensors
+from ..layers.base import Layer, assign_weights
+from ..layers.config import deserialize_layer, serialize_layer
 from ..layers.input_layer import InputLayer
 from ..layers.symbolic import KerasTensor
-from ..layers.config import deserialize_layer, serialize_layer
 from .call_options import keywords_for, running_in_mode
 from .summary import dry_run, example_input, is_built, known_input, summary, weights_of
 
@@ -170,7 +170,7 @@ class Sequential(Layer):
 
     def build(self, input_shape) -> None:
         """Create every layer's weights for inputs of `input_shape` (batch axis first, as Keras: `(None, 10, 5)`)."""
-        self._build(tuple(input_shape)[1:])
+        self._build(shape_hint(tuple(input_shape)[1:], "input_shape", describe(self)))
 
     def _build(self, shape, dtype=None):
         if not self._modules:
@@ -273,18 +273,23 @@ class Sequential(Layer):
         weights = list(weights)
         targets = self.weights
         expected = ", ".join(shape_text(t.shape) for t in targets)
-        received = ", ".join(shape_text(_shape_of(w)) for w in weights)
+        received = ", ".join(shape_text(shape_of(w)) for w in weights)
         if len(weights) != len(targets):
             raise ValueError(f"{describe(self)} expects {len(targets)} weight arrays with shapes [{expected}], "
                              f"got {len(weights)} arrays with shapes [{received}]")
         for i, (target, array) in enumerate(zip(targets, weights)):
-            if _shape_of(array) != tuple(target.shape):
+            if shape_of(array) != tuple(target.shape):
                 raise ValueError(f"{describe(self)}: weight {i} must have shape {shape_text(target.shape)}; "
                                  f"expected shapes [{expected}], got [{received}]")
-        with torch.no_grad():
-            for target, array in zip(targets, weights):
-                value = array.detach() if isinstance(array, torch.Tensor) else torch.as_tensor(np.asarray(array))
-                target.copy_(value.to(device=target.device, dtype=target.dtype))
+        assign_weights(targets, weight_tensors(weights, targets, self._weight_labels(targets), describe(self)))
+
+    def _weight_labels(self, targets) -> list[str]:
+        """Each weight's position and name with its layer's: "3 ('cell.bias' of LSTM 'lstm')"."""
+        names = {}
+        for layer in self._modules.values():
+            for name, parameter in layer.named_parameters():
+                names.setdefault(id(parameter), f"'{name}' of {_label(layer)}")
+        return [f"{i} ({names[id(t)]})" if id(t) in names else str(i) for i, t in enumerate(targets)]
 
     # ---------------------------------------------------------------- summary
     def summary(self, input_shape=None, print_fn=print, **kwargs) -> str:
@@ -295,8 +300,6 @@ class Sequential(Layer):
         return f"name={self.name!r}"
 
 
-def _shape_of(array) -> tuple:
-    return tuple(array.shape) if hasattr(array, "shape") else np.shape(array)
 
 
 def _reference(mask):

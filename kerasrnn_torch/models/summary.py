@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn.parameter import is_lazy
 from torch.utils import _pytree as pytree
 
-from .._checks import shape_text
+from .._checks import shape_hint, shape_text
 from ..layers.base import Layer
 from ..layers.dry_run import dry_run
 from ..layers.embedding import Embedding
@@ -320,6 +320,7 @@ def summary(module: nn.Module, input_shape=None, print_fn=print, *, dtype=None, 
     if isinstance(module, Model) and input_shape is None:
         return functional_summary(module, print_fn=print_fn, line_length=line_length)
     rows = container_layers(module) or [(None, module)]
+    input_shape = shape_hint(input_shape, "input_shape", "summary()")
     if input_shape is None:
         known = known_input(module)
         if known is not None:
