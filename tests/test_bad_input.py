@@ -158,8 +158,9 @@ REFUSALS = [
     *[row(f"{name}-float64-input", make, lambda l: l(x(2, 5, 3, dtype=torch.float64)), TypeError,
           r"has torch.float32 weights, got torch.float64 input; convert the input or the layer")
       for name, make in RECURRENT.items()],
-    row("Embedding-float-ids", embedding, lambda l: l(torch.tensor([[1.0, 2.0]])), TypeError,
-        r"Embedding '\w+' expects integer ids \(torch.long or torch.int\), got dtype torch.float32"),
+    row("Embedding-fractional-ids", embedding, lambda l: l(torch.tensor([[1.5, 2.0]])), TypeError,
+        r"Embedding '\w+' expects integer ids \(torch.long or torch.int\), got dtype torch.float32 with the "
+        r"non-integer value 1.5"),
     row("Embedding-bool-ids", embedding, lambda l: l(bools(2, 3)), TypeError, r"integer ids.*torch.bool"),
     row("Embedding-id-too-large", embedding, lambda l: l(torch.tensor([[1, 10]])), ValueError,
         r"got id 10 in input of shape \(1, 2\); ids must lie in \[0, input_dim\) = \[0, 10\)"),
@@ -174,8 +175,8 @@ REFUSALS = [
         r"query must be floating point, got dtype torch.int64"),
     row("Attention-mixed-dtypes", kr.Attention, lambda l: l([x(2, 3, 4, dtype=torch.float64), x(2, 5, 4)]), TypeError,
         r"Attention '\w+'.*float64.*float32"),
-    row("Sequential-ids-float", sequential_ids, lambda l: l(torch.ones(2, 5)), TypeError,
-        r"Embedding '\w+'.*integer ids"),
+    row("Sequential-ids-fractional", sequential_ids, lambda l: l(torch.full((2, 5), 0.5)), TypeError,
+        r"Embedding '\w+'.*integer ids.*non-integer value 0.5"),
     # -- not a tensor
     *[row(f"{name}-list-input", make, lambda l: l([x(2, 5, 3)]), TypeError, r"'\w+' expects a tensor")
       for name, make in RECURRENT.items() if name not in ("RNN_custom",)],

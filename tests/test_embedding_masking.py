@@ -87,8 +87,8 @@ def test_embedding_without_mask_zero_gives_no_mask():
 
 
 EMBEDDING_ERRORS = [
-    (torch.tensor([[1.0, 2.0]]), TypeError, "integer ids .*got dtype torch.float32"),
-    (torch.tensor([[1.0, 2.0]], dtype=torch.float64), TypeError, "got dtype torch.float64"),
+    (torch.tensor([[1.0, 2.5]]), TypeError, "integer ids .*got dtype torch.float32 with the non-integer value 2.5"),
+    (torch.tensor([[1.0, 2.25]], dtype=torch.float64), TypeError, "got dtype torch.float64 with the non-integer value 2.25"),
     (torch.tensor([[True, False]]), TypeError, "got dtype torch.bool"),
     (torch.tensor([[1, VOCAB]]), ValueError, rf"got id {VOCAB} .*\[0, input_dim\) = \[0, {VOCAB}\)"),
     (torch.tensor([[3, -1]]), ValueError, rf"got id -1 .*\[0, {VOCAB}\)"),
@@ -202,3 +202,9 @@ def test_masking_feeding_lstm_matches_keras():
     ours = lstm(masking(x), mask=masking.compute_mask(x))
     theirs = keras_lstm(keras_masking(x), mask=keras_masking.compute_mask(x), training=False)
     assert_close(ours, theirs, OUTPUT_ATOL, "LSTM after Masking")
+
+
+def test_whole_number_float_ids_are_cast_as_keras_casts_them():
+    layer = kr.Embedding(10, 3)
+    ids = torch.tensor([[1, 2, 9]])
+    assert torch.equal(layer(ids.float()), layer(ids))

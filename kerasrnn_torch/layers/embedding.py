@@ -90,9 +90,16 @@ class Embedding(Layer):
         owner = describe(self)
         if not isinstance(inputs, torch.Tensor):
             raise TypeError(f"{owner} expects a tensor of integer ids, got {type(inputs).__name__}")
-        if inputs.is_floating_point() or inputs.is_complex() or inputs.dtype == torch.bool:
+        if inputs.is_complex() or inputs.dtype == torch.bool:
             raise TypeError(f"{owner} expects integer ids (torch.long or torch.int), got dtype {inputs.dtype}; "
                             "convert them with ids.long()")
+        if inputs.is_floating_point():
+            # Keras casts float ids (keras.Input's default dtype is float32); only whole numbers are ids.
+            fractional = inputs[inputs != inputs.round()]
+            if fractional.numel():
+                raise TypeError(f"{owner} expects integer ids (torch.long or torch.int), got dtype {inputs.dtype} "
+                                f"with the non-integer value {fractional[0].item()!r}; ids are whole numbers")
+            inputs = inputs.long()
         if inputs.numel():
             lowest, highest = (int(v) for v in torch.stack([inputs.min(), inputs.max()]).cpu())
             bad = lowest if lowest < 0 else highest if highest >= self.input_dim else None

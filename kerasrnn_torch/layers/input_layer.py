@@ -3,15 +3,10 @@ from __future__ import annotations
 
 import numbers
 
-import torch
 
 from .._checks import describe, shape_text
 from .base import Layer
 from .symbolic import KerasTensor, Node, next_call_index, probe_values, resolve_dtype
-
-# Probe values are drawn from a private generator: building a model leaves torch's global RNG alone.
-_PROBE_SEED = 20261201
-
 
 class InputLayer(Layer):
     """The layer behind `kr.Input`, as `keras.layers.InputLayer`: no weights, its output is the input.
@@ -31,8 +26,7 @@ class InputLayer(Layer):
         owner = describe(self)
         self.input_dtype = resolve_dtype(dtype, owner)
         self.batch_shape = (_size(batch_size, "batch_size", owner), *_checked_shape(shape, owner))
-        generator = torch.Generator().manual_seed(_PROBE_SEED)
-        examples = probe_values(self.batch_shape, self.input_dtype, generator)
+        examples = probe_values(self.batch_shape, self.input_dtype)
         node = Node(self, [], None, [], [], None, None, next_call_index(self))
         self.output = KerasTensor(self.batch_shape, self.input_dtype, node=node, index=0, examples=examples,
                                   masks=(None, None), name=self.name)

@@ -35,9 +35,11 @@ from torch.utils import _pytree as pytree
 
 from .._checks import describe, shape_text
 
-# Probe sizes: (batch, unknown axis) for the two dummy runs. An output axis whose size
-# differs between them is unknown (None); batch and unknown axes get different sizes.
-PROBES = ((2, 5), (3, 7))
+# Probe sizes, (batch, unknown axis) for each of the two dummy runs. An output axis whose size
+# differs between them is unknown (None); batch and unknown axes get different sizes. Small sizes
+# come first; a layer that fails on them (a stack of convolutions and poolings shrinking a short
+# sequence to nothing) is probed again at the next level, its inputs recomputed from the graph.
+PROBE_LEVELS = (((2, 5), (3, 7)), ((2, 40), (3, 47)), ((2, 300), (3, 317)))
 
 _DTYPE_NAMES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
                 "bfloat16": torch.bfloat16, "int32": torch.int32, "int64": torch.int64, "int16": torch.int16,
@@ -58,12 +60,13 @@ class KerasTensor:
         node, index: the layer call that makes it, and which of its outputs.
         examples, masks: its values and masks in the two probe runs.
         name: how messages name it; for inputs, the key of a dict of inputs.
+        level: which probe sizes the examples have (see PROBE_LEVELS).
 
     >>> Input(shape=(None, 8), name="tokens")
     <KerasTensor shape=(None, None, 8), dtype=float32, name=tokens>
     """
 
-    def __init__(self, shape, dtype, *, node, index, examples, masks, name):
+    def __init__(self, shape, dtype, *, node, index, examples, masks, name, level=0):
         self.shape = tuple(shape)
         self.dtype = dtype
         self.node = node             # the Node that produces it (an InputLayer's for inputs)
@@ -71,6 +74,7 @@ class KerasTensor:
         self.examples = examples     # its values in the two probes
         self.masks = masks           # its masks in the two probes (None, None) when it has none
         self.name = name
+        self.level = level           # the PROBE_LEVELS entry its examples were made at
 
     @property
     def ndim(self) -> int:
@@ -257,17 +261,12 @@ def resolve_dtype(dtype, owner: str) -> torch.dtype:
     raise ValueError(f"{owner}: `dtype` must be a torch dtype or one of {', '.join(_DTYPE_NAMES)}, got {dtype!r}")
 
 
-def probe_values(shape, dtype, generator) -> tuple:
-    """The input's two probe tensors: ids 0 for integers, True for bools, small random floats."""
+def probe_values(shape, dtype, level=0) -> tuple:
+    """An input's two probe tensors: zeros (a valid id for any Embedding, whatever the dtype), True for bools."""
     values = []
-    for batch, unknown in PROBES:
+    for batch, unknown in PROBE_LEVELS[level]:
         sizes = [batch if shape[0] is None else shape[0], *(unknown if d is None else d for d in shape[1:])]
-        if dtype == torch.bool:
-            values.append(torch.ones(sizes, dtype=dtype))
-        elif dtype.is_floating_point:
-            values.append(torch.randn(sizes, generator=generator).to(dtype))
-        else:
-            values.append(torch.zeros(sizes, dtype=dtype))
+        values.append(torch.ones(sizes, dtype=dtype) if dtype == torch.bool else torch.zeros(sizes, dtype=dtype))
     return tuple(values)
 
 
@@ -302,7 +301,7 @@ def symbolic_call(layer, args, kwargs, record=True):
         raise TypeError(f"{owner} cannot be called with these arguments: {error}") from None
     rule = MaskRule.for_call(layer, arguments, call_parameters(layer))
     fixed_batch = _fixed_batch(inputs, owner)
-    runs = [_probe(layer, flat, spec, inputs, rule, run) for run in range(len(PROBES))]
+    level, runs = _probe_at_lowest_level(layer, flat, spec, inputs, rule)
     (outputs_a, masks_a, out_spec), (outputs_b, masks_b, _) = runs
     node = Node(layer, flat, spec, inputs, [], out_spec, rule, next_call_index(layer) if record else -1)
     for i, (a, b, mask_a, mask_b) in enumerate(zip(outputs_a, outputs_b, masks_a, masks_b)):
@@ -311,8 +310,45 @@ def symbolic_call(layer, args, kwargs, record=True):
                             "model returns tensors (or a tuple, list or dict of them)")
         name = layer.name if len(outputs_a) == 1 else f"{layer.name}/output_{i}"
         node.outputs.append(KerasTensor(merged_shape(a.shape, b.shape, fixed_batch), a.dtype, node=node, index=i,
-                                        examples=(a, b), masks=(mask_a, mask_b), name=name))
+                                        examples=(a, b), masks=(mask_a, mask_b), name=name, level=level))
     return pytree.tree_unflatten(node.outputs, out_spec)
+
+
+def _probe_at_lowest_level(layer, flat, spec, inputs, rule):
+    """(level, the two runs' results) at the lowest probe level, from the inputs' own, that works."""
+    first = max((t.level for t in inputs), default=0)
+    for level in range(first, len(PROBE_LEVELS)):
+        try:
+            examples = _examples_at(inputs, level)
+            return level, [_probe(layer, flat, spec, inputs, rule, examples, run) for run in range(2)]
+        except Exception as error:
+            if level == len(PROBE_LEVELS) - 1:
+                shapes = ", ".join(shape_text(t.shape) for t in inputs)
+                error.add_note(f"(raised while {describe(layer)} was called on symbolic inputs of shapes {shapes}, "
+                               "building a functional model; the message above says what did not fit)")
+                raise
+
+
+def _examples_at(tensors, level) -> dict:
+    """id(tensor) -> (its two example values, their masks) at probe `level`, recomputed upstream if need be."""
+    cache: dict = {}
+    return {id(t): _example_of(t, level, cache) for t in tensors}
+
+
+def _example_of(tensor, level, cache):
+    if tensor.level == level:
+        return tensor.examples, tensor.masks
+    node = tensor.node
+    if id(node) not in cache:
+        if node.is_input:
+            cache[id(node)] = [(probe_values(tensor.shape, tensor.dtype, level), (None, None))]
+        else:
+            parents = {id(t): _example_of(t, level, cache) for t in node.inputs}
+            runs = [_probe(node.layer, node.arguments, node.argument_spec, node.inputs, node.mask_rule, parents, run)
+                    for run in range(2)]
+            cache[id(node)] = [((a, b), (mask_a, mask_b)) for a, b, mask_a, mask_b in
+                               zip(runs[0][0], runs[1][0], runs[0][1], runs[1][1])]
+    return cache[id(node)][tensor.index]
 
 
 _call_counts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -359,27 +395,24 @@ def _fixed_batch(inputs, owner):
     return next(iter(sizes), None)
 
 
-def _probe(layer, flat, spec, inputs, rule, run):
-    """Run the layer on probe `run`'s values: (flattened outputs, their masks, the outputs' structure)."""
+def _probe(layer, flat, spec, inputs, rule, examples, run):
+    """Run the layer on probe `run`'s values: (flattened outputs, their masks, the outputs' structure).
+
+    `examples` maps id(input KerasTensor) to its (values, masks) at the level being probed.
+    """
     from .dry_run import dry_run
-    values = [leaf.examples[run] if isinstance(leaf, KerasTensor) else leaf for leaf in flat]
+    values = [examples[id(leaf)][0][run] if isinstance(leaf, KerasTensor) else leaf for leaf in flat]
     args, kwargs = pytree.tree_unflatten(values, spec)
-    masks = {id(t.examples[run]): t.masks[run] for t in inputs}
+    masks = {id(examples[id(t)][0][run]): examples[id(t)][1][run] for t in inputs}
 
     def mask_of(value):
         return masks.get(id(value)) if isinstance(value, torch.Tensor) else None
     arguments = bind_arguments(layer, args, kwargs)
     given = rule.masks_in(arguments, mask_of)
-    try:
-        with dry_run(layer):
-            outputs = torch.nn.Module.__call__(layer, *args, **kwargs, **_without_all_none(given))
-            flat_outputs, out_spec = pytree.tree_flatten(outputs)
-            out_masks = rule.masks_out(layer, arguments, given, mask_of, flat_outputs)
-    except Exception as error:
-        shapes = ", ".join(shape_text(t.shape) for t in inputs)
-        error.add_note(f"(raised while {describe(layer)} was called on symbolic inputs of shapes {shapes}, "
-                       "building a functional model; the message above says what did not fit)")
-        raise
+    with dry_run(layer):
+        outputs = torch.nn.Module.__call__(layer, *args, **kwargs, **_without_all_none(given))
+        flat_outputs, out_spec = pytree.tree_flatten(outputs)
+        out_masks = rule.masks_out(layer, arguments, given, mask_of, flat_outputs)
     return flat_outputs, out_masks, out_spec
 
 

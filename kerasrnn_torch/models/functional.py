@@ -55,6 +55,8 @@ class Model(Layer):
     def __init__(self, inputs, outputs, name=None):
         super().__init__(name=name or _model_name())
         owner = describe(self)
+        # Keras orders a dict's entries by key wherever it flattens one (inputs, outputs, weights).
+        inputs, outputs = _sorted_dicts(inputs), _sorted_dicts(outputs)
         self._inputs_structure = inputs
         self._outputs_structure = outputs
         self.inputs = _keras_tensors(inputs, "inputs", owner)
@@ -271,6 +273,14 @@ class _Graph:
         if unused:
             raise ValueError(f"{self.owner}: the input(s) {unused} reach none of the outputs; remove them from "
                              "`inputs`, or use them")
+
+
+def _sorted_dicts(structure):
+    if isinstance(structure, dict):
+        return {key: _sorted_dicts(structure[key]) for key in sorted(structure)}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_sorted_dicts(v) for v in structure)
+    return structure
 
 
 def _keras_tensors(structure, argument, owner) -> list:
