@@ -1,10 +1,12 @@
 """A saved Keras model's configuration -> the same model built from kerasrnn_torch layers.
 
 Handles the JSON configuration of a `.keras` archive (`config.json`) and of a
-legacy `.h5` (`model_config`): a Sequential model, or a functional model that
-is a chain (one input, one output, each layer fed by the one before; the
-mask-computing operations Keras records beside a chain are left out, since
-`kr.Sequential` threads masks itself).
+legacy `.h5` (`model_config`): a Sequential model becomes a `kr.Sequential`,
+a functional model a `kr.Model` over the same graph (models/functional_config.py
+replays its calls; the operations Keras records to compute masks are left
+out, since the model's mask rule recomputes them). The recurrent family and
+the layers it has always mapped are built here from Keras's arguments; every
+other layer with a kerasrnn_torch counterpart comes from its `from_config`.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import inspect
 import torch
 
 from .. import activations, constraints, regularizers
-from .keras_formats import entry_name, layer_entries, require_key
+from .keras_formats import layer_entries, require_key
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
            "bfloat16": torch.bfloat16}
@@ -28,17 +30,22 @@ _CHAIN_KEYWORDS = ("training", "mask")
 
 
 def model_from_config(config: dict, label: str):
-    """A `kr.Sequential` for a saved Sequential model or functional chain, built (weights not loaded)."""
+    """A `kr.Sequential` or `kr.Model` for a saved Keras model, built (weights not loaded)."""
+    from ..models.functional import Model
+    from ..models.functional_config import model_from_config as functional_from_config
     from ..models.sequential import Sequential
     class_name = config.get("class_name")
     inner = config.get("config", {})
     if class_name == "Sequential":
         entries = layer_entries(inner, "the Sequential model's configuration", label)
     elif class_name in ("Functional", "Model"):
-        entries = _chain(inner, label)
+        layer_entries(inner, "the functional model's configuration", label)
+        for key in ("input_layers", "output_layers"):
+            require_key(inner, key, "the functional model's configuration", label)
+        return functional_from_config(Model, inner, label, make_layer=lambda entry: layer_from_config(entry, label))
     else:
-        raise ValueError(f"{label} holds a {class_name} model; from_keras builds Sequential models and functional "
-                         "chains (a subclassed model's code is not in the file)")
+        raise ValueError(f"{label} holds a {class_name} model; from_keras builds Sequential and functional models "
+                         "(a subclassed model's code is not in the file)")
     batch_shape = None
     layers = []
     for entry in entries:
@@ -76,10 +83,33 @@ def layer_from_config(entry: dict, label: str):
     name = config.get("name") or entry.get("name")
     builder = _BUILDERS.get(class_name)
     if builder is None:
-        raise ValueError(f"{label}: layer {name!r} is a {class_name}, which has no kerasrnn_torch counterpart; "
-                         f"from_keras maps {', '.join(sorted(_BUILDERS))}")
+        return _from_own_config(entry, class_name, name, label)
     owner = f"{label}: {class_name} {name!r}"
     return builder(config, owner, label)
+
+
+def _from_own_config(entry, class_name, name, label):
+    """A layer outside the recurrent family, by its class's `from_config` (Keras's configuration as it is)."""
+    from ..layers.config import deserialize_layer
+    if class_name in ("Functional", "Model"):
+        return model_from_config(entry, label)
+    cls = getattr(_package(), str(class_name), None)
+    if not (isinstance(cls, type) and hasattr(cls, "from_config")) or class_name in _NOT_LAYERS:
+        raise ValueError(f"{label}: layer {name!r} is a {class_name}, which has no kerasrnn_torch counterpart")
+    try:
+        return deserialize_layer(entry, f"{label}: {class_name} {name!r}")
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{label}: {class_name} {name!r} could not be built from its configuration: {error}") \
+            from None
+
+
+# Public names of the package that are not layers a Keras file can name.
+_NOT_LAYERS = ("Layer", "KerasTensor", "Input")
+
+
+def _package():
+    import kerasrnn_torch    # at call time: the package imports this module
+    return kerasrnn_torch
 
 
 def _public_class(name: str):
@@ -218,71 +248,3 @@ _BUILDERS = {
     "Embedding": _simple("Embedding", ("input_dim", "output_dim", "mask_zero", "input_length")),
     "Masking": _simple("Masking", ("mask_value",)),
 }
-
-
-# --------------------------------------------------------- functional chains
-def _chain(inner: dict, label: str) -> list[dict]:
-    """The layer entries from the input to the output of a functional model that is a chain."""
-    where = "the functional model's configuration"
-    entries = layer_entries(inner, where, label)
-    by_name = {entry_name(entry, label): entry for entry in entries}
-    inputs = _layer_references(require_key(inner, "input_layers", where, label))
-    outputs = _layer_references(require_key(inner, "output_layers", where, label))
-    if len(inputs) != 1 or len(outputs) != 1:
-        raise ValueError(f"{label}: the functional model has {len(inputs)} inputs and {len(outputs)} outputs; "
-                         "from_keras builds chains with one input and one output")
-    chain = []
-    current = outputs[0]
-    while True:
-        if current not in by_name:
-            raise ValueError(f"{label}: the functional model refers to a layer {current!r} that its 'layers' list "
-                             "does not hold; the file is damaged or was not written by Keras")
-        entry = by_name[current]
-        chain.append(entry)
-        if entry["class_name"] == "InputLayer":
-            break
-        current = _single_source(entry, current, label)
-    chain.reverse()
-    return chain
-
-
-def _layer_references(value) -> list[str]:
-    """Layer names of Keras's `[name, node, tensor]` references, one or a list of them."""
-    if value and isinstance(value[0], str):
-        return [value[0]]
-    return [reference[0] for reference in value]
-
-
-def _single_source(entry: dict, name: str, label: str) -> str:
-    """The one layer feeding `entry`, or a ValueError naming why the model is not a chain."""
-    nodes = entry.get("inbound_nodes") or []
-    what = f"{label}: layer {name!r} ({entry['class_name']})"
-    if len(nodes) != 1:
-        raise ValueError(f"{what} is called {len(nodes)} times (a shared layer); from_keras builds chains where "
-                         "each layer is called once")
-    node = nodes[0]
-    if isinstance(node, dict):        # Keras 3: {"args": [...], "kwargs": {...}}
-        sources = _tensor_sources(node.get("args", []))
-        keywords = node.get("kwargs", {})
-    else:                             # Keras 2: [[name, node_index, tensor_index, kwargs], ...]
-        sources = [reference[0] for reference in node]
-        keywords = {k: v for reference in node if len(reference) > 3 for k, v in reference[3].items()}
-    unexpected = [key for key, value in keywords.items() if key not in _CHAIN_KEYWORDS and _tensor_sources(value)]
-    if unexpected:
-        raise ValueError(f"{what} is called with {', '.join(unexpected)} from other layers; from_keras builds "
-                         "chains where each layer takes only the previous layer's output")
-    if len(sources) != 1:
-        raise ValueError(f"{what} takes {len(sources)} input tensors; from_keras builds chains where each layer "
-                         "takes the previous layer's output")
-    return sources[0]
-
-
-def _tensor_sources(value) -> list[str]:
-    """The layers whose outputs a serialized call argument refers to."""
-    if isinstance(value, dict):
-        if value.get("class_name") == "__keras_tensor__":
-            return [value["config"]["keras_history"][0]]
-        return [s for item in value.values() for s in _tensor_sources(item)]
-    if isinstance(value, (list, tuple)):
-        return [s for item in value for s in _tensor_sources(item)]
-    return []

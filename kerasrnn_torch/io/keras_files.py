@@ -5,71 +5,128 @@ from .._checks import weight_tensors
 from ..layers.base import assign_weights, weight_labels
 from .keras_config import model_from_config
 from .keras_formats import LegacyWeights, keras_layers_of, open_saved, shapes_text
+from .weight_matching import LoadReport, pair_layers
 
 
-def load_keras_weights(module, path) -> None:
-    """Load the weights of a Keras file into `module`'s layers: all of them, or none.
+def load_keras_weights(module, path, *, layers=None, skip_mismatch=False) -> LoadReport:
+    """Load the weights of a Keras file into `module`'s layers: all that it says, or none.
 
     Reads Keras 3 `.weights.h5` (`model.save_weights`), `.keras` archives
     (`model.save`) and legacy Keras 2 `.h5` files (h5py needed:
     `pip install 'kerasrnn_torch[keras-io]'`). `module` is a `kr.Sequential`,
-    a single layer, or any `nn.Module` whose kerasrnn_torch layers appear
-    in the saved model's order (torch modules without parameters, such as
-    `nn.ReLU`, are passed over).
+    a `kr.Model`, a single layer, or any `nn.Module` holding kerasrnn_torch
+    layers (torch modules with parameters there are left alone and reported).
 
-    Layers are matched by order and type. A `.keras` archive and a legacy
-    `.h5` fix the order of every layer; a bare `.weights.h5` is matched as
-    Keras matches it, by class: the n-th LSTM of the module takes the file's
-    n-th LSTM. Every array's shape is checked before any weight changes; a
-    difference in layers, counts or shapes raises a ValueError naming the
-    layer, the file's entry and the shapes, and leaves the module untouched.
+    Which saved layer goes where (see io/weight_matching.py): by name when
+    every layer of the module carries a saved layer's name (a `.keras` or
+    legacy `.h5` file knows them; `from_keras` models and layers given
+    Keras's `name=` carry them); else, per Keras class, in order for a
+    `Sequential`, `Model` or single layer (Keras's own order), and by fitting
+    shapes in any other module, where two layers that fit the same entries
+    alike are refused rather than guessed.
+
+    Args:
+        module: what to load into.
+        path: the Keras file.
+        layers: which of the module's layers to load: a mapping from the
+            file's layer names or keys to module layers
+            (`{"lstm": model.encoder, "lstm_1": model.decoder}`), or a list
+            of module layers (matched by the rules above). The file may then
+            hold more layers than are loaded.
+        skip_mismatch: as Keras's: a layer whose saved shapes differ from
+            its own is left as it is and reported, instead of an error.
+
+    Returns a `LoadReport` (`print(report)`): what went where, what was left.
+    Every array is checked and converted before any weight changes: on any
+    error no weight changes, and the ValueError names the layer, the file's
+    entry and the shapes.
 
     >>> model = kr.Sequential([kr.Embedding(1000, 64), kr.LSTM(32), kr.Dense(10)])
     >>> model.build((None, 20))
-    >>> kr.load_keras_weights(model, "keras_model.keras")
+    >>> report = kr.load_keras_weights(model, "keras_model.keras")
     """
-    layers = keras_layers_of(module)
-    unbuilt = [layer.owner for layer in layers if not layer.module.built]
+    found = keras_layers_of(module)
+    mapping, selected = _selection(found, layers)
+    unbuilt = [layer.owner for layer in selected if not layer.module.built]
     if unbuilt:
         raise ValueError(f"{', '.join(unbuilt)} has no weights yet, so Keras weights cannot be loaded into it: call "
                          "the module on an input first, give the first layer input_shape=..., or call "
                          "model.build((None, *input_shape))")
     with open_saved(path) as saved:
-        arrays_per_layer = saved.arrays_for(layers)
         label = saved.label
-    targets, tensors, problems = [], [], []
-    for layer, arrays in zip(layers, arrays_per_layer):
-        layer_targets = list(layer.module.weights)
-        expected = shapes_text(layer_targets)
-        if len(arrays) != len(layer_targets) or any(tuple(a.shape) != tuple(t.shape)
-                                                    for a, t in zip(arrays, layer_targets)):
-            problems.append(f"{layer.owner} expects weights with shapes {expected}, {label} holds "
-                            f"{shapes_text(arrays)} for it")
-            continue
-        try:
-            tensors.extend(weight_tensors(arrays, layer_targets, weight_labels(layer.module, layer_targets),
-                                          f"{layer.owner} in {label}"))
-        except TypeError as error:
-            problems.append(str(error))
-            continue
-        targets.extend(layer_targets)
+        report = LoadReport(label)
+
+        def read(entry, layer):
+            return saved.read(entry, layer.module, layer.owner)
+        pairs, unused = pair_layers(selected, saved.entries(), read, ordered_as_keras=found.ordered_as_keras,
+                                    mapping=mapping, label=label)
+        targets, tensors, problems = [], [], []
+        for layer, entry in pairs:
+            try:
+                arrays = read(entry, layer)
+            except ValueError as error:
+                problems.append(str(error))
+                continue
+            layer_targets = list(layer.module.weights)
+            if len(arrays) != len(layer_targets) or any(tuple(a.shape) != tuple(t.shape)
+                                                        for a, t in zip(arrays, layer_targets)):
+                mismatch = (f"{layer.owner} expects weights with shapes {shapes_text(layer_targets)}, {label} holds "
+                            f"{shapes_text(arrays)} for it ({entry.describe()})")
+                if skip_mismatch:
+                    report.skipped.append((layer.owner, f"shapes differ: {mismatch}"))
+                else:
+                    problems.append(mismatch)
+                continue
+            try:
+                tensors.extend(weight_tensors(arrays, layer_targets, weight_labels(layer.module, layer_targets),
+                                              f"{layer.owner} in {label}"))
+            except TypeError as error:
+                problems.append(str(error))
+                continue
+            targets.extend(layer_targets)
+            report.loaded.append((entry.describe(), layer.owner))
+    if unused and layers is None:
+        held = ", ".join(entry.describe() for entry in unused)
+        foreign = f"; the module's {', '.join(found.foreign)} has no Keras counterpart" if found.foreign else ""
+        problems.append(f"{label} holds weights for {held}, which match no layer of the module{foreign} (to load "
+                        "part of a file, pass layers=...)")
     if problems:
         raise ValueError(f"The Keras file {label} does not fit the module; no weight was changed:\n  "
                          + "\n  ".join(problems))
+    report.skipped += [(entry.describe(), "not asked for") for entry in unused]
+    report.skipped += [(owner, "a torch module with parameters and no Keras counterpart") for owner in found.foreign]
     assign_weights(targets, tensors)
+    return report
+
+
+def _selection(found, layers):
+    """(mapping or None, the module layers to load) from `layers=`."""
+    if layers is None:
+        return None, found.layers
+    by_module = {id(layer.module): layer for layer in found.layers}
+    if isinstance(layers, dict):
+        values = list(layers.values())
+    else:
+        values = list(layers)
+    missing = [type(v).__name__ for v in values if id(v) not in by_module]
+    if missing:
+        raise ValueError(f"layers=...: {', '.join(missing)} is not among the module's kerasrnn_torch layers "
+                         f"({', '.join(layer.owner for layer in found.layers)})")
+    chosen = [by_module[id(v)] for v in values]
+    return (layers if isinstance(layers, dict) else None), chosen
 
 
 def from_keras(path):
-    """Build a `kr.Sequential` equal to the Keras model saved at `path`, with its weights.
+    """Build the Keras model saved at `path` from kerasrnn_torch layers, with its weights.
 
-    Reads a `.keras` archive (or a legacy `.h5` saved with the whole model),
-    holding a Sequential model or a functional chain (one input, one output,
-    each layer fed by the one before) of Embedding, Masking, SimpleRNN, LSTM,
-    GRU, RNN over a built-in cell, Bidirectional, TimeDistributed, Dense and
-    Dropout. Initializers are not carried (the weights come from the file);
-    activations, regularizers and constraints are, when Keras names them.
-    Anything else raises a ValueError naming the layer that has no
-    counterpart here.
+    Reads a `.keras` archive (or a legacy `.h5` saved with the whole model):
+    a Sequential model gives a `kr.Sequential`, a functional one a `kr.Model`
+    over the same graph (several inputs and outputs, shared layers, states
+    passed between layers), made of any layers this package has. The
+    recurrent layers' initializers are not carried (the weights come from
+    the file); activations, regularizers and constraints are, when Keras
+    names them. A layer with no counterpart here raises a ValueError naming
+    it.
 
     >>> model = kr.from_keras("keras_model.keras")
     >>> model(torch.tensor([[4, 8, 15, 0, 0]]))

@@ -71,6 +71,33 @@ class KerasLayer:
         return list(self.module.weights) if self.module.built else None
 
 
+@dataclass
+class SavedLayer:
+    """One layer's entry in a Keras file, as the matching sees it."""
+    name: str | None          # the Keras layer's name, where the file has it (.keras config, legacy .h5)
+    keras_class: str | None   # its Keras class, where the file tells it
+    key: str                  # where it is in the file ("layers/lstm_1"; a legacy layer's name)
+    position: int             # its place in the file's order
+    handle: object            # the reader's own: an HDF5 group, or a legacy layer's arrays
+
+    def describe(self) -> str:
+        kind = f"{self.keras_class} " if self.keras_class else ""
+        named = f"{self.name!r} " if self.name and self.name != self.key else ""
+        return f"{kind}{named}('{self.key}')".replace("  ", " ")
+
+
+def _key_order(key: str):
+    """Keras's keys in creation order within a class: lstm, lstm_1, ..., lstm_10."""
+    base, _, number = key.rpartition("_")
+    return (base, int(number)) if number.isdigit() and base else (key, -1)
+
+
+def _class_of_key(key: str) -> str | None:
+    """The Keras class a weights-file key names ("simple_rnn_2" -> "SimpleRNN"), where it is one of ours."""
+    base = _key_order(key)[0]
+    return _SNAKE_CLASSES.get(base)
+
+
 def shapes_text(arrays) -> str:
     return "[" + ", ".join(shape_text(a.shape) for a in arrays) + "]"
 
@@ -192,16 +219,32 @@ class Keras3Weights:
         self.label = label
         self.config = config
 
-    def arrays_for(self, layers: list[KerasLayer]) -> list[list[np.ndarray]]:
+    def entries(self) -> list[SavedLayer]:
+        """The saved layers that hold weights, named and typed from the configuration when there is one."""
         root = self.file.get("layers")
         if root is None:
             raise ValueError(f"{self.label} has no 'layers' group: it was not saved from a Sequential or "
                              "functional Keras model, so its weights cannot be matched to layers")
+        described = {}
         if self.config is not None:
-            self._check_order(layers)
-        return self._collect(layers, root, "layers")
+            used: dict[str, int] = {}
+            for entry in config_layers(self.config, self.label):
+                key = unique_key(keras_snake_case(entry["class_name"]), used)
+                described[key] = (entry_name(entry, self.label), entry["class_name"])
+        entries = []
+        for key in sorted(root, key=_key_order):
+            if not _has_arrays(root[key]):
+                continue
+            name, keras_class = described.get(key, (None, _class_of_key(key)))
+            entries.append(SavedLayer(name, keras_class, f"layers/{key}", len(entries), root[key]))
+        return entries
+
+    def read(self, entry: SavedLayer, module, owner: str) -> list[np.ndarray]:
+        """The entry's arrays in `module`'s get_weights() order (the file's tree follows the layer's)."""
+        return self._layer_arrays(module, entry.handle, entry.key, owner)
 
     def _collect(self, layers, root, root_path):
+        """A nested model's layers (Sequential or functional inside a model), by class and order."""
         used: dict[str, int] = {}
         result, read = [], set()
         for layer in layers:
@@ -228,13 +271,15 @@ class Keras3Weights:
         from ..layers.rnn import RNN
         from ..layers.stacked_cells import StackedRNNCells
         from ..layers.time_distributed import TimeDistributed
+        from ..layers.base import Layer
+        from ..models.functional import Model
         from ..models.sequential import Sequential
 
         def child(name, inner):
             return self._layer_arrays(inner, child_group(group, name, path, owner, self.label), f"{path}/{name}", owner)
 
-        if isinstance(module, Sequential):
-            inner = keras_layers_of(module)
+        if isinstance(module, (Sequential, Model)):
+            inner = keras_layers_of(module).layers
             return [a for arrays in self._collect(inner, child_group(group, "layers", path, owner, self.label),
                                                   f"{path}/layers") for a in arrays]
         arrays = self._own_arrays(group, path, owner)
@@ -253,6 +298,10 @@ class Keras3Weights:
                 arrays += self._layer_arrays(cell, child_group(cells, key, f"{path}/cells", owner, self.label),
                                              f"{path}/cells/{key}", owner)
             return arrays
+        for name, sublayer in module.named_children():
+            # Weights kept in sublayers (MultiHeadAttention's query_dense, ...) sit under the attribute's name.
+            if isinstance(sublayer, Layer) and any(True for _ in sublayer.parameters()):
+                arrays += child(name.lstrip("_"), sublayer)
         return arrays
 
     def _own_arrays(self, group, path, owner) -> list[np.ndarray]:
@@ -265,16 +314,6 @@ class Keras3Weights:
                              f"{sorted(keys)}")
         return [read_array(variables, k, f"{path}/vars/{k}", owner, self.label) for k in sorted(keys, key=int)]
 
-    def _check_order(self, layers):
-        """With a configuration, the weighted layers must come in the same order and classes."""
-        saved = weighted_config_layers(self.config, self.file, self.label)
-        ours = [(layer.keras_class, describe(layer.module)) for layer in layers if layer.weights]
-        if [keras_class for keras_class, _ in saved] != [keras_class for keras_class, _ in ours]:
-            saved_text = ", ".join(f"{keras_class} {name!r}" for keras_class, name in saved)
-            ours_text = ", ".join(name for _, name in ours)
-            raise ValueError(f"{self.label}: the saved model's layers with weights are [{saved_text}], the "
-                             f"module's are [{ours_text}]; they must match in order and type")
-
 
 def child_group(group, name, path, owner, label):
     if name not in group:
@@ -286,8 +325,8 @@ def config_layers(config: dict, label: str) -> list[dict]:
     """The layer entries of a saved model's configuration, in order (operations such as NotEqual left out)."""
     inner = config.get("config", config) if isinstance(config, dict) else config
     entries = layer_entries(inner, "the model's configuration", label)
-    return [entry for entry in entries
-            if ".ops." not in str(entry.get("module", "")) and entry.get("class_name") != "InputLayer"]
+    from ..models.functional_config import is_operation
+    return [entry for entry in entries if not is_operation(entry) and entry.get("class_name") != "InputLayer"]
 
 
 def layer_entries(inner, where: str, label: str) -> list[dict]:
@@ -298,18 +337,6 @@ def layer_entries(inner, where: str, label: str) -> list[dict]:
     for entry in entries:
         require_key(entry, "class_name", "a layer entry of the configuration", label)
     return entries
-
-
-def weighted_config_layers(config: dict, file, label: str) -> list[tuple[str, str]]:
-    """(class, name) of each configured layer whose entry in `file` holds weights, in order."""
-    used: dict[str, int] = {}
-    root = file.get("layers")
-    result = []
-    for entry in config_layers(config, label):
-        key = unique_key(keras_snake_case(entry["class_name"]), used)
-        if root is not None and key in root and _has_arrays(root[key]):
-            result.append((entry["class_name"], entry_name(entry, label)))
-    return result
 
 
 # ------------------------------------------------------------ legacy .h5
@@ -347,78 +374,92 @@ class LegacyWeights:
                                [read_array(group, w, f"{name}/{w}", owner, self.label) for w in weight_names]))
         return layers
 
-    def arrays_for(self, layers: list[KerasLayer]) -> list[list[np.ndarray]]:
-        saved = self.saved_layers()
-        weighted = [layer for layer in layers if layer.weights]
-        if len(saved) != len(weighted):
-            saved_text = ", ".join(f"{keras_class or '?'} {name!r}" for name, keras_class, _ in saved)
-            ours_text = ", ".join(describe(layer.module) for layer in weighted)
-            raise ValueError(f"{self.label} holds weights for {len(saved)} layers [{saved_text}], the module has "
-                             f"{len(weighted)} layers with weights [{ours_text}]")
-        remaining = iter(saved)
-        result = []
-        for layer in layers:
-            if not layer.weights:
-                result.append([])
-                continue
-            name, keras_class, arrays = next(remaining)
-            if keras_class is not None and keras_class != layer.keras_class:
-                raise ValueError(f"{layer.owner}: the file's layer in that position is {keras_class} {name!r} "
-                                 f"with weights {shapes_text(arrays)}; the types must match")
-            result.append(arrays)
-        return result
+    def entries(self) -> list[SavedLayer]:
+        # Without a configuration, Keras's automatic names ("simple_rnn_1") still tell the class.
+        return [SavedLayer(name, keras_class or _class_of_key(name), name, i, arrays)
+                for i, (name, keras_class, arrays) in enumerate(self.saved_layers())]
+
+    def read(self, entry: SavedLayer, module, owner: str) -> list[np.ndarray]:
+        return list(entry.handle)          # legacy files list a layer's arrays flat, in get_weights() order
 
 
 # -------------------------------------------------------- the module side
 KERAS_CLASSES = ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "TimeDistributed", "Dense", "Dropout",
                  "Embedding", "Masking", "Attention", "Sequential", "SimpleRNNCell", "LSTMCell", "GRUCell",
-                 "StackedRNNCells")
+                 "StackedRNNCells", "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+                 "Dot", "RepeatVector", "Flatten", "Reshape", "Permute", "Activation", "Lambda",
+                 "LayerNormalization", "BatchNormalization", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+                 "Conv1D", "MaxPooling1D", "AdditiveAttention", "MultiHeadAttention", "InputLayer")
+# kerasrnn_torch classes whose Keras class has another name.
+_KERAS_NAMES = {"Model": "Functional"}
+_SNAKE_CLASSES = {keras_snake_case(name): name for name in (*KERAS_CLASSES, "Functional")}
 
 
 def keras_class_of(module: nn.Module, owner: str) -> str:
     """The Keras class a kerasrnn_torch module corresponds to (a subclass counts as its base)."""
     for cls in type(module).__mro__:
-        if cls.__name__ in KERAS_CLASSES and cls.__module__.startswith("kerasrnn_torch."):
+        if not cls.__module__.startswith("kerasrnn_torch."):
+            continue
+        if cls.__name__ in _KERAS_NAMES:
+            return _KERAS_NAMES[cls.__name__]
+        if cls.__name__ in KERAS_CLASSES:
             return cls.__name__
     raise ValueError(f"{owner}: {type(module).__name__} has no Keras counterpart, so Keras weights cannot be "
                      "matched to it")
 
 
-def keras_layers_of(module: nn.Module) -> list[KerasLayer]:
-    """The module's layers as Keras sees a model's: a Sequential's layers, a layer alone, or the
-    kerasrnn_torch layers found in any other module's children, in registration order."""
+@dataclass
+class ModuleLayers:
+    """What of a module Keras weights can go into."""
+    layers: list[KerasLayer]      # kerasrnn_torch layers, in the module's order
+    foreign: list[str]            # torch modules with parameters (no Keras counterpart): described, not loaded
+    ordered_as_keras: bool        # whether the order is Keras's own (Sequential, Model, one layer)
+
+
+def keras_layers_of(module: nn.Module) -> ModuleLayers:
+    """The module's layers as Keras sees a model's.
+
+    A Sequential's layers or a functional Model's (in Keras's order), a layer
+    alone, or the kerasrnn_torch layers found among any other module's
+    descendants, in registration order, named by their attribute path.
+    """
     from ..layers.base import Layer
+    from ..layers.input_layer import InputLayer
+    from ..models.functional import Model
     from ..models.sequential import Sequential
-    if isinstance(module, Sequential):
-        candidates, container = module.layers, describe(module)
+    if isinstance(module, (Sequential, Model)):
+        candidates = [(f"layer {i} of {describe(module)}", layer) for i, layer in enumerate(module.layers)
+                      if not isinstance(layer, InputLayer)]
+        ordered = True
     elif isinstance(module, Layer):
-        candidates, container = [module], None
+        candidates, ordered = [(None, module)], True
     else:
-        candidates, container = list(_top_layers(module)), type(module).__name__
-    layers = []
-    for position, candidate in enumerate(candidates):
+        candidates, ordered = [(f"'{path}' of {type(module).__name__}", layer)
+                               for path, layer in _top_layers(module, "")], False
+    layers, foreign = [], []
+    for place, candidate in candidates:
         label = describe(candidate) if isinstance(candidate, Layer) else type(candidate).__name__
-        owner = label if container is None else f"{label} (layer {position} of {container})"
+        owner = label if place is None else f"{label} ({place})"
         if not isinstance(candidate, Layer):
-            if any(True for _ in candidate.parameters()):
-                raise ValueError(f"{owner} is a torch module with parameters and no Keras counterpart, so Keras "
-                                 "weights cannot be matched to it")
+            foreign.append(owner)
             continue
-        foreign = next((sub for sub in candidate.modules() if not isinstance(sub, Layer)
-                        and any(True for _ in sub.parameters(recurse=False))), None)
-        if foreign is not None:
-            raise ValueError(f"{owner} holds a {type(foreign).__name__}, a torch module with parameters and no Keras "
+        inner = next((sub for sub in candidate.modules() if not isinstance(sub, Layer)
+                      and any(True for _ in sub.parameters(recurse=False))), None)
+        if inner is not None:
+            raise ValueError(f"{owner} holds a {type(inner).__name__}, a torch module with parameters and no Keras "
                              "counterpart, so Keras weights cannot be matched to it")
         layers.append(KerasLayer(candidate, keras_class_of(candidate, owner), owner))
-    return layers
+    return ModuleLayers(layers, foreign, ordered)
 
 
-def _top_layers(module: nn.Module):
+def _top_layers(module: nn.Module, prefix: str):
+    """(attribute path, module) of the kerasrnn_torch layers and parameter-holding torch modules below `module`."""
     from ..layers.base import Layer
-    for child in module.children():
+    for name, child in module.named_children():
+        path = f"{prefix}{name}"
         if isinstance(child, Layer):
-            yield child
+            yield path, child
         elif any(True for _ in child.parameters(recurse=False)):
-            yield child            # reported as having no Keras counterpart
+            yield path, child            # reported as having no Keras counterpart
         else:
-            yield from _top_layers(child)
+            yield from _top_layers(child, f"{path}.")

@@ -67,18 +67,22 @@ def _pick(structure, history):
 
 
 # ------------------------------------------------------------------ reading
-def model_from_config(cls, config: dict, owner: str):
-    """Rebuild the graph: make each layer, then replay its calls once their inputs exist."""
+def model_from_config(cls, config: dict, owner: str, make_layer=None):
+    """Rebuild the graph: make each layer, then replay its calls once their inputs exist.
+
+    `make_layer(entry)` makes a layer from its serialized entry (default: the
+    kerasrnn_torch class of the same name, by its `from_config`).
+    """
     entries = _entries(config, owner)
-    operations = {entry_name(entry) for entry in entries if _is_operation(entry)}
-    entries = [entry for entry in entries if not _is_operation(entry)]
+    operations = {entry_name(entry) for entry in entries if is_operation(entry)}
+    entries = [entry for entry in entries if not is_operation(entry)]
     created = {}
     for entry in entries:
         name = entry.get("name") or entry.get("config", {}).get("name")
         if entry.get("class_name") == "InputLayer":
             created[name] = InputLayer.from_config(dict(entry.get("config", {})))
         else:
-            created[name] = deserialize_layer(entry, owner)
+            created[name] = make_layer(entry) if make_layer is not None else deserialize_layer(entry, owner)
     outputs = {name: [] for name in created}       # layer name -> [call results, flattened]
     for name, layer in created.items():
         if isinstance(layer, InputLayer):
@@ -106,9 +110,16 @@ def model_from_config(cls, config: dict, owner: str):
     return model
 
 
-def _is_operation(entry) -> bool:
-    """Keras records operations (`keras.ops` calls) beside layers, e.g. the `not_equal` that makes a mask."""
-    return ".ops." in str(entry.get("module", ""))
+def is_operation(entry) -> bool:
+    """Keras records operations (`keras.ops` calls) beside layers, e.g. the `not_equal` that makes a mask.
+
+    A `.keras` config says so in `module`; a legacy `.h5` config has no module, but an operation's
+    config lacks the `trainable` that every layer's (but an InputLayer's) has.
+    """
+    if "module" in entry:
+        return ".ops." in str(entry.get("module", ""))
+    config = entry.get("config")
+    return entry.get("class_name") != "InputLayer" and isinstance(config, dict) and "trainable" not in config
 
 
 def _without_operation_masks(node, operations, name, owner):
