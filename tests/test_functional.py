@@ -415,3 +415,20 @@ def test_an_explicit_symbolic_mask_is_used_and_passed_on():
     short_sequence, short_last = model(padded[:, :2])
     assert torch.allclose(full_sequence[:, 2], full_sequence[:, 1])      # masked steps repeat the last output
     assert torch.allclose(full_last, short_last, atol=1e-6)               # the GRU got the mask too
+
+
+def test_an_intermediate_tensor_can_be_an_input_and_its_siblings_are_checked():
+    x = kr.Input(shape=(None, 3))
+    sequence, h = kr.GRU(4, return_sequences=True, return_state=True)(x)
+    head = kr.Model(sequence, kr.Dense(2)(sequence))            # starts from a layer's output
+    assert head(torch.randn(2, 5, 4)).shape == (2, 5, 2)
+    with pytest.raises(ValueError, match="takes gru\\w*/output_1, which the model cannot compute"):
+        kr.Model(sequence, kr.Add()([kr.Dense(4)(sequence), kr.RepeatVector(1)(h)]))
+
+
+def test_an_input_as_output_and_an_identity_model():
+    x = kr.Input(shape=(3,))
+    model = kr.Model(x, [x, kr.Dense(2)(x)])
+    value = torch.randn(4, 3)
+    same, dense = model(value)
+    assert same is value and dense.shape == (4, 2)

@@ -27,10 +27,16 @@ from .keras_formats import SavedLayer, shapes_text
 class LoadReport:
     """What `load_keras_weights` did: which saved layer went where, and what it left alone.
 
-    `loaded`: (the file's entry, the module's layer) pairs; `skipped`: (what,
-    why) for layers or entries left as they were (mismatched shapes with
-    `skip_mismatch=True`, entries a partial load did not use, torch modules
-    with no Keras counterpart). `print(report)` shows both.
+    Args:
+        label: the file it read.
+        loaded: (the file's entry, the module's layer) pairs.
+        skipped: (what, why) for layers or entries left as they were
+            (mismatched shapes with `skip_mismatch=True`, entries a partial
+            load did not use, torch modules with no Keras counterpart).
+
+    >>> print(LoadReport("model.keras", [("LSTM 'lstm' ('layers/lstm')", "LSTM 'encoder'")]))
+    Loaded from model.keras:
+      LSTM 'lstm' ('layers/lstm') -> LSTM 'encoder'
     """
     label: str
     loaded: list = field(default_factory=list)

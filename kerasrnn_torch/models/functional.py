@@ -151,7 +151,7 @@ class Model(Layer):
     def _flat_masks(self, mask) -> list:
         if mask is None:
             return [None] * len(self.inputs)
-        masks = [mask] if isinstance(mask, torch.Tensor) or len(self.inputs) == 1 and mask is None else list(mask)
+        masks = [mask] if isinstance(mask, torch.Tensor) else list(mask)
         if len(masks) != len(self.inputs):
             raise ValueError(f"{describe(self)}: mask must hold one entry (a tensor or None) per input, "
                              f"{len(self.inputs)} in all; got {len(masks)}")
@@ -265,8 +265,10 @@ class _Graph:
                 raise ValueError(f"{self.owner}: {describe(used_by.layer)} takes the input "
                                  f"'{node.layer.name}', which is not among the model's inputs "
                                  f"{[t.name for t in inputs]}; pass it in `inputs` (the graph is disconnected)")
-            if not node.is_input and any(id(t) not in available for t in node.inputs):
-                continue        # reported through its input node above
+            missing = [t for t in node.inputs if id(t) not in available]
+            if not node.is_input and missing:
+                raise ValueError(f"{self.owner}: {describe(node.layer)} takes {missing[0].name}, which the model "
+                                 "cannot compute from its inputs (the graph is disconnected)")
             available.update(id(t) for t in node.outputs)
         used = {id(t) for node in self.nodes for t in node.inputs} | {id(t) for t in outputs}
         unused = [t.name for t in inputs if id(t) not in used]
