@@ -220,3 +220,17 @@ def test_a_from_keras_model_and_a_hand_built_model_load_the_same_from_each_forma
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_array_equal(a, b)
+
+
+def test_a_lambda_in_a_file_is_named_with_the_way_out(tmp_path):
+    x = keras.Input((4, 3))
+    keras_model = keras.Model(x, keras.layers.Lambda(lambda t: t * 2, name="double")(
+        keras.layers.LSTM(2, return_sequences=True)(x)))
+    keras_model.save(tmp_path / "lambda.keras")
+    with pytest.raises(ValueError, match=r"'double' is a Lambda.*kr.Lambda\(your_function\).*load_keras_weights"):
+        kr.from_keras(tmp_path / "lambda.keras")
+    inputs = kr.Input(shape=(4, 3))
+    model = kr.Model(inputs, kr.Lambda(lambda t: t * 2)(kr.LSTM(2, return_sequences=True)(inputs)))
+    kr.load_keras_weights(model, tmp_path / "lambda.keras")
+    x = torch.randn(2, 4, 3)
+    assert_close(model(x), keras_model(x))

@@ -93,6 +93,10 @@ def _from_own_config(entry, class_name, name, label):
     from ..layers.config import deserialize_layer
     if class_name in ("Functional", "Model"):
         return model_from_config(entry, label)
+    if class_name == "Lambda":
+        raise ValueError(f"{label}: layer {name!r} is a Lambda, whose Python function Keras stores as "
+                         "marshalled bytecode that only the Python that wrote it can run; build the model with "
+                         "kr.Lambda(your_function) and load the weights with kr.load_keras_weights(model, path)")
     cls = getattr(_package(), str(class_name), None)
     if not (isinstance(cls, type) and hasattr(cls, "from_config")) or class_name in _NOT_LAYERS:
         raise ValueError(f"{label}: layer {name!r} is a {class_name}, which has no kerasrnn_torch counterpart")
