@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from .._checks import one_of
+from .fused import KERNEL_KINDS
 
 PATHS = ("auto", "fused", "loop")
 _forced_path: contextvars.ContextVar[str] = contextvars.ContextVar("kerasrnn_torch_forced_path", default="auto")
@@ -21,13 +22,14 @@ _forced_path: contextvars.ContextVar[str] = contextvars.ContextVar("kerasrnn_tor
 @dataclass(frozen=True)
 class FusedConfig:
     """The parts of a recurrent layer's configuration the fused kernel cares about."""
-    kind: str                      # "simple_rnn", "lstm" or "gru"
+    kind: str | None               # the fused kernel the cell's class declares ("lstm", ...); None: none
     activation: str | None         # canonical Keras name, None for an unknown callable
     recurrent_activation: str | None = "sigmoid"
     recurrent_dropout: float = 0.0
     unroll: bool = False
     use_bias: bool = True
     reset_after: bool = True
+    cell: str = "cell"             # the cell's class name, for the reasons
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,13 @@ class Plan:
 
 def fused_obstacles(config: FusedConfig, mask_kind: str = "none") -> tuple[str, ...]:
     """Every reason the fused kernel cannot run this configuration, as sentences."""
+    if config.kind is None:
+        return (f"{config.cell} computes a step of its own (it overrides a step method of the built-in cell "
+                "it extends), which no fused kernel computes; a subclass that keeps the built-in math declares "
+                'fused_kernel = "lstm" (or "gru", "simple_rnn")',)
+    if config.kind not in KERNEL_KINDS:
+        return (f"{config.cell} declares fused_kernel={config.kind!r}, but the fused kernels are "
+                f"{', '.join(sorted(KERNEL_KINDS))}",)
     reasons = []
     allowed = ("tanh", "relu") if config.kind == "simple_rnn" else ("tanh",)
     if config.activation not in allowed:

@@ -16,6 +16,7 @@ from .masks import MaskLayout
 # Looked up once: `_VF.name` goes through a Python-level module __getattr__ on every access.
 _KERNELS = {("lstm", "tanh"): _VF.lstm, ("gru", "tanh"): _VF.gru,
             ("simple_rnn", "tanh"): _VF.rnn_tanh, ("simple_rnn", "relu"): _VF.rnn_relu}
+KERNEL_KINDS = frozenset(kind for kind, _ in _KERNELS)
 
 
 def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat_weights: list[torch.Tensor], *,

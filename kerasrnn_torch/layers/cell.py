@@ -10,6 +10,12 @@ The protocol, implemented by `SimpleRNNCell`, `LSTMCell`, `GRUCell` and
   with weights sliced and biases split once.
 
 `cell(inputs_t, states, training=None)` is the plain Keras cell call built on them.
+
+Whether a PyTorch fused kernel may run a cell's step is something its class
+states (`fused_kernel = "lstm"`), never something a subclass inherits while
+changing the step: see `fused_kernel_of`. And a subclass's own `forward` is
+what runs: the loop uses the protocol only where `forward` is not overridden
+below it (`follows_step_protocol`).
 """
 from __future__ import annotations
 
@@ -33,13 +39,60 @@ class DropoutMasks:
 
 NO_DROPOUT = DropoutMasks()
 
+# What makes up a cell's step: a class that defines any of these computes a step of its own.
+STEP_METHODS = ("forward", "make_step", "project", "dropout_masks", "get_initial_state")
+
+
+def fused_kernel_of(cell) -> str | None:
+    """The fused kernel that computes `cell`'s step ("lstm", "gru", "simple_rnn"), or None.
+
+    Read from the class: the nearest class (walking up from the cell's own)
+    that either declares `fused_kernel` or defines one of `STEP_METHODS`
+    decides. So `LSTMCell` runs fused, a subclass that overrides `forward`
+    (or any step method) runs the loop, and a subclass that keeps the
+    built-in math while overriding one (to log, say) opts back in by
+    declaring `fused_kernel = "lstm"` itself.
+    """
+    cls = type(cell)
+    if cls not in _DECLARED_KERNELS:       # a plain dict: torch.compile traces it, unlike functools caches
+        _DECLARED_KERNELS[cls] = _declared_kernel(cls)
+    return _DECLARED_KERNELS[cls]
+
+
+_DECLARED_KERNELS: dict = {}
+
+
+def _declared_kernel(cls) -> str | None:
+    for klass in cls.__mro__:
+        own = vars(klass)
+        if "fused_kernel" in own:
+            return own["fused_kernel"]
+        if any(name in own for name in STEP_METHODS):
+            return None
+    return None
+
+
+def follows_step_protocol(cell) -> bool:
+    """Whether the loop may run `cell` through its step protocol rather than calling it.
+
+    Only where the class's `forward` is the one that goes with its protocol:
+    a subclass that overrides `forward` below `make_step` is called instead.
+    """
+    if not all(callable(getattr(cell, name, None)) for name in ("dropout_masks", "project", "make_step")):
+        return False
+    mro = type(cell).__mro__
+    forward_owner = next(i for i, klass in enumerate(mro) if "forward" in vars(klass))
+    step_owner = next(i for i, klass in enumerate(mro) if "make_step" in vars(klass))
+    return forward_owner >= step_owner
+
 
 class RecurrentCell(Layer):
     """Base of the built-in cells (one step of SimpleRNN, LSTM or GRU)."""
 
     gates = 1          # k in the Keras shapes (input_dim, k*units)
-    kind = "simple_rnn"
+    kind = "simple_rnn"          # the weight layout family (engine/layout.py), not a promise about the step
     state_count = 1
+    fused_kernel = None          # the fused kernel that computes this class's step; see fused_kernel_of
 
     def __init__(self, units, *, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,

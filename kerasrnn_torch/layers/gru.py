@@ -22,6 +22,7 @@ class GRUCell(RecurrentCell):
 
     gates = 3
     kind = "gru"
+    fused_kernel = "gru"
     state_count = 1
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,

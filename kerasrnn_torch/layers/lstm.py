@@ -23,6 +23,7 @@ class LSTMCell(RecurrentCell):
 
     gates = 4
     kind = "lstm"
+    fused_kernel = "lstm"
     state_count = 2
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,

@@ -14,6 +14,7 @@ from ..engine import dispatch, fused
 from ..engine.dispatch import FusedConfig
 from ..engine.layout import to_torch_weights
 from .base import Layer
+from .cell import fused_kernel_of
 from .config import activity_regularizer
 from .rnn import RNN
 
@@ -73,7 +74,16 @@ class KerasRecurrentLayer(RNN):
                             ("_zero_states_cache", fused.ZeroStates())):
             self.__dict__.setdefault(name, empty)      # pickles made before a cache existed
 
-    # Keras exposes the cell's arguments on the layer.
+    # Keras exposes the cell's arguments on the layer, read-only: assigning one to the layer would
+    # only make a new attribute the cell never sees.
+    def __setattr__(self, name, value):
+        if name in _CELL_ATTRIBUTES and "cell" in self.__dict__.get("_modules", {}):
+            raise AttributeError(
+                f"{describe(self)}: `{name}` is an argument of its cell, fixed when the layer is made, as in Keras; "
+                f"build a new layer with {name}={value!r} (or change layer.cell.{name} if you know the cell "
+                "supports it)")
+        super().__setattr__(name, value)
+
     def __getattr__(self, name):
         try:
             return super().__getattr__(name)
@@ -86,13 +96,14 @@ class KerasRecurrentLayer(RNN):
         """The raw settings the fused kernel's rules read, in `FusedConfig`'s order (a cheap cache key)."""
         cell = self._modules["cell"]
         own = vars(cell)     # SimpleRNNCell lacks recurrent_activation and reset_after (no raising lookup)
-        return (cell.kind, cell.activation, own.get("recurrent_activation"), cell.recurrent_dropout, self.unroll,
-                cell.use_bias, own.get("reset_after", True))
+        return (fused_kernel_of(cell), cell.activation, own.get("recurrent_activation"), cell.recurrent_dropout,
+                self.unroll, cell.use_bias, own.get("reset_after", True))
 
     def fused_config(self) -> FusedConfig:
         kind, activation, recurrent_activation, recurrent_dropout, unroll, use_bias, reset_after = self._settings()
         return FusedConfig(
             kind=kind,
+            cell=type(self._modules["cell"]).__name__,
             activation=activations.canonical_name(activation),
             recurrent_activation="sigmoid" if recurrent_activation is None
             else activations.canonical_name(recurrent_activation),
@@ -113,8 +124,8 @@ class KerasRecurrentLayer(RNN):
             ready = self._lean_route(inputs, self.training if training is None else bool(training))
             if ready is not None:
                 kind, activation, weights = ready
-                states = self._zero_states_cache.get(2 if kind == "lstm" else 1, inputs.shape[0],
-                                                     self._modules["cell"].units, inputs)
+                cell = self._modules["cell"]
+                states = self._zero_states_cache.get(cell.state_count, inputs.shape[0], cell.units, inputs)
                 output, final_states = fused.run_unmasked(
                     kind, inputs, states, weights, activation=activation, go_backwards=self.go_backwards,
                     return_sequences=self.return_sequences, need_states=self.return_state)

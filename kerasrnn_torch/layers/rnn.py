@@ -20,7 +20,8 @@ from ..engine.loop import compiled_cell_loop, run_cell_loop, run_loop, split_tim
 from .base import Layer
 from .cell import RecurrentCell
 from .config import activity_regularizer, deserialize_layer, serialize_layer
-from .stacked_cells import StackedRNNCells, accepts_training, follows_step_protocol, initial_state_of
+from .cell import follows_step_protocol
+from .stacked_cells import StackedRNNCells, accepts_training, initial_state_of
 
 logger = logging.getLogger("kerasrnn_torch")
 

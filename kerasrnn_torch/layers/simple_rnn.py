@@ -20,6 +20,7 @@ class SimpleRNNCell(RecurrentCell):
 
     gates = 1
     kind = "simple_rnn"
+    fused_kernel = "simple_rnn"
     state_count = 1
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",

@@ -9,7 +9,7 @@ from torch import nn
 
 from .._checks import describe
 from .base import Layer
-from .cell import NO_DROPOUT
+from .cell import NO_DROPOUT, follows_step_protocol
 from .config import deserialize_layer, serialize_layer
 
 
@@ -20,10 +20,6 @@ def accepts_training(cell) -> bool:
     except (TypeError, ValueError):
         return False
     return "training" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-
-
-def follows_step_protocol(cell) -> bool:
-    return all(callable(getattr(cell, name, None)) for name in ("dropout_masks", "project", "make_step"))
 
 
 def zero_state(size, batch_size: int, like: torch.Tensor):
