@@ -20,7 +20,7 @@ from .layers.time_distributed import TimeDistributed
 from .models.functional import Model
 from .models.sequential import Sequential
 from .models.summary import summary
-from .regularization import apply_constraints, regularization_loss
+from .models.regularization import apply_constraints, regularization_loss
 
 # Merging, reshaping, pooling and function layers.
 from .layers.activation import Activation

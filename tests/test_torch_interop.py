@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import kerasrnn_torch as kr
-from kerasrnn_torch.io.torch_modules import bidirectional_from_torch
+from kerasrnn_torch.layers.torch_modules import bidirectional_from_torch
 from reference import GRAD_ATOL, assert_close
 
 TORCH_ATOL = 1e-6

@@ -436,7 +436,7 @@ class Bidirectional(Layer):
 
     def to_torch(self):
         """The equivalent bidirectional `torch.nn.RNN` / `LSTM` / `GRU` (batch_first=True; merge_mode="concat" only)."""
-        from ..io.torch_modules import to_torch
+        from .torch_modules import to_torch
         return to_torch(self)
 
     @classmethod
@@ -445,7 +445,7 @@ class Bidirectional(Layer):
 
         `kwargs` are the inner layer's other arguments (`return_sequences=True`, ...).
         """
-        from ..io.torch_modules import bidirectional_from_torch
+        from .torch_modules import bidirectional_from_torch
         return bidirectional_from_torch(module, merge_mode=merge_mode, **kwargs)
 
     def extra_repr(self) -> str:

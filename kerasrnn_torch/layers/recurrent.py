@@ -205,13 +205,13 @@ class KerasRecurrentLayer(RNN):
 
     def to_torch(self):
         """The equivalent `torch.nn.RNN` / `LSTM` / `GRU` (batch_first=True) with these weights."""
-        from ..io.torch_modules import to_torch
+        from .torch_modules import to_torch
         return to_torch(self)
 
     @classmethod
     def from_torch(cls, module, **kwargs):
         """A layer of this class holding the weights of a single-layer `torch.nn` recurrent module."""
-        from ..io.torch_modules import from_torch
+        from .torch_modules import from_torch
         return from_torch(cls, module, **kwargs)
 
     def _run_fused(self, inputs, states, layout, training):

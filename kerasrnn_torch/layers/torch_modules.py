@@ -36,7 +36,7 @@ def to_torch(layer) -> nn.RNNBase:
     recurrent_dropout, regularizers, constraints) and `stateful` are not
     carried over; configurations `torch.nn` cannot compute raise ValueError.
     """
-    from ..layers.bidirectional import Bidirectional
+    from .bidirectional import Bidirectional
     if isinstance(layer, Bidirectional):
         return _bidirectional_to_torch(layer)
     _check_convertible(layer, describe(layer))
@@ -76,7 +76,7 @@ def _activation_name(layer):
 
 def _check_convertible(layer, owner: str, reads_backwards: bool = False):
     """Raise a ValueError naming what `torch.nn` cannot compute for this layer."""
-    from ..layers.recurrent import KerasRecurrentLayer
+    from .recurrent import KerasRecurrentLayer
     if not isinstance(layer, KerasRecurrentLayer):
         raise ValueError(f"{owner}: only SimpleRNN, LSTM and GRU layers (and Bidirectional over them) have a "
                          f"torch.nn equivalent, got {type(layer).__name__}")
@@ -163,10 +163,10 @@ def bidirectional_from_torch(module, merge_mode="concat", **kwargs):
     reverse ones (`*_l0_reverse`) to `backward_layer`. `kwargs` are the inner
     layer's arguments (see `from_torch`), e.g. `return_sequences=True`.
     """
-    from ..layers.bidirectional import Bidirectional
-    from ..layers.gru import GRU
-    from ..layers.lstm import LSTM
-    from ..layers.simple_rnn import SimpleRNN
+    from .bidirectional import Bidirectional
+    from .gru import GRU
+    from .lstm import LSTM
+    from .simple_rnn import SimpleRNN
     classes = {nn.LSTM: LSTM, nn.GRU: GRU, nn.RNN: SimpleRNN}
     cls = next((c for torch_class, c in classes.items() if isinstance(module, torch_class)), None)
     if cls is None:
