@@ -47,6 +47,10 @@ class SeededGenerators(nn.Module):
             self._by_device[device] = torch.Generator(device=device).manual_seed(int(self.seed))
         return self._by_device[device]
 
+    def restart(self) -> None:
+        """Back to the start of the seed's stream, as a freshly made layer with this seed would be."""
+        self._by_device = {}
+
     def extra_repr(self) -> str:
         return f"seed={self.seed!r}"
 

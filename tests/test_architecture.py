@@ -22,3 +22,30 @@ def test_the_checker_sees_an_import_against_the_order():
     edges = {"kerasrnn_torch.engine.loop": [("kerasrnn_torch.layers.cell", False)],
              "kerasrnn_torch.layers.config": [("kerasrnn_torch", True)]}
     assert script.violations(edges) == ["kerasrnn_torch.engine.loop -> kerasrnn_torch.layers.cell"]
+
+
+def private_reach(path):
+    """`other._name` attribute reads in a file, where `other` is not `self`, `cls` or a module of torch's."""
+    import ast
+    with open(path, encoding="utf-8") as source:
+        tree = ast.parse(source.read())
+    allowed_owners = {"self", "cls", "torch", "pytree", "nn", "_VF", "super"}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            owner = node.value
+            name = owner.id if isinstance(owner, ast.Name) else None
+            if isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
+                continue
+            if name not in allowed_owners and node.attr not in ("_modules", "_parameters"):
+                found.append(f"{os.path.basename(path)}:{node.lineno} .{node.attr}")
+    return found
+
+
+def test_wrappers_and_containers_use_only_public_members_of_other_classes():
+    package = os.path.join(ROOT, "kerasrnn_torch")
+    files = [os.path.join(package, "layers", name) for name in ("bidirectional.py", "time_distributed.py",
+                                                                 "dry_run.py")]
+    files += [os.path.join(package, "models", name) for name in os.listdir(os.path.join(package, "models"))
+              if name.endswith(".py")]
+    assert [reach for path in files for reach in private_reach(path)] == []

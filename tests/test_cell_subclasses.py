@@ -159,3 +159,44 @@ def test_changes_on_the_cell_and_layer_flags_reach_the_dispatch():
     layer.use_cudnn = False
     layer(x)
     assert layer.last_path == "loop"
+
+
+class Gated(kr.Layer):
+    """A custom cell with a weight the built-in cells do not have."""
+    state_size = 3
+
+    def build(self, input_shape):
+        self.add_weight("kernel", (input_shape[-1], 3), "glorot_uniform")
+        self.add_weight("gate", (3,), "random_normal")
+        self.built = True
+
+    def forward(self, inputs, states):
+        h = torch.tanh(inputs @ self.kernel + states[0] * torch.sigmoid(self.gate))
+        return h, [h]
+
+
+def test_the_backward_copy_draws_every_weight_afresh_and_restarts_seeded_streams():
+    layer = kr.RNN(Gated(), return_sequences=True)
+    layer(torch.randn(2, 4, 5))
+    bidirectional = kr.Bidirectional(layer)
+    forward, backward = bidirectional.forward_layer.cell, bidirectional.backward_layer.cell
+    for name in ("kernel", "gate"):
+        assert not torch.equal(getattr(forward, name), getattr(backward, name)), name
+    assert backward.gate.data_ptr() != forward.gate.data_ptr()
+
+    seeded = kr.LSTM(3, dropout=0.5, seed=4, input_dim=2)
+    seeded.train()(torch.randn(2, 3, 2))              # the forward layer's stream has moved on
+    pair = kr.Bidirectional(seeded)
+    x = torch.randn(2, 3, 2)
+    fresh = kr.LSTM(3, dropout=0.5, seed=4, input_dim=2, go_backwards=True)
+    fresh.set_weights(pair.backward_layer.get_weights())
+    assert torch.equal(pair.backward_layer.train()(x), fresh.train()(x))
+
+
+def test_reset_weights_redraws_from_the_initializers():
+    cell = kr.LSTMCell(4, input_dim=3)
+    before = cell.get_weights()
+    cell.reset_weights()
+    after = cell.get_weights()
+    assert not (after[0] == before[0]).all() and not (after[1] == before[1]).all()
+    assert (after[2][4:8] == 1).all() and (after[2][:4] == 0).all()    # unit_forget_bias, as build made it

@@ -80,6 +80,11 @@ def assign_weights(targets, tensors) -> None:
             target.copy_(tensor)
 
 
+def _empty_record(name: str):
+    """What a call record holds before any call."""
+    return [] if name == "_activity_losses" else None
+
+
 class Layer(nn.Module):
     """Base class: Keras weight API and lazy build on a `torch.nn.Module`.
 
@@ -143,6 +148,23 @@ class Layer(nn.Module):
         """
         return output_shape_of(self, input_shape)
 
+    # ----------------------------------------------------------- call records
+    # Attributes a forward call writes about itself (its path, its activity losses, ...): what a
+    # dry run puts back and a fresh copy clears. Subclasses add theirs.
+    call_records: tuple = ("_activity_losses",)
+
+    def save_call_records(self) -> dict:
+        """This layer's call records as they are now (see `restore_call_records`)."""
+        return {name: self.__dict__[name] for name in self.call_records if name in self.__dict__}
+
+    def restore_call_records(self, records: dict) -> None:
+        """Put back what `save_call_records` returned."""
+        self.__dict__.update(records)
+
+    def clear_call_records(self) -> None:
+        """Forget every call: what a new layer of the same configuration would hold."""
+        self.__dict__.update((name, _empty_record(name)) for name in self.call_records if name in self.__dict__)
+
     # ---------------------------------------------------------------- config
     def get_config(self) -> dict:
         """This layer's configuration under Keras's keys and values.
@@ -200,6 +222,7 @@ class Layer(nn.Module):
         """Create, initialise and register a Keras-layout weight called `name`."""
         tensor = torch.empty(tuple(int(d) for d in shape), **self.factory_kwargs)
         initializers.apply(initializers.get(initializer), tensor)
+        self.__dict__.setdefault("_initializers", {})[name] = initializer
         if not trainable:
             self.__dict__.setdefault("_frozen_weights", set()).add(name)   # stays frozen when trainable turns True
         parameter = nn.Parameter(tensor, requires_grad=trainable and self.trainable)
@@ -209,6 +232,19 @@ class Layer(nn.Module):
         if constraint is not None:
             self._constraints.append((name, constraint))
         return parameter
+
+    def reset_weights(self) -> None:
+        """Draw this layer's own weights afresh from their initializers, as its build does.
+
+        Layers inside it reset their own: call it on each of `modules()` to
+        renew everything (as `Bidirectional` does for its backward copy).
+        Layers whose build does more than `add_weight` extend it.
+        """
+        with torch.no_grad():
+            for name, initializer in self.__dict__.get("_initializers", {}).items():
+                weight = self._parameters.get(name)
+                if weight is not None:
+                    initializers.apply(initializers.get(initializer), weight)
 
     # --------------------------------------------------------------- weights
     def _require_built(self, what: str):
@@ -292,8 +328,13 @@ class Layer(nn.Module):
         for module in self.modules():
             if isinstance(module, Layer):
                 out.extend(module.weight_regularization_losses())
-                out.extend(module._activity_losses)
+                out.extend(module.activity_losses)
         return out
+
+    @property
+    def activity_losses(self) -> list[torch.Tensor]:
+        """This layer's own activity-regularization terms from its latest call (see `record_activity`)."""
+        return list(self._activity_losses)
 
     def record_activity(self, outputs):
         """Keep the activity-regularization terms of a call's outputs for `losses`, replacing the last call's.

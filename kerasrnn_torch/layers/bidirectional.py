@@ -11,13 +11,12 @@ import torch
 from torch import nn
 from torch.utils import _pytree as pytree
 
-from .. import activations, initializers
+from .. import activations
 from .._checks import describe, one_of, shape_text
 from ..engine import dispatch, fused, masks as mask_tools
 from ..engine.bidirectional_glue import run_two_way, stack_directions
 from ..seeding import SeededGenerators
 from .base import Layer
-from .cell import RecurrentCell
 from .config import deserialize_layer, serialize_layer
 from .recurrent import KerasRecurrentLayer
 from .rnn import RNN, outside_graph
@@ -51,6 +50,8 @@ class Bidirectional(Layer):
     >>> bi(torch.randn(4, 10, 8)).shape
     torch.Size([4, 10, 32])
     """
+
+    call_records = (*Layer.call_records, "last_path")
 
     # API.md order: backward_layer third (Keras 3 puts `weights` there).
     def __init__(self, layer, merge_mode="concat", backward_layer=None, weights=None, **layer_kwargs):
@@ -195,7 +196,7 @@ class Bidirectional(Layer):
         step_shapes = pytree.tree_map(lambda t: (t.shape[0], *t.shape[2:]), inputs)
         for inner in (self.forward_layer, self.backward_layer):
             if not inner.built:
-                inner._build_cell(step_shapes)
+                inner.build_cell(step_shapes)
                 inner.built = True
         self.built = True
         self._apply_pending_weights()
@@ -210,8 +211,8 @@ class Bidirectional(Layer):
         if initial_state is None:
             return None, None
         given = [initial_state] if isinstance(initial_state, torch.Tensor) else list(initial_state)
-        forward_zeros = self.forward_layer._zero_states(batch, like)
-        backward_zeros = self.backward_layer._zero_states(batch, like)
+        forward_zeros = self.forward_layer.zero_states(batch, like)
+        backward_zeros = self.backward_layer.zero_states(batch, like)
         expected = len(forward_zeros) + len(backward_zeros)
         if len(given) != expected:
             def shapes(states):
@@ -242,12 +243,12 @@ class Bidirectional(Layer):
         given = [states] if isinstance(states, torch.Tensor) else list(states)
         first = pytree.tree_leaves(given)[0]
         forward_states, backward_states = self._split_initial_state(given, first.shape[0], first)
-        saved = self.forward_layer._snapshot_states()
+        saved = self.forward_layer.snapshot_states()
         self.forward_layer.reset_state(forward_states)
         try:
             self.backward_layer.reset_state(backward_states)
         except BaseException:
-            self.forward_layer._restore_states(saved)     # all or nothing
+            self.forward_layer.restore_states(saved)     # all or nothing
             raise
 
     reset_states = reset_state
@@ -305,10 +306,10 @@ class Bidirectional(Layer):
             if result is not None:
                 return result
         forward, backward = self.forward_layer, self.backward_layer
-        batch, timesteps, first = self._with_context(forward._check_inputs, inputs)
+        batch, timesteps, first = self._with_context(forward.check_inputs, inputs)
         self._build_from(inputs)
         for inner in (forward, backward):
-            self._with_context(inner._check_built_inputs, inputs)
+            self._with_context(inner.check_built_inputs, inputs)
         mask = mask_tools.check_mask(mask, batch, timesteps, describe(self))
         forward_initial, backward_initial = self._split_initial_state(initial_state, batch, first)
         if mask is not None and torch.compiler.is_compiling() \
@@ -323,17 +324,17 @@ class Bidirectional(Layer):
         plans, layout = self._choose_path(mask)
 
         if all(plan.path == "fused" for plan in plans) and self._two_way_applies(training, layout, inputs):
-            states = stack_directions(forward._initial_states(forward_initial, batch, inputs),
-                                      backward._initial_states(backward_initial, batch, inputs))
+            states = stack_directions(forward.initial_states(forward_initial, batch, inputs),
+                                      backward.initial_states(backward_initial, batch, inputs))
             result = self._run_two_way(inputs, states, layout, forward.torch_weights() + backward.torch_weights())
         else:
-            saved = forward._snapshot_states() if forward.stateful else None
+            saved = forward.snapshot_states() if forward.stateful else None
             results = [forward(inputs, initial_state=forward_initial, mask=mask, training=training)]
             try:
                 results.append(backward(inputs, initial_state=backward_initial, mask=mask, training=training))
             except BaseException:
                 if forward.stateful:
-                    forward._restore_states(saved)   # a failed call leaves both directions' states as they were
+                    forward.restore_states(saved)   # a failed call leaves both directions' states as they were
                 raise
             result = self._merge_results(results)
             self.last_path = "fused" if forward.last_path == backward.last_path == "fused" else "loop"
@@ -352,13 +353,12 @@ class Bidirectional(Layer):
         forward, backward = self.forward_layer, self.backward_layer
         if not (self.built and isinstance(forward, KerasRecurrentLayer) and isinstance(backward, KerasRecurrentLayer)):
             return None
-        forward_ready = forward._lean_route(inputs, training)
-        backward_ready = backward._lean_route(inputs, training) if forward_ready is not None else None
+        forward_ready = forward.prepared_fused_call(inputs, training)
+        backward_ready = backward.prepared_fused_call(inputs, training) if forward_ready is not None else None
         if backward_ready is None or not self._two_way_applies(training, mask_tools.NO_MASK, inputs):
             return None
-        kind = forward_ready[0]
-        states = self._zero_states_cache.get(2 if kind == "lstm" else 1, inputs.shape[0],
-                                             forward._modules["cell"].units, inputs, directions=2)
+        cell = forward.cell
+        states = self._zero_states_cache.get(cell.state_count, inputs.shape[0], cell.units, inputs, directions=2)
         return self._run_two_way(inputs, states, mask_tools.NO_MASK, forward_ready[2] + backward_ready[2])
 
     def _run_two_way(self, inputs, states, layout, flat_weights):
@@ -374,7 +374,7 @@ class Bidirectional(Layer):
             if inner.last_path != "fused":
                 inner.last_path = "fused"
             if inner.stateful:
-                inner._store_states(two_way.final(direction))
+                inner.store_states(two_way.final(direction))
             if inner.activity_regularizer is not None:
                 # What the inner layer returns: the backward sequence in its reading order.
                 output = two_way.output(direction)
@@ -479,25 +479,13 @@ def _fresh_copy(layer):
     """A copy of `layer`'s configuration: new weights where they exist, no states, no history."""
     duplicate = copy.deepcopy(layer)
     for module in duplicate.modules():
-        if isinstance(module, RecurrentCell):
-            # Keras rebuilds the backward layer from the config, seed included: a fresh stream from that seed.
-            module._generators = SeededGenerators(module.seed)
-            if module.built:
-                _reinitialize_cell(module)
-        elif not isinstance(module, Layer) and callable(getattr(module, "reset_parameters", None)):
-            module.reset_parameters()
         if isinstance(module, Layer):
-            module._activity_losses = []
-    duplicate._restore_states(None)     # no states
-    duplicate.last_path = None
-    duplicate._fallback_logged = False
+            module.reset_weights()
+            module.clear_call_records()
+        elif isinstance(module, SeededGenerators):
+            # Keras rebuilds the backward layer from the config, seed included: a fresh stream from that seed.
+            module.restart()
+        elif callable(getattr(module, "reset_parameters", None)):
+            module.reset_parameters()
+    duplicate.restore_states(None)     # no states
     return duplicate
-
-
-def _reinitialize_cell(cell):
-    """Draw a built-in cell's weights afresh from its initializers, as its build does."""
-    initializers.apply(initializers.get(cell.kernel_initializer), cell.kernel)
-    initializers.apply(initializers.get(cell.recurrent_initializer), cell.recurrent_kernel)
-    if cell.bias is not None:
-        with torch.no_grad():
-            cell.initial_bias(cell.bias.data)

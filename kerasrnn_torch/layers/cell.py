@@ -151,6 +151,13 @@ class RecurrentCell(Layer):
             self.register_parameter("bias", None)
         self.built = True
 
+    def reset_weights(self) -> None:
+        """Kernels from their initializers, and the bias as `initial_bias` makes it (LSTM's unit forget bias)."""
+        super().reset_weights()
+        if self.built and self.bias is not None:
+            with torch.no_grad():
+                self.initial_bias(self.bias.data)
+
     def get_initial_state(self, batch_size: int):
         """Zero states `[h]` (or `[h, c]`), on the weights' device and dtype."""
         like = self.kernel if self.built else None

@@ -10,10 +10,6 @@ import contextlib
 import torch
 from torch import nn
 
-# Per-call records a forward writes on kerasrnn_torch modules, put back after a dry run.
-_CALL_RECORDS = ("last_path", "_activity_losses", "_fallback_logged", "_last_input", "_mask_cache")
-
-
 @contextlib.contextmanager
 def dry_run(module: nn.Module):
     """Run `module` inside the block without leaving a trace, beyond building unbuilt layers.
@@ -28,7 +24,11 @@ def dry_run(module: nn.Module):
     """
     modules = list(module.modules())
     modes = [(m, m.training) for m in modules]
-    saved = [(m, _save_call_records(m)) for m in modules]
+    saved = [(m, m.save_call_records()) for m in modules if callable(getattr(m, "save_call_records", None))]
+    # The dummy batch starts a stateful RNN from zero states, whatever batch size the held ones have.
+    held = [(m, m.snapshot_states()) for m in modules if callable(getattr(m, "snapshot_states", None))]
+    for m, _ in held:
+        m.restore_states(None)
     module.eval()
     try:
         with torch.no_grad():
@@ -37,19 +37,6 @@ def dry_run(module: nn.Module):
         for m, training in modes:
             m.training = training
         for m, records in saved:
-            _restore_call_records(m, records)
-
-
-def _save_call_records(module):
-    """Keep what a call may change; a stateful RNN also forgets its states until the dry run ends."""
-    records = {name: module.__dict__[name] for name in _CALL_RECORDS if name in module.__dict__}
-    if "_state_spec" in module.__dict__:
-        # The dummy batch starts a stateful RNN from zero states, whatever batch size the held ones have.
-        records["_state_spec"] = module.__dict__["_state_spec"]
-        records["_state_leaves"] = module.__dict__["_state_leaves"]
-        module._restore_states(None)
-    return records
-
-
-def _restore_call_records(module, records):
-    module.__dict__.update(records)
+            m.restore_call_records(records)
+        for m, states in held:
+            m.restore_states(states)

@@ -121,7 +121,7 @@ class KerasRecurrentLayer(RNN):
     # checks and explains.
     def forward(self, inputs, initial_state=None, mask=None, training=None):
         if mask is None and initial_state is None and not self.stateful:
-            ready = self._lean_route(inputs, self.training if training is None else bool(training))
+            ready = self.prepared_fused_call(inputs, self.training if training is None else bool(training))
             if ready is not None:
                 kind, activation, weights = ready
                 cell = self._modules["cell"]
@@ -132,7 +132,7 @@ class KerasRecurrentLayer(RNN):
                 return self._finish_call(output, final_states, "fused")
         return super().forward(inputs, initial_state=initial_state, mask=mask, training=training)
 
-    def _lean_route(self, inputs, training: bool):
+    def prepared_fused_call(self, inputs, training: bool):
         """`(kind, activation, PyTorch-layout weights)` when an unmasked call from zero states may skip the
         general checks and run fused at once, else None (the general forward then checks and runs it).
 

@@ -46,6 +46,7 @@ class RNN(Layer):
     """
 
     use_cudnn = "auto"
+    call_records = (*Layer.call_records, "last_path", "_fallback_logged")
     # Opt-in (not a Keras argument): run the cell loop under torch.compile. Worth it for
     # training on fixed shapes; each new input shape compiles first (tens of seconds).
     compile_loop = False
@@ -88,10 +89,11 @@ class RNN(Layer):
     # ----------------------------------------------------------------- build
     def build(self, input_shape):
         step_shape = (input_shape[0], *input_shape[2:])
-        self._build_cell(step_shape)
+        self.build_cell(step_shape)
         self.built = True
 
-    def _build_cell(self, step_shape):
+    def build_cell(self, step_shape):
+        """Build the cell for per-step inputs of `step_shape` (batch first; a structure for nested inputs)."""
         cell = self.cell
         if isinstance(cell, Layer):
             cell.maybe_build(step_shape)
@@ -126,8 +128,9 @@ class RNN(Layer):
         return super().from_config(config)
 
     # ---------------------------------------------------------------- checks
-    def _check_inputs(self, inputs):
-        """Validate the sequence; returns (batch, timesteps)."""
+    def check_inputs(self, inputs):
+        """Validate a call's sequence (a tensor, or a structure for a custom cell); returns
+        `(batch, timesteps, first input tensor)`, or raises naming this layer and what came."""
         if isinstance(inputs, torch.Tensor):
             leaves = [inputs]
             if self._cell_follows_protocol and inputs.dim() != 3:
@@ -158,7 +161,8 @@ class RNN(Layer):
                              f"got input of shape {shape_text(leaves[0].shape)}")
         return batch, timesteps, leaves[0]     # not int(): symbolic sizes stay symbolic under export
 
-    def _check_built_inputs(self, inputs):
+    def check_built_inputs(self, inputs):
+        """Check a sequence against the built weights: feature size, device, dtype."""
         if not isinstance(inputs, torch.Tensor):
             return
         input_dim = self.input_dim
@@ -178,12 +182,15 @@ class RNN(Layer):
                             "convert the input or the layer (e.g. layer.to(torch.float64))")
 
     # ---------------------------------------------------------------- states
-    def _zero_states(self, batch, like):
+    def zero_states(self, batch, like):
+        """The cell's zero initial states for `batch` rows (a list, as `initial_state`)."""
         if not like.is_floating_point():
             like = torch.zeros((), device=like.device)
         return initial_state_of(self.cell, batch, like)
 
-    def _initial_states(self, initial_state, batch, like):
+    def initial_states(self, initial_state, batch, like):
+        """The states a call starts from: `initial_state` checked and converted, else a stateful layer's
+        held states, else zeros; raises naming the expected shapes."""
         if self.stateful and self._state_spec is not None:
             expected_batch = pytree.tree_leaves(self.states)[0].shape[0]
             if batch != expected_batch:
@@ -192,9 +199,9 @@ class RNN(Layer):
                     f"{batch}; feed batches of {expected_batch}, or call reset_state(states) with states for "
                     "the new batch size")
         if initial_state is None:
-            return self.states if (self.stateful and self._state_spec is not None) else self._zero_states(batch, like)
+            return self.states if (self.stateful and self._state_spec is not None) else self.zero_states(batch, like)
         given = [initial_state] if isinstance(initial_state, torch.Tensor) else list(initial_state)
-        expected = self._zero_states(batch, like)
+        expected = self.zero_states(batch, like)
         expected_leaves, expected_spec = pytree.tree_flatten(expected)
         given_leaves, given_spec = pytree.tree_flatten(given)
         expected_text = ", ".join(shape_text(t.shape) for t in expected_leaves)
@@ -222,7 +229,8 @@ class RNN(Layer):
     # The states are plain attributes, neither parameters nor buffers: state_dict leaves them out and
     # DistributedDataParallel does not broadcast rank 0's to the other ranks (each keeps its own rows'
     # states). `_apply` moves them with .to(device), .double(), .cuda() and the like.
-    def _store_states(self, states):
+    def store_states(self, states):
+        """Keep `states` (detached) as a stateful layer's states, as a call does at its end."""
         leaves, spec = pytree.tree_flatten(list(states))
         self._state_spec = spec
         self._state_leaves = [leaf.detach() for leaf in leaves]
@@ -233,14 +241,14 @@ class RNN(Layer):
             self._state_leaves = [fn(leaf) for leaf in self._state_leaves]
         return self
 
-    def _snapshot_states(self):
+    def snapshot_states(self):
         """The stored states as they are now (tensors are replaced, never modified, so references suffice)."""
         if self._state_spec is None:
             return None
         return self._state_spec, list(self._state_leaves)
 
-    def _restore_states(self, snapshot):
-        """Put back what `_snapshot_states` returned (a wrapper undoing a half-finished call)."""
+    def restore_states(self, snapshot):
+        """Put back what `snapshot_states` returned (a wrapper undoing a half-finished call); None: no states."""
         self._state_spec, self._state_leaves = snapshot if snapshot is not None else (None, None)
 
     # Pickling (torch.save, copy.deepcopy): the states' structure travels as a nested list of leaf
@@ -264,18 +272,18 @@ class RNN(Layer):
             raise ValueError(f"{describe(self)} is not stateful; reset_state applies to stateful=True layers")
         if states is None:
             if self._state_spec is not None:
-                self._store_states(pytree.tree_map(torch.zeros_like, self.states))
+                self.store_states(pytree.tree_map(torch.zeros_like, self.states))
             return
         given = [states] if isinstance(states, torch.Tensor) else list(states)
         batch = pytree.tree_leaves(given)[0].shape[0]
         like = next(self.parameters(), None)
         like = like if like is not None else pytree.tree_leaves(given)[0]
-        self._store_states(self._initial_states_unchecked(given, batch, like))
+        self.store_states(self._initial_states_unchecked(given, batch, like))
 
     def _initial_states_unchecked(self, given, batch, like):
         spec, self._state_spec = self._state_spec, None     # skip the batch check: this sets the batch
         try:
-            return self._initial_states(given, batch, like)
+            return self.initial_states(given, batch, like)
         except Exception:
             self._state_spec = spec
             raise
@@ -312,15 +320,15 @@ class RNN(Layer):
     # --------------------------------------------------------------- forward
     def forward(self, inputs, initial_state=None, mask=None, training=None):
         training = self.training if training is None else bool(training)
-        batch, timesteps, first = self._check_inputs(inputs)
+        batch, timesteps, first = self.check_inputs(inputs)
         if not self.built:
-            self._build_cell(pytree.tree_map(lambda t: (t.shape[0], *t.shape[2:]), inputs)
+            self.build_cell(pytree.tree_map(lambda t: (t.shape[0], *t.shape[2:]), inputs)
                              if not isinstance(inputs, torch.Tensor) else (batch, *inputs.shape[2:]))
             self.built = True
-        self._check_built_inputs(inputs)
+        self.check_built_inputs(inputs)
         if mask is not None:
             mask = mask_tools.check_mask(mask, batch, timesteps, describe(self))
-        states = self._initial_states(initial_state, batch, first)
+        states = self.initial_states(initial_state, batch, first)
         if mask is not None and torch.compiler.is_compiling() and self.fused_config() is not None:
             # Reading a mask's layout and packing by lengths depend on the mask's values, which a
             # compiled graph cannot: that part runs eagerly (one graph break per masked call).
@@ -334,7 +342,7 @@ class RNN(Layer):
         if self.last_path != path:
             self.last_path = path
         if self.stateful:
-            self._store_states(final_states)
+            self.store_states(final_states)
         result = (output, *final_states) if self.return_state else output
         self.record_activity(result)
         return result

@@ -52,6 +52,8 @@ class Model(Layer):
     torch.Size([4, 1])
     """
 
+    call_records = (*Layer.call_records, "_mask_cache")
+
     def __init__(self, inputs, outputs, name=None):
         super().__init__(name=name or _model_name())
         owner = describe(self)
@@ -77,6 +79,21 @@ class Model(Layer):
     def layers(self) -> list:
         """The layers in Keras's order (inputs first, then by depth): the order of `get_weights()`."""
         return list(self._layers)
+
+    @property
+    def nodes(self) -> list:
+        """The layer calls of the graph (`Node`s), in the order the model runs them, inputs first."""
+        return list(self._nodes)
+
+    @property
+    def input_structure(self):
+        """`inputs` as given: a KerasTensor, or a list or dict of them (dicts ordered by key, as Keras)."""
+        return self._inputs_structure
+
+    @property
+    def output_structure(self):
+        """`outputs` as given: what a call returns the structure of."""
+        return self._outputs_structure
 
     def get_layer(self, name=None, index=None):
         """A layer by its name or its position in `layers`, as Keras's `get_layer`."""

@@ -27,7 +27,7 @@ _CONTEXT_ARGUMENTS = ("training",)
 def model_config(model) -> dict:
     calls = {}          # id(node) -> its index among its layer's calls in this model
     per_layer = {}
-    for node in sorted(model._nodes, key=lambda n: n.call_index):
+    for node in sorted(model.nodes, key=lambda n: n.call_index):
         count = per_layer.get(id(node.layer), 0)
         calls[id(node)] = count
         per_layer[id(node.layer)] = count + 1
@@ -46,15 +46,15 @@ def model_config(model) -> dict:
     for layer in model.layers:
         entry = serialize_layer(layer)
         entry["name"] = layer.name
-        nodes = sorted((n for n in model._nodes if n.layer is layer and not n.is_input), key=lambda n: n.call_index)
+        nodes = sorted((n for n in model.nodes if n.layer is layer and not n.is_input), key=lambda n: n.call_index)
         entry["inbound_nodes"] = []
         for node in nodes:
             args, kwargs = pytree.tree_unflatten([encode(v) for v in node.arguments], node.argument_spec)
             entry["inbound_nodes"].append({"args": list(args), "kwargs": kwargs})
         layers.append(entry)
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
-            "input_layers": _pick(model._inputs_structure, history),
-            "output_layers": _pick(model._outputs_structure, history)}
+            "input_layers": _pick(model.input_structure, history),
+            "output_layers": _pick(model.output_structure, history)}
 
 
 def _pick(structure, history):

@@ -34,7 +34,7 @@ def regularization_loss(model: nn.Module) -> torch.Tensor:
         # Each layer's own terms: `layer.losses` also includes its sublayers',
         # which the walk over modules() visits on their own.
         terms.extend(layer.weight_regularization_losses())
-        terms.extend(layer._activity_losses)
+        terms.extend(layer.activity_losses)
     if not terms:
         like = next(model.parameters(), None)
         return torch.zeros((), device=None if like is None else like.device,

@@ -53,6 +53,8 @@ class Sequential(Layer):
     torch.Size([1, 10])
     """
 
+    call_records = (*Layer.call_records, "_last_input", "_mask_cache")
+
     def __init__(self, layers=None, name=None):
         super().__init__(name=name)
         self._keywords: dict[str, frozenset] = {}

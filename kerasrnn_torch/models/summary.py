@@ -357,7 +357,7 @@ def functional_summary(model, print_fn=print, line_length: int = 88) -> str:
     """
     rows = []
     for layer in model.layers:
-        nodes = [node for node in model._nodes if node.layer is layer]
+        nodes = [node for node in model.nodes if node.layer is layer]
         shapes = [Shape(t.shape) for t in nodes[0].outputs] if nodes else []
         shape = format_shape(shapes[0]) if len(shapes) == 1 else format_shape(list(shapes))
         sources = [f"{t.node.layer.name}[{t.node.call_index}][{t.index}]" for node in nodes for t in node.inputs]
