@@ -200,3 +200,54 @@ def test_reset_weights_redraws_from_the_initializers():
     after = cell.get_weights()
     assert not (after[0] == before[0]).all() and not (after[1] == before[1]).all()
     assert (after[2][4:8] == 1).all() and (after[2][:4] == 0).all()    # unit_forget_bias, as build made it
+
+
+class GridCell(kr.Layer):
+    """A protocol cell whose steps are 2-D: inputs (batch, 2, 3), states (batch, 2, 4), as a spatial cell's."""
+    step_rank = 3
+    state_size = [torch.Size([2, 4])]
+    projections = 0
+
+    def build(self, input_shape):
+        self.add_weight("kernel", (3, 4), "glorot_uniform")
+        self.add_weight("recurrent_kernel", (4, 4), "orthogonal")
+        self.built = True
+
+    def dropout_masks(self, batch, training, like):
+        return None
+
+    def project(self, inputs, masks):
+        GridCell.projections += 1
+        return inputs @ self.kernel
+
+    def make_step(self, masks):
+        def step(projected, states):
+            h = torch.tanh(projected + states[0] @ self.recurrent_kernel)
+            return h, [h]
+        return step
+
+    def forward(self, inputs, states, training=None):
+        return self.make_step(None)(self.project(inputs, None), list(states))
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_a_cell_with_multi_axis_steps_runs_the_hoisted_loop_with_masks(go_backwards):
+    cell = GridCell()
+    layer = kr.RNN(cell, return_sequences=True, go_backwards=go_backwards)
+    x = torch.randn(3, 5, 2, 3)
+    mask = torch.tensor([[True] * 5, [True, True, False, True, False], [False] * 5])
+    layer(x[:, :1])                                           # builds
+    before = GridCell.projections
+    got = layer(x, mask=mask)
+    assert GridCell.projections == before + 1                # one projection of the whole sequence
+    # By hand, with Keras's rules: masked steps hold the state; zeros before a row's first used step.
+    h = torch.zeros(3, 2, 4)
+    expected, seen = [], torch.zeros(3, dtype=torch.bool)
+    for t in (reversed(range(5)) if go_backwards else range(5)):
+        new = torch.tanh(x[:, t] @ cell.kernel + h @ cell.recurrent_kernel)
+        h = torch.where(mask[:, t].view(-1, 1, 1), new, h)
+        seen |= mask[:, t]
+        expected.append(torch.where(seen.view(-1, 1, 1), h, torch.zeros_like(h)))
+    assert_close(got, torch.stack(expected, dim=1))
+    with pytest.raises(ValueError, match=r"expects input of shape a 4-D \(batch, timesteps, \.\.\.\)"):
+        layer(torch.randn(3, 5, 6))

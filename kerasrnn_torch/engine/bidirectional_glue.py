@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from . import fused
+from . import fused, keras_outputs
 from .masks import MaskLayout
 
 
@@ -43,7 +43,7 @@ class TwoWayResult:
         # Keras's last outputs: the forward one after the last valid step, the
         # backward one after step 0; both equal the final hidden states (zeros for fully masked rows).
         last = self._final[0][direction]
-        return last if self._empty is None else last.masked_fill(self._empty.unsqueeze(1), 0.0)
+        return last if self._empty is None else keras_outputs.hide(last, ~self._empty)
 
     def final(self, direction: int) -> list[torch.Tensor]:
         return [s[direction] for s in self._final]
@@ -76,8 +76,8 @@ def run_two_way(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
         # A fully masked row keeps its initial states and outputs zeros (the
         # kernel needs at least one step per row, so it ran one).
         empty = (lengths == 0).to(inputs.device)
-        final = [torch.where(empty.view(1, -1, 1), s0, s) for s0, s in zip(states, final)]
-        outputs = outputs.masked_fill(empty.view(-1, 1, 1), 0.0)
+        final = keras_outputs.keep_initial_states(final, states, empty, batch_axis=1)
+        outputs = keras_outputs.hide(outputs, ~empty)
     # Padded steps of the sequences come back as zeros, which is what Keras's Bidirectional
     # outputs there (it forces zero_output_for_mask when returning sequences).
     return TwoWayResult(outputs, final, units, return_sequences, empty)

@@ -6,10 +6,13 @@ Nothing here catches exceptions: a failure inside the kernel propagates.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import _VF
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from . import keras_outputs
 from .masks import MaskLayout
 
 
@@ -98,62 +101,70 @@ def reverse_valid_steps(sequence: torch.Tensor, lengths: torch.Tensor) -> torch.
     return sequence.gather(1, index.unsqueeze(-1).expand_as(sequence))
 
 
-def unpacked_on_cpu(kind: str, inputs: torch.Tensor, need_cell_state: bool, pack: bool = False) -> bool:
-    """Whether a right-padded batch runs whole rather than packed (see `_padded_call`).
+@dataclass(frozen=True)
+class RightPaddedRun:
+    """How the fused kernel runs a right-padded batch: the CPU speed/memory policy, decided in one place.
 
-    On the CPU, with gradients, always (1.4 to 20 times faster than packing in
-    docs/benchmarks.md), except for an LSTM whose final `c` is wanted, or when
-    the layer asks to pack (`pack_on_cpu`: lower peak memory). Without
-    gradients the packed GRU is about 10% faster, as it skips the padding; the
-    others run whole.
+    `whole`: run the padded batch whole, its padding zeroed and cut after
+    the longest row, rather than through PyTorch's packed kernel. Each row's
+    valid steps come first, so they see only each other: the outputs at the
+    valid steps are exact, and the final `h` is the output at the row's last
+    valid step. On the CPU, with gradients, this is several times faster than
+    packing (docs/benchmarks.md), at the cost of activations for padded
+    steps. LSTM's final `c` cannot be read off the outputs, so a call that
+    needs it packs; `pack_on_cpu` (lower peak memory) packs; without
+    gradients the packed GRU is a little faster (it skips the padding).
     """
-    if pack or inputs.device.type != "cpu" or (kind == "lstm" and need_cell_state):
-        return False
-    return kind != "gru" or torch.is_grad_enabled()
+    whole: bool
+
+    @classmethod
+    def choose(cls, kind: str, inputs: torch.Tensor, *, need_cell_state: bool, pack: bool) -> "RightPaddedRun":
+        if pack or inputs.device.type != "cpu" or (kind == "lstm" and need_cell_state):
+            return cls(False)
+        return cls(kind != "gru" or torch.is_grad_enabled())
+
+    def run(self, kind, inputs, states, flat_weights, activation, layout, go_backwards):
+        """`(outputs, final_states)`: each row's valid outputs first, in reading order, and the final states.
+
+        Packed, `outputs` is `(batch, time, units)` with zeros after each row's
+        valid steps; whole, `(batch, longest, units)` with anything there. A
+        whole run gives None for LSTM's `c`. `states` are `(1, batch, units)`.
+        """
+        lengths = layout.lengths
+        if go_backwards:
+            inputs = reverse_valid_steps(inputs, lengths)
+        if not self.whole:
+            # The kernel wants at least one step per row; callers put fully masked rows right.
+            return call_kernel(kind, inputs, states, flat_weights, activation=activation,
+                               lengths=lengths.clamp(min=1) if layout.has_empty_rows else lengths)
+        longest = max(int(lengths.max()), 1)      # fully masked batches still run one (discarded) step
+        valid = layout.mask[:, :longest].unsqueeze(-1)
+        # Padding may hold anything: zeroed first, so nothing computed there is non-finite or reaches a
+        # gradient. A reversed copy is ours to zero in place.
+        sequence = inputs[:, :longest]
+        sequence = sequence.masked_fill_(~valid, 0.0) if go_backwards else sequence.masked_fill(~valid, 0.0)
+        del inputs
+        outputs, _ = call_kernel(kind, sequence, states, flat_weights, activation=activation)
+        del sequence                              # free it now where the kernel keeps no reference
+        last = (lengths.clamp(min=1) - 1).to(outputs.device)
+        h = outputs.gather(1, last.view(-1, 1, 1).expand(-1, 1, outputs.shape[-1]))
+        return outputs, [h.squeeze(1).unsqueeze(0)] + ([None] if kind == "lstm" else [])
 
 
-def _padded_call(kind, inputs, states, flat_weights, activation, layout, padding="zeros", zeroed=False):
-    """A right-padded batch on the CPU, run whole instead of packed: the same numbers, faster.
+def held_sequence(outputs: torch.Tensor, lengths: torch.Tensor, timesteps: int, go_backwards: bool) -> torch.Tensor:
+    """The held-state sequence in reading order from each row's valid outputs (one gather).
 
-    Each row's valid steps come first, so they see only each other: the
-    kernel over the padded batch gives every row's valid outputs exactly, and
-    the final `h` is the output at the row's last valid step. PyTorch's packed
-    kernel runs step by step with a shrinking batch on the CPU, much slower
-    than the whole batch with gradients (docs/benchmarks.md); the steps after
-    the longest row are cut off. The padding is zeroed first (unless the
-    caller did, `zeroed=True`), so nothing computed there can be non-finite
-    and reach a gradient. LSTM's
-    final `c` cannot be read off the outputs: callers use this only when it is
-    not needed, and get None in its place.
-
-    `padding` says what the returned sequence holds at padded steps: "zeros"
-    (as the packed kernel gives them), "repeat" (Keras's repeat of the row's
-    last valid output), or "any": the kernel's outputs as they are, cut after
-    the longest row, for callers that gather their own sequence from them
-    (one sequence-sized copy less).
+    Reading forwards, step t holds the output at min(t, last valid); reading
+    backwards, the padded tail comes first (nothing held yet), then the valid
+    steps: step t holds output t - (time - length). `keras_outputs` then
+    zeros what Keras shows as zeros.
     """
-    lengths = layout.lengths
-    timesteps = inputs.shape[1]
-    longest = max(int(lengths.max()), 1)      # fully masked batches still run one (discarded) step
-    valid = layout.mask[:, :longest].unsqueeze(-1)
-    sequence = inputs[:, :longest] if zeroed else inputs[:, :longest].masked_fill(~valid, 0.0)
-    outputs, final = call_kernel(kind, sequence, states, flat_weights, activation=activation)
-    del sequence                              # free it now where the kernel keeps no reference
-    last = (lengths.clamp(min=1) - 1).to(inputs.device)
-    h = outputs.gather(1, last.view(-1, 1, 1).expand(-1, 1, outputs.shape[-1])).squeeze(1)
-    final = [h.unsqueeze(0)] + ([None] if kind == "lstm" else [])
-    if padding == "repeat":
-        # Step t of a row reads its output at min(t, last): one gather makes the whole sequence,
-        # where padding and then repeating would make two.
-        steps = torch.arange(timesteps, device=inputs.device).unsqueeze(0)
-        source = torch.minimum(steps, last.unsqueeze(1)).unsqueeze(-1)
-        return outputs.gather(1, source.expand(-1, -1, outputs.shape[-1])), final
-    if padding == "any":
-        return outputs, final
-    outputs = outputs.masked_fill(~valid, 0.0)
-    if longest < timesteps:
-        outputs = torch.nn.functional.pad(outputs, (0, 0, 0, timesteps - longest))
-    return outputs, final
+    device = outputs.device
+    count = lengths.clamp(min=1).to(device).unsqueeze(1)
+    steps = torch.arange(timesteps, device=device).unsqueeze(0)
+    start = (timesteps - lengths.to(device)).unsqueeze(1) if go_backwards else 0
+    source = torch.minimum((steps - start).clamp(min=0), count - 1)
+    return outputs.gather(1, source.unsqueeze(-1).expand(-1, -1, outputs.shape[-1]))
 
 
 class ZeroStates:
@@ -202,66 +213,46 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
                        need_cell_state: bool = True, pack: bool = False):
     """A Keras recurrent layer's forward pass on the fused kernel.
 
-    Returns `(output, final_states)` with Keras's conventions: with
-    `go_backwards` the sequence is read (and returned) from the end; with a
-    right-padded mask, padded steps keep the state, repeat the last valid output
-    in the returned sequence (zeros with `zero_output_for_mask`, and zeros before
-    the first valid step), and fully masked rows keep their initial states.
-    `need_cell_state=False` (an LSTM whose final `c` nobody reads) allows the
-    faster unpacked run on the CPU; the final states then hold None for `c`.
-    `pack=True` always packs a right-padded batch.
+    Returns `(output, final_states)` with Keras's conventions (engine/keras_outputs.py):
+    with `go_backwards` the sequence is read (and returned) from the end;
+    with a right-padded mask, padded steps keep the state and the returned
+    sequence shows the held state there (zeros before the first valid step,
+    and at padded steps with `zero_output_for_mask`); fully masked rows keep
+    their initial states. `need_cell_state=False` (an LSTM whose final `c`
+    nobody reads) allows the faster whole-batch run on the CPU; the final
+    states then hold None for `c`. `pack=True` always packs (see `RightPaddedRun`).
     """
     states = [s.unsqueeze(0) for s in initial_states]
     if layout.kind != "right_padded":
         return run_unmasked(kind, inputs, states, flat_weights, activation=activation, go_backwards=go_backwards,
                             return_sequences=return_sequences)
-
-    lengths = layout.lengths
     timesteps = inputs.shape[1]
-    device = inputs.device
-    whole = unpacked_on_cpu(kind, inputs, need_cell_state, pack)
-    if go_backwards:
-        inputs = reverse_valid_steps(inputs, lengths)
-        if whole:
-            inputs.masked_fill_(~layout.mask.unsqueeze(-1), 0.0)    # our own copy: zero its padding in place
-    if whole:
-        # Only a forward sequence shows the padded steps' outputs: zeros with zero_output_for_mask,
-        # else Keras's repeat of the last valid output.
-        padding = "any"
-        if return_sequences and not go_backwards:
-            padding = "zeros" if zero_output_for_mask else "repeat"
-        outputs, final = _padded_call(kind, inputs, states, flat_weights, activation, layout, padding,
-                                      zeroed=go_backwards)
-    else:
-        # The kernel wants at least one step per row; fully masked rows are put right below.
-        outputs, final = call_kernel(kind, inputs, states, flat_weights, activation=activation,
-                                     lengths=lengths.clamp(min=1) if layout.has_empty_rows else lengths)
-    del inputs                                  # a reversed copy is not needed past the kernel
+    run = RightPaddedRun.choose(kind, inputs, need_cell_state=need_cell_state, pack=pack)
+    outputs, final = run.run(kind, inputs, states, flat_weights, activation, layout, go_backwards)
+    del inputs
     final = [s.squeeze(0) if s is not None else None for s in final]
-    empty = None
     if layout.has_empty_rows:
-        empty = (lengths == 0).to(device)
-        final = [torch.where(empty.unsqueeze(1), s0, s) if s is not None else None
-                 for s0, s in zip(initial_states, final)]
-        outputs = outputs.masked_fill(empty.view(-1, 1, 1), 0.0)
-    last_output = final[0] if empty is None else final[0].masked_fill(empty.unsqueeze(1), 0.0)
-
+        final = keras_outputs.keep_initial_states(final, initial_states, (layout.lengths == 0).to(final[0].device))
+    reading_mask = layout.mask.flip(1) if go_backwards else layout.mask
+    # Reading forwards, every row's first step is used unless the row is empty: nothing comes before it
+    # to hide, which spares a sequence-sized op (and its backward) on the common path.
+    rows_start_used = not go_backwards and not layout.has_empty_rows
     if not return_sequences:
-        if zero_output_for_mask and not go_backwards:
-            # Keras's last output is the output at the last step, zero when that step is masked.
-            full = (lengths == timesteps).to(device).unsqueeze(1)
-            last_output = torch.where(full, last_output, torch.zeros_like(last_output))
-        return last_output, final
-
-    if go_backwards:
-        # Keras reads the padded tail first: zeros there, then the valid steps in reverse.
-        shift = (timesteps - lengths).unsqueeze(1)
-        source = (torch.arange(timesteps).unsqueeze(0) - shift).clamp(min=0).to(device)
-        outputs = outputs.gather(1, source.unsqueeze(-1).expand(-1, -1, outputs.shape[-1]))
-        keep = (torch.arange(timesteps).unsqueeze(0) >= shift).to(device)
-        return outputs.masked_fill_(~keep.unsqueeze(-1), 0.0), final        # the gather's result is ours
-    if not zero_output_for_mask and not whole:
-        # Keras repeats the last valid output over the padded tail (the mask's False steps); the
-        # whole-batch run has already done it.
-        outputs = torch.where(layout.mask.unsqueeze(-1), outputs, last_output.unsqueeze(1))
-    return outputs, final
+        if not layout.has_empty_rows and (go_backwards or not zero_output_for_mask):
+            return final[0], final          # the last step read is used, or follows a used one, in every row
+        return keras_outputs.last_from_held(final[0], reading_mask, zero_output_for_mask), final
+    if zero_output_for_mask and not go_backwards:
+        # Forwards, zeros at masked steps: each row's valid outputs are where Keras shows them, so the
+        # kernel's outputs need only hiding past them (and the whole run's cut tail put back as zeros).
+        if not run.whole and rows_start_used:
+            return outputs, final           # packed: zeros after the valid steps already
+        computed = outputs.shape[1]
+        sequence = keras_outputs.sequence_from_held(outputs, reading_mask[:, :computed], True, in_place=not run.whole)
+        if computed < timesteps:
+            sequence = torch.nn.functional.pad(sequence, (0, 0, 0, timesteps - computed))
+        return sequence, final
+    held = held_sequence(outputs, layout.lengths, timesteps, go_backwards)
+    del outputs
+    if rows_start_used:
+        return held, final                  # every step of every row follows a used one: nothing to hide
+    return keras_outputs.sequence_from_held(held, reading_mask, zero_output_for_mask, in_place=True), final

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch.utils import _pytree as pytree
 
+from . import keras_outputs
+
 
 def _is_flat(structure) -> bool:
     return isinstance(structure, torch.Tensor) or (
@@ -66,9 +68,9 @@ def run_loop(step, steps: list, initial_states, *, mask: torch.Tensor | None = N
     """Run `step` over `steps` (already in reading order) from `initial_states`.
 
     `mask` is `(batch, timesteps)` in the input's time order. At a masked step
-    the states stay as they were and the output repeats the previous output
-    (zeros before the first used step), or is zero with `zero_output_for_mask`,
-    as Keras does. Returns `(output, final_states)` where `output` is the
+    the states stay as they were, and the outputs follow Keras's rule
+    (engine/keras_outputs.py) applied to the output held since the latest
+    used step. Returns `(output, final_states)` where `output` is the
     sequence (in reading order) or the last step's output.
 
     `output_is_first_state` (true for the built-in cells, whose output is the
@@ -95,23 +97,25 @@ def run_loop(step, steps: list, initial_states, *, mask: torch.Tensor | None = N
             if return_sequences:
                 outputs.append(states[0])
         if return_sequences:
-            kept = reading_mask if zero_output_for_mask else reading_mask.cumsum(dim=1) > 0
-            return stack_time(outputs).masked_fill(~kept.unsqueeze(-1), 0.0), states
-        kept = reading_mask[:, -1] if zero_output_for_mask else reading_mask.any(dim=1)
-        return states[0].masked_fill(~kept.unsqueeze(-1), 0.0), states
+            return keras_outputs.sequence_from_held(stack_time(outputs), reading_mask, zero_output_for_mask,
+                                                    in_place=True), states
+        return keras_outputs.last_from_held(states[0], reading_mask, zero_output_for_mask), states
 
-    fill = None       # what a masked step outputs
+    held = None       # the output held since the latest used step (zeros before the first)
     for x_t, mask_t in zip(steps, mask_steps):
         output, new_states = step(x_t, states)
         states = select(mask_t, new_states, states)
-        if fill is None:
-            fill = zeros_like(output)
-        output = select(mask_t, output, fill)
-        if not zero_output_for_mask:
-            fill = output
+        held = select(mask_t, output, zeros_like(output) if held is None else held)
         if return_sequences:
-            outputs.append(output)
-    return (stack_time(outputs) if return_sequences else output), states
+            outputs.append(held)
+    if return_sequences:
+        return _map(lambda t: keras_outputs.sequence_from_held(t, reading_mask, zero_output_for_mask, in_place=True),
+                    stack_time(outputs)), states
+    return _map(lambda t: keras_outputs.last_from_held(t, reading_mask, zero_output_for_mask), held), states
+
+
+def _map(function, structure):
+    return function(structure) if isinstance(structure, torch.Tensor) else pytree.tree_map(function, structure)
 
 
 def zero_masked_steps(inputs, mask: torch.Tensor):

@@ -286,10 +286,10 @@ class Bidirectional(Layer):
             return False
         forward_cell, backward_cell = forward.cell, backward.cell
         pack = forward.pack_on_cpu or backward.pack_on_cpu
-        if layout.kind == "right_padded" and fused.unpacked_on_cpu(
-                forward_cell.kind, inputs, need_cell_state=self.return_state or self.stateful, pack=pack):
+        if layout.kind == "right_padded" and fused.RightPaddedRun.choose(
+                forward_cell.kind, inputs, need_cell_state=self.return_state or self.stateful, pack=pack).whole:
             # Where each direction runs its right-padded batch whole, unpacked (see
-            # engine.fused._padded_call), two such calls beat one packed two-way call.
+            # engine.fused.RightPaddedRun), two such calls beat one packed two-way call.
             return False
         if forward_cell.kind != backward_cell.kind or forward_cell.units != backward_cell.units:
             return False

@@ -5,9 +5,13 @@ The protocol, implemented by `SimpleRNNCell`, `LSTMCell`, `GRUCell` and
 `StackedRNNCells`, splits a step so the loop can hoist work out of time:
 
 - `dropout_masks(batch, training, like)`: masks drawn once per call,
-- `project(inputs, masks)`: the input projection, for one step or all steps at once,
+- `project(inputs, masks)`: the input projection, for one step `(batch,
+  *step_shape)` or all steps at once `(batch, time, *step_shape)`,
 - `make_step(masks)`: a function `(projected_t, states) -> (output_t, new_states)`
-  with weights sliced and biases split once.
+  with weights sliced and biases split once,
+- `step_rank` (optional, default 2): the number of axes of one step's input,
+  batch included: 2 for `(batch, features)`; a convolutional cell's
+  `(batch, height, width, channels)` is 4. States may have any shape.
 
 `cell(inputs_t, states, training=None)` is the plain Keras cell call built on them.
 
@@ -72,6 +76,11 @@ def _declared_kernel(cls) -> str | None:
     return None
 
 
+def step_rank_of(cell) -> int:
+    """Axes of one step's input, batch included (a cell's `step_rank`; 2 unless it says otherwise)."""
+    return getattr(cell, "step_rank", 2)
+
+
 def follows_step_protocol(cell) -> bool:
     """Whether the loop may run `cell` through its step protocol rather than calling it.
 
@@ -90,6 +99,7 @@ class RecurrentCell(Layer):
     """Base of the built-in cells (one step of SimpleRNN, LSTM or GRU)."""
 
     gates = 1          # k in the Keras shapes (input_dim, k*units)
+    step_rank = 2      # one step's input is (batch, features)
     kind = "simple_rnn"          # the weight layout family (engine/layout.py), not a promise about the step
     state_count = 1
     fused_kernel = None          # the fused kernel that computes this class's step; see fused_kernel_of
@@ -189,12 +199,13 @@ class RecurrentCell(Layer):
 
     def project(self, inputs: torch.Tensor, masks: DropoutMasks = NO_DROPOUT) -> torch.Tensor:
         """`inputs @ kernel + input bias` for `(batch, features)` or `(batch, time, features)` inputs."""
+        one_step = inputs.dim() == self.step_rank
         if masks.inputs is not None:
-            inputs = inputs * (masks.inputs if inputs.dim() == 2 else masks.inputs.unsqueeze(1))
+            inputs = inputs * (masks.inputs if one_step else masks.inputs.unsqueeze(1))
         bias = self.input_bias()
         if bias is None:
             return inputs @ self.kernel
-        if inputs.dim() == 2:
+        if one_step:
             return torch.addmm(bias, inputs, self.kernel)
         return torch.matmul(inputs, self.kernel) + bias
 

@@ -18,9 +18,8 @@ from .._checks import describe, shape_text
 from ..engine import dispatch, masks as mask_tools
 from ..engine.loop import compiled_cell_loop, run_cell_loop, run_loop, split_time, zero_masked_steps
 from .base import Layer
-from .cell import RecurrentCell
+from .cell import RecurrentCell, follows_step_protocol, step_rank_of
 from .config import activity_regularizer, deserialize_layer, serialize_layer
-from .cell import follows_step_protocol
 from .stacked_cells import StackedRNNCells, accepts_training, initial_state_of
 
 logger = logging.getLogger("kerasrnn_torch")
@@ -133,8 +132,10 @@ class RNN(Layer):
         `(batch, timesteps, first input tensor)`, or raises naming this layer and what came."""
         if isinstance(inputs, torch.Tensor):
             leaves = [inputs]
-            if self._cell_follows_protocol and inputs.dim() != 3:
-                raise ValueError(f"{describe(self)} expects input of shape (batch, timesteps, features), "
+            rank = step_rank_of(self.cell) + 1
+            if self._cell_follows_protocol and inputs.dim() != rank:
+                expected = "(batch, timesteps, features)" if rank == 3 else f"a {rank}-D (batch, timesteps, ...)"
+                raise ValueError(f"{describe(self)} expects input of shape {expected}, "
                                  f"got a {inputs.dim()}-D input of shape {shape_text(inputs.shape)}")
         elif self._cell_follows_protocol:
             raise TypeError(f"{describe(self)} expects a tensor of shape (batch, timesteps, features), got "

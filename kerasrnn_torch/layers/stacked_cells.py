@@ -9,7 +9,7 @@ from torch import nn
 
 from .._checks import describe
 from .base import Layer
-from .cell import NO_DROPOUT, follows_step_protocol
+from .cell import NO_DROPOUT, follows_step_protocol, step_rank_of
 from .config import deserialize_layer, serialize_layer
 
 
@@ -108,6 +108,10 @@ class StackedRNNCells(Layer):
     @property
     def state_size(self):
         return [cell.state_size for cell in self.cells]
+
+    @property
+    def step_rank(self) -> int:
+        return step_rank_of(self.cells[0])
 
     @property
     def output_size(self):
