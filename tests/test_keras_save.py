@@ -274,10 +274,19 @@ def test_layers_without_a_keras_configuration_are_refused_before_any_file_is_wri
     custom = kr.Sequential([kr.Input((4,)), kr.Dense(3, activation=lambda t: t * torch.sigmoid(t), name="swishy")])
     refused(tmp_path, kr.save_keras, custom, "m.keras", "Dense 'swishy'", "activation", "no Keras name")
     torch_module = kr.Sequential([kr.Input((4,)), kr.Dense(3), nn.Linear(3, 2)])
-    refused(tmp_path, kr.save_keras, torch_module, "m.keras", "layer 1 is a Linear", "kerasrnn_torch layers only")
-    refused(tmp_path, kr.save_keras_weights, torch_module, "m.weights.h5", "layer 1 is a Linear")
+    refused(tmp_path, kr.save_keras, torch_module, "m.keras", "its layer 1 is a Linear",
+            "kerasrnn_torch layers only")
+    refused(tmp_path, kr.save_keras_weights, torch_module, "m.weights.h5", "its layer 1 is a Linear")
     refused(tmp_path, kr.save_keras_weights, Tagger(head=nn.Linear(3, 2)), "m.weights.h5", "'head' of Tagger",
             "Linear")
+    nested_torch = kr.Sequential([kr.Input((4,)), kr.Sequential([kr.Dense(3), nn.ReLU()], name="block")])
+    refused(tmp_path, kr.save_keras, nested_torch, "m.keras", "Sequential 'block''s layer 1 is a ReLU")
+
+    class Gated(kr.LSTM):
+        pass
+    subclass = kr.Sequential([kr.Input((None, 2)), kr.Bidirectional(Gated(3, name="gated"), name="both_ways")])
+    refused(tmp_path, kr.save_keras, subclass, "m.keras", "Gated 'forward_gated' (inside Bidirectional 'both_ways')",
+            "not one of Keras's", "kr.save_keras_weights")
     # Weights alone need no configuration: the Lambda model's weights can be saved.
     kr.save_keras_weights(with_lambda, tmp_path / "lambda.weights.h5")
     assert (tmp_path / "lambda.weights.h5").exists()

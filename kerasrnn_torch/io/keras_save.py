@@ -151,27 +151,58 @@ def _config_json(module) -> str:
     return json.dumps(config, default=_json_value)
 
 
-def _refuse_unserializable_layers(model) -> None:
-    """Name a Lambda or a torch module in the model before anything else is tried."""
+def _refuse_unserializable_layers(model, outer=None) -> None:
+    """Name a Lambda, a torch module or a layer class Keras does not know before anything else is tried."""
     from ..layers.base import Layer
-    from ..layers.lambda_layer import Lambda
     from ..layers.input_layer import InputLayer
+    which = "its layer" if outer is None else f"{describe(model)}'s layer"
     for position, layer in enumerate(model.layers):
         if isinstance(layer, InputLayer):
             continue
         if not isinstance(layer, Layer):
-            raise ValueError(f"{describe(model)} cannot be saved as a Keras model: its layer {position} is a "
-                             f"{type(layer).__name__}, a torch module with no Keras configuration (expected "
+            raise ValueError(f"{describe(outer or model)} cannot be saved as a Keras model: {which} {position} "
+                             f"is a {type(layer).__name__}, a torch module with no Keras configuration (expected "
                              "kerasrnn_torch layers only; save the weights alone with kr.save_keras_weights)")
-        for inner in layer.modules():
-            if isinstance(inner, Lambda):
-                where = "" if inner is layer else f" (inside {describe(layer)})"
-                raise ValueError(
-                    f"{describe(inner)}{where} of {describe(model)} cannot be saved as a Keras model: it wraps the "
-                    f"Python function {getattr(inner.function, '__qualname__', repr(inner.function))}, which a "
-                    "Keras file cannot hold as configuration (Keras would store its bytecode, loadable only with "
-                    "safe_mode=False and the same Python). Expected layers with a configuration: replace the Lambda "
-                    "by such layers, or save the weights alone with kr.save_keras_weights")
+        _refuse_unserializable_layer(layer, layer, outer or model)
+
+
+def _refuse_unserializable_layer(layer, top, model) -> None:
+    from ..layers.lambda_layer import Lambda
+    from ..models.functional import Model
+    from ..models.sequential import Sequential
+    from .keras_formats import KERAS_CLASSES
+    inside = "" if layer is top else f" (inside {describe(top)})"
+    if isinstance(layer, Lambda):
+        raise ValueError(
+            f"{describe(layer)}{inside} of {describe(model)} cannot be saved as a Keras model: it wraps the Python "
+            f"function {getattr(layer.function, '__qualname__', repr(layer.function))}, which a Keras file cannot "
+            "hold as configuration (Keras would store its bytecode, loadable only with safe_mode=False and the same "
+            "Python). Expected layers with a configuration: replace the Lambda by such layers, or save the weights "
+            "alone with kr.save_keras_weights")
+    if isinstance(layer, (Sequential, Model)):
+        _refuse_unserializable_layers(layer, model)
+        return
+    cls = type(layer)
+    if not cls.__module__.startswith("kerasrnn_torch.") or cls.__name__ not in KERAS_CLASSES:
+        raise ValueError(
+            f"{describe(layer)}{inside} of {describe(model)} cannot be saved as a Keras model: Keras's load_model "
+            f"rebuilds layers by class, and {cls.__module__}.{cls.__name__} is not one of Keras's (expected the "
+            "kerasrnn_torch layers themselves, not subclasses); save the weights alone with kr.save_keras_weights "
+            "and load them into the same model built in Keras")
+    for _, sublayer in _configured_sublayers(layer):
+        _refuse_unserializable_layer(sublayer, top, model)
+
+
+def _configured_sublayers(layer):
+    """The inner layers a layer's configuration holds (a wrapper's layer, a recurrent layer's cell, ...)."""
+    from ..layers.base import Layer
+    from ..layers.bidirectional import Bidirectional
+    from ..layers.rnn import RNN
+    from ..layers.stacked_cells import StackedRNNCells
+    from ..layers.time_distributed import TimeDistributed
+    if isinstance(layer, (Bidirectional, TimeDistributed, RNN, StackedRNNCells)):
+        return [item for item in sublayer_groups(layer, describe(layer)) if isinstance(item[1], Layer)]
+    return []
 
 
 def _sequential_input(model) -> tuple[list, str]:
