@@ -279,6 +279,15 @@ def test_layers_without_a_keras_configuration_are_refused_before_any_file_is_wri
     refused(tmp_path, kr.save_keras_weights, torch_module, "m.weights.h5", "its layer 1 is a Linear")
     refused(tmp_path, kr.save_keras_weights, Tagger(head=nn.Linear(3, 2)), "m.weights.h5", "'head' of Tagger",
             "Linear")
+    tensor_value = kr.Sequential([kr.Input((3, 2)), kr.Masking(mask_value=torch.tensor([0.0, 1.0]), name="pad")])
+    refused(tmp_path, kr.save_keras, tensor_value, "m.keras", "Masking 'pad'", "config['mask_value'] is a Tensor",
+            "expected JSON values")
+    scalars = kr.Sequential([kr.Input((3, 2)), kr.Masking(mask_value=torch.tensor(0.5)),
+                             kr.Dropout(0.1, seed=np.int64(3))])
+    kr.save_keras(scalars, tmp_path / "scalars.keras")        # one-number tensors and numpy scalars are numbers
+    loaded = keras.models.load_model(tmp_path / "scalars.keras")
+    assert loaded.layers[0].mask_value == 0.5 and loaded.layers[1].seed == 3
+    (tmp_path / "scalars.keras").unlink()
     nested_torch = kr.Sequential([kr.Input((4,)), kr.Sequential([kr.Dense(3), nn.ReLU()], name="block")])
     refused(tmp_path, kr.save_keras, nested_torch, "m.keras", "Sequential 'block''s layer 1 is a ReLU")
 

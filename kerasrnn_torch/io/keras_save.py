@@ -109,7 +109,7 @@ def save_keras_weights(module, path) -> None:
 
 # ------------------------------------------------------------ configuration
 def keras_model_config(module) -> dict:
-    """The module as Keras's `serialize_keras_object` writes a model: the contents of a `.keras` archive's config.json."""
+    """The module as Keras's `serialize_keras_object` writes a model: a `.keras` archive's config.json."""
     from ..layers.base import Layer
     from ..models.functional import Model
     from ..models.sequential import Sequential
@@ -235,8 +235,8 @@ def _dtype_name(dtype, owner) -> str:
 
 
 def _json_value(value):
-    """json.dumps's fallback: numpy scalars and arrays become numbers and lists; anything else is refused."""
-    if isinstance(value, np.generic):
+    """json.dumps's fallback: numpy and one-number torch scalars become numbers, numpy arrays lists; else refused."""
+    if isinstance(value, np.generic) or (isinstance(value, torch.Tensor) and value.dim() == 0):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
