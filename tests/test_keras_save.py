@@ -20,7 +20,7 @@ import kerasrnn_torch as kr
 from reference import assert_close, random_weights
 from test_functional import seq2seq
 from test_keras_io_programs import PROGRAMS
-from test_keras_models_in import new_layer_models, saved
+from test_keras_models_in import new_layer_models
 
 
 # ------------------------------------------------------------------ models

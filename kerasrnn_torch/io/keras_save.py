@@ -50,9 +50,10 @@ _DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64", torch.float1
 def save_keras(module, path) -> None:
     """Save a `kr.Sequential` or `kr.Model` as a Keras 3 `.keras` archive, weights included.
 
-    Keras reads it back with `keras.models.load_model(path)` (any backend;
-    the default `safe_mode=True` is enough) and predicts what the module
-    predicts; `kr.from_keras(path)` reads it too. The layers' configurations
+    Keras reads it back with `keras.models.load_model(path)` (the default
+    `safe_mode=True` is enough; the file is Keras 3.15's format, tested with
+    Keras 3.15.1) and predicts what the module predicts;
+    `kr.from_keras(path)` reads it too. The layers' configurations
     are their `get_config()`s, which are Keras's; a Sequential's input shape
     and dtype (from `kr.Input`, `build((None, ...))`, a first layer's
     `input_shape=` or the latest call) become its `InputLayer`, so build it
@@ -63,7 +64,8 @@ def save_keras(module, path) -> None:
     not a Sequential or functional model, a model that is not built, and a
     layer whose configuration Keras cannot rebuild: a `kr.Lambda` (its
     Python function), an activation given as an arbitrary callable, a torch
-    module that is not a kerasrnn_torch layer. The error names the layer.
+    module that is not a kerasrnn_torch layer, a subclass of a layer. The
+    error names the layer; `save_keras_weights` still saves its weights.
 
     >>> kr.save_keras(model, "model.keras")
     >>> keras.models.load_model("model.keras").predict(x)     # the same numbers
