@@ -2,6 +2,7 @@
 from . import activations, constraints, initializers, regularizers
 from .engine.dispatch import force_path
 from .io.keras_files import from_keras, load_keras_weights
+from .io.keras_save import save_keras, save_keras_weights
 from .io.weight_matching import LoadReport
 from .layers.attention import Attention
 from .layers.base import Layer
@@ -41,7 +42,7 @@ __all__ = [
     "Layer", "Masking", "Sequential", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "TimeDistributed",
     "activations", "apply_constraints", "constraints", "force_path", "initializers", "regularization_loss",
     "regularizers", "summary",
-    "from_keras", "load_keras_weights", "LoadReport",
+    "from_keras", "load_keras_weights", "LoadReport", "save_keras", "save_keras_weights",
     "Input", "InputLayer", "KerasTensor", "Model",
 ]
 

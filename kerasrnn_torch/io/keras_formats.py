@@ -267,41 +267,20 @@ class Keras3Weights:
         return result
 
     def _layer_arrays(self, module, group, path, owner):
-        from ..layers.bidirectional import Bidirectional
-        from ..layers.rnn import RNN
-        from ..layers.stacked_cells import StackedRNNCells
-        from ..layers.time_distributed import TimeDistributed
-        from ..layers.base import Layer
         from ..models.functional import Model
         from ..models.sequential import Sequential
-
-        def child(name, inner):
-            return self._layer_arrays(inner, child_group(group, name, path, owner, self.label), f"{path}/{name}", owner)
 
         if isinstance(module, (Sequential, Model)):
             inner = keras_layers_of(module).layers
             return [a for arrays in self._collect(inner, child_group(group, "layers", path, owner, self.label),
                                                   f"{path}/layers") for a in arrays]
         arrays = self._own_arrays(group, path, owner)
-        if isinstance(module, Bidirectional):
-            forward = child("forward_layer", module.forward_layer)
-            return arrays + forward + child("backward_layer", module.backward_layer)
-        if isinstance(module, TimeDistributed):
-            return arrays + child("layer", module.layer)
-        if isinstance(module, RNN):
-            return arrays + child("cell", module.cell)
-        if isinstance(module, StackedRNNCells):
-            cells = child_group(group, "cells", path, owner, self.label)
-            used: dict[str, int] = {}
-            for cell in module.cells:
-                key = unique_key(keras_snake_case(keras_class_of(cell, owner)), used)
-                arrays += self._layer_arrays(cell, child_group(cells, key, f"{path}/cells", owner, self.label),
-                                             f"{path}/cells/{key}", owner)
-            return arrays
-        for name, sublayer in module.named_children():
-            # Weights kept in sublayers (MultiHeadAttention's query_dense, ...) sit under the attribute's name.
-            if isinstance(sublayer, Layer) and any(True for _ in sublayer.parameters()):
-                arrays += child(name.lstrip("_"), sublayer)
+        for names, sublayer in sublayer_groups(module, owner):
+            inner_group, inner_path = group, path
+            for name in names:
+                inner_group = child_group(inner_group, name, inner_path, owner, self.label)
+                inner_path = f"{inner_path}/{name}"
+            arrays += self._layer_arrays(sublayer, inner_group, inner_path, owner)
         return arrays
 
     def _own_arrays(self, group, path, owner) -> list[np.ndarray]:
@@ -313,6 +292,38 @@ class Keras3Weights:
             raise ValueError(f"{owner}: {self.label}: '{path}/vars' should hold arrays named 0, 1, 2, ..., found "
                              f"{sorted(keys)}")
         return [read_array(variables, k, f"{path}/vars/{k}", owner, self.label) for k in sorted(keys, key=int)]
+
+
+def sublayer_groups(module, owner) -> list[tuple[tuple[str, ...], nn.Module]]:
+    """Where Keras 3's weights tree keeps the arrays of a layer's inner layers, in `get_weights()` order.
+
+    Each item is (the group names below the layer's own group, the inner
+    layer): a Bidirectional's `forward_layer` and `backward_layer`, a
+    TimeDistributed's `layer`, a recurrent layer's `cell`, a
+    StackedRNNCells' `cells/<class key>`, and the weight-holding sublayers
+    of any other layer under their attribute's name (MultiHeadAttention's
+    `query_dense`, ...). The layer's own arrays sit in its group's `vars`.
+    Both the readers here and the writer (io/keras_save.py) walk this.
+    (A model's layers are not included: they sit under `layers/<class key>`.)
+    """
+    from ..layers.base import Layer
+    from ..layers.bidirectional import Bidirectional
+    from ..layers.rnn import RNN
+    from ..layers.stacked_cells import StackedRNNCells
+    from ..layers.time_distributed import TimeDistributed
+    if isinstance(module, Bidirectional):
+        return [(("forward_layer",), module.forward_layer), (("backward_layer",), module.backward_layer)]
+    if isinstance(module, TimeDistributed):
+        return [(("layer",), module.layer)]
+    if isinstance(module, RNN):
+        return [(("cell",), module.cell)]
+    if isinstance(module, StackedRNNCells):
+        used: dict[str, int] = {}
+        return [(("cells", unique_key(keras_snake_case(keras_class_of(cell, owner)), used)), cell)
+                for cell in module.cells]
+    # Weights kept in sublayers (MultiHeadAttention's query_dense, ...) sit under the attribute's name.
+    return [((name.lstrip("_"),), sublayer) for name, sublayer in module.named_children()
+            if isinstance(sublayer, Layer) and any(True for _ in sublayer.parameters())]
 
 
 def child_group(group, name, path, owner, label):

@@ -17,7 +17,11 @@ def serialize_layer(layer) -> dict:
         raise ValueError(f"Cannot serialize {type(layer).__name__}: only kerasrnn_torch layers have a Keras "
                          "configuration (a torch module has none)")
     class_name = {"Model": "Functional"}.get(type(layer).__name__, type(layer).__name__)
-    module = "keras" if class_name in ("Sequential", "Functional") else "keras.layers"
+    if class_name == "Functional":
+        # Keras's own entry for a functional model (the only place keras.Functional can be found by).
+        return {"module": "keras.src.models.functional", "class_name": class_name, "config": layer.get_config(),
+                "registered_name": "Functional"}
+    module = "keras" if class_name == "Sequential" else "keras.layers"
     return {"module": module, "class_name": class_name, "config": layer.get_config(),
             "registered_name": None}
 
