@@ -8,7 +8,7 @@ from keras.src import backend as keras_backend
 from keras.src.utils.naming import to_snake_case
 
 import kerasrnn_torch as kr
-from kerasrnn_torch.layers.base import _snake_case
+from kerasrnn_torch.layers.base import snake_case
 from reference import GRAD_ATOL, OUTPUT_ATOL, assert_close, masks_by_name, random_weights, weighted_sum
 
 B, T, F = 3, 6, 4
@@ -147,7 +147,7 @@ def test_rejects_bad_arguments_and_inputs(name, kwargs, x, error, pattern):
                                   "LSTMCell", "RepeatVector"])
 def test_automatic_names_follow_keras(name):
     # Keras's rule: "MaxPooling1D" -> "max_pooling1d" (not "max_pooling1_d").
-    assert _snake_case(name) == to_snake_case(name)
+    assert snake_case(name) == to_snake_case(name)
     assert kr.MaxPooling1D(name=None).name.startswith("max_pooling1d")
 
 

@@ -42,11 +42,10 @@ class Plan:
     def reason(self) -> str | None:
         return "; ".join(self.reasons) if self.reasons else None
 
-    def enforce(self, owner: str) -> "Plan":
+    def enforce(self, owner: str) -> None:
         """Raise when the fused kernel was required but cannot run."""
         if self.fused_required and self.path != "fused":
             raise ValueError(f"{owner}: {self.reason}")
-        return self
 
 
 def fused_obstacles(config: FusedConfig, mask_kind: str = "none") -> tuple[str, ...]:

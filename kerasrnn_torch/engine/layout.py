@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import torch
 
-# Gate order along the k*units axis.
+# Gate order along the k*units axis; PyTorch calls the candidate gate g (LSTM) or n (GRU).
 KERAS_LSTM_GATES = ("i", "f", "c", "o")
-TORCH_LSTM_GATES = ("i", "f", "g", "o")   # same order as Keras: no permutation
+TORCH_LSTM_GATES = ("i", "f", "g", "o")
 KERAS_GRU_GATES = ("z", "r", "h")
 TORCH_GRU_GATES = ("r", "z", "n")
-# Position in Keras's order of each PyTorch gate (and, being a swap, the reverse too).
-GRU_GATE_PERMUTATION = (1, 0, 2)
+_CANDIDATE = {"g": "c", "n": "h"}
+
+
+def _positions(keras_gates, torch_gates) -> tuple:
+    """Position in Keras's order of each PyTorch gate."""
+    return tuple(keras_gates.index(_CANDIDATE.get(gate, gate)) for gate in torch_gates)
+
+
+LSTM_GATE_PERMUTATION = _positions(KERAS_LSTM_GATES, TORCH_LSTM_GATES)     # (0, 1, 2, 3): no permutation
+GRU_GATE_PERMUTATION = _positions(KERAS_GRU_GATES, TORCH_GRU_GATES)        # (1, 0, 2): a swap, its own inverse
 
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 

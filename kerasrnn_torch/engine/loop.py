@@ -153,8 +153,8 @@ RECOMPILE_LIMIT = 256
 def compiled_cell_loop(*args, **kwargs):
     """`run_cell_loop` under torch.compile: the unrolled loop becomes one fused graph per input shape.
 
-    It pays off for training on fixed shapes (about 1.6x on forward+backward
-    in scripts/benchmark.py); the first call per shape compiles for tens of seconds.
+    It pays off for training on fixed shapes (docs/benchmarks.md has the
+    measurements); the first call per shape compiles for tens of seconds.
     """
     global _compiled_cell_loop
     if _compiled_cell_loop is None:

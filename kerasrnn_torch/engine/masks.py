@@ -65,7 +65,3 @@ def analyse(mask: torch.Tensor | None) -> MaskLayout:
     if int(shortest) == timesteps:
         return NO_MASK
     return MaskLayout("right_padded", lengths_cpu, int(shortest) == 0, mask)
-
-
-def describe_pattern(mask: torch.Tensor | None) -> str:
-    return {"none": "no padding", "right_padded": "right-padded", "other": "not right-padded"}[analyse(mask).kind]

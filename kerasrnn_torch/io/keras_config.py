@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import inspect
 
-import torch
 
 from .. import activations, constraints, regularizers
+from ..layers.base import dtype_from_policy
 from .keras_formats import layer_entries, require_key
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
-           "bfloat16": torch.bfloat16}
 _RECURRENT_OPTIONS = ("units", "use_bias", "unit_forget_bias", "reset_after", "dropout", "recurrent_dropout", "seed",
                       "return_sequences", "return_state", "go_backwards", "stateful", "unroll", "use_cudnn")
 _REGULARIZERS = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",
@@ -125,25 +123,10 @@ def _common(config: dict, owner: str) -> dict:
     arguments = {}
     if config.get("name"):
         arguments["name"] = config["name"]
-    dtype = _dtype(config.get("dtype"), owner)
+    dtype = dtype_from_policy(config.get("dtype"), owner)
     if dtype is not None:
         arguments["dtype"] = dtype
     return arguments
-
-
-def _dtype(policy, owner: str):
-    """The weights' dtype of a Keras dtype policy (mixed policies keep float32 weights)."""
-    if policy is None:
-        return None
-    name = policy.get("config", {}).get("name") if isinstance(policy, dict) else str(policy)
-    if name is None:
-        return None
-    if name.startswith("mixed_"):
-        name = "float32"
-    if name not in _DTYPES:
-        raise ValueError(f"{owner} uses the dtype policy {name!r}; from_keras maps {', '.join(_DTYPES)} and "
-                         "mixed_* policies (float32 weights; use torch.autocast for the compute dtype)")
-    return _DTYPES[name]
 
 
 def _options(cls, config: dict, owner: str, names=()) -> dict:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import re
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import numpy as np
 from torch import nn
 
 from .._checks import describe, shape_text
+from ..layers.base import snake_case
 
 ARCHIVE_CONFIG = "config.json"
 ARCHIVE_WEIGHTS = "model.weights.h5"
@@ -41,13 +41,6 @@ def require_h5py():
         raise ImportError("Reading Keras weight files needs h5py, which is not installed: "
                           "pip install 'kerasrnn_torch[keras-io]' (or pip install h5py)") from None
     return h5py
-
-
-def keras_snake_case(name: str) -> str:
-    """Keras's `to_snake_case`: the key its weight files give a class ("SimpleRNN" -> "simple_rnn")."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_key(base: str, used: dict) -> str:
@@ -229,7 +222,7 @@ class Keras3Weights:
         if self.config is not None:
             used: dict[str, int] = {}
             for entry in config_layers(self.config, self.label):
-                key = unique_key(keras_snake_case(entry["class_name"]), used)
+                key = unique_key(snake_case(entry["class_name"]), used)
                 described[key] = (entry_name(entry, self.label), entry["class_name"])
         entries = []
         for key in sorted(root, key=_key_order):
@@ -248,7 +241,7 @@ class Keras3Weights:
         used: dict[str, int] = {}
         result, read = [], set()
         for layer in layers:
-            key = unique_key(keras_snake_case(layer.keras_class), used)
+            key = unique_key(snake_case(layer.keras_class), used)
             read.add(key)
             path = f"{root_path}/{key}"
             if key not in root:
@@ -319,7 +312,7 @@ def sublayer_groups(module, owner) -> list[tuple[tuple[str, ...], nn.Module]]:
         return [(("cell",), module.cell)]
     if isinstance(module, StackedRNNCells):
         used: dict[str, int] = {}
-        return [(("cells", unique_key(keras_snake_case(keras_class_of(cell, owner)), used)), cell)
+        return [(("cells", unique_key(snake_case(keras_class_of(cell, owner)), used)), cell)
                 for cell in module.cells]
     # Weights kept in sublayers (MultiHeadAttention's query_dense, ...) sit under the attribute's name.
     return [((name.lstrip("_"),), sublayer) for name, sublayer in module.named_children()
@@ -403,7 +396,7 @@ KERAS_CLASSES = ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "TimeDistri
                  "Conv1D", "MaxPooling1D", "AdditiveAttention", "MultiHeadAttention", "InputLayer")
 # kerasrnn_torch classes whose Keras class has another name.
 _KERAS_NAMES = {"Model": "Functional"}
-_SNAKE_CLASSES = {keras_snake_case(name): name for name in (*KERAS_CLASSES, "Functional")}
+_SNAKE_CLASSES = {snake_case(name): name for name in (*KERAS_CLASSES, "Functional")}
 
 
 def keras_class_of(module: nn.Module, owner: str) -> str:

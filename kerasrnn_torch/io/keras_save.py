@@ -34,17 +34,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import _dtypes
 from .._checks import describe
-from .keras_formats import (ARCHIVE_CONFIG, ARCHIVE_WEIGHTS, keras_class_of, keras_snake_case, require_h5py,
+from ..layers.base import snake_case
+from .keras_formats import (ARCHIVE_CONFIG, ARCHIVE_WEIGHTS, keras_class_of, require_h5py,
                             sublayer_groups, unique_key)
 
 ARCHIVE_METADATA = "metadata.json"
 # The Keras version whose file format this writes (and against which it is tested).
 KERAS_FORMAT_VERSION = "3.15.1"
-_DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64", torch.float16: "float16",
-                torch.bfloat16: "bfloat16", torch.int64: "int64", torch.int32: "int32", torch.int16: "int16",
-                torch.int8: "int8", torch.uint8: "uint8", torch.bool: "bool"}
-
 
 # ------------------------------------------------------------------ the API
 def save_keras(module, path) -> None:
@@ -230,10 +228,7 @@ def _input_name(layer_entries) -> str:
 
 
 def _dtype_name(dtype, owner) -> str:
-    if dtype not in _DTYPE_NAMES:
-        raise ValueError(f"{owner}: its input dtype {dtype} has no Keras name (expected one of "
-                         f"{', '.join(_DTYPE_NAMES.values())})")
-    return _DTYPE_NAMES[dtype]
+    return _dtypes.name_of(dtype, f"{owner}: its input")
 
 
 def _json_value(value):
@@ -319,7 +314,7 @@ def _model_groups(model, layers, path, name, groups, visited) -> None:
                                  "(expected kerasrnn_torch layers only)")
             continue                # a parameterless torch module (nn.ReLU): no Keras layer, nothing to keep
         label = f"{describe(layer)} (layer {position} of {owner})"
-        key = unique_key(keras_snake_case(keras_class_of(layer, label)), used)
+        key = unique_key(snake_case(keras_class_of(layer, label)), used)
         _layer_groups(layer, _join(_join(path, "layers"), key), label, groups, visited)
 
 

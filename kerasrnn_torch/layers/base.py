@@ -17,14 +17,14 @@ import torch
 from torch import nn
 from torch.utils import _pytree as pytree
 
-from .. import initializers
+from .. import _dtypes, initializers
 from .._checks import describe, positive_int, shape_hint, shape_of, shape_text, weight_tensors
 from .symbolic import has_symbolic, output_shape_of, symbolic_call
 
 _name_counters: defaultdict[str, itertools.count] = defaultdict(itertools.count)
 
 
-def _snake_case(name: str) -> str:
+def snake_case(name: str) -> str:
     """Keras's layer-name rule: "SimpleRNN" -> "simple_rnn", "MaxPooling1D" -> "max_pooling1d"."""
     name = re.sub(r"\W+", "", name)
     name = re.sub(r"(?<=.)([A-Z][a-z]+)", r"_\1", name)       # a capitalised word starts a part
@@ -37,14 +37,9 @@ def unique_name(base: str) -> str:
     return base if n == 0 else f"{base}_{n}"
 
 
-_DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64", torch.float16: "float16",
-                torch.bfloat16: "bfloat16"}
-_DTYPES = {name: dtype for dtype, name in _DTYPE_NAMES.items()}
-
-
 def dtype_policy(dtype: torch.dtype) -> dict:
     """Keras's serialized dtype policy for weights of `dtype`."""
-    name = _DTYPE_NAMES.get(dtype, str(dtype).replace("torch.", ""))
+    name = _dtypes.NAMES.get(dtype, str(dtype).replace("torch.", ""))
     return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name}, "registered_name": None}
 
 
@@ -61,10 +56,10 @@ def dtype_from_policy(policy, owner: str):
         return None
     if name.startswith("mixed_"):
         name = "float32"
-    if name not in _DTYPES:
-        raise ValueError(f"{owner}: dtype {name!r} is not supported; use one of {', '.join(_DTYPES)} or a mixed_* "
-                         "policy (float32 weights; use torch.autocast for the compute dtype)")
-    return _DTYPES[name]
+    if name not in _dtypes.FLOATING:
+        raise ValueError(f"{owner}: dtype {name!r} is not supported; use one of {', '.join(_dtypes.FLOATING)} or a "
+                         "mixed_* policy (float32 weights; use torch.autocast for the compute dtype)")
+    return _dtypes.BY_NAME[name]
 
 
 def weight_labels(module: nn.Module, targets) -> list[str]:
@@ -116,7 +111,7 @@ class Layer(nn.Module):
 
     def __init__(self, *, name=None, input_shape=None, input_dim=None, device=None, dtype=None):
         super().__init__()
-        self.name = name or unique_name(_snake_case(type(self).__name__))
+        self.name = name or unique_name(snake_case(type(self).__name__))
         self.factory_kwargs = {"device": torch.device(device) if device is not None else None,
                                "dtype": dtype if dtype is not None else torch.get_default_dtype()}
         # As Keras: a layer whose class keeps the default `build` has nothing to build; one that
@@ -126,11 +121,19 @@ class Layer(nn.Module):
         self._constraints: list[tuple[str, object]] = []
         self.activity_regularizer = None
         self._activity_losses: list[torch.Tensor] = []
+        self.input_shape_hint = self.hint_from(input_shape, input_dim)
+
+    # Layers over sequences read `input_dim=n` as the input shape (None, n): any number of timesteps.
+    sequence_input = False
+
+    def hint_from(self, input_shape=None, input_dim=None):
+        """The checked input-shape hint (no batch axis) from `input_shape=` or `input_dim=`, or None."""
         if input_shape is not None and input_dim is not None:
             raise ValueError(f"{describe(self)}: pass either input_shape or input_dim, not both")
         if input_dim is not None:
-            input_shape = (positive_int(input_dim, "input_dim", describe(self)),)
-        self.input_shape_hint = shape_hint(input_shape, "input_shape", describe(self))
+            features = positive_int(input_dim, "input_dim", describe(self))
+            return (None, features) if self.sequence_input else (features,)
+        return shape_hint(input_shape, "input_shape", describe(self))
 
     def __call__(self, *args, **kwargs):
         # Called on kr.Input tensors (the functional API), a layer records the call instead of running it.

@@ -20,7 +20,7 @@ from .base import Layer
 from .config import deserialize_layer, serialize_layer
 from .recurrent import KerasRecurrentLayer
 from .rnn import RNN, outside_graph
-from .stacked_cells import output_size_of
+from .stacked_cells import output_size_of, state_count_of
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 _SHARED_ATTRIBUTES = ("stateful", "return_sequences", "return_state")
@@ -52,13 +52,12 @@ class Bidirectional(Layer):
     """
 
     call_records = (*Layer.call_records, "last_path")
+    sequence_input = True
 
     # API.md order: backward_layer third (Keras 3 puts `weights` there).
     def __init__(self, layer, merge_mode="concat", backward_layer=None, weights=None, **layer_kwargs):
         device, dtype = layer_kwargs.get("device"), layer_kwargs.get("dtype")
         super().__init__(**layer_kwargs)
-        if layer_kwargs.get("input_dim") is not None:
-            self.input_shape_hint = (None, self.input_shape_hint[0])     # features known, timesteps not
         owner = describe(self)
         _check_recurrent(layer, "layer", owner)
         if backward_layer is not None:
@@ -430,7 +429,7 @@ class Bidirectional(Layer):
         output_mask = mask if self.return_sequences else None
         output_masks = [output_mask] if self.merge_mode is not None else [output_mask, output_mask]
         if self.return_state:
-            state_count = _state_count(self.forward_layer) + _state_count(self.backward_layer)
+            state_count = state_count_of(self.forward_layer.cell) + state_count_of(self.backward_layer.cell)
             return output_masks + [None] * state_count
         return output_masks[0] if self.merge_mode is not None else output_masks
 
@@ -468,11 +467,6 @@ def _output_size(layer):
     """The size of a recurrent layer's output features, or None where the cell does not say."""
     size = output_size_of(layer.cell)
     return size if isinstance(size, int) else None
-
-
-def _state_count(layer) -> int:
-    size = layer.cell.state_size
-    return 1 if isinstance(size, int) else len(size)
 
 
 def _fresh_copy(layer):

@@ -126,6 +126,8 @@ class MultiHeadAttention(Layer):
     torch.Size([3, 5, 8])
     """
 
+    sequence_input = True        # input_dim= is the query's feature size, any number of steps
+
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  attention_axes=None, sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
@@ -160,8 +162,6 @@ class MultiHeadAttention(Layer):
             "kernel_constraint": constraints.get(kernel_constraint),
             "bias_constraint": constraints.get(bias_constraint)}
         self._dims = None        # (query, value, key) feature sizes once built
-        if self.input_shape_hint is not None and len(self.input_shape_hint) == 1:    # input_dim: the features
-            self.input_shape_hint = (None, self.input_shape_hint[0])
         self.build_from_hint()
 
     @staticmethod

@@ -39,10 +39,7 @@ class KerasRecurrentLayer(RNN):
                          name=name, device=device, dtype=dtype)
         self.use_cudnn = one_of(use_cudnn, ("auto", True, False), "use_cudnn", describe(self))
         # The cell builds from the hint; the layer keeps it too, for summary() and Sequential.
-        if input_shape is not None:
-            self.input_shape_hint = tuple(input_shape)
-        elif input_dim is not None:
-            self.input_shape_hint = (None, input_dim)
+        self.input_shape_hint = self.hint_from(input_shape, input_dim)
         self.__dict__["_torch_weights_cache"] = None     # (key, PyTorch-layout weights); see torch_weights
         self.__dict__["_route_cache"] = None             # (settings, route); see _fused_route
         self.__dict__["_zero_states_cache"] = fused.ZeroStates()
@@ -115,7 +112,7 @@ class KerasRecurrentLayer(RNN):
 
     # ------------------------------------------------------------ the lean call
     # The common call (a plain tensor, no mask, no initial_state, not stateful, no input dropout)
-    # skips most of RNN.forward's general machinery. On small shapes that Python work cost 5-15%
+    # skips most of RNN.forward's general machinery. On small shapes that Python work cost a visible share
     # over torch.nn, as each step right after the kernel runs several times slower than alone
     # (docs/benchmarks.md). Every other call, and every bad input, takes the full forward, which
     # checks and explains.

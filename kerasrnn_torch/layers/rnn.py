@@ -20,7 +20,7 @@ from ..engine.loop import compiled_cell_loop, run_cell_loop, run_loop, split_tim
 from .base import Layer
 from .cell import RecurrentCell, follows_step_protocol, step_rank_of
 from .config import activity_regularizer, deserialize_layer, serialize_layer
-from .stacked_cells import StackedRNNCells, accepts_training, initial_state_of
+from .stacked_cells import StackedRNNCells, accepts_training, initial_state_of, state_count_of
 
 logger = logging.getLogger("kerasrnn_torch")
 
@@ -45,21 +45,20 @@ class RNN(Layer):
     """
 
     use_cudnn = "auto"
+    sequence_input = True
     call_records = (*Layer.call_records, "last_path", "_fallback_logged")
     # Opt-in (not a Keras argument): run the cell loop under torch.compile. Worth it for
     # training on fixed shapes; each new input shape compiles first (tens of seconds).
     compile_loop = False
     # Opt-in (not a Keras argument), fused path only: on the CPU, run right-padded batches through
-    # PyTorch's packed kernel instead of the whole padded batch: lower peak memory (about half for
-    # LSTM training), but 1.4 to 20 times slower with gradients. See docs/benchmarks.md. Set on
+    # PyTorch's packed kernel instead of the whole padded batch: lower peak memory (notably for
+    # LSTM training), but much slower with gradients (docs/benchmarks.md has the numbers). Set on
     # `RNN` itself (`kr.RNN.pack_on_cpu = True`) it changes every layer that does not set its own.
     pack_on_cpu = False
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, zero_output_for_mask=False, *, activity_regularizer=None, **layer_kwargs):
         super().__init__(**layer_kwargs)
-        if layer_kwargs.get("input_dim") is not None:
-            self.input_shape_hint = (None, layer_kwargs["input_dim"])   # features known, timesteps not
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
         if not isinstance(cell, nn.Module):
@@ -383,7 +382,7 @@ class RNN(Layer):
         """Keras: the mask passes on with return_sequences and is dropped otherwise."""
         output_mask = mask if self.return_sequences else None
         if self.return_state:
-            return [output_mask] + [None] * _count_states(self.cell)
+            return [output_mask] + [None] * state_count_of(self.cell)
         return output_mask
 
     def extra_repr(self) -> str:
@@ -396,8 +395,3 @@ class RNN(Layer):
 def outside_graph(function, *args):
     """Call `function` eagerly, also from inside a torch.compile'd model."""
     return function(*args)
-
-
-def _count_states(cell) -> int:
-    size = cell.state_size
-    return 1 if isinstance(size, int) else len(size)

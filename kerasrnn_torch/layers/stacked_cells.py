@@ -54,6 +54,12 @@ def output_size_of(cell):
     return state_size if isinstance(state_size, int) else state_size[0]
 
 
+def state_count_of(cell) -> int:
+    """How many states a cell holds: one for an int `state_size`, one per entry of a list."""
+    size = cell.state_size
+    return 1 if isinstance(size, (int, torch.Size)) else len(size)
+
+
 def _single_state(cell) -> bool:
     """A cell whose `state_size` is an int holds one state (a list, even of one entry, holds several)."""
     return isinstance(cell.state_size, int)
@@ -128,11 +134,6 @@ class StackedRNNCells(Layer):
                 cell.maybe_build(input_shape)
             input_shape = (batch, output_size_of(cell))
         self.built = True
-
-    def check_step_input(self, inputs):
-        first = self.cells[0]
-        if hasattr(first, "check_step_input"):
-            first.check_step_input(inputs)
 
     def get_initial_state(self, batch_size: int):
         """Each cell's states: a tensor for a one-state cell, a list otherwise (`[h, [h, c]]`), as Keras 3

@@ -33,6 +33,7 @@ import weakref
 import torch
 from torch.utils import _pytree as pytree
 
+from .. import _dtypes
 from .._checks import describe, shape_text
 
 # Probe sizes, (batch, unknown axis) for each of the two dummy runs. An output axis whose size
@@ -41,9 +42,6 @@ from .._checks import describe, shape_text
 # sequence to nothing) is probed again at the next level, its inputs recomputed from the graph.
 PROBE_LEVELS = (((2, 5), (3, 7)), ((2, 40), (3, 47)), ((2, 300), (3, 317)))
 
-_DTYPE_NAMES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
-                "bfloat16": torch.bfloat16, "int32": torch.int32, "int64": torch.int64, "int16": torch.int16,
-                "int8": torch.int8, "uint8": torch.uint8, "bool": torch.bool}
 _input_names = itertools.count()
 
 
@@ -252,13 +250,7 @@ def Input(shape, batch_size=None, dtype=None, name=None) -> KerasTensor:  # noqa
 
 
 def resolve_dtype(dtype, owner: str) -> torch.dtype:
-    if dtype is None:
-        return torch.get_default_dtype()
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if isinstance(dtype, str) and dtype in _DTYPE_NAMES:
-        return _DTYPE_NAMES[dtype]
-    raise ValueError(f"{owner}: `dtype` must be a torch dtype or one of {', '.join(_DTYPE_NAMES)}, got {dtype!r}")
+    return torch.get_default_dtype() if dtype is None else _dtypes.from_name(dtype, owner)
 
 
 def probe_values(shape, dtype, level=0) -> tuple:

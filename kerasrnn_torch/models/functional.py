@@ -16,7 +16,7 @@ import torch
 from torch.utils import _pytree as pytree
 
 from .._checks import describe, shape_text
-from ..layers.base import Layer, _snake_case
+from ..layers.base import Layer, snake_case
 from ..layers.dry_run import dry_run
 from ..layers.input_layer import InputLayer
 from ..layers.symbolic import KerasTensor, bind_arguments
@@ -335,7 +335,7 @@ def _attribute_names(model, layers):
     """Submodule names from each layer's class, numbered in model order: lstm, lstm_1, dense, ..."""
     used: dict[str, int] = {}
     for layer in layers:
-        base = _snake_case(type(layer).__name__)
+        base = snake_case(type(layer).__name__)
         while True:
             count = used.get(base, 0)
             used[base] = count + 1

@@ -17,7 +17,7 @@ from torch.nn.parameter import is_lazy
 from torch.utils import _pytree as pytree
 
 from .._checks import shape_hint, shape_text
-from ..layers.base import Layer
+from ..layers.base import Layer, snake_case
 from ..layers.dry_run import dry_run
 from ..layers.embedding import Embedding
 from .functional import Model
@@ -229,10 +229,6 @@ def _param_text(layer: nn.Module) -> str:
 
 
 # ------------------------------------------------------------------ the table
-def _snake_case(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z][a-z])", r"_\1\2", name).lower()
-
-
 def _row_names(rows) -> list[str]:
     """Layers show their Keras name; torch modules their attribute name, or their type in snake case."""
     names, used = [], {}
@@ -241,7 +237,7 @@ def _row_names(rows) -> list[str]:
             names.append(layer.name)
             continue
         readable = attribute is not None and not attribute.isdigit()     # not nn.Sequential's "0", "1", ...
-        base = attribute if readable else _snake_case(type(layer).__name__)
+        base = attribute if readable else snake_case(type(layer).__name__)
         count = used.get(base, 0)
         used[base] = count + 1
         names.append(base if count == 0 else f"{base}_{count}")
@@ -331,7 +327,7 @@ def summary(module: nn.Module, input_shape=None, print_fn=print, *, dtype=None, 
     table_rows = [[f"{name} ({type(layer).__name__})", format_shape(shapes.get(id(layer))), _param_text(layer)]
                   for name, (_, layer) in zip(names, rows)]
     title = getattr(module, "name", None)
-    title = title if isinstance(title, str) else _snake_case(type(module).__name__)
+    title = title if isinstance(title, str) else snake_case(type(module).__name__)
     table = render_table(["Layer (type)", "Output Shape", "Param #"], table_rows, line_length)
     return _finish(module, title, table, print_fn)
 
