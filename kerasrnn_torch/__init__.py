@@ -53,3 +53,6 @@ __all__ += [
 __all__ += [
     "AdditiveAttention", "BatchNormalization", "Conv1D", "LayerNormalization", "MultiHeadAttention",
 ]
+
+# Last: kr.testing reads the names above.
+from . import testing  # noqa: E402
