@@ -158,7 +158,7 @@ def test_time_distributed_tagger_uses_context_for_ambiguous_words():
 
 def test_the_both_paths_test_file_passes_under_pytest_and_serves_check_model():
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
-    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v",
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-v",
                              os.path.join("examples", "test_my_model_on_both_paths.py")],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
