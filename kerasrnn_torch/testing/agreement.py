@@ -30,6 +30,8 @@ def outermost_recurrent_layers(model: nn.Module):
     """Recurrent layers not inside another one (a Bidirectional stands for its two inner layers)."""
     layers = recurrent_layers(model)
     names = {name for name, _ in layers}
+    if "" in names:
+        return layers[:1]           # the model is a recurrent layer itself
     return [(name, layer) for name, layer in layers
             if not any(name.startswith(outer + ".") for outer in names if outer)]
 
@@ -149,7 +151,7 @@ def assert_paths_agree(model: nn.Module, *inputs, atol: float = 1e-5, grad_atol:
         loop = _run(model, inputs, call_kwargs, fused=False)
     finally:
         snapshot.restore()
-    notes = [f"{name!r} has use_cudnn={value!r}; the comparison ran it with 'auto'"
+    notes = [f"{name!r} has use_cudnn={vars(layer)['use_cudnn']!r}; the comparison ran it with 'auto'"
              for name, layer in recurrent_layers(model) if vars(layer).get("use_cudnn", "auto") != "auto"]
     try:
         return _compare(fused, loop, layers, atol, grad_atol, notes)

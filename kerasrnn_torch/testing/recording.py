@@ -39,6 +39,8 @@ class Recording:
 
 def _inside_recurrent_layer(name: str, recurrent_names: set[str]) -> bool:
     """A cell or a random stream of an RNN: called per step on the loop path only, so never compared."""
+    if "" in recurrent_names:
+        return True                 # the model itself is one
     parts = name.split(".")
     return any(".".join(parts[:i]) in recurrent_names for i in range(1, len(parts)))
 
@@ -65,13 +67,15 @@ class Recorder:
         rnn_names = {name for name, module in self.model.named_modules() if isinstance(module, RNN)}
         seen = set()
         for name, module in self.model.named_modules():
-            if not name or id(module) in seen or _inside_recurrent_layer(name, rnn_names):
+            if id(module) in seen or (name and _inside_recurrent_layer(name, rnn_names)):
                 continue
             seen.add(id(module))
             if isinstance(module, PATH_LAYERS):
                 self._handles.append(module.register_forward_pre_hook(self._before_path_layer(name),
                                                                       with_kwargs=True))
-            self._handles.append(module.register_forward_hook(self._after(name, module)))
+            # The model's own outputs are compared as such; its path, when it is a recurrent layer, is recorded.
+            if name or isinstance(module, PATH_LAYERS):
+                self._handles.append(module.register_forward_hook(self._after(name, module, record=bool(name))))
         return self.recording
 
     def __exit__(self, *exc_info):
@@ -85,14 +89,14 @@ class Recorder:
             self.recording.paths.setdefault(name, []).append(PathTaken(None, reason))
         return hook
 
-    def _after(self, name, module):
+    def _after(self, name, module, record: bool):
         counts = {"calls": 0}
 
         def hook(_module, _args, output):
             counts["calls"] += 1
             if isinstance(module, PATH_LAYERS):
                 self.recording.paths[name][-1].path = module.last_path
-            if self.keep_outputs:
+            if self.keep_outputs and record:
                 outputs = [(place, tensor.detach().clone()) for place, tensor in named_tensors(output)]
                 self.recording.calls.append(Call(name, type(module).__name__, counts["calls"], outputs))
         return hook

@@ -9,7 +9,7 @@ from .recording import PathTaken
 @dataclass(frozen=True)
 class LayerPath:
     """One recurrent layer in a report (a Bidirectional's two inner layers are folded into its row)."""
-    name: str            # the layer's path in the model, as named_modules() spells it
+    name: str            # the layer's path in the model, as named_modules() spells it ("" for the model itself)
     layer: str           # its class
     path: str            # "fused", "loop", "fused and loop" (calls differed) or "not called"
     calls: int
@@ -31,7 +31,7 @@ class PathsReport:
 
     def table(self) -> str:
         header = ("layer", "class", "path", "calls", "why not fused")
-        lines = [header] + [(row.name, row.layer, row.path, str(row.calls), row.reason or "-") for row in self.rows]
+        lines = [header] + [(row.name or "(the model)", row.layer, row.path, str(row.calls), row.reason or "-") for row in self.rows]
         widths = [max(len(line[i]) for line in lines) for i in range(4)]
         text = ["  ".join(cell.ljust(width) for cell, width in zip(line[:4], widths)) + "  " + line[4]
                 for line in lines]
