@@ -54,3 +54,8 @@ __all__ += [
 __all__ += [
     "AdditiveAttention", "BatchNormalization", "Conv1D", "LayerNormalization", "MultiHeadAttention",
 ]
+
+# Last: kr.testing reads the names above.
+from . import testing  # noqa: E402
+
+__all__ += ["testing"]

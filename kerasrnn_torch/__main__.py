@@ -4,7 +4,8 @@
   fused kernel and the cell loop side by side on random data: their largest
   difference, the path each call took, and their speed.
 - `check`: runs a matrix of layer configurations on both paths and exits
-  non-zero, with a report, if any output, state or gradient differs.
+  non-zero, with a report, if any output, state or gradient differs;
+  `check --model module:function` compares a user's own model instead.
 - `bench`: the benchmark matrix of `kerasrnn_torch.benchmark` (ours fused and
   loop vs torch.nn and Keras 3), small by default; other options pass through.
 
@@ -13,6 +14,8 @@ Everything runs on random data; nothing is downloaded.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
 import statistics
 import sys
@@ -254,7 +257,74 @@ def check_one(case: Case, device, atol: float, grad_atol: float, seed: int) -> O
     return outcome
 
 
+MODEL_HELP = """compare a model of your own instead of the matrix: FUNCTION, in an importable MODULE or in a
+.py file, takes no arguments and returns (model, inputs) or (model, inputs, call_kwargs); inputs
+is one tensor (or list, or dict) passed as the model's single argument, or a tuple of positional
+arguments. Runs kerasrnn_torch.testing.assert_paths_agree (eval mode unless --training; --atol and
+--grad-atol apply; --device and --units do not: the function places and sizes the model)"""
+
+
+def load_model_factory(spec: str):
+    """The function named by `module:function` or `path/to/file.py:function`."""
+    location, separator, name = spec.rpartition(":")
+    if not separator or not location or not name.isidentifier():
+        raise ValueError(f"--model expects MODULE:FUNCTION or FILE.py:FUNCTION, got {spec!r}")
+    if location.endswith(".py"):
+        if not os.path.isfile(location):
+            raise ValueError(f"--model {spec}: no file {location!r} (from {os.getcwd()})")
+        loader = importlib.util.spec_from_file_location(os.path.basename(location)[:-3], location)
+        module = importlib.util.module_from_spec(loader)
+        loader.loader.exec_module(module)
+    else:
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())       # as `python -m` does: modules next to you import
+        module = importlib.import_module(location)
+    factory = getattr(module, name, None)
+    if not callable(factory):
+        raise ValueError(f"--model {spec}: {location!r} has no function {name!r}")
+    return factory
+
+
+def model_and_inputs(result, spec: str):
+    """`(model, positional inputs, call_kwargs)` from what the factory returned."""
+    if not isinstance(result, tuple) or len(result) not in (2, 3) or not isinstance(result[0], torch.nn.Module) \
+            or (len(result) == 3 and not isinstance(result[2], dict)):
+        got = f"a tuple of {len(result)}: ({', '.join(type(r).__name__ for r in result)})" \
+            if isinstance(result, tuple) else type(result).__name__
+        raise ValueError(f"--model {spec} must return (model, inputs) or (model, inputs, call_kwargs) with model a "
+                         f"torch.nn.Module and call_kwargs a dict, got {got}")
+    inputs = result[1] if isinstance(result[1], tuple) else (result[1],)
+    return result[0], inputs, (result[2] if len(result) == 3 else {})
+
+
+def check_model(args) -> int:
+    try:
+        model, inputs, call_kwargs = model_and_inputs(load_model_factory(args.model)(), args.model)
+    except ValueError as error:
+        print(f"check: {error}", file=sys.stderr)
+        return 2
+    mode = "training mode (dropout on)" if args.training else "eval mode"
+    say(f"kerasrnn_torch {kr.__version__} check --model {args.model}: {type(model).__name__} on the fused kernel and "
+        f"on the cell loop, {mode}")
+    say(f"tolerances: outputs and states {args.atol:.0e}, gradients {args.grad_atol:.0e}")
+    try:
+        agreement = kr.testing.assert_paths_agree(model, *inputs, atol=args.atol, grad_atol=args.grad_atol,
+                                                  training=args.training, **call_kwargs)
+    except AssertionError as error:
+        say(str(error))
+        say("FAILED")
+        return 1
+    say(str(agreement))
+    say("OK")
+    return 0
+
+
 def check(args) -> int:
+    if args.model is not None:
+        return check_model(args)
+    if args.training:
+        print("check: --training applies to --model only (the matrix runs each layer in eval mode)", file=sys.stderr)
+        return 2
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print(f"check: --device {args.device} was asked for, but this torch build sees no CUDA device "
               f"(torch {torch.__version__}, torch.version.cuda={torch.version.cuda})", file=sys.stderr)
@@ -321,6 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
                               help="largest allowed difference of outputs and states (default 1e-5)")
     check_parser.add_argument("--grad-atol", type=float, default=1e-4,
                               help="largest allowed difference of gradients (default 1e-4)")
+    check_parser.add_argument("--model", metavar="MODULE:FUNCTION", default=None, help=MODEL_HELP)
+    check_parser.add_argument("--training", action="store_true",
+                              help="with --model: run it in training mode (dropout on, the same draws on both paths)")
     check_parser.set_defaults(run=check)
 
     # Every option after `bench` goes to the benchmark's own parser (`bench --help` lists them).

@@ -3,7 +3,7 @@
     python scripts/import_graph.py            # part -> part edges, with the modules behind each
     python scripts/import_graph.py --modules  # every module -> module edge
 
-The parts depend one way: engine <- layers <- models <- io (docs/architecture.md).
+The parts depend one way: engine <- layers <- models <- io <- testing (docs/architecture.md).
 Imports inside functions count too; `import kerasrnn_torch` done at call time to
 look a class up by name is the one allowed way back, and is listed apart.
 """
@@ -19,13 +19,13 @@ PACKAGE = "kerasrnn_torch"
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), PACKAGE)
 # The order of the parts: a part may import its own and the ones before it. Top-level helper modules
 # (_checks, activations, initializers, ...) come first; the package's __init__ and __main__ last.
-ORDER = ("helpers", "engine", "layers", "models", "io", "top")
-TOP_MODULES = {"__init__", "__main__", "benchmark", "testing"}
+ORDER = ("helpers", "engine", "layers", "models", "io", "testing", "top")
+TOP_MODULES = {"__init__", "__main__", "benchmark"}
 
 
 def part_of(module: str) -> str:
     parts = module.split(".")
-    if len(parts) > 2:
+    if len(parts) > 1 and parts[1] in ORDER:
         return parts[1]
     return "top" if parts[-1] in TOP_MODULES or module == PACKAGE else "helpers"
 

@@ -12,7 +12,8 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
 EXPECTED = {"mnist_rows.py", "sentiment_bilstm.py", "seq2seq_attention.py", "seq2seq_functional.py",
-            "stateful_paragraphs.py", "nested_cell.py", "time_distributed_tagger.py"}
+            "stateful_paragraphs.py", "nested_cell.py", "time_distributed_tagger.py",
+            "test_my_model_on_both_paths.py"}
 
 
 def run_example(name, *arguments, timeout=120):
@@ -37,7 +38,8 @@ def test_every_example_is_tested_and_says_what_it_shows():
             tree = ast.parse(f.read())
         docstring = ast.get_docstring(tree)
         assert docstring and len(docstring.splitlines()[0]) > 20, name
-        assert "--quick" in docstring, name
+        if not name.startswith("test_"):         # a pytest file users copy has no --quick
+            assert "--quick" in docstring, name
 
 
 def test_mnist_rows_trains_on_both_paths_to_the_same_accuracy(tmp_path):
@@ -152,3 +154,16 @@ def test_time_distributed_tagger_uses_context_for_ambiguous_words():
     assert ambiguous >= 0.9 and ambiguous > baseline + 0.3
     assert "Bidirectional path 'fused'" in out
     assert "jordan/PER flew/O to/O georgia/LOC on/O monday/O" in out
+
+
+def test_the_both_paths_test_file_passes_under_pytest_and_serves_check_model():
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-v",
+                             os.path.join("examples", "test_my_model_on_both_paths.py")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for test in ("test_both_paths_agree", "test_both_paths_agree_in_training_mode_with_dropout",
+                 "test_the_recurrent_layers_run_the_fused_kernel", "test_a_few_training_steps_lower_the_loss[fused]",
+                 "test_a_few_training_steps_lower_the_loss[loop]"):
+        assert f"{test} PASSED" in result.stdout, test
+    assert re.search(r"\b5 passed\b", result.stdout)
