@@ -543,3 +543,27 @@ def test_backward_layer_is_the_third_positional_argument():
     backward = kr.LSTM(3, go_backwards=True)
     layer = kr.Bidirectional(kr.LSTM(3), "concat", backward)
     assert layer.backward_layer is backward
+
+
+def test_a_masked_call_checks_its_inputs_and_analyses_its_mask_once(monkeypatch):
+    from kerasrnn_torch.engine import masks
+    layer = kr.Bidirectional(kr.GRU(4, return_sequences=True), input_dim=3)
+    x = torch.randn(3, 6, 3, requires_grad=True)      # with gradients on the CPU: each direction runs whole
+    mask = torch.arange(6) < torch.tensor([6, 4, 2]).unsqueeze(1)
+    counts = {"analyse": 0, "check_inputs": 0}
+    analyse, check_inputs = masks.analyse, kr.RNN.check_inputs
+
+    def counting_analyse(*args):
+        counts["analyse"] += 1
+        return analyse(*args)
+
+    def counting_check(self, *args):
+        counts["check_inputs"] += 1
+        return check_inputs(self, *args)
+    monkeypatch.setattr(masks, "analyse", counting_analyse)
+    monkeypatch.setattr(kr.RNN, "check_inputs", counting_check)
+    expected = layer(x, mask=mask)
+    assert counts == {"analyse": 1, "check_inputs": 1}
+    assert layer.last_path == "fused"
+    with kr.force_path("loop"):
+        assert torch.allclose(layer(x, mask=mask), expected, atol=1e-6)

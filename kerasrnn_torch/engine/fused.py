@@ -255,4 +255,8 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
     del outputs
     if rows_start_used:
         return held, final                  # every step of every row follows a used one: nothing to hide
+    if go_backwards:
+        # Read backwards, a right-padded row's used steps come last and together: every step after the
+        # first used one is used, so Keras shows exactly the used steps, with or without zero_output_for_mask.
+        return keras_outputs.hide(held, reading_mask, in_place=True), final
     return keras_outputs.sequence_from_held(held, reading_mask, zero_output_for_mask, in_place=True), final

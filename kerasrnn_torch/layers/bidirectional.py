@@ -327,10 +327,16 @@ class Bidirectional(Layer):
                                       backward.initial_states(backward_initial, batch, inputs))
             result = self._run_two_way(inputs, states, layout, forward.torch_weights() + backward.torch_weights())
         else:
+            # Checked once above: each direction starts from its states and runs (the mask's analysis
+            # shared where it was made).
+            known = layout if mask is not None and layout is not mask_tools.NO_MASK else None
+            first = pytree.tree_leaves(inputs)[0]
+            forward_states = forward.initial_states(forward_initial, batch, first)
+            backward_states = backward.initial_states(backward_initial, batch, first)
             saved = forward.snapshot_states() if forward.stateful else None
-            results = [forward(inputs, initial_state=forward_initial, mask=mask, training=training)]
+            results = [forward.run_checked(inputs, forward_states, mask, training, known)]
             try:
-                results.append(backward(inputs, initial_state=backward_initial, mask=mask, training=training))
+                results.append(backward.run_checked(inputs, backward_states, mask, training, known))
             except BaseException:
                 if forward.stateful:
                     forward.restore_states(saved)   # a failed call leaves both directions' states as they were

@@ -300,13 +300,15 @@ class RNN(Layer):
         kind = mask_tools.analyse(mask).kind if mask is not None else "none"
         return dispatch.plan(self.fused_config(), mask_kind=kind, use_cudnn=self.use_cudnn).reason
 
-    def _choose_path(self, mask):
-        """(plan, mask layout) for this call; the mask is inspected only when it matters."""
+    def _choose_path(self, mask, layout=None):
+        """(plan, mask layout) for this call; the mask is inspected only when it matters (and only once:
+        a caller that has analysed it passes its `layout`)."""
         config = self.fused_config()
         plan = dispatch.plan(config, use_cudnn=self.use_cudnn)
+        known = layout
         layout = mask_tools.NO_MASK
         if plan.path == "fused" and mask is not None:
-            layout = mask_tools.analyse(mask)
+            layout = known if known is not None else mask_tools.analyse(mask)
             if layout.kind == "other":
                 plan = dispatch.plan(config, mask_kind="other", use_cudnn=self.use_cudnn)
         if plan.fused_required:
@@ -329,12 +331,21 @@ class RNN(Layer):
         if mask is not None:
             mask = mask_tools.check_mask(mask, batch, timesteps, describe(self))
         states = self.initial_states(initial_state, batch, first)
+        return self.run_checked(inputs, states, mask, training)
+
+    def run_checked(self, inputs, states, mask, training: bool, layout=None):
+        """A call whose inputs, mask and states are already checked (`check_inputs`, `initial_states`):
+        pick the path, run it, record and package the result as `forward` does.
+
+        For wrappers that have checked once for several layers (`Bidirectional`); `layout` is the
+        mask's analysis where the caller has made it.
+        """
         if mask is not None and torch.compiler.is_compiling() and self.fused_config() is not None:
             # Reading a mask's layout and packing by lengths depend on the mask's values, which a
             # compiled graph cannot: that part runs eagerly (one graph break per masked call).
-            output, final_states, path = outside_graph(self._choose_and_run, inputs, states, mask, training)
+            output, final_states, path = outside_graph(self._choose_and_run, inputs, states, mask, training, layout)
         else:
-            output, final_states, path = self._choose_and_run(inputs, states, mask, training)
+            output, final_states, path = self._choose_and_run(inputs, states, mask, training, layout)
         return self._finish_call(output, final_states, path)
 
     def _finish_call(self, output, final_states, path):
@@ -347,8 +358,8 @@ class RNN(Layer):
         self.record_activity(result)
         return result
 
-    def _choose_and_run(self, inputs, states, mask, training):
-        plan, layout = self._choose_path(mask)
+    def _choose_and_run(self, inputs, states, mask, training, layout=None):
+        plan, layout = self._choose_path(mask, layout)
         if plan.path == "fused":
             output, final_states = self._run_fused(inputs, states, layout, training)
         else:
