@@ -106,8 +106,7 @@ def test_matches_keras_with_mask(name, options, pattern, path):
     ours, keras_layer = build_pair(name, OPTIONS[options])
     mask = masks_by_name(BATCH, TIMESTEPS)[pattern]
     compare(ours, keras_layer, mask=mask, path=path)
-    two_way = path == "auto" and pattern in ("right_padded", "fully_masked_row", "all_true")
-    assert ours.last_path == ("fused" if two_way else "loop")
+    assert ours.last_path == ("fused" if path == "auto" else "loop")      # any mask pattern runs fused
 
 
 @pytest.mark.parametrize("merge_mode", ["mul", "ave", None], ids=str)
@@ -214,12 +213,18 @@ def test_fused_bidirectional_equals_loop(name, pattern, options, monkeypatch):
         assert_close(a, p.grad, GRAD_ATOL, f"d/d weight {i}")
 
 
-def test_holes_run_both_directions_on_the_loop(monkeypatch):
+@pytest.mark.parametrize("pack", [False, True], ids=["whole", "two_way_packed"])
+def test_holes_run_both_directions_fused_with_the_loop_s_numbers(monkeypatch, pack):
     ours, _ = build_pair("LSTM", OPTIONS["sequences"])
+    ours.pack_on_cpu = pack                       # packed on the CPU: one two-way kernel call
     calls = KernelCalls(monkeypatch)
-    ours(torch.randn(BATCH, TIMESTEPS, FEATURES), mask=masks_by_name(BATCH, TIMESTEPS)["holes"])
-    assert calls.flags == []
-    assert (ours.last_path, ours.forward_layer.last_path, ours.backward_layer.last_path) == ("loop",) * 3
+    x = torch.randn(BATCH, TIMESTEPS, FEATURES)
+    mask = masks_by_name(BATCH, TIMESTEPS)["holes"]
+    fused = ours(x, mask=mask)
+    assert calls.flags == ([True] if pack else [False, False])
+    assert (ours.last_path, ours.forward_layer.last_path, ours.backward_layer.last_path) == ("fused",) * 3
+    with kr.force_path("loop"):
+        assert_close(fused, ours(x, mask=mask), OUTPUT_ATOL, "holes, fused vs loop")
 
 
 def test_last_path_is_loop_when_one_direction_cannot_run_fused(monkeypatch):
@@ -265,8 +270,10 @@ def test_use_cudnn_comes_from_the_inner_layers():
     mixed(x)
     assert mixed.last_path == "fused"
     strict = kr.Bidirectional(kr.LSTM(UNITS, use_cudnn=True))
-    with pytest.raises(ValueError, match=r"use_cudnn=True.*not right-padded"):
-        strict(x, mask=masks_by_name(BATCH, TIMESTEPS)["holes"])
+    strict(x, mask=masks_by_name(BATCH, TIMESTEPS)["holes"])
+    assert strict.last_path == "fused"
+    with pytest.raises(ValueError, match=r"use_cudnn=True.*recurrent_dropout"):
+        kr.Bidirectional(kr.LSTM(UNITS, use_cudnn=True, recurrent_dropout=0.1))(x)
 
 
 def test_force_path_is_honoured():
@@ -275,9 +282,11 @@ def test_force_path_is_honoured():
     with kr.force_path("fused"):
         ours(x, mask=masks_by_name(BATCH, TIMESTEPS)["right_padded"])
         assert ours.last_path == "fused"
-        refusal = r"Bidirectional .*forward layer.*force_path\(\"fused\"\).*not right-padded"
+        ours(x, mask=masks_by_name(BATCH, TIMESTEPS)["holes"])
+        assert ours.last_path == "fused"
+        refusal = r"Bidirectional .*forward layer.*force_path\(\"fused\"\).*activation is relu"
         with pytest.raises(ValueError, match=refusal):
-            ours(x, mask=masks_by_name(BATCH, TIMESTEPS)["holes"])
+            kr.Bidirectional(kr.LSTM(UNITS, activation="relu"))(x)
         with pytest.raises(ValueError, match="generic RNN"):
             kr.Bidirectional(kr.RNN(kr.GRUCell(UNITS)))(x)
     with kr.force_path("loop"):
@@ -291,9 +300,9 @@ def test_dispatch_reason():
     ours = kr.Bidirectional(kr.LSTM(UNITS))
     assert ours.dispatch_reason() is None
     assert ours.dispatch_reason(right) is None
-    reason = ours.dispatch_reason(holes)
+    assert ours.dispatch_reason(holes) is None                   # any mask pattern runs fused
+    reason = kr.Bidirectional(kr.LSTM(UNITS, activation="relu")).dispatch_reason(holes)
     assert "forward layer LSTM 'forward_lstm" in reason and "backward layer LSTM 'backward_lstm" in reason
-    assert "not right-padded" in reason
     assert "recurrent_dropout" in kr.Bidirectional(kr.GRU(3, recurrent_dropout=0.5)).dispatch_reason()
     assert "generic RNN" in kr.Bidirectional(kr.RNN(kr.SimpleRNNCell(3))).dispatch_reason()
 

@@ -16,23 +16,19 @@ LSTM_OK = FusedConfig(kind="lstm", activation="tanh")
     (FusedConfig(kind="gru", activation="tanh", recurrent_activation="hard_sigmoid"), "none", "recurrent_activation"),
     (FusedConfig(kind="lstm", activation="tanh", recurrent_dropout=0.1), "none", "recurrent_dropout=0.1"),
     (FusedConfig(kind="lstm", activation="tanh", unroll=True), "none", "unroll=True"),
-    (FusedConfig(kind="lstm", activation="tanh", use_bias=False), "none", "use_bias=False"),
     (FusedConfig(kind="gru", activation="tanh", reset_after=False), "none", "reset_after=False"),
     (FusedConfig(kind="simple_rnn", activation="sigmoid"), "none", "tanh or relu"),
-    (LSTM_OK, "other", "not right-padded"),
-], ids=["relu", "callable", "gates", "recurrent_dropout", "unroll", "no_bias", "reset_before", "simple_sigmoid",
-        "mask"])
+], ids=["relu", "callable", "gates", "recurrent_dropout", "unroll", "reset_before", "simple_sigmoid"])
 def test_plan_names_what_prevents_the_fused_kernel(config, mask_kind, needle):
-    result = plan(config, mask_kind=mask_kind, forced="auto")
+    result = plan(config, forced="auto")
     assert result.path == "loop"
     assert needle in result.reason
 
 
 @pytest.mark.parametrize("config", [LSTM_OK, FusedConfig(kind="simple_rnn", activation="relu"),
                                     FusedConfig(kind="gru", activation="tanh")], ids=["lstm", "relu_rnn", "gru"])
-@pytest.mark.parametrize("mask_kind", ["none", "right_padded"])
-def test_plan_takes_fused_when_allowed(config, mask_kind):
-    result = plan(config, mask_kind=mask_kind, forced="auto")
+def test_plan_takes_fused_when_allowed(config):
+    result = plan(config, forced="auto")
     assert result.path == "fused" and result.reason is None
 
 
@@ -52,7 +48,7 @@ def test_dispatch_reason_on_layers():
     right = torch.tensor([[True, True, False], [True, True, True]])
     holes = torch.tensor([[True, False, True], [True, True, True]])
     assert layer.dispatch_reason(right) is None
-    assert "not right-padded" in layer.dispatch_reason(holes)
+    assert layer.dispatch_reason(holes) is None                  # any mask pattern runs fused
     assert "recurrent_dropout" in kr.GRU(3, recurrent_dropout=0.5).dispatch_reason()
     assert "use_cudnn=False" in kr.LSTM(3, use_cudnn=False).dispatch_reason()
     assert "generic RNN" in kr.RNN(kr.LSTMCell(3)).dispatch_reason()
@@ -63,8 +59,10 @@ def test_use_cudnn_true_raises_with_reason_when_ineligible():
     with pytest.raises(ValueError, match="activation is relu"):
         layer(torch.randn(2, 3, 5))
     masked = kr.GRU(4, use_cudnn=True)
-    with pytest.raises(ValueError, match="not right-padded"):
-        masked(torch.randn(2, 3, 5), mask=torch.tensor([[False, True, True], [True, True, True]]))
+    masked(torch.randn(2, 3, 5), mask=torch.tensor([[False, True, True], [True, True, True]]))
+    assert masked.last_path == "fused"
+    with pytest.raises(ValueError, match="reset_after=False"):
+        kr.GRU(4, use_cudnn=True, reset_after=False)(torch.randn(2, 3, 5))
 
 
 def test_use_cudnn_true_runs_fused_when_eligible():

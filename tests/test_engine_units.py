@@ -97,14 +97,21 @@ def test_a_fully_masked_row_keeps_its_initial_states():
 
 
 # ------------------------------------------------------------ right-padded runs
-def test_held_sequence_repeats_forwards_and_waits_backwards():
-    outputs = torch.arange(1, 4, dtype=torch.float32).view(1, 3, 1).repeat(2, 1, 1)   # valid outputs 1, 2, 3
-    lengths = torch.tensor([3, 2])
-    forward = fused.held_sequence(outputs, lengths, 4, go_backwards=False)
-    assert forward[..., 0].tolist() == [[1, 2, 3, 3], [1, 2, 2, 2]]
-    backward = fused.held_sequence(outputs, lengths, 4, go_backwards=True)
-    # Reading backwards, the padded tail comes first: those steps are hidden later; then the valid outputs.
-    assert backward[0, 1:, 0].tolist() == [1, 2, 3] and backward[1, 2:, 0].tolist() == [1, 2]
+def test_held_sequence_holds_the_latest_used_step_in_reading_order():
+    outputs = torch.arange(1, 4, dtype=torch.float32).view(1, 3, 1).repeat(3, 1, 1)   # used outputs 1, 2, 3
+    reading = mask_of([[1, 1, 1, 0], [1, 1, 0, 0], [0, 1, 0, 1]])
+    held = fused.held_sequence(outputs, reading)[..., 0]
+    assert held[0].tolist() == [1, 2, 3, 3] and held[1].tolist() == [1, 2, 2, 2]
+    assert held[2, 1:].tolist() == [1, 1, 2]            # before the first used step: hidden later
+
+
+def test_compacted_moves_used_steps_first_in_order():
+    mask = mask_of([[0, 1, 0, 1], [1, 1, 0, 0]])
+    x = torch.arange(8, dtype=torch.float32).view(2, 4, 1)
+    front, right = fused.compacted(x, masks.analyse(mask))
+    assert front[0, :2, 0].tolist() == [1, 3] and front[1, :2, 0].tolist() == [4, 5]
+    assert right.kind == "right_padded" and right.lengths.tolist() == [2, 2]
+    assert right.mask.tolist() == [[True, True, False, False]] * 2
 
 
 @pytest.mark.parametrize("kind, device, need_cell_state, pack, grad, whole", [

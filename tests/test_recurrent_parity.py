@@ -71,8 +71,7 @@ def test_matches_keras_without_mask(name, options, path):
 def test_matches_keras_with_mask(name, options, pattern, path):
     mask = masks_by_name(BATCH, TIMESTEPS)[pattern]
     layer = compare_with_keras(name, OPTION_SETS[options], mask=mask, path=path)
-    expected = "fused" if path == "auto" and pattern in ("right_padded", "fully_masked_row", "all_true") else "loop"
-    assert layer.last_path == expected
+    assert layer.last_path == ("fused" if path == "auto" else "loop")     # any mask pattern runs fused
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -84,7 +83,7 @@ def test_matches_keras_with_initial_state(name, masked, path):
                        with_initial_state=True, path=path)
 
 
-LOOP_ONLY_OPTIONS = {
+OTHER_OPTIONS = {
     "relu": {"activation": "relu", "return_sequences": True},
     "hard_sigmoid_gates": {"recurrent_activation": "hard_sigmoid", "return_sequences": True},
     "no_bias": {"use_bias": False, "return_state": True},
@@ -94,16 +93,17 @@ LOOP_ONLY_OPTIONS = {
 
 
 @pytest.mark.parametrize("masked", [False, True], ids=["no_mask", "holes"])
-@pytest.mark.parametrize("options", LOOP_ONLY_OPTIONS, ids=str)
+@pytest.mark.parametrize("options", OTHER_OPTIONS, ids=str)
 @pytest.mark.parametrize("name", LAYERS)
 def test_matches_keras_for_other_configurations(name, options, masked):
-    kwargs = dict(LOOP_ONLY_OPTIONS[options])
+    kwargs = dict(OTHER_OPTIONS[options])
     if name == "SimpleRNN" and "recurrent_activation" in kwargs:
         kwargs.pop("recurrent_activation")
         kwargs["activation"] = "hard_sigmoid"
     mask = masks_by_name(BATCH, TIMESTEPS)["holes"] if masked else None
     layer = compare_with_keras(name, kwargs, mask=mask)
-    fused_ok = name == "SimpleRNN" and options == "relu" and not masked
+    # use_bias=False runs fused (the kernels take zero biases), and relu for SimpleRNN; any mask does.
+    fused_ok = options == "no_bias" or (name == "SimpleRNN" and options == "relu")
     assert layer.last_path == ("fused" if fused_ok else "loop")
 
 

@@ -61,16 +61,24 @@ def run_two_way(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
     `states` are the initial states in the kernel's `(2, batch, units)`
     layout, forward direction first (see `stack_directions`). `flat_weights`
     are the forward then the backward direction's
-    `[weight_ih, weight_hh, bias_ih, bias_hh]`. `layout` is "none" or
-    "right_padded". Outputs are sequences in the input's time order (zeros
+    `[weight_ih, weight_hh, bias_ih, bias_hh]`. `layout` is any mask's
+    analysis. Outputs are sequences in the input's time order (zeros
     at masked steps, as Keras's Bidirectional gives them) or, without
     `return_sequences`, each direction's last output; see `TwoWayResult`.
     """
     units = states[0].shape[-1]
-    lengths = layout.lengths if layout.kind == "right_padded" else None
+    holes = layout.kind == "other"
+    if holes:
+        # Both directions over the used steps alone (see fused.compacted): the forward one reads them in
+        # order, the backward one in reverse, as the two Keras layers would.
+        mask = layout.mask
+        inputs, layout = fused.compacted(inputs, layout)
+    lengths = None
+    if layout.kind == "right_padded":
+        inputs, lengths = fused.packable(inputs, layout)
     outputs, final = fused.call_kernel(kind, inputs, states, flat_weights, activation=activation,
-                                       bidirectional=True,
-                                       lengths=lengths.clamp(min=1) if layout.has_empty_rows else lengths)
+                                       bidirectional=True, lengths=lengths)
+    lengths = layout.lengths if layout.kind == "right_padded" else None
     empty = None
     if lengths is not None and layout.has_empty_rows:
         # A fully masked row keeps its initial states and outputs zeros (the
@@ -80,4 +88,7 @@ def run_two_way(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
         outputs = keras_outputs.hide(outputs, ~empty)
     # Padded steps of the sequences come back as zeros, which is what Keras's Bidirectional
     # outputs there (it forces zero_output_for_mask when returning sequences).
+    if holes and return_sequences:
+        # Each used step's outputs back at its own time (zeros at masked steps, as padding gave them).
+        outputs = keras_outputs.hide(fused.held_sequence(outputs, mask), mask, in_place=True)
     return TwoWayResult(outputs, final, units, return_sequences, empty)

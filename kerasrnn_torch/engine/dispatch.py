@@ -27,7 +27,6 @@ class FusedConfig:
     recurrent_activation: str | None = "sigmoid"
     recurrent_dropout: float = 0.0
     unroll: bool = False
-    use_bias: bool = True
     reset_after: bool = True
     cell: str = "cell"             # the cell's class name, for the reasons
 
@@ -48,7 +47,7 @@ class Plan:
             raise ValueError(f"{owner}: {self.reason}")
 
 
-def fused_obstacles(config: FusedConfig, mask_kind: str = "none") -> tuple[str, ...]:
+def fused_obstacles(config: FusedConfig) -> tuple[str, ...]:
     """Every reason the fused kernel cannot run this configuration, as sentences."""
     if config.kind is None:
         return (f"{config.cell} computes a step of its own (it overrides a step method of the built-in cell "
@@ -69,16 +68,12 @@ def fused_obstacles(config: FusedConfig, mask_kind: str = "none") -> tuple[str, 
         reasons.append(f"recurrent_dropout={config.recurrent_dropout} is not supported by the fused kernel")
     if config.unroll:
         reasons.append("unroll=True asks for the step-by-step loop")
-    if not config.use_bias:
-        reasons.append("use_bias=False is not supported by the fused kernel")
     if config.kind == "gru" and not config.reset_after:
         reasons.append("reset_after=False is not the GRU variant the fused kernel computes")
-    if mask_kind == "other":
-        reasons.append("the mask is not right-padded (a False step is followed by a True step)")
     return tuple(reasons)
 
 
-def plan(config: FusedConfig | None, *, mask_kind: str = "none", use_cudnn="auto",
+def plan(config: FusedConfig | None, *, use_cudnn="auto",
          forced: str | None = None) -> Plan:
     """Pick the path; pure, never raises (see `Plan.enforce`).
 
@@ -90,7 +85,7 @@ def plan(config: FusedConfig | None, *, mask_kind: str = "none", use_cudnn="auto
     if config is None:
         reasons = ("the generic RNN(cell) layer always runs the cell loop",)
     else:
-        reasons = fused_obstacles(config, mask_kind)
+        reasons = fused_obstacles(config)
     if forced == "loop":
         return Plan("loop", reasons or ('force_path("loop") is active',))
     if forced == "auto" and use_cudnn is False:

@@ -134,9 +134,8 @@ class RightPaddedRun:
         if go_backwards:
             inputs = reverse_valid_steps(inputs, lengths)
         if not self.whole:
-            # The kernel wants at least one step per row; callers put fully masked rows right.
-            return call_kernel(kind, inputs, states, flat_weights, activation=activation,
-                               lengths=lengths.clamp(min=1) if layout.has_empty_rows else lengths)
+            inputs, lengths = packable(inputs, layout)
+            return call_kernel(kind, inputs, states, flat_weights, activation=activation, lengths=lengths)
         longest = max(int(lengths.max()), 1)      # fully masked batches still run one (discarded) step
         valid = layout.mask[:, :longest].unsqueeze(-1)
         # Padding may hold anything: zeroed first, so nothing computed there is non-finite or reaches a
@@ -151,20 +150,50 @@ class RightPaddedRun:
         return outputs, [h.squeeze(1).unsqueeze(0)] + ([None] if kind == "lstm" else [])
 
 
-def held_sequence(outputs: torch.Tensor, lengths: torch.Tensor, timesteps: int, go_backwards: bool) -> torch.Tensor:
-    """The held-state sequence in reading order from each row's valid outputs (one gather).
+def packable(inputs: torch.Tensor, layout: MaskLayout):
+    """`(inputs, lengths)` for the packed kernel, which wants at least one step per row.
 
-    Reading forwards, step t holds the output at min(t, last valid); reading
-    backwards, the padded tail comes first (nothing held yet), then the valid
-    steps: step t holds output t - (time - length). `keras_outputs` then
-    zeros what Keras shows as zeros.
+    A fully masked row runs its first step, on zeros, so nothing non-finite
+    there reaches a gradient; callers put its results right (initial states
+    kept, zeros out).
     """
-    device = outputs.device
-    count = lengths.clamp(min=1).to(device).unsqueeze(1)
-    steps = torch.arange(timesteps, device=device).unsqueeze(0)
-    start = (timesteps - lengths.to(device)).unsqueeze(1) if go_backwards else 0
-    source = torch.minimum((steps - start).clamp(min=0), count - 1)
+    lengths = layout.lengths
+    if not layout.has_empty_rows:
+        return inputs, lengths
+    empty = (lengths == 0).to(inputs.device)
+    first = torch.zeros(inputs.shape[1], dtype=torch.bool, device=inputs.device)
+    first[0] = True
+    shape = (-1, inputs.shape[1], *(1,) * (inputs.dim() - 2))
+    return inputs.masked_fill((empty.unsqueeze(1) & first).view(shape), 0.0), lengths.clamp(min=1)
+
+
+def held_sequence(outputs: torch.Tensor, reading_mask: torch.Tensor) -> torch.Tensor:
+    """The held-state sequence in reading order from each row's used outputs in order (one gather).
+
+    `outputs` holds row b's k-th used step (in reading order) at position k;
+    reading step t holds the output of the latest used step up to t, number
+    `cumsum(mask)[t] - 1`. Before a row's first used step that is nothing:
+    `keras_outputs` hides those steps.
+    """
+    source = (reading_mask.cumsum(dim=1) - 1).clamp(min=0)
     return outputs.gather(1, source.unsqueeze(-1).expand(-1, -1, outputs.shape[-1]))
+
+
+def compacted(inputs: torch.Tensor, layout: MaskLayout):
+    """Any mask as a right-padded one: each row's used steps moved to the front, in order.
+
+    Under Keras's rules a masked step changes nothing, so running the used
+    steps alone gives every state and output there; `held_sequence` puts them
+    back. Returns `(inputs with used steps first, the right-padded layout)`.
+    """
+    mask = layout.mask
+    order = torch.argsort((~mask).to(torch.int8), dim=1, stable=True)       # used steps first, in time order
+    shape = (*order.shape, *(1,) * (inputs.dim() - 2))
+    front = inputs.gather(1, order.view(shape).expand_as(inputs))
+    steps = torch.arange(mask.shape[1], device=mask.device).unsqueeze(0)
+    right = MaskLayout("right_padded", layout.lengths, layout.has_empty_rows,
+                       steps < layout.lengths.to(mask.device).unsqueeze(1))
+    return front, right
 
 
 class ZeroStates:
@@ -211,51 +240,55 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
                        flat_weights: list[torch.Tensor], *, activation: str, layout: MaskLayout,
                        go_backwards: bool, return_sequences: bool, zero_output_for_mask: bool = False,
                        need_cell_state: bool = True, pack: bool = False):
-    """A Keras recurrent layer's forward pass on the fused kernel.
+    """A Keras recurrent layer's forward pass on the fused kernel, with a mask of any pattern.
 
     Returns `(output, final_states)` with Keras's conventions (engine/keras_outputs.py):
     with `go_backwards` the sequence is read (and returned) from the end;
-    with a right-padded mask, padded steps keep the state and the returned
-    sequence shows the held state there (zeros before the first valid step,
-    and at padded steps with `zero_output_for_mask`); fully masked rows keep
-    their initial states. `need_cell_state=False` (an LSTM whose final `c`
-    nobody reads) allows the faster whole-batch run on the CPU; the final
-    states then hold None for `c`. `pack=True` always packs (see `RightPaddedRun`).
+    masked steps keep the state and the returned sequence shows the held state
+    there (zeros before a row's first used step, and at masked steps with
+    `zero_output_for_mask`); fully masked rows keep their initial states.
+    A mask other than right padding runs as one (see `compacted`).
+    `need_cell_state=False` (an LSTM whose final `c` nobody reads) allows the
+    faster whole-batch run on the CPU; the final states then hold None for
+    `c`. `pack=True` always packs (see `RightPaddedRun`).
     """
     states = [s.unsqueeze(0) for s in initial_states]
-    if layout.kind != "right_padded":
+    if layout.kind == "none":
         return run_unmasked(kind, inputs, states, flat_weights, activation=activation, go_backwards=go_backwards,
                             return_sequences=return_sequences)
     timesteps = inputs.shape[1]
+    reading_mask = layout.mask.flip(1) if go_backwards else layout.mask
+    first_used, last_used = layout.first_step_used, layout.last_step_used
+    if go_backwards:
+        first_used, last_used = last_used, first_used          # in reading order
+    right_padded = layout.kind == "right_padded"
+    if not right_padded:
+        inputs, layout = compacted(inputs, layout)
     run = RightPaddedRun.choose(kind, inputs, need_cell_state=need_cell_state, pack=pack)
     outputs, final = run.run(kind, inputs, states, flat_weights, activation, layout, go_backwards)
     del inputs
     final = [s.squeeze(0) if s is not None else None for s in final]
     if layout.has_empty_rows:
         final = keras_outputs.keep_initial_states(final, initial_states, (layout.lengths == 0).to(final[0].device))
-    reading_mask = layout.mask.flip(1) if go_backwards else layout.mask
-    # Reading forwards, every row's first step is used unless the row is empty: nothing comes before it
-    # to hide, which spares a sequence-sized op (and its backward) on the common path.
-    rows_start_used = not go_backwards and not layout.has_empty_rows
     if not return_sequences:
-        if not layout.has_empty_rows and (go_backwards or not zero_output_for_mask):
-            return final[0], final          # the last step read is used, or follows a used one, in every row
-        return keras_outputs.last_from_held(final[0], reading_mask, zero_output_for_mask), final
-    if zero_output_for_mask and not go_backwards:
-        # Forwards, zeros at masked steps: each row's valid outputs are where Keras shows them, so the
+        if zero_output_for_mask and not last_used or layout.has_empty_rows:
+            return keras_outputs.last_from_held(final[0], reading_mask, zero_output_for_mask), final
+        return final[0], final          # every row's last step read is used, or follows a used one
+    if right_padded and zero_output_for_mask and not go_backwards:
+        # Forwards, zeros at masked steps: each row's used outputs are where Keras shows them, so the
         # kernel's outputs need only hiding past them (and the whole run's cut tail put back as zeros).
-        if not run.whole and rows_start_used:
-            return outputs, final           # packed: zeros after the valid steps already
+        if not run.whole and not layout.has_empty_rows:
+            return outputs, final           # packed: zeros after the used steps already
         computed = outputs.shape[1]
         sequence = keras_outputs.sequence_from_held(outputs, reading_mask[:, :computed], True, in_place=not run.whole)
         if computed < timesteps:
             sequence = torch.nn.functional.pad(sequence, (0, 0, 0, timesteps - computed))
         return sequence, final
-    held = held_sequence(outputs, layout.lengths, timesteps, go_backwards)
+    held = held_sequence(outputs, reading_mask)
     del outputs
-    if rows_start_used:
+    if first_used and not zero_output_for_mask:
         return held, final                  # every step of every row follows a used one: nothing to hide
-    if go_backwards:
+    if right_padded and go_backwards:
         # Read backwards, a right-padded row's used steps come last and together: every step after the
         # first used one is used, so Keras shows exactly the used steps, with or without zero_output_for_mask.
         return keras_outputs.hide(held, reading_mask, in_place=True), final

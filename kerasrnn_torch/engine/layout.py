@@ -44,13 +44,17 @@ to_keras_gate_order = to_torch_gate_order   # the GRU permutation is its own inv
 def to_torch_weights(kind: str, kernel, recurrent_kernel, bias, *, recurrent_bias_zeros=None):
     """Keras-layout tensors -> `[weight_ih, weight_hh, bias_ih, bias_hh]` for PyTorch's kernels.
 
-    `bias` is `(k*units,)` or, for GRU with reset_after, `(2, 3*units)`.
+    `bias` is `(k*units,)`, or for GRU with reset_after `(2, 3*units)`, or None (use_bias=False).
     `recurrent_bias_zeros` may pass a cached zero vector for the kinds whose
     Keras form has no recurrent bias.
     """
     # Contiguous copies: PyTorch's kernels run measurably faster on them than on transposed views.
     weight_ih = to_torch_gate_order(kernel.t(), kind, dim=0).contiguous()
     weight_hh = to_torch_gate_order(recurrent_kernel.t(), kind, dim=0).contiguous()
+    if bias is None:              # use_bias=False: the kernels take zeros, which add nothing
+        zeros = recurrent_bias_zeros if recurrent_bias_zeros is not None else \
+            torch.zeros(kernel.shape[1], device=kernel.device, dtype=kernel.dtype)
+        return [weight_ih, weight_hh, zeros, zeros]
     if bias.dim() == 2:           # GRU reset_after: input row, recurrent row
         bias_ih = to_torch_gate_order(bias[0], kind)
         bias_hh = to_torch_gate_order(bias[1], kind)

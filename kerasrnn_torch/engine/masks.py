@@ -32,13 +32,18 @@ class MaskLayout:
     """What the fused kernel needs to know about a mask.
 
     `kind` is "none" (no mask, or every step used), "right_padded" (each row is
-    a run of True then a run of False, possibly empty) or "other".
-    `lengths` (CPU int64) is set for "right_padded".
+    a run of True then a run of False, possibly empty) or "other" (any other
+    pattern: left padding, holes). For the last two, `lengths` (CPU int64) is
+    each row's number of used steps, `mask` the mask itself, and
+    `first_step_used` / `last_step_used` whether every row uses its first /
+    last step.
     """
     kind: str
     lengths: torch.Tensor | None = None
     has_empty_rows: bool = False
-    mask: torch.Tensor | None = None    # the mask itself, on the inputs' device ("right_padded" only)
+    mask: torch.Tensor | None = None
+    first_step_used: bool = True
+    last_step_used: bool = True
 
 
 NO_MASK = MaskLayout("none")
@@ -53,15 +58,15 @@ def analyse(mask: torch.Tensor | None) -> MaskLayout:
         return NO_MASK
     lengths = mask.sum(dim=1)
     # A True right after a False anywhere breaks right padding.
-    reopened = (mask[:, 1:] > mask[:, :-1]).any().view(1)
+    flags = torch.stack([(mask[:, 1:] > mask[:, :-1]).any(), mask[:, 0].all(), mask[:, -1].all()]).to(lengths.dtype)
     if mask.device.type == "cpu":
-        lengths_cpu, is_reopened = lengths, bool(reopened)
+        lengths_cpu, summary = lengths, flags
     else:
-        summary = torch.cat([lengths, reopened.to(lengths.dtype)]).cpu()
-        lengths_cpu, is_reopened = summary[:-1], bool(summary[-1])
-    if is_reopened:
-        return MaskLayout("other")
-    shortest, longest = lengths_cpu.aminmax()
-    if int(shortest) == timesteps:
+        both = torch.cat([lengths, flags]).cpu()
+        lengths_cpu, summary = both[:-3], both[-3:]
+    reopened, first_used, last_used = (bool(v) for v in summary)
+    shortest = int(lengths_cpu.min())
+    if shortest == timesteps:
         return NO_MASK
-    return MaskLayout("right_padded", lengths_cpu, int(shortest) == 0, mask)
+    kind = "other" if reopened else "right_padded"
+    return MaskLayout(kind, lengths_cpu, shortest == 0, mask, first_used, last_used)

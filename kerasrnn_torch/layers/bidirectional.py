@@ -253,27 +253,24 @@ class Bidirectional(Layer):
     reset_states = reset_state
 
     # ------------------------------------------------------------------ path
-    def _plans(self, mask_kind: str):
-        return [dispatch.plan(inner.fused_config(), mask_kind=mask_kind, use_cudnn=inner.use_cudnn)
+    def _plans(self):
+        return [dispatch.plan(inner.fused_config(), use_cudnn=inner.use_cudnn)
                 for inner in (self.forward_layer, self.backward_layer)]
 
     def dispatch_reason(self, mask=None):
-        """None when both directions would run fused for this mask, else why not (a sentence per direction)."""
-        kind = mask_tools.analyse(mask).kind if mask is not None else "none"
+        """None when both directions would run fused (any mask), else why not (a sentence per direction)."""
         reasons = [f"{direction} layer {describe(inner)}: {plan.reason}"
                    for direction, inner, plan in zip(("forward", "backward"), (self.forward_layer, self.backward_layer),
-                                                     self._plans(kind))
+                                                     self._plans())
                    if plan.reason is not None]
         return "; ".join(reasons) or None
 
     def _choose_path(self, mask):
         """(plans, mask layout); the mask is inspected only when both directions could run fused."""
-        plans = self._plans("none")
+        plans = self._plans()
         layout = mask_tools.NO_MASK
         if mask is not None and all(plan.path == "fused" for plan in plans):
             layout = mask_tools.analyse(mask)
-            if layout.kind == "other":
-                plans = self._plans("other")
         for direction, inner, plan in zip(("forward", "backward"), (self.forward_layer, self.backward_layer), plans):
             plan.enforce(f"{describe(self)} ({direction} layer {describe(inner)})")
         return plans, layout
@@ -285,7 +282,7 @@ class Bidirectional(Layer):
             return False
         forward_cell, backward_cell = forward.cell, backward.cell
         pack = forward.pack_on_cpu or backward.pack_on_cpu
-        if layout.kind == "right_padded" and fused.RightPaddedRun.choose(
+        if layout.kind != "none" and fused.RightPaddedRun.choose(
                 forward_cell.kind, inputs, need_cell_state=self.return_state or self.stateful, pack=pack).whole:
             # Where each direction runs its right-padded batch whole, unpacked (see
             # engine.fused.RightPaddedRun), two such calls beat one packed two-way call.
@@ -312,7 +309,7 @@ class Bidirectional(Layer):
         mask = mask_tools.check_mask(mask, batch, timesteps, describe(self))
         forward_initial, backward_initial = self._split_initial_state(initial_state, batch, first)
         if mask is not None and torch.compiler.is_compiling() \
-                and all(plan.path == "fused" for plan in self._plans("none")):
+                and all(plan.path == "fused" for plan in self._plans()):
             # The mask's layout is data: that part runs eagerly (see RNN.forward).
             return outside_graph(self._choose_and_run, inputs, forward_initial, backward_initial, mask,
                                   training, batch)

@@ -94,10 +94,10 @@ class KerasRecurrentLayer(RNN):
         cell = self._modules["cell"]
         own = vars(cell)     # SimpleRNNCell lacks recurrent_activation and reset_after (no raising lookup)
         return (fused_kernel_of(cell), cell.activation, own.get("recurrent_activation"), cell.recurrent_dropout,
-                self.unroll, cell.use_bias, own.get("reset_after", True))
+                self.unroll, own.get("reset_after", True))
 
     def fused_config(self) -> FusedConfig:
-        kind, activation, recurrent_activation, recurrent_dropout, unroll, use_bias, reset_after = self._settings()
+        kind, activation, recurrent_activation, recurrent_dropout, unroll, reset_after = self._settings()
         return FusedConfig(
             kind=kind,
             cell=type(self._modules["cell"]).__name__,
@@ -106,7 +106,6 @@ class KerasRecurrentLayer(RNN):
             else activations.canonical_name(recurrent_activation),
             recurrent_dropout=recurrent_dropout,
             unroll=unroll,
-            use_bias=use_bias,
             reset_after=reset_after,
         )
 
@@ -196,8 +195,10 @@ class KerasRecurrentLayer(RNN):
 
     def _convert_weights(self, kernel, recurrent_kernel, bias):
         zeros = None
-        if bias is not None and bias.dim() == 1:
-            zeros = torch.zeros(bias.shape[0], device=kernel.device, dtype=kernel.dtype)
+        if bias is None or bias.dim() == 1:
+            # The kernels add a recurrent bias Keras's form lacks (and use_bias=False lacks both): zeros
+            # add nothing to the numbers.
+            zeros = torch.zeros(kernel.shape[1], device=kernel.device, dtype=kernel.dtype)
         return to_torch_weights(self.cell.kind, kernel, recurrent_kernel, bias, recurrent_bias_zeros=zeros)
 
     def to_torch(self):

@@ -296,9 +296,8 @@ class RNN(Layer):
         return None
 
     def dispatch_reason(self, mask=None):
-        """None when the fused kernel would run for this mask, else why not (a sentence)."""
-        kind = mask_tools.analyse(mask).kind if mask is not None else "none"
-        return dispatch.plan(self.fused_config(), mask_kind=kind, use_cudnn=self.use_cudnn).reason
+        """None when the fused kernel would run (with any mask), else why not (a sentence)."""
+        return dispatch.plan(self.fused_config(), use_cudnn=self.use_cudnn).reason
 
     def _choose_path(self, mask, layout=None):
         """(plan, mask layout) for this call; the mask is inspected only when it matters (and only once:
@@ -309,8 +308,6 @@ class RNN(Layer):
         layout = mask_tools.NO_MASK
         if plan.path == "fused" and mask is not None:
             layout = known if known is not None else mask_tools.analyse(mask)
-            if layout.kind == "other":
-                plan = dispatch.plan(config, mask_kind="other", use_cudnn=self.use_cudnn)
         if plan.fused_required:
             plan.enforce(describe(self))
         if plan.path == "loop" and config is not None and not self._fallback_logged \
