@@ -349,7 +349,7 @@ FAILED_CALLS = {
     "mask_dtype": lambda l: l(x(2, 5, 3), mask=torch.ones(2, 5)),
     "state_count": lambda l: l(x(2, 5, 3), initial_state=[zeros(2, 4)] * 7),
     "state_shape": lambda l: l(x(2, 5, 3), initial_state=wrong_last_state(l)),
-    "fused_forced_on_holes": lambda l: forced_fused(l, mask=HOLES),
+    "fused_forced_on_a_loop_only_setting": lambda l: forced_fused_with_recurrent_dropout(l),
     "cell_raises_mid_sequence": lambda l: l(x(2, 5, 3)),   # CustomCell (the backward one), raising at step 3
 }
 
@@ -369,9 +369,17 @@ def wrong_last_state(layer):
     return grouped
 
 
-def forced_fused(layer, mask):
-    with kr.force_path("fused"):
-        return layer(x(2, 5, 3), mask=mask)
+def forced_fused_with_recurrent_dropout(layer):
+    """force_path("fused") on cells given recurrent_dropout, which only the loop computes: refused."""
+    cells = [m for m in layer.modules() if isinstance(m, kr.LSTMCell | kr.GRUCell | kr.SimpleRNNCell)]
+    for cell in cells:
+        cell.recurrent_dropout = 0.5
+    try:
+        with kr.force_path("fused"):
+            return layer(x(2, 5, 3), mask=HOLES)
+    finally:
+        for cell in cells:
+            cell.recurrent_dropout = 0.0
 
 
 def stateful_params():

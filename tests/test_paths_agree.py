@@ -221,16 +221,16 @@ def test_paths_report_reads_each_layers_mask_and_settings():
     assert str(report).splitlines()[0].split() == ["layer", "class", "path", "calls", "why", "not", "fused"]
     assert model.decoder.use_cudnn is False and model.encoder.last_path is None
 
-    gaps = torch.tensor([[True, False, True, True]] * 2)      # not right-padded: the loop
+    gaps = torch.tensor([[True, False, True, True]] * 2)      # any mask runs fused
     report = kr.testing.paths_report(kr.Bidirectional(kr.LSTM(3)), torch.randn(2, 4, 2), mask=gaps)
     row, = report.rows                                      # a single layer is the model
-    assert (row.name, row.path) == ("", "loop") and "the mask is not right-padded" in row.reason
-    assert str(report).splitlines()[2].startswith("(the model)  Bidirectional  loop")
-    wrapped = kr.Sequential([kr.Masking(0.0), kr.LSTM(3)])
+    assert (row.name, row.path) == ("", "fused")
+    assert str(report).splitlines()[2].startswith("(the model)  Bidirectional  fused")
+    wrapped = kr.Sequential([kr.Masking(0.0), kr.LSTM(3, recurrent_dropout=0.2)])
     x = torch.randn(2, 4, 2)
     x[:, 1] = 0.0
     row, = kr.testing.paths_report(wrapped, x).rows
-    assert (row.path, row.reason) == ("loop", "the mask is not right-padded (a False step is followed by a True step)")
+    assert (row.path, row.reason) == ("loop", "recurrent_dropout=0.2 is not supported by the fused kernel")
 
 
 def test_bad_arguments_say_what_was_expected():

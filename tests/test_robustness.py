@@ -300,7 +300,7 @@ def test_force_path_in_one_thread_does_not_reach_another():
         seen["other"] = (forced_path(), layer.last_path)
         with pytest.raises(ValueError):
             with kr.force_path("fused"):
-                layer(x, mask=torch.tensor([[True, False, True, True, True]] * 2))
+                kr.LSTM(4, activation="relu", input_dim=3)(x)
         other_done.set()
 
     run_in_threads(forcing_thread, other_thread)
