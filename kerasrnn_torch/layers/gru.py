@@ -95,15 +95,15 @@ class GRU(KerasRecurrentLayer):
     """Gated recurrent unit layer, as `keras.layers.GRU`.
 
     Runs PyTorch's fused `torch.nn.GRU` kernel when the configuration allows
-    (tanh, sigmoid, reset_after=True, no recurrent_dropout, use_bias, no
-    unroll, mask absent or right-padded), else the cell loop.
+    (tanh, sigmoid, reset_after=True, no recurrent_dropout, no unroll; any
+    mask, with or without bias), else the cell loop.
     `return_state=True` returns `(output, h)`.
 
     Args:
         units: size of the output and of the state h.
         activation, recurrent_activation: Keras names or callables (defaults
             "tanh" and "sigmoid", the only ones the fused kernel computes).
-        use_bias: whether to add `bias` (the fused kernel needs it).
+        use_bias: whether to add `bias`.
         reset_after: apply the reset gate after the recurrent projection
             (default True: Keras 3's, cuDNN's and PyTorch's form; the bias is
             then `(2, 3*units)`). False is Keras's older form, loop only.

@@ -89,15 +89,15 @@ class LSTM(KerasRecurrentLayer):
     """Long short-term memory layer, as `keras.layers.LSTM`.
 
     Runs PyTorch's fused `torch.nn.LSTM` kernel (cuDNN on CUDA) when the
-    configuration allows (tanh, sigmoid, no recurrent_dropout, use_bias, no
-    unroll, mask absent or right-padded), else the cell loop; both give the same
+    configuration allows (tanh, sigmoid, no recurrent_dropout, no unroll; any
+    mask, with or without bias), else the cell loop; both give the same
     numbers. `return_state=True` returns `(output, h, c)`.
 
     Args:
         units: size of the output and of the states h and c.
         activation, recurrent_activation: Keras names or callables (defaults
             "tanh" and "sigmoid", the only ones the fused kernel computes).
-        use_bias: whether to add `bias` (the fused kernel needs it).
+        use_bias: whether to add `bias`.
         unit_forget_bias: start the forget-gate bias at one (default True).
         kernel_initializer, recurrent_initializer, bias_initializer: Keras
             names or callables (defaults "glorot_uniform", "orthogonal", "zeros").

@@ -55,15 +55,15 @@ class SimpleRNN(KerasRecurrentLayer):
     """Fully connected RNN whose output is fed back as input, as `keras.layers.SimpleRNN`.
 
     Runs PyTorch's fused `torch.nn.RNN` kernel when the configuration allows
-    (tanh or relu, no recurrent_dropout, use_bias, no unroll, mask absent or
-    right-padded), else the cell loop; both give the same numbers.
+    (tanh or relu, no recurrent_dropout, no unroll; any mask, with or without
+    bias), else the cell loop; both give the same numbers.
     `return_state=True` returns `(output, h)`.
 
     Args:
         units: size of the output and of the state h.
         activation: Keras name or callable (default "tanh"; the fused kernel
             computes "tanh" and "relu").
-        use_bias: whether to add `bias` (the fused kernel needs it).
+        use_bias: whether to add `bias`.
         kernel_initializer, recurrent_initializer, bias_initializer: Keras
             names or callables (defaults "glorot_uniform", "orthogonal", "zeros").
         kernel_regularizer, recurrent_regularizer, bias_regularizer,
