@@ -219,3 +219,36 @@ def test_threads_with_different_batch_sizes_share_one_layer(make):
     finally:
         sys.setswitchinterval(interval)
     assert failures == []
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "SimpleRNN"])
+def test_decoding_one_step_with_states_takes_the_lean_route(name, monkeypatch):
+    # A seq2seq decoder calls the layer one step at a time with initial_state (or keeps its states):
+    # those calls skip the general forward, with the general forward's numbers.
+    layer = getattr(kr, name)(6, return_state=True, input_dim=3)
+    x = torch.randn(2, 1, 3)
+    states = [torch.randn(2, 6) for _ in range(2 if name == "LSTM" else 1)]
+    expected = layer(x, initial_state=states, mask=torch.ones(2, 1, dtype=torch.bool))   # the general path
+    general = kr.RNN.forward
+    calls = []
+    monkeypatch.setattr(kr.RNN, "forward", lambda self, *a, **k: calls.append(1) or general(self, *a, **k))
+    got = layer(x, initial_state=states)
+    assert calls == [] and layer.last_path == "fused"
+    for a, b in zip(got, expected):
+        assert torch.allclose(a, b, atol=1e-6)
+    stateful = getattr(kr, name)(6, stateful=True, input_dim=3)
+    stateful.set_weights(layer.get_weights())
+    first, second = stateful(x), stateful(x)          # zero states, then the held ones
+    assert calls == [] and not torch.equal(first, second)
+    after_one = layer(x)[1:]                          # the same weights from zero states
+    assert torch.allclose(second, layer(x, initial_state=list(after_one))[0], atol=1e-6)
+
+
+def test_decoding_states_that_do_not_fit_take_the_general_path_and_its_message():
+    layer = kr.GRU(6, input_dim=3)
+    with pytest.raises(ValueError, match=r"expects initial_state shapes \[\(2, 6\)\], got \[\(2, 5\)\]"):
+        layer(torch.randn(2, 1, 3), initial_state=[torch.zeros(2, 5)])
+    stateful = kr.GRU(6, stateful=True, input_dim=3)
+    stateful(torch.randn(2, 1, 3))
+    with pytest.raises(ValueError, match="holds states for batch size 2, got input of batch size 3"):
+        stateful(torch.randn(3, 1, 3))

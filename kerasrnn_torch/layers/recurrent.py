@@ -116,23 +116,53 @@ class KerasRecurrentLayer(RNN):
     # (docs/benchmarks.md). Every other call, and every bad input, takes the full forward, which
     # checks and explains.
     def forward(self, inputs, initial_state=None, mask=None, training=None):
-        if mask is None and initial_state is None and not self.stateful:
+        if mask is None:
             ready = self.prepared_fused_call(inputs, self.training if training is None else bool(training))
             if ready is not None:
-                kind, activation, weights = ready
-                cell = self._modules["cell"]
-                states = self._zero_states_cache.get(cell.state_count, inputs.shape[0], cell.units, inputs)
-                output, final_states = fused.run_unmasked(
-                    kind, inputs, states, weights, activation=activation, go_backwards=self.go_backwards,
-                    return_sequences=self.return_sequences, need_states=self.return_state)
-                return self._finish_call(output, final_states, "fused")
+                states = self._lean_states(initial_state, inputs, ready[2][0])
+                if states is not None:
+                    kind, activation, weights = ready
+                    output, final_states = fused.run_unmasked(
+                        kind, inputs, states, weights, activation=activation, go_backwards=self.go_backwards,
+                        return_sequences=self.return_sequences, need_states=self.return_state or self.stateful)
+                    return self._finish_call(output, final_states, "fused")
         return super().forward(inputs, initial_state=initial_state, mask=mask, training=training)
 
-    def prepared_fused_call(self, inputs, training: bool):
-        """`(kind, activation, PyTorch-layout weights)` when an unmasked call from zero states may skip the
-        general checks and run fused at once, else None (the general forward then checks and runs it).
+    def _lean_states(self, initial_state, inputs, like):
+        """The kernel's `(1, batch, units)` initial states when a few checks show them fit, else None (the
+        general forward then checks, explains and runs): zeros, `initial_state`, or the held states.
 
-        The caller has seen that there is no mask, no initial_state and no stateful state.
+        Step-by-step decoding calls with `initial_state` (or a stateful layer) every step: these checks are
+        what such a call costs over torch.nn's.
+        """
+        cell = self._modules["cell"]
+        batch = inputs.shape[0]
+        if self.stateful and self._state_spec is not None:
+            if initial_state is not None:
+                return None
+            initial_state = self._state_leaves
+        elif initial_state is None:
+            return self._zero_states_cache.get(cell.state_count, batch, cell.units, inputs)
+        if type(initial_state) is torch.Tensor:
+            initial_state = [initial_state]
+        elif type(initial_state) not in (list, tuple):
+            return None
+        if len(initial_state) != cell.state_count:
+            return None
+        shape = (batch, cell.units)
+        states = []
+        for state in initial_state:
+            if type(state) is not torch.Tensor or state.shape != shape or state.dtype != like.dtype \
+                    or state.device != like.device:
+                return None
+            states.append(state.unsqueeze(0))
+        return states
+
+    def prepared_fused_call(self, inputs, training: bool):
+        """`(kind, activation, PyTorch-layout weights)` when an unmasked call may skip the general checks
+        and run fused at once, else None (the general forward then checks and runs it).
+
+        The caller has seen that there is no mask, and checks the initial states it brings.
         """
         if type(inputs) is not torch.Tensor or inputs.dim() != 3 or not inputs.shape[1] or not self.built \
                 or _tracing():
