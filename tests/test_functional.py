@@ -274,7 +274,7 @@ def test_compiles_without_graph_breaks_of_its_own():
 def test_summary_prints_keras_functional_table_with_connections():
     model, _, _ = seq2seq(kr)
     lines = []
-    assert model.summary(print_fn=lines.append, line_length=200) is not None
+    assert model.summary(print_fn=lines.append, line_length=200) is None        # printed, as Keras: not returned
     text = lines[0]
     encoder, decoder = model.layers[2], model.layers[3]
     row = next(line for line in text.splitlines() if line.startswith(f"│ {decoder.name} (LSTM)"))

@@ -83,12 +83,29 @@ def test_seed_tables_match_keras_summary(name):
     assert [row[1:] for row in rows] == [row[1:] for row in table_rows(keras_text)]
 
 
-def test_summary_returns_what_it_prints(capsys):
+def test_summary_prints_and_returns_none_as_keras_or_returns_the_text_without_print_fn(capsys):
     model = kr.Sequential([kr.GRU(4, input_shape=(3, 2)), kr.Dense(1)])
-    text = kr.summary(model)
-    assert capsys.readouterr().out == text + "\n"
-    assert kr.summary(model, print_fn=None) == text
-    assert capsys.readouterr().out == ""
+    assert kr.summary(model) is None and model.summary() is None       # a notebook shows the table once
+    printed = capsys.readouterr().out
+    text = kr.summary(model, print_fn=None)
+    assert printed == text + "\n" + text + "\n"
+    assert capsys.readouterr().out == ""                                # print_fn=None prints nothing
+
+
+def test_summary_runs_real_inputs_of_a_module_with_several_inputs():
+    class TwoInputs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = kr.GRU(4, return_state=True)
+            self.decoder = kr.GRU(4, return_sequences=True)
+
+        def forward(self, source, target):
+            _, h = self.encoder(source)
+            return self.decoder(target, initial_state=[h])
+    text = kr.summary(TwoInputs(), input_data=(torch.randn(2, 5, 3), torch.randn(2, 7, 3)), print_fn=None)
+    rows = table_rows(text)
+    assert rows[0][1] == "((None, 4), (None, 4))" and rows[1][1] == "(None, 7, 4)"
+    assert "Total params: 216" in text           # two GRUs of 3 * (3*4 + 4*4 + 2*4) weights
 
 
 def test_several_outputs_show_each_shape_like_keras():

@@ -201,8 +201,8 @@ class Model(Layer):
         return model_from_config(cls, config, f"{cls.__name__}.from_config ({config.get('name')!r})")
 
     # ---------------------------------------------------------------- summary
-    def summary(self, print_fn=print, **kwargs) -> str:
-        """Print Keras's functional summary table (with "Connected to") and return its text."""
+    def summary(self, print_fn=print, **kwargs) -> str | None:
+        """Print Keras's functional summary table (with "Connected to"); `print_fn=None` returns the text."""
         from .summary import functional_summary
         return functional_summary(self, print_fn=print_fn, **kwargs)
 

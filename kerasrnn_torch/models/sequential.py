@@ -294,8 +294,8 @@ class Sequential(Layer):
         return [f"{i} ({names[id(t)]})" if id(t) in names else str(i) for i, t in enumerate(targets)]
 
     # ---------------------------------------------------------------- summary
-    def summary(self, input_shape=None, print_fn=print, **kwargs) -> str:
-        """Print Keras's summary table of this model and return its text (see `kerasrnn_torch.summary`)."""
+    def summary(self, input_shape=None, print_fn=print, **kwargs) -> str | None:
+        """Print Keras's summary table of this model (None is returned, as Keras); `print_fn=None` returns the text."""
         return summary(self, input_shape=input_shape, print_fn=print_fn, **kwargs)
 
     def extra_repr(self) -> str:

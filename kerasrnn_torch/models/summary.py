@@ -140,12 +140,13 @@ class Shape(tuple):
     """One tensor's shape, kept apart from the tuples that group several outputs."""
 
 
-def output_shapes(module: nn.Module, rows, input_shape, dtype=None) -> dict[int, object]:
+def output_shapes(module: nn.Module, rows, input_shape=None, dtype=None, input_data=None) -> dict[int, object]:
     """Each row module's output shapes (a `Shape`, or the output's structure of them), keyed by id().
 
     Two dry runs with different batch sizes: axes whose size follows the
     batch size are batch axes, shown as None (PyTorch's own modules do not
-    always put the batch first, e.g. `nn.LSTM`'s `h_n`).
+    always put the batch first, e.g. `nn.LSTM`'s `h_n`). The inputs are a
+    dummy batch of `input_shape`, or `input_data`'s rows (repeated as needed).
     """
     runs = []
     for batch_size in _PROBE_BATCHES:
@@ -156,20 +157,34 @@ def output_shapes(module: nn.Module, rows, input_shape, dtype=None) -> dict[int,
                 lambda t: Shape(t.shape) if isinstance(t, torch.Tensor) else None, output))
 
         handles = [layer.register_forward_hook(record) for _, layer in rows]
-        example = example_input(module, input_shape, batch_size, dtype)
+        if input_data is None:
+            arguments = (example_input(module, input_shape, batch_size, dtype),)
+            what = (f"a dummy input of shape {shape_text(arguments[0].shape)} and dtype {arguments[0].dtype}; "
+                    "input_shape=... gives the input's shape without the batch axis, dtype=... its dtype")
+        else:
+            arguments = tuple(_rows_of(value, batch_size) for value in input_data)
+            what = "rows of input_data"
         try:
             with dry_run(module):
-                module(example)
+                module(*arguments)
         except Exception as error:
-            error.add_note(f"(raised while summary() ran a dummy input of shape {shape_text(example.shape)} and "
-                           f"dtype {example.dtype} through {type(module).__name__} to find the output shapes; "
-                           "input_shape=... gives the input's shape without the batch axis, dtype=... its dtype)")
+            error.add_note(f"(raised while summary() ran {what} through {type(module).__name__} to find the output "
+                           "shapes)")
             raise
         finally:
             for handle in handles:
                 handle.remove()
         runs.append(seen)
     return {key: _batch_axes_as_none(runs[0][key], runs[1].get(key)) for key in runs[0]}
+
+
+def _rows_of(value, batch_size: int):
+    """`batch_size` rows of a (structure of) batch-first tensors, cycling through the ones there are."""
+    def rows(tensor):
+        if not isinstance(tensor, torch.Tensor) or tensor.dim() == 0 or tensor.shape[0] == 0:
+            return tensor
+        return tensor[torch.arange(batch_size, device=tensor.device) % tensor.shape[0]]
+    return pytree.tree_map(rows, value)
 
 
 def _batch_axes_as_none(first, second):
@@ -289,8 +304,9 @@ def render_table(header, rows, line_length: int = 88, positions=(0.45, 0.80, 1.0
     return lines
 
 
-def summary(module: nn.Module, input_shape=None, print_fn=print, *, dtype=None, line_length: int = 88) -> str:
-    """Print a Keras-style summary of `module` and return its text.
+def summary(module: nn.Module, input_shape=None, print_fn=print, *, dtype=None, input_data=None,
+            line_length: int = 88) -> str | None:
+    """Print a Keras-style summary of `module` (and return None, as Keras); with `print_fn=None`, return its text.
 
     Args:
         module: a `Sequential`, any kerasrnn_torch layer, or any torch module
@@ -302,18 +318,22 @@ def summary(module: nn.Module, input_shape=None, print_fn=print, *, dtype=None, 
             it, the model's known input is used (a `Sequential` built from an
             `input_shape=` hint, by `build` or by a call, or a first layer
             with a hint); if there is none, output shapes show as "?".
-        print_fn: called once with the whole text; None prints nothing.
+        print_fn: called once with the whole text; None prints nothing and
+            returns the text instead.
         dtype: the dummy input's dtype; by default integer ids when the first
             layer is an embedding, else the first layer's float dtype.
+        input_data: real inputs instead of `input_shape`: a tensor, or a
+            tuple of the module's positional arguments (a module with several
+            inputs); their rows are repeated to make the dry runs' batches.
         line_length: the table's width in characters (Keras's default 88).
 
     Layers whose weights do not exist yet show "0 (unbuilt)", as in Keras.
     Counts are parameters (a frozen one, `requires_grad=False`, is
     non-trainable); torch buffers such as batch-norm statistics are not counted.
 
-    >>> text = summary(Sequential([LSTM(32, input_shape=(10, 8)), Dense(1)]))
+    >>> text = summary(Sequential([LSTM(32, input_shape=(10, 8)), Dense(1)]), print_fn=None)
     """
-    if isinstance(module, Model) and input_shape is None:
+    if isinstance(module, Model) and input_shape is None and input_data is None:
         return functional_summary(module, print_fn=print_fn, line_length=line_length)
     rows = container_layers(module) or [(None, module)]
     input_shape = shape_hint(input_shape, "input_shape", "summary()")
@@ -321,7 +341,11 @@ def summary(module: nn.Module, input_shape=None, print_fn=print, *, dtype=None, 
         known = known_input(module)
         if known is not None:
             input_shape, dtype = known[0], dtype if dtype is not None else known[1]
-    shapes = output_shapes(module, rows, input_shape, dtype) if input_shape is not None else {}
+    if input_data is not None:
+        input_data = input_data if isinstance(input_data, tuple) else (input_data,)
+        shapes = output_shapes(module, rows, input_data=input_data)
+    else:
+        shapes = output_shapes(module, rows, input_shape, dtype) if input_shape is not None else {}
 
     names = _row_names(rows)
     table_rows = [[f"{name} ({type(layer).__name__})", format_shape(shapes.get(id(layer))), _param_text(layer)]
@@ -332,19 +356,20 @@ def summary(module: nn.Module, input_shape=None, print_fn=print, *, dtype=None, 
     return _finish(module, title, table, print_fn)
 
 
-def _finish(module, title, table, print_fn) -> str:
+def _finish(module, title, table, print_fn) -> str | None:
     (trainable, trainable_bytes), (frozen, frozen_bytes) = _totals(module)
     lines = [f'Model: "{title}"', *table,
              f" Total params: {trainable + frozen:,} ({readable_size(trainable_bytes + frozen_bytes)})",
              f" Trainable params: {trainable:,} ({readable_size(trainable_bytes)})",
              f" Non-trainable params: {frozen:,} ({readable_size(frozen_bytes)})"]
     text = "\n".join(lines)
-    if print_fn is not None:
-        print_fn(text)
-    return text
+    if print_fn is None:
+        return text
+    print_fn(text)            # a notebook shows the table once: the call itself returns None, as Keras's
+    return None
 
 
-def functional_summary(model, print_fn=print, line_length: int = 88) -> str:
+def functional_summary(model, print_fn=print, line_length: int = 88) -> str | None:
     """Keras's table for a functional `Model`: one row per layer, with "Connected to".
 
     Output shapes come from the graph (no dry run); "Connected to" names each
