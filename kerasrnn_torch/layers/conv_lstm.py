@@ -128,8 +128,10 @@ class ConvLSTMCell(RecurrentCell):
     def output_size(self):
         return self.state_shape
 
-    def build(self, input_shape):
-        owner = describe(self)
+    def check_step_shape(self, input_shape, owner: str | None = None):
+        """`(spatial sizes, channels, output spatial sizes)` for one step's shape (batch first), or a
+        ValueError naming `owner` (default: this cell) when the shape cannot be built for."""
+        owner = owner or describe(self)
         if len(input_shape) != self.rank + 2:
             raise ValueError(f"{owner} expects one step of shape {step_text(self.rank, self.data_format)}, got a "
                              f"{len(input_shape)}-D shape {shape_text(input_shape)}")
@@ -144,6 +146,10 @@ class ConvLSTMCell(RecurrentCell):
             raise ValueError(f"{owner}: the kernel (spanning {spans} with dilation_rate {self.dilation_rate}) is "
                              f"larger than the input's spatial size {spatial} with padding='valid'; use a smaller "
                              "kernel, padding='same' or a larger input")
+        return spatial, channels, out
+
+    def build(self, input_shape):
+        spatial, channels, out = self.check_step_shape(input_shape)
         self.input_dim = int(channels)
         self.spatial_dims = tuple(int(n) for n in spatial)
         self.output_spatial_dims = out
@@ -170,14 +176,15 @@ class ConvLSTMCell(RecurrentCell):
                 for _ in range(2)]
 
     def check_step_input(self, inputs: torch.Tensor):
-        """One step's input (or, with `time=True`, a sequence's) against the built sizes."""
+        """One step's input against the built sizes."""
         self.check_frames(inputs, time=False)
 
-    def check_frames(self, inputs: torch.Tensor, time: bool):
+    def check_frames(self, inputs: torch.Tensor, time: bool, owner: str | None = None):
+        """Raise, naming `owner` (default: this cell), unless `inputs` has the built spatial and channel sizes."""
         first = 2 if time else 1
         expected = self._layout(self.spatial_dims, self.input_dim)
         if inputs.dim() != self.rank + first + 1 or tuple(inputs.shape[first:]) != expected:
-            raise ValueError(f"{describe(self)} was built for inputs of shape "
+            raise ValueError(f"{owner or describe(self)} was built for inputs of shape "
                              f"{step_text(self.rank, self.data_format, time)} = "
                              f"{shape_text((None,) * first + expected)}, got input of shape {shape_text(inputs.shape)}")
 
@@ -329,10 +336,16 @@ class ConvLSTM(RNN):
                              f"input of shape {shape_text(inputs.shape)}")
         return super().check_inputs(inputs)
 
+    def build_cell(self, step_shape):
+        """Build the cell, with this layer named in the messages about a shape it cannot take."""
+        if not self.cell.built:
+            self.cell.check_step_shape(step_shape, describe(self))
+        super().build_cell(step_shape)
+
     def check_built_inputs(self, inputs):
         """Spatial and channel sizes against the built weights, then device and dtype as `RNN`."""
         if isinstance(inputs, torch.Tensor):
-            self.cell.check_frames(inputs, time=True)
+            self.cell.check_frames(inputs, time=True, owner=describe(self))
             if self.cell.data_format == "channels_first":
                 inputs = inputs.movedim(2, -1)         # a view: RNN's check reads the channels last
         super().check_built_inputs(inputs)
