@@ -376,8 +376,10 @@ class ConvLSTM1D(ConvLSTM):
     """1-D convolutional LSTM, as `keras.layers.ConvLSTM1D`.
 
     Input `(batch, time, steps, channels)` (channels_last) or
-    `(batch, time, channels, steps)`. Arguments as `ConvLSTM2D`, with
-    integers or 1-tuples for `kernel_size`, `strides` and `dilation_rate`.
+    `(batch, time, channels, steps)`.
+
+    Args: as `ConvLSTM2D`, with integers or 1-tuples for `kernel_size`,
+    `strides` and `dilation_rate`.
 
     >>> ConvLSTM1D(4, 3, padding="same")(torch.randn(2, 5, 16, 3)).shape
     torch.Size([2, 16, 4])
@@ -431,8 +433,10 @@ class ConvLSTM3D(ConvLSTM):
     """3-D convolutional LSTM, as `keras.layers.ConvLSTM3D`.
 
     Input `(batch, time, depth, rows, cols, channels)` (channels_last) or
-    `(batch, time, channels, depth, rows, cols)`. Arguments as `ConvLSTM2D`,
-    with tuples of 3.
+    `(batch, time, channels, depth, rows, cols)`.
+
+    Args: as `ConvLSTM2D`, with integers or 3-tuples for `kernel_size`,
+    `strides` and `dilation_rate`.
 
     >>> ConvLSTM3D(2, 3, padding="same")(torch.randn(1, 3, 4, 4, 4, 1)).shape
     torch.Size([1, 4, 4, 4, 2])
