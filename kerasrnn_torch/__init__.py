@@ -34,6 +34,8 @@ from .layers.attention import AdditiveAttention
 from .layers.convolutional import Conv1D
 from .layers.multi_head_attention import MultiHeadAttention
 from .layers.normalization import BatchNormalization, LayerNormalization
+# Convolutional recurrent layers.
+from .layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, ConvLSTMCell
 
 __version__ = "0.1.0"
 
@@ -54,6 +56,8 @@ __all__ += [
 __all__ += [
     "AdditiveAttention", "BatchNormalization", "Conv1D", "LayerNormalization", "MultiHeadAttention",
 ]
+
+__all__ += ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "ConvLSTMCell"]
 
 # Last: kr.testing reads the names above.
 from . import testing  # noqa: E402

@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
 EXPECTED = {"mnist_rows.py", "sentiment_bilstm.py", "seq2seq_attention.py", "seq2seq_functional.py",
             "stateful_paragraphs.py", "nested_cell.py", "time_distributed_tagger.py",
-            "test_my_model_on_both_paths.py"}
+            "test_my_model_on_both_paths.py", "next_frame_conv_lstm.py"}
 
 
 def run_example(name, *arguments, timeout=120):
@@ -154,6 +154,21 @@ def test_time_distributed_tagger_uses_context_for_ambiguous_words():
     assert ambiguous >= 0.9 and ambiguous > baseline + 0.3
     assert "Bidirectional path 'fused'" in out
     assert "jordan/PER flew/O to/O georgia/LOC on/O monday/O" in out
+
+
+def test_next_frame_conv_lstm_beats_copying_the_last_frame(tmp_path):
+    out = run_example("next_frame_conv_lstm.py", "--png", str(tmp_path / "frames.png"))
+    assert re.search(r"│ conv_lstm2d \(ConvLSTM2D\)\s+│ \(None, None, 16, 16, 8\)\s+│\s+2,624 │", out)
+    first = number(r"^trained 200 steps: loss ([\d.]+) ->", out)
+    assert number(r"^trained 200 steps: loss [\d.]+ -> ([\d.]+)$", out) < 0.5 * first
+    error = number(r"squared error: ([\d.]+) \(", out)
+    assert error < 0.75 * number(r"copying the last frame: ([\d.]+)\)", out)
+    assert "path: loop (ConvLSTM2D has no fused kernel" in out
+    try:
+        import matplotlib  # noqa: F401
+        assert (tmp_path / "frames.png").stat().st_size > 0
+    except ImportError:
+        assert "matplotlib is not installed: no picture" in out and not (tmp_path / "frames.png").exists()
 
 
 def test_the_both_paths_test_file_passes_under_pytest_and_serves_check_model():

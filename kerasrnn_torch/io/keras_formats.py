@@ -393,7 +393,8 @@ KERAS_CLASSES = ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "TimeDistri
                  "StackedRNNCells", "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
                  "Dot", "RepeatVector", "Flatten", "Reshape", "Permute", "Activation", "Lambda",
                  "LayerNormalization", "BatchNormalization", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
-                 "Conv1D", "MaxPooling1D", "AdditiveAttention", "MultiHeadAttention", "InputLayer")
+                 "Conv1D", "MaxPooling1D", "AdditiveAttention", "MultiHeadAttention", "InputLayer",
+                 "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
 # kerasrnn_torch classes whose Keras class has another name.
 _KERAS_NAMES = {"Model": "Functional"}
 _SNAKE_CLASSES = {snake_case(name): name for name in (*KERAS_CLASSES, "Functional")}

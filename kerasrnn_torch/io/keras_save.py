@@ -200,6 +200,8 @@ def _configured_sublayers(layer):
     from ..layers.rnn import RNN
     from ..layers.stacked_cells import StackedRNNCells
     from ..layers.time_distributed import TimeDistributed
+    if isinstance(layer, RNN) and type(layer).get_config is not RNN.get_config:
+        return []       # its configuration holds its cell's arguments, not the cell (LSTM, ConvLSTM2D, ...)
     if isinstance(layer, (Bidirectional, TimeDistributed, RNN, StackedRNNCells)):
         return [item for item in sublayer_groups(layer, describe(layer)) if isinstance(item[1], Layer)]
     return []

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from .. import activations, constraints, regularizers
 from .._checks import describe, one_of, positive_int, require_tensor, shape_text
 from .base import Layer, unique_name
+from .conv_geometry import same_padding
 
 
 def _one_int(value, argument: str, owner: str) -> int:
@@ -21,17 +22,6 @@ def _one_int(value, argument: str, owner: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"{owner}: `{argument}` must be a positive integer (or a tuple of one), got {value!r}")
     return int(value)
-
-
-def same_padding(length: int, kernel_size: int, stride: int, dilation: int) -> tuple[int, int]:
-    """Keras's (left, right) "same" padding: the odd extra step goes on the right."""
-    span = (kernel_size - 1) * dilation + 1
-    if stride == 1:
-        total = span - 1
-    else:
-        steps = -(-length // stride)
-        total = max(0, (steps - 1) * stride + span - length)
-    return total // 2, total - total // 2
 
 
 class Conv1D(Layer):

@@ -1,0 +1,85 @@
+"""Convolution arithmetic shared by the convolutional layers: Keras's tuple arguments,
+"same" padding, output sizes, and convolutions run in either data format.
+
+Keras keeps `kernel (*kernel_size, in, out)` and lets the channels sit last;
+PyTorch's convolutions take `(out, in, *kernel_size)` weights and channels
+first. `conv_in_layout` runs a channels-last tensor through PyTorch's
+convolution as a channels-last-memory view (no copy of the tensor), so a
+recurrent step can stay in the user's layout.
+"""
+from __future__ import annotations
+
+import numbers
+
+import torch
+import torch.nn.functional as F
+
+
+_CONVOLUTIONS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+
+
+def int_tuple(value, rank: int, argument: str, owner: str) -> tuple[int, ...]:
+    """`rank` positive ints from `n` or a sequence of `rank` ints, as Keras's `standardize_tuple`."""
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
+    if len(values) != rank or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v <= 0
+                                  for v in values):
+        raise ValueError(f"{owner}: `{argument}` must be a positive integer or a tuple of {rank} positive "
+                         f"integers, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def same_padding(length: int, kernel_size: int, stride: int, dilation: int) -> tuple[int, int]:
+    """Keras's (left, right) "same" padding: the odd extra step goes on the right."""
+    span = (kernel_size - 1) * dilation + 1
+    if stride == 1:
+        total = span - 1
+    else:
+        steps = -(-length // stride)
+        total = max(0, (steps - 1) * stride + span - length)
+    return total // 2, total - total // 2
+
+
+def output_length(length: int, kernel_size: int, stride: int, dilation: int, padding: str) -> int:
+    """The output size along one axis (Keras's rule; 0 or less: the kernel does not fit)."""
+    if padding == "same":
+        return -(-length // stride)
+    span = (kernel_size - 1) * dilation + 1
+    return (length - span) // stride + 1
+
+
+def torch_kernel(kernel: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
+    """Keras's `(*kernel_size, in, out)` kernel as the weight `conv_in_layout` takes: PyTorch's
+    `(out, in, *kernel_size)`, for channels-last inputs in channels-last memory (one spatial axis
+    as two, the first of size 1). Differentiable; one copy, made once per call."""
+    rank = kernel.dim() - 2
+    weight = kernel.permute(rank + 1, rank, *range(rank))
+    if not channels_last:
+        return weight.contiguous()
+    if rank == 1:
+        weight = weight.unsqueeze(2)
+    return weight.contiguous(memory_format=torch.channels_last if weight.dim() == 4 else torch.channels_last_3d)
+
+
+def pad_spatial(x: torch.Tensor, pads, channels_last: bool) -> torch.Tensor:
+    """Zero-pad the spatial axes of `x` by `pads` ((left, right) per axis, in axis order)."""
+    flat = [p for pair in reversed(pads) for p in pair]
+    return F.pad(x, ([0, 0] + flat) if channels_last else flat)
+
+
+def conv_in_layout(x: torch.Tensor, weight: torch.Tensor, bias, stride, padding, dilation, groups: int,
+                   channels_last: bool) -> torch.Tensor:
+    """PyTorch's convolution of `x` (batch first, channels last or first) with a `torch_kernel`
+    weight; the output comes in `x`'s layout.
+
+    Channels-last inputs go in as a channels-last-memory view and come out
+    the same way (no copy); one spatial axis runs as two with a unit height,
+    because PyTorch has a channels-last memory format for 2-D and 3-D only.
+    """
+    if not channels_last:
+        return _CONVOLUTIONS[x.dim() - 2](x, weight, bias, stride, padding, dilation, groups)
+    if x.dim() == 3:
+        out = F.conv2d(x.unsqueeze(1).movedim(-1, 1), weight, bias, (1, *stride), (0, *padding), (1, *dilation),
+                       groups)
+        return out.movedim(1, -1).squeeze(1)
+    return _CONVOLUTIONS[x.dim() - 2](x.movedim(-1, 1), weight, bias, stride, padding, dilation,
+                                      groups).movedim(1, -1)
