@@ -199,7 +199,7 @@ def test_sequential_model_summary_and_output_shapes():
                            kr.ConvLSTM2D(4, 3, strides=2, padding="same", return_sequences=True),
                            kr.ConvLSTM2D(2, 3)])
     assert model(torch.randn(2, TIME, 8, 8, CHANNELS)).shape == (2, 2, 2, 2)
-    text = kr.summary(model, print_fn=lambda line: None)
+    text = kr.summary(model, print_fn=None)
     layer = kr.ConvLSTM3D(2, 2, return_state=True, data_format="channels_first")
     assert layer.compute_output_shape((None, 5, 1, 4, 4, 4)) == ((None, 2, 3, 3, 3),) * 3
     inputs = kr.Input((None, 6, 6, CHANNELS))
