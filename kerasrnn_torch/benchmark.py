@@ -128,12 +128,14 @@ def patterned_mask(pattern, batch, timesteps, device):
 
 class Case(dict):
     """The callables to time for one case (name -> function(backward: bool)), plus the layer behind
-    "ours fused" (`fused_layer`: its `last_path` after timing is the path that ran) and the mask."""
+    "ours fused" (`fused_layer`: its `last_path` after timing is the path that ran), the mask and
+    the torch.nn module timed (`reference`)."""
 
-    def __init__(self, impls=(), fused_layer=None, mask=None):
+    def __init__(self, impls=(), fused_layer=None, mask=None, reference=None):
         super().__init__(impls)
         self.fused_layer = fused_layer
         self.mask = mask
+        self.reference = reference
 
     def path_report(self):
         """{"path": the path "ours fused" ran, "reason": why not fused (None when fused)}."""
@@ -211,7 +213,7 @@ def build_case(layer_name, size, masked, device, keras, with_packed=False, patte
     def run_loop(xi):
         return loop_layer(xi, mask=mask)
 
-    impls = Case(fused_layer=fused_layer, mask=mask)
+    impls = Case(fused_layer=fused_layer, mask=mask, reference=reference.rnn)
     if pattern in (None, "right-padded"):
         impls["torch.nn"] = timed(lambda xi: reference(xi, lengths))
     impls["ours fused"] = timed(run_fused)
@@ -651,7 +653,7 @@ def build_decode_case(layer_name, variant, batch, units, device):
         def run_torch(xi):
             return reference(xi, hx)[0]
     return Case({"ours fused": timed_call(run_fused, x), "ours loop": timed_call(run_loop, x),
-                 "torch.nn": timed_call(run_torch, x)}, fused_layer=fused_layer)
+                 "torch.nn": timed_call(run_torch, x)}, fused_layer=fused_layer, reference=reference)
 
 
 def run_decode(args):
@@ -865,7 +867,8 @@ def at_least(low, kind=int):
         except ValueError:
             value = None
         if value is None or value < low:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__} of at least {low}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'} of at least "
+                                             f"{low}, got {text!r}")
         return value
     return parse
 
