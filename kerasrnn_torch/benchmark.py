@@ -892,8 +892,8 @@ def busy_warning(load, cores, when):
 def build_parser(prog=None):
     parser = argparse.ArgumentParser(prog=prog, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"kerasrnn_torch {kr.__version__} "
-                                                                 f"(torch {torch.__version__})")
+    parser.add_argument("--version", action="version", help="print kerasrnn_torch's and torch's versions and exit",
+                        version=f"kerasrnn_torch {kr.__version__} (torch {torch.__version__})")
     parser.add_argument("--sizes", default="mnist", type=comma_list("sizes", (*SIZES, *SMOKE_SIZES), every=SIZES),
                         help="comma-separated of %s ('all': %s; 'tiny' is a smoke test whose numbers mean nothing)"
                              % (", ".join((*SIZES, *SMOKE_SIZES)), ", ".join(SIZES)))
