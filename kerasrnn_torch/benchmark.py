@@ -1,12 +1,40 @@
 """Benchmark kerasrnn_torch against raw torch.nn and Keras 3 (torch backend), side by side.
 
 Every implementation of a case is timed in the same run, interleaved repeat by
-repeat (so machine noise hits all of them alike), and the table reports
-medians and ratios. Nothing here asserts a speed: the numbers are for people.
+repeat (so machine noise hits all of them alike), and every table reports each
+implementation's median and its spread, the interquartile range (IQR, shown as
+a percentage of the median; milliseconds in the JSON). Nothing here asserts a
+speed: the numbers are for people.
+
+How a case is timed (`sample_interleaved`): each implementation is warmed up,
+then one timed call sizes its block, enough back-to-back calls to last about
+`--min-sample-ms` (torch.utils.benchmark's `blocked_autorange` does the same
+per block). Then `--repeats` rounds run; in each round every implementation
+times one block, and the order rotates round by round so none always goes
+first. A block's mean per call is one sample. We do not call
+`Timer.blocked_autorange` itself because it runs one statement to the end before
+the next starts, which is what interleaving avoids; the samples are summarised
+by torch.utils.benchmark's own `Measurement` (its median and IQR: linearly
+interpolated quartiles). With fewer than about 5 repeats the IQR says little;
+an IQR above ~10% of the median (torch.utils.benchmark's warning threshold)
+means the row is dominated by noise.
+
+The machine's 1-minute load average is read before and after the run; above
+the core count, a warning is printed (and kept in the JSON and markdown): the
+other processes on the machine are then competing for the cores.
 
     python scripts/benchmark.py                      # MNIST-rows shape, CPU
     python scripts/benchmark.py --sizes all --json bench.json --plot bench.png
+    python scripts/benchmark.py --skip-matrix --masks --decode --no-bias --loop-configs --markdown bench.md
     python scripts/benchmark.py --train-mnist        # the seed's one-epoch experiment
+
+Case families: the matrix (ours fused, ours loop, torch.nn, Keras 3; no mask and
+right-padded), `--masks` (right-padded, left-padded, holes, random: torch.nn has
+no masked call, so only right-padded rows have a torch.nn column), `--decode`
+(one step with states, as a decoder runs), `--no-bias` (use_bias=False),
+`--loop-configs` (configurations only the loop runs), `--memory`, `--functional`,
+`--kernel-check`. Where "ours fused" is a layer left at `use_cudnn="auto"`, the
+table names the path it actually ran (`layer.last_path`).
 
 (`python -m kerasrnn_torch bench` runs the same code.)
 """
@@ -17,7 +45,6 @@ import json
 import math
 import os
 import platform
-import statistics
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -28,14 +55,25 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa
 
 import kerasrnn_torch as kr  # noqa: E402
 
-SIZES = {  # name: (batch, timesteps, features, units)
+SIZES = {  # name: (batch, timesteps, features, units); `--sizes all` runs these
     "mnist": (64, 28, 28, 64),
     "medium": (32, 100, 128, 256),
     "long": (16, 500, 32, 64),
 }
+# Not in `all`: a smoke test that the tool runs (seconds; its numbers mean nothing).
+SMOKE_SIZES = {"tiny": (4, 6, 3, 5)}
 OURS = {"lstm": kr.LSTM, "gru": kr.GRU, "simple_rnn": kr.SimpleRNN}
 TORCH = {"lstm": nn.LSTM, "gru": nn.GRU, "simple_rnn": nn.RNN}
 KERAS_NAMES = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
+LAYERS = (*OURS, *(f"bi_{name}" for name in OURS))
+MASK_PATTERNS = ("right-padded", "left-padded", "holes", "random")
+DECODE_VARIANTS = ("initial_state", "stateful")
+NO_TORCH_MASK = ("torch.nn has no masked call: packing (pack_padded_sequence) covers right-padded rows only, "
+                 "so left-padded, holes and random masks have no torch.nn equivalent (n/a)")
+
+
+def size_of(name):
+    return SIZES[name] if name in SIZES else SMOKE_SIZES[name]
 
 
 def try_keras():
@@ -57,12 +95,66 @@ def right_padded_mask(batch, timesteps, device):
     return (torch.arange(timesteps) < lengths.unsqueeze(1)).to(device), lengths
 
 
+def patterned_mask(pattern, batch, timesteps, device):
+    """A mask of one of MASK_PATTERNS whose rows keep the same numbers of steps whatever the pattern.
+
+    Row i keeps L_i steps, L_i drawn (seed 0) from [timesteps // 2, timesteps - 1], so every row
+    has at least one gap: "right-padded" keeps the first L_i steps, "left-padded" the last L_i,
+    "holes" keeps every other row right-padded and spreads the others' gaps evenly inside the row,
+    "random" keeps L_i steps drawn at random (seed 0).
+    """
+    generator = torch.Generator().manual_seed(0)
+    shortest = max(1, timesteps // 2)
+    lengths = torch.randint(shortest, max(shortest, timesteps - 1) + 1, (batch,), generator=generator)
+    steps = torch.arange(timesteps)
+    if pattern == "right-padded":
+        mask = steps < lengths.unsqueeze(1)
+    elif pattern == "left-padded":
+        mask = steps >= (timesteps - lengths).unsqueeze(1)
+    elif pattern == "holes":
+        mask = steps < lengths.unsqueeze(1)
+        for row in range(1, batch, 2):
+            gaps = timesteps - int(lengths[row])
+            mask[row] = True
+            mask[row, [int((j + 0.5) * timesteps / gaps) for j in range(gaps)]] = False
+    elif pattern == "random":
+        mask = torch.zeros(batch, timesteps, dtype=torch.bool)
+        for row in range(batch):
+            mask[row, torch.randperm(timesteps, generator=generator)[:int(lengths[row])]] = True
+    else:
+        raise ValueError(f"mask pattern must be one of {', '.join(MASK_PATTERNS)}, got {pattern!r}")
+    return mask.to(device)
+
+
+class Case(dict):
+    """The callables to time for one case (name -> function(backward: bool)), plus the layer behind
+    "ours fused" (`fused_layer`: its `last_path` after timing is the path that ran), the mask and
+    the torch.nn module timed (`reference`)."""
+
+    def __init__(self, impls=(), fused_layer=None, mask=None, reference=None):
+        super().__init__(impls)
+        self.fused_layer = fused_layer
+        self.mask = mask
+        self.reference = reference
+
+    def path_report(self):
+        """{"path": the path "ours fused" ran, "reason": why not fused (None when fused)}."""
+        layer = self.fused_layer
+        if layer is None:
+            return {}
+        reason = None
+        if layer.last_path != "fused":
+            inner = getattr(layer, "forward_layer", layer)   # a Bidirectional asks its forward layer
+            reason = inner.dispatch_reason(self.mask) if hasattr(inner, "dispatch_reason") else None
+        return {"path": layer.last_path, "reason": reason}
+
+
 class TorchReference(nn.Module):
     """Raw torch.nn with packing for masks: what a careful PyTorch user writes."""
 
-    def __init__(self, layer_name, features, units, bidirectional=False):
+    def __init__(self, layer_name, features, units, bidirectional=False, bias=True):
         super().__init__()
-        self.rnn = TORCH[layer_name](features, units, batch_first=True, bidirectional=bidirectional)
+        self.rnn = TORCH[layer_name](features, units, batch_first=True, bidirectional=bidirectional, bias=bias)
 
     def forward(self, x, lengths=None):
         if lengths is None:
@@ -71,29 +163,39 @@ class TorchReference(nn.Module):
         return pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])[0]
 
 
-def build_case(layer_name, size, masked, device, keras, with_packed=False):
-    """The callables to time for one case: name -> function(backward: bool).
+def build_case(layer_name, size, masked, device, keras, with_packed=False, pattern=None, use_bias=True):
+    """The callables to time for one case: a `Case`, name -> function(backward: bool).
 
     `with_packed` adds two for a masked case: "ours packed", the fused path
     with `pack_on_cpu = True` (PyTorch's packed kernel rather than the whole
     batch), and "torch.nn unpacked", torch.nn's kernel run on the padded batch
     whole as ours runs it on the CPU (a memory reference: it ignores the mask).
+
+    `pattern` (one of MASK_PATTERNS) replaces the matrix's right-padded mask by
+    `patterned_mask`'s; torch.nn is then timed for "right-padded" only. With a
+    pattern or `use_bias=False`, "ours fused" is the default `use_cudnn="auto"`
+    (it runs whatever the dispatcher picks: `Case.path_report` says which).
     """
-    batch, timesteps, features, units = SIZES[size]
+    batch, timesteps, features, units = size_of(size)
     bidirectional = layer_name.startswith("bi_")
     base = layer_name[3:] if bidirectional else layer_name
     x = torch.randn(batch, timesteps, features, device=device)
-    mask, lengths = right_padded_mask(batch, timesteps, device) if masked else (None, None)
+    if pattern is not None:
+        mask = patterned_mask(pattern, batch, timesteps, device)
+        lengths = mask.sum(dim=1).cpu() if pattern == "right-padded" else None
+    else:
+        mask, lengths = right_padded_mask(batch, timesteps, device) if masked else (None, None)
 
     def ours_layer(use_cudnn):
         # use_cudnn=True requires the fused path (an error otherwise) and False the loop, with no
         # per-call context manager inside the timed region.
-        inner = OURS[base](units, return_sequences=True, input_dim=features, device=device, use_cudnn=use_cudnn)
+        inner = OURS[base](units, return_sequences=True, input_dim=features, device=device, use_cudnn=use_cudnn,
+                           use_bias=use_bias)
         return kr.Bidirectional(inner) if bidirectional else inner
 
-    fused_layer = ours_layer(True).to(device)
+    fused_layer = ours_layer(True if pattern is None and use_bias else "auto").to(device)
     loop_layer = ours_layer(False).to(device)
-    reference = TorchReference(base, features, units, bidirectional).to(device)
+    reference = TorchReference(base, features, units, bidirectional, bias=use_bias).to(device)
 
     def timed(run):
         def call(backward):
@@ -111,8 +213,11 @@ def build_case(layer_name, size, masked, device, keras, with_packed=False):
     def run_loop(xi):
         return loop_layer(xi, mask=mask)
 
-    impls = {"torch.nn": timed(lambda xi: reference(xi, lengths)), "ours fused": timed(run_fused),
-             "ours loop": timed(run_loop)}
+    impls = Case(fused_layer=fused_layer, mask=mask, reference=reference.rnn)
+    if pattern in (None, "right-padded"):
+        impls["torch.nn"] = timed(lambda xi: reference(xi, lengths))
+    impls["ours fused"] = timed(run_fused)
+    impls["ours loop"] = timed(run_loop)
     if with_packed and masked:
         packed_layer = ours_layer(True).to(device)
         packed_layer.pack_on_cpu = True
@@ -122,7 +227,7 @@ def build_case(layer_name, size, masked, device, keras, with_packed=False):
         impls["ours packed"] = timed(run_packed)
         impls["torch.nn unpacked"] = timed(lambda xi: reference(xi))
     if keras is not None:
-        klayer = getattr(keras.layers, KERAS_NAMES[base])(units, return_sequences=True)
+        klayer = getattr(keras.layers, KERAS_NAMES[base])(units, return_sequences=True, use_bias=use_bias)
         if bidirectional:
             klayer = keras.layers.Bidirectional(klayer)
         klayer.build((batch, timesteps, features))
@@ -141,7 +246,7 @@ LOOP_CONFIGS = {
 
 def build_loop_case(config_name, size, masked, device, keras, compile_loop=False):
     base, kwargs, training = LOOP_CONFIGS[config_name]
-    batch, timesteps, features, units = SIZES[size]
+    batch, timesteps, features, units = size_of(size)
     x = torch.randn(batch, timesteps, features, device=device)
     mask = right_padded_mask(batch, timesteps, device)[0] if masked else None
     ours = OURS[base](units, return_sequences=True, input_dim=features, device=device, **kwargs)
@@ -173,40 +278,34 @@ def build_loop_case(config_name, size, masked, device, keras, compile_loop=False
 def run_loop_configs(args, keras):
     device = torch.device(args.device)
     rows = []
-    sizes = list(SIZES) if args.sizes == "all" else args.sizes.split(",")
-    for size in sizes:
+    for size in args.sizes:
         for config_name in LOOP_CONFIGS:
             for masked in (False, True):
                 impls = build_loop_case(config_name, size, masked, device, keras, args.compile_loop)
                 for backward in (False, True):
-                    medians = measure(impls, backward, args.repeats, args.warmup, device, args.min_sample_ms)
                     row = {"size": size, "config": config_name, "mask": "right-padded" if masked else "none",
-                           "mode": "fwd+bwd" if backward else "fwd", "ms": medians}
+                           "mode": "fwd+bwd" if backward else "fwd",
+                           **timings(impls, backward, args.repeats, args.warmup, device, args.min_sample_ms)}
                     rows.append(row)
-                    ms = medians
-                    print(f"{size:7s} {config_name:24s} {row['mask']:12s} {row['mode']:7s} | "
-                          + "  ".join(f"{n} {v:8.2f}" for n, v in ms.items())
-                          + f" | keras/ours {ratio(ms.get('keras 3'), ms['ours loop']):5.2f}x", flush=True)
+                    ms = row["ms"]
+                    print(f"{size:7s} {config_name:24s} {row['mask']:12s} {row['mode']:7s} | {timing_text(row)} | "
+                          f"keras/ours {ratio_text(ms.get('keras 3'), ms['ours loop'])}", flush=True)
     return rows
 
 
 def loop_markdown_table(rows):
-    lines = ["| size | configuration | mask | mode | ours loop (ms) | keras 3 (ms) | keras 3 / ours |",
-             "|---|---|---|---|---|---|---|"]
-    for row in rows:
-        ms = row["ms"]
-        keras_ms = ms.get("keras 3")
-        lines.append(f"| {row['size']} | {row['config']} | {row['mask']} | {row['mode']} | {ms['ours loop']:.2f} | "
-                     f"{'' if keras_ms is None else f'{keras_ms:.2f}'} | {ratio(keras_ms, ms['ours loop']):.2f}x |")
-    return "\n".join(lines)
+    names = implementation_names(rows, ("ours loop", "ours compiled", "keras 3"))
+    return timing_markdown(rows, [("size", "size"), ("configuration", "config"), ("mask", "mask"), ("mode", "mode")],
+                           names, [("keras 3 / ours loop", "keras 3", "ours loop")] if "keras 3" in names else [])
 
 
-def measure(impls, backward, repeats, warmup, device, min_sample_ms=20.0):
-    """Median milliseconds per call of each implementation, interleaved repeat by repeat.
+def sample_interleaved(impls, backward, repeats, warmup, device, min_sample_ms=20.0):
+    """Milliseconds per call of each implementation, one sample per repeat, interleaved repeat by repeat.
 
     Each repeat of an implementation times enough back-to-back calls to last
     about `min_sample_ms` (sized once from a timed warm-up call) and keeps
     their mean: single calls of a millisecond are too noisy to compare at 5%.
+    Returns name -> the list of `repeats` samples (ms per call).
     """
     times = {name: [] for name in impls}
     calls = {}
@@ -229,7 +328,29 @@ def measure(impls, backward, repeats, warmup, device, min_sample_ms=20.0):
                 fn(backward)
             synchronize(device)
             times[name].append((time.perf_counter() - start) * 1e3 / calls[name])
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
+
+
+def summarize(samples):
+    """(median, interquartile range) of samples, as torch.utils.benchmark's Measurement computes them
+    (quartiles interpolated linearly between the sorted samples; one sample: IQR 0)."""
+    from torch.utils.benchmark.utils.common import Measurement, TaskSpec
+    measurement = Measurement(number_per_run=1, raw_times=list(samples), task_spec=TaskSpec(stmt="", setup=""))
+    return measurement.median, measurement.iqr
+
+
+def timings(impls, backward, repeats, warmup, device, min_sample_ms=20.0):
+    """{"ms": name -> median, "iqr_ms": name -> IQR, "samples_ms": name -> samples}: a row's timing fields."""
+    samples = sample_interleaved(impls, backward, repeats, warmup, device, min_sample_ms)
+    spreads = {name: summarize(values) for name, values in samples.items()}
+    return {"ms": {name: median for name, (median, _) in spreads.items()},
+            "iqr_ms": {name: iqr for name, (_, iqr) in spreads.items()},
+            "samples_ms": samples}
+
+
+def measure(impls, backward, repeats, warmup, device, min_sample_ms=20.0):
+    """Median milliseconds per call of each implementation (`timings` without the spread)."""
+    return timings(impls, backward, repeats, warmup, device, min_sample_ms)["ms"]
 
 
 def peak_memory(fn, device) -> int:
@@ -278,7 +399,7 @@ def run_kernel_check(args):
     """Which kernels ran for the fused path of each layer, forward+backward, with and without a mask."""
     device = torch.device(args.device)
     rows = []
-    for layer_name in args.layers.split(","):
+    for layer_name in args.layers:
         for masked in (False, True):
             impls = build_case(layer_name, "mnist", masked, device, None)
             fused = impls["ours fused"]
@@ -297,9 +418,8 @@ def run_memory(args):
     """Peak memory of forward+backward: ours fused vs torch.nn, per layer and mask."""
     device = torch.device(args.device)
     rows = []
-    sizes = list(SIZES) if args.sizes == "all" else args.sizes.split(",")
-    for size in sizes:
-        for layer_name in args.layers.split(","):
+    for size in args.sizes:
+        for layer_name in args.layers:
             for masked in (False, True):
                 impls = build_case(layer_name, size, masked, device, None, with_packed=True)
                 for impl in impls.values():
@@ -390,70 +510,255 @@ def run_functional(args):
                         module(source, target)
             return call
         for backward in (False, True):
-            ms = measure({"kr.Model": timed(model), "hand-written": timed(hand_written)}, backward,
-                         args.repeats, args.warmup, device, args.min_sample_ms)
-            row = {"case": label, "backward": backward, "model_ms": ms["kr.Model"],
-                   "hand_written_ms": ms["hand-written"], "ratio": ms["kr.Model"] / ms["hand-written"]}
+            measured = timings({"kr.Model": timed(model), "hand-written": timed(hand_written)}, backward,
+                               args.repeats, args.warmup, device, args.min_sample_ms)
+            ms, iqr = measured["ms"], measured["iqr_ms"]
+            row = {"case": label, "backward": backward, "mode": "fwd+bwd" if backward else "fwd",
+                   "model_ms": ms["kr.Model"], "hand_written_ms": ms["hand-written"],
+                   "model_iqr_ms": iqr["kr.Model"], "hand_written_iqr_ms": iqr["hand-written"],
+                   "ratio": ms["kr.Model"] / ms["hand-written"], **measured}
             rows.append(row)
-            print(f"functional seq2seq, {label:16s} {'fwd+bwd' if backward else 'forward'}: kr.Model "
-                  f"{row['model_ms']:.3f} ms, hand-written {row['hand_written_ms']:.3f} ms, "
+            print(f"functional seq2seq, {label:16s} {'fwd+bwd' if backward else 'forward'}: {timing_text(row)} | "
                   f"ratio {row['ratio']:.3f}x")
     return rows
 
 
 def functional_markdown_table(rows):
-    lines = ["| case | pass | kr.Model ms | hand-written ms | kr.Model / hand-written |", "|---|---|---|---|---|"]
-    for row in rows:
-        lines.append(f"| {row['case']} | {'fwd+bwd' if row['backward'] else 'forward'} | {row['model_ms']:.3f} | "
-                     f"{row['hand_written_ms']:.3f} | {row['ratio']:.3f}x |")
-    return "\n".join(lines)
+    return timing_markdown(rows, [("case", "case"), ("pass", "mode")], ["kr.Model", "hand-written"],
+                           [("kr.Model / hand-written", "kr.Model", "hand-written")])
 
 
 def run_matrix(args, keras):
     device = torch.device(args.device)
     rows = []
-    layers = args.layers.split(",")
-    sizes = list(SIZES) if args.sizes == "all" else args.sizes.split(",")
-    for size in sizes:
-        for layer_name in layers:
+    for size in args.sizes:
+        for layer_name in args.layers:
             for masked in (False, True):
                 impls = build_case(layer_name, size, masked, device, keras if not args.no_keras else None)
                 for backward in (False, True):
-                    medians = measure(impls, backward, args.repeats, args.warmup, device, args.min_sample_ms)
                     row = {"size": size, "layer": layer_name, "mask": "right-padded" if masked else "none",
-                           "mode": "fwd+bwd" if backward else "fwd", "ms": medians}
+                           "mode": "fwd+bwd" if backward else "fwd",
+                           **timings(impls, backward, args.repeats, args.warmup, device, args.min_sample_ms)}
                     rows.append(row)
                     print(format_row(row), flush=True)
     return rows
+
+
+def run_no_bias(args, keras):
+    """use_bias=False: ours (the default use_cudnn="auto", and the loop) against torch.nn with bias=False
+    and Keras 3 with use_bias=False; the rows say which path ours ran."""
+    device = torch.device(args.device)
+    rows = []
+    for size in args.sizes:
+        for layer_name in args.layers:
+            for masked in (False, True):
+                case = build_case(layer_name, size, masked, device, keras, use_bias=False)
+                for backward in (False, True):
+                    row = {"size": size, "layer": layer_name, "use_bias": False,
+                           "mask": "right-padded" if masked else "none", "mode": "fwd+bwd" if backward else "fwd",
+                           **timings(case, backward, args.repeats, args.warmup, device, args.min_sample_ms)}
+                    row.update(case.path_report())
+                    rows.append(row)
+                    print(f"no bias {format_row(row)} | ours fused ran: {row['path']}", flush=True)
+    return rows
+
+
+def run_masks(args, keras):
+    """Masks of every pattern (MASK_PATTERNS), the same valid steps per row: ours at use_cudnn="auto"
+    (the path it ran is recorded) and on the loop, torch.nn where it has an equivalent, Keras 3."""
+    device = torch.device(args.device)
+    rows = []
+    for size in args.sizes:
+        for layer_name in args.layers:
+            for pattern in MASK_PATTERNS:
+                case = build_case(layer_name, size, True, device, keras, pattern=pattern)
+                for backward in (False, True):
+                    row = {"size": size, "layer": layer_name, "mask": pattern, "mode": "fwd+bwd" if backward else "fwd",
+                           **timings(case, backward, args.repeats, args.warmup, device, args.min_sample_ms)}
+                    row.update(case.path_report())
+                    if "torch.nn" not in case:
+                        row["not_timed"] = {"torch.nn": NO_TORCH_MASK}
+                    rows.append(row)
+                    names = implementation_names([row], ("ours fused", "ours loop", "torch.nn", "keras 3"),
+                                                 always=("torch.nn",))
+                    print(f"{size:7s} {layer_name:13s} {pattern:12s} {row['mode']:7s} | ours fused ran "
+                          f"{row['path']:5s} | {timing_text(row, names)}", flush=True)
+    return rows
+
+
+def masks_markdown_table(rows):
+    names = implementation_names(rows, ("ours fused", "ours loop", "torch.nn", "keras 3"), always=("torch.nn",))
+    ratios = [("ours fused / ours loop", "ours fused", "ours loop")]
+    if "keras 3" in names:
+        ratios.append(("keras 3 / ours fused", "keras 3", "ours fused"))
+    table = timing_markdown(rows, [("size", "size"), ("layer", "layer"), ("mask", "mask"), ("mode", "mode"),
+                                   ("ours fused ran", "path")], names, ratios)
+    return table + f"\n\nn/a: {NO_TORCH_MASK}."
+
+
+def no_bias_markdown_table(rows):
+    names = implementation_names(rows, ("torch.nn", "ours fused", "ours loop", "keras 3"))
+    ratios = [("ours fused / torch.nn", "ours fused", "torch.nn")]
+    if "keras 3" in names:
+        ratios.append(("keras 3 / ours fused", "keras 3", "ours fused"))
+    return timing_markdown(rows, [("size", "size"), ("layer", "layer"), ("mask", "mask"), ("mode", "mode"),
+                                  ("ours fused ran", "path")], names, ratios)
+
+
+def timed_call(run, x):
+    """function(backward): `run(x)` without gradients, or with them and a backward of the sum."""
+    def call(backward):
+        if backward:
+            result = run(x.detach().requires_grad_(True))
+            result.sum().backward()
+        else:
+            with torch.no_grad():
+                run(x)
+    return call
+
+
+def build_decode_case(layer_name, variant, batch, units, device):
+    """One decoding step (timesteps 1, features = units) with states: ours (use_cudnn="auto" and the
+    loop) against torch.nn's same call with `hx`.
+
+    "initial_state": the states are given to every call (ours: `initial_state=`, return_state=True).
+    "stateful": the layer carries its states from call to call (ours: stateful=True; torch.nn: the
+    returned `hx`, detached, fed to the next call, as a PyTorch user writes it).
+    """
+    if variant not in DECODE_VARIANTS:
+        raise ValueError(f"decode variant must be one of {', '.join(DECODE_VARIANTS)}, got {variant!r}")
+    features = units
+    x = torch.randn(batch, 1, features, device=device)
+    states = [torch.randn(batch, units, device=device) for _ in range(2 if layer_name == "lstm" else 1)]
+
+    def ours(use_cudnn):
+        if variant == "stateful":
+            layer = OURS[layer_name](units, stateful=True, input_dim=features, device=device, use_cudnn=use_cudnn)
+            return layer, lambda xi: layer(xi)
+        layer = OURS[layer_name](units, return_state=True, input_dim=features, device=device, use_cudnn=use_cudnn)
+        return layer, lambda xi: layer(xi, initial_state=states)[0]
+
+    fused_layer, run_fused = ours("auto")
+    _, run_loop = ours(False)
+    reference = TORCH[layer_name](features, units, batch_first=True).to(device)
+    hx = tuple(s.unsqueeze(0) for s in states) if layer_name == "lstm" else states[0].unsqueeze(0)
+    if variant == "stateful":
+        carried = [hx]
+
+        def run_torch(xi):
+            output, new = reference(xi, carried[0])
+            carried[0] = tuple(s.detach() for s in new) if isinstance(new, tuple) else new.detach()
+            return output
+    else:
+        def run_torch(xi):
+            return reference(xi, hx)[0]
+    return Case({"ours fused": timed_call(run_fused, x), "ours loop": timed_call(run_loop, x),
+                 "torch.nn": timed_call(run_torch, x)}, fused_layer=fused_layer, reference=reference)
+
+
+def run_decode(args):
+    """One-step decoding rows: every recurrent layer of --layers (not the bidirectional ones: a decoder
+    reads one way), both variants, --decode-batches x --decode-units, with and without gradients."""
+    device = torch.device(args.device)
+    layers = list(dict.fromkeys(name for name in args.layers if not name.startswith("bi_")))
+    if len(layers) < len(args.layers):
+        print("decode: bidirectional layers left out (a decoding step reads one way)")
+    rows = []
+    for layer_name in layers:
+        for variant in DECODE_VARIANTS:
+            for batch in args.decode_batches:
+                for units in args.decode_units:
+                    case = build_decode_case(layer_name, variant, batch, units, device)
+                    for backward in (False, True):
+                        row = {"layer": layer_name, "variant": variant, "batch": batch, "units": units,
+                               "mode": "fwd+bwd" if backward else "fwd",
+                               **timings(case, backward, args.repeats, args.warmup, device, args.min_sample_ms)}
+                        row.update(case.path_report())
+                        rows.append(row)
+                        print(f"decode {layer_name:10s} {variant:13s} batch {batch:4d} units {units:4d} "
+                              f"{row['mode']:7s} | ours fused ran {row['path']:5s} | {timing_text(row)} | "
+                              f"fused/torch.nn {ratio_text(row['ms']['ours fused'], row['ms']['torch.nn'])}",
+                              flush=True)
+    return rows
+
+
+def decode_markdown_table(rows):
+    return timing_markdown(rows, [("layer", "layer"), ("states", "variant"), ("batch", "batch"), ("units", "units"),
+                                  ("mode", "mode"), ("ours fused ran", "path")],
+                           ["ours fused", "ours loop", "torch.nn"],
+                           [("ours fused / torch.nn", "ours fused", "torch.nn"),
+                            ("ours loop / torch.nn", "ours loop", "torch.nn")])
 
 
 def ratio(a, b):
     return a / b if a and b else float("nan")
 
 
+def ratio_text(a, b):
+    value = ratio(a, b)
+    return "n/a" if math.isnan(value) else f"{value:.2f}x"
+
+
+def ms_text(value):
+    """Milliseconds with three significant digits or more: decoding steps take hundredths of a ms."""
+    return f"{value:.2f}" if value >= 1 else f"{value:.3f}" if value >= 0.1 else f"{value:.4f}"
+
+
+def iqr_percent(row, name):
+    """The interquartile range of one implementation in a row, as a percentage of its median."""
+    median = row["ms"][name]
+    return 100.0 * row["iqr_ms"][name] / median if median else float("nan")
+
+
+def implementation_names(rows, order, always=()):
+    """The implementations timed in any of `rows` (and those in `always`), in `order`, then any others."""
+    seen = {name for row in rows for name in row["ms"]} | set(always)
+    return [name for name in order if name in seen] + sorted(seen - set(order))
+
+
+def timing_text(row, names=None):
+    """"name median (IQR p%)" for each implementation of a printed row; "name n/a" where one was not timed."""
+    cells = []
+    for name in names or row["ms"]:
+        if name in row["ms"]:
+            cells.append(f"{name} {ms_text(row['ms'][name]):>7s} (IQR {iqr_percent(row, name):4.1f}%)")
+        else:
+            cells.append(f"{name} n/a")
+    return "  ".join(cells)
+
+
+def timing_markdown(rows, keys, names, ratios=()):
+    """A markdown table: `keys` are (header, row key) columns; each implementation of `names` gets a
+    median column and an IQR column (% of the median), "n/a" where it was not timed; `ratios` are
+    (header, numerator, denominator) columns of medians."""
+    header = [title for title, _ in keys] + [cell for name in names for cell in (f"{name} (ms)", f"{name} IQR")] \
+        + [title for title, _, _ in ratios]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [str(row.get(key, "")) for _, key in keys]
+        for name in names:
+            cells += ([ms_text(row["ms"][name]), f"{iqr_percent(row, name):.1f}%"] if name in row["ms"]
+                      else ["n/a", "n/a"])
+        cells += [ratio_text(row["ms"].get(a), row["ms"].get(b)) for _, a, b in ratios]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def format_row(row):
     ms = row["ms"]
-    cells = "  ".join(f"{name} {value:8.2f}" for name, value in ms.items())
-    fused_vs_torch = ratio(ms["ours fused"], ms["torch.nn"])
-    keras = f"  keras/loop {ratio(ms['keras 3'], ms['ours loop']):5.2f}x" if "keras 3" in ms else ""
-    return (f"{row['size']:7s} {row['layer']:11s} {row['mask']:12s} {row['mode']:7s} | {cells} | "
-            f"fused/torch.nn {fused_vs_torch:5.2f}x{keras}")
+    fused_vs_torch = ratio_text(ms.get("ours fused"), ms.get("torch.nn"))
+    keras = f"  keras/loop {ratio_text(ms['keras 3'], ms['ours loop'])}" if "keras 3" in ms else ""
+    return (f"{row['size']:7s} {row['layer']:13s} {row['mask']:12s} {row['mode']:7s} | {timing_text(row)} | "
+            f"fused/torch.nn {fused_vs_torch}{keras}")
 
 
 def markdown_table(rows):
     names = list(rows[0]["ms"])
-    keras = "keras 3" in names                 # without Keras, no columns of its ratios
-    header = "| size | layer | mask | mode | " + " | ".join(f"{n} (ms)" for n in names) + \
-        " | fused / torch.nn |" + (" keras 3 / loop | keras 3 / fused |" if keras else "")
-    lines = [header, "|" + "---|" * (header.count("|") - 1)]
-    for row in rows:
-        ms = row["ms"]
-        lines.append(f"| {row['size']} | {row['layer']} | {row['mask']} | {row['mode']} | "
-                     + " | ".join(f"{ms[n]:.2f}" for n in names)
-                     + f" | {ratio(ms['ours fused'], ms['torch.nn']):.2f}x |"
-                     + (f" {ratio(ms['keras 3'], ms['ours loop']):.2f}x"
-                        f" | {ratio(ms['keras 3'], ms['ours fused']):.2f}x |" if keras else ""))
-    return "\n".join(lines)
+    ratios = [("fused / torch.nn", "ours fused", "torch.nn")]
+    if "keras 3" in names:                 # without Keras, no columns of its ratios
+        ratios += [("keras 3 / loop", "keras 3", "ours loop"), ("keras 3 / fused", "keras 3", "ours fused")]
+    return timing_markdown(rows, [("size", "size"), ("layer", "layer"), ("mask", "mask"), ("mode", "mode")],
+                           names, ratios)
 
 
 def machine_description(device):
@@ -526,24 +831,99 @@ def train_mnist_rows(args):
     return results
 
 
-def main(argv=None, prog=None):
+def comma_list(kind, choices, every=None, hidden=()):
+    """An argparse type: a comma-separated list of `choices` (or "all" for `every`); anything else is
+    an argparse error that lists the choices."""
+    listed = ", ".join(choices) + (", or 'all'" if every is not None else "")
+
+    def parse(text):
+        if every is not None and text.strip() == "all":
+            return list(every)
+        names = [name.strip() for name in text.split(",")]
+        unknown = [name for name in names if name not in choices and name not in hidden]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated list of {kind} from {listed}; got unknown "
+                f"{', '.join(repr(name) for name in unknown)} in {text!r}")
+        return names
+    return parse
+
+
+def int_list(text):
+    """An argparse type: a comma-separated list of positive integers."""
+    try:
+        values = [int(value) for value in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of positive integers, got {text!r}")
+    return values
+
+
+def at_least(low, kind=int):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'} of at least "
+                                             f"{low}, got {text!r}")
+        return value
+    return parse
+
+
+def machine_load():
+    """os.getloadavg() (1, 5 and 15 minutes), or None where the system has none."""
+    try:
+        return tuple(os.getloadavg())
+    except (AttributeError, OSError):
+        return None
+
+
+def busy_warning(load, cores, when):
+    """A warning line when the 1-minute load average is above the core count, else None."""
+    if load is None or not cores or load[0] <= cores:
+        return None
+    return (f"WARNING: the machine is busy {when}: 1-minute load average {load[0]:.2f} is above its {cores} cores; "
+            "other processes compete for them, so the timings are noisy (see each IQR) - rerun on an idle machine")
+
+
+def build_parser(prog=None):
     parser = argparse.ArgumentParser(prog=prog, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="mnist", help="comma-separated of %s, or 'all'" % ",".join(SIZES))
-    parser.add_argument("--layers", default="lstm,gru,simple_rnn,bi_lstm")
+    parser.add_argument("--version", action="version", help="print kerasrnn_torch's and torch's versions and exit",
+                        version=f"kerasrnn_torch {kr.__version__} (torch {torch.__version__})")
+    parser.add_argument("--sizes", default="mnist", type=comma_list("sizes", (*SIZES, *SMOKE_SIZES), every=SIZES),
+                        help="comma-separated of %s ('all': %s; 'tiny' is a smoke test whose numbers mean nothing)"
+                             % (", ".join((*SIZES, *SMOKE_SIZES)), ", ".join(SIZES)))
+    parser.add_argument("--layers", default="lstm,gru,simple_rnn,bi_lstm", type=comma_list("layers", LAYERS),
+                        help="comma-separated of %s (default lstm,gru,simple_rnn,bi_lstm)" % ", ".join(LAYERS))
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--min-sample-ms", type=float, default=20.0,
+    parser.add_argument("--repeats", type=at_least(1), default=10,
+                        help="samples per implementation: the median and IQR are theirs (default 10)")
+    parser.add_argument("--warmup", type=at_least(0), default=3)
+    parser.add_argument("--min-sample-ms", type=at_least(0.0, float), default=20.0,
                         help="each repeat times back-to-back calls for at least this long (default 20)")
     parser.add_argument("--no-keras", action="store_true", help="leave Keras 3 out")
-    parser.add_argument("--json", help="write the raw medians here")
+    parser.add_argument("--json", help="write the raw medians, IQRs and samples here")
     parser.add_argument("--plot", help="write a PNG of the fused/torch.nn ratios here (needs matplotlib)")
-    parser.add_argument("--markdown", help="write the table as markdown here")
+    parser.add_argument("--markdown", help="write the tables as markdown here")
     parser.add_argument("--train-mnist", action="store_true", help="also run the one-epoch MNIST-rows experiment")
     parser.add_argument("--train-samples", type=int, default=60000)
     parser.add_argument("--data-dir", default=os.path.expanduser("~/.torchvision"))
     parser.add_argument("--skip-matrix", action="store_true")
+    parser.add_argument("--masks", action="store_true",
+                        help="also time masked calls: right-padded, left-padded, holes and random masks with the "
+                             "same valid steps per row (ours at use_cudnn='auto' and on the loop, torch.nn where it "
+                             "has an equivalent, Keras 3)")
+    parser.add_argument("--decode", action="store_true",
+                        help="also time one-step decoding with states (initial_state and stateful), ours against "
+                             "torch.nn's call with hx")
+    parser.add_argument("--decode-batches", type=int_list, default="1,64", help="batch sizes of --decode (1,64)")
+    parser.add_argument("--decode-units", type=int_list, default="64,256", help="units of --decode (64,256)")
+    parser.add_argument("--no-bias", action="store_true",
+                        help="also time use_bias=False layers against torch.nn with bias=False and Keras 3")
     parser.add_argument("--memory", action="store_true", help="also measure peak memory of forward+backward")
     parser.add_argument("--compile-loop", action="store_true",
                         help="with --loop-configs, also time the opt-in compiled loop (compiles per shape first)")
@@ -554,17 +934,48 @@ def main(argv=None, prog=None):
                         help="also time loop-only configurations (recurrent_dropout, relu, ...) against Keras 3")
     parser.add_argument("--functional", action="store_true",
                         help="also time kr.Model against a hand-written forward (the reference seq2seq)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def write_markdown(report, path):
+    sections = [("rows", "Ours against torch.nn and Keras 3", markdown_table),
+                ("no_bias_rows", "use_bias=False", no_bias_markdown_table),
+                ("mask_rows", "Mask patterns", masks_markdown_table),
+                ("decode_rows", "One-step decoding with states", decode_markdown_table),
+                ("loop_rows", "Loop-only configurations", loop_markdown_table),
+                ("memory_rows", "Peak memory, forward+backward", memory_markdown_table),
+                ("functional_rows", "kr.Model against a hand-written forward", functional_markdown_table)]
+    parts = [f"> {warning}" for warning in report.get("warnings", [])]
+    parts += [f"#### {title}\n\n{table(report[key])}" for key, title, table in sections if report.get(key)]
+    with open(path, "w") as f:
+        f.write("\n\n".join(parts) + "\n")
+
+
+def main(argv=None, prog=None):
+    args = build_parser(prog).parse_args(argv)
+    cores = os.cpu_count()
+    load_before = machine_load()
+    warnings = [w for w in [busy_warning(load_before, cores, "before the run")] if w]
+    for warning in warnings:
+        print(warning, flush=True)
 
     keras = None if args.no_keras else try_keras()
     device = torch.device(args.device)
     print(f"device: {machine_description(device)}; torch {torch.__version__}; "
-          f"keras {keras.__version__ if keras else 'not used'}; medians of {args.repeats} repeats, each the mean "
-          f"of calls lasting at least {args.min_sample_ms:g} ms (ms per call)")
-    report = {"device": machine_description(device), "torch": torch.__version__,
-              "keras": keras.__version__ if keras else None, "rows": []}
+          f"keras {keras.__version__ if keras else 'not used'}; medians and interquartile ranges (IQR, % of the "
+          f"median) of {args.repeats} repeats, each the mean of calls lasting at least {args.min_sample_ms:g} ms "
+          f"(ms per call)")
+    report = {"device": machine_description(device), "torch": torch.__version__, "kerasrnn_torch": kr.__version__,
+              "keras": keras.__version__ if keras else None, "repeats": args.repeats,
+              "min_sample_ms": args.min_sample_ms, "rows": []}
     if not args.skip_matrix:
         report["rows"] = run_matrix(args, keras)
+    if args.no_bias:
+        report["no_bias_rows"] = run_no_bias(args, keras)
+    if args.masks:
+        report["mask_rows"] = run_masks(args, keras)
+    if args.decode:
+        report["decode_rows"] = run_decode(args)
     if args.kernel_check:
         report["kernel_rows"] = run_kernel_check(args)
     if args.loop_configs:
@@ -575,19 +986,19 @@ def main(argv=None, prog=None):
         report["functional_rows"] = run_functional(args)
     if args.train_mnist:
         report["train_mnist"] = train_mnist_rows(args)
+
+    load_after = machine_load()
+    after = busy_warning(load_after, cores, "after the run")
+    if after:
+        print(after, flush=True)
+        warnings.append(after)
+    report["load"] = {"cores": cores, "before": load_before, "after": load_after}
+    report["warnings"] = warnings
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
     if args.markdown:
-        with open(args.markdown, "w") as f:
-            if report["rows"]:
-                f.write(markdown_table(report["rows"]) + "\n")
-            if report.get("loop_rows"):
-                f.write("\n" + loop_markdown_table(report["loop_rows"]) + "\n")
-            if report.get("memory_rows"):
-                f.write("\n" + memory_markdown_table(report["memory_rows"]) + "\n")
-            if report.get("functional_rows"):
-                f.write("\n" + functional_markdown_table(report["functional_rows"]) + "\n")
+        write_markdown(report, args.markdown)
     if args.plot and report["rows"]:
         plot(report["rows"], args.plot)
     return report

@@ -87,24 +87,29 @@ def test_bench_runs_the_benchmark_matrix_and_passes_options_through():
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "bench: kerasrnn_torch.benchmark --sizes mnist --repeats 5 --layers lstm --repeats 1" in out
-    assert "keras not used; medians of 1 repeats, each the mean of calls lasting at least 20 ms" in out
-    rows = re.findall(r"^mnist\s+(\w+)\s+(none|right-padded)\s+(fwd|fwd\+bwd)\s+\| torch\.nn\s+[\d.]+\s+"
-                      r"ours fused\s+[\d.]+\s+ours loop\s+[\d.]+ \|", out, flags=re.MULTILINE)
+    assert ("keras not used; medians and interquartile ranges (IQR, % of the median) of 1 repeats, each the mean "
+            "of calls lasting at least 20 ms") in out
+    cell = r"\s+[\d.]+ \(IQR\s+[\d.]+%\)"
+    rows = re.findall(rf"^mnist\s+(\w+)\s+(none|right-padded)\s+(fwd|fwd\+bwd)\s+\| torch\.nn{cell}\s+"
+                      rf"ours fused{cell}\s+ours loop{cell} \|", out, flags=re.MULTILINE)
     assert rows == [("lstm", mask, mode) for mask in ("none", "right-padded") for mode in ("fwd", "fwd+bwd")]
 
 
 def test_bench_tables_show_keras_ratios_only_where_keras_ran():
     import kerasrnn_torch.benchmark as benchmark
     without = {"size": "mnist", "layer": "gru", "mask": "none", "mode": "fwd",
-               "ms": {"torch.nn": 2.0, "ours fused": 1.0, "ours loop": 4.0}}
-    with_keras = dict(without, ms=dict(without["ms"], **{"keras 3": 8.0}))
-    assert benchmark.format_row(without).endswith("fused/torch.nn  0.50x")
-    assert benchmark.format_row(with_keras).endswith("fused/torch.nn  0.50x  keras/loop  2.00x")
+               "ms": {"torch.nn": 2.0, "ours fused": 1.0, "ours loop": 4.0},
+               "iqr_ms": {"torch.nn": 0.1, "ours fused": 0.02, "ours loop": 0.4}}
+    with_keras = dict(without, ms=dict(without["ms"], **{"keras 3": 8.0}),
+                      iqr_ms=dict(without["iqr_ms"], **{"keras 3": 0.0}))
+    assert benchmark.format_row(without).endswith("ours loop    4.00 (IQR 10.0%) | fused/torch.nn 0.50x")
+    assert benchmark.format_row(with_keras).endswith("fused/torch.nn 0.50x  keras/loop 2.00x")
     header, rule, line = benchmark.markdown_table([without]).splitlines()
-    assert header.endswith("| ours loop (ms) | fused / torch.nn |") and rule.count("---") == 8
-    assert line == "| mnist | gru | none | fwd | 2.00 | 1.00 | 4.00 | 0.50x |"
+    assert header.endswith("| ours loop (ms) | ours loop IQR | fused / torch.nn |") and rule.count("---") == 11
+    assert line == "| mnist | gru | none | fwd | 2.00 | 5.0% | 1.00 | 2.0% | 4.00 | 10.0% | 0.50x |"
     line = benchmark.markdown_table([with_keras]).splitlines()[2]
-    assert line == "| mnist | gru | none | fwd | 2.00 | 1.00 | 4.00 | 8.00 | 0.50x | 2.00x | 8.00x |"
+    assert line == ("| mnist | gru | none | fwd | 2.00 | 5.0% | 1.00 | 2.0% | 4.00 | 10.0% | 8.00 | 0.0% "
+                    "| 0.50x | 2.00x | 8.00x |")
     assert "nan" not in benchmark.markdown_table([without]) + benchmark.format_row(without)
 
 
@@ -139,6 +144,7 @@ def test_bench_memory_reports_the_packed_option_and_the_unpacked_reference_for_m
                      "--markdown", str(table))
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line for line in table.read_text().splitlines() if line.startswith("| mnist")]
+    assert "#### Peak memory, forward+backward" in table.read_text()
     assert len(rows) == 2
     assert rows[0].endswith("| - | - | - | - |")                   # no mask: nothing to pack
     assert re.search(r"\| right-padded \|( [\d.]+x? \|){7}$", rows[1]), rows[1]
