@@ -184,15 +184,28 @@ def _is_keras_tensor(value) -> bool:
 
 
 def has_symbolic(args, kwargs) -> bool:
-    """Whether a call's arguments hold a KerasTensor (in a list, tuple or dict too); cheap for real calls."""
-    return any(_holds_symbolic(a) for a in args) or any(_holds_symbolic(v) for v in kwargs.values())
+    """Whether a call's arguments hold a KerasTensor (in a list, tuple or dict too).
+
+    Every layer call asks, so the common answer (tensors, short lists of tensors) costs a few type checks.
+    """
+    for value in args:
+        if type(value) is not torch.Tensor and _holds_symbolic(value):
+            return True
+    if kwargs:
+        for value in kwargs.values():
+            if type(value) is not torch.Tensor and _holds_symbolic(value):
+                return True
+    return False
 
 
 def _holds_symbolic(value) -> bool:
     if isinstance(value, KerasTensor):
         return True
     if isinstance(value, (list, tuple)):
-        return any(_holds_symbolic(v) for v in value)
+        for item in value:
+            if type(item) is not torch.Tensor and _holds_symbolic(item):
+                return True
+        return False
     if isinstance(value, dict):
         return any(_holds_symbolic(v) for v in value.values())
     return False
