@@ -1,4 +1,4 @@
-"""Every public class documents itself as STYLE.md asks: a summary line, its arguments and a working example."""
+"""Every public class documents itself: a summary line, its arguments and a working example."""
 import doctest
 import inspect
 

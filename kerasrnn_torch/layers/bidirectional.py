@@ -54,7 +54,7 @@ class Bidirectional(Layer):
     call_records = (*Layer.call_records, "last_path")
     sequence_input = True
 
-    # API.md order: backward_layer third (Keras 3 puts `weights` there).
+    # The documented positional order: backward_layer third (Keras 3 puts `weights` there).
     def __init__(self, layer, merge_mode="concat", backward_layer=None, weights=None, **layer_kwargs):
         device, dtype = layer_kwargs.get("device"), layer_kwargs.get("dtype")
         super().__init__(**layer_kwargs)

@@ -45,7 +45,7 @@ class Embedding(Layer):
     (torch.Size([1, 3, 64]), tensor([[ True,  True, False]]))
     """
 
-    # API.md's positional order (mask_zero fourth); Keras 3 puts the regularizer and constraint first.
+    # The documented positional order (mask_zero fourth); Keras 3 puts the regularizer and constraint first.
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", mask_zero=False,
                  embeddings_regularizer=None, embeddings_constraint=None, weights=None, *, activity_regularizer=None,
                  input_length=None, input_shape=None, **layer_kwargs):
