@@ -90,23 +90,46 @@ def test_from_torch_folds_lstm_biases_and_keeps_both_gru_biases():
     layer = kr.LSTM.from_torch(lstm)
     assert layer.cell.bias.shape == (12,)
     assert torch.allclose(layer.cell.bias, lstm.bias_ih_l0 + lstm.bias_hh_l0)
-    gru = kr.GRU.from_torch(randomize(nn.GRU(2, 3)))
+    gru = kr.GRU.from_torch(randomize(nn.GRU(2, 3, batch_first=True)))
     assert gru.reset_after and gru.cell.bias.shape == (2, 9)
 
 
 def test_from_torch_relu_rnn_and_no_bias_modules():
-    relu = kr.SimpleRNN.from_torch(nn.RNN(3, 4, nonlinearity="relu"))
+    relu = kr.SimpleRNN.from_torch(nn.RNN(3, 4, nonlinearity="relu", batch_first=True))
     assert relu.cell.activation is kr.activations.get("relu")
     unbiased = kr.GRU.from_torch(randomize(nn.GRU(3, 4, bias=False, batch_first=True)))
     assert not unbiased.use_bias and unbiased.count_params() == 3 * 4 * 3 + 3 * 4 * 4
 
 
-def test_from_torch_of_a_sequence_first_module_is_still_batch_first():
-    """The weights do not depend on batch_first; the layer always takes (batch, timesteps, features)."""
+def test_a_time_major_module_is_refused_unless_the_inputs_will_be_batch_first():
+    """PyTorch's default takes (timesteps, batch, features); a layer reading that as batch-first is silently wrong."""
     module = randomize(nn.LSTM(3, 4))                       # batch_first=False
-    layer = kr.LSTM.from_torch(module, return_sequences=True)
+    with pytest.raises(ValueError, match=r"batch_first=False, so it takes \(timesteps, batch, features\).*"
+                                         r"assume_batch_first=True"):
+        kr.LSTM.from_torch(module, return_sequences=True)
+    with pytest.raises(ValueError, match="assume_batch_first=True"):
+        kr.Bidirectional.from_torch(randomize(nn.GRU(3, 4, bidirectional=True)))
+    layer = kr.LSTM.from_torch(module, return_sequences=True, assume_batch_first=True)
     x = torch.randn(2, 5, 3)
     assert_close(layer(x), module(x.transpose(0, 1))[0].transpose(0, 1), TORCH_ATOL, "time-major module")
+
+
+def test_the_pytorch_seq2seq_tutorial_encoder_converts():
+    class EncoderRNN(nn.Module):                            # the tutorial's encoder, batch-first
+        def __init__(self, input_size, hidden_size):
+            super().__init__()
+            self.embedding = nn.Embedding(input_size, hidden_size)
+            self.gru = nn.GRU(hidden_size, hidden_size, batch_first=True)
+
+        def forward(self, tokens):
+            return self.gru(self.embedding(tokens))
+    encoder = randomize(EncoderRNN(20, 8))
+    layer = kr.GRU.from_torch(encoder.gru, return_sequences=True, return_state=True)
+    tokens = torch.randint(0, 20, (3, 6))
+    output, hidden = encoder(tokens)
+    ours, state = layer(encoder.embedding(tokens))
+    assert_close(ours, output, TORCH_ATOL, "encoder outputs")
+    assert_close(state, hidden[0], TORCH_ATOL, "encoder hidden state")
 
 
 def test_round_trips_keep_every_weight():
@@ -157,10 +180,11 @@ FROM_TORCH_REFUSALS = [
     ("bidirectional", kr.GRU, lambda: nn.GRU(3, 4, bidirectional=True), {}, ValueError,
      r"kr.Bidirectional.from_torch\(module\)"),
     ("wrong-module", kr.LSTM, lambda: nn.GRU(3, 4), {}, TypeError, r"expects a torch.nn.LSTM, got GRU"),
-    ("wrong-units", kr.GRU, lambda: nn.GRU(3, 4), {"units": 7}, ValueError, r"units=7 disagrees .* units=4"),
-    ("wrong-activation", kr.SimpleRNN, lambda: nn.RNN(3, 4), {"activation": "relu"}, ValueError,
+    ("wrong-units", kr.GRU, lambda: nn.GRU(3, 4, batch_first=True), {"units": 7}, ValueError,
+     r"units=7 disagrees .* units=4"),
+    ("wrong-activation", kr.SimpleRNN, lambda: nn.RNN(3, 4, batch_first=True), {"activation": "relu"}, ValueError,
      r"activation='relu' disagrees"),
-    ("wrong-input-shape", kr.LSTM, lambda: nn.LSTM(3, 4), {"input_shape": (5, 2)}, ValueError,
+    ("wrong-input-shape", kr.LSTM, lambda: nn.LSTM(3, 4, batch_first=True), {"input_shape": (5, 2)}, ValueError,
      r"input_shape=\(5, 2\) disagrees .* input_size=3"),
 ]
 

@@ -442,13 +442,14 @@ class Bidirectional(Layer):
         return to_torch(self)
 
     @classmethod
-    def from_torch(cls, module, merge_mode="concat", **kwargs):
+    def from_torch(cls, module, merge_mode="concat", *, assume_batch_first=False, **kwargs):
         """A Bidirectional holding a bidirectional single-layer `torch.nn.RNN` / `LSTM` / `GRU`'s weights.
 
         `kwargs` are the inner layer's other arguments (`return_sequences=True`, ...).
         """
         from .torch_modules import bidirectional_from_torch
-        return bidirectional_from_torch(module, merge_mode=merge_mode, **kwargs)
+        return bidirectional_from_torch(module, merge_mode=merge_mode, assume_batch_first=assume_batch_first,
+                                        **kwargs)
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, merge_mode={self.merge_mode!r}"

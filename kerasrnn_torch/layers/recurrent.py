@@ -237,10 +237,14 @@ class KerasRecurrentLayer(RNN):
         return to_torch(self)
 
     @classmethod
-    def from_torch(cls, module, **kwargs):
-        """A layer of this class holding the weights of a single-layer `torch.nn` recurrent module."""
+    def from_torch(cls, module, *, assume_batch_first=False, **kwargs):
+        """A layer of this class holding the weights of a single-layer `torch.nn` recurrent module.
+
+        A module with `batch_first=False` is refused unless `assume_batch_first=True` says its inputs will
+        come batch-first (see `layers.torch_modules.from_torch`).
+        """
         from .torch_modules import from_torch
-        return from_torch(cls, module, **kwargs)
+        return from_torch(cls, module, assume_batch_first=assume_batch_first, **kwargs)
 
     def _run_fused(self, inputs, states, layout, training):
         cell = self.cell

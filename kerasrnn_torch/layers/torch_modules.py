@@ -128,7 +128,7 @@ def _copy_into(module: nn.RNNBase, layer, *, suffix: str):
 
 
 # ---------------------------------------------------------------- from torch
-def from_torch(cls, module, **kwargs):
+def from_torch(cls, module, *, assume_batch_first=False, **kwargs):
     """A `cls` layer (SimpleRNN, LSTM or GRU) holding the weights of a single-layer `torch.nn` module.
 
     `module` is an `nn.RNN` (for SimpleRNN; its nonlinearity becomes the
@@ -138,8 +138,11 @@ def from_torch(cls, module, **kwargs):
     Keras's `(2, 3*units)` bias (reset_after=True). `bias=False` gives
     `use_bias=False`.
 
-    The layer is batch-first whatever the module's `batch_first` (the
-    weights do not depend on it): feed it `(batch, timesteps, features)`.
+    The layer is batch-first: it takes `(batch, timesteps, features)`. A
+    module with `batch_first=False` (PyTorch's default) takes time first, so
+    converting it is refused unless `assume_batch_first=True` says the inputs
+    will be transposed to batch-first: a layer reading time as batch would
+    give wrong but plausible results, without a word.
     `kwargs` are the layer's other arguments (`return_sequences=True`,
     `name=...`); the ones the module determines (`units`, `use_bias`,
     `input_dim`, `activation`, ...) may be given only with the module's value.
@@ -151,12 +154,13 @@ def from_torch(cls, module, **kwargs):
     if not isinstance(module, expected):
         raise TypeError(f"{owner} expects a torch.nn.{expected.__name__}, got {type(module).__name__}")
     _check_single_direction(module, owner)
+    _check_axis_order(module, assume_batch_first, owner)
     layer = cls(**_layer_arguments(kind, module, kwargs, owner))
     _load_direction(layer, module, suffix="")
     return layer
 
 
-def bidirectional_from_torch(module, merge_mode="concat", **kwargs):
+def bidirectional_from_torch(module, merge_mode="concat", *, assume_batch_first=False, **kwargs):
     """A `Bidirectional` over the matching layer holding a bidirectional single-layer `torch.nn` module's weights.
 
     The forward direction's weights (`*_l0`) go to `forward_layer`, the
@@ -175,6 +179,7 @@ def bidirectional_from_torch(module, merge_mode="concat", **kwargs):
     if not module.bidirectional:
         raise ValueError(f"{owner}: the module has bidirectional=False; use {cls.__name__}.from_torch(module)")
     _check_common(module, owner)
+    _check_axis_order(module, assume_batch_first, owner)
     arguments = _layer_arguments(cls.cell_class.kind, module, kwargs, owner)
     forward = cls(**arguments)
     backward = cls(**{**arguments, "go_backwards": True,
@@ -193,6 +198,14 @@ def _check_common(module, owner: str):
     if getattr(module, "proj_size", 0):
         raise ValueError(f"{owner}: the module has proj_size={module.proj_size} (an LSTM with projections); "
                          "Keras's LSTM has no projection, so no equivalent exists")
+
+
+def _check_axis_order(module, assume_batch_first: bool, owner: str):
+    if not module.batch_first and not assume_batch_first:
+        raise ValueError(
+            f"{owner}: the module has batch_first=False, so it takes (timesteps, batch, features); kerasrnn_torch "
+            "layers take (batch, timesteps, features). Transpose the inputs to batch-first (x.transpose(0, 1)) "
+            "and pass assume_batch_first=True, or build the module with batch_first=True")
 
 
 def _check_single_direction(module, owner: str):
