@@ -213,6 +213,10 @@ class KerasRecurrentLayer(RNN):
         """`torch_weights()` outside tracing (the caller has checked)."""
         params = self._modules["cell"]._parameters
         kernel, recurrent_kernel, bias = params["kernel"], params["recurrent_kernel"], params["bias"]
+        if _is_transformed(kernel):
+            # Under torch.func (grad, functional_call inside it) the weights are wrapped tensors without
+            # storage: nothing to key a cache on, and each transform call has its own weights anyway.
+            return self._convert_weights(kernel, recurrent_kernel, bias)
         key = (torch.is_grad_enabled(), id(kernel), kernel.data_ptr(), kernel._version,
                id(recurrent_kernel), recurrent_kernel.data_ptr(), recurrent_kernel._version,
                None if bias is None else (id(bias), bias.data_ptr(), bias._version))
@@ -266,6 +270,11 @@ _CELL_ATTRIBUTES = frozenset({
     "recurrent_regularizer", "bias_regularizer", "kernel_constraint", "recurrent_constraint",
     "bias_constraint", "dropout", "recurrent_dropout", "seed", "implementation",
 })
+
+
+def _is_transformed(tensor) -> bool:
+    """A tensor wrapped by a torch.func transform (grad, vmap, jvp)."""
+    return torch._C._functorch.is_functorch_wrapped_tensor(tensor)
 
 
 def _tracing() -> bool:
