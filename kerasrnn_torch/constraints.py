@@ -12,6 +12,8 @@ import numbers
 
 import torch
 
+from ._configurable import Configurable
+
 EPSILON = 1e-7  # Keras's backend.epsilon(), added to the norms it divides by
 
 
@@ -28,7 +30,7 @@ def _norms(w, axis):
     return w.square().sum(dim=axis, keepdim=True).sqrt()
 
 
-class Constraint:
+class Constraint(Configurable):
     """Base class: a callable from a weight to its projection (the identity here).
 
     Subclasses override `__call__`; `get_config` lists the constructor
@@ -38,16 +40,6 @@ class Constraint:
     def __call__(self, w: torch.Tensor) -> torch.Tensor:
         return w
 
-    def get_config(self) -> dict:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({arguments})"
 
 
 class MaxNorm(Constraint):

@@ -19,6 +19,7 @@ import numbers
 import torch
 
 from ._checks import shape_text
+from ._configurable import Configurable
 
 
 def _fans(shape, input_axes=None, output_axes=None):
@@ -39,7 +40,7 @@ def _seed_generator(seed):
     return None if seed is None else torch.Generator().manual_seed(int(seed))
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: `init(tensor, generator=None)` fills `tensor` in place and returns it."""
 
     def fill(self, tensor: torch.Tensor, generator=None) -> torch.Tensor:
@@ -53,16 +54,6 @@ class Initializer:
         with torch.no_grad():
             return self.fill(tensor, generator)
 
-    def get_config(self) -> dict:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({arguments})"
 
 
 class RandomInitializer(Initializer):

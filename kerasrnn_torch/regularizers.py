@@ -12,6 +12,8 @@ import numbers
 
 import torch
 
+from ._configurable import Configurable
+
 EPSILON = 1e-7  # Keras's backend.epsilon(): the smallest norm OrthogonalRegularizer divides by
 
 
@@ -22,7 +24,7 @@ def _factor(value, argument: str, owner: str) -> float:
     return float(value)
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class: a callable from a weight (or an activity) to a scalar penalty.
 
     Subclasses override `__call__`; `get_config` lists the constructor
@@ -32,16 +34,6 @@ class Regularizer:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return x.new_zeros(())
 
-    def get_config(self) -> dict:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({arguments})"
 
 
 class L1(Regularizer):

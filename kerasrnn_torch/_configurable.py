@@ -1,0 +1,21 @@
+"""What Keras's small objects (initializers, regularizers, constraints) share: their configuration."""
+from __future__ import annotations
+
+
+class Configurable:
+    """An object whose constructor arguments are its Keras configuration.
+
+    Subclasses return their arguments from `get_config()`, so that
+    `type(obj).from_config(obj.get_config())` rebuilds it and `repr` shows them.
+    """
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"
