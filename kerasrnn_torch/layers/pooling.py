@@ -32,11 +32,7 @@ class _GlobalPooling1D(Layer):
         return None
 
     def _checked(self, inputs):
-        layout = "(batch, steps, features)" if self.data_format == "channels_last" else "(batch, features, steps)"
-        require_tensor(inputs, describe(self), f"a tensor of shape {layout}")
-        if inputs.dim() != 3:
-            raise ValueError(f"{describe(self)} expects inputs of shape {layout}, got shape {shape_text(inputs.shape)}")
-        return inputs
+        return checked_steps_input(self, inputs)
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, data_format={self.data_format!r}, keepdims={self.keepdims}"
@@ -154,10 +150,7 @@ class MaxPooling1D(Layer):
         return None
 
     def forward(self, inputs):
-        layout = "(batch, steps, features)" if self.data_format == "channels_last" else "(batch, features, steps)"
-        require_tensor(inputs, describe(self), f"a tensor of shape {layout}")
-        if inputs.dim() != 3:
-            raise ValueError(f"{describe(self)} expects inputs of shape {layout}, got shape {shape_text(inputs.shape)}")
+        checked_steps_input(self, inputs)
         x = inputs.transpose(1, 2) if self.data_format == "channels_last" else inputs
         (size,), (stride,) = self.pool_size, self.strides
         steps = x.shape[-1]
@@ -173,6 +166,15 @@ class MaxPooling1D(Layer):
     def extra_repr(self) -> str:
         return (f"name={self.name!r}, pool_size={self.pool_size}, strides={self.strides}, "
                 f"padding={self.padding!r}, data_format={self.data_format!r}")
+
+
+def checked_steps_input(layer, inputs):
+    """A 3-D `(batch, steps, features)` input (features first with channels_first), or an error naming the layer."""
+    layout = "(batch, steps, features)" if layer.data_format == "channels_last" else "(batch, features, steps)"
+    require_tensor(inputs, describe(layer), f"a tensor of shape {layout}")
+    if inputs.dim() != 3:
+        raise ValueError(f"{describe(layer)} expects inputs of shape {layout}, got shape {shape_text(inputs.shape)}")
+    return inputs
 
 
 def _one_int_tuple(value, argument: str, owner: str) -> tuple:
