@@ -75,13 +75,15 @@ def test_set_weights_from_another_layer_type_is_refused():
 
 def test_lazy_build_creates_weights_at_first_call():
     layer = kr.LSTM(4)
-    assert list(layer.parameters()) == []
+    placeholders = list(layer.parameters())             # registered now, filled at the first call
+    assert [type(p).__name__ for p in placeholders] == ["UninitializedParameter"] * 3
     with pytest.raises(ValueError, match="no weights yet.*input_shape"):
         layer.get_weights()
     with pytest.raises(ValueError, match="no weights yet"):
         layer.count_params()
     layer(torch.randn(2, 3, 6))
     assert tuple(layer.cell.kernel.shape) == (6, 16)
+    assert [id(p) for p in layer.parameters()] == [id(p) for p in placeholders]
 
 
 def test_default_initial_weights_follow_keras():

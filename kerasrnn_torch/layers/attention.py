@@ -202,6 +202,9 @@ class AdditiveAttention(Attention):
         super().__init__(use_scale=use_scale, dropout=dropout, seed=seed, **layer_kwargs)
         self.build_from_hint()
 
+    def expected_weights(self):
+        return [("scale", True)] if self.use_scale else []
+
     def build(self, input_shape=None):
         # Keras sizes `scale` from the query's last axis, so it waits for the shapes [query, value(, key)].
         if self.built or input_shape is None:

@@ -8,6 +8,7 @@ regularization `losses`.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 from collections import defaultdict
@@ -73,6 +74,18 @@ def assign_weights(targets, tensors) -> None:
     with torch.no_grad():
         for target, tensor in zip(targets, tensors):
             target.copy_(tensor)
+
+
+@contextlib.contextmanager
+def _placeholders_hidden(layer):
+    """The layer's weight placeholders out of `_parameters` for the block (torch passes None over)."""
+    hidden = {name: p for name, p in layer._parameters.items() if isinstance(p, nn.UninitializedParameter)}
+    for name in hidden:
+        layer._parameters[name] = None
+    try:
+        yield
+    finally:
+        layer._parameters.update(hidden)
 
 
 def _empty_record(name: str):
@@ -151,6 +164,18 @@ class Layer(nn.Module):
         """
         return output_shape_of(self, input_shape)
 
+    # The placeholders hold no values: state_dict() leaves them out, and load_state_dict() does not
+    # ask for them (the weights appear in both once built).
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        with _placeholders_hidden(self):
+            super()._save_to_state_dict(destination, prefix, keep_vars)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        with _placeholders_hidden(self):
+            super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                          unexpected_keys, error_msgs)
+
     # ----------------------------------------------------------- call records
     # Attributes a forward call writes about itself (its path, its activity losses, ...): what a
     # dry run puts back and a fresh copy clears. Subclasses add theirs.
@@ -205,13 +230,32 @@ class Layer(nn.Module):
                 module.__dict__["_trainable"] = value
                 frozen = module.__dict__.get("_frozen_weights", ())
                 for name, parameter in module.named_parameters(recurse=False):
-                    parameter.requires_grad_(value and name not in frozen)
+                    parameter.requires_grad = value and name not in frozen     # placeholders take it too
 
     # ----------------------------------------------------------------- build
     def build_from_hint(self):
-        """Create the weights now when a shape hint was given (call at the end of __init__)."""
+        """Create the weights now when a shape hint was given (call at the end of __init__); without one,
+        register placeholders for them (see `expected_weights`)."""
         if self.input_shape_hint is not None and not self.built:
             self.build((None, *self.input_shape_hint))
+        if not self.built:
+            self.declare_weights(self.expected_weights())
+
+    def expected_weights(self) -> list[tuple[str, bool]]:
+        """`(name, trainable)` of each weight `build` will create, in order; layers with weights say so."""
+        return []
+
+    def declare_weights(self, names) -> None:
+        """Register a placeholder (`torch.nn.UninitializedParameter`) for each weight a later build makes.
+
+        An optimizer made before the first call holds these very objects, which `add_weight`
+        fills in place: every weight trains, as PyTorch's lazy modules do (`nn.LazyLinear`).
+        """
+        factory = self.factory_kwargs
+        for name, trainable in names:
+            if name not in self._parameters:
+                self.register_parameter(name, nn.UninitializedParameter(
+                    requires_grad=trainable and self.trainable, device=factory["device"], dtype=factory["dtype"]))
 
     def build(self, input_shape):
         """Create weights for inputs of `input_shape` (batch axis first, may be None)."""
@@ -222,14 +266,24 @@ class Layer(nn.Module):
             self.build(tuple(input_shape))
 
     def add_weight(self, name, shape, initializer="zeros", *, regularizer=None, constraint=None, trainable=True):
-        """Create, initialise and register a Keras-layout weight called `name`."""
-        tensor = torch.empty(tuple(int(d) for d in shape), **self.factory_kwargs)
-        initializers.apply(initializers.get(initializer), tensor)
+        """Create, initialise and register a Keras-layout weight called `name` (filling its placeholder, if any)."""
+        shape = tuple(int(d) for d in shape)
         self.__dict__.setdefault("_initializers", {})[name] = initializer
         if not trainable:
             self.__dict__.setdefault("_frozen_weights", set()).add(name)   # stays frozen when trainable turns True
-        parameter = nn.Parameter(tensor, requires_grad=trainable and self.trainable)
-        self.register_parameter(name, parameter)
+        placeholder = self._parameters.get(name)
+        if isinstance(placeholder, nn.UninitializedParameter):
+            # The same object, so optimizers made before the build hold it; `.to()` may have moved it.
+            placeholder.materialize(shape, device=placeholder.device, dtype=placeholder.dtype)
+            parameter = placeholder
+            with torch.no_grad():
+                initializers.apply(initializers.get(initializer), parameter)
+            parameter.requires_grad = trainable and self.trainable
+        else:
+            tensor = torch.empty(shape, **self.factory_kwargs)
+            initializers.apply(initializers.get(initializer), tensor)
+            parameter = nn.Parameter(tensor, requires_grad=trainable and self.trainable)
+            self.register_parameter(name, parameter)
         if regularizer is not None:
             self._regularized.append((name, regularizer))
         if constraint is not None:

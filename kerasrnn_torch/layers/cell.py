@@ -168,6 +168,9 @@ class RecurrentCell(Layer):
             with torch.no_grad():
                 self.initial_bias(self.bias.data)
 
+    def expected_weights(self):
+        return [("kernel", True), ("recurrent_kernel", True)] + ([("bias", True)] if self.use_bias else [])
+
     def get_initial_state(self, batch_size: int):
         """Zero states `[h]` (or `[h, c]`), on the weights' device and dtype."""
         like = self.kernel if self.built else None

@@ -102,6 +102,9 @@ class Conv1D(Layer):
     def _channel_axis(self) -> int:
         return -1 if self.data_format == "channels_last" else 1
 
+    def expected_weights(self):
+        return [("kernel", True)] + ([("bias", True)] if self.use_bias else [])
+
     def build(self, input_shape):
         if len(input_shape) != 3:
             raise ValueError(f"{describe(self)} expects inputs of shape (batch, steps, channels) "

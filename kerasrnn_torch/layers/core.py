@@ -90,6 +90,9 @@ class Dense(Layer):
     def from_config(cls, config: dict):
         return super().from_config(without_quantization(config, f"{cls.__name__} {config.get('name')!r}"))
 
+    def expected_weights(self):
+        return [("kernel", True)] + ([("bias", True)] if self.use_bias else [])
+
     def build(self, input_shape):
         if len(input_shape) < 2:
             raise ValueError(f"{describe(self)} expects inputs of shape (batch, ..., features), "

@@ -101,6 +101,10 @@ class LayerNormalization(Layer):
             raise ValueError(f"{describe(self)}: `axis` {self.axis} names an axis twice")
         return tuple(positive)
 
+    def expected_weights(self):
+        return ([("gamma", True)] if self.scale or self.rms_scaling else []) + \
+            ([("beta", True)] if self.center and not self.rms_scaling else [])
+
     def build(self, input_shape):
         self._axes = self._normalized_axes(len(input_shape))
         shape = tuple(input_shape[a] for a in self._axes)
@@ -233,6 +237,10 @@ class BatchNormalization(Layer):
         self.gamma_constraint = constraints.get(gamma_constraint)
         self._channel_axis = None
         self.build_from_hint()
+
+    def expected_weights(self):
+        return ([("gamma", True)] if self.scale else []) + ([("beta", True)] if self.center else []) + \
+            [("moving_mean", False), ("moving_variance", False)]
 
     def build(self, input_shape):
         self._input_rank = len(input_shape)
