@@ -38,6 +38,7 @@ class Activation(Layer):
         return {**super().get_config(), "activation": self.activation if name is None else name}
 
     def forward(self, inputs):
+        """`activation(inputs)`, any shape; the incoming mask passes on."""
         require_tensor(inputs, describe(self))
         return self.activation(inputs)
 

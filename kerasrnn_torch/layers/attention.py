@@ -140,6 +140,9 @@ class Attention(Layer):
         return self.concat_score_weight * torch.tanh(pairs).sum(dim=-1)
 
     def forward(self, inputs, mask=None, training=None, return_attention_scores=False, use_causal_mask=False):
+        """Attend: `inputs` is `[query, value]` or `[query, value, key]`; `mask` is `[query_mask, value_mask]`
+        (either may be None); `training` turns dropout on (None: `self.training`); `return_attention_scores`
+        also returns the distribution; `use_causal_mask` stops step i from attending to later steps."""
         training = self.training if training is None else bool(training)
         query, value, key = self._split_inputs(inputs)
         if not self.built:

@@ -296,6 +296,10 @@ class Bidirectional(Layer):
 
     # --------------------------------------------------------------- forward
     def forward(self, inputs, initial_state=None, mask=None, training=None):
+        """Run both directions and merge: `inputs` `(batch, timesteps, features)`; `initial_state` the forward
+        layer's states then the backward one's; `mask` bool `(batch, timesteps)`, any pattern; `training`
+        (None: `self.training`). Returns the merged output, or `(output, *forward_states, *backward_states)`
+        with `return_state=True`."""
         training = self.training if training is None else bool(training)
         if initial_state is None and mask is None and not self.stateful:
             result = self._lean_two_way_call(inputs, training)

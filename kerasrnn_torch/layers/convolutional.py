@@ -142,6 +142,7 @@ class Conv1D(Layer):
                             "convert the input or the layer (e.g. layer.to(torch.float64))")
 
     def forward(self, inputs, mask=None):
+        """Convolve `(batch, steps, channels)` (`(batch, channels, steps)` with channels_first); a mask stops here."""
         self._check(inputs)
         if mask is not None:
             warnings.warn(f"{describe(self)} received a mask, but Conv1D does not support masking (as in "

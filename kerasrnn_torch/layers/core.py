@@ -108,6 +108,7 @@ class Dense(Layer):
         self.built = True
 
     def forward(self, inputs):
+        """`activation(inputs @ kernel + bias)` on the last axis of `(batch, ..., features)` inputs."""
         require_tensor(inputs, describe(self), "a tensor of shape (..., features)")
         if not self.built:
             self.build(tuple(inputs.shape))
@@ -165,6 +166,7 @@ class Dropout(Layer):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed, "noise_shape": noise_shape}
 
     def forward(self, inputs, training=None):
+        """Drop a `rate` fraction of `inputs` while training (`training=None`: `self.training`), else pass them."""
         if not self.built:
             self.build(tuple(inputs.shape))
         training = self.training if training is None else bool(training)

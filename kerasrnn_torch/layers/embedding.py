@@ -81,6 +81,7 @@ class Embedding(Layer):
         self.built = True
 
     def forward(self, inputs):
+        """Look up integer ids `(batch, ...)` -> `(batch, ..., output_dim)`; `compute_mask(ids)` gives the mask."""
         ids = self._checked_ids(inputs)
         outputs = F.embedding(ids, self.embeddings)
         self.record_activity(outputs)

@@ -34,6 +34,7 @@ class InputLayer(Layer):
         self.built = True
 
     def forward(self, inputs):
+        """The input itself (a functional model feeds its data here)."""
         return inputs
 
     def get_config(self) -> dict:

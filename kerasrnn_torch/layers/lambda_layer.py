@@ -71,6 +71,7 @@ class Lambda(Layer):
         return config
 
     def forward(self, inputs, mask=None, training=None):
+        """`function(inputs, **arguments)`; `mask` and `training` reach a function that takes them."""
         if not (isinstance(inputs, torch.Tensor) or (
                 isinstance(inputs, (list, tuple)) and all(isinstance(t, torch.Tensor) for t in inputs))):
             raise TypeError(f"{describe(self)} expects a tensor or a list of tensors, got {type(inputs).__name__} "

@@ -36,6 +36,7 @@ class Masking(Layer):
         return (inputs != self.mask_value).any(dim=-1)
 
     def forward(self, inputs):
+        """`inputs` with the steps whose features all equal `mask_value` set to zero; see `compute_mask`."""
         require_tensor(inputs, describe(self), "a tensor of shape (batch, timesteps, features)")
         self.maybe_build(inputs.shape)
         keep = (inputs != self.mask_value).any(dim=-1, keepdim=True)

@@ -82,6 +82,7 @@ class _ElementwiseMerge(_Merge):
     """Merge layers that combine their inputs element by element, with Keras's broadcasting."""
 
     def forward(self, inputs, mask=None):
+        """Merge `inputs`, a list of tensors; `mask` is None or one entry (tensor or None) per input."""
         inputs = self._checked_inputs(inputs)
         masks = self._checked_masks(inputs, mask)
         self._check_batch_sizes(inputs)
@@ -311,6 +312,7 @@ class Concatenate(_Merge):
                              f"got shapes {_shapes_text(inputs)}")
 
     def forward(self, inputs, mask=None):
+        """Concatenate `inputs`, a list of tensors, along `axis`; `mask` is None or one entry per input."""
         inputs = self._checked_inputs(inputs)
         self._checked_masks(inputs, mask)
         self._check_shapes(inputs)
@@ -400,6 +402,7 @@ class Dot(_Merge):
         return axes
 
     def forward(self, inputs, mask=None):
+        """Dot products of the two tensors in `inputs` along `axes`; `mask` is accepted and not passed on."""
         x, y = self._checked_inputs(inputs)
         self._checked_masks([x, y], mask)
         self._check_batch_sizes([x, y])

@@ -313,6 +313,12 @@ class MultiHeadAttention(Layer):
     # --------------------------------------------------------------- forward
     def forward(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
                 return_attention_scores=False, training=None, use_causal_mask=False, mask=None):
+        """Attend from `query` `(batch, T, dim)` to `value` (and `key`, default `value`) `(batch, S, dim)`.
+
+        Masks: `query_mask`, `value_mask`, `key_mask` (bool, per step), `attention_mask` `(batch, T, S)`,
+        `use_causal_mask`, or `mask=[query_mask, value_mask(, key_mask)]`; `training` turns dropout on;
+        `return_attention_scores` also returns the per-head scores.
+        """
         training = self.training if training is None else bool(training)
         key = value if key is None else key
         self._check_inputs(query, value, key)

@@ -126,6 +126,7 @@ class LayerNormalization(Layer):
         self.built = True
 
     def forward(self, inputs):
+        """Normalize `inputs` over `axis`, then scale by `gamma` and shift by `beta`."""
         require_tensor(inputs, describe(self))
         if not self.built:
             self.build(tuple(inputs.shape))
@@ -298,6 +299,9 @@ class BatchNormalization(Layer):
         return mean.reshape(-1), variance.reshape(-1)
 
     def forward(self, inputs, training=None, mask=None):
+        """Normalize with the batch's statistics while training (updating the moving ones) and the moving
+        statistics otherwise; `training=None` means `self.training`; `mask` leaves masked steps out of the
+        batch statistics."""
         self._check(inputs, mask)
         training = self.training if training is None else bool(training)
         if training and self.trainable:

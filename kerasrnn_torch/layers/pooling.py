@@ -61,6 +61,7 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
     supports_masking = True
 
     def forward(self, inputs, mask=None):
+        """Average over the steps of `(batch, steps, features)` inputs; with `mask`, over the used steps only."""
         inputs = self._checked(inputs)
         axis = self.steps_axis
         if mask is None:
@@ -98,6 +99,7 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
     supports_masking = False
 
     def forward(self, inputs):
+        """Maximum over the steps of `(batch, steps, features)` inputs (a mask is not used, as in Keras 3)."""
         inputs = self._checked(inputs)
         if inputs.shape[self.steps_axis] == 0:
             raise ValueError(f"{describe(self)} cannot take the maximum over 0 steps "
@@ -150,6 +152,7 @@ class MaxPooling1D(Layer):
         return None
 
     def forward(self, inputs):
+        """Maximum over windows of `pool_size` steps, every `strides` steps."""
         checked_steps_input(self, inputs)
         x = inputs.transpose(1, 2) if self.data_format == "channels_last" else inputs
         (size,), (stride,) = self.pool_size, self.strides

@@ -116,6 +116,9 @@ class KerasRecurrentLayer(RNN):
     # (docs/benchmarks.md). Every other call, and every bad input, takes the full forward, which
     # checks and explains.
     def forward(self, inputs, initial_state=None, mask=None, training=None):
+        """Run the layer: `inputs` `(batch, timesteps, features)`; `initial_state` a list of tensors (`[h]`,
+        `[h, c]` for LSTM); `mask` bool `(batch, timesteps)`, True = use the step, any pattern; `training`
+        (None: `self.training`). Returns the output, or `(output, *states)` with `return_state=True`."""
         if mask is None:
             ready = self.prepared_fused_call(inputs, self.training if training is None else bool(training))
             if ready is not None:
@@ -234,6 +237,10 @@ class KerasRecurrentLayer(RNN):
             # add nothing to the numbers.
             zeros = torch.zeros(kernel.shape[1], device=kernel.device, dtype=kernel.dtype)
         return to_torch_weights(self.cell.kind, kernel, recurrent_kernel, bias, recurrent_bias_zeros=zeros)
+
+    def extra_repr(self) -> str:
+        """`LSTM(64, name='lstm', return_sequences=True)`: the units first, as the layer is written."""
+        return f"{self._modules['cell'].units}, {super().extra_repr()}"
 
     def to_torch(self):
         """The equivalent `torch.nn.RNN` / `LSTM` / `GRU` (batch_first=True) with these weights."""

@@ -61,6 +61,7 @@ class RepeatVector(_Rearrange):
         return {**super().get_config(), "n": self.n}
 
     def forward(self, inputs):
+        """`(batch, features)` -> `(batch, n, features)`: the input repeated `n` times."""
         inputs = self._tensor(inputs, "a tensor of shape (batch, features)")
         if inputs.dim() != 2:
             raise ValueError(f"{describe(self)} expects inputs of shape (batch, features), "
@@ -98,6 +99,7 @@ class Flatten(_Rearrange):
         return {**super().get_config(), "data_format": self.data_format}
 
     def forward(self, inputs):
+        """Every axis but the batch one flattened into one."""
         inputs = self._tensor(inputs, "a tensor of shape (batch, ...)")
         if inputs.dim() < 1:
             raise ValueError(f"{describe(self)} expects inputs with a batch axis, got a 0-D tensor")
@@ -155,6 +157,7 @@ class Reshape(_Rearrange):
         return resolved
 
     def forward(self, inputs):
+        """`inputs` reshaped to `(batch, *target_shape)` (one -1 inferred)."""
         inputs = self._tensor(inputs, "a tensor of shape (batch, ...)")
         if inputs.dim() < 1:
             raise ValueError(f"{describe(self)} expects inputs with a batch axis, got a 0-D tensor")
@@ -195,6 +198,7 @@ class Permute(_Rearrange):
         return {**super().get_config(), "dims": self.dims}
 
     def forward(self, inputs):
+        """`inputs` with the axes after the batch one permuted as `dims` says (counting from 1)."""
         inputs = self._tensor(inputs, f"a tensor with {len(self.dims) + 1} axes")
         if inputs.dim() != len(self.dims) + 1:
             raise ValueError(f"{describe(self)} with dims={self.dims} expects inputs with {len(self.dims) + 1} "

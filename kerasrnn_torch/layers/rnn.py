@@ -318,6 +318,9 @@ class RNN(Layer):
 
     # --------------------------------------------------------------- forward
     def forward(self, inputs, initial_state=None, mask=None, training=None):
+        """Run the cell over time: `inputs` `(batch, timesteps, ...)` (a structure for a custom cell);
+        `initial_state` a list with one tensor per state; `mask` bool `(batch, timesteps)`, any pattern;
+        `training` (None: `self.training`). Returns the output, or `(output, *states)` with `return_state=True`."""
         training = self.training if training is None else bool(training)
         batch, timesteps, first = self.check_inputs(inputs)
         if not self.built:

@@ -75,6 +75,8 @@ class TimeDistributed(Layer):
                              f"got a {rank}-D input of shape {shape_text(shape)}")
 
     def forward(self, inputs, mask=None, training=None):
+        """Apply the wrapped layer to every step of `(batch, timesteps, ...)` inputs; `mask` reaches a layer that
+        takes one, step by step; `training` reaches a layer that takes it."""
         if not isinstance(inputs, torch.Tensor):
             raise TypeError(f"{describe(self)} expects a tensor of shape (batch, time, ...), "
                             f"got {type(inputs).__name__}")

@@ -138,6 +138,9 @@ class Model(Layer):
 
     # ---------------------------------------------------------------- calling
     def forward(self, *inputs, mask=None, training=None):
+        """Run the graph: inputs as a list (`model([a, b])`), a dict by input name, or positional arguments
+        (`model(a, b)`); `mask` one entry per input; `training` for the layers that take it (None: their
+        own mode). Returns the structure of `outputs`."""
         values = self._flat_inputs(inputs)
         masks = self._flat_masks(mask)
         outputs, output_masks = self._program.run(values, masks, training)

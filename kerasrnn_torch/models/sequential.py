@@ -196,6 +196,8 @@ class Sequential(Layer):
 
     # ---------------------------------------------------------------- forward
     def forward(self, inputs, mask=None, training=None):
+        """Run the layers in order on `inputs`, passing masks along; `mask` is the input's mask, `training`
+        reaches the layers that take it (None: their own mode)."""
         if not self._modules:
             raise ValueError(f"{describe(self)} has no layers; add some with .add(layer)")
         output, output_mask = self._run(inputs, mask, training)
