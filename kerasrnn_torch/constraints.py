@@ -49,7 +49,7 @@ class MaxNorm(Constraint):
         max_value: the largest norm allowed (default 2).
         axis: the axis (or axes) the norm runs over (default 0).
 
-    >>> kr.LSTM(8, kernel_constraint=kr.constraints.MaxNorm(3.0))
+    >>> layer = kr.LSTM(8, kernel_constraint=kr.constraints.MaxNorm(3.0))
     """
 
     def __init__(self, max_value=2, axis=0):

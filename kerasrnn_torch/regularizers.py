@@ -39,7 +39,7 @@ class Regularizer(Configurable):
 class L1(Regularizer):
     """`l1 * sum(abs(x))`, as `keras.regularizers.L1` (default `l1=0.01`).
 
-    >>> kr.LSTM(8, kernel_regularizer=kr.regularizers.L1(0.001))
+    >>> layer = kr.LSTM(8, kernel_regularizer=kr.regularizers.L1(0.001))
     """
 
     def __init__(self, l1=0.01):
@@ -55,7 +55,7 @@ class L1(Regularizer):
 class L2(Regularizer):
     """`l2 * sum(x ** 2)`, as `keras.regularizers.L2` (default `l2=0.01`; no 1/2 factor).
 
-    >>> kr.LSTM(8, recurrent_regularizer=kr.regularizers.L2(0.001))
+    >>> layer = kr.LSTM(8, recurrent_regularizer=kr.regularizers.L2(0.001))
     """
 
     def __init__(self, l2=0.01):
@@ -74,7 +74,7 @@ class L1L2(Regularizer):
     The class defaults are Keras's, `l1=0.0, l2=0.0` (no penalty); the name
     "l1_l2" gives `l1=0.01, l2=0.01` (see `get`).
 
-    >>> kr.LSTM(8, bias_regularizer=kr.regularizers.L1L2(l1=0.001, l2=0.01))
+    >>> layer = kr.LSTM(8, bias_regularizer=kr.regularizers.L1L2(l1=0.001, l2=0.01))
     """
 
     def __init__(self, l1=0.0, l2=0.0):

@@ -43,7 +43,7 @@ def load_keras_weights(module, path, *, layers=None, skip_mismatch=False) -> Loa
 
     >>> model = kr.Sequential([kr.Embedding(1000, 64), kr.LSTM(32), kr.Dense(10)])
     >>> model.build((None, 20))
-    >>> report = kr.load_keras_weights(model, "keras_model.keras")
+    >>> report = kr.load_keras_weights(model, "keras_model.keras")  # doctest: +SKIP
     """
     found = keras_layers_of(module)
     mapping, selected = _selection(found, layers)
@@ -128,8 +128,8 @@ def from_keras(path):
     names them. A layer with no counterpart here raises a ValueError naming
     it.
 
-    >>> model = kr.from_keras("keras_model.keras")
-    >>> model(torch.tensor([[4, 8, 15, 0, 0]]))
+    >>> model = kr.from_keras("keras_model.keras")  # doctest: +SKIP
+    >>> model(torch.tensor([[4, 8, 15, 0, 0]]))  # doctest: +SKIP
     """
     with open_saved(path) as saved:
         config = saved.config
