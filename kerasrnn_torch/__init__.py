@@ -37,7 +37,7 @@ from .layers.normalization import BatchNormalization, LayerNormalization
 # Convolutional recurrent layers.
 from .layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, ConvLSTMCell
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "GRU", "LSTM", "RNN", "Attention", "Bidirectional", "Dense", "Dropout", "Embedding", "GRUCell", "LSTMCell",
