@@ -405,11 +405,12 @@ class ConvLSTM2D(ConvLSTM):
         padding: "valid" or "same" (Keras's: an odd total puts the extra step
             on the right).
         data_format: "channels_last" (None means the same) or "channels_first".
-        activation, recurrent_activation, use_bias, kernel_initializer,
-        recurrent_initializer, bias_initializer, unit_forget_bias,
-        kernel_regularizer, recurrent_regularizer, bias_regularizer,
-        activity_regularizer, kernel_constraint, recurrent_constraint,
-        bias_constraint: as `LSTM`.
+        activation, recurrent_activation, use_bias: as `LSTM`.
+        kernel_initializer, recurrent_initializer, bias_initializer: as `LSTM`.
+        unit_forget_bias: as `LSTM`.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: as `LSTM`.
+        activity_regularizer: as `LSTM`.
+        kernel_constraint, recurrent_constraint, bias_constraint: as `LSTM`.
         dropout, recurrent_dropout: as Keras: four masks each (one per gate),
             the shape of a whole step's input or state, drawn once per call.
         seed: integer seed for the dropout masks.

@@ -43,8 +43,8 @@ class Conv1D(Layer):
         data_format: "channels_last" (default; None means the same) or
             "channels_first".
         groups: split the channels into this many independent convolutions.
-        activation, use_bias, kernel_initializer, bias_initializer,
-        kernel_regularizer, bias_regularizer, activity_regularizer,
+        activation, use_bias, kernel_initializer, bias_initializer: as `Dense`.
+        kernel_regularizer, bias_regularizer, activity_regularizer: as `Dense`.
         kernel_constraint, bias_constraint: as `Dense`.
         input_shape: `(steps, channels)` (steps may be None).
         input_dim: the number of input channels.

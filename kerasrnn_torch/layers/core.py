@@ -52,7 +52,8 @@ class Dense(Layer):
         use_bias: whether to add `bias`.
         kernel_initializer, bias_initializer: Keras name or callable
             (defaults "glorot_uniform" and "zeros").
-        kernel_regularizer, bias_regularizer, activity_regularizer,
+        kernel_regularizer, bias_regularizer, activity_regularizer: as Keras
+            (None by default).
         kernel_constraint, bias_constraint: as Keras (None by default).
         name, input_shape, input_dim, device, dtype: see `Layer`.
 

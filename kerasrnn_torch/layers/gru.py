@@ -109,9 +109,11 @@ class GRU(KerasRecurrentLayer):
             then `(2, 3*units)`). False is Keras's older form, loop only.
         kernel_initializer, recurrent_initializer, bias_initializer: Keras
             names or callables (defaults "glorot_uniform", "orthogonal", "zeros").
-        kernel_regularizer, recurrent_regularizer, bias_regularizer,
-        activity_regularizer, kernel_constraint, recurrent_constraint,
-        bias_constraint: as Keras (None by default).
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: as Keras
+            (None by default).
+        activity_regularizer: as Keras (None by default).
+        kernel_constraint, recurrent_constraint, bias_constraint: as Keras
+            (None by default).
         dropout, recurrent_dropout: fractions of the inputs and of the
             recurrent state dropped while training (one mask per call, as in
             Keras); `recurrent_dropout > 0` keeps the layer on the loop path.

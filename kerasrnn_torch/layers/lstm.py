@@ -101,9 +101,11 @@ class LSTM(KerasRecurrentLayer):
         unit_forget_bias: start the forget-gate bias at one (default True).
         kernel_initializer, recurrent_initializer, bias_initializer: Keras
             names or callables (defaults "glorot_uniform", "orthogonal", "zeros").
-        kernel_regularizer, recurrent_regularizer, bias_regularizer,
-        activity_regularizer, kernel_constraint, recurrent_constraint,
-        bias_constraint: as Keras (None by default).
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: as Keras
+            (None by default).
+        activity_regularizer: as Keras (None by default).
+        kernel_constraint, recurrent_constraint, bias_constraint: as Keras
+            (None by default).
         dropout, recurrent_dropout: fractions of the inputs and of the
             recurrent state dropped while training (one mask per call, as in
             Keras); `recurrent_dropout > 0` keeps the layer on the loop path.

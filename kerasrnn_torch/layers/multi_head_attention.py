@@ -96,10 +96,11 @@ class MultiHeadAttention(Layer):
             projection of the query (Keras 3.15's gated attention).
         flash_attention: accepted for Keras compatibility (False or None; with
             True, Keras's restrictions apply: no dropout, no returned scores).
-        kernel_initializer, bias_initializer, kernel_regularizer,
-        bias_regularizer, activity_regularizer, kernel_constraint,
-        bias_constraint: as Keras; they apply to every projection (the
-        activity regularizer to each projection's output, as in Keras).
+        kernel_initializer, bias_initializer: as Keras, for every projection.
+        kernel_regularizer, bias_regularizer, activity_regularizer: as Keras,
+            for every projection (the activity regularizer on each projection's
+            output, as in Keras).
+        kernel_constraint, bias_constraint: as Keras, for every projection.
         seed: integer seed for the dropout (None: PyTorch's global RNG).
         name, input_shape, input_dim, device, dtype: see `Layer`.
 

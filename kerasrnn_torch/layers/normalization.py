@@ -57,8 +57,9 @@ class LayerNormalization(Layer):
         rms_scaling: Keras 3's deprecated switch: divide by
             `sqrt(variance + epsilon)` without subtracting the mean, times
             `gamma`, with no `beta` (it warns, as Keras does).
-        beta_initializer, gamma_initializer, beta_regularizer,
-        gamma_regularizer, beta_constraint, gamma_constraint: as Keras.
+        beta_initializer, gamma_initializer: as Keras.
+        beta_regularizer, gamma_regularizer: as Keras.
+        beta_constraint, gamma_constraint: as Keras.
         name, input_shape, input_dim, device, dtype: see `Layer`.
 
     >>> LayerNormalization()(torch.randn(2, 5, 8)).shape
@@ -188,8 +189,9 @@ class BatchNormalization(Layer):
             `BatchNorm` momentum is `1 - momentum`).
         epsilon: added to the variance (default 1e-3).
         center, scale: whether to use `beta` and `gamma`.
-        beta_initializer, gamma_initializer, moving_mean_initializer,
-        moving_variance_initializer, beta_regularizer, gamma_regularizer,
+        beta_initializer, gamma_initializer: as Keras.
+        moving_mean_initializer, moving_variance_initializer: as Keras.
+        beta_regularizer, gamma_regularizer: as Keras.
         beta_constraint, gamma_constraint: as Keras.
         synchronized: accepted for Keras compatibility; only False (Keras's
             torch backend refuses True as well).

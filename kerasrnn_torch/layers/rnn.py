@@ -32,9 +32,10 @@ class RNN(Layer):
         cell: a cell (`LSTMCell`, a custom `nn.Module` with `state_size` and
             `forward(inputs_t, states[, training]) -> (output_t, new_states)`),
             or a list of cells (wrapped in `StackedRNNCells`).
-        return_sequences, return_state, go_backwards, stateful, unroll,
-        zero_output_for_mask: as Keras. `unroll` changes nothing numerically
-        in eager PyTorch; it only keeps a layer on the loop path.
+        return_sequences, return_state, go_backwards, stateful: as Keras.
+        unroll: as Keras; it changes nothing numerically in eager PyTorch, it
+            only keeps a layer on the loop path.
+        zero_output_for_mask: as Keras.
 
     Always runs the cell loop, even over a built-in cell: that is how to ask
     for the loop explicitly (`RNN(LSTMCell(32))`), as in Keras.
