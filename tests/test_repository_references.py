@@ -1,0 +1,37 @@
+"""Nothing in the repository cites a file that is not in it."""
+import os
+import re
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOP = ("docs", "scripts", "examples", "tests", "kerasrnn_torch", ".ci")
+PATH = re.compile(r"(?<![\w./-])((?:%s)/[\w./-]*\w\.(?:md|py|sh|json|yml|toml))" % "|".join(re.escape(t) for t in TOP))
+
+
+def tracked_text_files():
+    names = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for name in names:
+        if name.endswith((".py", ".md", ".sh", ".toml", ".yml", ".txt", ".in")) or name == ".ci/run":
+            yield name
+
+
+def read(name):
+    with open(os.path.join(ROOT, name), encoding="utf-8") as file:
+        return file.read()
+
+
+def test_every_cited_repository_path_exists():
+    missing = []
+    for name in tracked_text_files():
+        for cited in set(PATH.findall(read(name))):
+            if "*" not in cited and not os.path.exists(os.path.join(ROOT, cited)):
+                missing.append(f"{name}: {cited}")
+    assert not missing, "files cited but not in the repository:\n" + "\n".join(sorted(missing))
+
+
+def test_no_document_outside_the_repository_is_cited():
+    outside = re.compile(r"\.\./shared|\bAPI\.md\b|\bSTYLE\.md\b")
+    cited = [name for name in tracked_text_files()
+             if name != "tests/test_repository_references.py"
+             and outside.search(read(name))]
+    assert not cited, f"these files cite documents kept outside the repository: {cited}"
