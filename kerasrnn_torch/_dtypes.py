@@ -24,3 +24,8 @@ def from_name(dtype, owner: str, *, allowed=tuple(BY_NAME)) -> torch.dtype:
     if isinstance(dtype, str) and dtype in allowed:
         return BY_NAME[dtype]
     raise ValueError(f"{owner}: `dtype` must be a torch dtype or one of {', '.join(allowed)}, got {dtype!r}")
+
+
+def autocast_enabled(device_type: str) -> bool:
+    """Whether torch.autocast is on for this device type; False where autocast does not exist (meta)."""
+    return torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type)

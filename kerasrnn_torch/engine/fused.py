@@ -12,6 +12,7 @@ import torch
 from torch import _VF
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from .._dtypes import autocast_enabled
 from . import keras_outputs
 from .masks import MaskLayout
 
@@ -38,7 +39,17 @@ def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
             # Inductor cannot compile the backward of PyTorch's CPU (oneDNN) LSTM kernel; run it
             # eagerly, as torch.compile does for torch.nn.LSTM itself (one graph break).
             return _eager_call_kernel(kind, inputs, states, flat_weights, activation, bidirectional, lengths)
-    return _call_kernel(kind, inputs, states, flat_weights, activation, bidirectional, lengths)
+    return _in_autocast_dtype(*_call_kernel(kind, inputs, states, flat_weights, activation, bidirectional, lengths))
+
+
+def _in_autocast_dtype(outputs, final_states):
+    """Every kind's results in the dtype autocast gives (CPU autocast lowers the LSTM and simple RNN
+    kernels, not the GRU one), so a layer returns the same dtype on either path and kind."""
+    device_type = outputs.device.type
+    if outputs.dtype != torch.float32 or not autocast_enabled(device_type):
+        return outputs, final_states
+    low = torch.get_autocast_dtype(device_type)
+    return outputs.to(low), [state.to(low) for state in final_states]
 
 
 def _cpu_has_bfloat16_lstm() -> bool:
@@ -53,7 +64,7 @@ _CPU_BF16_LSTM = None
 def _needs_float32_lstm() -> bool:
     """Under CPU bfloat16 autocast, on a CPU whose oneDNN has no bfloat16 LSTM."""
     global _CPU_BF16_LSTM
-    if not torch.is_autocast_enabled("cpu") or torch.get_autocast_dtype("cpu") != torch.bfloat16:
+    if not autocast_enabled("cpu") or torch.get_autocast_dtype("cpu") != torch.bfloat16:
         return False
     if _CPU_BF16_LSTM is None:
         _CPU_BF16_LSTM = _cpu_has_bfloat16_lstm()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch.utils import _pytree as pytree
 
+from .._dtypes import autocast_enabled
 from . import keras_outputs
 
 
@@ -161,3 +162,33 @@ def compiled_cell_loop(*args, **kwargs):
         _compiled_cell_loop = torch.compile(run_cell_loop, dynamic=False)
     with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
         return _compiled_cell_loop(*args, **kwargs)
+
+
+def autocast_dtype(inputs) -> torch.dtype | None:
+    """The dtype autocast gives float32 work on the inputs' device, or None when autocast is off there."""
+    first = next((leaf for leaf in pytree.tree_leaves(inputs) if isinstance(leaf, torch.Tensor)), None)
+    if first is None or not autocast_enabled(first.device.type):
+        return None
+    return torch.get_autocast_dtype(first.device.type)
+
+
+def run_outside_autocast(run, low_dtype: torch.dtype, inputs, states, *args, **kwargs):
+    """`run(inputs, states, ...)` in float32 with autocast off; its results in `low_dtype`.
+
+    Left to autocast, a cell loop mixes dtypes: each matrix product comes out
+    in the low dtype while float32 states and biases promote the rest back
+    (GRU's interpolation refuses the mix outright), so the loop returned
+    float32 where the fused kernel returns the low dtype. In float32 the loop
+    works for every cell and accumulates as the kernels do; the results come
+    back in the dtype the fused path gives.
+    """
+    device_type = next(leaf for leaf in pytree.tree_leaves(inputs) if isinstance(leaf, torch.Tensor)).device.type
+
+    def widen(t):
+        return t.float() if isinstance(t, torch.Tensor) and t.is_floating_point() else t
+
+    def narrow(t):
+        return t.to(low_dtype) if isinstance(t, torch.Tensor) and t.is_floating_point() else t
+    with torch.autocast(device_type, enabled=False):
+        output, final_states = run(pytree.tree_map(widen, inputs), pytree.tree_map(widen, states), *args, **kwargs)
+    return pytree.tree_map(narrow, output), pytree.tree_map(narrow, final_states)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from .._checks import describe, one_of, rate, shape_text
+from .._dtypes import autocast_enabled
 from .base import Layer
 from ..seeding import SeededGenerators
 from .core import dropout
@@ -94,7 +95,7 @@ class Attention(Layer):
                                  f"got {shape_text(tensor.shape)}")
             if not tensor.is_floating_point():
                 raise TypeError(f"{owner}: {role} must be floating point, got dtype {tensor.dtype}")
-        if not query.dtype == value.dtype == key.dtype and not torch.is_autocast_enabled(query.device.type):
+        if not query.dtype == value.dtype == key.dtype and not autocast_enabled(query.device.type):
             raise TypeError(f"{owner}: query, value and key must share one dtype, got query {query.dtype}, "
                             f"value {value.dtype}, key {key.dtype}")
         shapes = f"query {shape_text(query.shape)}, value {shape_text(value.shape)}, key {shape_text(key.shape)}"

@@ -88,6 +88,20 @@ def _placeholders_hidden(layer):
         layer._parameters.update(hidden)
 
 
+def _moved_placeholder(placeholder, fn):
+    """`placeholder` on the device and dtype `fn` gives: the same object where torch can swap its
+    storage (optimizers made before the build keep it), a new placeholder otherwise (from or to
+    the meta device), as `Module._apply` does with built parameters."""
+    target = fn(torch.empty(0, device=placeholder.device, dtype=placeholder.dtype))
+    if (target.device, target.dtype) == (placeholder.device, placeholder.dtype):
+        return placeholder
+    if torch._has_compatible_shallow_copy_type(placeholder, target):
+        with torch.no_grad():
+            placeholder.data = target
+        return placeholder
+    return nn.UninitializedParameter(requires_grad=placeholder.requires_grad, device=target.device, dtype=target.dtype)
+
+
 def _empty_record(name: str):
     """What a call record holds before any call."""
     return [] if name == "_activity_losses" else None
@@ -163,6 +177,18 @@ class Layer(nn.Module):
         inputs (Embedding) say it directly.
         """
         return output_shape_of(self, input_shape)
+
+    def _apply(self, fn, recurse=True):
+        # `fn` (.to(), .double(), to_empty()'s empty_like, ...) cannot run on a placeholder, which has no
+        # values: a placeholder goes where `fn` sends an empty tensor of its device and dtype.
+        placeholders = {name: p for name, p in self._parameters.items() if isinstance(p, nn.UninitializedParameter)}
+        if not placeholders:
+            return super()._apply(fn, recurse)
+        with _placeholders_hidden(self):
+            super()._apply(fn, recurse)
+        for name, placeholder in placeholders.items():
+            self._parameters[name] = _moved_placeholder(placeholder, fn)
+        return self
 
     # The placeholders hold no values: state_dict() leaves them out, and load_state_dict() does not
     # ask for them (the weights appear in both once built).

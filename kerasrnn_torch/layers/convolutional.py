@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from .. import activations, constraints, regularizers
 from .._checks import describe, one_of, positive_int, require_tensor, shape_text
+from .._dtypes import autocast_enabled
 from .base import Layer, unique_name
 from .conv_geometry import same_padding
 
@@ -137,7 +138,7 @@ class Conv1D(Layer):
                              f"({self.data_format}), got input of shape {shape_text(inputs.shape)}")
         if not inputs.is_floating_point():
             raise TypeError(f"{owner} expects floating-point inputs, got dtype {inputs.dtype}")
-        if inputs.dtype != self.kernel.dtype and not torch.is_autocast_enabled(inputs.device.type):
+        if inputs.dtype != self.kernel.dtype and not autocast_enabled(inputs.device.type):
             raise TypeError(f"{owner} has {self.kernel.dtype} weights, got {inputs.dtype} input; "
                             "convert the input or the layer (e.g. layer.to(torch.float64))")
 

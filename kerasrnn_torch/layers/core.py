@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from .. import activations, constraints, regularizers
 from .._checks import describe, positive_int, require_tensor, shape_text
+from .._dtypes import autocast_enabled
 from ..seeding import SeededGenerators
 from .base import Layer
 from .config import activity_regularizer, serialize_activation, weight_options, without_quantization
@@ -118,7 +119,7 @@ class Dense(Layer):
                              f"got input of shape {shape_text(inputs.shape)}")
         if not inputs.is_floating_point():
             raise TypeError(f"{describe(self)} expects floating-point inputs, got dtype {inputs.dtype}")
-        if inputs.dtype != self.kernel.dtype and not torch.is_autocast_enabled(inputs.device.type):
+        if inputs.dtype != self.kernel.dtype and not autocast_enabled(inputs.device.type):
             raise TypeError(f"{describe(self)} has {self.kernel.dtype} weights, got {inputs.dtype} input; "
                             "convert the input or the layer (e.g. layer.to(torch.float64))")
         outputs = self.activation(F.linear(inputs, self.kernel.t(), self.bias))

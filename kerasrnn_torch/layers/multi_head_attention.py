@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from .. import activations, constraints, regularizers
 from .._checks import describe, positive_int, rate, require_tensor, shape_text
 from ..seeding import SeededGenerators
+from .._dtypes import autocast_enabled
 from .base import Layer
 from .core import dropout
 
@@ -241,7 +242,7 @@ class MultiHeadAttention(Layer):
         if got != self._dims:
             raise ValueError(f"{owner} was built for query, value and key feature sizes {self._dims}, got {shapes}")
         weight_dtype = self.query_dense.kernel.dtype
-        if not (query.dtype == value.dtype == key.dtype == weight_dtype) and not torch.is_autocast_enabled(
+        if not (query.dtype == value.dtype == key.dtype == weight_dtype) and not autocast_enabled(
                 query.device.type):
             raise TypeError(f"{owner} has {weight_dtype} weights; query, value and key must have that dtype, got "
                             f"{query.dtype}, {value.dtype}, {key.dtype}")

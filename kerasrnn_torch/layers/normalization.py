@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from .. import constraints, regularizers
 from .._checks import describe, require_tensor, shape_text
+from .._dtypes import autocast_enabled
 from .base import Layer
 
 _KERAS_EPSILON = 1e-7   # keras.backend.epsilon(), which guards the masked moments' division
@@ -21,7 +22,7 @@ _KERAS_EPSILON = 1e-7   # keras.backend.epsilon(), which guards the masked momen
 def _check_float_input(layer, inputs, weight):
     if not inputs.is_floating_point():
         raise TypeError(f"{describe(layer)} expects floating-point inputs, got dtype {inputs.dtype}")
-    if weight is not None and inputs.dtype != weight.dtype and not torch.is_autocast_enabled(inputs.device.type):
+    if weight is not None and inputs.dtype != weight.dtype and not autocast_enabled(inputs.device.type):
         raise TypeError(f"{describe(layer)} has {weight.dtype} weights, got {inputs.dtype} input; "
                         "convert the input or the layer (e.g. layer.to(torch.float64))")
 

@@ -10,6 +10,7 @@ import torch
 
 from .. import activations
 from .._checks import describe, one_of, positive_int, shape_hint
+from .._dtypes import autocast_enabled
 from ..engine import dispatch, fused
 from ..engine.dispatch import FusedConfig
 from ..engine.layout import to_torch_weights
@@ -179,7 +180,7 @@ class KerasRecurrentLayer(RNN):
         like = weights[0]
         device = inputs.device
         if inputs.shape[2] != like.shape[1] or inputs.dtype != like.dtype or device != like.device \
-                or torch.is_autocast_enabled(device.type):
+                or autocast_enabled(device.type):
             return None
         return route + (weights,)
 

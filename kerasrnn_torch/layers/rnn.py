@@ -15,8 +15,10 @@ from torch.utils import _pytree as pytree
 
 from .. import regularizers
 from .._checks import describe, shape_text
+from .._dtypes import autocast_enabled
 from ..engine import dispatch, masks as mask_tools
-from ..engine.loop import compiled_cell_loop, run_cell_loop, run_loop, split_time, zero_masked_steps
+from ..engine.loop import (autocast_dtype, compiled_cell_loop, run_cell_loop, run_loop, run_outside_autocast,
+                           split_time, zero_masked_steps)
 from .base import Layer
 from .cell import RecurrentCell, follows_step_protocol, step_rank_of
 from .config import activity_regularizer, deserialize_layer, serialize_layer
@@ -178,7 +180,7 @@ class RNN(Layer):
         if inputs.device != weight.device:
             raise ValueError(f"{describe(self)} has its weights on {weight.device}, got input on {inputs.device}; "
                              "move one with .to(device)")
-        if inputs.dtype != weight.dtype and not torch.is_autocast_enabled(inputs.device.type):
+        if inputs.dtype != weight.dtype and not autocast_enabled(inputs.device.type):
             raise TypeError(f"{describe(self)} has {weight.dtype} weights, got {inputs.dtype} input; "
                             "convert the input or the layer (e.g. layer.to(torch.float64))")
 
@@ -371,6 +373,13 @@ class RNN(Layer):
         raise NotImplementedError  # only layers with a fused_config() reach this
 
     def _run_loop(self, inputs, states, mask, training):
+        low_dtype = autocast_dtype(inputs)
+        if low_dtype is not None and all(p.dtype == torch.float32 for p in self.cell.parameters()
+                                         if p.is_floating_point()):
+            return run_outside_autocast(self._run_cells, low_dtype, inputs, states, mask, training)
+        return self._run_cells(inputs, states, mask, training)
+
+    def _run_cells(self, inputs, states, mask, training):
         cell = self.cell
         if self._cell_follows_protocol:
             masks = cell.dropout_masks(inputs.shape[0], training, inputs)

@@ -74,7 +74,8 @@ def example_input(module: nn.Module, input_shape, batch_size: int = 1, dtype=Non
     vocabulary = _vocabulary_size(first)
     if dtype is None:
         dtype = torch.long if vocabulary is not None else _float_dtype(first)
-    some_weight = next((p for p in module.parameters() if not is_lazy(p)), None)
+    # A placeholder's device counts too: a model made under `with torch.device("meta")` builds there.
+    some_weight = next(module.parameters(), None)
     device = some_weight.device if some_weight is not None else _layer_device(first)
     shape = (batch_size, *(batch_size if d is None else int(d) for d in input_shape))
     fill = min(1, vocabulary - 1) if vocabulary is not None and not dtype.is_floating_point else 1
@@ -131,8 +132,9 @@ def _float_dtype(module):
 
 
 def _layer_device(module):
+    """The layer's `device=`, else None: torch's current default device (a `with torch.device(...)` block's)."""
     factory = getattr(module, "factory_kwargs", None) or {}
-    return factory.get("device") or torch.device("cpu")
+    return factory.get("device")
 
 
 # ------------------------------------------------------------------ output shapes
