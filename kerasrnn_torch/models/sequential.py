@@ -54,6 +54,8 @@ class Sequential(Layer):
     """
 
     call_records = (*Layer.call_records, "_last_input", "_mask_cache")
+    # Only `add` fills it, never with None (nn.Module allows None entries; the layer stack has none).
+    _modules: dict[str, nn.Module]  # type: ignore[assignment]
 
     def __init__(self, layers=None, name=None):
         super().__init__(name=name)
@@ -289,7 +291,7 @@ class Sequential(Layer):
 
     def _weight_labels(self, targets) -> list[str]:
         """Each weight's position and name with its layer's: "3 ('cell.bias' of LSTM 'lstm')"."""
-        names = {}
+        names: dict[int, str] = {}
         for layer in self._modules.values():
             for name, parameter in layer.named_parameters():
                 names.setdefault(id(parameter), f"'{name}' of {_label(layer)}")
