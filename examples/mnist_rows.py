@@ -154,7 +154,7 @@ def main(argv=None) -> int:
     optimizers = {path: torch.optim.Adam(model.parameters(), lr=2e-3) for path, model in models.items()}
     fused_model.summary()
 
-    history = {path: [] for path in models}
+    history: dict[str, list[tuple[float, float, float]]] = {path: [] for path in models}
     for epoch in range(1, args.epochs + 1):
         for path, model in models.items():
             print(f"Epoch {epoch}/{args.epochs}, {path} path ({labels_of[path]})")

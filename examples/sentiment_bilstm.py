@@ -191,8 +191,9 @@ def main(argv=None) -> int:
             print(f"epoch {epoch:3d}: loss {loss.item():.4f}, training accuracy {train_accuracy:.3f}")
 
     # The mask on the fused path: the Bidirectional LSTM ran PyTorch's kernel in both directions.
-    bidirectional = model.layers[1]
-    mask = model.layers[0].compute_mask(test_ids)
+    embedding, bidirectional = model.layers[0], model.layers[1]
+    assert isinstance(embedding, kr.Embedding) and isinstance(bidirectional, kr.Bidirectional)
+    mask = embedding.compute_mask(test_ids)
     probabilities = predict(model, test_ids)
     print(f"padding mask of the held-out batch: {int((~mask).sum())} padded steps; "
           f"Bidirectional last_path = {bidirectional.last_path!r}, "

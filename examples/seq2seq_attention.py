@@ -43,7 +43,8 @@ def decode_tokens(tokens) -> str:
 
 
 def make_strings(count: int, min_length: int, max_length: int, rng: random.Random, exclude=frozenset()):
-    strings, seen = [], set(exclude)
+    strings: list[str] = []
+    seen = set(exclude)
     while len(strings) < count:
         text = "".join(rng.choice("0123456789") for _ in range(rng.randint(min_length, max_length)))
         if text not in seen:

@@ -114,6 +114,7 @@ def main(argv=None) -> int:
         kr.Dense(len(characters)),
     ])
     recurrent = model.layers[1]
+    assert isinstance(recurrent, kr.LSTM)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     inputs, targets = ids[:, :-1], ids[:, 1:]
     steps = (length - 1) // args.chunk

@@ -121,7 +121,7 @@ def main(argv=None) -> int:
     sentence_accuracy = float(((predicted == test_tags) | ~real).all(dim=1).float().mean())
 
     # What a tagger that sees one word at a time can do: each word's most frequent training tag.
-    counts = defaultdict(Counter)
+    counts: defaultdict[int, Counter[int]] = defaultdict(Counter)
     for sentence, tags in train:
         for w, t in zip(sentence, tags):
             counts[w][t] += 1

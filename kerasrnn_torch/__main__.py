@@ -14,13 +14,16 @@ Everything runs on random data; nothing is downloaded.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import importlib.util
 import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -145,7 +148,7 @@ def demo(args) -> int:
 class Case:
     """One configuration of the check matrix."""
     label: str
-    build: object                 # () -> layer
+    build: Callable[[], Any]      # () -> a recurrent layer (RNN subclass or Bidirectional)
     mask: str                     # "none", "right-padded", "empty row"
     stateful: bool = False
     initial_state: bool = False
@@ -166,7 +169,8 @@ def arguments(*fixed: str, **flags) -> str:
 
 def check_cases(units: int) -> list[Case]:
     """The matrix: every layer kind x output options x mask kinds, plus initial and stateful states."""
-    layer_kinds = [   # (constructor, label for the given flags, bidirectional)
+    layer_kinds: list[tuple[Callable[..., kr.Layer], Callable[[dict], str], bool]] = [
+        # (constructor, label for the given flags, bidirectional)
         (lambda **kw: kr.SimpleRNN(units, **kw), lambda kw: f"SimpleRNN({arguments(**kw)})", False),
         (lambda **kw: kr.SimpleRNN(units, activation="relu", **kw),
          lambda kw: "SimpleRNN(" + arguments("activation='relu'", **kw) + ")", False),
@@ -186,12 +190,12 @@ def check_cases(units: int) -> list[Case]:
             if bidirectional and "go_backwards" in options:
                 continue
             for mask in ("none", "right-padded", "empty row"):
-                cases.append(Case(label(options), lambda make=make, options=options: make(**options), mask))
+                cases.append(Case(label(options), functools.partial(make, **options), mask))
         if not bidirectional:
             cases.append(Case(label({"return_state": True}) + " + initial_state",
-                              lambda make=make: make(return_state=True), "right-padded", initial_state=True))
+                              functools.partial(make, return_state=True), "right-padded", initial_state=True))
             cases.append(Case(label({"stateful": True}) + ", two calls",
-                              lambda make=make: make(stateful=True), "none", stateful=True))
+                              functools.partial(make, stateful=True), "none", stateful=True))
     return cases
 
 
@@ -216,9 +220,10 @@ def run_case(case: Case, path: str, layer, x, mask, initial_state):
     generator = torch.Generator().manual_seed(1)
     weights = [torch.rand(r.shape, generator=generator).to(r.device) for r in result]
     total = sum((r * w).sum() for r, w in zip(result, weights))
+    assert isinstance(total, torch.Tensor)              # a layer's result holds at least one tensor
     inputs = [x, *(initial or []), *layer.parameters()]
-    gradients = torch.autograd.grad(total, inputs, allow_unused=True)
-    gradients = [torch.zeros_like(i) if g is None else g for i, g in zip(inputs, gradients)]
+    raw_gradients = torch.autograd.grad(total, inputs, allow_unused=True)
+    gradients = [torch.zeros_like(i) if g is None else g for i, g in zip(inputs, raw_gradients)]
     return [r.detach() for r in result], gradients, layer.last_path
 
 
@@ -273,6 +278,7 @@ def load_model_factory(spec: str):
         if not os.path.isfile(location):
             raise ValueError(f"--model {spec}: no file {location!r} (from {os.getcwd()})")
         loader = importlib.util.spec_from_file_location(os.path.basename(location)[:-3], location)
+        assert loader is not None and loader.loader is not None      # an existing .py file has a source loader
         module = importlib.util.module_from_spec(loader)
         loader.loader.exec_module(module)
     else:

@@ -97,3 +97,9 @@ def shape_hint(value, argument: str, owner: str):
             raise ValueError(f"{owner}: `{argument}` must be a tuple of positive integers or None (the input's "
                              f"shape without the batch axis), got {shape!r}")
     return tuple(None if size is None else int(size) for size in shape)
+
+
+def add_note(error: BaseException, note: str) -> None:
+    """Add `note` to an error being re-raised (`BaseException.add_note`, new in Python 3.11; 3.10 raises it as it is)."""
+    if hasattr(error, "add_note"):
+        error.add_note(note)

@@ -112,4 +112,8 @@ def is_elementwise(fn) -> bool:
 
 
 def describe(fn) -> str:
-    return canonical_name(fn) or getattr(fn, "__name__", repr(fn))
+    name = canonical_name(fn)
+    if name:
+        return name
+    fallback: str = getattr(fn, "__name__", repr(fn))
+    return fallback

@@ -89,6 +89,7 @@ def run_two_way(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
     # Padded steps of the sequences come back as zeros, which is what Keras's Bidirectional
     # outputs there (it forces zero_output_for_mask when returning sequences).
     if holes and return_sequences:
+        assert mask is not None                                 # kind "other" always has its mask
         # Each used step's outputs back at its own time (zeros at masked steps, as padding gave them).
         outputs = keras_outputs.hide(fused.held_sequence(outputs, mask), mask, in_place=True)
     return TwoWayResult(outputs, final, units, return_sequences, empty)

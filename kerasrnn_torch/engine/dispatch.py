@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from typing import Literal
 from dataclasses import dataclass
 
 import torch
@@ -73,7 +74,7 @@ def fused_obstacles(config: FusedConfig) -> tuple[str, ...]:
     return tuple(reasons)
 
 
-def plan(config: FusedConfig | None, *, use_cudnn="auto",
+def plan(config: FusedConfig | None, *, use_cudnn: bool | Literal["auto"] = "auto",
          forced: str | None = None) -> Plan:
     """Pick the path; pure, never raises (see `Plan.enforce`).
 
@@ -82,6 +83,7 @@ def plan(config: FusedConfig | None, *, use_cudnn="auto",
     `force_path` override (read from the context when None), which wins.
     """
     forced = forced if forced is not None else forced_path()
+    reasons: tuple[str, ...]
     if config is None:
         reasons = ("the generic RNN(cell) layer always runs the cell loop",)
     else:
@@ -93,7 +95,7 @@ def plan(config: FusedConfig | None, *, use_cudnn="auto",
     required = forced == "fused" or use_cudnn is True
     if reasons:
         source = 'force_path("fused")' if forced == "fused" else "use_cudnn=True"
-        prefix = (f"{source} was given but the fused kernel cannot run: ",) if required else ()
+        prefix: tuple[str, ...] = (f"{source} was given but the fused kernel cannot run: ",) if required else ()
         return Plan("loop", prefix + reasons if not required else (prefix[0] + "; ".join(reasons),), required)
     return Plan("fused", (), required)
 

@@ -169,6 +169,7 @@ def packable(inputs: torch.Tensor, layout: MaskLayout):
     kept, zeros out).
     """
     lengths = layout.lengths
+    assert lengths is not None              # a masked layout always has its lengths
     if not layout.has_empty_rows:
         return inputs, lengths
     empty = (lengths == 0).to(inputs.device)
@@ -190,7 +191,7 @@ def held_sequence(outputs: torch.Tensor, reading_mask: torch.Tensor) -> torch.Te
     return outputs.gather(1, source.unsqueeze(-1).expand(-1, -1, outputs.shape[-1]))
 
 
-def compacted(inputs: torch.Tensor, layout: MaskLayout):
+def compacted(inputs: torch.Tensor, layout: MaskLayout) -> tuple[torch.Tensor, MaskLayout]:
     """Any mask as a right-padded one: each row's used steps moved to the front, in order.
 
     Under Keras's rules a masked step changes nothing, so running the used
@@ -198,6 +199,7 @@ def compacted(inputs: torch.Tensor, layout: MaskLayout):
     back. Returns `(inputs with used steps first, the right-padded layout)`.
     """
     mask = layout.mask
+    assert mask is not None and layout.lengths is not None          # a masked layout has both
     order = torch.argsort((~mask).to(torch.int8), dim=1, stable=True)       # used steps first, in time order
     shape = (*order.shape, *(1,) * (inputs.dim() - 2))
     front = inputs.gather(1, order.view(shape).expand_as(inputs))
@@ -268,6 +270,7 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
         return run_unmasked(kind, inputs, states, flat_weights, activation=activation, go_backwards=go_backwards,
                             return_sequences=return_sequences)
     timesteps = inputs.shape[1]
+    assert layout.mask is not None                              # a masked layout has its mask
     reading_mask = layout.mask.flip(1) if go_backwards else layout.mask
     first_used, last_used = layout.first_step_used, layout.last_step_used
     if go_backwards:
@@ -280,6 +283,7 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
     del inputs
     final = [s.squeeze(0) if s is not None else None for s in final]
     if layout.has_empty_rows:
+        assert layout.lengths is not None                       # rows can be empty only under a mask
         final = keras_outputs.keep_initial_states(final, initial_states, (layout.lengths == 0).to(final[0].device))
     if not return_sequences:
         if zero_output_for_mask and not last_used or layout.has_empty_rows:

@@ -11,9 +11,12 @@ other layer with a kerasrnn_torch counterpart comes from its `from_config`.
 from __future__ import annotations
 
 import inspect
+from types import ModuleType
 
+from torch import nn
 
 from .. import activations, constraints, regularizers
+from .._configurable import Configurable
 from ..layers.base import dtype_from_policy
 from .keras_formats import layer_entries, require_key
 
@@ -45,7 +48,7 @@ def model_from_config(config: dict, label: str):
         raise ValueError(f"{label} holds a {class_name} model; from_keras builds Sequential and functional models "
                          "(a subclassed model's code is not in the file)")
     batch_shape = None
-    layers = []
+    layers: list[nn.Module] = []
     for entry in entries:
         layer_config = entry.get("config", {})
         if entry["class_name"] == "InputLayer":
@@ -79,7 +82,7 @@ def layer_from_config(entry: dict, label: str):
     class_name = entry.get("class_name")
     config = entry.get("config", {})
     name = config.get("name") or entry.get("name")
-    builder = _BUILDERS.get(class_name)
+    builder = _BUILDERS.get(class_name) if class_name is not None else None
     if builder is None:
         return _from_own_config(entry, class_name, name, label)
     owner = f"{label}: {class_name} {name!r}"
@@ -156,7 +159,7 @@ def _activation(value, argument: str, owner: str):
     raise ValueError(f"{owner}: {argument}={value!r} is not a Keras activation name; from_keras cannot rebuild it")
 
 
-def _serialized(value, argument: str, owner: str, namespace, base):
+def _serialized(value, argument: str, owner: str, namespace: ModuleType, base: type[Configurable]):
     """A regularizer or constraint from Keras's `{"class_name": "L2", "config": {"l2": 0.01}}` (or a name)."""
     if isinstance(value, str):
         return namespace.get(value)

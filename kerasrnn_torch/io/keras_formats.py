@@ -22,6 +22,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from torch import nn
@@ -71,7 +72,7 @@ class SavedLayer:
     keras_class: str | None   # its Keras class, where the file tells it
     key: str                  # where it is in the file ("layers/lstm_1"; a legacy layer's name)
     position: int             # its place in the file's order
-    handle: object            # the reader's own: an HDF5 group, or a legacy layer's arrays
+    handle: Any               # the reader's own: an HDF5 group, or a legacy layer's arrays
 
     def describe(self) -> str:
         kind = f"{self.keras_class} " if self.keras_class else ""
@@ -224,7 +225,7 @@ class Keras3Weights:
             for entry in config_layers(self.config, self.label):
                 key = unique_key(snake_case(entry["class_name"]), used)
                 described[key] = (entry_name(entry, self.label), entry["class_name"])
-        entries = []
+        entries: list[SavedLayer] = []
         for key in sorted(root, key=_key_order):
             if not _has_arrays(root[key]):
                 continue
@@ -432,6 +433,7 @@ def keras_layers_of(module: nn.Module) -> ModuleLayers:
     from ..layers.input_layer import InputLayer
     from ..models.functional import Model
     from ..models.sequential import Sequential
+    candidates: list[tuple[str | None, nn.Module]]
     if isinstance(module, (Sequential, Model)):
         candidates = [(f"layer {i} of {describe(module)}", layer) for i, layer in enumerate(module.layers)
                       if not isinstance(layer, InputLayer)]

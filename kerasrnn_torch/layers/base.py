@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import re
 from collections import defaultdict
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -144,8 +145,8 @@ class Layer(nn.Module):
         # As Keras: a layer whose class keeps the default `build` has nothing to build; one that
         # overrides it (a subclass of Masking, say) is built at its first call.
         self.built = type(self).build is Layer.build
-        self._regularized: list[tuple[str, object]] = []
-        self._constraints: list[tuple[str, object]] = []
+        self._regularized: list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = []
+        self._constraints: list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = []
         self.activity_regularizer = None
         self._activity_losses: list[torch.Tensor] = []
         self.input_shape_hint = self.hint_from(input_shape, input_dim)
@@ -280,7 +281,8 @@ class Layer(nn.Module):
         factory = self.factory_kwargs
         for name, trainable in names:
             if name not in self._parameters:
-                self.register_parameter(name, nn.UninitializedParameter(
+                # torch's parameter.pyi lacks device/dtype and makes UninitializedParameter no Parameter.
+                self.register_parameter(name, nn.UninitializedParameter(  # type: ignore[call-arg, arg-type]
                     requires_grad=trainable and self.trainable, device=factory["device"], dtype=factory["dtype"]))
 
     def build(self, input_shape):
@@ -340,7 +342,7 @@ class Layer(nn.Module):
     def weights(self) -> list[torch.Tensor]:
         """All weights in Keras's `get_weights()` order (trainable ones first)."""
         self._require_built("weights")
-        params = list(self.parameters())
+        params: list[torch.Tensor] = list(self.parameters())
         return [p for p in params if p.requires_grad] + [p for p in params if not p.requires_grad]
 
     @property

@@ -6,6 +6,7 @@ kernel call; otherwise each direction runs through its own layer.
 from __future__ import annotations
 
 import copy
+from typing import Literal
 
 import torch
 from torch import nn
@@ -168,12 +169,12 @@ class Bidirectional(Layer):
         self.backward_layer.pack_on_cpu = bool(value)
 
     @property
-    def use_cudnn(self):
+    def use_cudnn(self) -> bool | Literal["auto"]:
         """The inner layers' `use_cudnn` (Keras keeps both equal to the wrapped layer's)."""
         return self.forward_layer.use_cudnn
 
     @use_cudnn.setter
-    def use_cudnn(self, value):
+    def use_cudnn(self, value: bool | Literal["auto"]) -> None:
         value = one_of(value, ("auto", True, False), "use_cudnn", describe(self))
         self.forward_layer.use_cudnn = value
         self.backward_layer.use_cudnn = value

@@ -24,6 +24,7 @@ below it (`follows_step_protocol`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -102,7 +103,11 @@ class RecurrentCell(Layer):
     step_rank = 2      # one step's input is (batch, features)
     kind = "simple_rnn"          # the weight layout family (engine/layout.py), not a promise about the step
     state_count = 1
-    fused_kernel = None          # the fused kernel that computes this class's step; see fused_kernel_of
+    # The weights `add_weight` registers in `build` (declared for type checkers; `bias` is None without one).
+    kernel: torch.Tensor
+    recurrent_kernel: torch.Tensor
+    bias: torch.Tensor | None
+    fused_kernel: ClassVar[str | None] = None   # the fused kernel that computes this class's step; see fused_kernel_of
 
     def __init__(self, units, *, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,

@@ -15,6 +15,8 @@ Keras's four convolutions do.
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 
 from .. import activations
@@ -303,7 +305,7 @@ _CELL_ARGUMENTS = ("filters", "kernel_size", "strides", "padding", "data_format"
 class ConvLSTM(RNN):
     """Base of ConvLSTM1D/2D/3D (`rank` set by the subclass), as Keras 3's `ConvLSTM`."""
 
-    rank = None
+    rank: ClassVar[int | None] = None
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
                  activation="tanh", recurrent_activation="sigmoid", use_bias=True,

@@ -6,6 +6,7 @@ layers, and a layer called on `kr.Input` tensors runs its probes.
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import torch
 from torch import nn
@@ -22,7 +23,8 @@ def dry_run(module: nn.Module):
     back. Weights created by a lazy build stay, as Keras's
     `model.build(input_shape)` keeps them.
     """
-    modules = list(module.modules())
+    # Duck-typed: any module with these methods (a Layer or not) takes part, so they are looked up by name.
+    modules: list[Any] = list(module.modules())
     modes = [(m, m.training) for m in modules]
     saved = [(m, m.save_call_records()) for m in modules if callable(getattr(m, "save_call_records", None))]
     # The dummy batch starts a stateful RNN from zero states, whatever batch size the held ones have.

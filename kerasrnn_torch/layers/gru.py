@@ -1,6 +1,8 @@
 """GRUCell (gates z, r, h; both reset_after forms) and the GRU layer."""
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 
 from .. import activations
@@ -138,7 +140,7 @@ class GRU(KerasRecurrentLayer):
                  activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
                  bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
                  return_state=False, go_backwards=False, stateful=False, unroll=False, reset_after=True,
-                 use_cudnn="auto", implementation=2, **layer_kwargs):
+                 use_cudnn: bool | Literal["auto"] = "auto", implementation=2, **layer_kwargs):
         cell_kwargs = dict(activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
                            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
                            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,

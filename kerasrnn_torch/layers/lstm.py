@@ -1,6 +1,8 @@
 """LSTMCell (gates i, f, c, o along the kernel's last axis) and the LSTM layer."""
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 
 from .. import initializers
@@ -130,8 +132,8 @@ class LSTM(KerasRecurrentLayer):
                  unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
                  bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
-                 return_state=False, go_backwards=False, stateful=False, unroll=False, use_cudnn="auto",
-                 implementation=2, **layer_kwargs):
+                 return_state=False, go_backwards=False, stateful=False, unroll=False,
+                 use_cudnn: bool | Literal["auto"] = "auto", implementation=2, **layer_kwargs):
         cell_kwargs = dict(activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
                            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
                            bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,

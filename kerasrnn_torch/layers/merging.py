@@ -10,6 +10,7 @@ an input of lower rank gets new axes after the batch axis.
 from __future__ import annotations
 
 import numbers
+from typing import ClassVar
 
 import torch
 
@@ -26,7 +27,8 @@ class _Merge(Layer):
 
     supports_masking = True
     #: The fewest and most inputs the layer takes (None: no upper bound).
-    min_inputs, max_inputs = 1, None
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = None
 
     def __init__(self, **layer_kwargs):
         super().__init__(**layer_kwargs)

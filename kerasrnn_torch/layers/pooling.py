@@ -187,7 +187,7 @@ def _one_int_tuple(value, argument: str, owner: str) -> tuple:
         items = tuple(items)
     except TypeError:
         items = ()
-    if len(items) != 1 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
+    if len(items) != 1 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) > 0
                                   for v in items):
         raise ValueError(f"{owner}: `{argument}` must be a positive integer or a tuple of 1 positive integer, "
                          f"got {value!r}")

@@ -6,6 +6,8 @@ Keras-layout weights to the engine, converted inside the autograd graph.
 """
 from __future__ import annotations
 
+from typing import ClassVar, Literal, cast
+
 import torch
 
 from .. import activations
@@ -15,7 +17,7 @@ from ..engine import dispatch, fused
 from ..engine.dispatch import FusedConfig
 from ..engine.layout import to_torch_weights
 from .base import Layer
-from .cell import fused_kernel_of
+from .cell import RecurrentCell, fused_kernel_of
 from .config import activity_regularizer
 from .rnn import RNN
 
@@ -23,16 +25,17 @@ from .rnn import RNN
 class KerasRecurrentLayer(RNN):
     """Base of the concrete recurrent layers; subclasses set `cell_class`."""
 
-    cell_class = None
+    cell_class: ClassVar[type[RecurrentCell] | None] = None
 
     def __init__(self, units, cell_kwargs, *, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, unroll=False, use_cudnn="auto", activity_regularizer=None,
+                 stateful=False, unroll=False, use_cudnn: bool | Literal["auto"] = "auto", activity_regularizer=None,
                  zero_output_for_mask=False, name=None,
                  input_shape=None, input_dim=None, device=None, dtype=None):
         owner = f"{type(self).__name__} '{name}'" if name else type(self).__name__
         input_shape = shape_hint(input_shape, "input_shape", owner)
         input_dim = None if input_dim is None else positive_int(input_dim, "input_dim", owner)
-        cell = self.cell_class(units, **cell_kwargs, input_shape=input_shape, input_dim=input_dim,
+        cell_class = cast("type[RecurrentCell]", self.cell_class)     # every subclass sets it
+        cell = cell_class(units, **cell_kwargs, input_shape=input_shape, input_dim=input_dim,
                                device=device, dtype=dtype, name=f"{type(self).__name__.lower()}_cell")
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
@@ -47,7 +50,7 @@ class KerasRecurrentLayer(RNN):
 
     def get_config(self) -> dict:
         """Keras's configuration: the layer's flags and its cell's arguments side by side."""
-        cell_config = self._modules["cell"].get_config()
+        cell_config = cast(RecurrentCell, self._modules["cell"]).get_config()
         for key in ("name", "trainable", "dtype"):
             cell_config.pop(key)
         if self.cell.kind == "simple_rnn" and cell_config["seed"] is None:
@@ -171,7 +174,7 @@ class KerasRecurrentLayer(RNN):
         if type(inputs) is not torch.Tensor or inputs.dim() != 3 or not inputs.shape[1] or not self.built \
                 or _tracing():
             return None
-        if training and self._modules["cell"].dropout:
+        if training and cast(RecurrentCell, self._modules["cell"]).dropout:
             return None
         route = self._fused_route()
         if route is None:
@@ -241,7 +244,7 @@ class KerasRecurrentLayer(RNN):
 
     def extra_repr(self) -> str:
         """`LSTM(64, name='lstm', return_sequences=True)`: the units first, as the layer is written."""
-        return f"{self._modules['cell'].units}, {super().extra_repr()}"
+        return f"{cast(RecurrentCell, self._modules['cell']).units}, {super().extra_repr()}"
 
     def to_torch(self):
         """The equivalent `torch.nn.RNN` / `LSTM` / `GRU` (batch_first=True) with these weights."""

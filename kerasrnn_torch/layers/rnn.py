@@ -8,6 +8,7 @@ LSTM, GRU) adds the fused kernel.
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 import torch
 from torch import nn
@@ -47,7 +48,7 @@ class RNN(Layer):
     torch.Size([4, 10, 32])
     """
 
-    use_cudnn = "auto"
+    use_cudnn: bool | Literal["auto"] = "auto"
     sequence_input = True
     call_records = (*Layer.call_records, "last_path", "_fallback_logged")
     # Opt-in (not a Keras argument): run the cell loop under torch.compile. Worth it for

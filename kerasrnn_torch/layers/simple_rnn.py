@@ -1,6 +1,8 @@
 """SimpleRNNCell (one step: h = activation(x W + h U + b)) and the SimpleRNN layer."""
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 
 from .cell import NO_DROPOUT, DropoutMasks, RecurrentCell
@@ -93,7 +95,8 @@ class SimpleRNN(KerasRecurrentLayer):
                  recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, use_cudnn="auto", **layer_kwargs):
+                 go_backwards=False, stateful=False, unroll=False, use_cudnn: bool | Literal["auto"] = "auto",
+                 **layer_kwargs):
         cell_kwargs = dict(activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
                            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
                            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,

@@ -34,7 +34,7 @@ import torch
 from torch.utils import _pytree as pytree
 
 from .. import _dtypes
-from .._checks import describe, shape_text
+from .._checks import add_note, describe, shape_text
 
 # Probe sizes, (batch, unknown axis) for each of the two dummy runs. An output axis whose size
 # differs between them is unknown (None); batch and unknown axes get different sizes. Small sizes
@@ -329,8 +329,8 @@ def _probe_at_lowest_level(layer, flat, spec, inputs, rule):
         except Exception as error:
             if level == len(PROBE_LEVELS) - 1:
                 shapes = ", ".join(shape_text(t.shape) for t in inputs)
-                error.add_note(f"(raised while {describe(layer)} was called on symbolic inputs of shapes {shapes}, "
-                               "building a functional model; the message above says what did not fit)")
+                add_note(error, f"(raised while {describe(layer)} was called on symbolic inputs of shapes "
+                                f"{shapes}, building a functional model; the message above says what did not fit)")
                 raise
 
 

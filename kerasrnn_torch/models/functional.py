@@ -348,7 +348,7 @@ def _attribute_names(model, layers):
         yield key, layer
 
 
-_model_numbers = collections.Counter()
+_model_numbers: collections.Counter[str] = collections.Counter()
 
 
 def _model_name() -> str:

@@ -10,6 +10,8 @@ Keras functional model's configuration as well as ours.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from torch.utils import _pytree as pytree
 
 from ..layers.config import deserialize_layer, serialize_layer
@@ -26,7 +28,7 @@ _CONTEXT_ARGUMENTS = ("training",)
 # ------------------------------------------------------------------ writing
 def model_config(model) -> dict:
     calls = {}          # id(node) -> its index among its layer's calls in this model
-    per_layer = {}
+    per_layer: dict[int, int] = {}
     for node in sorted(model.nodes, key=lambda n: n.call_index):
         count = per_layer.get(id(node.layer), 0)
         calls[id(node)] = count
@@ -83,7 +85,7 @@ def model_from_config(cls, config: dict, owner: str, make_layer=None):
             created[name] = InputLayer.from_config(dict(entry.get("config", {})))
         else:
             created[name] = make_layer(entry) if make_layer is not None else deserialize_layer(entry, owner)
-    outputs = {name: [] for name in created}       # layer name -> [call results, flattened]
+    outputs: dict[str, list[list[Any]]] = {name: [] for name in created}       # layer name -> [call results, flattened]
     for name, layer in created.items():
         if isinstance(layer, InputLayer):
             outputs[name].append([layer.output])

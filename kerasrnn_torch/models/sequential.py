@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._checks import describe, shape_hint, shape_of, shape_text, weight_tensors
+from .._checks import add_note, describe, shape_hint, shape_of, shape_text, weight_tensors
 from ..layers.base import Layer, assign_weights
 from ..layers.config import deserialize_layer, serialize_layer
 from ..layers.input_layer import InputLayer
@@ -54,6 +54,8 @@ class Sequential(Layer):
     """
 
     call_records = (*Layer.call_records, "_last_input", "_mask_cache")
+    # Only `add` fills it, never with None (nn.Module allows None entries; the layer stack has none).
+    _modules: dict[str, nn.Module]  # type: ignore[assignment]
 
     def __init__(self, layers=None, name=None):
         super().__init__(name=name)
@@ -182,8 +184,8 @@ class Sequential(Layer):
             with dry_run(self):
                 self(example)
         except Exception as error:
-            error.add_note(f"(raised while {describe(self)} built its layers from a dummy input of shape "
-                           f"{shape_text(example.shape)} and dtype {example.dtype})")
+            add_note(error, f"(raised while {describe(self)} built its layers from a dummy input of shape "
+                                    f"{shape_text(example.shape)} and dtype {example.dtype})")
             raise
         self._input = (tuple(shape), example.dtype)
 
@@ -289,7 +291,7 @@ class Sequential(Layer):
 
     def _weight_labels(self, targets) -> list[str]:
         """Each weight's position and name with its layer's: "3 ('cell.bias' of LSTM 'lstm')"."""
-        names = {}
+        names: dict[int, str] = {}
         for layer in self._modules.values():
             for name, parameter in layer.named_parameters():
                 names.setdefault(id(parameter), f"'{name}' of {_label(layer)}")

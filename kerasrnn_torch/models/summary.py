@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn.parameter import is_lazy
 from torch.utils import _pytree as pytree
 
-from .._checks import shape_hint, shape_text
+from .._checks import add_note, shape_hint, shape_text
 from ..layers.base import Layer, snake_case
 from ..layers.dry_run import dry_run
 from ..layers.embedding import Embedding
@@ -38,7 +38,7 @@ def weights_of(module: nn.Module) -> list[torch.Tensor]:
     """A module's weights in Keras's order: a Layer's `weights`; a torch module's trainable, then frozen parameters."""
     if isinstance(module, Layer):
         return list(module.weights)
-    params = list(module.parameters())
+    params: list[torch.Tensor] = list(module.parameters())
     return [p for p in params if p.requires_grad] + [p for p in params if not p.requires_grad]
 
 
@@ -170,8 +170,8 @@ def output_shapes(module: nn.Module, rows, input_shape=None, dtype=None, input_d
             with dry_run(module):
                 module(*arguments)
         except Exception as error:
-            error.add_note(f"(raised while summary() ran {what} through {type(module).__name__} to find the output "
-                           "shapes)")
+            add_note(error, f"(raised while summary() ran {what} through {type(module).__name__} to find the "
+                            "output shapes)")
             raise
         finally:
             for handle in handles:
@@ -248,7 +248,8 @@ def _param_text(layer: nn.Module) -> str:
 # ------------------------------------------------------------------ the table
 def _row_names(rows) -> list[str]:
     """Layers show their Keras name; torch modules their attribute name, or their type in snake case."""
-    names, used = [], {}
+    names: list[str] = []
+    used: dict[str, int] = {}
     for attribute, layer in rows:
         if isinstance(layer, Layer):
             names.append(layer.name)
@@ -270,7 +271,7 @@ def _column_widths(line_length: int, columns: int = 3, positions=(0.45, 0.80, 1.
 
 def _cell_lines(text: str, width: int) -> list[str]:
     """Wrap a cell, breaking a list of shapes between shapes where it can."""
-    lines = []
+    lines: list[str] = []
     for piece in re.split(r"(?<=,) (?=[(\[{])", text):
         if lines and len(lines[-1]) + 1 + len(piece) <= width:
             lines[-1] += " " + piece

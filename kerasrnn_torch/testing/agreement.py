@@ -75,6 +75,7 @@ def _run(model, inputs, call_kwargs, fused: bool) -> _Run:
             weights = torch.Generator().manual_seed(0)      # a fixed weighting of every output value
             total = sum((t * torch.rand(t.shape, generator=weights).to(t.device, t.dtype)).sum()
                         for t in differentiable)
+            assert isinstance(total, torch.Tensor)          # `differentiable` is not empty
             gradients = torch.autograd.grad(total, [t for _, t in targets], allow_unused=True)
             run.gradients = {name: torch.zeros_like(t) if g is None else g
                              for (name, t), g in zip(targets, gradients)}
@@ -102,6 +103,7 @@ def _fail(where: str, found: Difference, allowed: str, fused_run: _Run, layers, 
 def _random_draw_notes(fused: _Run, loop: _Run) -> list[str]:
     """Sentences naming the random streams the two runs left in different places (then dropout differs)."""
     notes = []
+    assert fused.random_state is not None and loop.random_state is not None     # `_run` always records it
     if not torch.equal(fused.random_state, loop.random_state):
         notes.append("the two runs drew a different amount of numbers from torch's global random stream, "
                      "so unseeded dropout masks cannot match")

@@ -61,7 +61,7 @@ class Recorder:
         self.model = model
         self.keep_outputs = keep_outputs
         self.recording = Recording()
-        self._handles = []
+        self._handles: list[torch.utils.hooks.RemovableHandle] = []
 
     def __enter__(self) -> Recording:
         rnn_names = {name for name, module in self.model.named_modules() if isinstance(module, RNN)}

@@ -27,7 +27,7 @@ from .. import RNN, Bidirectional, Layer, force_path
 PATH_LAYERS = (RNN, Bidirectional)
 
 
-def recurrent_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+def recurrent_layers(model: nn.Module) -> list[tuple[str, RNN | Bidirectional]]:
     """`(name, layer)` for every recurrent layer (RNN and its subclasses, Bidirectional) in the model."""
     return [(name, module) for name, module in model.named_modules() if isinstance(module, PATH_LAYERS)]
 
