@@ -36,3 +36,19 @@ def test_the_console_script_runs_the_command_line():
 
 def test_plotting_has_an_extra():
     assert project()["project"]["optional-dependencies"]["plot"] == ["matplotlib"]
+
+
+def test_the_sdist_carries_what_its_tests_need(tmp_path):
+    # Its test suite passes unpacked (PYTHONPATH=. python -m pytest): the tests, their conftest files,
+    # the docs and mkdocs.yml the site test builds, the examples mypy checks, the type marker.
+    import subprocess
+    import sys
+    import tarfile
+    build = f"from setuptools import build_meta; build_meta.build_sdist({str(tmp_path)!r})"
+    subprocess.run([sys.executable, "-c", build], cwd=ROOT, check=True, capture_output=True)
+    (archive,) = tmp_path.glob("*.tar.gz")
+    with tarfile.open(archive) as tar:
+        names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
+    needed = {"conftest.py", "tests/conftest.py", "tests/reference.py", "mkdocs.yml", "docs/index.md",
+              "docs/api/recurrent.md", "kerasrnn_torch/py.typed", "examples/sentiment_bilstm.py", "CHANGELOG.md", "LICENSE", "pyproject.toml"}
+    assert needed <= names, f"missing from the sdist: {sorted(needed - names)}"

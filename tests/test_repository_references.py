@@ -8,9 +8,19 @@ TOP = ("docs", "scripts", "examples", "tests", "kerasrnn_torch", ".ci")
 PATH = re.compile(r"(?<![\w./-])((?:%s)/[\w./-]*\w\.(?:md|py|sh|json|yml|toml))" % "|".join(re.escape(t) for t in TOP))
 
 
+def repository_files():
+    """The tracked files in a git checkout; every file in an unpacked sdist (no .git there)."""
+    if os.path.isdir(os.path.join(ROOT, ".git")):
+        return subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    return [os.path.relpath(os.path.join(folder, name), ROOT)
+            for folder, dirs, names in os.walk(ROOT) for name in names
+            if not any(part.startswith(".") or part.endswith(".egg-info") or part == "__pycache__"
+                       for part in os.path.relpath(folder, ROOT).split(os.sep) if part != ".")
+            or os.path.relpath(folder, ROOT) == ".ci"]
+
+
 def tracked_text_files():
-    names = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    for name in names:
+    for name in repository_files():
         if name.endswith((".py", ".md", ".sh", ".toml", ".yml", ".txt", ".in")) or name == ".ci/run":
             yield name
 
