@@ -100,6 +100,19 @@ def plan(config: FusedConfig | None, *, use_cudnn: bool | Literal["auto"] = "aut
     return Plan("fused", (), required)
 
 
+EXPORT_MASK_REASON = ("a masked call under torch.export runs the cell loop: the fused kernel's packing reads the "
+                      "mask's values, which an exported graph cannot hold")
+
+
+def for_masked_export(plan: Plan) -> Plan:
+    """`plan` for a masked call: the loop while torch.export traces (its masked steps read no values)."""
+    if plan.path != "fused" or not torch.compiler.is_exporting():
+        return plan
+    if plan.fused_required:
+        return Plan("loop", (f"the fused kernel was required, but {EXPORT_MASK_REASON}",), True)
+    return Plan("loop", (EXPORT_MASK_REASON,))
+
+
 @contextlib.contextmanager
 def force_path(path: str):
     """Override every layer's path choice inside the block: "loop", "fused" or "auto".

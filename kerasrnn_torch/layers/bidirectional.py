@@ -269,6 +269,8 @@ class Bidirectional(Layer):
     def _choose_path(self, mask):
         """(plans, mask layout); the mask is inspected only when both directions could run fused."""
         plans = self._plans()
+        if mask is not None:
+            plans = [dispatch.for_masked_export(plan) for plan in plans]
         layout = mask_tools.NO_MASK
         if mask is not None and all(plan.path == "fused" for plan in plans):
             layout = mask_tools.analyse(mask)
@@ -313,7 +315,7 @@ class Bidirectional(Layer):
             self._with_context(inner.check_built_inputs, inputs)
         mask = mask_tools.check_mask(mask, batch, timesteps, describe(self))
         forward_initial, backward_initial = self._split_initial_state(initial_state, batch, first)
-        if mask is not None and torch.compiler.is_compiling() \
+        if mask is not None and torch.compiler.is_compiling() and not torch.compiler.is_exporting() \
                 and all(plan.path == "fused" for plan in self._plans()):
             # The mask's layout is data: that part runs eagerly (see RNN.forward).
             return outside_graph(self._choose_and_run, inputs, forward_initial, backward_initial, mask,

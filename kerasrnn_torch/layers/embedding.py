@@ -94,6 +94,10 @@ class Embedding(Layer):
         if inputs.is_complex() or inputs.dtype == torch.bool:
             raise TypeError(f"{owner} expects integer ids (torch.long or torch.int), got dtype {inputs.dtype}; "
                             "convert them with ids.long()")
+        if torch.compiler.is_compiling():
+            # The checks below read the ids' values, which a compiled or exported graph cannot:
+            # traced, the ids go to the lookup unchecked (an out-of-range id fails in torch's own lookup).
+            return inputs if inputs.dtype in (torch.int32, torch.int64) else inputs.long()
         if inputs.is_floating_point():
             # Keras casts float ids (keras.Input's default dtype is float32); only whole numbers are ids.
             fractional = inputs[inputs != inputs.round()]

@@ -308,6 +308,8 @@ class RNN(Layer):
         a caller that has analysed it passes its `layout`)."""
         config = self.fused_config()
         plan = dispatch.plan(config, use_cudnn=self.use_cudnn)
+        if mask is not None:
+            plan = dispatch.for_masked_export(plan)
         known = layout
         layout = mask_tools.NO_MASK
         if plan.path == "fused" and mask is not None:
@@ -344,7 +346,8 @@ class RNN(Layer):
         For wrappers that have checked once for several layers (`Bidirectional`); `layout` is the
         mask's analysis where the caller has made it.
         """
-        if mask is not None and torch.compiler.is_compiling() and self.fused_config() is not None:
+        if mask is not None and torch.compiler.is_compiling() and self.fused_config() is not None \
+                and not torch.compiler.is_exporting():
             # Reading a mask's layout and packing by lengths depend on the mask's values, which a
             # compiled graph cannot: that part runs eagerly (one graph break per masked call).
             output, final_states, path = outside_graph(self._choose_and_run, inputs, states, mask, training, layout)
