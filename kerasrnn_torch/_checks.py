@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numbers
 
+from ._dtypes import autocast_enabled
+
 
 def describe(layer) -> str:
     """`LSTM 'lstm_1'`: how messages name a layer."""
@@ -97,6 +99,19 @@ def shape_hint(value, argument: str, owner: str):
             raise ValueError(f"{owner}: `{argument}` must be a tuple of positive integers or None (the input's "
                              f"shape without the batch axis), got {shape!r}")
     return tuple(None if size is None else int(size) for size in shape)
+
+
+def require_float_input(inputs, owner: str) -> None:
+    """Floating-point inputs (a layer computing in its weights' dtype)."""
+    if not inputs.is_floating_point():
+        raise TypeError(f"{owner} expects floating-point inputs, got dtype {inputs.dtype}")
+
+
+def require_weight_dtype(inputs, weight_dtype, owner: str) -> None:
+    """Inputs in the weights' dtype, unless torch.autocast picks the compute dtype."""
+    if inputs.dtype != weight_dtype and not autocast_enabled(inputs.device.type):
+        raise TypeError(f"{owner} has {weight_dtype} weights, got {inputs.dtype} input; "
+                        "convert the input or the layer (e.g. layer.to(torch.float64))")
 
 
 def add_note(error: BaseException, note: str) -> None:

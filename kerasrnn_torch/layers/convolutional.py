@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from .. import activations, constraints, regularizers
-from .._checks import describe, one_of, positive_int, require_tensor, shape_text
-from .._dtypes import autocast_enabled
+from .._checks import (describe, one_of, positive_int, require_float_input, require_tensor, require_weight_dtype,
+                       shape_text)
 from .base import Layer, unique_name
 from .conv_geometry import same_padding
 
@@ -136,11 +136,8 @@ class Conv1D(Layer):
         if inputs.dim() != 3 or inputs.shape[self._channel_axis] != self.input_channels:
             raise ValueError(f"{owner} was built for 3-D inputs with {self.input_channels} channels "
                              f"({self.data_format}), got input of shape {shape_text(inputs.shape)}")
-        if not inputs.is_floating_point():
-            raise TypeError(f"{owner} expects floating-point inputs, got dtype {inputs.dtype}")
-        if inputs.dtype != self.kernel.dtype and not autocast_enabled(inputs.device.type):
-            raise TypeError(f"{owner} has {self.kernel.dtype} weights, got {inputs.dtype} input; "
-                            "convert the input or the layer (e.g. layer.to(torch.float64))")
+        require_float_input(inputs, owner)
+        require_weight_dtype(inputs, self.kernel.dtype, owner)
 
     def forward(self, inputs, mask=None):
         """Convolve `(batch, steps, channels)` (`(batch, channels, steps)` with channels_first); a mask stops here."""

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from .. import activations, constraints, regularizers
-from .._checks import describe, positive_int, require_tensor, shape_text
-from .._dtypes import autocast_enabled
+from .._checks import (describe, positive_int, require_float_input, require_tensor, require_weight_dtype,
+                       shape_text)
 from ..seeding import SeededGenerators
 from .base import Layer
 from .config import activity_regularizer, serialize_activation, weight_options, without_quantization
@@ -117,11 +117,8 @@ class Dense(Layer):
         if inputs.dim() < 2 or inputs.shape[-1] != self.input_dim:
             raise ValueError(f"{describe(self)} was built for {self.input_dim} input features on the last axis, "
                              f"got input of shape {shape_text(inputs.shape)}")
-        if not inputs.is_floating_point():
-            raise TypeError(f"{describe(self)} expects floating-point inputs, got dtype {inputs.dtype}")
-        if inputs.dtype != self.kernel.dtype and not autocast_enabled(inputs.device.type):
-            raise TypeError(f"{describe(self)} has {self.kernel.dtype} weights, got {inputs.dtype} input; "
-                            "convert the input or the layer (e.g. layer.to(torch.float64))")
+        require_float_input(inputs, describe(self))
+        require_weight_dtype(inputs, self.kernel.dtype, describe(self))
         outputs = self.activation(F.linear(inputs, self.kernel.t(), self.bias))
         self.record_activity(outputs)
         return outputs

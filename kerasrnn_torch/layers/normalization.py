@@ -12,19 +12,16 @@ import torch
 import torch.nn.functional as F
 
 from .. import constraints, regularizers
-from .._checks import describe, require_tensor, shape_text
-from .._dtypes import autocast_enabled
+from .._checks import describe, require_float_input, require_tensor, require_weight_dtype, shape_text
 from .base import Layer
 
 _KERAS_EPSILON = 1e-7   # keras.backend.epsilon(), which guards the masked moments' division
 
 
 def _check_float_input(layer, inputs, weight):
-    if not inputs.is_floating_point():
-        raise TypeError(f"{describe(layer)} expects floating-point inputs, got dtype {inputs.dtype}")
-    if weight is not None and inputs.dtype != weight.dtype and not autocast_enabled(inputs.device.type):
-        raise TypeError(f"{describe(layer)} has {weight.dtype} weights, got {inputs.dtype} input; "
-                        "convert the input or the layer (e.g. layer.to(torch.float64))")
+    require_float_input(inputs, describe(layer))
+    if weight is not None:
+        require_weight_dtype(inputs, weight.dtype, describe(layer))
 
 
 def _positive_axis(axis: int, rank: int, layer, argument="axis") -> int:

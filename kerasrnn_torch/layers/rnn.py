@@ -15,8 +15,7 @@ from torch import nn
 from torch.utils import _pytree as pytree
 
 from .. import regularizers
-from .._checks import describe, shape_text
-from .._dtypes import autocast_enabled
+from .._checks import describe, require_weight_dtype, shape_text
 from ..engine import dispatch, masks as mask_tools
 from ..engine.loop import (autocast_dtype, compiled_cell_loop, run_cell_loop, run_loop, run_outside_autocast,
                            split_time, zero_masked_steps)
@@ -181,9 +180,7 @@ class RNN(Layer):
         if inputs.device != weight.device:
             raise ValueError(f"{describe(self)} has its weights on {weight.device}, got input on {inputs.device}; "
                              "move one with .to(device)")
-        if inputs.dtype != weight.dtype and not autocast_enabled(inputs.device.type):
-            raise TypeError(f"{describe(self)} has {weight.dtype} weights, got {inputs.dtype} input; "
-                            "convert the input or the layer (e.g. layer.to(torch.float64))")
+        require_weight_dtype(inputs, weight.dtype, describe(self))
 
     # ---------------------------------------------------------------- states
     def zero_states(self, batch, like):
