@@ -18,6 +18,16 @@ from .base import Layer
 _KERAS_EPSILON = 1e-7   # keras.backend.epsilon(), which guards the masked moments' division
 
 
+def _beta_gamma_options(layer, beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint) -> dict:
+    """Set the norms' regularizers and constraints on `beta` and `gamma`; returns them as given (for the config)."""
+    layer.beta_regularizer = regularizers.get(beta_regularizer)
+    layer.gamma_regularizer = regularizers.get(gamma_regularizer)
+    layer.beta_constraint = constraints.get(beta_constraint)
+    layer.gamma_constraint = constraints.get(gamma_constraint)
+    return {"beta_regularizer": beta_regularizer, "gamma_regularizer": gamma_regularizer,
+            "beta_constraint": beta_constraint, "gamma_constraint": gamma_constraint}
+
+
 def _check_float_input(layer, inputs, weight):
     require_float_input(inputs, describe(layer))
     if weight is not None:
@@ -82,12 +92,8 @@ class LayerNormalization(Layer):
             warnings.warn(f"{owner}: rms_scaling=True is deprecated in Keras 3 (it divides by the standard "
                           "deviation, not the root mean square); kept for Keras compatibility", stacklevel=2)
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
-        self._given = {"beta_regularizer": beta_regularizer, "gamma_regularizer": gamma_regularizer,
-                       "beta_constraint": beta_constraint, "gamma_constraint": gamma_constraint}
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        self._given = _beta_gamma_options(self, beta_regularizer, gamma_regularizer, beta_constraint,
+                                          gamma_constraint)
         self._axes = None    # sorted non-negative axes, known once built
         self.build_from_hint()
 
@@ -230,12 +236,8 @@ class BatchNormalization(Layer):
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
         self.moving_mean_initializer, self.moving_variance_initializer = (moving_mean_initializer,
                                                                           moving_variance_initializer)
-        self._given = {"beta_regularizer": beta_regularizer, "gamma_regularizer": gamma_regularizer,
-                       "beta_constraint": beta_constraint, "gamma_constraint": gamma_constraint}
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        self._given = _beta_gamma_options(self, beta_regularizer, gamma_regularizer, beta_constraint,
+                                          gamma_constraint)
         self._channel_axis = None
         self.build_from_hint()
 
