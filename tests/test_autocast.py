@@ -79,13 +79,18 @@ def test_stacked_cells_bidirectional_convlstm_and_a_custom_cell():
     assert total.dtype == LOW and torch.allclose(total.float(), x.sum(1), atol=5e-2)
 
 
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
 @pytest.mark.parametrize("path", ["fused", "loop"])
-def test_stateful_states_keep_the_autocast_dtype(path):
-    layer = build("GRU", {"stateful": True}, use_cudnn=path == "fused")
+def test_stateful_states_stay_in_the_weights_dtype(path, kind):
+    # As Keras keeps its state variables: a call under autocast must not leave bfloat16 states
+    # for the next call, with or without autocast.
+    layer = build(kind, {"stateful": True}, use_cudnn=path == "fused")
     layer.reset_states()
     run(layer, torch.randn(3, 6, 4), None)
     run(layer, torch.randn(3, 6, 4), None)
-    assert layer.last_path == path and [s.dtype for s in layer.states] == [LOW]
+    assert layer.last_path == path and {s.dtype for s in layer.states} == {torch.float32}
+    output = layer(torch.randn(3, 6, 4))
+    assert output.dtype == torch.float32 and {s.dtype for s in layer.states} == {torch.float32}
 
 
 def test_a_float64_layer_is_left_in_float64():

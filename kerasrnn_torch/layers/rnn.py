@@ -231,10 +231,21 @@ class RNN(Layer):
     # DistributedDataParallel does not broadcast rank 0's to the other ranks (each keeps its own rows'
     # states). `_apply` moves them with .to(device), .double(), .cuda() and the like.
     def store_states(self, states):
-        """Keep `states` (detached) as a stateful layer's states, as a call does at its end."""
+        """Keep `states` (detached) as a stateful layer's states, as a call does at its end.
+
+        Kept in the weights' dtype, as Keras keeps its state variables: a call under autocast
+        returns lower-precision states, which must not leak into the next call.
+        """
         leaves, spec = pytree.tree_flatten(list(states))
+        dtype = self._weights_dtype()
         self._state_spec = spec
-        self._state_leaves = [leaf.detach() for leaf in leaves]
+        self._state_leaves = [leaf.detach().to(dtype) if dtype is not None and leaf.is_floating_point()
+                              else leaf.detach() for leaf in leaves]
+
+    def _weights_dtype(self) -> torch.dtype | None:
+        """The dtype of the cell's floating-point weights (None before the build or without weights)."""
+        return next((p.dtype for p in self.cell.parameters()
+                     if p.is_floating_point() and not isinstance(p, nn.UninitializedParameter)), None)
 
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)
@@ -375,8 +386,7 @@ class RNN(Layer):
 
     def _run_loop(self, inputs, states, mask, training):
         low_dtype = autocast_dtype(inputs)
-        if low_dtype is not None and all(p.dtype == torch.float32 for p in self.cell.parameters()
-                                         if p.is_floating_point()):
+        if low_dtype is not None and self._weights_dtype() in (torch.float32, None):
             return run_outside_autocast(self._run_cells, low_dtype, inputs, states, mask, training)
         return self._run_cells(inputs, states, mask, training)
 
