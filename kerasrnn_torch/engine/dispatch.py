@@ -102,15 +102,24 @@ def plan(config: FusedConfig | None, *, use_cudnn: bool | Literal["auto"] = "aut
 
 EXPORT_MASK_REASON = ("a masked call under torch.export runs the cell loop: the fused kernel's packing reads the "
                       "mask's values, which an exported graph cannot hold")
+EXPORT_TIME_REASON = ("a call with a dynamic time axis under torch.export runs the cell loop (as one scan): the "
+                      "fused kernel's exported form fixes the number of timesteps, as torch.nn's layers' does")
 
 
-def for_masked_export(plan: Plan) -> Plan:
-    """`plan` for a masked call: the loop while torch.export traces (its masked steps read no values)."""
+def for_export(plan: Plan, *, masked: bool, timesteps) -> Plan:
+    """`plan` while torch.export traces: the loop for a masked call (its masked steps read no values) and
+    for a symbolic number of `timesteps` (its scan form holds one step); else `plan` as it is."""
     if plan.path != "fused" or not torch.compiler.is_exporting():
         return plan
+    if masked:
+        reason = EXPORT_MASK_REASON
+    elif isinstance(timesteps, torch.SymInt):
+        reason = EXPORT_TIME_REASON
+    else:
+        return plan
     if plan.fused_required:
-        return Plan("loop", (f"the fused kernel was required, but {EXPORT_MASK_REASON}",), True)
-    return Plan("loop", (EXPORT_MASK_REASON,))
+        return Plan("loop", (f"the fused kernel was required, but {reason}",), True)
+    return Plan("loop", (reason,))
 
 
 @contextlib.contextmanager

@@ -4,6 +4,11 @@
 `(output_t, new_states)`. Work that can happen once (splitting the sequence,
 reversing it, shaping the mask) happens before the loop; the loop itself does
 the step and, with a mask, two selects.
+
+`run_sequence` is the entry point: eagerly (and under torch.compile) it
+unrolls `run_loop` over the steps; while torch.export traces, it writes the
+same loop as one `scan` over the time axis (`scan_loop`), so an exported
+graph holds one step and takes any number of timesteps.
 """
 from __future__ import annotations
 
@@ -115,6 +120,93 @@ def run_loop(step, steps: list, initial_states, *, mask: torch.Tensor | None = N
     return _map(lambda t: keras_outputs.last_from_held(t, reading_mask, zero_output_for_mask), held), states
 
 
+def run_sequence(step, sequence, initial_states, *, mask: torch.Tensor | None = None, go_backwards: bool = False,
+                 return_sequences: bool = False, zero_output_for_mask: bool = False,
+                 output_is_first_state: bool = False):
+    """`run_loop` over a batch-first (nested) `sequence` in the input's time order; a `scan` under torch.export."""
+    if torch.compiler.is_exporting():
+        return scan_loop(step, sequence, initial_states, mask=mask, go_backwards=go_backwards,
+                         return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask,
+                         output_is_first_state=output_is_first_state)
+    return run_loop(step, split_time(sequence, reverse=go_backwards), initial_states, mask=mask,
+                    go_backwards=go_backwards, return_sequences=return_sequences,
+                    zero_output_for_mask=zero_output_for_mask, output_is_first_state=output_is_first_state)
+
+
+def _unaliased(leaves: list, inputs: list) -> list:
+    """`leaves`, with a copy of any that is one of `inputs` (scan refuses a step output aliasing its input)."""
+    seen = {id(t) for t in inputs}
+    return [t.clone() if id(t) in seen else t for t in leaves]
+
+
+def _fresh_scan():
+    """torch's `scan` (a prototype operator, imported only while exporting), with no compiled trace kept.
+
+    torch traces a scan's step through an internal compiled function whose
+    traces are kept between exports; checking a kept trace's fixed shapes
+    against this export's symbolic ones fixes them (an earlier export with 6
+    steps made a later one refuse a dynamic time axis). Forgetting the kept
+    traces first avoids that.
+    """
+    from torch._dynamo.eval_frame import remove_from_cache
+    from torch._higher_order_ops.scan import scan
+
+    for code in scan.__code__.co_consts:
+        if getattr(code, "co_name", None) == "run_flattened_scan":
+            remove_from_cache(code)
+    return scan
+
+
+def scan_loop(step, sequence, initial_states, *, mask: torch.Tensor | None = None, go_backwards: bool = False,
+              return_sequences: bool = False, zero_output_for_mask: bool = False,
+              output_is_first_state: bool = False):
+    """The loop as one `scan` over the time axis: the same results as `run_loop`, for any (symbolic) length.
+
+    For torch.export: the unrolled loop fixes the number of timesteps in the
+    graph, the scan holds one step. The carry is the states and, with a mask,
+    the output held since the latest used step; every step's output is
+    scanned out and the last one taken when no sequence is returned.
+    """
+    scan = _fresh_scan()
+    reading = pytree.tree_map(lambda t: t.flip(1), sequence) if go_backwards else sequence
+    states_spec = pytree.tree_flatten(initial_states)[1]
+
+    def unaliased(structure, seen: list):
+        leaves, spec = pytree.tree_flatten(structure)
+        return pytree.tree_unflatten(_unaliased(leaves, seen), spec)
+
+    if mask is None:
+        def combine(states, x_t):
+            output, new_states = step(x_t, states)
+            seen = pytree.tree_leaves(states) + pytree.tree_leaves(x_t)
+            new_states = pytree.tree_unflatten(_unaliased(pytree.tree_leaves(new_states), seen), states_spec)
+            return new_states, unaliased(output, seen + pytree.tree_leaves(new_states))
+        final_states, outputs = scan(combine, initial_states, reading, dim=1)
+        return (outputs if return_sequences else _map(lambda t: t[:, -1], outputs)), final_states
+
+    reading_mask = mask.flip(1) if go_backwards else mask
+    if output_is_first_state:
+        held_before = torch.zeros_like(pytree.tree_leaves(initial_states)[0])
+    else:       # the output's structure, as zeros: one step traced for its shapes
+        held_before = zeros_like(step(pytree.tree_map(lambda t: t[:, 0], reading), initial_states)[0])
+
+    def combine_masked(carry, inputs):
+        states, held = carry
+        x_t, mask_t = inputs
+        output, new_states = step(x_t, states)
+        seen = pytree.tree_leaves(carry) + pytree.tree_leaves(x_t)
+        new_states = pytree.tree_unflatten(
+            _unaliased(pytree.tree_leaves(select(mask_t, new_states, states)), seen), states_spec)
+        held = unaliased(select(mask_t, output, held), seen + pytree.tree_leaves(new_states))
+        return (new_states, held), _map(torch.clone, held)
+    (final_states, held), outputs = scan(combine_masked, (initial_states, held_before),
+                                         (reading, reading_mask.unsqueeze(-1)), dim=1)
+    if return_sequences:
+        return _map(lambda t: keras_outputs.sequence_from_held(t, reading_mask, zero_output_for_mask), outputs), \
+            final_states
+    return _map(lambda t: keras_outputs.last_from_held(t, reading_mask, zero_output_for_mask), held), final_states
+
+
 def _map(function, structure):
     return function(structure) if isinstance(structure, torch.Tensor) else pytree.tree_map(function, structure)
 
@@ -139,8 +231,7 @@ def run_cell_loop(cell, masks, inputs: torch.Tensor, states, mask, *, go_backwar
     if mask is not None:
         inputs = zero_masked_steps(inputs, mask)
     sequence = cell.project(inputs, masks)    # every step's input projection in one product
-    return run_loop(cell.make_step(masks), split_time(sequence, reverse=go_backwards), states, mask=mask,
-                    go_backwards=go_backwards, return_sequences=return_sequences,
+    return run_sequence(cell.make_step(masks), sequence, states, mask=mask, go_backwards=go_backwards, return_sequences=return_sequences,
                     zero_output_for_mask=zero_output_for_mask, output_is_first_state=output_is_first_state)
 
 

@@ -266,11 +266,9 @@ class Bidirectional(Layer):
                    if plan.reason is not None]
         return "; ".join(reasons) or None
 
-    def _choose_path(self, mask):
+    def _choose_path(self, mask, timesteps=None):
         """(plans, mask layout); the mask is inspected only when both directions could run fused."""
-        plans = self._plans()
-        if mask is not None:
-            plans = [dispatch.for_masked_export(plan) for plan in plans]
+        plans = [dispatch.for_export(plan, masked=mask is not None, timesteps=timesteps) for plan in self._plans()]
         layout = mask_tools.NO_MASK
         if mask is not None and all(plan.path == "fused" for plan in plans):
             layout = mask_tools.analyse(mask)
@@ -324,7 +322,7 @@ class Bidirectional(Layer):
 
     def _choose_and_run(self, inputs, forward_initial, backward_initial, mask, training, batch):
         forward, backward = self.forward_layer, self.backward_layer
-        plans, layout = self._choose_path(mask)
+        plans, layout = self._choose_path(mask, pytree.tree_leaves(inputs)[0].shape[1])
 
         if all(plan.path == "fused" for plan in plans) and self._two_way_applies(training, layout, inputs):
             states = stack_directions(forward.initial_states(forward_initial, batch, inputs),

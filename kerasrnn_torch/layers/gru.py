@@ -67,11 +67,13 @@ class GRUCell(RecurrentCell):
 
         if self.reset_after:
             recurrent_kernel = self.recurrent_kernel
-            recurrent_bias = self.bias[1] if self.bias is not None else None
+            bias = self.bias
+            recurrent_bias_of = views_of(lambda: bias[1] if bias is not None else None)
 
             def step(projected, states):
                 h = states[0]
                 h_in = h if recurrent_mask is None else h * recurrent_mask
+                recurrent_bias = recurrent_bias_of()
                 inner = h_in @ recurrent_kernel if recurrent_bias is None \
                     else torch.addmm(recurrent_bias, h_in, recurrent_kernel)
                 z, r = gates(projected[:, :2 * units], inner[:, :2 * units])
@@ -79,12 +81,13 @@ class GRUCell(RecurrentCell):
                 h = torch.lerp(candidate, h, z)   # z * h + (1 - z) * candidate, one kernel
                 return h, [h]
         else:
-            gates_kernel = self.recurrent_kernel[:, :2 * units]
-            candidate_kernel = self.recurrent_kernel[:, 2 * units:]
+            kernel = self.recurrent_kernel
+            kernels = views_of(lambda: (kernel[:, :2 * units], kernel[:, 2 * units:]))
 
             def step(projected, states):
                 h = states[0]
                 h_in = h if recurrent_mask is None else h * recurrent_mask
+                gates_kernel, candidate_kernel = kernels()
                 z, r = gates(projected[:, :2 * units], h_in @ gates_kernel)
                 candidate = activation(torch.addmm(projected[:, 2 * units:], r * h_in, candidate_kernel))
                 h = torch.lerp(candidate, h, z)   # z * h + (1 - z) * candidate, one kernel
@@ -151,3 +154,15 @@ class GRU(KerasRecurrentLayer):
         super().__init__(units, cell_kwargs, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll, use_cudnn=use_cudnn,
                          activity_regularizer=activity_regularizer, **layer_kwargs)
+
+
+def views_of(make):
+    """A function giving `make()`'s views of weights: made once, or per step while torch.export traces.
+
+    torch.export's `scan` (the loop's exported form) refuses a step that
+    captures two tensors sharing memory, such as a weight and its slice.
+    """
+    if torch.compiler.is_exporting():
+        return make
+    made = make()
+    return lambda: made

@@ -17,8 +17,8 @@ from torch.utils import _pytree as pytree
 from .. import regularizers
 from .._checks import describe, require_weight_dtype, shape_text
 from ..engine import dispatch, masks as mask_tools
-from ..engine.loop import (autocast_dtype, compiled_cell_loop, run_cell_loop, run_loop, run_outside_autocast,
-                           split_time, zero_masked_steps)
+from ..engine.loop import (autocast_dtype, compiled_cell_loop, run_cell_loop, run_outside_autocast, run_sequence,
+                           zero_masked_steps)
 from .base import Layer
 from .cell import RecurrentCell, follows_step_protocol, step_rank_of
 from .config import activity_regularizer, deserialize_layer, serialize_layer
@@ -311,13 +311,13 @@ class RNN(Layer):
         """None when the fused kernel would run (with any mask), else why not (a sentence)."""
         return dispatch.plan(self.fused_config(), use_cudnn=self.use_cudnn).reason
 
-    def _choose_path(self, mask, layout=None):
+    def _choose_path(self, mask, layout=None, timesteps=None):
         """(plan, mask layout) for this call; the mask is inspected only when it matters (and only once:
-        a caller that has analysed it passes its `layout`)."""
+        a caller that has analysed it passes its `layout`). `timesteps`: the inputs' length (symbolic
+        while torch.export traces a dynamic time axis)."""
         config = self.fused_config()
-        plan = dispatch.plan(config, use_cudnn=self.use_cudnn)
-        if mask is not None:
-            plan = dispatch.for_masked_export(plan)
+        plan = dispatch.for_export(dispatch.plan(config, use_cudnn=self.use_cudnn), masked=mask is not None,
+                                   timesteps=timesteps)
         known = layout
         layout = mask_tools.NO_MASK
         if plan.path == "fused" and mask is not None:
@@ -374,7 +374,7 @@ class RNN(Layer):
         return result
 
     def _choose_and_run(self, inputs, states, mask, training, layout=None):
-        plan, layout = self._choose_path(mask, layout)
+        plan, layout = self._choose_path(mask, layout, pytree.tree_leaves(inputs)[0].shape[1])
         if plan.path == "fused":
             output, final_states = self._run_fused(inputs, states, layout, training)
         else:
@@ -405,9 +405,8 @@ class RNN(Layer):
         def step(x_t, step_states):
             output, new_states = cell(x_t, step_states, **kwargs)
             return output, ([new_states] if isinstance(new_states, torch.Tensor) else new_states)
-        return run_loop(step, split_time(inputs, reverse=self.go_backwards), states, mask=mask,
-                        go_backwards=self.go_backwards, return_sequences=self.return_sequences,
-                        zero_output_for_mask=self.zero_output_for_mask)
+        return run_sequence(step, inputs, states, mask=mask, go_backwards=self.go_backwards,
+                            return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask)
 
     # ----------------------------------------------------------------- masks
     def compute_mask(self, inputs, mask=None):
