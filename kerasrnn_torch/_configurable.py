@@ -1,6 +1,10 @@
 """What Keras's small objects (initializers, regularizers, constraints) share: their configuration."""
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+_C = TypeVar("_C", bound="Configurable")
+
 
 class Configurable:
     """An object whose constructor arguments are its Keras configuration.
@@ -9,11 +13,11 @@ class Configurable:
     `type(obj).from_config(obj.get_config())` rebuilds it and `repr` shows them.
     """
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls: type[_C], config: dict[str, Any]) -> _C:
         return cls(**config)
 
     def __repr__(self) -> str:

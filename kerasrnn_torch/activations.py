@@ -6,46 +6,49 @@ counts as "tanh" for the fused-kernel rules, as it does in Keras).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
 
-def linear(x):
+def linear(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def hard_sigmoid(x):
+def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
     # Keras 3's definition: relu6(x + 3) / 6 (Keras 2 used 0.2 * x + 0.5).
     return F.relu6(x + 3.0) / 6.0
 
 
-def hard_silu(x):
+def hard_silu(x: torch.Tensor) -> torch.Tensor:
     return x * hard_sigmoid(x)
 
 
-def exponential(x):
+def exponential(x: torch.Tensor) -> torch.Tensor:
     return torch.exp(x)
 
 
-def softmax(x):
+def softmax(x: torch.Tensor) -> torch.Tensor:
     return torch.softmax(x, dim=-1)
 
 
-def log_softmax(x):
+def log_softmax(x: torch.Tensor) -> torch.Tensor:
     return torch.log_softmax(x, dim=-1)
 
 
-def leaky_relu(x):
+def leaky_relu(x: torch.Tensor) -> torch.Tensor:
     # Keras's default negative slope is 0.2.
     return F.leaky_relu(x, negative_slope=0.2)
 
 
-def gelu(x):
+def gelu(x: torch.Tensor) -> torch.Tensor:
     # keras.activations.gelu is the exact (erf) form by default.
     return F.gelu(x)
 
 
-_BY_NAME = {
+_BY_NAME: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "linear": linear,
     "tanh": torch.tanh,
     "sigmoid": torch.sigmoid,
@@ -82,7 +85,7 @@ for _name, _fn in reversed(list(_BY_NAME.items())):
     _NAME_OF[_fn] = _name
 
 
-def get(identifier):
+def get(identifier: str | Callable[[torch.Tensor], torch.Tensor] | None) -> Callable[[torch.Tensor], torch.Tensor]:
     """Resolve a Keras activation name, `None` (linear) or a callable."""
     if identifier is None:
         return linear
@@ -97,7 +100,7 @@ def get(identifier):
     raise TypeError(f"An activation must be a Keras name, None or a callable; got {identifier!r}")
 
 
-def canonical_name(fn) -> str | None:
+def canonical_name(fn: Callable[..., Any]) -> str | None:
     """The Keras name of a resolved activation, or None for an unknown callable."""
     try:
         return _NAME_OF.get(fn)
@@ -105,13 +108,13 @@ def canonical_name(fn) -> str | None:
         return None
 
 
-def is_elementwise(fn) -> bool:
+def is_elementwise(fn: Callable[..., Any]) -> bool:
     """Whether `fn` is a known function that acts on each element alone (softmax does not)."""
     name = canonical_name(fn)
     return name is not None and name not in ("softmax", "log_softmax")
 
 
-def describe(fn) -> str:
+def describe(fn: Callable[..., Any]) -> str:
     name = canonical_name(fn)
     if name:
         return name

@@ -9,6 +9,8 @@ layout, which is the layout of our weights: for a kernel
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import torch
 
@@ -17,7 +19,7 @@ from ._configurable import Configurable
 EPSILON = 1e-7  # Keras's backend.epsilon(), added to the norms it divides by
 
 
-def _axis(value, owner: str):
+def _axis(value: Any, owner: str) -> int | tuple[int, ...]:
     """An int or a list of ints, as Keras accepts (a list becomes a tuple for torch)."""
     several = isinstance(value, (list, tuple))
     values = list(value) if several else [value]
@@ -26,7 +28,7 @@ def _axis(value, owner: str):
     return tuple(int(v) for v in values) if several else int(value)
 
 
-def _norms(w, axis):
+def _norms(w: torch.Tensor, axis: int | tuple[int, ...]) -> torch.Tensor:
     return w.square().sum(dim=axis, keepdim=True).sqrt()
 
 
@@ -52,23 +54,23 @@ class MaxNorm(Constraint):
     >>> layer = kr.LSTM(8, kernel_constraint=kr.constraints.MaxNorm(3.0))
     """
 
-    def __init__(self, max_value=2, axis=0):
+    def __init__(self, max_value: float = 2, axis: int | Sequence[int] = 0) -> None:
         self.max_value = max_value
         self.axis = _axis(axis, "MaxNorm")
 
-    def __call__(self, w):
+    def __call__(self, w: torch.Tensor) -> torch.Tensor:
         norms = _norms(w, self.axis)
         desired = norms.clamp(0, self.max_value)
         return w * (desired / (EPSILON + norms))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"max_value": self.max_value, "axis": self.axis}
 
 
 class NonNeg(Constraint):
     """Set negative weights to zero, as `keras.constraints.NonNeg`."""
 
-    def __call__(self, w):
+    def __call__(self, w: torch.Tensor) -> torch.Tensor:
         return w.clamp_min(0)
 
 
@@ -79,13 +81,13 @@ class UnitNorm(Constraint):
         axis: the axis (or axes) the norm runs over (default 0).
     """
 
-    def __init__(self, axis=0):
+    def __init__(self, axis: int | Sequence[int] = 0) -> None:
         self.axis = _axis(axis, "UnitNorm")
 
-    def __call__(self, w):
+    def __call__(self, w: torch.Tensor) -> torch.Tensor:
         return w / (EPSILON + _norms(w, self.axis))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"axis": self.axis}
 
 
@@ -100,23 +102,24 @@ class MinMaxNorm(Constraint):
         axis: the axis (or axes) the norm runs over (default 0).
     """
 
-    def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
+    def __init__(self, min_value: float = 0.0, max_value: float = 1.0, rate: float = 1.0,
+                 axis: int | Sequence[int] = 0) -> None:
         self.min_value = min_value
         self.max_value = max_value
         self.rate = rate
         self.axis = _axis(axis, "MinMaxNorm")
 
-    def __call__(self, w):
+    def __call__(self, w: torch.Tensor) -> torch.Tensor:
         norms = _norms(w, self.axis)
         desired = self.rate * norms.clamp(self.min_value, self.max_value) + (1 - self.rate) * norms
         return w * (desired / (EPSILON + norms))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
 
 
 # Keras 3's names: its snake-case and class names.
-_BY_NAME = {
+_BY_NAME: dict[str, Callable[[], Constraint]] = {
     "max_norm": MaxNorm,
     "non_neg": NonNeg,
     "unit_norm": UnitNorm,
@@ -128,7 +131,8 @@ _BY_NAME = {
 }
 
 
-def get(identifier):
+def get(identifier: str | dict[str, Any] | type[Constraint] | Callable[[torch.Tensor], torch.Tensor] | None
+        ) -> Callable[[torch.Tensor], torch.Tensor] | None:
     """Resolve a constraint: `None`, a Keras name (Keras's defaults), or a callable `fn(weight) -> weight`.
 
     Callables (ours, plain functions, Keras's constraint objects) are
@@ -151,5 +155,5 @@ def get(identifier):
             raise ValueError(f"Unknown constraint class {identifier.get('class_name')!r} in {identifier!r}")
         return cls.from_config(dict(identifier.get("config") or {}))
     if callable(identifier):
-        return identifier
+        return cast(Callable[[torch.Tensor], torch.Tensor], identifier)
     raise TypeError(f"A constraint must be None, a Keras name or a callable on a tensor; got {identifier!r}")

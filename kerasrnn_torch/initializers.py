@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
 from ._checks import shape_text
 from ._configurable import Configurable
+from ._types import InitializerLike
 
 
-def _fans(shape, input_axes=None, output_axes=None):
+def _fans(shape: Sequence[int], input_axes: Sequence[int] | None = None,
+          output_axes: Sequence[int] | None = None) -> tuple[int, int]:
     if input_axes is not None and output_axes is not None:
         return math.prod(shape[a] for a in input_axes), math.prod(shape[a] for a in output_axes)
     if len(shape) == 0:
@@ -35,7 +39,7 @@ def _fans(shape, input_axes=None, output_axes=None):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-def _seed_generator(seed):
+def _seed_generator(seed: int | None) -> torch.Generator | None:
     """A fresh CPU generator for an integer seed (the same draws at every call), else None."""
     return None if seed is None else torch.Generator().manual_seed(int(seed))
 
@@ -43,10 +47,11 @@ def _seed_generator(seed):
 class Initializer(Configurable):
     """Base class: `init(tensor, generator=None)` fills `tensor` in place and returns it."""
 
-    def fill(self, tensor: torch.Tensor, generator=None) -> torch.Tensor:
+    def fill(self, tensor: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         raise NotImplementedError
 
-    def __call__(self, tensor_or_shape, generator=None, dtype=None):
+    def __call__(self, tensor_or_shape: torch.Tensor | Sequence[int], generator: torch.Generator | None = None,
+                 dtype: torch.dtype | None = None) -> torch.Tensor:
         if isinstance(tensor_or_shape, torch.Tensor):
             with torch.no_grad():
                 return self.fill(tensor_or_shape, generator)
@@ -59,81 +64,82 @@ class Initializer(Configurable):
 class RandomInitializer(Initializer):
     """An initializer that draws random numbers; `seed` makes every call draw the same ones."""
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: int | None = None) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
             raise ValueError(f"{type(self).__name__}: `seed` must be an integer or None, got {seed!r}")
         self.seed = None if seed is None else int(seed)
 
-    def fill(self, tensor, generator=None):
+    def fill(self, tensor: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         generator = generator if generator is not None else _seed_generator(self.seed)
         if generator is None or generator.device == tensor.device:
             return self.draw(tensor, generator)
         # A seeded CPU generator fills a CPU copy, so the values do not depend on the device.
         return tensor.copy_(self.draw(torch.empty(tensor.shape, dtype=tensor.dtype), generator))
 
-    def draw(self, tensor, generator):
+    def draw(self, tensor: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         raise NotImplementedError
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"seed": self.seed}
 
 
 class Zeros(Initializer):
     """All zeros, as `keras.initializers.Zeros`."""
 
-    def fill(self, tensor, generator=None):
+    def fill(self, tensor: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return tensor.zero_()
 
 
 class Ones(Initializer):
     """All ones, as `keras.initializers.Ones`."""
 
-    def fill(self, tensor, generator=None):
+    def fill(self, tensor: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return tensor.fill_(1.0)
 
 
 class Constant(Initializer):
     """Every entry `value` (a number, or values broadcast to the shape), as `keras.initializers.Constant`."""
 
-    def __init__(self, value=0.0):
+    def __init__(self, value: float = 0.0) -> None:
         self.value = value
 
-    def fill(self, tensor, generator=None):
+    def fill(self, tensor: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return tensor.copy_(torch.as_tensor(self.value, dtype=tensor.dtype).expand(tensor.shape))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"value": self.value}
 
 
 class RandomNormal(RandomInitializer):
     """Normal draws, as `keras.initializers.RandomNormal` (mean 0, stddev 0.05)."""
 
-    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
         super().__init__(seed)
         self.mean, self.stddev = mean, stddev
 
-    def draw(self, tensor, generator):
+    def draw(self, tensor: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         return tensor.normal_(self.mean, self.stddev, generator=generator)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
 
 
 class RandomUniform(RandomInitializer):
     """Uniform draws in [minval, maxval), as `keras.initializers.RandomUniform` (±0.05)."""
 
-    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None) -> None:
         super().__init__(seed)
         self.minval, self.maxval = minval, maxval
 
-    def draw(self, tensor, generator):
+    def draw(self, tensor: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         return tensor.uniform_(self.minval, self.maxval, generator=generator)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "minval": self.minval, "maxval": self.maxval}
 
 
-def _truncated_normal(tensor, mean, stddev, generator):
+def _truncated_normal(tensor: torch.Tensor, mean: float, stddev: float,
+                      generator: torch.Generator | None) -> torch.Tensor:
     """Keras's truncated normal: a normal cut at two standard deviations around the mean."""
     return torch.nn.init.trunc_normal_(tensor, mean, stddev, mean - 2 * stddev, mean + 2 * stddev,
                                        generator=generator)
@@ -142,7 +148,7 @@ def _truncated_normal(tensor, mean, stddev, generator):
 class TruncatedNormal(RandomNormal):
     """Normal draws cut at two standard deviations, as `keras.initializers.TruncatedNormal`."""
 
-    def draw(self, tensor, generator):
+    def draw(self, tensor: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         return _truncated_normal(tensor, self.mean, self.stddev, generator)
 
 
@@ -158,8 +164,15 @@ class VarianceScaling(RandomInitializer):
     "uniform". `input_axes`/`output_axes` name the axes that make the fans.
     """
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, input_axes=None,
-                 output_axes=None):
+    scale: float
+    mode: str
+    distribution: str
+    input_axes: Sequence[int] | None
+    output_axes: Sequence[int] | None
+
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal",
+                 seed: int | None = None, input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None) -> None:
         super().__init__(seed)
         owner = type(self).__name__
         if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or scale <= 0:
@@ -174,7 +187,7 @@ class VarianceScaling(RandomInitializer):
         self.scale, self.mode, self.distribution = float(scale), mode, distribution
         self.input_axes, self.output_axes = input_axes, output_axes
 
-    def draw(self, tensor, generator):
+    def draw(self, tensor: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         fan_in, fan_out = _fans(tuple(tensor.shape), self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         variance = self.scale / max(1.0, fan)
@@ -186,18 +199,19 @@ class VarianceScaling(RandomInitializer):
         # The constant corrects the spread lost to the cut at two standard deviations.
         return _truncated_normal(tensor, 0.0, math.sqrt(variance) / 0.87962566103423978, generator)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "scale": self.scale, "mode": self.mode, "distribution": self.distribution,
                 "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
-def _preset(class_name, scale, mode, distribution, doc):
+def _preset(class_name: str, scale: float, mode: str, distribution: str, doc: str) -> type[VarianceScaling]:
     """A VarianceScaling subclass with fixed scale, mode and distribution (Glorot, He, LeCun)."""
 
-    def __init__(self, seed=None, input_axes=None, output_axes=None):
+    def __init__(self: VarianceScaling, seed: int | None = None, input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None) -> None:
         VarianceScaling.__init__(self, scale, mode, distribution, seed, input_axes, output_axes)
 
-    def get_config(self):
+    def get_config(self: VarianceScaling) -> dict[str, Any]:
         return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
     return type(class_name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config,
@@ -218,17 +232,17 @@ class Orthogonal(RandomInitializer):
     Tensors of rank > 2 are orthogonal over (all leading axes flattened, last axis).
     """
 
-    def __init__(self, gain=1.0, seed=None):
+    def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
         super().__init__(seed)
         self.gain = gain
 
-    def fill(self, tensor, generator=None):
+    def fill(self, tensor: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         shape = tuple(tensor.shape)
         if len(shape) < 2:
             raise ValueError(f"The orthogonal initializer needs a tensor of rank >= 2, got shape {shape_text(shape)}")
         return super().fill(tensor, generator)
 
-    def draw(self, tensor, generator):
+    def draw(self, tensor: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         shape = tuple(tensor.shape)
         rows, cols = math.prod(shape[:-1]), shape[-1]
         a = torch.empty(max(rows, cols), min(rows, cols), dtype=torch.float64)
@@ -239,22 +253,22 @@ class Orthogonal(RandomInitializer):
             q = q.T
         return tensor.copy_((self.gain * q).reshape(shape).to(tensor.dtype))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "gain": self.gain}
 
 
 class Identity(Initializer):
     """`gain` times the identity matrix (2-D only), as `keras.initializers.Identity`."""
 
-    def __init__(self, gain=1.0):
+    def __init__(self, gain: float = 1.0) -> None:
         self.gain = gain
 
-    def fill(self, tensor, generator=None):
+    def fill(self, tensor: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         if tensor.dim() != 2:
             raise ValueError(f"The identity initializer needs a 2-D tensor, got shape {shape_text(tensor.shape)}")
         return tensor.copy_(self.gain * torch.eye(*tensor.shape, dtype=tensor.dtype))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         # Keras 3.15 serializes Identity with an empty config (it drops gain); a gain other than 1 is kept here.
         return {} if self.gain == 1.0 else {"gain": self.gain}
 
@@ -278,7 +292,7 @@ def _known_names() -> str:
     return ", ".join(sorted(name for name in _BY_NAME if name.islower()))
 
 
-def get(identifier):
+def get(identifier: InitializerLike) -> Callable[..., Any]:
     """Resolve an initializer: a Keras name (a new object with Keras's defaults), a serialized
     dictionary, an `Initializer` object or class, or a callable `fn(tensor)` that fills a tensor."""
     if isinstance(identifier, str):
@@ -297,7 +311,7 @@ def get(identifier):
                     f"got {identifier!r}")
 
 
-def serialize(initializer):
+def serialize(initializer: InitializerLike | None) -> dict[str, Any] | None:
     """Keras's serialized form: `{"module": "keras.initializers", "class_name", "config", "registered_name"}`.
 
     Names serialize as the object they stand for; None stays None. A plain
@@ -314,7 +328,7 @@ def serialize(initializer):
             "config": initializer.get_config(), "registered_name": None}
 
 
-def deserialize(config):
+def deserialize(config: str | dict[str, Any]) -> Callable[..., Any]:
     """An initializer from `serialize`'s dictionary (or Keras's), or from a name."""
     if isinstance(config, str):
         return get(config)
@@ -340,7 +354,8 @@ def _torch_layout_view(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.permute(tensor.dim() - 1, tensor.dim() - 2, *spatial)
 
 
-def apply(initializer, tensor, generator=None):
+def apply(initializer: Callable[..., Any], tensor: torch.Tensor,
+          generator: torch.Generator | None = None) -> torch.Tensor:
     """Fill `tensor` with `initializer` without recording autograd history.
 
     Our initializers also accept a generator; a `torch.nn.init` function

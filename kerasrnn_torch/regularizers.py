@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
+from typing import Any, cast
 
 import torch
 
@@ -17,7 +19,7 @@ from ._configurable import Configurable
 EPSILON = 1e-7  # Keras's backend.epsilon(): the smallest norm OrthogonalRegularizer divides by
 
 
-def _factor(value, argument: str, owner: str) -> float:
+def _factor(value: Any, argument: str, owner: str) -> float:
     """A penalty factor: a finite, non-negative number."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{owner}: `{argument}` must be a non-negative float, got {value!r}")
@@ -42,13 +44,13 @@ class L1(Regularizer):
     >>> layer = kr.LSTM(8, kernel_regularizer=kr.regularizers.L1(0.001))
     """
 
-    def __init__(self, l1=0.01):
+    def __init__(self, l1: float | None = 0.01) -> None:
         self.l1 = _factor(0.01 if l1 is None else l1, "l1", "L1")
 
-    def __call__(self, x):
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.l1 * x.abs().sum()
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"l1": self.l1}
 
 
@@ -58,13 +60,13 @@ class L2(Regularizer):
     >>> layer = kr.LSTM(8, recurrent_regularizer=kr.regularizers.L2(0.001))
     """
 
-    def __init__(self, l2=0.01):
+    def __init__(self, l2: float | None = 0.01) -> None:
         self.l2 = _factor(0.01 if l2 is None else l2, "l2", "L2")
 
-    def __call__(self, x):
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.l2 * x.square().sum()
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"l2": self.l2}
 
 
@@ -77,11 +79,11 @@ class L1L2(Regularizer):
     >>> layer = kr.LSTM(8, bias_regularizer=kr.regularizers.L1L2(l1=0.001, l2=0.01))
     """
 
-    def __init__(self, l1=0.0, l2=0.0):
+    def __init__(self, l1: float | None = 0.0, l2: float | None = 0.0) -> None:
         self.l1 = _factor(0.0 if l1 is None else l1, "l1", "L1L2")
         self.l2 = _factor(0.0 if l2 is None else l2, "l2", "L1L2")
 
-    def __call__(self, x):
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
         penalty = x.new_zeros(())
         if self.l1:
             penalty = penalty + self.l1 * x.abs().sum()
@@ -89,7 +91,7 @@ class L1L2(Regularizer):
             penalty = penalty + self.l2 * x.square().sum()
         return penalty
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"l1": self.l1, "l2": self.l2}
 
 
@@ -103,13 +105,13 @@ class OrthogonalRegularizer(Regularizer):
         mode: "rows" (default) or "columns".
     """
 
-    def __init__(self, factor=0.01, mode="rows"):
+    def __init__(self, factor: float = 0.01, mode: str = "rows") -> None:
         self.factor = _factor(factor, "factor", "OrthogonalRegularizer")
         if mode not in ("rows", "columns"):
             raise ValueError(f"OrthogonalRegularizer: `mode` must be 'rows' or 'columns', got {mode!r}")
         self.mode = mode
 
-    def __call__(self, x):
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2:
             raise ValueError(f"OrthogonalRegularizer needs a 2-D weight, got shape {tuple(x.shape)}")
         vectors = x if self.mode == "rows" else x.T
@@ -120,14 +122,14 @@ class OrthogonalRegularizer(Regularizer):
         pairs = size * (size - 1.0) / 2.0
         return self.factor * 0.5 * products.abs().sum() / pairs
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"factor": self.factor, "mode": self.mode}
 
 
 # Keras 3's names (its snake-case and class names), plus "l1_l2": Keras 3.15's
 # get() rejects "l1_l2", though its docs (and Keras 2) give it l1 = l2 = 0.01.
 # "l1l2" stays Keras 3's L1L2() with zero factors, so converted models match.
-_BY_NAME = {
+_BY_NAME: dict[str, Callable[[], Regularizer]] = {
     "l1": L1,
     "l2": L2,
     "l1l2": L1L2,
@@ -140,7 +142,8 @@ _BY_NAME = {
 }
 
 
-def get(identifier):
+def get(identifier: str | dict[str, Any] | type[Regularizer] | Callable[[torch.Tensor], torch.Tensor] | None
+        ) -> Callable[[torch.Tensor], torch.Tensor] | None:
     """Resolve a regularizer: `None`, a Keras name, or a callable `fn(tensor) -> scalar`.
 
     Names give a fresh object with the defaults ("l1", "l2": factor 0.01;
@@ -164,5 +167,5 @@ def get(identifier):
             raise ValueError(f"Unknown regularizer class {identifier.get('class_name')!r} in {identifier!r}")
         return cls.from_config(dict(identifier.get("config") or {}))
     if callable(identifier):
-        return identifier
+        return cast(Callable[[torch.Tensor], torch.Tensor], identifier)
     raise TypeError(f"A regularizer must be None, a Keras name or a callable on a tensor; got {identifier!r}")

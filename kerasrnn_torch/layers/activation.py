@@ -4,6 +4,9 @@ from __future__ import annotations
 from .. import activations
 from .._checks import describe, require_tensor
 from .base import Layer
+import torch
+from .._types import ActivationLike
+from typing import Any
 
 
 class Activation(Layer):
@@ -28,7 +31,7 @@ class Activation(Layer):
 
     supports_masking = True
 
-    def __init__(self, activation, **layer_kwargs):
+    def __init__(self, activation: ActivationLike, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         self.activation = activations.get(activation)
         self.built = True
@@ -37,7 +40,7 @@ class Activation(Layer):
         name = activations.canonical_name(self.activation)
         return {**super().get_config(), "activation": self.activation if name is None else name}
 
-    def forward(self, inputs):
+    def forward(self, inputs: torch.Tensor):
         """`activation(inputs)`, any shape; the incoming mask passes on."""
         require_tensor(inputs, describe(self))
         return self.activation(inputs)

@@ -13,6 +13,9 @@ from .._dtypes import autocast_enabled
 from .base import Layer
 from ..seeding import SeededGenerators
 from .core import dropout
+from collections.abc import Sequence
+from typing import Any
+from .._types import InputShape
 
 
 class Attention(Layer):
@@ -48,7 +51,8 @@ class Attention(Layer):
     torch.Size([2, 5, 8])
     """
 
-    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **layer_kwargs):
+    def __init__(self, use_scale: bool = False, score_mode="dot", dropout: float = 0.0, seed: int | None = None,
+                 **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
         self.use_scale = bool(use_scale)
@@ -63,7 +67,7 @@ class Attention(Layer):
         return {**super().get_config(), "use_scale": self.use_scale, "score_mode": self.score_mode,
                 "dropout": self.dropout, "seed": self.seed}
 
-    def build(self, input_shape=None):
+    def build(self, input_shape: InputShape | None = None) -> None:
         # Scalars only, so the weights need no input shape (Keras creates them at the first call).
         if self.built:
             return
@@ -78,7 +82,7 @@ class Attention(Layer):
         self.built = True
 
     # ---------------------------------------------------------------- checks
-    def _split_inputs(self, inputs):
+    def _split_inputs(self, inputs: Sequence[torch.Tensor]):
         owner = describe(self)
         if not isinstance(inputs, (list, tuple)) or not 2 <= len(inputs) <= 3:
             got = f"a {type(inputs).__name__} of length {len(inputs)}" if isinstance(inputs, (list, tuple)) \
@@ -107,7 +111,7 @@ class Attention(Layer):
             raise ValueError(f"{owner}: query, value and key must share the batch axes; got {shapes}")
         return query, value, key
 
-    def _split_mask(self, mask, query, value):
+    def _split_mask(self, mask: Sequence[torch.Tensor | None] | None, query, value: Any):
         """`(query_mask, value_mask)`, each None or a checked bool tensor."""
         if mask is None:
             return None, None
@@ -140,7 +144,9 @@ class Attention(Layer):
             pairs = self.scale * pairs
         return self.concat_score_weight * torch.tanh(pairs).sum(dim=-1)
 
-    def forward(self, inputs, mask=None, training=None, return_attention_scores=False, use_causal_mask=False):
+    def forward(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None = None,
+                training: bool | None = None,
+                return_attention_scores: bool = False, use_causal_mask: bool = False):
         """Attend: `inputs` is `[query, value]` or `[query, value, key]`; `mask` is `[query_mask, value_mask]`
         (either may be None); `training` turns dropout on (None: `self.training`); `return_attention_scores`
         also returns the distribution; `use_causal_mask` stops step i from attending to later steps."""
@@ -169,7 +175,7 @@ class Attention(Layer):
                                   torch.zeros((), dtype=outputs.dtype, device=outputs.device))
         return (outputs, distribution) if return_attention_scores else outputs
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None = None) -> Any:
         """The query mask (Keras): None when no mask or no query mask was given."""
         if mask is None:
             return None
@@ -202,14 +208,15 @@ class AdditiveAttention(Attention):
     torch.Size([2, 5, 8])
     """
 
-    def __init__(self, use_scale=True, dropout=0.0, seed=None, **layer_kwargs):
+    def __init__(self, use_scale: bool = True, dropout: float = 0.0, seed: int | None = None,
+                 **layer_kwargs: Any) -> None:
         super().__init__(use_scale=use_scale, dropout=dropout, seed=seed, **layer_kwargs)
         self.build_from_hint()
 
-    def expected_weights(self):
+    def expected_weights(self) -> list[tuple[str, bool]]:
         return [("scale", True)] if self.use_scale else []
 
-    def build(self, input_shape=None):
+    def build(self, input_shape: InputShape | None = None) -> None:
         # Keras sizes `scale` from the query's last axis, so it waits for the shapes [query, value(, key)].
         if self.built or input_shape is None:
             return

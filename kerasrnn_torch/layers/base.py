@@ -12,7 +12,8 @@ import contextlib
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -20,10 +21,12 @@ from torch import nn
 from torch.utils import _pytree as pytree
 
 from .. import _dtypes, initializers
+from .._types import DeviceLike, InitializerLike, InputShape, ShapeLike
 from .._checks import describe, positive_int, shape_hint, shape_of, shape_text, weight_tensors
 from .symbolic import has_symbolic, output_shape_of, symbolic_call
 
 _name_counters: defaultdict[str, itertools.count] = defaultdict(itertools.count)
+LayerT = TypeVar("LayerT", bound="Layer")
 
 
 def snake_case(name: str) -> str:
@@ -39,13 +42,13 @@ def unique_name(base: str) -> str:
     return base if n == 0 else f"{base}_{n}"
 
 
-def dtype_policy(dtype: torch.dtype) -> dict:
+def dtype_policy(dtype: torch.dtype) -> dict[str, Any]:
     """Keras's serialized dtype policy for weights of `dtype`."""
     name = _dtypes.NAMES.get(dtype, str(dtype).replace("torch.", ""))
     return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name}, "registered_name": None}
 
 
-def dtype_from_policy(policy, owner: str):
+def dtype_from_policy(policy: dict[str, Any] | str | torch.dtype | None, owner: str) -> torch.dtype | None:
     """The weights' torch dtype for a Keras dtype policy (a dict, a name, a torch dtype or None).
 
     Mixed policies ("mixed_float16") keep float32 weights, as in Keras; the
@@ -64,13 +67,13 @@ def dtype_from_policy(policy, owner: str):
     return _dtypes.BY_NAME[name]
 
 
-def weight_labels(module: nn.Module, targets) -> list[str]:
+def weight_labels(module: nn.Module, targets: Sequence[torch.Tensor]) -> list[str]:
     """How messages name each of `targets`: its position and its parameter name in `module` ("2 ('cell.bias')")."""
     names = {id(parameter): name for name, parameter in module.named_parameters()}
     return [f"{i} ('{names[id(t)]}')" if id(t) in names else str(i) for i, t in enumerate(targets)]
 
 
-def assign_weights(targets, tensors) -> None:
+def assign_weights(targets: Iterable[torch.Tensor], tensors: Iterable[torch.Tensor]) -> None:
     """Copy already converted and checked tensors into their weights (the only step that writes)."""
     with torch.no_grad():
         for target, tensor in zip(targets, tensors):
@@ -78,7 +81,7 @@ def assign_weights(targets, tensors) -> None:
 
 
 @contextlib.contextmanager
-def _placeholders_hidden(layer):
+def _placeholders_hidden(layer: nn.Module) -> Iterator[None]:
     """The layer's weight placeholders out of `_parameters` for the block (torch passes None over)."""
     hidden = {name: p for name, p in layer._parameters.items() if isinstance(p, nn.UninitializedParameter)}
     for name in hidden:
@@ -89,7 +92,8 @@ def _placeholders_hidden(layer):
         layer._parameters.update(hidden)
 
 
-def _moved_placeholder(placeholder, fn):
+def _moved_placeholder(placeholder: nn.UninitializedParameter,
+                       fn: Callable[[torch.Tensor], torch.Tensor]) -> nn.UninitializedParameter:
     """`placeholder` on the device and dtype `fn` gives: the same object where torch can swap its
     storage (optimizers made before the build keep it), a new placeholder otherwise (from or to
     the meta device), as `Module._apply` does with built parameters."""
@@ -100,10 +104,12 @@ def _moved_placeholder(placeholder, fn):
         with torch.no_grad():
             placeholder.data = target
         return placeholder
-    return nn.UninitializedParameter(requires_grad=placeholder.requires_grad, device=target.device, dtype=target.dtype)
+    # torch's parameter.pyi lacks UninitializedParameter's device and dtype arguments.
+    return nn.UninitializedParameter(requires_grad=placeholder.requires_grad,  # type: ignore[call-arg]
+                                     device=target.device, dtype=target.dtype)
 
 
-def _empty_record(name: str):
+def _empty_record(name: str) -> list[torch.Tensor] | None:
     """What a call record holds before any call."""
     return [] if name == "_activity_losses" else None
 
@@ -137,24 +143,26 @@ class Layer(nn.Module):
     (torch.Size([2, 3]), 3)
     """
 
-    def __init__(self, *, name=None, input_shape=None, input_dim=None, device=None, dtype=None):
+    def __init__(self, *, name: str | None = None, input_shape: ShapeLike | None = None, input_dim: int | None = None,
+                 device: DeviceLike = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.name = name or unique_name(snake_case(type(self).__name__))
-        self.factory_kwargs = {"device": torch.device(device) if device is not None else None,
+        self.factory_kwargs: dict[str, Any] = {"device": torch.device(device) if device is not None else None,
                                "dtype": dtype if dtype is not None else torch.get_default_dtype()}
         # As Keras: a layer whose class keeps the default `build` has nothing to build; one that
         # overrides it (a subclass of Masking, say) is built at its first call.
         self.built = type(self).build is Layer.build
         self._regularized: list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = []
         self._constraints: list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = []
-        self.activity_regularizer = None
+        self.activity_regularizer: Callable[[torch.Tensor], torch.Tensor] | None = None
         self._activity_losses: list[torch.Tensor] = []
         self.input_shape_hint = self.hint_from(input_shape, input_dim)
 
     # Layers over sequences read `input_dim=n` as the input shape (None, n): any number of timesteps.
     sequence_input = False
 
-    def hint_from(self, input_shape=None, input_dim=None):
+    def hint_from(self, input_shape: ShapeLike | None = None,
+                  input_dim: int | None = None) -> tuple[int | None, ...] | None:
         """The checked input-shape hint (no batch axis) from `input_shape=` or `input_dim=`, or None."""
         if input_shape is not None and input_dim is not None:
             raise ValueError(f"{describe(self)}: pass either input_shape or input_dim, not both")
@@ -163,13 +171,13 @@ class Layer(nn.Module):
             return (None, features) if self.sequence_input else (features,)
         return shape_hint(input_shape, "input_shape", describe(self))
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # Called on kr.Input tensors (the functional API), a layer records the call instead of running it.
         if has_symbolic(args, kwargs):
             return symbolic_call(self, args, kwargs)
         return super().__call__(*args, **kwargs)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: InputShape) -> Any:
         """The output's shape for inputs of `input_shape` (batch axis first, None where unknown).
 
         Found by calling the layer on symbolic inputs of that shape (which
@@ -208,11 +216,11 @@ class Layer(nn.Module):
     # dry run puts back and a fresh copy clears. Subclasses add theirs.
     call_records: tuple = ("_activity_losses",)
 
-    def save_call_records(self) -> dict:
+    def save_call_records(self) -> dict[str, Any]:
         """This layer's call records as they are now (see `restore_call_records`)."""
         return {name: self.__dict__[name] for name in self.call_records if name in self.__dict__}
 
-    def restore_call_records(self, records: dict) -> None:
+    def restore_call_records(self, records: dict[str, Any]) -> None:
         """Put back what `save_call_records` returned."""
         self.__dict__.update(records)
 
@@ -221,7 +229,7 @@ class Layer(nn.Module):
         self.__dict__.update((name, _empty_record(name)) for name in self.call_records if name in self.__dict__)
 
     # ---------------------------------------------------------------- config
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """This layer's configuration under Keras's keys and values.
 
         The base gives `name`, `trainable` and `dtype` (Keras's dtype-policy
@@ -232,7 +240,7 @@ class Layer(nn.Module):
                 "dtype": dtype_policy(self.factory_kwargs["dtype"])}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls: type[LayerT], config: dict[str, Any]) -> LayerT:
         """A new layer from `get_config()`'s dictionary (or a Keras layer's `get_config()`)."""
         config = dict(config)
         trainable = config.pop("trainable", True)
@@ -260,7 +268,7 @@ class Layer(nn.Module):
                     parameter.requires_grad = value and name not in frozen     # placeholders take it too
 
     # ----------------------------------------------------------------- build
-    def build_from_hint(self):
+    def build_from_hint(self) -> None:
         """Create the weights now when a shape hint was given (call at the end of __init__); without one,
         register placeholders for them (see `expected_weights`)."""
         if self.input_shape_hint is not None and not self.built:
@@ -272,7 +280,7 @@ class Layer(nn.Module):
         """`(name, trainable)` of each weight `build` will create, in order; layers with weights say so."""
         return []
 
-    def declare_weights(self, names) -> None:
+    def declare_weights(self, names: Iterable[tuple[str, bool]]) -> None:
         """Register a placeholder (`torch.nn.UninitializedParameter`) for each weight a later build makes.
 
         An optimizer made before the first call holds these very objects, which `add_weight`
@@ -285,15 +293,18 @@ class Layer(nn.Module):
                 self.register_parameter(name, nn.UninitializedParameter(  # type: ignore[call-arg, arg-type]
                     requires_grad=trainable and self.trainable, device=factory["device"], dtype=factory["dtype"]))
 
-    def build(self, input_shape):
+    def build(self, input_shape: InputShape) -> None:
         """Create weights for inputs of `input_shape` (batch axis first, may be None)."""
         self.built = True
 
-    def maybe_build(self, input_shape):
+    def maybe_build(self, input_shape: InputShape) -> None:
         if not self.built:
             self.build(tuple(input_shape))
 
-    def add_weight(self, name, shape, initializer="zeros", *, regularizer=None, constraint=None, trainable=True):
+    def add_weight(self, name: str, shape: Sequence[int], initializer: InitializerLike = "zeros", *,
+                   regularizer: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                   constraint: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                   trainable: bool = True) -> nn.Parameter:
         """Create, initialise and register a Keras-layout weight called `name` (filling its placeholder, if any)."""
         shape = tuple(int(d) for d in shape)
         self.__dict__.setdefault("_initializers", {})[name] = initializer
@@ -332,7 +343,7 @@ class Layer(nn.Module):
                     initializers.apply(initializers.get(initializer), weight)
 
     # --------------------------------------------------------------- weights
-    def _require_built(self, what: str):
+    def _require_built(self, what: str) -> None:
         if not self.built:
             raise ValueError(
                 f"{describe(self)} has no weights yet, so {what} is not available: call it on an input "
@@ -346,18 +357,18 @@ class Layer(nn.Module):
         return [p for p in params if p.requires_grad] + [p for p in params if not p.requires_grad]
 
     @property
-    def trainable_weights(self):
+    def trainable_weights(self) -> list[torch.Tensor]:
         return [w for w in self.weights if w.requires_grad]
 
     @property
-    def non_trainable_weights(self):
+    def non_trainable_weights(self) -> list[torch.Tensor]:
         return [w for w in self.weights if not w.requires_grad]
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights as numpy arrays, in the order and shapes Keras uses."""
         return [w.detach().cpu().numpy().copy() for w in self.weights]
 
-    def set_weights(self, weights) -> None:
+    def set_weights(self, weights: Iterable[Any]) -> None:
         """Load arrays in Keras's order and shapes (e.g. `keras_layer.get_weights()`): all of them, or none.
 
         Counts, shapes and dtypes are checked and every array converted before
@@ -384,7 +395,7 @@ class Layer(nn.Module):
         return sum(w.numel() for w in self.weights)
 
     # ----------------------------------------------------------------- masks
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The mask this layer passes on; by default the incoming one."""
         return mask
 
@@ -421,7 +432,7 @@ class Layer(nn.Module):
         """This layer's own activity-regularization terms from its latest call (see `record_activity`)."""
         return list(self._activity_losses)
 
-    def record_activity(self, outputs):
+    def record_activity(self, outputs: Any) -> None:
         """Keep the activity-regularization terms of a call's outputs for `losses`, replacing the last call's.
 
         Keras 3's rule (Layer.__call__): the regularizer is applied to every

@@ -22,6 +22,10 @@ from .config import deserialize_layer, serialize_layer
 from .recurrent import KerasRecurrentLayer
 from .rnn import RNN, outside_graph
 from .stacked_cells import output_size_of, state_count_of
+from typing import Any
+from .._types import DeviceLike, InputShape
+from .base import LayerT
+from collections.abc import Sequence
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 _SHARED_ATTRIBUTES = ("stateful", "return_sequences", "return_state")
@@ -52,11 +56,13 @@ class Bidirectional(Layer):
     torch.Size([4, 10, 32])
     """
 
+    _zero_states_cache: fused.ZeroStates
+
     call_records = (*Layer.call_records, "last_path")
     sequence_input = True
 
     # The documented positional order: backward_layer third (Keras 3 puts `weights` there).
-    def __init__(self, layer, merge_mode="concat", backward_layer=None, weights=None, **layer_kwargs):
+    def __init__(self, layer, merge_mode="concat", backward_layer=None, weights=None, **layer_kwargs: Any) -> None:
         device, dtype = layer_kwargs.get("device"), layer_kwargs.get("dtype")
         super().__init__(**layer_kwargs)
         owner = describe(self)
@@ -84,7 +90,7 @@ class Bidirectional(Layer):
         if device is not None or dtype is not None:
             self._place(device, dtype)
 
-        self.last_path = None
+        self.last_path: str | None = None
         self.__dict__["_zero_states_cache"] = fused.ZeroStates()      # see _lean_two_way_call
         self._pending_weights = list(weights) if weights else None
         self.built = self.forward_layer.built and self.backward_layer.built
@@ -118,7 +124,7 @@ class Bidirectional(Layer):
                 f"directions must output the same size; got {sizes[0]} forward and {sizes[1]} backward "
                 "(use merge_mode='concat' or equal units)")
 
-    def _place(self, device, dtype):
+    def _place(self, device: DeviceLike, dtype: torch.dtype | None):
         for inner in (self.forward_layer, self.backward_layer):
             for module in inner.modules():
                 if isinstance(module, Layer):
@@ -128,7 +134,7 @@ class Bidirectional(Layer):
                         module.factory_kwargs["dtype"] = dtype
             inner.to(device=device, dtype=dtype)
 
-    def __setstate__(self, state):
+    def __setstate__(self, state) -> None:
         super().__setstate__(state)
         self.__dict__.setdefault("_zero_states_cache", fused.ZeroStates())   # pickles made before it existed
 
@@ -138,7 +144,7 @@ class Bidirectional(Layer):
                 "backward_layer": serialize_layer(self.backward_layer)}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls: type[LayerT], config: dict[str, Any]) -> LayerT:
         config = dict(config)
         owner = f"{cls.__name__} {config.get('name')!r}"
         config["layer"] = deserialize_layer(config["layer"], owner)
@@ -164,7 +170,7 @@ class Bidirectional(Layer):
         return self.forward_layer.pack_on_cpu
 
     @pack_on_cpu.setter
-    def pack_on_cpu(self, value):
+    def pack_on_cpu(self, value: Any):
         self.forward_layer.pack_on_cpu = bool(value)
         self.backward_layer.pack_on_cpu = bool(value)
 
@@ -180,14 +186,14 @@ class Bidirectional(Layer):
         self.backward_layer.use_cudnn = value
 
     # ----------------------------------------------------------------- build
-    def build(self, input_shape):
+    def build(self, input_shape: InputShape) -> None:
         for inner in (self.forward_layer, self.backward_layer):
             if not inner.built:
                 inner.build(tuple(input_shape))
         self.built = True
         self._apply_pending_weights()
 
-    def _build_from(self, inputs):
+    def _build_from(self, inputs: torch.Tensor):
         if self.built:
             return
         if isinstance(inputs, torch.Tensor):
@@ -207,7 +213,8 @@ class Bidirectional(Layer):
             self.set_weights(weights)
 
     # ---------------------------------------------------------------- states
-    def _split_initial_state(self, initial_state, batch, like):
+    def _split_initial_state(self, initial_state: torch.Tensor | Sequence[torch.Tensor] | None, batch: int,
+                             like: torch.Tensor):
         if initial_state is None:
             return None, None
         given = [initial_state] if isinstance(initial_state, torch.Tensor) else list(initial_state)
@@ -231,7 +238,7 @@ class Bidirectional(Layer):
             return None
         return [*forward, *backward]
 
-    def reset_state(self, states=None):
+    def reset_state(self, states=None) -> None:
         """Reset both stateful layers to zeros, or to the given states (forward ones first)."""
         if not self.stateful:
             raise ValueError(f"{describe(self)} is not stateful; reset_state applies to layers built with "
@@ -258,7 +265,7 @@ class Bidirectional(Layer):
         return [dispatch.plan(inner.fused_config(), use_cudnn=inner.use_cudnn)
                 for inner in (self.forward_layer, self.backward_layer)]
 
-    def dispatch_reason(self, mask=None):
+    def dispatch_reason(self, mask: torch.Tensor | None = None) -> str | None:
         """None when both directions would run fused (any mask), else why not (a sentence per direction)."""
         reasons = [f"{direction} layer {describe(inner)}: {plan.reason}"
                    for direction, inner, plan in zip(("forward", "backward"), (self.forward_layer, self.backward_layer),
@@ -266,7 +273,7 @@ class Bidirectional(Layer):
                    if plan.reason is not None]
         return "; ".join(reasons) or None
 
-    def _choose_path(self, mask, timesteps=None):
+    def _choose_path(self, mask: torch.Tensor | None, timesteps: int | torch.SymInt | None = None):
         """(plans, mask layout); the mask is inspected only when both directions could run fused."""
         plans = [dispatch.for_export(plan, masked=mask is not None, timesteps=timesteps) for plan in self._plans()]
         layout = mask_tools.NO_MASK
@@ -276,7 +283,7 @@ class Bidirectional(Layer):
             plan.enforce(f"{describe(self)} ({direction} layer {describe(inner)})")
         return plans, layout
 
-    def _two_way_applies(self, training, layout, inputs) -> bool:
+    def _two_way_applies(self, training: bool | None, layout, inputs: torch.Tensor) -> bool:
         """Whether one two-way kernel call computes both directions."""
         forward, backward = self.forward_layer, self.backward_layer
         if forward.go_backwards or not backward.go_backwards:
@@ -296,7 +303,8 @@ class Bidirectional(Layer):
         return not (training and (forward_cell.dropout or backward_cell.dropout))
 
     # --------------------------------------------------------------- forward
-    def forward(self, inputs, initial_state=None, mask=None, training=None):
+    def forward(self, inputs: torch.Tensor, initial_state: torch.Tensor | Sequence[torch.Tensor] | None = None,
+                mask: torch.Tensor | None = None, training: bool | None = None):
         """Run both directions and merge: `inputs` `(batch, timesteps, features)`; `initial_state` the forward
         layer's states then the backward one's; `mask` bool `(batch, timesteps)`, any pattern; `training`
         (None: `self.training`). Returns the merged output, or `(output, *forward_states, *backward_states)`
@@ -320,7 +328,8 @@ class Bidirectional(Layer):
                                   training, batch)
         return self._choose_and_run(inputs, forward_initial, backward_initial, mask, training, batch)
 
-    def _choose_and_run(self, inputs, forward_initial, backward_initial, mask, training, batch):
+    def _choose_and_run(self, inputs: torch.Tensor, forward_initial, backward_initial, mask: torch.Tensor | None,
+                        training: bool | None, batch: int):
         forward, backward = self.forward_layer, self.backward_layer
         plans, layout = self._choose_path(mask, pytree.tree_leaves(inputs)[0].shape[1])
 
@@ -347,14 +356,14 @@ class Bidirectional(Layer):
             self.last_path = "fused" if forward.last_path == backward.last_path == "fused" else "loop"
         return result
 
-    def _with_context(self, check, inputs):
+    def _with_context(self, check, inputs: torch.Tensor):
         """Run an inner layer's input check, naming this layer in its message."""
         try:
             return check(inputs)
         except (TypeError, ValueError) as error:
             raise type(error)(f"{describe(self)}: {error}") from None
 
-    def _lean_two_way_call(self, inputs, training):
+    def _lean_two_way_call(self, inputs: torch.Tensor, training: bool):
         """The common call (no mask, no initial_state, not stateful) as one two-way kernel call with
         few checks (see KerasRecurrentLayer.forward), or None when it is not that case."""
         forward, backward = self.forward_layer, self.backward_layer
@@ -430,7 +439,7 @@ class Bidirectional(Layer):
         return output
 
     # ----------------------------------------------------------------- masks
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
         """Keras: the mask passes on with return_sequences (once per output when merge_mode is None)."""
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
@@ -441,13 +450,13 @@ class Bidirectional(Layer):
             return output_masks + [None] * state_count
         return output_masks[0] if self.merge_mode is not None else output_masks
 
-    def to_torch(self):
+    def to_torch(self) -> nn.Module:
         """The equivalent bidirectional `torch.nn.RNN` / `LSTM` / `GRU` (batch_first=True; merge_mode="concat" only)."""
         from .torch_modules import to_torch
         return to_torch(self)
 
     @classmethod
-    def from_torch(cls, module, merge_mode="concat", *, assume_batch_first=False, **kwargs):
+    def from_torch(cls, module, merge_mode="concat", *, assume_batch_first: bool = False, **kwargs: Any):
         """A Bidirectional holding a bidirectional single-layer `torch.nn.RNN` / `LSTM` / `GRU`'s weights.
 
         `kwargs` are the inner layer's other arguments (`return_sequences=True`, ...).

@@ -33,6 +33,8 @@ from .._checks import describe, one_of, positive_int, rate, shape_text
 from ..seeding import SeededGenerators
 from .base import Layer
 from .config import serialize_activation, weight_options
+from .._types import ActivationLike, ConstraintLike, InitializerLike, InputShape, RegularizerLike, Step
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -109,11 +111,14 @@ class RecurrentCell(Layer):
     bias: torch.Tensor | None
     fused_kernel: ClassVar[str | None] = None   # the fused kernel that computes this class's step; see fused_kernel_of
 
-    def __init__(self, units, *, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
-                 **layer_kwargs):
+    def __init__(self, units: int, *, activation: ActivationLike = "tanh", use_bias: bool = True,
+                 kernel_initializer: InitializerLike = "glorot_uniform",
+                 recurrent_initializer: InitializerLike = "orthogonal", bias_initializer: InitializerLike = "zeros",
+                 kernel_regularizer: RegularizerLike = None, recurrent_regularizer: RegularizerLike = None,
+                 bias_regularizer: RegularizerLike = None, kernel_constraint: ConstraintLike = None,
+                 recurrent_constraint: ConstraintLike = None, bias_constraint: ConstraintLike = None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
+                 **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
         self.units = positive_int(units, "units", owner)
@@ -132,29 +137,29 @@ class RecurrentCell(Layer):
         self.recurrent_dropout = rate(recurrent_dropout, "recurrent_dropout", owner)
         self.seed = seed
         self._generators = SeededGenerators(seed)
-        self.input_dim = None
+        self.input_dim: int | None = None
 
     # ------------------------------------------------------------ structure
     @property
-    def state_size(self):
+    def state_size(self) -> int | list[int]:
         return self.units if self.state_count == 1 else [self.units] * self.state_count
 
     @property
     def output_size(self) -> int:
         return self.units
 
-    def bias_shape(self):
+    def bias_shape(self) -> tuple[int, ...]:
         return (self.gates * self.units,)
 
-    def initial_bias(self, tensor):
+    def initial_bias(self, tensor) -> torch.Tensor:
         """Fill the bias; LSTM overrides this for unit_forget_bias."""
         from .. import initializers
         return initializers.apply(initializers.get(self.bias_initializer), tensor)
 
-    def build(self, input_shape):
-        self.input_dim = int(input_shape[-1])
+    def build(self, input_shape: InputShape) -> None:
+        self.input_dim = input_dim = int(input_shape[-1])
         k_units = self.gates * self.units
-        self.add_weight("kernel", (self.input_dim, k_units), self.kernel_initializer,
+        self.add_weight("kernel", (input_dim, k_units), self.kernel_initializer,
                         regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.add_weight("recurrent_kernel", (self.units, k_units), self.recurrent_initializer,
                         regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint)
@@ -173,22 +178,22 @@ class RecurrentCell(Layer):
             with torch.no_grad():
                 self.initial_bias(self.bias.data)
 
-    def expected_weights(self):
+    def expected_weights(self) -> list[tuple[str, bool]]:
         return [("kernel", True), ("recurrent_kernel", True)] + ([("bias", True)] if self.use_bias else [])
 
-    def get_initial_state(self, batch_size: int):
+    def get_initial_state(self, batch_size: int) -> list[torch.Tensor]:
         """Zero states `[h]` (or `[h, c]`), on the weights' device and dtype."""
         like = self.kernel if self.built else None
         kwargs = {"device": like.device, "dtype": like.dtype} if like is not None else self.factory_kwargs
         return [torch.zeros(batch_size, self.units, **kwargs) for _ in range(self.state_count)]
 
-    def check_step_input(self, inputs: torch.Tensor):
+    def check_step_input(self, inputs: torch.Tensor) -> None:
         if inputs.shape[-1] != self.input_dim:
             raise ValueError(f"{describe(self)} was built for {self.input_dim} input features, "
                              f"got input of shape {shape_text(inputs.shape)}")
 
     # -------------------------------------------------------------- dropout
-    def _draw(self, shape, dropout_rate, like):
+    def _draw(self, shape, dropout_rate, like: torch.Tensor):
         keep = 1.0 - dropout_rate
         mask = torch.empty(shape, device=like.device, dtype=like.dtype)
         return mask.bernoulli_(keep, generator=self._generators.get(like.device)).div_(keep)
@@ -202,7 +207,7 @@ class RecurrentCell(Layer):
             self._draw((batch, self.units), self.recurrent_dropout, like) if self.recurrent_dropout else None)
 
     # ------------------------------------------------------------- the step
-    def input_bias(self):
+    def input_bias(self) -> torch.Tensor | None:
         return self.bias
 
     def project(self, inputs: torch.Tensor, masks: DropoutMasks = NO_DROPOUT) -> torch.Tensor:
@@ -217,10 +222,10 @@ class RecurrentCell(Layer):
             return torch.addmm(bias, inputs, self.kernel)
         return torch.matmul(inputs, self.kernel) + bias
 
-    def make_step(self, masks: DropoutMasks = NO_DROPOUT):
+    def make_step(self, masks: DropoutMasks = NO_DROPOUT) -> Step:
         raise NotImplementedError
 
-    def forward(self, inputs, states, training=None):
+    def forward(self, inputs: torch.Tensor, states, training: bool | None = None):
         """One Keras step: `(inputs_t, states) -> (output_t, new_states)`."""
         if not self.built:
             self.build(tuple(inputs.shape))
@@ -246,7 +251,7 @@ class RecurrentCell(Layer):
                 config[name] = own[name]
         return config
 
-    def set_implementation(self, value, allowed):
+    def set_implementation(self, value: Any, allowed):
         """Keras's `implementation` (how Keras splits its matrix products): kept, as it changes no number here.
 
         As in Keras, `recurrent_dropout` makes it 1.

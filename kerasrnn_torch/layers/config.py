@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import activations, initializers
 from .._checks import describe
+from typing import Any
 
 
 def serialize_layer(layer) -> dict:
@@ -65,7 +66,7 @@ def serialize_object(obj, module: str, owner: str, argument: str):
     return {"module": module, "class_name": type(obj).__name__, "config": get_config(), "registered_name": None}
 
 
-def serialize_initializer(value, owner: str, argument: str):
+def serialize_initializer(value: Any, owner: str, argument: str):
     try:
         return initializers.serialize(value)
     except ValueError as error:

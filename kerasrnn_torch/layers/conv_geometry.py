@@ -13,12 +13,13 @@ import numbers
 
 import torch
 import torch.nn.functional as F
+from typing import Any
 
 
 _CONVOLUTIONS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
-def int_tuple(value, rank: int, argument: str, owner: str) -> tuple[int, ...]:
+def int_tuple(value: Any, rank: int, argument: str, owner: str) -> tuple[int, ...]:
     """`rank` positive ints from `n` or a sequence of `rank` ints, as Keras's `standardize_tuple`."""
     values = tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
     if len(values) != rank or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v <= 0
@@ -66,7 +67,7 @@ def pad_spatial(x: torch.Tensor, pads, channels_last: bool) -> torch.Tensor:
     return F.pad(x, ([0, 0] + flat) if channels_last else flat)
 
 
-def conv_in_layout(x: torch.Tensor, weight: torch.Tensor, bias, stride, padding, dilation, groups: int,
+def conv_in_layout(x: torch.Tensor, weight: torch.Tensor, bias, stride, padding: str, dilation, groups: int,
                    channels_last: bool) -> torch.Tensor:
     """PyTorch's convolution of `x` (batch first, channels last or first) with a `torch_kernel`
     weight; the output comes in `x`'s layout.

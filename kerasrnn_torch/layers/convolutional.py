@@ -12,9 +12,12 @@ from .._checks import (describe, one_of, positive_int, require_float_input, requ
                        shape_text)
 from .base import Layer, unique_name
 from .conv_geometry import same_padding
+from .._types import ActivationLike, ConstraintLike, InitializerLike, InputShape, RegularizerLike
+from typing import Any
+from collections.abc import Sequence
 
 
-def _one_int(value, argument: str, owner: str) -> int:
+def _one_int(value: Any, argument: str, owner: str) -> int:
     """A positive int given as `n` or `(n,)`, as Keras's `standardize_tuple` for one spatial axis."""
     if isinstance(value, (list, tuple)):
         if len(value) != 1:
@@ -59,10 +62,16 @@ class Conv1D(Layer):
     torch.Size([2, 5, 8])
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
-                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **layer_kwargs):
+    kernel: torch.Tensor
+    bias: torch.Tensor | None
+
+    def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] | None = 1,
+                 padding: str = "valid", data_format: str | None = None, dilation_rate: int | Sequence[int] = 1,
+                 groups=1, activation: ActivationLike = None, use_bias: bool = True,
+                 kernel_initializer: InitializerLike = "glorot_uniform", bias_initializer: InitializerLike = "zeros",
+                 kernel_regularizer: RegularizerLike = None, bias_regularizer: RegularizerLike = None,
+                 activity_regularizer: RegularizerLike = None, kernel_constraint: ConstraintLike = None,
+                 bias_constraint: ConstraintLike = None, **layer_kwargs: Any) -> None:
         if layer_kwargs.get("name") is None:
             layer_kwargs["name"] = unique_name("conv1d")      # Keras's automatic name, not "conv1_d"
         super().__init__(**layer_kwargs)
@@ -93,7 +102,7 @@ class Conv1D(Layer):
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.input_channels = None
+        self.input_channels: int | None = None
         if self.input_shape_hint is not None and len(self.input_shape_hint) == 1:   # input_dim: the channels
             channels = self.input_shape_hint[0]
             self.input_shape_hint = (None, channels) if self.data_format == "channels_last" else (channels, None)
@@ -103,10 +112,10 @@ class Conv1D(Layer):
     def _channel_axis(self) -> int:
         return -1 if self.data_format == "channels_last" else 1
 
-    def expected_weights(self):
+    def expected_weights(self) -> list[tuple[str, bool]]:
         return [("kernel", True)] + ([("bias", True)] if self.use_bias else [])
 
-    def build(self, input_shape):
+    def build(self, input_shape: InputShape) -> None:
         if len(input_shape) != 3:
             raise ValueError(f"{describe(self)} expects inputs of shape (batch, steps, channels) "
                              f"({self.data_format}), got a {len(input_shape)}-D shape {shape_text(input_shape)}")
@@ -117,8 +126,8 @@ class Conv1D(Layer):
         if channels % self.groups:
             raise ValueError(f"{describe(self)}: the input's {channels} channels must be divisible by `groups` "
                              f"({self.groups})")
-        self.input_channels = int(channels)
-        self.add_weight("kernel", (self.kernel_size, self.input_channels // self.groups, self.filters),
+        self.input_channels = input_channels = int(channels)
+        self.add_weight("kernel", (self.kernel_size, input_channels // self.groups, self.filters),
                         self.kernel_initializer, regularizer=self.kernel_regularizer,
                         constraint=self.kernel_constraint)
         if self.use_bias:
@@ -128,7 +137,7 @@ class Conv1D(Layer):
             self.register_parameter("bias", None)
         self.built = True
 
-    def _check(self, inputs):
+    def _check(self, inputs: torch.Tensor):
         owner = describe(self)
         require_tensor(inputs, owner, "a tensor of shape (batch, steps, channels)")
         if not self.built:
@@ -139,7 +148,7 @@ class Conv1D(Layer):
         require_float_input(inputs, owner)
         require_weight_dtype(inputs, self.kernel.dtype, owner)
 
-    def forward(self, inputs, mask=None):
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None):
         """Convolve `(batch, steps, channels)` (`(batch, channels, steps)` with channels_first); a mask stops here."""
         self._check(inputs)
         if mask is not None:
@@ -163,7 +172,7 @@ class Conv1D(Layer):
         self.record_activity(outputs)
         return outputs
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
         """None: Conv1D does not carry a mask on (Keras's layer does not support masking)."""
         return None
 

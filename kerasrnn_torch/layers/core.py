@@ -16,6 +16,9 @@ from .._checks import (describe, positive_int, require_float_input, require_tens
 from ..seeding import SeededGenerators
 from .base import Layer
 from .config import activity_regularizer, serialize_activation, weight_options, without_quantization
+from .._types import ActivationLike, ConstraintLike, InitializerLike, InputShape, RegularizerLike
+from typing import Any
+from .base import LayerT
 
 
 def dropout(inputs: torch.Tensor, rate: float, *, noise_shape=None, generator=None) -> torch.Tensor:
@@ -63,9 +66,14 @@ class Dense(Layer):
     torch.Size([2, 10, 4])
     """
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **layer_kwargs):
+    kernel: torch.Tensor
+    bias: torch.Tensor | None
+
+    def __init__(self, units: int, activation: ActivationLike = None, use_bias: bool = True,
+                 kernel_initializer: InitializerLike = "glorot_uniform", bias_initializer: InitializerLike = "zeros",
+                 kernel_regularizer: RegularizerLike = None, bias_regularizer: RegularizerLike = None,
+                 activity_regularizer: RegularizerLike = None, kernel_constraint: ConstraintLike = None,
+                 bias_constraint: ConstraintLike = None, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         self.units = positive_int(units, "units", describe(self))
         self.activation = activations.get(activation)
@@ -77,7 +85,7 @@ class Dense(Layer):
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.input_dim = None
+        self.input_dim: int | None = None
         self.build_from_hint()
 
     def get_config(self) -> dict:
@@ -89,18 +97,18 @@ class Dense(Layer):
         return config
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls: type[LayerT], config: dict[str, Any]) -> LayerT:
         return super().from_config(without_quantization(config, f"{cls.__name__} {config.get('name')!r}"))
 
-    def expected_weights(self):
+    def expected_weights(self) -> list[tuple[str, bool]]:
         return [("kernel", True)] + ([("bias", True)] if self.use_bias else [])
 
-    def build(self, input_shape):
+    def build(self, input_shape: InputShape) -> None:
         if len(input_shape) < 2:
             raise ValueError(f"{describe(self)} expects inputs of shape (batch, ..., features), "
                              f"got a {len(input_shape)}-D shape {shape_text(input_shape)}")
-        self.input_dim = int(input_shape[-1])
-        self.add_weight("kernel", (self.input_dim, self.units), self.kernel_initializer,
+        self.input_dim = input_dim = int(input_shape[-1])
+        self.add_weight("kernel", (input_dim, self.units), self.kernel_initializer,
                         regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.use_bias:
             self.add_weight("bias", (self.units,), self.bias_initializer,
@@ -109,7 +117,7 @@ class Dense(Layer):
             self.register_parameter("bias", None)
         self.built = True
 
-    def forward(self, inputs):
+    def forward(self, inputs: torch.Tensor):
         """`activation(inputs @ kernel + bias)` on the last axis of `(batch, ..., features)` inputs."""
         require_tensor(inputs, describe(self), "a tensor of shape (..., features)")
         if not self.built:
@@ -150,7 +158,12 @@ class Dropout(Layer):
     6.0
     """
 
-    def __init__(self, rate, noise_shape=None, seed=None, **layer_kwargs):
+    rate: float
+    noise_shape: tuple[int | None, ...] | None
+    seed: int | None
+    _generators: SeededGenerators
+
+    def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= float(rate) <= 1.0:
@@ -164,7 +177,7 @@ class Dropout(Layer):
         noise_shape = None if self.noise_shape is None else list(self.noise_shape)
         return {**super().get_config(), "rate": self.rate, "seed": self.seed, "noise_shape": noise_shape}
 
-    def forward(self, inputs, training=None):
+    def forward(self, inputs: torch.Tensor, training: bool | None = None):
         """Drop a `rate` fraction of `inputs` while training (`training=None`: `self.training`), else pass them."""
         if not self.built:
             self.build(tuple(inputs.shape))
@@ -176,9 +189,11 @@ class Dropout(Layer):
         return dropout(inputs, self.rate, noise_shape=self.noise_shape,
                        generator=self._generators.get(inputs.device))
 
-    def _check_noise_shape(self, inputs):
-        fits = len(self.noise_shape) == inputs.dim() and all(
-            wanted is None or wanted == 1 or wanted == size for size, wanted in zip(inputs.shape, self.noise_shape))
+    def _check_noise_shape(self, inputs: torch.Tensor):
+        noise_shape = self.noise_shape
+        assert noise_shape is not None      # checked by the caller
+        fits = len(noise_shape) == inputs.dim() and all(
+            wanted is None or wanted == 1 or wanted == size for size, wanted in zip(inputs.shape, noise_shape))
         if not fits:
             raise ValueError(f"{describe(self)}: noise_shape {self.noise_shape} does not broadcast to the input of "
                              f"shape {shape_text(inputs.shape)}; give one entry per axis, each None, 1 or the "
@@ -189,7 +204,7 @@ class Dropout(Layer):
         return f"name={self.name!r}, rate={self.rate}{extra}"
 
 
-def _checked_noise_shape(noise_shape, owner: str):
+def _checked_noise_shape(noise_shape: Any, owner: str) -> tuple[int | None, ...] | None:
     if noise_shape is None:
         return None
     if isinstance(noise_shape, (str, bytes)) or not hasattr(noise_shape, "__iter__"):

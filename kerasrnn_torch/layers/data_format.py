@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from .._checks import one_of
+from typing import Any
 
 
-def standardize(value, owner: str) -> str:
+def standardize(value: Any, owner: str) -> str:
     """"channels_last" or "channels_first" (any case); None means "channels_last".
 
     Keras reads None from `~/.keras/keras.json` (`image_data_format`, itself

@@ -10,6 +10,9 @@ from .. import constraints, regularizers
 from .._checks import describe, positive_int, shape_text
 from .base import Layer
 from .config import activity_regularizer, weight_options, without_quantization
+from typing import Any
+from .._types import ConstraintLike, InitializerLike, InputShape, RegularizerLike, ShapeLike
+from .base import LayerT
 
 
 class Embedding(Layer):
@@ -45,10 +48,14 @@ class Embedding(Layer):
     (torch.Size([1, 3, 64]), tensor([[ True,  True, False]]))
     """
 
+    embeddings: torch.Tensor
+
     # The documented positional order (mask_zero fourth); Keras 3 puts the regularizer and constraint first.
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", mask_zero=False,
-                 embeddings_regularizer=None, embeddings_constraint=None, weights=None, *, activity_regularizer=None,
-                 input_length=None, input_shape=None, **layer_kwargs):
+    def __init__(self, input_dim, output_dim: int, embeddings_initializer: InitializerLike = "uniform",
+                 mask_zero: bool = False, embeddings_regularizer: RegularizerLike = None,
+                 embeddings_constraint: ConstraintLike = None, weights=None, *,
+                 activity_regularizer: RegularizerLike = None, input_length=None, input_shape: ShapeLike | None = None,
+                 **layer_kwargs: Any) -> None:
         input_shape = _input_shape_hint(input_length, input_shape, type(self).__name__)
         super().__init__(input_shape=input_shape, **layer_kwargs)
         owner = describe(self)
@@ -70,24 +77,24 @@ class Embedding(Layer):
                 "mask_zero": self.mask_zero, "quantization_config": None}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls: type[LayerT], config: dict[str, Any]) -> LayerT:
         return super().from_config(without_quantization(config, f"{cls.__name__} {config.get('name')!r}"))
 
-    def build(self, input_shape=None):
+    def build(self, input_shape: InputShape | None = None) -> None:
         if self.built:
             return
         self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer,
                         regularizer=self.embeddings_regularizer, constraint=self.embeddings_constraint)
         self.built = True
 
-    def forward(self, inputs):
+    def forward(self, inputs: torch.Tensor):
         """Look up integer ids `(batch, ...)` -> `(batch, ..., output_dim)`; `compute_mask(ids)` gives the mask."""
         ids = self._checked_ids(inputs)
         outputs = F.embedding(ids, self.embeddings)
         self.record_activity(outputs)
         return outputs
 
-    def _checked_ids(self, inputs) -> torch.Tensor:
+    def _checked_ids(self, inputs: torch.Tensor) -> torch.Tensor:
         owner = describe(self)
         if not isinstance(inputs, torch.Tensor):
             raise TypeError(f"{owner} expects a tensor of integer ids, got {type(inputs).__name__}")
@@ -113,10 +120,10 @@ class Embedding(Layer):
                                  f"in [0, input_dim) = [0, {self.input_dim})")
         return inputs if inputs.dtype in (torch.int32, torch.int64) else inputs.long()
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: InputShape):
         return (*tuple(input_shape), self.output_dim)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
         """`inputs != 0` when `mask_zero=True`, else None (the incoming mask is not kept, as in Keras)."""
         if not self.mask_zero:
             return None
@@ -127,7 +134,7 @@ class Embedding(Layer):
                 + (", mask_zero=True" if self.mask_zero else ""))
 
 
-def _input_shape_hint(input_length, input_shape, owner: str):
+def _input_shape_hint(input_length, input_shape: ShapeLike | None, owner: str):
     """Keras 2's `input_length` is the sequence length, i.e. `input_shape=(input_length,)`."""
     if input_length is None:
         return input_shape

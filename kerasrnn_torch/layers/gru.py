@@ -8,6 +8,8 @@ import torch
 from .. import activations
 from .cell import NO_DROPOUT, DropoutMasks, RecurrentCell
 from .recurrent import KerasRecurrentLayer
+from .._types import ActivationLike, ConstraintLike, InitializerLike, RegularizerLike, Step
+from typing import Any
 
 
 class GRUCell(RecurrentCell):
@@ -27,11 +29,15 @@ class GRUCell(RecurrentCell):
     fused_kernel = "gru"
     state_count = 1
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
-                 reset_after=True, seed=None, implementation=2, **layer_kwargs):
+    def __init__(self, units: int, activation: ActivationLike = "tanh",
+                 recurrent_activation: ActivationLike = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: InitializerLike = "glorot_uniform",
+                 recurrent_initializer: InitializerLike = "orthogonal", bias_initializer: InitializerLike = "zeros",
+                 kernel_regularizer: RegularizerLike = None, recurrent_regularizer: RegularizerLike = None,
+                 bias_regularizer: RegularizerLike = None, kernel_constraint: ConstraintLike = None,
+                 recurrent_constraint: ConstraintLike = None, bias_constraint: ConstraintLike = None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, reset_after: bool = True,
+                 seed: int | None = None, implementation: int = 2, **layer_kwargs: Any) -> None:
         super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
                          recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
                          kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
@@ -43,15 +49,15 @@ class GRUCell(RecurrentCell):
         self.set_implementation(implementation, (0, 1, 2))
         self.build_from_hint()
 
-    def bias_shape(self):
+    def bias_shape(self) -> tuple[int, ...]:
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def input_bias(self):
+    def input_bias(self) -> torch.Tensor | None:
         if self.bias is None:
             return None
         return self.bias[0] if self.reset_after else self.bias
 
-    def make_step(self, masks: DropoutMasks = NO_DROPOUT):
+    def make_step(self, masks: DropoutMasks = NO_DROPOUT) -> Step:
         units = self.units
         gate, activation = self.recurrent_activation, self.activation
         recurrent_mask = masks.recurrent
@@ -137,13 +143,17 @@ class GRU(KerasRecurrentLayer):
 
     cell_class = GRUCell
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
-                 return_state=False, go_backwards=False, stateful=False, unroll=False, reset_after=True,
-                 use_cudnn: bool | Literal["auto"] = "auto", implementation=2, **layer_kwargs):
+    def __init__(self, units: int, activation: ActivationLike = "tanh",
+                 recurrent_activation: ActivationLike = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: InitializerLike = "glorot_uniform",
+                 recurrent_initializer: InitializerLike = "orthogonal", bias_initializer: InitializerLike = "zeros",
+                 kernel_regularizer: RegularizerLike = None, recurrent_regularizer: RegularizerLike = None,
+                 bias_regularizer: RegularizerLike = None, activity_regularizer: RegularizerLike = None,
+                 kernel_constraint: ConstraintLike = None, recurrent_constraint: ConstraintLike = None,
+                 bias_constraint: ConstraintLike = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 seed: int | None = None, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False, reset_after: bool = True,
+                 use_cudnn: bool | Literal["auto"] = "auto", implementation: int = 2, **layer_kwargs: Any) -> None:
         cell_kwargs = dict(activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
                            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
                            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,

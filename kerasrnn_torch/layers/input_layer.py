@@ -7,6 +7,9 @@ import numbers
 from .._checks import describe, shape_text
 from .base import Layer
 from .symbolic import KerasTensor, Node, next_call_index, probe_values, resolve_dtype
+import torch
+from typing import Any
+from .base import LayerT
 
 class InputLayer(Layer):
     """The layer behind `kr.Input`, as `keras.layers.InputLayer`: no weights, its output is the input.
@@ -21,7 +24,8 @@ class InputLayer(Layer):
     (None, None, 8)
     """
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, name=None):
+    def __init__(self, shape=None, batch_size=None, dtype: torch.dtype | str | None = None,
+                 name: str | None = None) -> None:
         super().__init__(name=name)
         owner = describe(self)
         self.input_dtype = resolve_dtype(dtype, owner)
@@ -33,7 +37,7 @@ class InputLayer(Layer):
         node.outputs.append(self.output)
         self.built = True
 
-    def forward(self, inputs):
+    def forward(self, inputs: torch.Tensor):
         """The input itself (a functional model feeds its data here)."""
         return inputs
 
@@ -43,7 +47,7 @@ class InputLayer(Layer):
                 "name": self.name}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls: type[LayerT], config: dict[str, Any]) -> LayerT:
         config = dict(config)
         batch_shape = config.pop("batch_shape", None) or config.pop("batch_input_shape", None)
         for unused in ("sparse", "ragged", "optional"):
@@ -56,7 +60,7 @@ class InputLayer(Layer):
         return f"name={self.name!r}, batch_shape={shape_text(self.batch_shape)}"
 
 
-def _size(value, argument, owner):
+def _size(value: Any, argument, owner):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:

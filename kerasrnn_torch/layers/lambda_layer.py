@@ -7,6 +7,7 @@ import torch
 
 from .._checks import describe
 from .base import Layer
+from typing import Any
 
 
 class Lambda(Layer):
@@ -43,7 +44,8 @@ class Lambda(Layer):
     tensor([1., 4., 9.])
     """
 
-    def __init__(self, function, output_shape=None, mask=None, arguments=None, **layer_kwargs):
+    def __init__(self, function, output_shape=None, mask: Any = None, arguments=None,
+                 **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
         if not callable(function):
@@ -70,7 +72,7 @@ class Lambda(Layer):
         config["arguments"] = dict(self.arguments)
         return config
 
-    def forward(self, inputs, mask=None, training=None):
+    def forward(self, inputs: Any, mask: Any = None, training: bool | None = None):
         """`function(inputs, **arguments)`; `mask` and `training` reach a function that takes them."""
         if not (isinstance(inputs, torch.Tensor) or (
                 isinstance(inputs, (list, tuple)) and all(isinstance(t, torch.Tensor) for t in inputs))):
@@ -83,7 +85,7 @@ class Lambda(Layer):
             kwargs["training"] = self.training if training is None else bool(training)
         return self.function(inputs, **kwargs)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         if callable(self.mask):
             return self.mask(inputs, mask)
         return self.mask

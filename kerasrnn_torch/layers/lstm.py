@@ -9,6 +9,8 @@ from .. import initializers
 from .cell import NO_DROPOUT, DropoutMasks, RecurrentCell
 from .recurrent import KerasRecurrentLayer
 from .. import activations
+from .._types import ActivationLike, ConstraintLike, InitializerLike, RegularizerLike, Step
+from typing import Any
 
 
 class LSTMCell(RecurrentCell):
@@ -28,11 +30,15 @@ class LSTMCell(RecurrentCell):
     fused_kernel = "lstm"
     state_count = 2
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, seed=None, implementation=2, **layer_kwargs):
+    def __init__(self, units: int, activation: ActivationLike = "tanh",
+                 recurrent_activation: ActivationLike = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: InitializerLike = "glorot_uniform",
+                 recurrent_initializer: InitializerLike = "orthogonal", bias_initializer: InitializerLike = "zeros",
+                 unit_forget_bias: bool = True, kernel_regularizer: RegularizerLike = None,
+                 recurrent_regularizer: RegularizerLike = None, bias_regularizer: RegularizerLike = None,
+                 kernel_constraint: ConstraintLike = None, recurrent_constraint: ConstraintLike = None,
+                 bias_constraint: ConstraintLike = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 seed: int | None = None, implementation: int = 2, **layer_kwargs: Any) -> None:
         super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
                          recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
                          kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
@@ -44,7 +50,7 @@ class LSTMCell(RecurrentCell):
         self.set_implementation(implementation, (1, 2))
         self.build_from_hint()
 
-    def initial_bias(self, tensor):
+    def initial_bias(self, tensor) -> torch.Tensor:
         init = initializers.get(self.bias_initializer)
         if not self.unit_forget_bias:
             return initializers.apply(init, tensor)
@@ -56,7 +62,7 @@ class LSTMCell(RecurrentCell):
             initializers.apply(init, tensor[2 * units:])
         return tensor
 
-    def make_step(self, masks: DropoutMasks = NO_DROPOUT):
+    def make_step(self, masks: DropoutMasks = NO_DROPOUT) -> Step:
         recurrent_kernel = self.recurrent_kernel
         activation, gate = self.activation, self.recurrent_activation
         recurrent_mask = masks.recurrent
@@ -127,13 +133,18 @@ class LSTM(KerasRecurrentLayer):
 
     cell_class = LSTMCell
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
-                 return_state=False, go_backwards=False, stateful=False, unroll=False,
-                 use_cudnn: bool | Literal["auto"] = "auto", implementation=2, **layer_kwargs):
+    def __init__(self, units: int, activation: ActivationLike = "tanh",
+                 recurrent_activation: ActivationLike = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: InitializerLike = "glorot_uniform",
+                 recurrent_initializer: InitializerLike = "orthogonal", bias_initializer: InitializerLike = "zeros",
+                 unit_forget_bias: bool = True, kernel_regularizer: RegularizerLike = None,
+                 recurrent_regularizer: RegularizerLike = None, bias_regularizer: RegularizerLike = None,
+                 activity_regularizer: RegularizerLike = None, kernel_constraint: ConstraintLike = None,
+                 recurrent_constraint: ConstraintLike = None, bias_constraint: ConstraintLike = None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
+                 return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
+                 stateful: bool = False, unroll: bool = False, use_cudnn: bool | Literal["auto"] = "auto",
+                 implementation: int = 2, **layer_kwargs: Any) -> None:
         cell_kwargs = dict(activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
                            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
                            bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,

@@ -5,6 +5,7 @@ import torch
 
 from .._checks import describe, require_tensor
 from .base import Layer
+from typing import Any
 
 
 class Masking(Layer):
@@ -24,18 +25,18 @@ class Masking(Layer):
     (torch.Size([1, 2, 2]), tensor([[ True, False]]))
     """
 
-    def __init__(self, mask_value=0.0, **layer_kwargs):
+    def __init__(self, mask_value=0.0, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         self.mask_value = mask_value
 
     def get_config(self) -> dict:
         return {**super().get_config(), "mask_value": self.mask_value}
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
         """True where some feature differs from `mask_value` (the incoming mask is replaced, as in Keras)."""
         return (inputs != self.mask_value).any(dim=-1)
 
-    def forward(self, inputs):
+    def forward(self, inputs: torch.Tensor):
         """`inputs` with the steps whose features all equal `mask_value` set to zero; see `compute_mask`."""
         require_tensor(inputs, describe(self), "a tensor of shape (batch, timesteps, features)")
         self.maybe_build(inputs.shape)

@@ -16,6 +16,8 @@ import torch
 
 from .._checks import describe, shape_text
 from .base import Layer
+from collections.abc import Sequence
+from typing import Any
 
 
 def _shapes_text(tensors) -> str:
@@ -30,12 +32,12 @@ class _Merge(Layer):
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = None
 
-    def __init__(self, **layer_kwargs):
+    def __init__(self, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         self.built = True
 
     # ---------------------------------------------------------------- checks
-    def _checked_inputs(self, inputs) -> list[torch.Tensor]:
+    def _checked_inputs(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         owner = describe(self)
         if not isinstance(inputs, (list, tuple)):
             raise ValueError(f"{owner} must be called on a list of tensors, got {type(inputs).__name__}")
@@ -48,7 +50,7 @@ class _Merge(Layer):
                             f"[{', '.join(type(t).__name__ for t in inputs)}] (convert them with torch.as_tensor)")
         return list(inputs)
 
-    def _checked_masks(self, inputs, mask) -> list:
+    def _checked_masks(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None) -> list:
         """One mask (or None) per input."""
         if mask is None:
             return [None] * len(inputs)
@@ -61,13 +63,13 @@ class _Merge(Layer):
                              f"for {len(inputs)} inputs")
         return list(mask)
 
-    def _check_batch_sizes(self, inputs):
+    def _check_batch_sizes(self, inputs: Sequence[torch.Tensor]):
         if len({t.shape[0] for t in inputs if t.dim() > 0}) > 1:
             raise ValueError(f"{describe(self)} cannot merge tensors with different batch sizes: "
                              f"got shapes {_shapes_text(inputs)}")
 
     # ----------------------------------------------------------------- masks
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None = None) -> Any:
         """Keras's rule: the logical OR of the masks when every input has one, else None."""
         if mask is None:
             return None
@@ -83,7 +85,7 @@ class _Merge(Layer):
 class _ElementwiseMerge(_Merge):
     """Merge layers that combine their inputs element by element, with Keras's broadcasting."""
 
-    def forward(self, inputs, mask=None):
+    def forward(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None = None):
         """Merge `inputs`, a list of tensors; `mask` is None or one entry (tensor or None) per input."""
         inputs = self._checked_inputs(inputs)
         masks = self._checked_masks(inputs, mask)
@@ -98,15 +100,15 @@ class _ElementwiseMerge(_Merge):
             inputs = [t.reshape(t.shape[:1] + (1,) * (top - t.dim()) + t.shape[1:]) for t in inputs]
         return self._merge(inputs, masks)
 
-    def _merge(self, inputs, masks):
+    def _merge(self, inputs: Sequence[torch.Tensor], masks):
         raise NotImplementedError
 
-    def _check_broadcastable(self, inputs):
+    def _check_broadcastable(self, inputs: Sequence[torch.Tensor]):
         shape = tuple(inputs[0].shape[1:])
         for other in inputs[1:]:
             shape = self._broadcast(shape, tuple(other.shape[1:]), inputs)
 
-    def _broadcast(self, a, b, inputs):
+    def _broadcast(self, a, b, inputs: Sequence[torch.Tensor]):
         if len(a) < len(b):
             a, b = b, a
         lead = list(a[:len(a) - len(b)])
@@ -117,7 +119,7 @@ class _ElementwiseMerge(_Merge):
             lead.append(j if i == 1 else i)
         return tuple(lead)
 
-    def _expanded_mask(self, mask, x):
+    def _expanded_mask(self, mask: torch.Tensor, x):
         """A `(batch, ..., steps)` mask given a feature axis and stretched to `x`'s shape."""
         mask = mask.to(torch.bool).unsqueeze(-1)
         try:
@@ -127,7 +129,7 @@ class _ElementwiseMerge(_Merge):
                              f"input of shape {shape_text(x.shape)}; expected the input's shape without its "
                              "last axis") from None
 
-    def _combine_or_keep(self, op, inputs, masks):
+    def _combine_or_keep(self, op, inputs: Sequence[torch.Tensor], masks):
         """Keras's Maximum/Minimum rule: a masked entry takes the other operand's value, so it changes nothing.
 
         The running output keeps a mask while every input so far had one (their OR).
@@ -164,7 +166,7 @@ class Add(_ElementwiseMerge):
             [2., 2., 2.]])
     """
 
-    def _merge(self, inputs, masks):
+    def _merge(self, inputs: Sequence[torch.Tensor], masks):
         output = inputs[0]
         for x in inputs[1:]:
             output = output + x
@@ -186,7 +188,7 @@ class Subtract(_ElementwiseMerge):
 
     min_inputs, max_inputs = 2, 2
 
-    def _merge(self, inputs, masks):
+    def _merge(self, inputs: Sequence[torch.Tensor], masks):
         return inputs[0] - inputs[1]
 
 
@@ -204,9 +206,10 @@ class Multiply(_ElementwiseMerge):
     tensor([[6., 6.]])
     """
 
-    def _merge(self, inputs, masks):
+    def _merge(self, inputs: Sequence[torch.Tensor], masks):
         every_input_masked = all(m is not None for m in masks)
-        output = output_mask = None
+        output: torch.Tensor | None = None
+        output_mask: torch.Tensor | None = None
         for x, mask in zip(inputs, masks):
             if mask is not None:
                 mask = self._expanded_mask(mask, x)
@@ -214,7 +217,9 @@ class Multiply(_ElementwiseMerge):
                 if every_input_masked:
                     output_mask = mask if output_mask is None else torch.logical_or(output_mask, mask)
             output = x if output is None else output * x
+        assert output is not None      # _checked_inputs: two inputs at least
         if every_input_masked:
+            assert output_mask is not None
             output = torch.where(output_mask, output, torch.zeros((), dtype=output.dtype, device=output.device))
         return output
 
@@ -232,7 +237,7 @@ class Average(_ElementwiseMerge):
     tensor([[2., 2.]])
     """
 
-    def _merge(self, inputs, masks):
+    def _merge(self, inputs: Sequence[torch.Tensor], masks):
         output = inputs[0]
         for x in inputs[1:]:
             output = output + x
@@ -253,7 +258,7 @@ class Maximum(_ElementwiseMerge):
     tensor([[3., 5.]])
     """
 
-    def _merge(self, inputs, masks):
+    def _merge(self, inputs: Sequence[torch.Tensor], masks):
         return self._combine_or_keep(torch.maximum, inputs, masks)
 
 
@@ -269,7 +274,7 @@ class Minimum(_ElementwiseMerge):
     tensor([[1., 2.]])
     """
 
-    def _merge(self, inputs, masks):
+    def _merge(self, inputs: Sequence[torch.Tensor], masks):
         return self._combine_or_keep(torch.minimum, inputs, masks)
 
 
@@ -292,7 +297,7 @@ class Concatenate(_Merge):
     torch.Size([2, 7])
     """
 
-    def __init__(self, axis=-1, **layer_kwargs):
+    def __init__(self, axis=-1, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
             raise TypeError(f"{describe(self)}: `axis` must be an integer, got {axis!r}")
@@ -301,7 +306,7 @@ class Concatenate(_Merge):
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis}
 
-    def _check_shapes(self, inputs):
+    def _check_shapes(self, inputs: Sequence[torch.Tensor]):
         owner = describe(self)
         rank = inputs[0].dim()
         if any(t.dim() != rank for t in inputs) or not -rank <= self.axis < rank:
@@ -313,14 +318,14 @@ class Concatenate(_Merge):
             raise ValueError(f"{owner} (axis={self.axis}) expects inputs with equal shapes except on that axis, "
                              f"got shapes {_shapes_text(inputs)}")
 
-    def forward(self, inputs, mask=None):
+    def forward(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None = None):
         """Concatenate `inputs`, a list of tensors, along `axis`; `mask` is None or one entry per input."""
         inputs = self._checked_inputs(inputs)
         self._checked_masks(inputs, mask)
         self._check_shapes(inputs)
         return torch.cat(inputs, dim=self.axis)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None = None) -> Any:
         if mask is None:
             return None
         inputs = self._checked_inputs(inputs)
@@ -364,7 +369,7 @@ class Dot(_Merge):
 
     min_inputs, max_inputs = 2, 2
 
-    def __init__(self, axes, normalize=False, **layer_kwargs):
+    def __init__(self, axes, normalize: bool = False, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
         if isinstance(axes, (list, tuple)):
@@ -380,7 +385,7 @@ class Dot(_Merge):
     def get_config(self) -> dict:
         return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None = None) -> Any:
         """Always None: Keras's Dot passes no mask on."""
         return None
 
@@ -403,7 +408,7 @@ class Dot(_Merge):
                              f"(shapes {_shapes_text([x, y])})")
         return axes
 
-    def forward(self, inputs, mask=None):
+    def forward(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None = None):
         """Dot products of the two tensors in `inputs` along `axes`; `mask` is accepted and not passed on."""
         x, y = self._checked_inputs(inputs)
         self._checked_masks([x, y], mask)
@@ -420,7 +425,7 @@ class Dot(_Merge):
         return output.reshape(batch, 1) if output.dim() == 1 else output
 
 
-def _l2_normalize(x, axis, epsilon=1e-7):
+def _l2_normalize(x, axis, epsilon: float = 1e-7):
     """Keras's `normalize(x, axis)`: `x * min(rsqrt(sum(x^2)), 1 / epsilon)`."""
     inverse_norm = torch.rsqrt(x.square().sum(dim=axis, keepdim=True))
     return x * torch.minimum(inverse_norm, torch.tensor(1.0 / epsilon, dtype=x.dtype, device=x.device))

@@ -14,11 +14,14 @@ import torch.nn.functional as F
 from .. import constraints, regularizers
 from .._checks import describe, require_float_input, require_tensor, require_weight_dtype, shape_text
 from .base import Layer
+from typing import Any
+from .._types import ConstraintLike, InitializerLike, InputShape, RegularizerLike, TensorFn
 
 _KERAS_EPSILON = 1e-7   # keras.backend.epsilon(), which guards the masked moments' division
 
 
-def _beta_gamma_options(layer, beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint) -> dict:
+def _beta_gamma_options(layer, beta_regularizer: RegularizerLike, gamma_regularizer: RegularizerLike,
+                        beta_constraint: ConstraintLike, gamma_constraint: ConstraintLike) -> dict:
     """Set the norms' regularizers and constraints on `beta` and `gamma`; returns them as given (for the config)."""
     layer.beta_regularizer = regularizers.get(beta_regularizer)
     layer.gamma_regularizer = regularizers.get(gamma_regularizer)
@@ -28,7 +31,7 @@ def _beta_gamma_options(layer, beta_regularizer, gamma_regularizer, beta_constra
             "beta_constraint": beta_constraint, "gamma_constraint": gamma_constraint}
 
 
-def _check_float_input(layer, inputs, weight):
+def _check_float_input(layer, inputs: torch.Tensor, weight):
     require_float_input(inputs, describe(layer))
     if weight is not None:
         require_weight_dtype(inputs, weight.dtype, describe(layer))
@@ -41,7 +44,7 @@ def _positive_axis(axis: int, rank: int, layer, argument="axis") -> int:
     return axis % rank
 
 
-def _real(value, argument: str, owner: str, *, low=0.0) -> float:
+def _real(value: Any, argument: str, owner: str, *, low=0.0) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value) >= low:
         raise ValueError(f"{owner}: `{argument}` must be a number >= {low}, got {value!r}")
     return float(value)
@@ -74,9 +77,19 @@ class LayerNormalization(Layer):
     torch.Size([2, 5, 8])
     """
 
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
-                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
-                 beta_constraint=None, gamma_constraint=None, **layer_kwargs):
+    axis: int | list[int]
+    gamma: torch.Tensor | None
+    beta: torch.Tensor | None
+    beta_regularizer: TensorFn | None
+    gamma_regularizer: TensorFn | None
+    beta_constraint: TensorFn | None
+    gamma_constraint: TensorFn | None
+
+    def __init__(self, axis=-1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 rms_scaling: bool = False, beta_initializer: InitializerLike = "zeros",
+                 gamma_initializer: InitializerLike = "ones", beta_regularizer: RegularizerLike = None,
+                 gamma_regularizer: RegularizerLike = None, beta_constraint: ConstraintLike = None,
+                 gamma_constraint: ConstraintLike = None, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
         if isinstance(axis, (list, tuple)) and axis and all(
@@ -94,7 +107,7 @@ class LayerNormalization(Layer):
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
         self._given = _beta_gamma_options(self, beta_regularizer, gamma_regularizer, beta_constraint,
                                           gamma_constraint)
-        self._axes = None    # sorted non-negative axes, known once built
+        self._axes: tuple[int, ...] | None = None    # sorted non-negative axes, known once built
         self.build_from_hint()
 
     def _normalized_axes(self, rank: int) -> tuple[int, ...]:
@@ -106,15 +119,15 @@ class LayerNormalization(Layer):
             raise ValueError(f"{describe(self)}: `axis` {self.axis} names an axis twice")
         return tuple(positive)
 
-    def expected_weights(self):
+    def expected_weights(self) -> list[tuple[str, bool]]:
         return ([("gamma", True)] if self.scale or self.rms_scaling else []) + \
             ([("beta", True)] if self.center and not self.rms_scaling else [])
 
-    def build(self, input_shape):
-        self._axes = self._normalized_axes(len(input_shape))
-        shape = tuple(input_shape[a] for a in self._axes)
+    def build(self, input_shape: InputShape) -> None:
+        self._axes = axes = self._normalized_axes(len(input_shape))
+        shape = tuple(input_shape[a] for a in axes)
         if any(d is None for d in shape):
-            raise ValueError(f"{describe(self)}: the normalized axes {list(self._axes)} of input shape "
+            raise ValueError(f"{describe(self)}: the normalized axes {list(axes)} of input shape "
                              f"{shape_text(input_shape)} must have known sizes")
         if self.scale or self.rms_scaling:
             self.add_weight("gamma", shape, self.gamma_initializer, regularizer=self.gamma_regularizer,
@@ -130,13 +143,14 @@ class LayerNormalization(Layer):
         self._normalized_shape = shape
         self.built = True
 
-    def forward(self, inputs):
+    def forward(self, inputs: torch.Tensor):
         """Normalize `inputs` over `axis`, then scale by `gamma` and shift by `beta`."""
         require_tensor(inputs, describe(self))
         if not self.built:
             self.build(tuple(inputs.shape))
         _check_float_input(self, inputs, self.gamma if self.gamma is not None else self.beta)
         axes = self._axes
+        assert axes is not None     # built above
         if inputs.dim() != self._input_rank or tuple(inputs.shape[a] for a in axes) != self._normalized_shape:
             raise ValueError(f"{describe(self)} was built for {self._input_rank}-D inputs with sizes "
                              f"{self._normalized_shape} on axes {list(axes)}, got input of shape "
@@ -213,10 +227,22 @@ class BatchNormalization(Layer):
     (torch.Size([8, 5, 3]), 12)
     """
 
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
-                 gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 renorm=False, renorm_clipping=None, renorm_momentum=0.99, synchronized=False, **layer_kwargs):
+    gamma: torch.Tensor | None
+    beta: torch.Tensor | None
+    moving_mean: torch.Tensor
+    moving_variance: torch.Tensor
+    beta_regularizer: TensorFn | None
+    gamma_regularizer: TensorFn | None
+    beta_constraint: TensorFn | None
+    gamma_constraint: TensorFn | None
+
+    def __init__(self, axis=-1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 beta_initializer: InitializerLike = "zeros", gamma_initializer: InitializerLike = "ones",
+                 moving_mean_initializer: InitializerLike = "zeros",
+                 moving_variance_initializer: InitializerLike = "ones", beta_regularizer: RegularizerLike = None,
+                 gamma_regularizer: RegularizerLike = None, beta_constraint: ConstraintLike = None,
+                 gamma_constraint: ConstraintLike = None, renorm: bool = False, renorm_clipping=None,
+                 renorm_momentum: float = 0.99, synchronized: bool = False, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
         if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
@@ -238,17 +264,17 @@ class BatchNormalization(Layer):
                                                                           moving_variance_initializer)
         self._given = _beta_gamma_options(self, beta_regularizer, gamma_regularizer, beta_constraint,
                                           gamma_constraint)
-        self._channel_axis = None
+        self._channel_axis: int | None = None
         self.build_from_hint()
 
-    def expected_weights(self):
+    def expected_weights(self) -> list[tuple[str, bool]]:
         return ([("gamma", True)] if self.scale else []) + ([("beta", True)] if self.center else []) + \
             [("moving_mean", False), ("moving_variance", False)]
 
-    def build(self, input_shape):
+    def build(self, input_shape: InputShape) -> None:
         self._input_rank = len(input_shape)
-        self._channel_axis = _positive_axis(self.axis, self._input_rank, self)
-        channels = input_shape[self._channel_axis]
+        self._channel_axis = channel_axis = _positive_axis(self.axis, self._input_rank, self)
+        channels = input_shape[channel_axis]
         if channels is None:
             raise ValueError(f"{describe(self)}: the channel axis {self.axis} of input shape "
                              f"{shape_text(input_shape)} must have a known size")
@@ -267,14 +293,16 @@ class BatchNormalization(Layer):
         self.add_weight("moving_variance", shape, self.moving_variance_initializer, trainable=False)
         self.built = True
 
-    def _check(self, inputs, mask):
+    def _check(self, inputs: torch.Tensor, mask: torch.Tensor | None):
         owner = describe(self)
         require_tensor(inputs, owner)
         if not self.built:
             self.build(tuple(inputs.shape))
         _check_float_input(self, inputs, self.moving_mean)
         channels = self.moving_mean.shape[0]
-        if inputs.dim() != self._input_rank or inputs.shape[self._channel_axis] != channels:
+        channel_axis = self._channel_axis
+        assert channel_axis is not None     # built above
+        if inputs.dim() != self._input_rank or inputs.shape[channel_axis] != channels:
             raise ValueError(f"{owner} was built for {self._input_rank}-D inputs with {channels} channels on axis "
                              f"{self.axis}, got input of shape {shape_text(inputs.shape)}")
         if mask is not None:
@@ -286,7 +314,7 @@ class BatchNormalization(Layer):
                 raise ValueError(f"{owner}: the mask must have shape {shape_text(inputs.shape[:-1])} "
                                  f"(the input's shape without its last axis), got {shape_text(mask.shape)}")
 
-    def _moments(self, inputs, mask):
+    def _moments(self, inputs: torch.Tensor, mask: torch.Tensor | None):
         """The batch's mean and biased variance per channel, each `(channels,)`."""
         axes = [a for a in range(inputs.dim()) if a != self._channel_axis]
         if mask is None:
@@ -300,7 +328,7 @@ class BatchNormalization(Layer):
         variance = torch.where(keep, inputs - mean, zero).square().sum(dim=axes, keepdim=True) / count
         return mean.reshape(-1), variance.reshape(-1)
 
-    def forward(self, inputs, training=None, mask=None):
+    def forward(self, inputs: torch.Tensor, training: bool | None = None, mask: torch.Tensor | None = None):
         """Normalize with the batch's statistics while training (updating the moving ones) and the moving
         statistics otherwise; `training=None` means `self.training`; `mask` leaves masked steps out of the
         batch statistics."""
@@ -314,6 +342,7 @@ class BatchNormalization(Layer):
         else:
             mean, variance = self.moving_mean, self.moving_variance
         broadcast = [1] * inputs.dim()
+        assert self._channel_axis is not None     # built by _check
         broadcast[self._channel_axis] = -1
         multiplier = torch.rsqrt(variance + self.epsilon)
         if self.gamma is not None:

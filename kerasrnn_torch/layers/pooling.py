@@ -9,12 +9,14 @@ import torch.nn.functional as F
 from .._checks import describe, require_tensor, shape_text
 from .base import Layer
 from .data_format import standardize as standardize_data_format
+from typing import Any
+from collections.abc import Sequence
 
 
 class _GlobalPooling1D(Layer):
     """Shared arguments and checks of the global 1D poolings; both pass no mask on."""
 
-    def __init__(self, data_format=None, keepdims=False, **layer_kwargs):
+    def __init__(self, data_format: str | None = None, keepdims: bool = False, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         self.data_format = standardize_data_format(data_format, describe(self))
         self.keepdims = bool(keepdims)
@@ -27,11 +29,11 @@ class _GlobalPooling1D(Layer):
     def get_config(self) -> dict:
         return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
         """Always None: the steps axis is pooled away."""
         return None
 
-    def _checked(self, inputs):
+    def _checked(self, inputs: torch.Tensor):
         return checked_steps_input(self, inputs)
 
     def extra_repr(self) -> str:
@@ -60,7 +62,7 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
 
     supports_masking = True
 
-    def forward(self, inputs, mask=None):
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None):
         """Average over the steps of `(batch, steps, features)` inputs; with `mask`, over the used steps only."""
         inputs = self._checked(inputs)
         axis = self.steps_axis
@@ -98,7 +100,7 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
 
     supports_masking = False
 
-    def forward(self, inputs):
+    def forward(self, inputs: torch.Tensor):
         """Maximum over the steps of `(batch, steps, features)` inputs (a mask is not used, as in Keras 3)."""
         inputs = self._checked(inputs)
         if inputs.shape[self.steps_axis] == 0:
@@ -132,7 +134,8 @@ class MaxPooling1D(Layer):
 
     supports_masking = False
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **layer_kwargs):
+    def __init__(self, pool_size: int = 2, strides: int | Sequence[int] | None = None, padding: str = "valid",
+                 data_format: str | None = None, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
         self.pool_size = _one_int_tuple(pool_size, "pool_size", owner)
@@ -147,11 +150,11 @@ class MaxPooling1D(Layer):
         return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,
                 "strides": self.strides, "data_format": self.data_format}
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
         """Always None: this layer does not support masking in Keras."""
         return None
 
-    def forward(self, inputs):
+    def forward(self, inputs: torch.Tensor):
         """Maximum over windows of `pool_size` steps, every `strides` steps."""
         checked_steps_input(self, inputs)
         x = inputs.transpose(1, 2) if self.data_format == "channels_last" else inputs
@@ -171,7 +174,7 @@ class MaxPooling1D(Layer):
                 f"padding={self.padding!r}, data_format={self.data_format!r}")
 
 
-def checked_steps_input(layer, inputs):
+def checked_steps_input(layer, inputs: torch.Tensor):
     """A 3-D `(batch, steps, features)` input (features first with channels_first), or an error naming the layer."""
     layout = "(batch, steps, features)" if layer.data_format == "channels_last" else "(batch, features, steps)"
     require_tensor(inputs, describe(layer), f"a tensor of shape {layout}")
@@ -180,7 +183,7 @@ def checked_steps_input(layer, inputs):
     return inputs
 
 
-def _one_int_tuple(value, argument: str, owner: str) -> tuple:
+def _one_int_tuple(value: Any, argument: str, owner: str) -> tuple:
     """Keras's standardize_tuple for one spatial axis: an int or a 1-sequence of positive ints."""
     items = (value,) if isinstance(value, numbers.Integral) else value
     try:

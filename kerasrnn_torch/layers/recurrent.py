@@ -20,6 +20,10 @@ from .base import Layer
 from .cell import RecurrentCell, fused_kernel_of
 from .config import activity_regularizer
 from .rnn import RNN
+from typing import Any
+from .._types import DeviceLike, RegularizerLike, ShapeLike
+from collections.abc import Sequence
+from torch import nn
 
 
 class KerasRecurrentLayer(RNN):
@@ -27,10 +31,11 @@ class KerasRecurrentLayer(RNN):
 
     cell_class: ClassVar[type[RecurrentCell] | None] = None
 
-    def __init__(self, units, cell_kwargs, *, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, unroll=False, use_cudnn: bool | Literal["auto"] = "auto", activity_regularizer=None,
-                 zero_output_for_mask=False, name=None,
-                 input_shape=None, input_dim=None, device=None, dtype=None):
+    def __init__(self, units: int, cell_kwargs, *, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 use_cudnn: bool | Literal["auto"] = "auto", activity_regularizer: RegularizerLike = None,
+                 zero_output_for_mask: bool = False, name: str | None = None, input_shape: ShapeLike | None = None,
+                 input_dim=None, device: DeviceLike = None, dtype: torch.dtype | None = None) -> None:
         owner = f"{type(self).__name__} '{name}'" if name else type(self).__name__
         input_shape = shape_hint(input_shape, "input_shape", owner)
         input_dim = None if input_dim is None else positive_int(input_dim, "input_dim", owner)
@@ -61,7 +66,7 @@ class KerasRecurrentLayer(RNN):
             config["use_cudnn"] = self.use_cudnn
         return config
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # The cached conversion is derived data holding non-leaf tensors (which deepcopy refuses).
         state = super().__getstate__()
         state["_torch_weights_cache"] = None
@@ -69,7 +74,7 @@ class KerasRecurrentLayer(RNN):
         state["_zero_states_cache"] = fused.ZeroStates()
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state) -> None:
         super().__setstate__(state)
         for name, empty in (("_torch_weights_cache", None), ("_route_cache", None),
                             ("_zero_states_cache", fused.ZeroStates())):
@@ -77,7 +82,7 @@ class KerasRecurrentLayer(RNN):
 
     # Keras exposes the cell's arguments on the layer, read-only: assigning one to the layer would
     # only make a new attribute the cell never sees.
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         if name in _CELL_ATTRIBUTES and "cell" in self.__dict__.get("_modules", {}):
             raise AttributeError(
                 f"{describe(self)}: `{name}` is an argument of its cell, fixed when the layer is made, as in Keras; "
@@ -85,7 +90,7 @@ class KerasRecurrentLayer(RNN):
                 "supports it)")
         super().__setattr__(name, value)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         try:
             return super().__getattr__(name)
         except AttributeError:
@@ -95,7 +100,7 @@ class KerasRecurrentLayer(RNN):
 
     def _settings(self):
         """The raw settings the fused kernel's rules read, in `FusedConfig`'s order (a cheap cache key)."""
-        cell = self._modules["cell"]
+        cell: Any = self._modules["cell"]
         own = vars(cell)     # SimpleRNNCell lacks recurrent_activation and reset_after (no raising lookup)
         return (fused_kernel_of(cell), cell.activation, own.get("recurrent_activation"), cell.recurrent_dropout,
                 self.unroll, own.get("reset_after", True))
@@ -119,7 +124,8 @@ class KerasRecurrentLayer(RNN):
     # over torch.nn, as each step right after the kernel runs several times slower than alone
     # (docs/benchmarks.md). Every other call, and every bad input, takes the full forward, which
     # checks and explains.
-    def forward(self, inputs, initial_state=None, mask=None, training=None):
+    def forward(self, inputs: torch.Tensor, initial_state: torch.Tensor | Sequence[torch.Tensor] | None = None,
+                mask: torch.Tensor | None = None, training: bool | None = None):
         """Run the layer: `inputs` `(batch, timesteps, features)`; `initial_state` a list of tensors (`[h]`,
         `[h, c]` for LSTM); `mask` bool `(batch, timesteps)`, True = use the step, any pattern; `training`
         (None: `self.training`). Returns the output, or `(output, *states)` with `return_state=True`."""
@@ -135,14 +141,15 @@ class KerasRecurrentLayer(RNN):
                     return self._finish_call(output, final_states, "fused")
         return super().forward(inputs, initial_state=initial_state, mask=mask, training=training)
 
-    def _lean_states(self, initial_state, inputs, like):
+    def _lean_states(self, initial_state: Any, inputs: torch.Tensor,
+                     like: torch.Tensor):
         """The kernel's `(1, batch, units)` initial states when a few checks show them fit, else None (the
         general forward then checks, explains and runs): zeros, `initial_state`, or the held states.
 
         Step-by-step decoding calls with `initial_state` (or a stateful layer) every step: these checks are
         what such a call costs over torch.nn's.
         """
-        cell = self._modules["cell"]
+        cell: Any = self._modules["cell"]
         batch = inputs.shape[0]
         if self.stateful and self._state_spec is not None:
             if initial_state is not None:
@@ -165,7 +172,7 @@ class KerasRecurrentLayer(RNN):
             states.append(state.unsqueeze(0))
         return states
 
-    def prepared_fused_call(self, inputs, training: bool):
+    def prepared_fused_call(self, inputs: torch.Tensor, training: bool):
         """`(kind, activation, PyTorch-layout weights)` when an unmasked call may skip the general checks
         and run fused at once, else None (the general forward then checks and runs it).
 
@@ -246,13 +253,13 @@ class KerasRecurrentLayer(RNN):
         """`LSTM(64, name='lstm', return_sequences=True)`: the units first, as the layer is written."""
         return f"{cast(RecurrentCell, self._modules['cell']).units}, {super().extra_repr()}"
 
-    def to_torch(self):
+    def to_torch(self) -> nn.Module:
         """The equivalent `torch.nn.RNN` / `LSTM` / `GRU` (batch_first=True) with these weights."""
         from .torch_modules import to_torch
         return to_torch(self)
 
     @classmethod
-    def from_torch(cls, module, *, assume_batch_first=False, **kwargs):
+    def from_torch(cls, module, *, assume_batch_first: bool = False, **kwargs: Any):
         """A layer of this class holding the weights of a single-layer `torch.nn` recurrent module.
 
         A module with `batch_first=False` is refused unless `assume_batch_first=True` says its inputs will

@@ -12,9 +12,11 @@ import numbers
 from .._checks import describe, require_tensor, shape_text
 from .data_format import standardize as standardize_data_format
 from .base import Layer
+import torch
+from typing import Any
 
 
-def _is_int(value) -> bool:
+def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -23,14 +25,14 @@ class _Rearrange(Layer):
 
     supports_masking = False
 
-    def __init__(self, **layer_kwargs):
+    def __init__(self, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
         """Always None: this layer does not support masking in Keras, so the mask stops here."""
         return None
 
-    def _tensor(self, inputs, expected: str):
+    def _tensor(self, inputs: torch.Tensor, expected: str):
         return require_tensor(inputs, describe(self), expected)
 
 
@@ -48,7 +50,7 @@ class RepeatVector(_Rearrange):
     torch.Size([2, 3, 5])
     """
 
-    def __init__(self, n, **layer_kwargs):
+    def __init__(self, n: int, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         if not _is_int(n):
             raise TypeError(f"{describe(self)}: `n` must be an integer, got {n!r}")
@@ -60,7 +62,7 @@ class RepeatVector(_Rearrange):
     def get_config(self) -> dict:
         return {**super().get_config(), "n": self.n}
 
-    def forward(self, inputs):
+    def forward(self, inputs: torch.Tensor):
         """`(batch, features)` -> `(batch, n, features)`: the input repeated `n` times."""
         inputs = self._tensor(inputs, "a tensor of shape (batch, features)")
         if inputs.dim() != 2:
@@ -90,7 +92,7 @@ class Flatten(_Rearrange):
     torch.Size([2, 12])
     """
 
-    def __init__(self, data_format=None, **layer_kwargs):
+    def __init__(self, data_format: str | None = None, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         self.data_format = standardize_data_format(data_format, describe(self))
         self.built = True
@@ -98,7 +100,7 @@ class Flatten(_Rearrange):
     def get_config(self) -> dict:
         return {**super().get_config(), "data_format": self.data_format}
 
-    def forward(self, inputs):
+    def forward(self, inputs: torch.Tensor):
         """Every axis but the batch one flattened into one."""
         inputs = self._tensor(inputs, "a tensor of shape (batch, ...)")
         if inputs.dim() < 1:
@@ -126,7 +128,7 @@ class Reshape(_Rearrange):
     torch.Size([3, 6, 2])
     """
 
-    def __init__(self, target_shape, **layer_kwargs):
+    def __init__(self, target_shape, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
         if isinstance(target_shape, (str, bytes)) or not hasattr(target_shape, "__iter__"):
@@ -156,7 +158,7 @@ class Reshape(_Rearrange):
                              f"({size} values) to target_shape {shape_text(self.target_shape)}")
         return resolved
 
-    def forward(self, inputs):
+    def forward(self, inputs: torch.Tensor):
         """`inputs` reshaped to `(batch, *target_shape)` (one -1 inferred)."""
         inputs = self._tensor(inputs, "a tensor of shape (batch, ...)")
         if inputs.dim() < 1:
@@ -182,7 +184,7 @@ class Permute(_Rearrange):
     torch.Size([4, 3, 10])
     """
 
-    def __init__(self, dims, **layer_kwargs):
+    def __init__(self, dims, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
         if isinstance(dims, (str, bytes)) or not hasattr(dims, "__iter__"):
@@ -197,7 +199,7 @@ class Permute(_Rearrange):
     def get_config(self) -> dict:
         return {**super().get_config(), "dims": self.dims}
 
-    def forward(self, inputs):
+    def forward(self, inputs: torch.Tensor):
         """`inputs` with the axes after the batch one permuted as `dims` says (counting from 1)."""
         inputs = self._tensor(inputs, f"a tensor with {len(self.dims) + 1} axes")
         if inputs.dim() != len(self.dims) + 1:

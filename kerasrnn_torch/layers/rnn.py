@@ -23,6 +23,10 @@ from .base import Layer
 from .cell import RecurrentCell, follows_step_protocol, step_rank_of
 from .config import activity_regularizer, deserialize_layer, serialize_layer
 from .stacked_cells import StackedRNNCells, accepts_training, initial_state_of, state_count_of
+from typing import Any
+from .._types import InputShape, RegularizerLike
+from .base import LayerT
+from collections.abc import Sequence
 
 logger = logging.getLogger("kerasrnn_torch")
 
@@ -47,6 +51,9 @@ class RNN(Layer):
     torch.Size([4, 10, 32])
     """
 
+    # Any module that follows the cell protocol (see above), so its attributes are not checked.
+    cell: Any
+
     use_cudnn: bool | Literal["auto"] = "auto"
     sequence_input = True
     call_records = (*Layer.call_records, "last_path", "_fallback_logged")
@@ -59,8 +66,9 @@ class RNN(Layer):
     # `RNN` itself (`kr.RNN.pack_on_cpu = True`) it changes every layer that does not set its own.
     pack_on_cpu = False
 
-    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-                 unroll=False, zero_output_for_mask=False, *, activity_regularizer=None, **layer_kwargs):
+    def __init__(self, cell, return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
+                 stateful: bool = False, unroll: bool = False, zero_output_for_mask: bool = False, *,
+                 activity_regularizer: RegularizerLike = None, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
@@ -80,7 +88,7 @@ class RNN(Layer):
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.last_path = None
         self._fallback_logged = False
-        self._state_spec = None           # pytree spec of stateful states, once there are some
+        self._state_spec: pytree.TreeSpec | None = None    # pytree spec of stateful states, once there are some
         self._state_leaves = None         # ... and their tensors, flattened
         self._cell_takes_training = accepts_training(cell)
         self._cell_follows_protocol = follows_step_protocol(cell)
@@ -88,12 +96,12 @@ class RNN(Layer):
         self.build_from_hint()
 
     # ----------------------------------------------------------------- build
-    def build(self, input_shape):
+    def build(self, input_shape: InputShape) -> None:
         step_shape = (input_shape[0], *input_shape[2:])
         self.build_cell(step_shape)
         self.built = True
 
-    def build_cell(self, step_shape):
+    def build_cell(self, step_shape: Sequence[int | None]) -> None:
         """Build the cell for per-step inputs of `step_shape` (batch first; a structure for nested inputs)."""
         cell = self.cell
         if isinstance(cell, Layer):
@@ -119,7 +127,7 @@ class RNN(Layer):
         return config
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls: type[LayerT], config: dict[str, Any]) -> LayerT:
         config = dict(config)
         if "cell" in config:
             cell = config["cell"]
@@ -129,7 +137,7 @@ class RNN(Layer):
         return super().from_config(config)
 
     # ---------------------------------------------------------------- checks
-    def check_inputs(self, inputs):
+    def check_inputs(self, inputs: torch.Tensor):
         """Validate a call's sequence (a tensor, or a structure for a custom cell); returns
         `(batch, timesteps, first input tensor)`, or raises naming this layer and what came."""
         if isinstance(inputs, torch.Tensor):
@@ -164,7 +172,7 @@ class RNN(Layer):
                              f"got input of shape {shape_text(leaves[0].shape)}")
         return batch, timesteps, leaves[0]     # not int(): symbolic sizes stay symbolic under export
 
-    def check_built_inputs(self, inputs):
+    def check_built_inputs(self, inputs: torch.Tensor):
         """Check a sequence against the built weights: feature size, device, dtype."""
         if not isinstance(inputs, torch.Tensor):
             return
@@ -183,13 +191,14 @@ class RNN(Layer):
         require_weight_dtype(inputs, weight.dtype, describe(self))
 
     # ---------------------------------------------------------------- states
-    def zero_states(self, batch, like):
+    def zero_states(self, batch: int, like: torch.Tensor):
         """The cell's zero initial states for `batch` rows (a list, as `initial_state`)."""
         if not like.is_floating_point():
             like = torch.zeros((), device=like.device)
         return initial_state_of(self.cell, batch, like)
 
-    def initial_states(self, initial_state, batch, like):
+    def initial_states(self, initial_state: torch.Tensor | Sequence[torch.Tensor] | None, batch: int,
+                       like: torch.Tensor):
         """The states a call starts from: `initial_state` checked and converted, else a stateful layer's
         held states, else zeros; raises naming the expected shapes."""
         if self.stateful and self._state_spec is not None:
@@ -247,7 +256,7 @@ class RNN(Layer):
         return next((p.dtype for p in self.cell.parameters()
                      if p.is_floating_point() and not isinstance(p, nn.UninitializedParameter)), None)
 
-    def _apply(self, fn, *args, **kwargs):
+    def _apply(self, fn, *args: Any, **kwargs: Any):
         super()._apply(fn, *args, **kwargs)
         if self._state_leaves is not None:
             self._state_leaves = [fn(leaf) for leaf in self._state_leaves]
@@ -265,20 +274,20 @@ class RNN(Layer):
 
     # Pickling (torch.save, copy.deepcopy): the states' structure travels as a nested list of leaf
     # numbers rather than a pytree TreeSpec, whose pickling PyTorch deprecates.
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         spec = state.pop("_state_spec")
         state["_state_structure"] = None if spec is None else pytree.tree_unflatten(
             list(range(spec.num_leaves)), spec)
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state) -> None:
         state = dict(state)
         structure = state.pop("_state_structure", None)
         super().__setstate__(state)
         self._state_spec = None if structure is None else pytree.tree_flatten(structure)[1]
 
-    def reset_state(self, states=None):
+    def reset_state(self, states=None) -> None:
         """Reset a stateful layer's states to zeros, or to the given list of tensors."""
         if not self.stateful:
             raise ValueError(f"{describe(self)} is not stateful; reset_state applies to stateful=True layers")
@@ -292,7 +301,7 @@ class RNN(Layer):
         like = like if like is not None else pytree.tree_leaves(given)[0]
         self.store_states(self._initial_states_unchecked(given, batch, like))
 
-    def _initial_states_unchecked(self, given, batch, like):
+    def _initial_states_unchecked(self, given, batch: int, like: torch.Tensor):
         spec, self._state_spec = self._state_spec, None     # skip the batch check: this sets the batch
         try:
             return self.initial_states(given, batch, like)
@@ -307,11 +316,11 @@ class RNN(Layer):
         """What the dispatcher needs to know; None where no fused kernel exists."""
         return None
 
-    def dispatch_reason(self, mask=None):
+    def dispatch_reason(self, mask: torch.Tensor | None = None) -> str | None:
         """None when the fused kernel would run (with any mask), else why not (a sentence)."""
         return dispatch.plan(self.fused_config(), use_cudnn=self.use_cudnn).reason
 
-    def _choose_path(self, mask, layout=None, timesteps=None):
+    def _choose_path(self, mask: torch.Tensor | None, layout=None, timesteps: int | torch.SymInt | None = None):
         """(plan, mask layout) for this call; the mask is inspected only when it matters (and only once:
         a caller that has analysed it passes its `layout`). `timesteps`: the inputs' length (symbolic
         while torch.export traces a dynamic time axis)."""
@@ -331,7 +340,8 @@ class RNN(Layer):
         return plan, layout
 
     # --------------------------------------------------------------- forward
-    def forward(self, inputs, initial_state=None, mask=None, training=None):
+    def forward(self, inputs: torch.Tensor, initial_state: torch.Tensor | Sequence[torch.Tensor] | None = None,
+                mask: torch.Tensor | None = None, training: bool | None = None):
         """Run the cell over time: `inputs` `(batch, timesteps, ...)` (a structure for a custom cell);
         `initial_state` a list with one tensor per state; `mask` bool `(batch, timesteps)`, any pattern;
         `training` (None: `self.training`). Returns the output, or `(output, *states)` with `return_state=True`."""
@@ -347,7 +357,7 @@ class RNN(Layer):
         states = self.initial_states(initial_state, batch, first)
         return self.run_checked(inputs, states, mask, training)
 
-    def run_checked(self, inputs, states, mask, training: bool, layout=None):
+    def run_checked(self, inputs: torch.Tensor, states, mask: torch.Tensor | None, training: bool, layout=None):
         """A call whose inputs, mask and states are already checked (`check_inputs`, `initial_states`):
         pick the path, run it, record and package the result as `forward` does.
 
@@ -373,7 +383,8 @@ class RNN(Layer):
         self.record_activity(result)
         return result
 
-    def _choose_and_run(self, inputs, states, mask, training, layout=None):
+    def _choose_and_run(self, inputs: torch.Tensor, states, mask: torch.Tensor | None, training: bool | None,
+                        layout=None):
         plan, layout = self._choose_path(mask, layout, pytree.tree_leaves(inputs)[0].shape[1])
         if plan.path == "fused":
             output, final_states = self._run_fused(inputs, states, layout, training)
@@ -381,16 +392,16 @@ class RNN(Layer):
             output, final_states = self._run_loop(inputs, states, mask, training)
         return output, final_states, plan.path
 
-    def _run_fused(self, inputs, states, layout, training):
+    def _run_fused(self, inputs: torch.Tensor, states, layout, training: bool | None):
         raise NotImplementedError  # only layers with a fused_config() reach this
 
-    def _run_loop(self, inputs, states, mask, training):
+    def _run_loop(self, inputs: torch.Tensor, states, mask: torch.Tensor | None, training: bool | None):
         low_dtype = autocast_dtype(inputs)
         if low_dtype is not None and self._weights_dtype() in (torch.float32, None):
             return run_outside_autocast(self._run_cells, low_dtype, inputs, states, mask, training)
         return self._run_cells(inputs, states, mask, training)
 
-    def _run_cells(self, inputs, states, mask, training):
+    def _run_cells(self, inputs: torch.Tensor, states, mask: torch.Tensor | None, training: bool | None):
         cell = self.cell
         if self._cell_follows_protocol:
             masks = cell.dropout_masks(inputs.shape[0], training, inputs)
@@ -409,7 +420,7 @@ class RNN(Layer):
                             return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask)
 
     # ----------------------------------------------------------------- masks
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
         """Keras: the mask passes on with return_sequences and is dropped otherwise."""
         output_mask = mask if self.return_sequences else None
         if self.return_state:
@@ -423,6 +434,6 @@ class RNN(Layer):
 
 
 @torch.compiler.disable
-def outside_graph(function, *args):
+def outside_graph(function, *args: Any):
     """Call `function` eagerly, also from inside a torch.compile'd model."""
     return function(*args)

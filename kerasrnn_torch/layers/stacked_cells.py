@@ -11,6 +11,9 @@ from .._checks import describe
 from .base import Layer
 from .cell import NO_DROPOUT, follows_step_protocol, step_rank_of
 from .config import deserialize_layer, serialize_layer
+from typing import Any
+from .._types import InputShape, Step
+from .base import LayerT
 
 
 def accepts_training(cell) -> bool:
@@ -87,7 +90,10 @@ class StackedRNNCells(Layer):
     >>> rnn = RNN(StackedRNNCells([LSTMCell(16), GRUCell(8)]), return_state=True)
     """
 
-    def __init__(self, cells, **layer_kwargs):
+    # Cells that follow the cell protocol (any module, as RNN's cell), so their attributes are not checked.
+    cells: Any
+
+    def __init__(self, cells, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         cells = list(cells)
         if not cells:
@@ -105,14 +111,14 @@ class StackedRNNCells(Layer):
         return {**super().get_config(), "cells": [serialize_layer(cell) for cell in self.cells]}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls: type[LayerT], config: dict[str, Any]) -> LayerT:
         config = dict(config)
         owner = f"{cls.__name__} {config.get('name')!r}"
         config["cells"] = [deserialize_layer(cell, owner) for cell in config.get("cells", ())]
         return super().from_config(config)
 
     @property
-    def state_size(self):
+    def state_size(self) -> list[Any]:
         return [cell.state_size for cell in self.cells]
 
     @property
@@ -127,7 +133,7 @@ class StackedRNNCells(Layer):
     def input_dim(self):
         return getattr(self.cells[0], "input_dim", None)
 
-    def build(self, input_shape):
+    def build(self, input_shape: InputShape) -> None:
         batch = input_shape[0]
         for cell in self.cells:
             if isinstance(cell, Layer):
@@ -135,7 +141,7 @@ class StackedRNNCells(Layer):
             input_shape = (batch, output_size_of(cell))
         self.built = True
 
-    def get_initial_state(self, batch_size: int):
+    def get_initial_state(self, batch_size: int) -> list[Any]:
         """Each cell's states: a tensor for a one-state cell, a list otherwise (`[h, [h, c]]`), as Keras 3
         returns them with `return_state=True` (`(output, h1, [h2, c2])`)."""
         like = next(self.parameters(), torch.zeros((), **self.factory_kwargs))
@@ -148,11 +154,11 @@ class StackedRNNCells(Layer):
             tuple(c.dropout_masks(batch, training, like) if p else NO_DROPOUT for c, p in zip(self.cells, self._protocol)),
             training)
 
-    def project(self, inputs, masks: StackedDropout):
+    def project(self, inputs: torch.Tensor, masks: StackedDropout):
         first = self.cells[0]
         return first.project(inputs, masks.per_cell[0]) if self._protocol[0] else inputs
 
-    def make_step(self, masks: StackedDropout):
+    def make_step(self, masks: StackedDropout) -> Step:
         layers = []
         for i, cell in enumerate(self.cells):
             if self._protocol[i]:
@@ -176,7 +182,7 @@ class StackedRNNCells(Layer):
 
         return step
 
-    def forward(self, inputs, states, training=None):
+    def forward(self, inputs: torch.Tensor, states, training: bool | None = None):
         """One step of every cell in turn: `(inputs_t, states) -> (output_t, new_states)`."""
         if not self.built:
             self.build(tuple(inputs.shape))

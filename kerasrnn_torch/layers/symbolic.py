@@ -35,6 +35,8 @@ from torch.utils import _pytree as pytree
 
 from .. import _dtypes
 from .._checks import add_note, describe, shape_text
+from typing import Any
+from .._types import InputShape
 
 # Probe sizes, (batch, unknown axis) for each of the two dummy runs. An output axis whose size
 # differs between them is unknown (None); batch and unknown axes get different sizes. Small sizes
@@ -64,7 +66,8 @@ class KerasTensor:
     <KerasTensor shape=(None, None, 8), dtype=float32, name=tokens>
     """
 
-    def __init__(self, shape, dtype, *, node, index, examples, masks, name, level=0):
+    def __init__(self, shape, dtype: torch.dtype | None, *, node, index, examples, masks, name: str | None,
+                 level=0) -> None:
         self.shape = tuple(shape)
         self.dtype = dtype
         self.node = node             # the Node that produces it (an InputLayer's for inputs)
@@ -89,10 +92,10 @@ class KerasTensor:
     def __bool__(self):
         raise TypeError(f"{self!r} is symbolic: it has no value to test; the model computes it when called")
 
-    def __array__(self, *args, **kwargs):
+    def __array__(self, *args: Any, **kwargs: Any):
         raise TypeError(f"{self!r} is symbolic and has no values; call the model on real tensors")
 
-    def _no_math(self, *args, **kwargs):
+    def _no_math(self, *args: Any, **kwargs: Any):
         raise TypeError(f"{self!r} is symbolic: compute on it with layers, e.g. kr.Add()([a, b]) or "
                         "kr.Lambda(lambda t: ...)(x), so that the model can repeat the computation")
 
@@ -168,7 +171,7 @@ class MaskRule:
         return [flat[i] if i < len(flat) else None for i in range(len(outputs))]
 
 
-def _is_tensor_argument(value) -> bool:
+def _is_tensor_argument(value: Any) -> bool:
     """Keras's test: a tensor, or a non-empty structure whose leaves are all tensors or None."""
     if isinstance(value, (KerasTensor, torch.Tensor)):
         return True
@@ -179,7 +182,7 @@ def _is_tensor_argument(value) -> bool:
     return False
 
 
-def _is_keras_tensor(value) -> bool:
+def _is_keras_tensor(value: Any) -> bool:
     return isinstance(value, KerasTensor)
 
 
@@ -198,7 +201,7 @@ def has_symbolic(args, kwargs) -> bool:
     return False
 
 
-def _holds_symbolic(value) -> bool:
+def _holds_symbolic(value: Any) -> bool:
     if isinstance(value, KerasTensor):
         return True
     if isinstance(value, (list, tuple)):
@@ -242,7 +245,8 @@ def bind_arguments(layer, args, kwargs) -> dict:
 
 
 # ------------------------------------------------------------------ Input
-def Input(shape, batch_size=None, dtype=None, name=None) -> KerasTensor:  # noqa: N802 (Keras's name)
+def Input(shape, batch_size=None, dtype: torch.dtype | str | None = None,  # noqa: N802 (Keras's name)
+          name: str | None = None) -> KerasTensor:
     """A symbolic input of a functional model, as `keras.Input`.
 
     Args:
@@ -262,11 +266,11 @@ def Input(shape, batch_size=None, dtype=None, name=None) -> KerasTensor:  # noqa
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name).output
 
 
-def resolve_dtype(dtype, owner: str) -> torch.dtype:
+def resolve_dtype(dtype: torch.dtype | str | None, owner: str) -> torch.dtype:
     return torch.get_default_dtype() if dtype is None else _dtypes.from_name(dtype, owner)
 
 
-def probe_values(shape, dtype, level=0) -> tuple:
+def probe_values(shape, dtype: torch.dtype | None, level=0) -> tuple:
     """An input's two probe tensors: zeros (a valid id for any Embedding, whatever the dtype), True for bools."""
     values = []
     for batch, unknown in PROBE_LEVELS[level]:
@@ -319,7 +323,7 @@ def symbolic_call(layer, args, kwargs, record=True):
     return pytree.tree_unflatten(node.outputs, out_spec)
 
 
-def _probe_at_lowest_level(layer, flat, spec, inputs, rule):
+def _probe_at_lowest_level(layer, flat, spec, inputs: torch.Tensor, rule):
     """(level, the two runs' results) at the lowest probe level, from the inputs' own, that works."""
     first = max((t.level for t in inputs), default=0)
     for level in range(first, len(PROBE_LEVELS)):
@@ -366,7 +370,7 @@ def next_call_index(layer) -> int:
     return index
 
 
-def output_shape_of(layer, input_shape):
+def output_shape_of(layer, input_shape: InputShape):
     """`layer.compute_output_shape`: the output shapes for inputs of `input_shape`, by a symbolic call.
 
     `input_shape` has the batch axis first (None where unknown); a list of
@@ -388,19 +392,19 @@ def output_shape_of(layer, input_shape):
     return pytree.tree_map(lambda t: t.shape, outputs, is_leaf=_is_keras_tensor)
 
 
-def _is_shape(value) -> bool:
+def _is_shape(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and len(value) > 0 and all(
         d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in value)
 
 
-def _fixed_batch(inputs, owner):
+def _fixed_batch(inputs: torch.Tensor, owner):
     sizes = {t.shape[0] for t in inputs if t.shape and t.shape[0] is not None}
     if len(sizes) > 1:
         raise ValueError(f"{owner} was called on inputs with different fixed batch sizes {sorted(sizes)}")
     return next(iter(sizes), None)
 
 
-def _probe(layer, flat, spec, inputs, rule, examples, run):
+def _probe(layer, flat, spec, inputs: torch.Tensor, rule, examples, run):
     """Run the layer on probe `run`'s values: (flattened outputs, their masks, the outputs' structure).
 
     `examples` maps id(input KerasTensor) to its (values, masks) at the level being probed.
@@ -426,5 +430,5 @@ def _without_all_none(given: dict) -> dict:
     return {k: v for k, v in given.items() if not all(m is None for m in pytree.tree_leaves(v, is_leaf=_none))}
 
 
-def _none(value) -> bool:
+def _none(value: Any) -> bool:
     return value is None

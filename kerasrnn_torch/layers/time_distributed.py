@@ -10,6 +10,9 @@ from torch.utils import _pytree as pytree
 from .._checks import describe, shape_text
 from .base import Layer
 from .config import deserialize_layer, serialize_layer
+from typing import Any
+from .._types import InputShape
+from .base import LayerT
 
 
 class TimeDistributed(Layer):
@@ -36,7 +39,7 @@ class TimeDistributed(Layer):
     torch.Size([2, 10, 8])
     """
 
-    def __init__(self, layer, **layer_kwargs):
+    def __init__(self, layer, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         if not isinstance(layer, nn.Module):
             raise TypeError(f"{describe(self)}: `layer` must be an nn.Module (e.g. Dense(8) or nn.Linear(4, 8)), "
@@ -49,7 +52,7 @@ class TimeDistributed(Layer):
         return {**super().get_config(), "layer": serialize_layer(self.layer)}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls: type[LayerT], config: dict[str, Any]) -> LayerT:
         config = dict(config)
         config["layer"] = deserialize_layer(config["layer"], f"{cls.__name__} {config.get('name')!r}")
         return super().from_config(config)
@@ -61,20 +64,20 @@ class TimeDistributed(Layer):
         return layer is not None and (not isinstance(layer, Layer) or layer.built)
 
     @built.setter
-    def built(self, value):
+    def built(self, value: bool) -> None:
         pass
 
-    def build(self, input_shape):
+    def build(self, input_shape: InputShape) -> None:
         self._check_rank(len(input_shape), input_shape)
         if isinstance(self.layer, Layer):
             self.layer.maybe_build((None, *input_shape[2:]))
 
-    def _check_rank(self, rank, shape):
+    def _check_rank(self, rank: int, shape):
         if rank < 3:
             raise ValueError(f"{describe(self)} expects inputs of shape (batch, time, ...) with at least 3 axes, "
                              f"got a {rank}-D input of shape {shape_text(shape)}")
 
-    def forward(self, inputs, mask=None, training=None):
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None, training: bool | None = None):
         """Apply the wrapped layer to every step of `(batch, timesteps, ...)` inputs; `mask` reaches a layer that
         takes one, step by step; `training` reaches a layer that takes it."""
         if not isinstance(inputs, torch.Tensor):
@@ -82,7 +85,7 @@ class TimeDistributed(Layer):
                             f"got {type(inputs).__name__}")
         self._check_rank(inputs.dim(), inputs.shape)
         batch, time = inputs.shape[:2]
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if mask is not None:
             self._check_mask(mask, inputs)
             if "mask" in self._layer_takes:
@@ -94,7 +97,7 @@ class TimeDistributed(Layer):
         return pytree.tree_map(lambda t: t.reshape(batch, time, *t.shape[1:]) if isinstance(t, torch.Tensor)
                                else t, outputs)
 
-    def _check_mask(self, mask, inputs):
+    def _check_mask(self, mask: torch.Tensor | None, inputs: torch.Tensor):
         if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
             got = f"dtype {mask.dtype}" if isinstance(mask, torch.Tensor) else type(mask).__name__
             raise TypeError(f"{describe(self)}: mask must be a bool tensor (True = use the step), got {got}")
@@ -102,7 +105,7 @@ class TimeDistributed(Layer):
             raise ValueError(f"{describe(self)}: mask must start with (batch, time) = "
                              f"({inputs.shape[0]}, {inputs.shape[1]}), got {shape_text(mask.shape)}")
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
         """The incoming mask, unchanged (Keras 3)."""
         return mask
 

@@ -14,6 +14,7 @@ from torch import nn
 from .. import activations
 from .._checks import describe
 from ..engine.layout import from_torch_weights, to_torch_weights
+from typing import Any
 
 # Layer kind -> the torch.nn module that computes the same recurrence.
 TORCH_MODULES = {"simple_rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -128,7 +129,7 @@ def _copy_into(module: nn.RNNBase, layer, *, suffix: str):
 
 
 # ---------------------------------------------------------------- from torch
-def from_torch(cls, module, *, assume_batch_first=False, **kwargs):
+def from_torch(cls, module, *, assume_batch_first: bool = False, **kwargs: Any):
     """A `cls` layer (SimpleRNN, LSTM or GRU) holding the weights of a single-layer `torch.nn` module.
 
     `module` is an `nn.RNN` (for SimpleRNN; its nonlinearity becomes the
@@ -160,7 +161,7 @@ def from_torch(cls, module, *, assume_batch_first=False, **kwargs):
     return layer
 
 
-def bidirectional_from_torch(module, merge_mode="concat", *, assume_batch_first=False, **kwargs):
+def bidirectional_from_torch(module, merge_mode="concat", *, assume_batch_first: bool = False, **kwargs: Any):
     """A `Bidirectional` over the matching layer holding a bidirectional single-layer `torch.nn` module's weights.
 
     The forward direction's weights (`*_l0`) go to `forward_layer`, the
@@ -171,7 +172,8 @@ def bidirectional_from_torch(module, merge_mode="concat", *, assume_batch_first=
     from .gru import GRU
     from .lstm import LSTM
     from .simple_rnn import SimpleRNN
-    classes = {nn.LSTM: LSTM, nn.GRU: GRU, nn.RNN: SimpleRNN}
+    classes: dict[type[nn.Module], type[LSTM] | type[GRU] | type[SimpleRNN]] = {
+        nn.LSTM: LSTM, nn.GRU: GRU, nn.RNN: SimpleRNN}
     cls = next((c for torch_class, c in classes.items() if isinstance(module, torch_class)), None)
     if cls is None:
         raise TypeError(f"bidirectional_from_torch expects a torch.nn.RNN, LSTM or GRU, got {type(module).__name__}")
@@ -241,7 +243,7 @@ def _layer_arguments(kind: str, module, kwargs: dict, owner: str) -> dict:
     return {**determined, **{k: v for k, v in kwargs.items() if k not in determined}}
 
 
-def _same_setting(name, given, determined) -> bool:
+def _same_setting(name: str | None, given, determined) -> bool:
     if name == "device":
         return given is None or torch.device(given) == determined
     if name in ("activation", "recurrent_activation"):

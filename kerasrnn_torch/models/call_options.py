@@ -26,7 +26,7 @@ def keywords_for(layer: nn.Module) -> frozenset:
 
 
 @contextlib.contextmanager
-def running_in_mode(layer: nn.Module, training):
+def running_in_mode(layer: nn.Module, training: bool | None):
     """Run `layer` in train (True) or eval (False) mode for one call; None leaves its flags alone."""
     if training is None or all(m.training == training for m in layer.modules()):
         yield
