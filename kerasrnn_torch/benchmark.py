@@ -31,7 +31,8 @@ other processes on the machine are then competing for the cores.
 Case families: the matrix (ours fused, ours loop, torch.nn, Keras 3; no mask and
 right-padded), `--masks` (right-padded, left-padded, holes, random: torch.nn has
 no masked call, so only right-padded rows have a torch.nn column), `--decode`
-(one step with states, as a decoder runs), `--no-bias` (use_bias=False),
+(one step with states, as a decoder runs), `--tutorial` (the PyTorch seq2seq
+tutorial's decoder with our GRU), `--no-bias` (use_bias=False),
 `--loop-configs` (configurations only the loop runs), `--memory`, `--functional`,
 `--kernel-check`. Where "ours fused" is a layer left at `use_cudnn="auto"`, the
 table names the path it actually ran (`layer.last_path`).
@@ -682,6 +683,96 @@ def run_decode(args):
     return rows
 
 
+# The PyTorch seq2seq tutorial's decoder ("NLP From Scratch: Translation with a Sequence to Sequence
+# Network and Attention"): embedding -> relu -> GRU -> linear -> log_softmax, fed its own previous
+# target token (teacher forcing) for 10 steps. Its per-token version (batch 1, 256 units) and its
+# batched version (batch 32, 128 units); 2803 output words, as its English vocabulary.
+TUTORIAL_CASES = (("per-token", 1, 256), ("batched", 32, 128))
+TUTORIAL_WORDS, TUTORIAL_STEPS = 2803, 10
+
+
+class TutorialDecoder(nn.Module):
+    """The tutorial's DecoderRNN over a given GRU: `nn.GRU(batch_first=True)` or ours converted from it."""
+
+    def __init__(self, gru, units, words=TUTORIAL_WORDS):
+        super().__init__()
+        self.embedding = nn.Embedding(words, units)
+        self.gru = gru
+        self.out = nn.Linear(units, words)
+
+    def step(self, token, hidden):
+        x = torch.relu(self.embedding(token))
+        if isinstance(self.gru, nn.GRU):
+            output, hidden = self.gru(x, hidden)
+        else:
+            output, state = self.gru(x, initial_state=[hidden[0]])
+            hidden = state.unsqueeze(0)
+        return torch.log_softmax(self.out(output[:, -1] if output.dim() == 3 else output), dim=-1), hidden
+
+    def forward(self, targets, hidden):
+        token = torch.zeros(targets.shape[0], 1, dtype=torch.long, device=targets.device)
+        outputs = []
+        for t in range(targets.shape[1]):
+            output, hidden = self.step(token, hidden)
+            outputs.append(output)
+            token = targets[:, t:t + 1]            # teacher forcing: the true token goes in next
+        return torch.stack(outputs, dim=1)
+
+
+def build_tutorial_case(batch, units, device):
+    """The tutorial decoder with torch.nn's GRU and with `kr.GRU.from_torch` of it (same weights)."""
+    reference = nn.GRU(units, units, batch_first=True).to(device)
+    ours = kr.GRU.from_torch(reference, assume_batch_first=True, return_state=True).to(device)
+    decoders = {"torch.nn": TutorialDecoder(reference, units).to(device),
+                "ours": TutorialDecoder(ours, units).to(device)}
+    decoders["ours"].embedding.load_state_dict(decoders["torch.nn"].embedding.state_dict())
+    decoders["ours"].out.load_state_dict(decoders["torch.nn"].out.state_dict())
+    targets = torch.randint(0, TUTORIAL_WORDS, (batch, TUTORIAL_STEPS), device=device)
+    hidden = torch.zeros(1, batch, units, device=device)
+
+    def train_step(decoder, optimizer):
+        def call(backward):
+            if not backward:
+                with torch.no_grad():
+                    decoder(targets, hidden)
+                return
+            optimizer.zero_grad()
+            log_probs = decoder(targets, hidden)
+            nn.functional.nll_loss(log_probs.flatten(0, 1), targets.flatten()).backward()
+            optimizer.step()
+        return call
+    impls = {name: train_step(decoder, torch.optim.SGD(decoder.parameters(), lr=1e-3))
+             for name, decoder in decoders.items()}
+    case = Case(impls, fused_layer=ours, reference=reference)
+    case.decoders, case.inputs = decoders, (targets, hidden)
+    return case
+
+
+def run_tutorial(args):
+    """The tutorial decoder's training step (forward, backward, SGD step) and its teacher-forced
+    forward without gradients, ours against torch.nn."""
+    device = torch.device(args.device)
+    rows = []
+    for version, batch, units in TUTORIAL_CASES:
+        case = build_tutorial_case(batch, units, device)
+        for backward in (False, True):
+            row = {"version": version, "batch": batch, "units": units,
+                   "mode": "train step" if backward else "fwd",
+                   **timings(case, backward, args.repeats, args.warmup, device, args.min_sample_ms)}
+            row.update(case.path_report())
+            rows.append(row)
+            print(f"tutorial {version:9s} batch {batch:3d} units {units:4d} {row['mode']:10s} | ours ran "
+                  f"{row['path']:5s} | {timing_text(row)} | ours/torch.nn "
+                  f"{ratio_text(row['ms']['ours'], row['ms']['torch.nn'])}", flush=True)
+    return rows
+
+
+def tutorial_markdown_table(rows):
+    return timing_markdown(rows, [("decoder", "version"), ("batch", "batch"), ("units", "units"), ("mode", "mode"),
+                                  ("ours ran", "path")], ["ours", "torch.nn"],
+                           [("ours / torch.nn", "ours", "torch.nn")])
+
+
 def decode_markdown_table(rows):
     return timing_markdown(rows, [("layer", "layer"), ("states", "variant"), ("batch", "batch"), ("units", "units"),
                                   ("mode", "mode"), ("ours fused ran", "path")],
@@ -922,6 +1013,9 @@ def build_parser(prog=None):
                              "torch.nn's call with hx")
     parser.add_argument("--decode-batches", type=int_list, default="1,64", help="batch sizes of --decode (1,64)")
     parser.add_argument("--decode-units", type=int_list, default="64,256", help="units of --decode (64,256)")
+    parser.add_argument("--tutorial", action="store_true",
+                        help="also time the PyTorch seq2seq tutorial's decoder (per-token and batched) with "
+                             "kr.GRU.from_torch against nn.GRU: a training step and a forward")
     parser.add_argument("--no-bias", action="store_true",
                         help="also time use_bias=False layers against torch.nn with bias=False and Keras 3")
     parser.add_argument("--memory", action="store_true", help="also measure peak memory of forward+backward")
@@ -942,6 +1036,7 @@ def write_markdown(report, path):
                 ("no_bias_rows", "use_bias=False", no_bias_markdown_table),
                 ("mask_rows", "Mask patterns", masks_markdown_table),
                 ("decode_rows", "One-step decoding with states", decode_markdown_table),
+                ("tutorial_rows", "The PyTorch seq2seq tutorial's decoder", tutorial_markdown_table),
                 ("loop_rows", "Loop-only configurations", loop_markdown_table),
                 ("memory_rows", "Peak memory, forward+backward", memory_markdown_table),
                 ("functional_rows", "kr.Model against a hand-written forward", functional_markdown_table)]
@@ -976,6 +1071,8 @@ def main(argv=None, prog=None):
         report["mask_rows"] = run_masks(args, keras)
     if args.decode:
         report["decode_rows"] = run_decode(args)
+    if args.tutorial:
+        report["tutorial_rows"] = run_tutorial(args)
     if args.kernel_check:
         report["kernel_rows"] = run_kernel_check(args)
     if args.loop_configs:

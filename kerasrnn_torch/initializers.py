@@ -361,8 +361,14 @@ def apply(initializer: Callable[..., Any], tensor: torch.Tensor,
     Our initializers also accept a generator; a `torch.nn.init` function
     fills the tensor seen in PyTorch's layout, so its fans are the right
     ones; any other callable gets the tensor alone (a returned tensor is
-    copied in).
+    copied in). A tensor stored in another memory order (a column-major
+    kernel) gets the values a contiguous one would: they are drawn in its
+    logical order, so a seed gives the same weights whatever the layout.
     """
+    if not tensor.is_contiguous():
+        with torch.no_grad():
+            return tensor.copy_(apply(initializer, torch.empty_like(tensor, memory_format=torch.contiguous_format),
+                                      generator))
     with torch.no_grad():
         if isinstance(initializer, Initializer):
             result = initializer.fill(tensor, generator)

@@ -77,7 +77,7 @@ def test_bench_help_lists_the_new_options(capsys):
         cli.main(["bench", "--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for option in ("--version", "--masks", "--decode", "--decode-batches", "--decode-units", "--no-bias",
+    for option in ("--version", "--masks", "--decode", "--decode-batches", "--decode-units", "--tutorial", "--no-bias",
                    "--loop-configs", "interquartile range"):
         assert option in out, option
 
@@ -238,6 +238,36 @@ def test_decode_cases_call_with_states_and_carry_them_when_stateful():
     assert isinstance(case.reference, torch.nn.LSTM)
     with pytest.raises(ValueError, match="decode variant must be one of initial_state, stateful, got 'beam'"):
         benchmark.build_decode_case("gru", "beam", 1, 3, cpu)
+
+
+# -------------------------------------------------------------------------------- tutorial decoder
+def test_tutorial_family_times_the_seq2seq_tutorials_decoder_against_nn_gru(idle, capsys, tmp_path):
+    report, out = run(capsys, "--skip-matrix", "--tutorial", "--no-keras", "--markdown", str(tmp_path / "r.md"))
+    rows = report["tutorial_rows"]
+    assert [(r["version"], r["batch"], r["units"], r["mode"]) for r in rows] == [
+        (version, batch, units, mode) for version, batch, units in benchmark.TUTORIAL_CASES
+        for mode in ("fwd", "train step")]
+    for row in rows:
+        assert_timed(row, ["ours", "torch.nn"])
+        assert row["path"] == "fused"
+    assert "| decoder | batch | units | mode | ours ran | ours (ms) | ours IQR |" in (tmp_path / "r.md").read_text()
+
+
+def test_tutorial_decoders_compute_the_same_numbers_and_gradients():
+    """The comparison is fair: our GRU in the tutorial's decoder gives nn.GRU's log-probabilities and gradients."""
+    case = benchmark.build_tutorial_case(2, 8, torch.device("cpu"))
+    theirs, ours = case.decoders["torch.nn"], case.decoders["ours"]
+    targets, hidden = case.inputs
+    results = {}
+    for name, decoder in case.decoders.items():
+        log_probs = decoder(targets, hidden)
+        log_probs.sum().backward()
+        results[name] = log_probs
+    torch.testing.assert_close(results["ours"], results["torch.nn"], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(ours.out.weight.grad, theirs.out.weight.grad, rtol=1e-4, atol=1e-5)
+    converted = ours.gru.torch_weights()[0]
+    (grad_ih,) = torch.autograd.grad(converted, ours.gru.cell.kernel, theirs.gru.weight_ih_l0.grad)
+    torch.testing.assert_close(ours.gru.cell.kernel.grad, grad_ih, rtol=1e-4, atol=1e-5)
 
 
 # ---------------------------------------------------------------------------------- use_bias=False

@@ -231,8 +231,9 @@ def run_cell_loop(cell, masks, inputs: torch.Tensor, states, mask, *, go_backwar
     if mask is not None:
         inputs = zero_masked_steps(inputs, mask)
     sequence = cell.project(inputs, masks)    # every step's input projection in one product
-    return run_sequence(cell.make_step(masks), sequence, states, mask=mask, go_backwards=go_backwards, return_sequences=return_sequences,
-                    zero_output_for_mask=zero_output_for_mask, output_is_first_state=output_is_first_state)
+    return run_sequence(cell.make_step(masks), sequence, states, mask=mask, go_backwards=go_backwards,
+                        return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask,
+                        output_is_first_state=output_is_first_state)
 
 
 _compiled_cell_loop = None

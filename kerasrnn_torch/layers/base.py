@@ -92,6 +92,11 @@ def _placeholders_hidden(layer: nn.Module) -> Iterator[None]:
         layer._parameters.update(hidden)
 
 
+def _column_major(shape: tuple[int, ...], **factory_kwargs: Any) -> torch.Tensor:
+    """An uninitialised `shape` matrix whose transpose is contiguous."""
+    return torch.empty(shape[::-1], **factory_kwargs).t()
+
+
 def _moved_placeholder(placeholder: nn.UninitializedParameter,
                        fn: Callable[[torch.Tensor], torch.Tensor]) -> nn.UninitializedParameter:
     """`placeholder` on the device and dtype `fn` gives: the same object where torch can swap its
@@ -304,9 +309,16 @@ class Layer(nn.Module):
     def add_weight(self, name: str, shape: Sequence[int], initializer: InitializerLike = "zeros", *,
                    regularizer: Callable[[torch.Tensor], torch.Tensor] | None = None,
                    constraint: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                   trainable: bool = True) -> nn.Parameter:
-        """Create, initialise and register a Keras-layout weight called `name` (filling its placeholder, if any)."""
+                   trainable: bool = True, column_major: bool = False) -> nn.Parameter:
+        """Create, initialise and register a Keras-layout weight called `name` (filling its placeholder, if any).
+
+        `column_major=True` (a matrix) keeps Keras's shape with the transposed memory order: its `.t()`
+        is contiguous, as PyTorch's kernels take their weights, and gradients computed in that form
+        accumulate without a transposing copy.
+        """
         shape = tuple(int(d) for d in shape)
+        if column_major and len(shape) != 2:
+            raise ValueError(f"{describe(self)}: a column-major weight is a matrix, got shape {shape}")
         self.__dict__.setdefault("_initializers", {})[name] = initializer
         if not trainable:
             self.__dict__.setdefault("_frozen_weights", set()).add(name)   # stays frozen when trainable turns True
@@ -315,11 +327,14 @@ class Layer(nn.Module):
             # The same object, so optimizers made before the build hold it; `.to()` may have moved it.
             placeholder.materialize(shape, device=placeholder.device, dtype=placeholder.dtype)
             parameter = placeholder
+            if column_major:
+                parameter.data = _column_major(shape, device=parameter.device, dtype=parameter.dtype)
             with torch.no_grad():
                 initializers.apply(initializers.get(initializer), parameter)
             parameter.requires_grad = trainable and self.trainable
         else:
-            tensor = torch.empty(shape, **self.factory_kwargs)
+            tensor = _column_major(shape, **self.factory_kwargs) if column_major \
+                else torch.empty(shape, **self.factory_kwargs)
             initializers.apply(initializers.get(initializer), tensor)
             parameter = nn.Parameter(tensor, requires_grad=trainable and self.trainable)
             self.register_parameter(name, parameter)

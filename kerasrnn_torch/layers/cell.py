@@ -159,10 +159,12 @@ class RecurrentCell(Layer):
     def build(self, input_shape: InputShape) -> None:
         self.input_dim = input_dim = int(input_shape[-1])
         k_units = self.gates * self.units
+        # Column-major kernels: PyTorch's layout in memory (see add_weight), Keras's in shape.
         self.add_weight("kernel", (input_dim, k_units), self.kernel_initializer,
-                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint, column_major=True)
         self.add_weight("recurrent_kernel", (self.units, k_units), self.recurrent_initializer,
-                        regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint)
+                        regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint,
+                        column_major=True)
         if self.use_bias:
             bias = self.add_weight("bias", self.bias_shape(), "zeros",
                                    regularizer=self.bias_regularizer, constraint=self.bias_constraint)
