@@ -104,7 +104,9 @@ def main(argv=None):
     error = float(((predicted[:, 2:] - held_out[:, 3:]) ** 2).mean())
     copy_error = float(((held_out[:, 2:-1] - held_out[:, 3:]) ** 2).mean())
     print(f"held-out next-frame squared error: {error:.4f} (copying the last frame: {copy_error:.4f})")
-    print(f"path: {model.layers[0].last_path} ({model.layers[0].dispatch_reason()})")
+    first = model.layers[0]
+    assert isinstance(first, kr.ConvLSTM2D)
+    print(f"path: {first.last_path} ({first.dispatch_reason()})")
     if save_picture(held_out[0, 1:], predicted[0], args.png):
         print(f"saved {os.path.abspath(args.png)}")
     else:

@@ -136,7 +136,8 @@ class Tokenizer:
 
 def split():
     """(training texts, labels), (held-out texts, labels): every 5th review of each class is held out."""
-    train, held_out = ([], []), ([], [])
+    train: tuple[list[str], list[int]] = ([], [])
+    held_out: tuple[list[str], list[int]] = ([], [])
     for label, reviews in ((1, POSITIVE), (0, NEGATIVE)):
         for i, text in enumerate(reviews):
             target = held_out if i % 5 == 4 else train

@@ -80,16 +80,20 @@ def main(argv=None) -> int:
     with torch.no_grad():
         full_output, full_h, full_c = whole(x)
         chunked_output = torch.cat([stateful(chunk) for chunk in chunks], dim=1)
-        h, c = stateful.states
+        held = stateful.states          # None until a stateful layer's first call
+        assert held is not None
+        h, c = held
     output_difference = largest_difference(chunked_output, full_output)
     state_difference = max(largest_difference(h, full_h), largest_difference(c, full_c))
     print(f"1. stateful, chunk by chunk vs one pass: outputs differ by {output_difference:.1e}, "
           f"final states by {state_difference:.1e} "
-          f"(path {stateful.last_path!r}; states {[tuple(s.shape) for s in stateful.states]})")
+          f"(path {stateful.last_path!r}; states {[tuple(s.shape) for s in held]})")
 
     # 2. reset_state(): back to zeros, so the next call reads like the start of a new sequence.
     stateful.reset_state()
-    zero = max(float(s.abs().max()) for s in stateful.states)
+    zeros = stateful.states
+    assert zeros is not None
+    zero = max(float(s.abs().max()) for s in zeros)
     with torch.no_grad():
         restart = stateful(chunks[0])
     print(f"2. after reset_state(): states are zeros (largest |value| {zero:.1e}); the first chunk again "

@@ -1,7 +1,8 @@
 """Type aliases for the arguments the public API accepts (for annotations only)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, Union
 
 import torch
@@ -22,9 +23,17 @@ RegularizerLike: TypeAlias = "Union[str, dict[str, Any], type[Regularizer], Call
 ConstraintLike: TypeAlias = "Union[str, dict[str, Any], type[Constraint], Callable[[torch.Tensor], torch.Tensor], None]"
 # A shape without the batch axis, as Keras takes it (None for an axis of any size).
 ShapeLike: TypeAlias = "Sequence[Union[int, None]]"
+# A file path.
+PathLike: TypeAlias = "Union[str, os.PathLike[str]]"
 DeviceLike: TypeAlias = "Union[torch.device, str, int, None]"
 # The `input_shape` a layer's `build` takes: a shape with the batch axis (None where unknown), or for a
 # layer of several inputs a list of such shapes.
 InputShape: TypeAlias = "Sequence[Any]"
 # One step of a cell's loop: (projected inputs_t, states) -> (output_t, new states).
 Step: TypeAlias = "Callable[[torch.Tensor, list[torch.Tensor]], tuple[torch.Tensor, list[torch.Tensor]]]"
+# A tensor, or a nested structure (lists, tuples, dicts) of tensors: a custom cell's inputs, a stacked or
+# custom cell's states.
+TensorTree: TypeAlias = "Union[torch.Tensor, Sequence[Any], Mapping[Any, Any]]"
+# `initial_state` / `reset_state(states)`: a tensor for a one-state cell, else a list with one entry per
+# state (a stacked or custom cell's entries may themselves be lists), or None.
+StatesLike: TypeAlias = "Union[torch.Tensor, Sequence[Any], None]"

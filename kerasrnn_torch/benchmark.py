@@ -47,6 +47,7 @@ import math
 import os
 import platform
 import time
+from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
@@ -237,7 +238,7 @@ def build_case(layer_name, size, masked, device, keras, with_packed=False, patte
 
 
 # Configurations that keep a layer on the loop path: ours vs Keras 3 running the same one.
-LOOP_CONFIGS = {
+LOOP_CONFIGS: dict[str, tuple[str, dict[str, Any], bool]] = {
     "lstm recurrent_dropout": ("lstm", {"recurrent_dropout": 0.2}, True),
     "lstm relu": ("lstm", {"activation": "relu"}, False),
     "gru reset_after=False": ("gru", {"reset_after": False}, False),
@@ -308,7 +309,7 @@ def sample_interleaved(impls, backward, repeats, warmup, device, min_sample_ms=2
     their mean: single calls of a millisecond are too noisy to compare at 5%.
     Returns name -> the list of `repeats` samples (ms per call).
     """
-    times = {name: [] for name in impls}
+    times: dict[str, list[float]] = {name: [] for name in impls}
     calls = {}
     for name, fn in impls.items():
         for _ in range(warmup):

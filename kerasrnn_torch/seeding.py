@@ -81,6 +81,7 @@ class SeededGenerators(nn.Module):
     def _restore(self, entries: dict) -> str | None:
         """Replace the streams by the saved ones; a sentence on what does not fit (then nothing changes)."""
         saved_seed = entries.get(SEED_KEY)
+        assert self.seed is not None        # _load_from_state_dict stops before this for an unseeded layer
         if saved_seed is None or int(saved_seed) != int(self.seed):
             return (f"the random state was saved with seed {None if saved_seed is None else int(saved_seed)}, "
                     f"this layer has seed {self.seed}; build the layer with the same seed")

@@ -28,11 +28,18 @@ def _annotation_report():
     return module, module.report()
 
 
-def test_the_annotated_parts_of_the_public_api_stay_annotated():
+# Left to the branch that is reworking the cells (cell.py, lstm.py): annotated there, then removed from here.
+NOT_ANNOTATED_YET = {
+    "kerasrnn_torch.layers.cell.RecurrentCell.forward": {"states", "return"},
+    "kerasrnn_torch.layers.cell.RecurrentCell.initial_bias": {"tensor"},
+    "kerasrnn_torch.layers.cell.RecurrentCell.set_implementation": {"allowed", "return"},
+    "kerasrnn_torch.layers.lstm.LSTMCell.initial_bias": {"tensor"},
+}
+
+
+def test_the_public_api_is_annotated():
     module, found = _annotation_report()
-    done = ("kerasrnn_torch.activations.", "kerasrnn_torch.initializers.", "kerasrnn_torch.regularizers.",
-            "kerasrnn_torch.constraints.", "kerasrnn_torch._configurable.", "kerasrnn_torch.layers.base.",
-            "kerasrnn_torch.layers.gru.", "kerasrnn_torch.layers.simple_rnn.")
-    assert not {name: missing for name, missing in found.items() if name.startswith(done)}
-    # The rest is under way (scripts/annotation_coverage.py lists it): the count may only go down.
-    assert module.count(found) <= 311, "\n".join(f"{k}: {', '.join(v)}" for k, v in sorted(found.items()))
+    unexpected = {name: missing for name, missing in found.items()
+                  if not set(missing) <= NOT_ANNOTATED_YET.get(name, set())}
+    assert not unexpected, "\n".join(f"{k}: {', '.join(v)}" for k, v in sorted(unexpected.items()))
+    assert module.count(found) <= 6

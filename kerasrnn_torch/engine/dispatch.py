@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from collections.abc import Iterator
 from typing import Literal
 from dataclasses import dataclass
 
@@ -123,7 +124,7 @@ def for_export(plan: Plan, *, masked: bool, timesteps) -> Plan:
 
 
 @contextlib.contextmanager
-def force_path(path: str):
+def force_path(path: str) -> Iterator[None]:
     """Override every layer's path choice inside the block: "loop", "fused" or "auto".
 
     The override follows the current context (thread, asyncio task); a thread

@@ -1,14 +1,26 @@
 """Keras files in: `load_keras_weights(module, path)` and `from_keras(path)`."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from torch import nn
+
 from .._checks import weight_tensors
+from .._types import PathLike
 from ..layers.base import assign_weights, weight_labels
 from .keras_config import model_from_config
 from .keras_formats import LegacyWeights, keras_layers_of, open_saved, shapes_text
 from .weight_matching import LoadReport, pair_layers
 
+if TYPE_CHECKING:
+    from ..models.functional import Model
+    from ..models.sequential import Sequential
 
-def load_keras_weights(module, path, *, layers=None, skip_mismatch=False) -> LoadReport:
+
+def load_keras_weights(module: nn.Module, path: PathLike, *,
+                       layers: dict[str, nn.Module] | Sequence[nn.Module] | None = None,
+                       skip_mismatch: bool = False) -> LoadReport:
     """Load the weights of a Keras file into `module`'s layers: all that it says, or none.
 
     Reads Keras 3 `.weights.h5` (`model.save_weights`), `.keras` archives
@@ -116,7 +128,7 @@ def _selection(found, layers):
     return (layers if isinstance(layers, dict) else None), chosen
 
 
-def from_keras(path):
+def from_keras(path: PathLike) -> Sequential | Model:
     """Build the Keras model saved at `path` from kerasrnn_torch layers, with its weights.
 
     Reads a `.keras` archive (or a legacy `.h5` saved with the whole model):

@@ -28,7 +28,7 @@ import numpy as np
 from torch import nn
 
 from .._checks import describe, shape_text
-from ..layers.base import snake_case
+from ..layers.base import Layer, snake_case
 
 ARCHIVE_CONFIG = "config.json"
 ARCHIVE_WEIGHTS = "model.weights.h5"
@@ -56,7 +56,7 @@ def unique_key(base: str, used: dict) -> str:
 @dataclass
 class KerasLayer:
     """One of the module's layers as the Keras files see it."""
-    module: nn.Module
+    module: Layer
     keras_class: str          # the Keras class it corresponds to ("LSTM")
     owner: str                # how messages name it: "LSTM 'lstm_1' (layer 2 of Sequential 'sequential')"
 
@@ -240,7 +240,8 @@ class Keras3Weights:
     def _collect(self, layers, root, root_path):
         """A nested model's layers (Sequential or functional inside a model), by class and order."""
         used: dict[str, int] = {}
-        result, read = [], set()
+        result: list[Any] = []
+        read: set[str] = set()
         for layer in layers:
             key = unique_key(snake_case(layer.keras_class), used)
             read.add(key)

@@ -36,6 +36,7 @@ from torch import nn
 
 from .. import _dtypes
 from .._checks import describe
+from .._types import PathLike
 from ..layers.base import snake_case
 from .keras_formats import (ARCHIVE_CONFIG, ARCHIVE_WEIGHTS, keras_class_of, require_h5py,
                             sublayer_groups, unique_key)
@@ -45,7 +46,7 @@ ARCHIVE_METADATA = "metadata.json"
 KERAS_FORMAT_VERSION = "3.15.1"
 
 # ------------------------------------------------------------------ the API
-def save_keras(module, path) -> None:
+def save_keras(module: nn.Module, path: PathLike) -> None:
     """Save a `kr.Sequential` or `kr.Model` as a Keras 3 `.keras` archive, weights included.
 
     Keras reads it back with `keras.models.load_model(path)` (the default
@@ -82,7 +83,7 @@ def save_keras(module, path) -> None:
     _write_atomically(path, write)
 
 
-def save_keras_weights(module, path) -> None:
+def save_keras_weights(module: nn.Module, path: PathLike) -> None:
     """Save the weights of `module` as a Keras 3 `.weights.h5` file (what `keras_model.save_weights` writes).
 
     A Keras model built the same way reads it with

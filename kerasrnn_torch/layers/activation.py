@@ -40,7 +40,7 @@ class Activation(Layer):
         name = activations.canonical_name(self.activation)
         return {**super().get_config(), "activation": self.activation if name is None else name}
 
-    def forward(self, inputs: torch.Tensor):
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """`activation(inputs)`, any shape; the incoming mask passes on."""
         require_tensor(inputs, describe(self))
         return self.activation(inputs)

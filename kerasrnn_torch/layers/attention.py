@@ -51,7 +51,11 @@ class Attention(Layer):
     torch.Size([2, 5, 8])
     """
 
-    def __init__(self, use_scale: bool = False, score_mode="dot", dropout: float = 0.0, seed: int | None = None,
+    # The weights `build` makes (declared for type checkers; None when the layer has none).
+    scale: torch.Tensor | None
+    concat_score_weight: torch.Tensor | None
+
+    def __init__(self, use_scale: bool = False, score_mode: str = "dot", dropout: float = 0.0, seed: int | None = None,
                  **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
@@ -142,11 +146,14 @@ class Attention(Layer):
         pairs = query.unsqueeze(-2) + key.unsqueeze(-3)         # (batch, Tq, Tv, dim)
         if self.scale is not None:
             pairs = self.scale * pairs
-        return self.concat_score_weight * torch.tanh(pairs).sum(dim=-1)
+        weight = self.concat_score_weight
+        assert weight is not None        # build makes it in "concat" mode
+        return weight * torch.tanh(pairs).sum(dim=-1)
 
     def forward(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None = None,
                 training: bool | None = None,
-                return_attention_scores: bool = False, use_causal_mask: bool = False):
+                return_attention_scores: bool = False, use_causal_mask: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Attend: `inputs` is `[query, value]` or `[query, value, key]`; `mask` is `[query_mask, value_mask]`
         (either may be None); `training` turns dropout on (None: `self.training`); `return_attention_scores`
         also returns the distribution; `use_causal_mask` stops step i from attending to later steps."""

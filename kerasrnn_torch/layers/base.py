@@ -195,13 +195,15 @@ class Layer(nn.Module):
     def _apply(self, fn, recurse=True):
         # `fn` (.to(), .double(), to_empty()'s empty_like, ...) cannot run on a placeholder, which has no
         # values: a placeholder goes where `fn` sends an empty tensor of its device and dtype.
-        placeholders = {name: p for name, p in self._parameters.items() if isinstance(p, nn.UninitializedParameter)}
+        placeholders: dict[str, Any] = {
+            name: p for name, p in self._parameters.items() if isinstance(p, nn.UninitializedParameter)}
         if not placeholders:
             return super()._apply(fn, recurse)
         with _placeholders_hidden(self):
             super()._apply(fn, recurse)
         for name, placeholder in placeholders.items():
-            self._parameters[name] = _moved_placeholder(placeholder, fn)
+            # torch's parameter.pyi does not make UninitializedParameter a Parameter, as it is.
+            self._parameters[name] = _moved_placeholder(placeholder, fn)  # type: ignore[assignment]
         return self
 
     # The placeholders hold no values: state_dict() leaves them out, and load_state_dict() does not

@@ -23,7 +23,7 @@ from .recurrent import KerasRecurrentLayer
 from .rnn import RNN, outside_graph
 from .stacked_cells import output_size_of, state_count_of
 from typing import Any
-from .._types import DeviceLike, InputShape
+from .._types import DeviceLike, InputShape, StatesLike, TensorTree
 from .base import LayerT
 from collections.abc import Sequence
 
@@ -62,7 +62,8 @@ class Bidirectional(Layer):
     sequence_input = True
 
     # The documented positional order: backward_layer third (Keras 3 puts `weights` there).
-    def __init__(self, layer, merge_mode="concat", backward_layer=None, weights=None, **layer_kwargs: Any) -> None:
+    def __init__(self, layer: RNN, merge_mode: str | None = "concat", backward_layer: RNN | None = None,
+                 weights: Sequence[Any] | None = None, **layer_kwargs: Any) -> None:
         device, dtype = layer_kwargs.get("device"), layer_kwargs.get("dtype")
         super().__init__(**layer_kwargs)
         owner = describe(self)
@@ -134,7 +135,7 @@ class Bidirectional(Layer):
                         module.factory_kwargs["dtype"] = dtype
             inner.to(device=device, dtype=dtype)
 
-    def __setstate__(self, state) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         self.__dict__.setdefault("_zero_states_cache", fused.ZeroStates())   # pickles made before it existed
 
@@ -170,7 +171,7 @@ class Bidirectional(Layer):
         return self.forward_layer.pack_on_cpu
 
     @pack_on_cpu.setter
-    def pack_on_cpu(self, value: Any):
+    def pack_on_cpu(self, value: Any) -> None:     # any value, taken as its truth (as the inner layers')
         self.forward_layer.pack_on_cpu = bool(value)
         self.backward_layer.pack_on_cpu = bool(value)
 
@@ -193,7 +194,7 @@ class Bidirectional(Layer):
         self.built = True
         self._apply_pending_weights()
 
-    def _build_from(self, inputs: torch.Tensor):
+    def _build_from(self, inputs: TensorTree):
         if self.built:
             return
         if isinstance(inputs, torch.Tensor):
@@ -213,8 +214,7 @@ class Bidirectional(Layer):
             self.set_weights(weights)
 
     # ---------------------------------------------------------------- states
-    def _split_initial_state(self, initial_state: torch.Tensor | Sequence[torch.Tensor] | None, batch: int,
-                             like: torch.Tensor):
+    def _split_initial_state(self, initial_state: StatesLike, batch: int, like: torch.Tensor):
         if initial_state is None:
             return None, None
         given = [initial_state] if isinstance(initial_state, torch.Tensor) else list(initial_state)
@@ -231,14 +231,14 @@ class Bidirectional(Layer):
         return given[:len(forward_zeros)], given[len(forward_zeros):]
 
     @property
-    def states(self):
+    def states(self) -> list[Any] | None:
         """The stateful inner layers' states, forward then backward, or None before the first call."""
         forward, backward = self.forward_layer.states, self.backward_layer.states
         if forward is None or backward is None:
             return None
         return [*forward, *backward]
 
-    def reset_state(self, states=None) -> None:
+    def reset_state(self, states: StatesLike = None) -> None:
         """Reset both stateful layers to zeros, or to the given states (forward ones first)."""
         if not self.stateful:
             raise ValueError(f"{describe(self)} is not stateful; reset_state applies to layers built with "
@@ -303,8 +303,8 @@ class Bidirectional(Layer):
         return not (training and (forward_cell.dropout or backward_cell.dropout))
 
     # --------------------------------------------------------------- forward
-    def forward(self, inputs: torch.Tensor, initial_state: torch.Tensor | Sequence[torch.Tensor] | None = None,
-                mask: torch.Tensor | None = None, training: bool | None = None):
+    def forward(self, inputs: TensorTree, initial_state: StatesLike = None, mask: torch.Tensor | None = None,
+                training: bool | None = None) -> Any:    # the merged output, or (output, *states)
         """Run both directions and merge: `inputs` `(batch, timesteps, features)`; `initial_state` the forward
         layer's states then the backward one's; `mask` bool `(batch, timesteps)`, any pattern; `training`
         (None: `self.training`). Returns the merged output, or `(output, *forward_states, *backward_states)`
@@ -328,12 +328,15 @@ class Bidirectional(Layer):
                                   training, batch)
         return self._choose_and_run(inputs, forward_initial, backward_initial, mask, training, batch)
 
-    def _choose_and_run(self, inputs: torch.Tensor, forward_initial, backward_initial, mask: torch.Tensor | None,
-                        training: bool | None, batch: int):
+    def _choose_and_run(self, inputs: TensorTree, forward_initial, backward_initial, mask: torch.Tensor | None,
+                        training: bool, batch: int):
         forward, backward = self.forward_layer, self.backward_layer
         plans, layout = self._choose_path(mask, pytree.tree_leaves(inputs)[0].shape[1])
 
-        if all(plan.path == "fused" for plan in plans) and self._two_way_applies(training, layout, inputs):
+        # Fused plans come from built-in layers only (KerasRecurrentLayer), which take a tensor.
+        if all(plan.path == "fused" for plan in plans) and isinstance(forward, KerasRecurrentLayer) \
+                and isinstance(backward, KerasRecurrentLayer) and isinstance(inputs, torch.Tensor) \
+                and self._two_way_applies(training, layout, inputs):
             states = stack_directions(forward.initial_states(forward_initial, batch, inputs),
                                       backward.initial_states(backward_initial, batch, inputs))
             result = self._run_two_way(inputs, states, layout, forward.torch_weights() + backward.torch_weights())
@@ -356,22 +359,24 @@ class Bidirectional(Layer):
             self.last_path = "fused" if forward.last_path == backward.last_path == "fused" else "loop"
         return result
 
-    def _with_context(self, check, inputs: torch.Tensor):
+    def _with_context(self, check, inputs: TensorTree):
         """Run an inner layer's input check, naming this layer in its message."""
         try:
             return check(inputs)
         except (TypeError, ValueError) as error:
             raise type(error)(f"{describe(self)}: {error}") from None
 
-    def _lean_two_way_call(self, inputs: torch.Tensor, training: bool):
+    def _lean_two_way_call(self, inputs: TensorTree, training: bool):
         """The common call (no mask, no initial_state, not stateful) as one two-way kernel call with
         few checks (see KerasRecurrentLayer.forward), or None when it is not that case."""
         forward, backward = self.forward_layer, self.backward_layer
-        if not (self.built and isinstance(forward, KerasRecurrentLayer) and isinstance(backward, KerasRecurrentLayer)):
+        if not (self.built and isinstance(forward, KerasRecurrentLayer) and isinstance(backward, KerasRecurrentLayer)) \
+                or type(inputs) is not torch.Tensor:
             return None
         forward_ready = forward.prepared_fused_call(inputs, training)
         backward_ready = backward.prepared_fused_call(inputs, training) if forward_ready is not None else None
-        if backward_ready is None or not self._two_way_applies(training, mask_tools.NO_MASK, inputs):
+        if forward_ready is None or backward_ready is None \
+                or not self._two_way_applies(training, mask_tools.NO_MASK, inputs):
             return None
         cell = forward.cell
         states = self._zero_states_cache.get(cell.state_count, inputs.shape[0], cell.units, inputs, directions=2)
@@ -381,8 +386,9 @@ class Bidirectional(Layer):
         """Both directions in one kernel call from `states` in the two-way layout; the packaged result."""
         forward, backward = self.forward_layer, self.backward_layer
         cell = forward.cell
-        two_way = run_two_way(cell.kind, inputs, states, flat_weights,
-                              activation=activations.canonical_name(cell.activation), layout=layout,
+        activation = activations.canonical_name(cell.activation)
+        assert activation is not None        # the fused kernel runs for the activations it knows by name only
+        two_way = run_two_way(cell.kind, inputs, states, flat_weights, activation=activation, layout=layout,
                               return_sequences=self.return_sequences)
         if self.last_path != "fused":
             self.last_path = "fused"
@@ -439,7 +445,7 @@ class Bidirectional(Layer):
         return output
 
     # ----------------------------------------------------------------- masks
-    def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """Keras: the mask passes on with return_sequences (once per output when merge_mode is None)."""
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
@@ -456,7 +462,8 @@ class Bidirectional(Layer):
         return to_torch(self)
 
     @classmethod
-    def from_torch(cls, module, merge_mode="concat", *, assume_batch_first: bool = False, **kwargs: Any):
+    def from_torch(cls, module: nn.Module, merge_mode: str | None = "concat", *, assume_batch_first: bool = False,
+                   **kwargs: Any) -> Bidirectional:
         """A Bidirectional holding a bidirectional single-layer `torch.nn.RNN` / `LSTM` / `GRU`'s weights.
 
         `kwargs` are the inner layer's other arguments (`return_sequences=True`, ...).

@@ -13,6 +13,7 @@ import numbers
 
 import torch
 import torch.nn.functional as F
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -61,13 +62,14 @@ def torch_kernel(kernel: torch.Tensor, channels_last: bool = False) -> torch.Ten
     return weight.contiguous(memory_format=torch.channels_last if weight.dim() == 4 else torch.channels_last_3d)
 
 
-def pad_spatial(x: torch.Tensor, pads, channels_last: bool) -> torch.Tensor:
+def pad_spatial(x: torch.Tensor, pads: Sequence[tuple[int, int]], channels_last: bool) -> torch.Tensor:
     """Zero-pad the spatial axes of `x` by `pads` ((left, right) per axis, in axis order)."""
     flat = [p for pair in reversed(pads) for p in pair]
     return F.pad(x, ([0, 0] + flat) if channels_last else flat)
 
 
-def conv_in_layout(x: torch.Tensor, weight: torch.Tensor, bias, stride, padding: str, dilation, groups: int,
+def conv_in_layout(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: tuple[int, ...],
+                   padding: tuple[int, ...], dilation: tuple[int, ...], groups: int,
                    channels_last: bool) -> torch.Tensor:
     """PyTorch's convolution of `x` (batch first, channels last or first) with a `torch_kernel`
     weight; the output comes in `x`'s layout.

@@ -15,12 +15,15 @@ Keras's four convolutions do.
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, cast
 
 import torch
 
 from .. import activations
 from .._checks import describe, one_of, positive_int, shape_text
+from .._types import ActivationLike, ConstraintLike, DeviceLike, InitializerLike, InputShape, RegularizerLike, ShapeLike
+from .._types import Step, TensorTree
 from . import data_format as data_formats
 from .base import Layer
 from .cell import NO_DROPOUT, DropoutMasks, RecurrentCell
@@ -65,14 +68,20 @@ class ConvLSTMCell(RecurrentCell):
     kind = "conv_lstm"          # no PyTorch layout family: nothing converts these weights to torch.nn's
     state_count = 2
     fused_kernel = None         # PyTorch has no convolutional LSTM kernel
-    initial_bias = LSTMCell.initial_bias      # unit_forget_bias as LSTMCell (`units` is `filters`)
+    # unit_forget_bias as LSTMCell (`units` is `filters`): LSTMCell's method, which reads only attributes
+    # this cell has too (units, bias_initializer, unit_forget_bias), though it is no LSTMCell.
+    initial_bias = LSTMCell.initial_bias
 
-    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
-                 activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, seed=None, **layer_kwargs):
+    def __init__(self, rank: int, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
+                 padding: str = "valid", data_format: str | None = None, dilation_rate: int | Sequence[int] = 1,
+                 activation: ActivationLike = "tanh", recurrent_activation: ActivationLike = "sigmoid",
+                 use_bias: bool = True, kernel_initializer: InitializerLike = "glorot_uniform",
+                 recurrent_initializer: InitializerLike = "orthogonal", bias_initializer: InitializerLike = "zeros",
+                 unit_forget_bias: bool = True, kernel_regularizer: RegularizerLike = None,
+                 recurrent_regularizer: RegularizerLike = None, bias_regularizer: RegularizerLike = None,
+                 kernel_constraint: ConstraintLike = None, recurrent_constraint: ConstraintLike = None,
+                 bias_constraint: ConstraintLike = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 seed: int | None = None, **layer_kwargs: Any) -> None:
         cls = type(self).__name__
         one_of(rank, (1, 2, 3), "rank", cls)
         positive_int(filters, "filters", cls)
@@ -97,8 +106,8 @@ class ConvLSTMCell(RecurrentCell):
                              f"strides={self.strides}, dilation_rate={self.dilation_rate}")
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.spatial_dims = None         # the input's spatial size, fixed at build as in Keras
-        self.output_spatial_dims = None
+        self.spatial_dims: tuple[int, ...] | None = None     # the input's spatial size, fixed at build as in Keras
+        self.output_spatial_dims: tuple[int, ...] | None = None
         self.build_from_hint()
 
     # ------------------------------------------------------------ structure
@@ -106,31 +115,32 @@ class ConvLSTMCell(RecurrentCell):
     def channels_last(self) -> bool:
         return self.data_format == "channels_last"
 
-    def _layout(self, spatial, channels) -> tuple:
+    def _layout(self, spatial: Sequence[Any], channels: Any) -> tuple:
         return (*spatial, channels) if self.channels_last else (channels, *spatial)
 
-    def _split(self, step_shape):
+    def _split(self, step_shape: Sequence[Any]) -> tuple[tuple[Any, ...], Any]:
         """(spatial sizes, channels) of a step shape without its batch axis."""
         if self.channels_last:
             return tuple(step_shape[:-1]), step_shape[-1]
         return tuple(step_shape[1:]), step_shape[0]
 
     @property
-    def state_shape(self):
+    def state_shape(self) -> torch.Size | None:
         """One state's shape without the batch axis (None before build)."""
         if self.output_spatial_dims is None:
             return None
         return torch.Size(self._layout(self.output_spatial_dims, self.filters))
 
     @property
-    def state_size(self):
+    def state_size(self) -> list[torch.Size | None]:  # type: ignore[override]  # shapes, not unit counts
         return [self.state_shape, self.state_shape]
 
     @property
-    def output_size(self):
+    def output_size(self) -> torch.Size | None:  # type: ignore[override]  # a shape, not a unit count
         return self.state_shape
 
-    def check_step_shape(self, input_shape, owner: str | None = None):
+    def check_step_shape(self, input_shape: InputShape, owner: str | None = None
+                         ) -> tuple[tuple[int, ...], int, tuple[int, ...]]:
         """`(spatial sizes, channels, output spatial sizes)` for one step's shape (batch first), or a
         ValueError naming `owner` (default: this cell) when the shape cannot be built for."""
         owner = owner or describe(self)
@@ -150,7 +160,7 @@ class ConvLSTMCell(RecurrentCell):
                              "kernel, padding='same' or a larger input")
         return spatial, channels, out
 
-    def build(self, input_shape):
+    def build(self, input_shape: InputShape) -> None:
         spatial, channels, out = self.check_step_shape(input_shape)
         self.input_dim = int(channels)
         self.spatial_dims = tuple(int(n) for n in spatial)
@@ -163,27 +173,29 @@ class ConvLSTMCell(RecurrentCell):
         if self.use_bias:
             bias = self.add_weight("bias", (gates,), "zeros", regularizer=self.bias_regularizer,
                                    constraint=self.bias_constraint)
-            self.initial_bias(bias.data)
+            self.initial_bias(bias.data)  # type: ignore[misc]   # LSTMCell's method (see above)
         else:
             self.register_parameter("bias", None)
         self.built = True
 
-    def get_initial_state(self, batch_size: int):
+    def get_initial_state(self, batch_size: int) -> list[torch.Tensor]:
         """Zero states `[h, c]` of the output's spatial size, on the weights' device and dtype."""
         if not self.built:
             raise ValueError(f"{describe(self)} has no state shape before it is built (its spatial size comes from "
                              "its input)")
-        kernel = self.kernel
-        return [torch.zeros(batch_size, *self.state_shape, device=kernel.device, dtype=kernel.dtype)
+        kernel, state_shape = self.kernel, self.state_shape
+        assert state_shape is not None          # known once built
+        return [torch.zeros(batch_size, *state_shape, device=kernel.device, dtype=kernel.dtype)
                 for _ in range(2)]
 
-    def check_step_input(self, inputs: torch.Tensor):
+    def check_step_input(self, inputs: torch.Tensor) -> None:
         """One step's input against the built sizes."""
         self.check_frames(inputs, time=False)
 
-    def check_frames(self, inputs: torch.Tensor, time: bool, owner: str | None = None):
+    def check_frames(self, inputs: torch.Tensor, time: bool, owner: str | None = None) -> None:
         """Raise, naming `owner` (default: this cell), unless `inputs` has the built spatial and channel sizes."""
         first = 2 if time else 1
+        assert self.spatial_dims is not None    # the cell builds before its inputs are checked
         expected = self._layout(self.spatial_dims, self.input_dim)
         if inputs.dim() != self.rank + first + 1 or tuple(inputs.shape[first:]) != expected:
             raise ValueError(f"{owner or describe(self)} was built for inputs of shape "
@@ -195,10 +207,12 @@ class ConvLSTMCell(RecurrentCell):
         """Keras's masks: four per kind (one per gate), `(4, batch, *step input)` and `(4, batch, *state)`."""
         if not training or not (self.dropout or self.recurrent_dropout):
             return NO_DROPOUT
+        state_shape = self.state_shape
+        assert self.spatial_dims is not None and state_shape is not None    # known once built
         step = self._layout(self.spatial_dims, self.input_dim)
         return DropoutMasks(
             self._draw((4, batch, *step), self.dropout, like) if self.dropout else None,
-            self._draw((4, batch, *self.state_shape), self.recurrent_dropout, like) if self.recurrent_dropout
+            self._draw((4, batch, *state_shape), self.recurrent_dropout, like) if self.recurrent_dropout
             else None)
 
     def _gate_copies(self, copies: torch.Tensor) -> torch.Tensor:
@@ -222,6 +236,7 @@ class ConvLSTMCell(RecurrentCell):
             frames, groups = self._gate_copies(frames.unsqueeze(0) * drop), 4
         padding = (0,) * self.rank
         if self.padding == "same":
+            assert self.spatial_dims is not None    # known once built
             pads = [same_padding(n, k, s, d) for n, k, s, d in
                     zip(self.spatial_dims, self.kernel_size, self.strides, self.dilation_rate)]
             if all(left == right for left, right in pads):
@@ -232,7 +247,7 @@ class ConvLSTMCell(RecurrentCell):
                              padding, self.dilation_rate, groups, self.channels_last)
         return out if one_step else out.unflatten(0, inputs.shape[:2])
 
-    def make_step(self, masks: DropoutMasks = NO_DROPOUT):
+    def make_step(self, masks: DropoutMasks = NO_DROPOUT) -> Step:
         """The step: the recurrent convolution ("same", stride 1) of h, then the LSTM gates."""
         channels_last = self.channels_last
         weight = torch_kernel(self.recurrent_kernel, channels_last)     # converted once per call
@@ -253,7 +268,7 @@ class ConvLSTMCell(RecurrentCell):
         elementwise = activations.is_elementwise(gate)
         gate_copies = self._gate_copies
 
-        def step(projected, states):
+        def step(projected: torch.Tensor, states: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
             h, c = states
             if recurrent_mask is not None:
                 h = gate_copies(h.unsqueeze(0) * recurrent_mask)
@@ -306,16 +321,48 @@ class ConvLSTM(RNN):
     """Base of ConvLSTM1D/2D/3D (`rank` set by the subclass), as Keras 3's `ConvLSTM`."""
 
     rank: ClassVar[int | None] = None
+    cell: ConvLSTMCell
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
-                 activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
-                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, *, name=None,
-                 input_shape=None, device=None, dtype=None):
-        cell = ConvLSTMCell(self.rank, filters, kernel_size, strides=strides, padding=padding,
+    # The cell's arguments, exposed read-only: properties made from these annotations below the class.
+    filters: int
+    kernel_size: tuple[int, ...]
+    strides: tuple[int, ...]
+    padding: str
+    data_format: str
+    dilation_rate: tuple[int, ...]
+    activation: Callable[[torch.Tensor], torch.Tensor]
+    recurrent_activation: Callable[[torch.Tensor], torch.Tensor]
+    use_bias: bool
+    kernel_initializer: InitializerLike
+    recurrent_initializer: InitializerLike
+    bias_initializer: InitializerLike
+    unit_forget_bias: bool
+    kernel_regularizer: Callable[[torch.Tensor], torch.Tensor] | None
+    recurrent_regularizer: Callable[[torch.Tensor], torch.Tensor] | None
+    bias_regularizer: Callable[[torch.Tensor], torch.Tensor] | None
+    kernel_constraint: Callable[[torch.Tensor], torch.Tensor] | None
+    recurrent_constraint: Callable[[torch.Tensor], torch.Tensor] | None
+    bias_constraint: Callable[[torch.Tensor], torch.Tensor] | None
+    dropout: float
+    recurrent_dropout: float
+    seed: int | None
+
+    def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
+                 padding: str = "valid", data_format: str | None = None, dilation_rate: int | Sequence[int] = 1,
+                 activation: ActivationLike = "tanh", recurrent_activation: ActivationLike = "sigmoid",
+                 use_bias: bool = True, kernel_initializer: InitializerLike = "glorot_uniform",
+                 recurrent_initializer: InitializerLike = "orthogonal", bias_initializer: InitializerLike = "zeros",
+                 unit_forget_bias: bool = True, kernel_regularizer: RegularizerLike = None,
+                 recurrent_regularizer: RegularizerLike = None, bias_regularizer: RegularizerLike = None,
+                 activity_regularizer: RegularizerLike = None, kernel_constraint: ConstraintLike = None,
+                 recurrent_constraint: ConstraintLike = None, bias_constraint: ConstraintLike = None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
+                 return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
+                 stateful: bool = False, unroll: bool = False, zero_output_for_mask: bool = False, *,
+                 name: str | None = None, input_shape: ShapeLike | None = None, device: DeviceLike = None,
+                 dtype: torch.dtype | None = None) -> None:
+        # `rank` is None on ConvLSTM itself, which the cell refuses (naming `rank`): use ConvLSTM1D/2D/3D.
+        cell = ConvLSTMCell(cast(int, self.rank), filters, kernel_size, strides=strides, padding=padding,
                             data_format=data_format, dilation_rate=dilation_rate, activation=activation,
                             recurrent_activation=recurrent_activation, use_bias=use_bias,
                             kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
@@ -330,21 +377,22 @@ class ConvLSTM(RNN):
                          zero_output_for_mask=zero_output_for_mask, activity_regularizer=activity_regularizer,
                          name=name, input_shape=input_shape, device=device, dtype=dtype)
 
-    def check_inputs(self, inputs):
+    def check_inputs(self, inputs: TensorTree) -> tuple[int, int, torch.Tensor]:
         """A tensor `(batch, time, *spatial, channels)` (or channels first); the rest as `RNN.check_inputs`."""
-        if isinstance(inputs, torch.Tensor) and inputs.dim() != self.rank + 3:
-            raise ValueError(f"{describe(self)} expects {self.rank + 3}-D input of shape "
-                             f"{step_text(self.rank, self.cell.data_format, time=True)}, got a {inputs.dim()}-D "
+        rank = self.cell.rank
+        if isinstance(inputs, torch.Tensor) and inputs.dim() != rank + 3:
+            raise ValueError(f"{describe(self)} expects {rank + 3}-D input of shape "
+                             f"{step_text(rank, self.cell.data_format, time=True)}, got a {inputs.dim()}-D "
                              f"input of shape {shape_text(inputs.shape)}")
         return super().check_inputs(inputs)
 
-    def build_cell(self, step_shape):
+    def build_cell(self, step_shape: Any) -> None:
         """Build the cell, with this layer named in the messages about a shape it cannot take."""
         if not self.cell.built:
             self.cell.check_step_shape(step_shape, describe(self))
         super().build_cell(step_shape)
 
-    def check_built_inputs(self, inputs):
+    def check_built_inputs(self, inputs: TensorTree) -> None:
         """Spatial and channel sizes against the built weights, then device and dtype as `RNN`."""
         if isinstance(inputs, torch.Tensor):
             self.cell.check_frames(inputs, time=True, owner=describe(self))
@@ -352,7 +400,7 @@ class ConvLSTM(RNN):
                 inputs = inputs.movedim(2, -1)         # a view: RNN's check reads the channels last
         super().check_built_inputs(inputs)
 
-    def dispatch_reason(self, mask=None):
+    def dispatch_reason(self, mask: torch.Tensor | None = None) -> str:
         """Why the cell loop runs: no fused convolutional LSTM kernel exists."""
         return (f"{type(self).__name__} has no fused kernel (PyTorch has no convolutional LSTM); the cell loop runs, "
                 "with the input convolution computed once over every frame")
@@ -367,7 +415,10 @@ class ConvLSTM(RNN):
 
 
 def _cell_argument(name: str) -> property:
-    return property(lambda self: getattr(self.cell, name), doc=f"The cell's `{name}` (read-only, as in Keras).")
+    def get(self: ConvLSTM) -> Any:
+        return getattr(self.cell, name)
+    get.__annotations__["return"] = ConvLSTM.__annotations__[name]     # as the class declares it
+    return property(get, doc=f"The cell's `{name}` (read-only, as in Keras).")
 
 
 for _name in _CELL_ARGUMENTS:

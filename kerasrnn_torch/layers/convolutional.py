@@ -67,7 +67,7 @@ class Conv1D(Layer):
 
     def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] | None = 1,
                  padding: str = "valid", data_format: str | None = None, dilation_rate: int | Sequence[int] = 1,
-                 groups=1, activation: ActivationLike = None, use_bias: bool = True,
+                 groups: int = 1, activation: ActivationLike = None, use_bias: bool = True,
                  kernel_initializer: InitializerLike = "glorot_uniform", bias_initializer: InitializerLike = "zeros",
                  kernel_regularizer: RegularizerLike = None, bias_regularizer: RegularizerLike = None,
                  activity_regularizer: RegularizerLike = None, kernel_constraint: ConstraintLike = None,
@@ -148,7 +148,7 @@ class Conv1D(Layer):
         require_float_input(inputs, owner)
         require_weight_dtype(inputs, self.kernel.dtype, owner)
 
-    def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None):
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Convolve `(batch, steps, channels)` (`(batch, channels, steps)` with channels_first); a mask stops here."""
         self._check(inputs)
         if mask is not None:

@@ -18,6 +18,7 @@ from .base import Layer
 from .config import activity_regularizer, serialize_activation, weight_options, without_quantization
 from .._types import ActivationLike, ConstraintLike, InitializerLike, InputShape, RegularizerLike
 from typing import Any
+from collections.abc import Sequence
 from .base import LayerT
 
 
@@ -117,7 +118,7 @@ class Dense(Layer):
             self.register_parameter("bias", None)
         self.built = True
 
-    def forward(self, inputs: torch.Tensor):
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """`activation(inputs @ kernel + bias)` on the last axis of `(batch, ..., features)` inputs."""
         require_tensor(inputs, describe(self), "a tensor of shape (..., features)")
         if not self.built:
@@ -163,7 +164,8 @@ class Dropout(Layer):
     seed: int | None
     _generators: SeededGenerators
 
-    def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **layer_kwargs: Any) -> None:
+    def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None, seed: int | None = None,
+                 **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= float(rate) <= 1.0:
@@ -177,7 +179,7 @@ class Dropout(Layer):
         noise_shape = None if self.noise_shape is None else list(self.noise_shape)
         return {**super().get_config(), "rate": self.rate, "seed": self.seed, "noise_shape": noise_shape}
 
-    def forward(self, inputs: torch.Tensor, training: bool | None = None):
+    def forward(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
         """Drop a `rate` fraction of `inputs` while training (`training=None`: `self.training`), else pass them."""
         if not self.built:
             self.build(tuple(inputs.shape))

@@ -10,6 +10,7 @@ from .. import constraints, regularizers
 from .._checks import describe, positive_int, shape_text
 from .base import Layer
 from .config import activity_regularizer, weight_options, without_quantization
+from collections.abc import Sequence
 from typing import Any
 from .._types import ConstraintLike, InitializerLike, InputShape, RegularizerLike, ShapeLike
 from .base import LayerT
@@ -51,10 +52,11 @@ class Embedding(Layer):
     embeddings: torch.Tensor
 
     # The documented positional order (mask_zero fourth); Keras 3 puts the regularizer and constraint first.
-    def __init__(self, input_dim, output_dim: int, embeddings_initializer: InitializerLike = "uniform",
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: InitializerLike = "uniform",
                  mask_zero: bool = False, embeddings_regularizer: RegularizerLike = None,
-                 embeddings_constraint: ConstraintLike = None, weights=None, *,
-                 activity_regularizer: RegularizerLike = None, input_length=None, input_shape: ShapeLike | None = None,
+                 embeddings_constraint: ConstraintLike = None, weights: Sequence[Any] | None = None, *,
+                 activity_regularizer: RegularizerLike = None, input_length: int | None = None,
+                 input_shape: ShapeLike | None = None,
                  **layer_kwargs: Any) -> None:
         input_shape = _input_shape_hint(input_length, input_shape, type(self).__name__)
         super().__init__(input_shape=input_shape, **layer_kwargs)
@@ -87,7 +89,7 @@ class Embedding(Layer):
                         regularizer=self.embeddings_regularizer, constraint=self.embeddings_constraint)
         self.built = True
 
-    def forward(self, inputs: torch.Tensor):
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Look up integer ids `(batch, ...)` -> `(batch, ..., output_dim)`; `compute_mask(ids)` gives the mask."""
         ids = self._checked_ids(inputs)
         outputs = F.embedding(ids, self.embeddings)
@@ -120,7 +122,7 @@ class Embedding(Layer):
                                  f"in [0, input_dim) = [0, {self.input_dim})")
         return inputs if inputs.dtype in (torch.int32, torch.int64) else inputs.long()
 
-    def compute_output_shape(self, input_shape: InputShape):
+    def compute_output_shape(self, input_shape: InputShape) -> tuple[Any, ...]:
         return (*tuple(input_shape), self.output_dim)
 
     def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:

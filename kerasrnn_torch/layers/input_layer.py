@@ -10,6 +10,7 @@ from .symbolic import KerasTensor, Node, next_call_index, probe_values, resolve_
 import torch
 from typing import Any
 from .base import LayerT
+from .._types import ShapeLike
 
 class InputLayer(Layer):
     """The layer behind `kr.Input`, as `keras.layers.InputLayer`: no weights, its output is the input.
@@ -24,8 +25,8 @@ class InputLayer(Layer):
     (None, None, 8)
     """
 
-    def __init__(self, shape=None, batch_size=None, dtype: torch.dtype | str | None = None,
-                 name: str | None = None) -> None:
+    def __init__(self, shape: ShapeLike | None = None, batch_size: int | None = None,
+                 dtype: torch.dtype | str | None = None, name: str | None = None) -> None:
         super().__init__(name=name)
         owner = describe(self)
         self.input_dtype = resolve_dtype(dtype, owner)
@@ -37,7 +38,7 @@ class InputLayer(Layer):
         node.outputs.append(self.output)
         self.built = True
 
-    def forward(self, inputs: torch.Tensor):
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """The input itself (a functional model feeds its data here)."""
         return inputs
 

@@ -7,7 +7,9 @@ import torch
 
 from .._checks import describe
 from .base import Layer
+from collections.abc import Callable
 from typing import Any
+from .._types import ShapeLike
 
 
 class Lambda(Layer):
@@ -44,7 +46,8 @@ class Lambda(Layer):
     tensor([1., 4., 9.])
     """
 
-    def __init__(self, function, output_shape=None, mask: Any = None, arguments=None,
+    def __init__(self, function: Callable[..., Any], output_shape: ShapeLike | Callable[..., Any] | None = None,
+                 mask: Any = None, arguments: dict[str, Any] | None = None,
                  **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
@@ -72,7 +75,7 @@ class Lambda(Layer):
         config["arguments"] = dict(self.arguments)
         return config
 
-    def forward(self, inputs: Any, mask: Any = None, training: bool | None = None):
+    def forward(self, inputs: Any, mask: Any = None, training: bool | None = None) -> Any:   # what `function` returns
         """`function(inputs, **arguments)`; `mask` and `training` reach a function that takes them."""
         if not (isinstance(inputs, torch.Tensor) or (
                 isinstance(inputs, (list, tuple)) and all(isinstance(t, torch.Tensor) for t in inputs))):

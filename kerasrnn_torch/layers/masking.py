@@ -25,7 +25,7 @@ class Masking(Layer):
     (torch.Size([1, 2, 2]), tensor([[ True, False]]))
     """
 
-    def __init__(self, mask_value=0.0, **layer_kwargs: Any) -> None:
+    def __init__(self, mask_value: float = 0.0, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         self.mask_value = mask_value
 
@@ -36,7 +36,7 @@ class Masking(Layer):
         """True where some feature differs from `mask_value` (the incoming mask is replaced, as in Keras)."""
         return (inputs != self.mask_value).any(dim=-1)
 
-    def forward(self, inputs: torch.Tensor):
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """`inputs` with the steps whose features all equal `mask_value` set to zero; see `compute_mask`."""
         require_tensor(inputs, describe(self), "a tensor of shape (batch, timesteps, features)")
         self.maybe_build(inputs.shape)

@@ -85,7 +85,8 @@ class _Merge(Layer):
 class _ElementwiseMerge(_Merge):
     """Merge layers that combine their inputs element by element, with Keras's broadcasting."""
 
-    def forward(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None = None):
+    def forward(self, inputs: Sequence[torch.Tensor],
+                mask: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
         """Merge `inputs`, a list of tensors; `mask` is None or one entry (tensor or None) per input."""
         inputs = self._checked_inputs(inputs)
         masks = self._checked_masks(inputs, mask)
@@ -297,9 +298,9 @@ class Concatenate(_Merge):
     torch.Size([2, 7])
     """
 
-    def __init__(self, axis=-1, **layer_kwargs: Any) -> None:
+    def __init__(self, axis: int = -1, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
-        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        if isinstance(axis, bool) or not isinstance(axis, (int, numbers.Integral)):
             raise TypeError(f"{describe(self)}: `axis` must be an integer, got {axis!r}")
         self.axis = int(axis)
 
@@ -318,7 +319,8 @@ class Concatenate(_Merge):
             raise ValueError(f"{owner} (axis={self.axis}) expects inputs with equal shapes except on that axis, "
                              f"got shapes {_shapes_text(inputs)}")
 
-    def forward(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None = None):
+    def forward(self, inputs: Sequence[torch.Tensor],
+                mask: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
         """Concatenate `inputs`, a list of tensors, along `axis`; `mask` is None or one entry per input."""
         inputs = self._checked_inputs(inputs)
         self._checked_masks(inputs, mask)
@@ -369,7 +371,7 @@ class Dot(_Merge):
 
     min_inputs, max_inputs = 2, 2
 
-    def __init__(self, axes, normalize: bool = False, **layer_kwargs: Any) -> None:
+    def __init__(self, axes: int | Sequence[int], normalize: bool = False, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
         if isinstance(axes, (list, tuple)):
@@ -408,7 +410,8 @@ class Dot(_Merge):
                              f"(shapes {_shapes_text([x, y])})")
         return axes
 
-    def forward(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None = None):
+    def forward(self, inputs: Sequence[torch.Tensor],
+                mask: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
         """Dot products of the two tensors in `inputs` along `axes`; `mask` is accepted and not passed on."""
         x, y = self._checked_inputs(inputs)
         self._checked_masks([x, y], mask)

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from .. import activations, constraints, regularizers
 from .._checks import describe, positive_int, rate, require_tensor, shape_text
+from .._types import ConstraintLike, InitializerLike, InputShape, RegularizerLike
 from ..seeding import SeededGenerators
 from .._dtypes import autocast_enabled
 from .base import Layer
@@ -25,6 +28,10 @@ class HeadProjection(Layer):
     The kernel has shape `in_shape + out_shape` and the bias `out_shape`, as
     the EinsumDense sublayers of Keras's MultiHeadAttention lay them out.
     """
+
+    # The weights `add_weight` registers (declared for type checkers; `bias` is None without one).
+    kernel: torch.Tensor
+    bias: torch.Tensor | None
 
     def __init__(self, in_shape, out_shape, *, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
                  bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint, activation=None,
@@ -42,7 +49,7 @@ class HeadProjection(Layer):
             self.register_parameter("bias", None)
         self.built = True
 
-    def forward(self, inputs):
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         lead = inputs.shape[:inputs.dim() - len(self.in_shape)]
         flat_in, flat_out = math.prod(self.in_shape), math.prod(self.out_shape)
         bias = None if self.bias is None else self.bias.reshape(flat_out)
@@ -130,10 +137,14 @@ class MultiHeadAttention(Layer):
 
     sequence_input = True        # input_dim= is the query's feature size, any number of steps
 
-    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
-                 attention_axes=None, sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None, **layer_kwargs):
+    def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None, dropout: float = 0.0,
+                 use_bias: bool = True, output_shape: int | Sequence[int] | None = None,
+                 attention_axes: int | Sequence[int] | None = None, sliding_window: int | None = None,
+                 flash_attention: bool | None = None, kernel_initializer: InitializerLike = "glorot_uniform",
+                 bias_initializer: InitializerLike = "zeros", kernel_regularizer: RegularizerLike = None,
+                 bias_regularizer: RegularizerLike = None, activity_regularizer: RegularizerLike = None,
+                 kernel_constraint: ConstraintLike = None, bias_constraint: ConstraintLike = None,
+                 use_gate: bool = False, seed: int | None = None, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
         self.num_heads = positive_int(num_heads, "num_heads", owner)
@@ -163,7 +174,7 @@ class MultiHeadAttention(Layer):
             "activity_regularizer": regularizers.get(activity_regularizer),
             "kernel_constraint": constraints.get(kernel_constraint),
             "bias_constraint": constraints.get(bias_constraint)}
-        self._dims = None        # (query, value, key) feature sizes once built
+        self._dims: tuple[int, int, int] | None = None        # (query, value, key) feature sizes once built
         self.build_from_hint()
 
     @staticmethod
@@ -175,7 +186,7 @@ class MultiHeadAttention(Layer):
             raise ValueError(f"{owner}: `output_shape` must be an int or a tuple of positive ints, "
                              f"got {output_shape!r}")
         shape = tuple(shape)
-        if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0 for d in shape):
+        if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and int(d) > 0 for d in shape):
             raise ValueError(f"{owner}: `output_shape` must be an int or a tuple of positive ints, "
                              f"got {output_shape!r}")
         return tuple(int(d) for d in shape)
@@ -193,7 +204,8 @@ class MultiHeadAttention(Layer):
         return given
 
     # ----------------------------------------------------------------- build
-    def build(self, query_shape, value_shape=None, key_shape=None):
+    def build(self, query_shape: InputShape, value_shape: InputShape | None = None,
+              key_shape: InputShape | None = None) -> None:
         """Create the projections for these input shapes (batch axis first); value and key default to the query's."""
         value_shape = query_shape if value_shape is None else value_shape
         key_shape = value_shape if key_shape is None else key_shape
@@ -208,8 +220,8 @@ class MultiHeadAttention(Layer):
         self.key_dense = HeadProjection((dims[2],), (heads, self.key_dim), name="key", **common,
                                         **self.factory_kwargs)
         if self.use_gate:
-            self.gate_dense = HeadProjection((dims[0],), (heads, self.value_dim), name="gate", activation="sigmoid",
-                                             **common, **self.factory_kwargs)
+            self.gate_dense: HeadProjection | None = HeadProjection(
+                (dims[0],), (heads, self.value_dim), name="gate", activation="sigmoid", **common, **self.factory_kwargs)
         else:
             self.gate_dense = None
         self.value_dense = HeadProjection((dims[1],), (heads, self.value_dim), name="value", **common,
@@ -313,8 +325,12 @@ class MultiHeadAttention(Layer):
         return combined
 
     # --------------------------------------------------------------- forward
-    def forward(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
-                return_attention_scores=False, training=None, use_causal_mask=False, mask=None):
+    def forward(self, query: torch.Tensor, value: torch.Tensor, key: torch.Tensor | None = None,
+                query_mask: torch.Tensor | None = None, value_mask: torch.Tensor | None = None,
+                key_mask: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
+                return_attention_scores: bool = False, training: bool | None = None, use_causal_mask: bool = False,
+                mask: torch.Tensor | Sequence[torch.Tensor | None] | None = None
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Attend from `query` `(batch, T, dim)` to `value` (and `key`, default `value`) `(batch, S, dim)`.
 
         Masks: `query_mask`, `value_mask`, `key_mask` (bool, per step), `attention_mask` `(batch, T, S)`,
@@ -361,9 +377,12 @@ class MultiHeadAttention(Layer):
         if gate is not None:
             attended = attended * gate
         outputs = self.output_dense(attended)
-        return (outputs, scores) if return_attention_scores else outputs
+        if return_attention_scores:
+            assert scores is not None      # returning them takes the softmax path, which computes them
+            return outputs, scores
+        return outputs
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
         """The query's mask (Keras keeps the first input's mask on the output)."""
         if isinstance(mask, (list, tuple)):
             return mask[0] if mask else None

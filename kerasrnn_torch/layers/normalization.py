@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from .. import constraints, regularizers
 from .._checks import describe, require_float_input, require_tensor, require_weight_dtype, shape_text
 from .base import Layer
+from collections.abc import Sequence
 from typing import Any
 from .._types import ConstraintLike, InitializerLike, InputShape, RegularizerLike, TensorFn
 
@@ -85,7 +86,7 @@ class LayerNormalization(Layer):
     beta_constraint: TensorFn | None
     gamma_constraint: TensorFn | None
 
-    def __init__(self, axis=-1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+    def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
                  rms_scaling: bool = False, beta_initializer: InitializerLike = "zeros",
                  gamma_initializer: InitializerLike = "ones", beta_regularizer: RegularizerLike = None,
                  gamma_regularizer: RegularizerLike = None, beta_constraint: ConstraintLike = None,
@@ -143,7 +144,7 @@ class LayerNormalization(Layer):
         self._normalized_shape = shape
         self.built = True
 
-    def forward(self, inputs: torch.Tensor):
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Normalize `inputs` over `axis`, then scale by `gamma` and shift by `beta`."""
         require_tensor(inputs, describe(self))
         if not self.built:
@@ -236,16 +237,18 @@ class BatchNormalization(Layer):
     beta_constraint: TensorFn | None
     gamma_constraint: TensorFn | None
 
-    def __init__(self, axis=-1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True,
                  beta_initializer: InitializerLike = "zeros", gamma_initializer: InitializerLike = "ones",
                  moving_mean_initializer: InitializerLike = "zeros",
                  moving_variance_initializer: InitializerLike = "ones", beta_regularizer: RegularizerLike = None,
                  gamma_regularizer: RegularizerLike = None, beta_constraint: ConstraintLike = None,
-                 gamma_constraint: ConstraintLike = None, renorm: bool = False, renorm_clipping=None,
+                 gamma_constraint: ConstraintLike = None, renorm: bool = False,
+                 renorm_clipping: dict[str, float] | None = None,
                  renorm_momentum: float = 0.99, synchronized: bool = False, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
-        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        if isinstance(axis, bool) or not isinstance(axis, (int, numbers.Integral)):
             raise TypeError(f"{owner}: `axis` must be an int, got {axis!r}")
         self.axis = int(axis)
         self.momentum = _real(momentum, "momentum", owner)
@@ -328,7 +331,8 @@ class BatchNormalization(Layer):
         variance = torch.where(keep, inputs - mean, zero).square().sum(dim=axes, keepdim=True) / count
         return mean.reshape(-1), variance.reshape(-1)
 
-    def forward(self, inputs: torch.Tensor, training: bool | None = None, mask: torch.Tensor | None = None):
+    def forward(self, inputs: torch.Tensor, training: bool | None = None,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
         """Normalize with the batch's statistics while training (updating the moving ones) and the moving
         statistics otherwise; `training=None` means `self.training`; `mask` leaves masked steps out of the
         batch statistics."""

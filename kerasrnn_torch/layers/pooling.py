@@ -62,7 +62,7 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
 
     supports_masking = True
 
-    def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None):
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Average over the steps of `(batch, steps, features)` inputs; with `mask`, over the used steps only."""
         inputs = self._checked(inputs)
         axis = self.steps_axis
@@ -100,7 +100,7 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
 
     supports_masking = False
 
-    def forward(self, inputs: torch.Tensor):
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Maximum over the steps of `(batch, steps, features)` inputs (a mask is not used, as in Keras 3)."""
         inputs = self._checked(inputs)
         if inputs.shape[self.steps_axis] == 0:
@@ -154,7 +154,7 @@ class MaxPooling1D(Layer):
         """Always None: this layer does not support masking in Keras."""
         return None
 
-    def forward(self, inputs: torch.Tensor):
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Maximum over windows of `pool_size` steps, every `strides` steps."""
         checked_steps_input(self, inputs)
         x = inputs.transpose(1, 2) if self.data_format == "channels_last" else inputs

@@ -20,10 +20,12 @@ from .base import Layer
 from .cell import RecurrentCell, fused_kernel_of
 from .config import activity_regularizer
 from .rnn import RNN
-from typing import Any
+from typing import Any, TypeVar
 from .._types import DeviceLike, RegularizerLike, ShapeLike
 from collections.abc import Sequence
 from torch import nn
+
+RecurrentLayerT = TypeVar("RecurrentLayerT", bound="KerasRecurrentLayer")
 
 
 class KerasRecurrentLayer(RNN):
@@ -74,7 +76,7 @@ class KerasRecurrentLayer(RNN):
         state["_zero_states_cache"] = fused.ZeroStates()
         return state
 
-    def __setstate__(self, state) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         for name, empty in (("_torch_weights_cache", None), ("_route_cache", None),
                             ("_zero_states_cache", fused.ZeroStates())):
@@ -124,8 +126,10 @@ class KerasRecurrentLayer(RNN):
     # over torch.nn, as each step right after the kernel runs several times slower than alone
     # (docs/benchmarks.md). Every other call, and every bad input, takes the full forward, which
     # checks and explains.
-    def forward(self, inputs: torch.Tensor, initial_state: torch.Tensor | Sequence[torch.Tensor] | None = None,
-                mask: torch.Tensor | None = None, training: bool | None = None):
+    # A tensor only, where RNN's forward also takes the structures a custom cell may read.
+    def forward(self, inputs: torch.Tensor,  # type: ignore[override]
+                initial_state: torch.Tensor | Sequence[torch.Tensor] | None = None, mask: torch.Tensor | None = None,
+                training: bool | None = None) -> Any:     # the output, or (output, *states)
         """Run the layer: `inputs` `(batch, timesteps, features)`; `initial_state` a list of tensors (`[h]`,
         `[h, c]` for LSTM); `mask` bool `(batch, timesteps)`, True = use the step, any pattern; `training`
         (None: `self.training`). Returns the output, or `(output, *states)` with `return_state=True`."""
@@ -172,7 +176,8 @@ class KerasRecurrentLayer(RNN):
             states.append(state.unsqueeze(0))
         return states
 
-    def prepared_fused_call(self, inputs: torch.Tensor, training: bool):
+    def prepared_fused_call(self, inputs: torch.Tensor, training: bool
+                            ) -> tuple[str, str, list[torch.Tensor]] | None:
         """`(kind, activation, PyTorch-layout weights)` when an unmasked call may skip the general checks
         and run fused at once, else None (the general forward then checks and runs it).
 
@@ -208,7 +213,7 @@ class KerasRecurrentLayer(RNN):
         self.__dict__["_route_cache"] = (key, route)
         return route
 
-    def torch_weights(self):
+    def torch_weights(self) -> list[torch.Tensor]:
         """`[weight_ih, weight_hh, bias_ih, bias_hh]` in PyTorch's layout, differentiable.
 
         The conversion is cached until a weight changes: the key holds each
@@ -219,13 +224,15 @@ class KerasRecurrentLayer(RNN):
         tensors, so several backward passes can go through them.
         """
         if _tracing():
-            params = self._modules["cell"]._parameters
+            cell: Any = self._modules["cell"]
+            params = cell._parameters
             return self._convert_weights(params["kernel"], params["recurrent_kernel"], params["bias"])
         return self._cached_torch_weights()
 
     def _cached_torch_weights(self):
         """`torch_weights()` outside tracing (the caller has checked)."""
-        params = self._modules["cell"]._parameters
+        cell: Any = self._modules["cell"]
+        params = cell._parameters
         kernel, recurrent_kernel, bias = params["kernel"], params["recurrent_kernel"], params["bias"]
         if _is_transformed(kernel):
             # Under torch.func (grad, functional_call inside it) the weights are wrapped tensors without
@@ -259,7 +266,8 @@ class KerasRecurrentLayer(RNN):
         return to_torch(self)
 
     @classmethod
-    def from_torch(cls, module, *, assume_batch_first: bool = False, **kwargs: Any):
+    def from_torch(cls: type[RecurrentLayerT], module: nn.Module, *, assume_batch_first: bool = False,
+                   **kwargs: Any) -> RecurrentLayerT:
         """A layer of this class holding the weights of a single-layer `torch.nn` recurrent module.
 
         A module with `batch_first=False` is refused unless `assume_batch_first=True` says its inputs will
@@ -274,9 +282,11 @@ class KerasRecurrentLayer(RNN):
             # Keras's input dropout: one mask per sample, the same at every step.
             masks = cell.dropout_masks(inputs.shape[0], training, inputs)
             inputs = inputs * masks.inputs.unsqueeze(1)
+        activation = activations.canonical_name(cell.activation)
+        assert activation is not None        # the fused kernel runs for the activations it knows by name only
         return fused.run_unidirectional(
             cell.kind, inputs, states, self.torch_weights(),
-            activation=activations.canonical_name(cell.activation), layout=layout,
+            activation=activation, layout=layout,
             go_backwards=self.go_backwards, return_sequences=self.return_sequences,
             zero_output_for_mask=self.zero_output_for_mask,
             need_cell_state=self.return_state or self.stateful, pack=self.pack_on_cpu)

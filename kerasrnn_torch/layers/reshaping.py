@@ -13,6 +13,7 @@ from .._checks import describe, require_tensor, shape_text
 from .data_format import standardize as standardize_data_format
 from .base import Layer
 import torch
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -62,7 +63,7 @@ class RepeatVector(_Rearrange):
     def get_config(self) -> dict:
         return {**super().get_config(), "n": self.n}
 
-    def forward(self, inputs: torch.Tensor):
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """`(batch, features)` -> `(batch, n, features)`: the input repeated `n` times."""
         inputs = self._tensor(inputs, "a tensor of shape (batch, features)")
         if inputs.dim() != 2:
@@ -100,7 +101,7 @@ class Flatten(_Rearrange):
     def get_config(self) -> dict:
         return {**super().get_config(), "data_format": self.data_format}
 
-    def forward(self, inputs: torch.Tensor):
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Every axis but the batch one flattened into one."""
         inputs = self._tensor(inputs, "a tensor of shape (batch, ...)")
         if inputs.dim() < 1:
@@ -128,7 +129,7 @@ class Reshape(_Rearrange):
     torch.Size([3, 6, 2])
     """
 
-    def __init__(self, target_shape, **layer_kwargs: Any) -> None:
+    def __init__(self, target_shape: Sequence[int], **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
         if isinstance(target_shape, (str, bytes)) or not hasattr(target_shape, "__iter__"):
@@ -158,7 +159,7 @@ class Reshape(_Rearrange):
                              f"({size} values) to target_shape {shape_text(self.target_shape)}")
         return resolved
 
-    def forward(self, inputs: torch.Tensor):
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """`inputs` reshaped to `(batch, *target_shape)` (one -1 inferred)."""
         inputs = self._tensor(inputs, "a tensor of shape (batch, ...)")
         if inputs.dim() < 1:
@@ -184,7 +185,7 @@ class Permute(_Rearrange):
     torch.Size([4, 3, 10])
     """
 
-    def __init__(self, dims, **layer_kwargs: Any) -> None:
+    def __init__(self, dims: Sequence[int], **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
         if isinstance(dims, (str, bytes)) or not hasattr(dims, "__iter__"):
@@ -199,7 +200,7 @@ class Permute(_Rearrange):
     def get_config(self) -> dict:
         return {**super().get_config(), "dims": self.dims}
 
-    def forward(self, inputs: torch.Tensor):
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """`inputs` with the axes after the batch one permuted as `dims` says (counting from 1)."""
         inputs = self._tensor(inputs, f"a tensor with {len(self.dims) + 1} axes")
         if inputs.dim() != len(self.dims) + 1:

@@ -24,7 +24,7 @@ from .cell import RecurrentCell, follows_step_protocol, step_rank_of
 from .config import activity_regularizer, deserialize_layer, serialize_layer
 from .stacked_cells import StackedRNNCells, accepts_training, initial_state_of, state_count_of
 from typing import Any
-from .._types import InputShape, RegularizerLike
+from .._types import InputShape, RegularizerLike, StatesLike, TensorTree
 from .base import LayerT
 from collections.abc import Sequence
 
@@ -66,9 +66,10 @@ class RNN(Layer):
     # `RNN` itself (`kr.RNN.pack_on_cpu = True`) it changes every layer that does not set its own.
     pack_on_cpu = False
 
-    def __init__(self, cell, return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
-                 stateful: bool = False, unroll: bool = False, zero_output_for_mask: bool = False, *,
-                 activity_regularizer: RegularizerLike = None, **layer_kwargs: Any) -> None:
+    def __init__(self, cell: nn.Module | Sequence[nn.Module], return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 zero_output_for_mask: bool = False, *, activity_regularizer: RegularizerLike = None,
+                 **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
@@ -89,7 +90,7 @@ class RNN(Layer):
         self.last_path = None
         self._fallback_logged = False
         self._state_spec: pytree.TreeSpec | None = None    # pytree spec of stateful states, once there are some
-        self._state_leaves = None         # ... and their tensors, flattened
+        self._state_leaves: list[torch.Tensor] | None = None    # ... and their tensors, flattened
         self._cell_takes_training = accepts_training(cell)
         self._cell_follows_protocol = follows_step_protocol(cell)
         self.built = bool(getattr(cell, "built", True))
@@ -101,7 +102,7 @@ class RNN(Layer):
         self.build_cell(step_shape)
         self.built = True
 
-    def build_cell(self, step_shape: Sequence[int | None]) -> None:
+    def build_cell(self, step_shape: Any) -> None:   # a shape, or a structure of shapes
         """Build the cell for per-step inputs of `step_shape` (batch first; a structure for nested inputs)."""
         cell = self.cell
         if isinstance(cell, Layer):
@@ -111,7 +112,7 @@ class RNN(Layer):
             cell.built = True
 
     @property
-    def input_dim(self):
+    def input_dim(self) -> int | None:
         return getattr(self.cell, "input_dim", None)
 
     # ---------------------------------------------------------------- config
@@ -137,7 +138,7 @@ class RNN(Layer):
         return super().from_config(config)
 
     # ---------------------------------------------------------------- checks
-    def check_inputs(self, inputs: torch.Tensor):
+    def check_inputs(self, inputs: TensorTree) -> tuple[int, int, torch.Tensor]:
         """Validate a call's sequence (a tensor, or a structure for a custom cell); returns
         `(batch, timesteps, first input tensor)`, or raises naming this layer and what came."""
         if isinstance(inputs, torch.Tensor):
@@ -172,7 +173,7 @@ class RNN(Layer):
                              f"got input of shape {shape_text(leaves[0].shape)}")
         return batch, timesteps, leaves[0]     # not int(): symbolic sizes stay symbolic under export
 
-    def check_built_inputs(self, inputs: torch.Tensor):
+    def check_built_inputs(self, inputs: TensorTree) -> None:
         """Check a sequence against the built weights: feature size, device, dtype."""
         if not isinstance(inputs, torch.Tensor):
             return
@@ -191,14 +192,13 @@ class RNN(Layer):
         require_weight_dtype(inputs, weight.dtype, describe(self))
 
     # ---------------------------------------------------------------- states
-    def zero_states(self, batch: int, like: torch.Tensor):
+    def zero_states(self, batch: int, like: torch.Tensor) -> list[Any]:
         """The cell's zero initial states for `batch` rows (a list, as `initial_state`)."""
         if not like.is_floating_point():
             like = torch.zeros((), device=like.device)
         return initial_state_of(self.cell, batch, like)
 
-    def initial_states(self, initial_state: torch.Tensor | Sequence[torch.Tensor] | None, batch: int,
-                       like: torch.Tensor):
+    def initial_states(self, initial_state: StatesLike, batch: int, like: torch.Tensor) -> list[Any]:
         """The states a call starts from: `initial_state` checked and converted, else a stateful layer's
         held states, else zeros; raises naming the expected shapes."""
         if self.stateful and self._state_spec is not None:
@@ -209,7 +209,8 @@ class RNN(Layer):
                     f"{batch}; feed batches of {expected_batch}, or call reset_state(states) with states for "
                     "the new batch size")
         if initial_state is None:
-            return self.states if (self.stateful and self._state_spec is not None) else self.zero_states(batch, like)
+            held = self.states if self.stateful else None
+            return held if held is not None else self.zero_states(batch, like)
         given = [initial_state] if isinstance(initial_state, torch.Tensor) else list(initial_state)
         expected = self.zero_states(batch, like)
         expected_leaves, expected_spec = pytree.tree_flatten(expected)
@@ -230,16 +231,16 @@ class RNN(Layer):
         return pytree.tree_unflatten([g.to(w.dtype) for g, w in zip(given_leaves, expected_leaves)], expected_spec)
 
     @property
-    def states(self):
+    def states(self) -> list[Any] | None:
         """The stateful layer's current states (a list, as `initial_state`), or None before the first call."""
-        if self._state_spec is None:
+        if self._state_spec is None or self._state_leaves is None:     # both are set, or neither
             return None
         return pytree.tree_unflatten(list(self._state_leaves), self._state_spec)
 
     # The states are plain attributes, neither parameters nor buffers: state_dict leaves them out and
     # DistributedDataParallel does not broadcast rank 0's to the other ranks (each keeps its own rows'
     # states). `_apply` moves them with .to(device), .double(), .cuda() and the like.
-    def store_states(self, states):
+    def store_states(self, states: Sequence[Any]) -> None:
         """Keep `states` (detached) as a stateful layer's states, as a call does at its end.
 
         Kept in the weights' dtype, as Keras keeps its state variables: a call under autocast
@@ -262,13 +263,13 @@ class RNN(Layer):
             self._state_leaves = [fn(leaf) for leaf in self._state_leaves]
         return self
 
-    def snapshot_states(self):
+    def snapshot_states(self) -> tuple[pytree.TreeSpec, list[torch.Tensor]] | None:
         """The stored states as they are now (tensors are replaced, never modified, so references suffice)."""
-        if self._state_spec is None:
+        if self._state_spec is None or self._state_leaves is None:     # both are set, or neither
             return None
         return self._state_spec, list(self._state_leaves)
 
-    def restore_states(self, snapshot):
+    def restore_states(self, snapshot: tuple[pytree.TreeSpec, list[torch.Tensor]] | None) -> None:
         """Put back what `snapshot_states` returned (a wrapper undoing a half-finished call); None: no states."""
         self._state_spec, self._state_leaves = snapshot if snapshot is not None else (None, None)
 
@@ -281,13 +282,13 @@ class RNN(Layer):
             list(range(spec.num_leaves)), spec)
         return state
 
-    def __setstate__(self, state) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         state = dict(state)
         structure = state.pop("_state_structure", None)
         super().__setstate__(state)
         self._state_spec = None if structure is None else pytree.tree_flatten(structure)[1]
 
-    def reset_state(self, states=None) -> None:
+    def reset_state(self, states: StatesLike = None) -> None:
         """Reset a stateful layer's states to zeros, or to the given list of tensors."""
         if not self.stateful:
             raise ValueError(f"{describe(self)} is not stateful; reset_state applies to stateful=True layers")
@@ -312,7 +313,7 @@ class RNN(Layer):
     reset_states = reset_state
 
     # ------------------------------------------------------------------ path
-    def fused_config(self):
+    def fused_config(self) -> dispatch.FusedConfig | None:
         """What the dispatcher needs to know; None where no fused kernel exists."""
         return None
 
@@ -340,8 +341,8 @@ class RNN(Layer):
         return plan, layout
 
     # --------------------------------------------------------------- forward
-    def forward(self, inputs: torch.Tensor, initial_state: torch.Tensor | Sequence[torch.Tensor] | None = None,
-                mask: torch.Tensor | None = None, training: bool | None = None):
+    def forward(self, inputs: TensorTree, initial_state: StatesLike = None, mask: torch.Tensor | None = None,
+                training: bool | None = None) -> Any:     # the output, or (output, *states)
         """Run the cell over time: `inputs` `(batch, timesteps, ...)` (a structure for a custom cell);
         `initial_state` a list with one tensor per state; `mask` bool `(batch, timesteps)`, any pattern;
         `training` (None: `self.training`). Returns the output, or `(output, *states)` with `return_state=True`."""
@@ -357,7 +358,8 @@ class RNN(Layer):
         states = self.initial_states(initial_state, batch, first)
         return self.run_checked(inputs, states, mask, training)
 
-    def run_checked(self, inputs: torch.Tensor, states, mask: torch.Tensor | None, training: bool, layout=None):
+    def run_checked(self, inputs: TensorTree, states: list[Any], mask: torch.Tensor | None, training: bool,
+                    layout: mask_tools.MaskLayout | None = None) -> Any:
         """A call whose inputs, mask and states are already checked (`check_inputs`, `initial_states`):
         pick the path, run it, record and package the result as `forward` does.
 
@@ -383,13 +385,15 @@ class RNN(Layer):
         self.record_activity(result)
         return result
 
-    def _choose_and_run(self, inputs: torch.Tensor, states, mask: torch.Tensor | None, training: bool | None,
-                        layout=None):
+    def _choose_and_run(self, inputs: TensorTree, states: list[Any], mask: torch.Tensor | None, training: bool | None,
+                        layout: mask_tools.MaskLayout | None = None):
         plan, layout = self._choose_path(mask, layout, pytree.tree_leaves(inputs)[0].shape[1])
+        # Only built-in cells have a fused kernel, and they take a tensor; the loop takes any structure
+        # (its annotation, which says a tensor, is to be widened with the loop's rework).
         if plan.path == "fused":
-            output, final_states = self._run_fused(inputs, states, layout, training)
+            output, final_states = self._run_fused(inputs, states, layout, training)  # type: ignore[arg-type]
         else:
-            output, final_states = self._run_loop(inputs, states, mask, training)
+            output, final_states = self._run_loop(inputs, states, mask, training)  # type: ignore[arg-type]
         return output, final_states, plan.path
 
     def _run_fused(self, inputs: torch.Tensor, states, layout, training: bool | None):
@@ -420,7 +424,7 @@ class RNN(Layer):
                             return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask)
 
     # ----------------------------------------------------------------- masks
-    def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
+    def compute_mask(self, inputs: TensorTree, mask: torch.Tensor | None = None) -> Any:
         """Keras: the mask passes on with return_sequences and is dropped otherwise."""
         output_mask = mask if self.return_sequences else None
         if self.return_state:

@@ -11,6 +11,7 @@ from .._checks import describe
 from .base import Layer
 from .cell import NO_DROPOUT, follows_step_protocol, step_rank_of
 from .config import deserialize_layer, serialize_layer
+from collections.abc import Iterable, Sequence
 from typing import Any
 from .._types import InputShape, Step
 from .base import LayerT
@@ -93,7 +94,7 @@ class StackedRNNCells(Layer):
     # Cells that follow the cell protocol (any module, as RNN's cell), so their attributes are not checked.
     cells: Any
 
-    def __init__(self, cells, **layer_kwargs: Any) -> None:
+    def __init__(self, cells: Iterable[nn.Module], **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         cells = list(cells)
         if not cells:
@@ -126,11 +127,11 @@ class StackedRNNCells(Layer):
         return step_rank_of(self.cells[0])
 
     @property
-    def output_size(self):
+    def output_size(self) -> int | Sequence[Any]:     # the last cell's: an int or a shape
         return output_size_of(self.cells[-1])
 
     @property
-    def input_dim(self):
+    def input_dim(self) -> int | None:
         return getattr(self.cells[0], "input_dim", None)
 
     def build(self, input_shape: InputShape) -> None:
@@ -154,7 +155,7 @@ class StackedRNNCells(Layer):
             tuple(c.dropout_masks(batch, training, like) if p else NO_DROPOUT for c, p in zip(self.cells, self._protocol)),
             training)
 
-    def project(self, inputs: torch.Tensor, masks: StackedDropout):
+    def project(self, inputs: torch.Tensor, masks: StackedDropout) -> torch.Tensor:
         first = self.cells[0]
         return first.project(inputs, masks.per_cell[0]) if self._protocol[0] else inputs
 
@@ -182,7 +183,8 @@ class StackedRNNCells(Layer):
 
         return step
 
-    def forward(self, inputs: torch.Tensor, states, training: bool | None = None):
+    def forward(self, inputs: torch.Tensor, states: list[Any], training: bool | None = None
+                ) -> tuple[torch.Tensor, list[Any]]:
         """One step of every cell in turn: `(inputs_t, states) -> (output_t, new_states)`."""
         if not self.built:
             self.build(tuple(inputs.shape))

@@ -35,8 +35,12 @@ from torch.utils import _pytree as pytree
 
 from .. import _dtypes
 from .._checks import add_note, describe, shape_text
-from typing import Any
-from .._types import InputShape
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+from .._types import InputShape, ShapeLike
+
+if TYPE_CHECKING:
+    from .base import Layer
 
 # Probe sizes, (batch, unknown axis) for each of the two dummy runs. An output axis whose size
 # differs between them is unknown (None); batch and unknown axes get different sizes. Small sizes
@@ -66,8 +70,8 @@ class KerasTensor:
     <KerasTensor shape=(None, None, 8), dtype=float32, name=tokens>
     """
 
-    def __init__(self, shape, dtype: torch.dtype | None, *, node, index, examples, masks, name: str | None,
-                 level=0) -> None:
+    def __init__(self, shape: Sequence[int | None], dtype: torch.dtype | None, *, node: Node, index: int,
+                 examples: tuple[Any, Any], masks: tuple[Any, Any], name: str | None, level: int = 0) -> None:
         self.shape = tuple(shape)
         self.dtype = dtype
         self.node = node             # the Node that produces it (an InputLayer's for inputs)
@@ -89,13 +93,13 @@ class KerasTensor:
         dtype = str(self.dtype).replace("torch.", "")
         return f"<KerasTensor shape={shape_text(self.shape)}, dtype={dtype}, name={self.name}>"
 
-    def __bool__(self):
+    def __bool__(self) -> NoReturn:
         raise TypeError(f"{self!r} is symbolic: it has no value to test; the model computes it when called")
 
-    def __array__(self, *args: Any, **kwargs: Any):
+    def __array__(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError(f"{self!r} is symbolic and has no values; call the model on real tensors")
 
-    def _no_math(self, *args: Any, **kwargs: Any):
+    def _no_math(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError(f"{self!r} is symbolic: compute on it with layers, e.g. kr.Add()([a, b]) or "
                         "kr.Lambda(lambda t: ...)(x), so that the model can repeat the computation")
 
@@ -106,7 +110,7 @@ class KerasTensor:
 @dataclasses.dataclass(eq=False)
 class Node:
     """One call of a layer in a functional graph."""
-    layer: object
+    layer: Layer
     arguments: list               # the call's (args, kwargs) flattened, KerasTensors in place
     argument_spec: object         # pytree spec that rebuilds (args, kwargs) from `arguments`
     inputs: list                  # the KerasTensors among them, in order (positional first)
@@ -245,8 +249,8 @@ def bind_arguments(layer, args, kwargs) -> dict:
 
 
 # ------------------------------------------------------------------ Input
-def Input(shape, batch_size=None, dtype: torch.dtype | str | None = None,  # noqa: N802 (Keras's name)
-          name: str | None = None) -> KerasTensor:
+def Input(shape: ShapeLike, batch_size: int | None = None,  # noqa: N802 (Keras's name)
+          dtype: torch.dtype | str | None = None, name: str | None = None) -> KerasTensor:
     """A symbolic input of a functional model, as `keras.Input`.
 
     Args:
@@ -323,7 +327,7 @@ def symbolic_call(layer, args, kwargs, record=True):
     return pytree.tree_unflatten(node.outputs, out_spec)
 
 
-def _probe_at_lowest_level(layer, flat, spec, inputs: torch.Tensor, rule):
+def _probe_at_lowest_level(layer, flat, spec, inputs: list[KerasTensor], rule):
     """(level, the two runs' results) at the lowest probe level, from the inputs' own, that works."""
     first = max((t.level for t in inputs), default=0)
     for level in range(first, len(PROBE_LEVELS)):
@@ -397,14 +401,14 @@ def _is_shape(value: Any) -> bool:
         d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in value)
 
 
-def _fixed_batch(inputs: torch.Tensor, owner):
+def _fixed_batch(inputs: list[KerasTensor], owner: str) -> int | None:
     sizes = {t.shape[0] for t in inputs if t.shape and t.shape[0] is not None}
     if len(sizes) > 1:
         raise ValueError(f"{owner} was called on inputs with different fixed batch sizes {sorted(sizes)}")
     return next(iter(sizes), None)
 
 
-def _probe(layer, flat, spec, inputs: torch.Tensor, rule, examples, run):
+def _probe(layer, flat, spec, inputs: list[KerasTensor], rule, examples, run):
     """Run the layer on probe `run`'s values: (flattened outputs, their masks, the outputs' structure).
 
     `examples` maps id(input KerasTensor) to its (values, masks) at the level being probed.

@@ -39,7 +39,7 @@ class TimeDistributed(Layer):
     torch.Size([2, 10, 8])
     """
 
-    def __init__(self, layer, **layer_kwargs: Any) -> None:
+    def __init__(self, layer: nn.Module, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         if not isinstance(layer, nn.Module):
             raise TypeError(f"{describe(self)}: `layer` must be an nn.Module (e.g. Dense(8) or nn.Linear(4, 8)), "
@@ -77,7 +77,8 @@ class TimeDistributed(Layer):
             raise ValueError(f"{describe(self)} expects inputs of shape (batch, time, ...) with at least 3 axes, "
                              f"got a {rank}-D input of shape {shape_text(shape)}")
 
-    def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None, training: bool | None = None):
+    # Returns the wrapped layer's outputs (a tensor or a structure of them) with the time axis put back.
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None, training: bool | None = None) -> Any:
         """Apply the wrapped layer to every step of `(batch, timesteps, ...)` inputs; `mask` reaches a layer that
         takes one, step by step; `training` reaches a layer that takes it."""
         if not isinstance(inputs, torch.Tensor):

@@ -11,17 +11,26 @@ from __future__ import annotations
 
 import collections
 import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, Union
 
 import torch
+from torch import nn
 from torch.utils import _pytree as pytree
 
 from .._checks import describe, shape_text
 from ..layers.base import Layer, snake_case
 from ..layers.dry_run import dry_run
 from ..layers.input_layer import InputLayer
-from ..layers.symbolic import KerasTensor, bind_arguments
+from ..layers.symbolic import KerasTensor, Node, bind_arguments
 from .call_options import keywords_for, running_in_mode
 from .functional_config import model_config, model_from_config
+
+ModelT = TypeVar("ModelT", bound="Model")
+# A model's `inputs`: a kr.Input, or a list or dict of them; its `outputs`: a KerasTensor, or a list, tuple or
+# dict of them.
+Inputs = Union[KerasTensor, Sequence[KerasTensor], Mapping[str, KerasTensor]]
+Outputs = Union[KerasTensor, Sequence[Any], Mapping[str, Any]]
 
 
 class Model(Layer):
@@ -54,7 +63,7 @@ class Model(Layer):
 
     call_records = (*Layer.call_records, "_mask_cache")
 
-    def __init__(self, inputs, outputs, name=None):
+    def __init__(self, inputs: Inputs, outputs: Outputs, name: str | None = None) -> None:
         super().__init__(name=name or _model_name())
         owner = describe(self)
         # Keras orders a dict's entries by key wherever it flattens one (inputs, outputs, weights).
@@ -71,7 +80,7 @@ class Model(Layer):
                 self.add_module(key, layer)
         self._program = _Program(graph, self.inputs, self.outputs, pytree.tree_flatten(outputs)[1])
         self._input_names = [t.name for t in self.inputs]
-        self._mask_cache = None
+        self._mask_cache: tuple[weakref.ref[Any], list[Any]] | None = None     # (first input, output masks)
         self.built = True
 
     # ------------------------------------------------------------- structure
@@ -86,16 +95,16 @@ class Model(Layer):
         return list(self._nodes)
 
     @property
-    def input_structure(self):
+    def input_structure(self) -> Inputs:
         """`inputs` as given: a KerasTensor, or a list or dict of them (dicts ordered by key, as Keras)."""
         return self._inputs_structure
 
     @property
-    def output_structure(self):
+    def output_structure(self) -> Outputs:
         """`outputs` as given: what a call returns the structure of."""
         return self._outputs_structure
 
-    def get_layer(self, name=None, index=None):
+    def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
         """A layer by its name or its position in `layers`, as Keras's `get_layer`."""
         if (name is None) == (index is None):
             raise ValueError(f"{describe(self)}.get_layer: give either name= or index=")
@@ -110,17 +119,17 @@ class Model(Layer):
                          f"{[layer.name for layer in self._layers]}")
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple[int | None, ...] | list[tuple[int | None, ...]]:
         shapes = [t.shape for t in self.inputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
     @property
-    def input_dtype(self):
+    def input_dtype(self) -> torch.dtype | None | list[torch.dtype | None]:
         dtypes = [t.dtype for t in self.inputs]
         return dtypes[0] if len(dtypes) == 1 else dtypes
 
     @property
-    def output_shape(self):
+    def output_shape(self) -> tuple[int | None, ...] | list[tuple[int | None, ...]]:
         shapes = [t.shape for t in self.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
@@ -137,7 +146,8 @@ class Model(Layer):
         return weights
 
     # ---------------------------------------------------------------- calling
-    def forward(self, *inputs, mask=None, training=None):
+    def forward(self, *inputs: Any, mask: torch.Tensor | Sequence[torch.Tensor | None] | None = None,
+                training: bool | None = None) -> Any:     # the structure of `outputs`
         """Run the graph: inputs as a list (`model([a, b])`), a dict by input name, or positional arguments
         (`model(a, b)`); `mask` one entry per input; `training` for the layers that take it (None: their
         own mode). Returns the structure of `outputs`."""
@@ -177,7 +187,7 @@ class Model(Layer):
                              f"{len(self.inputs)} in all; got {len(masks)}")
         return masks
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The outputs' masks for `inputs` (from the latest call when it was on them)."""
         first = inputs[0] if isinstance(inputs, (list, tuple)) else \
             next(iter(inputs.values())) if isinstance(inputs, dict) else inputs
@@ -186,9 +196,10 @@ class Model(Layer):
             with dry_run(self):
                 self(inputs, mask=mask)
             cache = self._mask_cache
+            assert cache is not None        # the call made it
         return pytree.tree_unflatten(list(cache[1]), self._program.output_spec)
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())
         state["_mask_cache"] = None      # weak references cannot be pickled; it is only a cache
         return state
@@ -199,12 +210,12 @@ class Model(Layer):
         return model_config(self)
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls: type[ModelT], config: dict[str, Any]) -> ModelT:
         """A new model (new layers, same graph) from `get_config()` or a Keras functional model's config."""
         return model_from_config(cls, config, f"{cls.__name__}.from_config ({config.get('name')!r})")
 
     # ---------------------------------------------------------------- summary
-    def summary(self, print_fn=print, **kwargs) -> str | None:
+    def summary(self, print_fn: Callable[[str], object] | None = print, **kwargs: Any) -> str | None:
         """Print Keras's functional summary table (with "Connected to"); `print_fn=None` returns the text."""
         from .summary import functional_summary
         return functional_summary(self, print_fn=print_fn, **kwargs)
@@ -220,8 +231,10 @@ class _Graph:
     def __init__(self, inputs, outputs, owner):
         self.owner = owner
         input_ids = {id(t) for t in inputs}
-        order, first_seen = [], {}
-        finished, in_progress = set(), set()
+        order: list[Node] = []
+        first_seen: dict[int, int] = {}
+        finished: set[int] = set()
+        in_progress: set[int] = set()
         for tensor in outputs:
             self._visit(tensor, input_ids, order, first_seen, finished, in_progress)
         node_depth, layer_depth = self._depths(order, inputs, first_seen)
@@ -257,8 +270,8 @@ class _Graph:
     @staticmethod
     def _depths(order, inputs, first_seen):
         """Keras's depths: 0 at the outputs, each parent one deeper than its deepest child."""
-        node_depth = {}
-        layer_depth = {}
+        node_depth: dict[Node, int] = {}
+        layer_depth: dict[int, tuple[Any, int]] = {}
         in_graph = {id(node) for node in order}
         for node in reversed(order):
             depth = node_depth.setdefault(node, 0)

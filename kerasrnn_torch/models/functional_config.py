@@ -10,7 +10,7 @@ Keras functional model's configuration as well as ours.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from torch.utils import _pytree as pytree
 
@@ -155,7 +155,7 @@ def _entries(config, owner):
     return entries
 
 
-def _is_keras_tensor(value) -> bool:
+def _is_keras_tensor(value: Any) -> TypeGuard[dict[str, Any]]:
     return isinstance(value, dict) and value.get("class_name") == KERAS_TENSOR
 
 

@@ -3,18 +3,25 @@ from __future__ import annotations
 
 import warnings
 import weakref
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar, overload
 
 import numpy as np
 import torch
 from torch import nn
 
 from .._checks import add_note, describe, shape_hint, shape_of, shape_text, weight_tensors
+from .._types import InputShape, ShapeLike
 from ..layers.base import Layer, assign_weights
 from ..layers.config import deserialize_layer, serialize_layer
 from ..layers.input_layer import InputLayer
 from ..layers.symbolic import KerasTensor
 from .call_options import keywords_for, running_in_mode
 from .summary import dry_run, example_input, is_built, known_input, summary, weights_of
+
+SequentialT = TypeVar("SequentialT", bound="Sequential")
+# An input the model knows: (shape without the batch axis, dtype or None).
+_KnownInput = tuple[tuple[Any, ...], "torch.dtype | None"]
 
 
 class Sequential(Layer):
@@ -57,12 +64,13 @@ class Sequential(Layer):
     # Only `add` fills it, never with None (nn.Module allows None entries; the layer stack has none).
     _modules: dict[str, nn.Module]  # type: ignore[assignment]
 
-    def __init__(self, layers=None, name=None):
+    def __init__(self, layers: Iterable[nn.Module | KerasTensor] | None = None, name: str | None = None) -> None:
         super().__init__(name=name)
         self._keywords: dict[str, frozenset] = {}
-        self._input = None          # (shape without batch, dtype) given to build()
-        self._last_input = None     # the latest call's (shape without batch, dtype)
-        self._mask_cache = None     # the latest call's output mask, for compute_mask
+        self._input: _KnownInput | None = None          # (shape without batch, dtype) given to build()
+        self._last_input: _KnownInput | None = None     # the latest call's (shape without batch, dtype)
+        # the latest call's output mask, for compute_mask: (input, its mask, output mask)
+        self._mask_cache: tuple[weakref.ref[Any], weakref.ref[Any] | None, Any] | None = None
         for layer in layers or ():
             self.add(layer, rebuild=False)
         self._maybe_rebuild()
@@ -73,7 +81,7 @@ class Sequential(Layer):
         return {**super().get_config(), "layers": [serialize_layer(layer) for layer in self.layers]}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls: type[SequentialT], config: dict[str, Any]) -> SequentialT:
         """A new model from `get_config()` (or a Keras Sequential's: an InputLayer entry gives the input shape)."""
         config = dict(config)
         owner = f"{cls.__name__} {config.get('name')!r}"
@@ -101,13 +109,18 @@ class Sequential(Layer):
     def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[nn.Module]:
         return iter(self.layers)
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: int) -> nn.Module: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[nn.Module]: ...
+
+    def __getitem__(self, index: int | slice) -> nn.Module | list[nn.Module]:
         return self.layers[index]
 
-    def add(self, layer: nn.Module, rebuild: bool = True) -> None:
+    def add(self, layer: nn.Module | KerasTensor, rebuild: bool = True) -> None:
         """Append a layer; with a known input shape the new layer is built right away.
 
         `kr.Input(shape)` as the first entry gives the input shape, as in
@@ -152,17 +165,17 @@ class Sequential(Layer):
         return bool(self._modules) and all(is_built(layer) for layer in self._modules.values())
 
     @built.setter
-    def built(self, value):
+    def built(self, value: bool) -> None:
         pass  # derived from the layers; Layer.__init__ assigns it
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple[int | None, ...] | None:
         """`(None, *shape)` of the known input (from a hint, `build` or the latest call), else None."""
         known = self._known_input()
         return None if known is None else (None, *known[0])
 
     @property
-    def input_dtype(self):
+    def input_dtype(self) -> torch.dtype | None:
         known = self._known_input()
         return None if known is None else known[1]
 
@@ -172,7 +185,7 @@ class Sequential(Layer):
         first = known_input(self.layers[0]) if self._modules else None
         return first if first is not None else self._last_input
 
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: InputShape) -> None:
         """Create every layer's weights for inputs of `input_shape` (batch axis first, as Keras: `(None, 10, 5)`)."""
         self._build(shape_hint(tuple(input_shape)[1:], "input_shape", describe(self)))
 
@@ -197,7 +210,8 @@ class Sequential(Layer):
             self._build(*known)
 
     # ---------------------------------------------------------------- forward
-    def forward(self, inputs, mask=None, training=None):
+    # `inputs`: whatever the first layer takes; the result: whatever the last one returns.
+    def forward(self, inputs: Any, mask: torch.Tensor | None = None, training: bool | None = None) -> Any:
         """Run the layers in order on `inputs`, passing masks along; `mask` is the input's mask, `training`
         reaches the layers that take it (None: their own mode)."""
         if not self._modules:
@@ -237,7 +251,7 @@ class Sequential(Layer):
         return None
 
     # ------------------------------------------------------------------ masks
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The mask the last layer passes on for `inputs` (read from the latest call when it was on them)."""
         cache = self._mask_cache
         if cache is not None and cache[0]() is inputs and _same(cache[1], mask):
@@ -245,7 +259,7 @@ class Sequential(Layer):
         with dry_run(self):
             return self._run(inputs, mask, None)[1]
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # The mask cache holds weak references, which cannot be pickled (torch.save(model)); it is only a cache.
         state = dict(super().__getstate__())
         state["_mask_cache"] = None
@@ -274,7 +288,7 @@ class Sequential(Layer):
         """Every weight as a numpy array in Keras's order: what `keras.Sequential.get_weights()` returns."""
         return [w.detach().cpu().numpy().copy() for w in self.weights]
 
-    def set_weights(self, weights) -> None:
+    def set_weights(self, weights: Iterable[Any]) -> None:
         """Load arrays in Keras's order and shapes (e.g. the same `keras.Sequential`'s `get_weights()`)."""
         weights = list(weights)
         targets = self.weights
@@ -298,7 +312,8 @@ class Sequential(Layer):
         return [f"{i} ({names[id(t)]})" if id(t) in names else str(i) for i, t in enumerate(targets)]
 
     # ---------------------------------------------------------------- summary
-    def summary(self, input_shape=None, print_fn=print, **kwargs) -> str | None:
+    def summary(self, input_shape: ShapeLike | None = None, print_fn: Callable[[str], object] | None = print,
+                **kwargs: Any) -> str | None:
         """Print Keras's summary table of this model (None is returned, as Keras); `print_fn=None` returns the text."""
         return summary(self, input_shape=input_shape, print_fn=print_fn, **kwargs)
 

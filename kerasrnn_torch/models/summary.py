@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -17,6 +19,7 @@ from torch.nn.parameter import is_lazy
 from torch.utils import _pytree as pytree
 
 from .._checks import add_note, shape_hint, shape_text
+from .._types import ShapeLike
 from ..layers.base import Layer, snake_case
 from ..layers.dry_run import dry_run
 from ..layers.embedding import Embedding
@@ -194,7 +197,7 @@ def _batch_axes_as_none(first, second):
     second_leaves, second_spec = pytree.tree_flatten(second)
     if spec != second_spec:
         second_leaves = [None] * len(first_leaves)
-    merged = []
+    merged: list[Shape | None] = []
     for a, b in zip(first_leaves, second_leaves):
         if a is None:
             merged.append(None)
@@ -307,7 +310,8 @@ def render_table(header, rows, line_length: int = 88, positions=(0.45, 0.80, 1.0
     return lines
 
 
-def summary(module: nn.Module, input_shape=None, print_fn=print, *, dtype=None, input_data=None,
+def summary(module: nn.Module, input_shape: ShapeLike | None = None, print_fn: Callable[[str], object] | None = print,
+            *, dtype: torch.dtype | None = None, input_data: torch.Tensor | tuple[Any, ...] | None = None,
             line_length: int = 88) -> str | None:
     """Print a Keras-style summary of `module` (and return None, as Keras); with `print_fn=None`, return its text.
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -115,8 +116,8 @@ def _random_draw_notes(fused: _Run, loop: _Run) -> list[str]:
     return notes
 
 
-def assert_paths_agree(model: nn.Module, *inputs, atol: float = 1e-5, grad_atol: float = 1e-4, training: bool = False,
-                       **call_kwargs) -> Agreement:
+def assert_paths_agree(model: nn.Module, *inputs: Any, atol: float = 1e-5, grad_atol: float = 1e-4,
+                       training: bool = False, **call_kwargs: Any) -> Agreement:
     """Run `model(*inputs, **call_kwargs)` on the fused kernel and on the cell loop; raise if they differ.
 
     The first run puts every kerasrnn_torch recurrent layer on `use_cudnn="auto"`: each runs the
@@ -237,7 +238,7 @@ def _flatten_states(states: dict[str, list[torch.Tensor]]) -> dict[str, torch.Te
     return {f"{name!r} [{i}]": tensor for name, tensors in states.items() for i, tensor in enumerate(tensors)}
 
 
-def paths_report(model: nn.Module, *inputs, training: bool = False, **call_kwargs) -> PathsReport:
+def paths_report(model: nn.Module, *inputs: Any, training: bool = False, **call_kwargs: Any) -> PathsReport:
     """Which recurrent layers of `model` run the fused kernel on `model(*inputs, **call_kwargs)`, and why the
     others do not (`dispatch_reason` for the mask each received), as a table (print it, or read `.rows`).
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
+from typing import Any
 
 from .. import force_path
 
@@ -14,7 +16,7 @@ _FORCED = {"fused": "auto", "loop": "loop"}
 ARGUMENT = "kr_path"
 
 
-def both_paths(test):
+def both_paths(test: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a pytest test to run it twice, as `test[fused]` and `test[loop]`.
 
     `fused` runs the test body under `force_path("auto")`: every recurrent layer on the fused kernel
@@ -47,5 +49,6 @@ def both_paths(test):
         parameters = list(signature.parameters.values())
         at = next((i for i, p in enumerate(parameters) if p.kind is inspect.Parameter.VAR_KEYWORD), len(parameters))
         parameters.insert(at, inspect.Parameter(ARGUMENT, inspect.Parameter.KEYWORD_ONLY))
-        run_on_one_path.__signature__ = signature.replace(parameters=parameters)
+        run_on_one_path.__signature__ = signature.replace(  # type: ignore[attr-defined]  # what inspect and pytest read
+            parameters=parameters)
     return pytest.mark.parametrize(ARGUMENT, PATHS)(run_on_one_path)

@@ -63,10 +63,10 @@ class ModelSnapshot:
             module.restore_call_records(records)
         if self.tensors:
             self.model.load_state_dict(self.tensors, strict=False)
-        for layer, name, value in self.attributes:
-            setattr(layer, name, value)
-        for module, training in self.training:
-            module.training = training
+        for recurrent, name, value in self.attributes:
+            setattr(recurrent, name, value)
+        for any_module, training in self.training:
+            any_module.training = training
 
 
 @contextlib.contextmanager
