@@ -133,6 +133,9 @@ class Case(dict):
     "ours fused" (`fused_layer`: its `last_path` after timing is the path that ran), the mask and
     the torch.nn module timed (`reference`)."""
 
+    decoders: dict          # the decoders of a --tutorial case, by name
+    inputs: tuple           # and their inputs
+
     def __init__(self, impls=(), fused_layer=None, mask=None, reference=None):
         super().__init__(impls)
         self.fused_layer = fused_layer

@@ -24,6 +24,7 @@ below it (`follows_step_protocol`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import ClassVar
 
 import torch
@@ -151,7 +152,7 @@ class RecurrentCell(Layer):
     def bias_shape(self) -> tuple[int, ...]:
         return (self.gates * self.units,)
 
-    def initial_bias(self, tensor) -> torch.Tensor:
+    def initial_bias(self, tensor: torch.Tensor) -> torch.Tensor:
         """Fill the bias; LSTM overrides this for unit_forget_bias."""
         from .. import initializers
         return initializers.apply(initializers.get(self.bias_initializer), tensor)
@@ -227,7 +228,8 @@ class RecurrentCell(Layer):
     def make_step(self, masks: DropoutMasks = NO_DROPOUT) -> Step:
         raise NotImplementedError
 
-    def forward(self, inputs: torch.Tensor, states, training: bool | None = None):
+    def forward(self, inputs: torch.Tensor, states: torch.Tensor | Sequence[torch.Tensor],
+                training: bool | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """One Keras step: `(inputs_t, states) -> (output_t, new_states)`."""
         if not self.built:
             self.build(tuple(inputs.shape))
@@ -253,7 +255,7 @@ class RecurrentCell(Layer):
                 config[name] = own[name]
         return config
 
-    def set_implementation(self, value: Any, allowed):
+    def set_implementation(self, value: Any, allowed: Sequence[int]) -> None:
         """Keras's `implementation` (how Keras splits its matrix products): kept, as it changes no number here.
 
         As in Keras, `recurrent_dropout` makes it 1.

@@ -50,7 +50,7 @@ class LSTMCell(RecurrentCell):
         self.set_implementation(implementation, (1, 2))
         self.build_from_hint()
 
-    def initial_bias(self, tensor) -> torch.Tensor:
+    def initial_bias(self, tensor: torch.Tensor) -> torch.Tensor:
         init = initializers.get(self.bias_initializer)
         if not self.unit_forget_bias:
             return initializers.apply(init, tensor)
