@@ -55,9 +55,10 @@ def to_torch_weights(kind: str, kernel, recurrent_kernel, bias, *, recurrent_bia
         zeros = recurrent_bias_zeros if recurrent_bias_zeros is not None else \
             torch.zeros(kernel.shape[1], device=kernel.device, dtype=kernel.dtype)
         return [weight_ih, weight_hh, zeros, zeros]
-    if bias.dim() == 2:           # GRU reset_after: input row, recurrent row
-        bias_ih = to_torch_gate_order(bias[0], kind)
-        bias_hh = to_torch_gate_order(bias[1], kind)
+    if bias.dim() == 2:           # GRU reset_after: input row, recurrent row (unbind: one gradient op back)
+        input_row, recurrent_row = bias.unbind(0)
+        bias_ih = to_torch_gate_order(input_row, kind)
+        bias_hh = to_torch_gate_order(recurrent_row, kind)
     else:
         bias_ih = to_torch_gate_order(bias, kind)
         bias_hh = recurrent_bias_zeros if recurrent_bias_zeros is not None else torch.zeros_like(bias_ih)
