@@ -263,7 +263,6 @@ class ConvLSTMCell(RecurrentCell):
         recurrent_mask = masks.recurrent
         groups = 1 if recurrent_mask is None else 4
         axis = -1 if channels_last else 1
-        filters = self.filters
         activation, gate = self.activation, self.recurrent_activation
         elementwise = activations.is_elementwise(gate)
         gate_copies = self._gate_copies
@@ -276,12 +275,12 @@ class ConvLSTMCell(RecurrentCell):
             if crop is not None:
                 z = z[crop]
             z = projected + z
-            candidate = activation(z.narrow(axis, 2 * filters, filters))
+            blocks = z.chunk(4, dim=axis)          # not narrow: see LSTMCell.make_step
+            candidate = activation(blocks[2])
             if elementwise:            # one gate call over the four blocks (the c block's result is unused)
                 i, f, _, o = gate(z).chunk(4, dim=axis)
             else:
-                i, f, _, o = z.chunk(4, dim=axis)
-                i, f, o = gate(i), gate(f), gate(o)
+                i, f, o = gate(blocks[0]), gate(blocks[1]), gate(blocks[3])
             c = torch.addcmul(f * c, i, candidate)
             h = o * activation(c)
             return h, [h, c]

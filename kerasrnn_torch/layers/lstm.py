@@ -68,6 +68,9 @@ class LSTMCell(RecurrentCell):
         recurrent_mask = masks.recurrent
         units = self.units
 
+        # Gate blocks are cut with split, not slicing: torch.onnx cannot yet export a slice's gradient
+        # bookkeeping inside the loop's exported form (a scan) when the batch size is unbounded.
+        split = [2 * units, units, units]
         if activations.is_elementwise(gate):
             # One gate call over all four blocks (the c block's result is unused): fewer
             # kernels per step, the same numbers.
@@ -77,7 +80,7 @@ class LSTMCell(RecurrentCell):
                     h = h * recurrent_mask
                 z = torch.addmm(projected, h, recurrent_kernel)
                 i, f, _, o = gate(z).chunk(4, dim=1)
-                c = torch.addcmul(f * c, i, activation(z[:, 2 * units:3 * units]))
+                c = torch.addcmul(f * c, i, activation(z.split(split, dim=1)[1]))
                 h = o * activation(c)
                 return h, [h, c]
         else:
