@@ -16,7 +16,7 @@ from torch.utils import _pytree as pytree
 
 from .. import regularizers
 from .._checks import describe, require_weight_dtype, shape_text
-from ..engine import dispatch, masks as mask_tools
+from ..engine import bptt, dispatch, masks as mask_tools
 from ..engine.loop import (autocast_dtype, compiled_cell_loop, run_cell_loop, run_outside_autocast, run_sequence,
                            zero_masked_steps)
 from .base import Layer
@@ -65,6 +65,12 @@ class RNN(Layer):
     # LSTM training), but much slower with gradients (docs/benchmarks.md has the numbers). Set on
     # `RNN` itself (`kr.RNN.pack_on_cpu = True`) it changes every layer that does not set its own.
     pack_on_cpu = False
+    # The built-in cells' loop (LSTM, GRU, SimpleRNN with tanh, sigmoid, relu, hard_sigmoid or
+    # linear) runs as one autograd node with a hand-written backward through time (engine/bptt.py)
+    # when gradients are wanted: several times faster to train than autograd over every step's ops.
+    # Its backward cannot be differentiated again: set False (on a layer, or on `RNN` for every
+    # layer) for double backward (create_graph=True gradient penalties).
+    handwritten_backward = True
 
     def __init__(self, cell, return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
                  stateful: bool = False, unroll: bool = False, zero_output_for_mask: bool = False, *,
@@ -405,6 +411,14 @@ class RNN(Layer):
         cell = self.cell
         if self._cell_follows_protocol:
             masks = cell.dropout_masks(inputs.shape[0], training, inputs)
+            if self.handwritten_backward and not self.compile_loop and isinstance(cell, RecurrentCell):
+                spec = cell.loop_spec()
+                if bptt.usable(spec, [inputs, cell.kernel, cell.recurrent_kernel, *pytree.tree_leaves(states)]
+                               + ([cell.bias] if cell.bias is not None else [])):
+                    return bptt.run_cell_loop(spec, cell, masks, inputs, states, mask,
+                                              go_backwards=self.go_backwards,
+                                              return_sequences=self.return_sequences,
+                                              zero_output_for_mask=self.zero_output_for_mask)
             run = compiled_cell_loop if self.compile_loop else run_cell_loop
             return run(cell, masks, inputs, states, mask, go_backwards=self.go_backwards,
                        return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask,
