@@ -1,8 +1,8 @@
 """The cell loop's hand-written backward through time (engine/bptt.py) against the autograd loop and Keras 3.
 
-The node runs by default on the loop path when gradients are wanted; `handwritten_backward = False`
-gives the autograd loop, which is the reference here (outputs and states equal to 1e-6, gradients to
-1e-5), with Keras 3 on the torch backend as the outside reference.
+The node is opt-in (`handwritten_backward = True`, on a layer or on `kr.RNN`); it then runs on the
+loop path when gradients are wanted. The autograd loop is the reference here (outputs and states
+equal to 1e-6, gradients to 1e-5), with Keras 3 on the torch backend as the outside reference.
 """
 import itertools
 
@@ -41,7 +41,8 @@ MASKS = ["none", "right_padded", "left_padded", "holes", "fully_masked_row"]
 
 @pytest.fixture
 def node_calls(monkeypatch):
-    """How many times the hand-written node ran."""
+    """How many times the hand-written node ran (opted in for every layer of the test)."""
+    monkeypatch.setattr(kr.RNN, "handwritten_backward", True)
     calls = []
     original = bptt._Loop.apply
 
@@ -171,6 +172,18 @@ def test_node_gradcheck_float64(name, go_backwards, node_calls):
 
 
 # ------------------------------------------------------------------ which loop runs when
+def test_the_autograd_loop_is_the_default(monkeypatch):
+    calls = []
+    original = bptt._Loop.apply
+    monkeypatch.setattr(bptt._Loop, "apply", lambda *args: calls.append(args) or original(*args))
+    layer = kr.LSTM(4, activation="relu", input_dim=3)
+    layer(torch.randn(2, 5, 3, requires_grad=True)).sum().backward()
+    assert calls == [] and layer.last_path == "loop" and not layer.handwritten_backward
+    layer.handwritten_backward = True
+    layer(torch.randn(2, 5, 3, requires_grad=True)).sum().backward()
+    assert len(calls) == 1
+
+
 def test_autograd_loop_without_gradients(node_calls):
     layer = kr.LSTM(4, activation="relu", input_dim=3)
     x = torch.randn(2, 5, 3)
@@ -215,6 +228,7 @@ def test_switch_and_compiled_loop_keep_the_autograd_loop(node_calls):
 
 def test_double_backward_raises_and_the_switch_allows_it():
     layer = kr.SimpleRNN(4, activation="hard_sigmoid", input_dim=3)
+    layer.handwritten_backward = True
     x = torch.randn(2, 5, 3, requires_grad=True)
     (grad,) = torch.autograd.grad(layer(x).square().sum(), x, create_graph=True)
     with pytest.raises(RuntimeError, match="differentiate twice"):

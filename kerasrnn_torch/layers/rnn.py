@@ -65,12 +65,13 @@ class RNN(Layer):
     # LSTM training), but much slower with gradients (docs/benchmarks.md has the numbers). Set on
     # `RNN` itself (`kr.RNN.pack_on_cpu = True`) it changes every layer that does not set its own.
     pack_on_cpu = False
-    # The built-in cells' loop (LSTM, GRU, SimpleRNN with tanh, sigmoid, relu, hard_sigmoid or
-    # linear) runs as one autograd node with a hand-written backward through time (engine/bptt.py)
-    # when gradients are wanted: several times faster to train than autograd over every step's ops.
-    # Its backward cannot be differentiated again: set False (on a layer, or on `RNN` for every
-    # layer) for double backward (create_graph=True gradient penalties).
-    handwritten_backward = True
+    # Opt-in (not a Keras argument): with gradients, run a built-in cell's loop (LSTM, GRU,
+    # SimpleRNN with tanh, sigmoid, relu, hard_sigmoid or linear) as one autograd node with a
+    # hand-written backward through time (engine/bptt.py): the same numbers, 1.0x to 1.3x faster
+    # to train on the CPU sizes measured (docs/benchmarks.md), not enough to be the default. Its
+    # backward cannot be differentiated again (no create_graph=True gradient penalties). Set on
+    # `RNN` itself (`kr.RNN.handwritten_backward = True`) it changes every layer that does not set its own.
+    handwritten_backward = False
 
     def __init__(self, cell, return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
                  stateful: bool = False, unroll: bool = False, zero_output_for_mask: bool = False, *,
