@@ -272,14 +272,24 @@ def test_autocast_runs_the_node_in_float32(node_calls):
     assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in layer.parameters())
 
 
-def test_bidirectional_and_stateful_layers_run_the_node(node_calls):
+def test_bidirectional_and_stateful_layers_run_the_node(node_calls, monkeypatch):
     x = torch.randn(2, 5, 3, requires_grad=True)
     kr.Bidirectional(kr.LSTM(4, activation="relu", return_sequences=True))(x).sum().backward()
     assert len(node_calls) == 2
+    monkeypatch.setattr(kr.RNN, "handwritten_backward", False)
+    both = kr.Bidirectional(kr.LSTM(4, activation="relu", return_sequences=True))
+    both(x)
+    assert len(node_calls) == 2 and not both.handwritten_backward
+    both.handwritten_backward = True           # sets both directions
+    assert both.forward_layer.handwritten_backward and both.backward_layer.handwritten_backward
+    both(x).sum().backward()
+    assert len(node_calls) == 4
+    node_calls.clear()
     stateful = kr.GRU(4, reset_after=False, stateful=True, input_dim=3)
+    stateful.handwritten_backward = True
     stateful(x).sum().backward()
     stateful(x).sum().backward()     # the stored states are detached: a second call is its own graph
-    assert len(node_calls) == 4
+    assert len(node_calls) == 2
 
 
 def test_every_supported_configuration_is_a_spec():
