@@ -414,8 +414,10 @@ class RNN(Layer):
             masks = cell.dropout_masks(inputs.shape[0], training, inputs)
             if self.handwritten_backward and not self.compile_loop and isinstance(cell, RecurrentCell):
                 spec = cell.loop_spec()
-                if bptt.usable(spec, [inputs, cell.kernel, cell.recurrent_kernel, *pytree.tree_leaves(states)]
-                               + ([cell.bias] if cell.bias is not None else [])):
+                tensors = [inputs, cell.kernel, cell.recurrent_kernel, *pytree.tree_leaves(states)]
+                if cell.bias is not None:
+                    tensors.append(cell.bias)
+                if spec is not None and bptt.usable(spec, tensors):
                     return bptt.run_cell_loop(spec, cell, masks, inputs, states, mask,
                                               go_backwards=self.go_backwards,
                                               return_sequences=self.return_sequences,
