@@ -217,13 +217,25 @@ def test_autograd_loop_for_custom_and_stacked_cells(node_calls):
     assert len(node_calls) == 1
 
 
-def test_switch_and_compiled_loop_keep_the_autograd_loop(node_calls):
+def test_switch_compiled_loop_and_tracing_keep_the_autograd_loop(node_calls, monkeypatch):
+    from kerasrnn_torch.engine import loop
+    from kerasrnn_torch.layers import rnn
     layer = kr.GRU(4, reset_after=False, input_dim=3)
     x = torch.randn(2, 5, 3, requires_grad=True)
     layer.handwritten_backward = False
     layer(x).sum().backward()
     assert node_calls == []
-    assert not bptt.usable(layer.cell.loop_spec(), [x]) or torch.is_grad_enabled()
+    layer.handwritten_backward = True
+    compiled = []
+    monkeypatch.setattr(rnn, "compiled_cell_loop", lambda *a, **k: compiled.append(1) or loop.run_cell_loop(*a, **k))
+    layer.compile_loop = True           # compile_loop keeps compiling the autograd loop
+    layer(x).sum().backward()
+    assert node_calls == [] and compiled == [1]
+    layer.compile_loop = False
+    spec = layer.cell.loop_spec()
+    assert bptt.usable(spec, [x])
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)    # torch.compile and export trace
+    assert not bptt.usable(spec, [x])
 
 
 def test_double_backward_raises_and_the_switch_allows_it():
