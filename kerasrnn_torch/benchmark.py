@@ -33,7 +33,8 @@ right-padded), `--masks` (right-padded, left-padded, holes, random: torch.nn has
 no masked call, so only right-padded rows have a torch.nn column), `--decode`
 (one step with states, as a decoder runs), `--tutorial` (the PyTorch seq2seq
 tutorial's decoder with our GRU), `--no-bias` (use_bias=False),
-`--loop-configs` (configurations only the loop runs), `--memory`, `--functional`,
+`--loop-configs` (configurations only the loop runs: ours, ours with `handwritten_backward`, Keras 3),
+`--memory`, `--functional`,
 `--kernel-check`. Where "ours fused" is a layer left at `use_cudnn="auto"`, the
 table names the path it actually ran (`layer.last_path`).
 
@@ -268,6 +269,12 @@ def build_loop_case(config_name, size, masked, device, keras, compile_loop=False
         return call
 
     impls["ours loop"] = timed(lambda xi: ours(xi, mask=mask))
+    # The same layer with the opt-in hand-written backward through time (engine/bptt.py).
+    handwritten = OURS[base](units, return_sequences=True, input_dim=features, device=device, **kwargs)
+    handwritten.set_weights(ours.get_weights())
+    handwritten.train(training)
+    handwritten.handwritten_backward = True
+    impls["ours hand-written"] = timed(lambda xi: handwritten(xi, mask=mask))
     if compile_loop:
         compiled = OURS[base](units, return_sequences=True, input_dim=features, device=device, **kwargs)
         compiled.train(training)
@@ -294,14 +301,20 @@ def run_loop_configs(args, keras):
                     rows.append(row)
                     ms = row["ms"]
                     print(f"{size:7s} {config_name:24s} {row['mask']:12s} {row['mode']:7s} | {timing_text(row)} | "
-                          f"keras/ours {ratio_text(ms.get('keras 3'), ms['ours loop'])}", flush=True)
+                          f"keras/ours {ratio_text(ms.get('keras 3'), ms['ours loop'])}  loop/hand-written "
+                          f"{ratio_text(ms['ours loop'], ms.get('ours hand-written'))}", flush=True)
     return rows
 
 
 def loop_markdown_table(rows):
-    names = implementation_names(rows, ("ours loop", "ours compiled", "keras 3"))
+    names = implementation_names(rows, ("ours loop", "ours hand-written", "ours compiled", "keras 3"))
+    ratios = [("keras 3 / ours loop", "keras 3", "ours loop")] if "keras 3" in names else []
+    if "ours hand-written" in names:
+        ratios.append(("loop / hand-written", "ours loop", "ours hand-written"))
+        if "keras 3" in names:
+            ratios.append(("keras 3 / hand-written", "keras 3", "ours hand-written"))
     return timing_markdown(rows, [("size", "size"), ("configuration", "config"), ("mask", "mask"), ("mode", "mode")],
-                           names, [("keras 3 / ours loop", "keras 3", "ours loop")] if "keras 3" in names else [])
+                           names, ratios)
 
 
 def sample_interleaved(impls, backward, repeats, warmup, device, min_sample_ms=20.0):
@@ -1001,6 +1014,8 @@ def build_parser(prog=None):
     parser.add_argument("--min-sample-ms", type=at_least(0.0, float), default=20.0,
                         help="each repeat times back-to-back calls for at least this long (default 20)")
     parser.add_argument("--no-keras", action="store_true", help="leave Keras 3 out")
+    parser.add_argument("--threads", type=at_least(1), default=None,
+                        help="torch's intra-op threads (default: torch's choice); 1 steadies timings on a shared machine")
     parser.add_argument("--json", help="write the raw medians, IQRs and samples here")
     parser.add_argument("--plot", help="write a PNG of the fused/torch.nn ratios here (needs matplotlib)")
     parser.add_argument("--markdown", help="write the tables as markdown here")
@@ -1052,6 +1067,8 @@ def write_markdown(report, path):
 
 def main(argv=None, prog=None):
     args = build_parser(prog).parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     cores = os.cpu_count()
     load_before = machine_load()
     warnings = [w for w in [busy_warning(load_before, cores, "before the run")] if w]

@@ -294,17 +294,17 @@ def test_matrix_and_loop_configs_report_the_iqr_in_every_output(idle, capsys, tm
         assert_timed(row, ["torch.nn", "ours fused", "ours loop"])
     assert len(report["loop_rows"]) == len(benchmark.LOOP_CONFIGS) * 4
     for row in report["loop_rows"]:
-        assert_timed(row, ["ours loop"])
-    assert out.count("(IQR ") == 3 * 4 + len(benchmark.LOOP_CONFIGS) * 4
+        assert_timed(row, ["ours loop", "ours hand-written"])
+    assert out.count("(IQR ") == 3 * 4 + 2 * len(benchmark.LOOP_CONFIGS) * 4
     saved = json.loads((tmp_path / "r.json").read_text())
     assert set(saved["rows"][0]) >= {"ms", "iqr_ms", "samples_ms"} and set(saved["loop_rows"][0]["iqr_ms"]) == \
-        {"ours loop"}
+        {"ours loop", "ours hand-written"}
     assert (saved["kerasrnn_torch"], saved["repeats"]) == (kr.__version__, 2)
     markdown = (tmp_path / "r.md").read_text()
     assert "| torch.nn (ms) | torch.nn IQR | ours fused (ms) | ours fused IQR | ours loop (ms) | ours loop IQR |" \
         in markdown
-    assert "#### Loop-only configurations\n\n| size | configuration | mask | mode | ours loop (ms) | ours loop IQR |" \
-        in markdown
+    assert "#### Loop-only configurations\n\n| size | configuration | mask | mode | ours loop (ms) | ours loop IQR " \
+           "| ours hand-written (ms) | ours hand-written IQR | loop / hand-written |" in markdown
 
 
 def test_the_script_runs_the_same_code():

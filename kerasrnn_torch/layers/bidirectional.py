@@ -176,6 +176,16 @@ class Bidirectional(Layer):
         self.backward_layer.pack_on_cpu = bool(value)
 
     @property
+    def handwritten_backward(self) -> bool:
+        """The inner layers' `handwritten_backward` (see `RNN`); setting it sets both."""
+        return self.forward_layer.handwritten_backward
+
+    @handwritten_backward.setter
+    def handwritten_backward(self, value: Any) -> None:
+        self.forward_layer.handwritten_backward = bool(value)
+        self.backward_layer.handwritten_backward = bool(value)
+
+    @property
     def use_cudnn(self) -> bool | Literal["auto"]:
         """The inner layers' `use_cudnn` (Keras keeps both equal to the wrapped layer's)."""
         return self.forward_layer.use_cudnn

@@ -32,6 +32,7 @@ import torch
 from .. import activations, constraints, regularizers
 from .._checks import describe, one_of, positive_int, rate, shape_text
 from ..seeding import SeededGenerators
+from ..engine.bptt import LoopSpec
 from .base import Layer
 from .config import serialize_activation, weight_options
 from .._types import ActivationLike, ConstraintLike, InitializerLike, InputShape, RegularizerLike, Step
@@ -227,6 +228,21 @@ class RecurrentCell(Layer):
 
     def make_step(self, masks: DropoutMasks = NO_DROPOUT) -> Step:
         raise NotImplementedError
+
+    def loop_spec(self) -> LoopSpec | None:
+        """What the hand-written loop (engine/bptt.py) needs to run this cell's step, or None.
+
+        Only where the class declares the built-in step (`fused_kernel_of`):
+        a subclass that changes the step keeps the autograd loop.
+        """
+        kind = fused_kernel_of(self)
+        if kind is None:
+            return None
+        if kind == "gru" and not getattr(self, "reset_after", True):
+            kind = "gru_reset_before"
+        gate = getattr(self, "recurrent_activation", None)
+        return LoopSpec(kind, activations.canonical_name(self.activation) or "",
+                        activations.canonical_name(gate) if gate is not None else None)
 
     def forward(self, inputs: torch.Tensor, states: torch.Tensor | Sequence[torch.Tensor],
                 training: bool | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
