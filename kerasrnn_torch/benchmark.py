@@ -32,7 +32,9 @@ Case families: the matrix (ours fused, ours loop, torch.nn, Keras 3; no mask and
 right-padded), `--masks` (right-padded, left-padded, holes, random: torch.nn has
 no masked call, so only right-padded rows have a torch.nn column), `--decode`
 (one step with states, as a decoder runs), `--tutorial` (the PyTorch seq2seq
-tutorial's decoder with our GRU), `--no-bias` (use_bias=False),
+tutorial's decoder with our GRU), `--last-state` (the last states of
+right-padded rows: LSTM with return_state=True, GRU's last output, against
+torch.nn's packed call), `--no-bias` (use_bias=False),
 `--loop-configs` (configurations only the loop runs: ours, ours with `handwritten_backward`, Keras 3),
 `--memory`, `--functional`,
 `--kernel-check`. Where "ours fused" is a layer left at `use_cudnn="auto"`, the
@@ -63,6 +65,8 @@ SIZES = {  # name: (batch, timesteps, features, units); `--sizes all` runs these
     "medium": (32, 100, 128, 256),
     "long": (16, 500, 32, 64),
 }
+# Not in `all`: a very long sequence (a forward+backward takes seconds per call on the loop).
+LONG_SIZES = {"very_long": (8, 10000, 16, 32)}
 # Not in `all`: a smoke test that the tool runs (seconds; its numbers mean nothing).
 SMOKE_SIZES = {"tiny": (4, 6, 3, 5)}
 OURS = {"lstm": kr.LSTM, "gru": kr.GRU, "simple_rnn": kr.SimpleRNN}
@@ -76,7 +80,7 @@ NO_TORCH_MASK = ("torch.nn has no masked call: packing (pack_padded_sequence) co
 
 
 def size_of(name):
-    return SIZES[name] if name in SIZES else SMOKE_SIZES[name]
+    return {**SIZES, **LONG_SIZES, **SMOKE_SIZES}[name]
 
 
 def try_keras():
@@ -623,6 +627,71 @@ def no_bias_markdown_table(rows):
                                   ("ours fused ran", "path")], names, ratios)
 
 
+LAST_STATE_LAYERS = ("lstm", "gru")
+LAST_STATE_NOTE = ("return_sequences=False; LSTM with return_state=True (its final c wanted), GRU returning its last "
+                   "output; torch.nn packs the same rows (enforce_sorted=False) and reads h_n (and c_n)")
+
+
+def build_last_state_case(layer_name, size, device):
+    """The last states of right-padded rows, as an encoder reads them (`LAST_STATE_NOTE`): ours fused
+    (use_cudnn=True), ours loop, ours with `pack_on_cpu = True`, and torch.nn's packed call."""
+    batch, timesteps, features, units = size_of(size)
+    x = torch.randn(batch, timesteps, features, device=device)
+    mask, lengths = right_padded_mask(batch, timesteps, device)
+    lstm = layer_name == "lstm"
+
+    def ours(use_cudnn, pack=False):
+        layer = OURS[layer_name](units, return_state=lstm, input_dim=features, device=device, use_cudnn=use_cudnn)
+        layer.pack_on_cpu = pack
+        return layer, lambda xi: _summed(layer(xi, mask=mask))
+
+    fused_layer, run_fused = ours(True)
+    _, run_loop = ours(False)
+    _, run_packed = ours(True, pack=True)
+    reference = TORCH[layer_name](features, units, batch_first=True).to(device)
+
+    def run_torch(xi):
+        _, final = reference(pack_padded_sequence(xi, lengths, batch_first=True, enforce_sorted=False))
+        # ours returns (h, h, c) for LSTM: the same sum
+        return final[0].sum() * 2 + final[1].sum() if lstm else final.sum()
+    return Case({"torch.nn": timed_call(run_torch, x), "ours fused": timed_call(run_fused, x),
+                 "ours loop": timed_call(run_loop, x), "ours packed": timed_call(run_packed, x)},
+                fused_layer=fused_layer, mask=mask, reference=reference)
+
+
+def _summed(result):
+    """The sum of a layer's result: one tensor, or the output and states of return_state=True."""
+    return sum(t.sum() for t in result) if isinstance(result, (list, tuple)) else result.sum()
+
+
+def run_last_state(args):
+    """Last-state rows (`LAST_STATE_NOTE`) for the LSTM and GRU of --layers, every size, with and without
+    gradients."""
+    device = torch.device(args.device)
+    rows = []
+    for size in args.sizes:
+        for layer_name in (name for name in args.layers if name in LAST_STATE_LAYERS):
+            case = build_last_state_case(layer_name, size, device)
+            for backward in (False, True):
+                row = {"size": size, "layer": layer_name, "mode": "fwd+bwd" if backward else "fwd",
+                       **timings(case, backward, args.repeats, args.warmup, device, args.min_sample_ms)}
+                row.update(case.path_report())
+                rows.append(row)
+                ms = row["ms"]
+                print(f"last state {size:9s} {layer_name:5s} {row['mode']:7s} | {timing_text(row)} | fused/torch.nn "
+                      f"{ratio_text(ms['ours fused'], ms['torch.nn'])} fused/loop "
+                      f"{ratio_text(ms['ours fused'], ms['ours loop'])}", flush=True)
+    return rows
+
+
+def last_state_markdown_table(rows):
+    names = ["torch.nn", "ours fused", "ours loop", "ours packed"]
+    return timing_markdown(rows, [("size", "size"), ("layer", "layer"), ("mode", "mode")], names,
+                           [("ours fused / torch.nn", "ours fused", "torch.nn"),
+                            ("ours fused / ours loop", "ours fused", "ours loop"),
+                            ("ours packed / torch.nn", "ours packed", "torch.nn")]) + f"\n\n{LAST_STATE_NOTE}."
+
+
 def timed_call(run, x):
     """function(backward): `run(x)` without gradients, or with them and a backward of the sum."""
     def call(backward):
@@ -1002,9 +1071,12 @@ def build_parser(prog=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", help="print kerasrnn_torch's and torch's versions and exit",
                         version=f"kerasrnn_torch {kr.__version__} (torch {torch.__version__})")
-    parser.add_argument("--sizes", default="mnist", type=comma_list("sizes", (*SIZES, *SMOKE_SIZES), every=SIZES),
-                        help="comma-separated of %s ('all': %s; 'tiny' is a smoke test whose numbers mean nothing)"
-                             % (", ".join((*SIZES, *SMOKE_SIZES)), ", ".join(SIZES)))
+    parser.add_argument("--sizes", default="mnist",
+                        type=comma_list("sizes", (*SIZES, *LONG_SIZES, *SMOKE_SIZES), every=SIZES),
+                        help="comma-separated of %s ('all': %s; 'very_long' is %s steps, seconds per call; 'tiny' "
+                             "is a smoke test whose numbers mean nothing)"
+                             % (", ".join((*SIZES, *LONG_SIZES, *SMOKE_SIZES)), ", ".join(SIZES),
+                                f"{LONG_SIZES['very_long'][1]:,}"))
     parser.add_argument("--layers", default="lstm,gru,simple_rnn,bi_lstm", type=comma_list("layers", LAYERS),
                         help="comma-separated of %s (default lstm,gru,simple_rnn,bi_lstm)" % ", ".join(LAYERS))
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -1035,6 +1107,10 @@ def build_parser(prog=None):
     parser.add_argument("--tutorial", action="store_true",
                         help="also time the PyTorch seq2seq tutorial's decoder (per-token and batched) with "
                              "kr.GRU.from_torch against nn.GRU: a training step and a forward")
+    parser.add_argument("--last-state", action="store_true",
+                        help="also time the last states of right-padded rows (LSTM with return_state=True, GRU "
+                             "with return_sequences=False) against torch.nn's packed call, the loop and "
+                             "pack_on_cpu=True")
     parser.add_argument("--no-bias", action="store_true",
                         help="also time use_bias=False layers against torch.nn with bias=False and Keras 3")
     parser.add_argument("--memory", action="store_true", help="also measure peak memory of forward+backward")
@@ -1056,6 +1132,7 @@ def write_markdown(report, path):
                 ("mask_rows", "Mask patterns", masks_markdown_table),
                 ("decode_rows", "One-step decoding with states", decode_markdown_table),
                 ("tutorial_rows", "The PyTorch seq2seq tutorial's decoder", tutorial_markdown_table),
+                ("last_state_rows", "Last states of right-padded rows", last_state_markdown_table),
                 ("loop_rows", "Loop-only configurations", loop_markdown_table),
                 ("memory_rows", "Peak memory, forward+backward", memory_markdown_table),
                 ("functional_rows", "kr.Model against a hand-written forward", functional_markdown_table)]
@@ -1094,6 +1171,8 @@ def main(argv=None, prog=None):
         report["decode_rows"] = run_decode(args)
     if args.tutorial:
         report["tutorial_rows"] = run_tutorial(args)
+    if args.last_state:
+        report["last_state_rows"] = run_last_state(args)
     if args.kernel_check:
         report["kernel_rows"] = run_kernel_check(args)
     if args.loop_configs:

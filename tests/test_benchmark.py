@@ -36,7 +36,7 @@ def assert_timed(row, names):
 # ------------------------------------------------------------------------------------------ arguments
 @pytest.mark.parametrize("option, value, message", [
     ("--sizes", "mnist,mnsit", "argument --sizes: expected a comma-separated list of sizes from mnist, medium, long, "
-                               "tiny, or 'all'; got unknown 'mnsit' in 'mnist,mnsit'"),
+                               "very_long, tiny, or 'all'; got unknown 'mnsit' in 'mnist,mnsit'"),
     ("--layers", "lstm,grus", "argument --layers: expected a comma-separated list of layers from lstm, gru, "
                               "simple_rnn, bi_lstm, bi_gru, bi_simple_rnn; got unknown 'grus' in 'lstm,grus'"),
     ("--layers", "", "argument --layers: expected a comma-separated list of layers from lstm, gru"),
@@ -56,6 +56,7 @@ def test_sizes_all_means_the_three_real_sizes_and_lists_are_parsed():
     args = benchmark.build_parser().parse_args(["--sizes", "all", "--layers", "gru,bi_lstm",
                                                 "--decode-batches", "1,8", "--decode-units", "4"])
     assert args.sizes == ["mnist", "medium", "long"]            # 'tiny' is a smoke test, not in 'all'
+    assert benchmark.size_of("very_long") == (8, 10000, 16, 32)  # nor 'very_long' (seconds per call)
     assert args.layers == ["gru", "bi_lstm"]
     assert (args.decode_batches, args.decode_units) == ([1, 8], [4])
     defaults = benchmark.build_parser().parse_args([])
@@ -268,6 +269,39 @@ def test_tutorial_decoders_compute_the_same_numbers_and_gradients():
     converted = ours.gru.torch_weights()[0]
     (grad_ih,) = torch.autograd.grad(converted, ours.gru.cell.kernel, theirs.gru.weight_ih_l0.grad)
     torch.testing.assert_close(ours.gru.cell.kernel.grad, grad_ih, rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------- last states
+def test_last_state_family_times_the_lstm_and_gru_against_torch_nn_packed(idle, capsys, tmp_path):
+    report, out = run(capsys, "--skip-matrix", "--last-state", "--layers", "lstm,gru,simple_rnn,bi_lstm",
+                      "--markdown", str(tmp_path / "r.md"))
+    rows = report["last_state_rows"]
+    assert [(r["size"], r["layer"], r["mode"]) for r in rows] == [
+        ("tiny", layer, mode) for layer in ("lstm", "gru") for mode in ("fwd", "fwd+bwd")]
+    for row in rows:
+        assert_timed(row, ["torch.nn", "ours fused", "ours loop", "ours packed"])
+        assert row["path"] == "fused" and row["reason"] is None
+    assert out.count("last state tiny") == 4 and "fused/torch.nn" in out and "fused/loop" in out
+    markdown = (tmp_path / "r.md").read_text()
+    assert markdown.startswith("#### Last states of right-padded rows\n\n| size | layer | mode | torch.nn (ms) |")
+    assert "| ours fused / torch.nn | ours fused / ours loop | ours packed / torch.nn |" in markdown
+    assert benchmark.LAST_STATE_NOTE in markdown
+
+
+def test_last_state_cases_return_the_same_sums_as_torch_nn():
+    cpu = torch.device("cpu")
+    for layer_name in ("lstm", "gru"):
+        case = benchmark.build_last_state_case(layer_name, "tiny", cpu)
+        case.reference.load_state_dict(case.fused_layer.to_torch().state_dict())
+        batch, timesteps, features, _ = benchmark.size_of("tiny")
+        x = torch.randn(batch, timesteps, features)
+        mask, lengths = benchmark.right_padded_mask(batch, timesteps, cpu)
+        ours = benchmark._summed(case.fused_layer(x, mask=mask))
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        final = case.reference(packed)[1]
+        theirs = final[0].sum() * 2 + final[1].sum() if layer_name == "lstm" else final.sum()
+        assert torch.allclose(ours, theirs, atol=1e-4)
+        assert case.fused_layer.return_state == (layer_name == "lstm")
 
 
 # ---------------------------------------------------------------------------------- use_bias=False

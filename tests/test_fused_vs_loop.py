@@ -153,7 +153,7 @@ def test_pack_on_cpu_packs_and_changes_no_number(make, monkeypatch):
     from kerasrnn_torch.engine import fused
     packed_calls = []
     kernel = fused._call_kernel
-    monkeypatch.setattr(fused, "_call_kernel", lambda *args: packed_calls.append(args[-1] is not None)
+    monkeypatch.setattr(fused, "_call_kernel", lambda *args: packed_calls.append(args[6] is not None)
                         or kernel(*args))
     layer = make()
     x = torch.randn(3, 6, 3)
@@ -175,7 +175,7 @@ def test_pack_on_cpu_set_on_the_class_applies_to_every_layer_not_set_itself(monk
     from kerasrnn_torch.engine import fused
     packed_calls = []
     kernel = fused._call_kernel
-    monkeypatch.setattr(fused, "_call_kernel", lambda *args: packed_calls.append(args[-1] is not None)
+    monkeypatch.setattr(fused, "_call_kernel", lambda *args: packed_calls.append(args[6] is not None)
                         or kernel(*args))
     monkeypatch.setattr(kr.RNN, "pack_on_cpu", True)
     own_choice = kr.LSTM(4, return_sequences=True)
@@ -187,3 +187,23 @@ def test_pack_on_cpu_set_on_the_class_applies_to_every_layer_not_set_itself(monk
         packed_calls.clear()
         layer(torch.randn(2, 5, 3, requires_grad=True), mask=mask)
         assert packed_calls and all(packed_calls) == packs, type(layer).__name__
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_a_packed_call_assembles_the_padded_sequence_only_when_it_is_returned(return_sequences, monkeypatch):
+    # The GRU without gradients packs on the CPU; returning only the last output, it reads the final
+    # states alone, as torch.nn's user reading h_n does (no padded sequence built and dropped).
+    from kerasrnn_torch.engine import fused
+    assembled = []
+    pad = fused.pad_packed_sequence
+    monkeypatch.setattr(fused, "pad_packed_sequence", lambda *args, **kwargs: assembled.append(1) or pad(*args, **kwargs))
+    layer = kr.GRU(4, return_sequences=return_sequences, return_state=True, input_dim=3)
+    x = torch.randn(4, 6, 3)
+    mask = torch.arange(6) < torch.tensor([6, 2, 5, 1]).unsqueeze(1)
+    with torch.no_grad():
+        fused_result = layer(x, mask=mask)
+        with kr.force_path("loop"):
+            loop_result = layer(x, mask=mask)
+    assert bool(assembled) == return_sequences
+    for a, b in zip(fused_result, loop_result):
+        assert_close(a, b, OUTPUT_ATOL)

@@ -40,8 +40,34 @@ def test_plain_call_skips_the_general_forward(kind, general_forward_calls):
     out = layer(torch.randn(2, 4, 3))
     assert out.shape == (2, 5) and layer.last_path == "fused"
     assert general_forward_calls == []
-    layer(torch.randn(2, 4, 3), mask=torch.ones(2, 4, dtype=torch.bool))
-    assert general_forward_calls == [layer]
+    layer(torch.randn(2, 4, 3), mask=torch.tensor([[True] * 4, [True, True, False, False]]))   # a plain mask too
+    assert general_forward_calls == []
+    with pytest.raises(TypeError, match="mask must be a bool tensor"):                  # a bad one is explained
+        layer(torch.randn(2, 4, 3), mask=torch.ones(2, 4))
+    with pytest.raises(ValueError, match=r"mask must have shape \(batch, timesteps\) = \(2, 4\)"):
+        layer(torch.randn(2, 4, 3), mask=torch.ones(2, 5, dtype=torch.bool))
+    assert general_forward_calls == [layer, layer]
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("pattern", ["right_padded", "left_padded", "fully_masked_row", "all_true"])
+@pytest.mark.parametrize("flags", [(False, False, False), (True, True, False), (True, True, True),
+                                   (False, True, True)], ids=["last", "seq_state", "seq_state_back", "state_back"])
+def test_lean_masked_call_equals_the_general_path(kind, pattern, flags):
+    from reference import masks_by_name
+    return_sequences, return_state, go_backwards = flags
+    layer = LAYERS[kind](5, input_dim=3, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards)
+    x = torch.randn(3, 6, 3)
+    mask = masks_by_name(3, 6)[pattern]
+    for grad in (False, True):
+        with torch.set_grad_enabled(grad):
+            lean = layer(x, mask=mask)
+            general = RNN.forward(layer, x, mask=mask)
+        lean, general = (lean, general) if return_state else ((lean,), (general,))
+        assert len(lean) == len(general)
+        for a, b in zip(lean, general):
+            assert torch.equal(a, b)
 
 
 def test_plain_bidirectional_call_runs_one_two_way_kernel(general_forward_calls):

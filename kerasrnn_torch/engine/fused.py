@@ -7,6 +7,7 @@ Nothing here catches exceptions: a failure inside the kernel propagates.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import _VF
@@ -18,38 +19,49 @@ from .masks import MaskLayout
 
 
 # Looked up once: `_VF.name` goes through a Python-level module __getattr__ on every access.
-_KERNELS = {("lstm", "tanh"): _VF.lstm, ("gru", "tanh"): _VF.gru,
+# PyTorch's fused operators, typed loosely: torch's stubs give them no signature mypy can call.
+_KERNELS: dict[tuple[str, str], Any] = {("lstm", "tanh"): _VF.lstm, ("gru", "tanh"): _VF.gru,
             ("simple_rnn", "tanh"): _VF.rnn_tanh, ("simple_rnn", "relu"): _VF.rnn_relu}
 KERNEL_KINDS = frozenset(kind for kind, _ in _KERNELS)
 
 
 def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat_weights: list[torch.Tensor], *,
-                activation: str = "tanh", bidirectional: bool = False, lengths: torch.Tensor | None = None):
+                activation: str = "tanh", bidirectional: bool = False, lengths: torch.Tensor | None = None,
+                need_outputs: bool = True):
     """One fused call over a batch-first sequence.
 
     `states` are `(num_directions, batch, units)` tensors (`[h]` or `[h, c]`).
     `lengths` (CPU int64, every entry >= 1, any order) packs the batch so each
     row stops at its own length; padded output positions come back as zeros.
-    Returns `(outputs (batch, time, num_directions*units), final_states)`.
+    Returns `(outputs (batch, time, num_directions*units), final_states)`;
+    packed with `need_outputs=False`, `outputs` is None (the padded sequence
+    is never assembled: only the final states are read).
     """
+    args = (kind, inputs, states, flat_weights, activation, bidirectional, lengths, need_outputs)
     if kind == "lstm" and inputs.device.type == "cpu":
         if _needs_float32_lstm():
-            return _call_in_float32(kind, inputs, states, flat_weights, activation, bidirectional, lengths)
+            return _call_in_float32(*args)
         if torch.compiler.is_compiling() and torch.is_grad_enabled():
             # Inductor cannot compile the backward of PyTorch's CPU (oneDNN) LSTM kernel; run it
             # eagerly, as torch.compile does for torch.nn.LSTM itself (one graph break).
-            return _eager_call_kernel(kind, inputs, states, flat_weights, activation, bidirectional, lengths)
-    return _in_autocast_dtype(*_call_kernel(kind, inputs, states, flat_weights, activation, bidirectional, lengths))
+            return _eager_call_kernel(*args)
+    return _in_autocast_dtype(*_call_kernel(*args))
 
 
 def _in_autocast_dtype(outputs, final_states):
     """Every kind's results in the dtype autocast gives (CPU autocast lowers the LSTM and simple RNN
     kernels, not the GRU one), so a layer returns the same dtype on either path and kind."""
-    device_type = outputs.device.type
-    if outputs.dtype != torch.float32 or not autocast_enabled(device_type):
+    dtype = final_states[0].dtype
+    device_type = final_states[0].device.type
+    if dtype != torch.float32 or not autocast_enabled(device_type):
         return outputs, final_states
     low = torch.get_autocast_dtype(device_type)
-    return outputs.to(low), [state.to(low) for state in final_states]
+    return _to(outputs, low), [state.to(low) for state in final_states]
+
+
+def _to(tensor, dtype):
+    """`tensor.to(dtype)`; None stays None (outputs nobody asked for)."""
+    return None if tensor is None else tensor.to(dtype)
 
 
 def _cpu_has_bfloat16_lstm() -> bool:
@@ -71,31 +83,33 @@ def _needs_float32_lstm() -> bool:
     return not _CPU_BF16_LSTM
 
 
-def _call_in_float32(kind, inputs, states, flat_weights, activation, bidirectional, lengths):
+def _call_in_float32(kind, inputs, states, flat_weights, activation, bidirectional, lengths, need_outputs):
     """The kernel in float32 with autocast off; results in bfloat16, as autocast would give them."""
     with torch.autocast("cpu", enabled=False):
         outputs, final = _call_kernel(kind, inputs.float(), [s.float() for s in states],
-                                      [w.float() for w in flat_weights], activation, bidirectional, lengths)
-    return outputs.to(torch.bfloat16), [s.to(torch.bfloat16) for s in final]
+                                      [w.float() for w in flat_weights], activation, bidirectional, lengths,
+                                      need_outputs)
+    return _to(outputs, torch.bfloat16), [s.to(torch.bfloat16) for s in final]
 
 
-def _call_kernel(kind, inputs, states, flat_weights, activation, bidirectional, lengths):
+def _call_kernel(kind, inputs, states, flat_weights, activation, bidirectional, lengths, need_outputs=True):
     kernel = _KERNELS[kind, activation]
-    hx = tuple(states) if kind == "lstm" else states[0]
+    hx: tuple[torch.Tensor, ...] | torch.Tensor = tuple(states) if kind == "lstm" else states[0]
     # cuDNN needs the train flag to keep what backward uses; it changes nothing else for one layer.
     train = torch.is_grad_enabled()
     if lengths is None:
         result = kernel(inputs, hx, flat_weights, True, 1, 0.0, train, bidirectional, True)
         return result[0], list(result[1:])
     packed = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
-    if kind == "lstm":
-        hx = tuple(h.index_select(1, packed.sorted_indices) for h in hx)
-    else:
-        hx = hx.index_select(1, packed.sorted_indices)
+    order = packed.sorted_indices
+    assert order is not None            # set when packing with enforce_sorted=False
+    hx = tuple(h.index_select(1, order) for h in hx) if isinstance(hx, tuple) else hx.index_select(1, order)
     result = kernel(packed.data, packed.batch_sizes, hx, flat_weights, True, 1, 0.0, train, bidirectional)
-    outputs, _ = pad_packed_sequence(
-        PackedSequence(result[0], packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
-        batch_first=True, total_length=inputs.shape[1])
+    outputs = None
+    if need_outputs:
+        outputs, _ = pad_packed_sequence(
+            PackedSequence(result[0], packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
+            batch_first=True, total_length=inputs.shape[1])
     final_states = [s.index_select(1, packed.unsorted_indices) for s in result[1:]]
     return outputs, final_states
 
@@ -116,37 +130,63 @@ def reverse_valid_steps(sequence: torch.Tensor, lengths: torch.Tensor) -> torch.
 class RightPaddedRun:
     """How the fused kernel runs a right-padded batch: the CPU speed/memory policy, decided in one place.
 
-    `whole`: run the padded batch whole, its padding zeroed and cut after
-    the longest row, rather than through PyTorch's packed kernel. Each row's
-    valid steps come first, so they see only each other: the outputs at the
-    valid steps are exact, and the final `h` is the output at the row's last
-    valid step. On the CPU, with gradients, this is several times faster than
-    packing (docs/benchmarks.md), at the cost of activations for padded
-    steps. LSTM's final `c` cannot be read off the outputs, so a call that
-    needs it packs; `pack_on_cpu` (lower peak memory) packs; without
-    gradients the packed GRU is a little faster (it skips the padding).
+    `method` is one of:
+
+    - "whole": run the padded batch whole, its padding zeroed and cut after
+      the longest row. Each row's valid steps come first, so they see only
+      each other: the outputs at the valid steps are exact, and the final `h`
+      is the output at the row's last valid step. On the CPU, with gradients,
+      several times faster than packing (docs/benchmarks.md), at the cost of
+      activations for padded steps. It cannot give LSTM's final `c`.
+    - "segments" (CPU LSTM whose final `c` is wanted): rows sorted by length,
+      one whole-batch kernel call per stretch between two distinct lengths,
+      the rows still running carrying their states into the next stretch;
+      each row's final `(h, c)` is the state where its length ends. The same
+      steps as packing, on the fast whole-batch kernel (`run_segments`);
+      without gradients and with short stretches it packs (`Segments.worth_it`).
+    - "packed": PyTorch's packed kernel (`pack_on_cpu`, lower peak memory;
+      CUDA; and the GRU without gradients, where it skips the padding and is
+      a little faster than the whole batch).
     """
-    whole: bool
+    method: str
+
+    @property
+    def whole(self) -> bool:
+        return self.method == "whole"
+
+    @property
+    def packed(self) -> bool:
+        return self.method == "packed"
 
     @classmethod
     def choose(cls, kind: str, inputs: torch.Tensor, *, need_cell_state: bool, pack: bool) -> "RightPaddedRun":
-        if pack or inputs.device.type != "cpu" or (kind == "lstm" and need_cell_state):
-            return cls(False)
-        return cls(kind != "gru" or torch.is_grad_enabled())
+        if pack or inputs.device.type != "cpu":
+            return cls("packed")
+        if kind == "lstm" and need_cell_state:
+            return cls("segments")
+        if kind == "gru" and not torch.is_grad_enabled():
+            return cls("packed")
+        return cls("whole")
 
-    def run(self, kind, inputs, states, flat_weights, activation, layout, go_backwards):
+    def run(self, kind, inputs, states, flat_weights, activation, layout, go_backwards, need_outputs=True):
         """`(outputs, final_states)`: each row's valid outputs first, in reading order, and the final states.
 
-        Packed, `outputs` is `(batch, time, units)` with zeros after each row's
-        valid steps; whole, `(batch, longest, units)` with anything there. A
-        whole run gives None for LSTM's `c`. `states` are `(1, batch, units)`.
+        Packed or in segments, `outputs` is `(batch, time, units)` with zeros
+        after each row's valid steps (None with `need_outputs=False`); whole,
+        `(batch, longest, units)` with anything there. A whole run gives None
+        for LSTM's `c`. `states` are `(1, batch, units)`.
         """
         lengths = layout.lengths
         if go_backwards:
             inputs = reverse_valid_steps(inputs, lengths)
+        if self.method == "segments":
+            plan = Segments.of(lengths)
+            if plan.worth_it(torch.is_grad_enabled()):      # else packed, as below
+                return run_segments(kind, inputs, states, flat_weights, activation, plan, need_outputs)
         if not self.whole:
             inputs, lengths = packable(inputs, layout)
-            return call_kernel(kind, inputs, states, flat_weights, activation=activation, lengths=lengths)
+            return call_kernel(kind, inputs, states, flat_weights, activation=activation, lengths=lengths,
+                               need_outputs=need_outputs)
         longest = max(int(lengths.max()), 1)      # fully masked batches still run one (discarded) step
         valid = layout.mask[:, :longest].unsqueeze(-1)
         # Padding may hold anything: zeroed first, so nothing computed there is non-finite or reaches a
@@ -159,6 +199,87 @@ class RightPaddedRun:
         last = (lengths.clamp(min=1) - 1).to(outputs.device)
         h = outputs.gather(1, last.view(-1, 1, 1).expand(-1, 1, outputs.shape[-1]))
         return outputs, [h.squeeze(1).unsqueeze(0)] + ([None] if kind == "lstm" else [])
+
+
+@dataclass(frozen=True)
+class Segments:
+    """A right-padded batch cut where rows end: `order` (CPU int64) sorts the rows longest first;
+    stretch `j` runs steps `starts[j]:ends[j]` for the first `counts[j]` rows in that order (the
+    rows after `counts[0]` are empty)."""
+    order: torch.Tensor
+    starts: list
+    ends: list
+    counts: list
+
+    @classmethod
+    def of(cls, lengths: torch.Tensor) -> "Segments":
+        """The stretches for `lengths` (CPU int64): one per distinct length above zero."""
+        order = torch.argsort(lengths, descending=True, stable=True)
+        ascending = lengths.index_select(0, order).flip(0)
+        ends = torch.unique_consecutive(ascending)
+        ends = ends[ends > 0]
+        counts = len(lengths) - torch.searchsorted(ascending, ends)        # rows whose length reaches each end
+        ends_list = ends.tolist()
+        return cls(order, [0] + ends_list[:-1], ends_list, counts.tolist())
+
+    def worth_it(self, with_gradients: bool) -> bool:
+        """Whether these stretches beat the packed kernel (docs/benchmarks.md, "Last states of
+        right-padded rows").
+
+        With gradients, always (the packed kernel's CPU backward is slow): 0.4x to 0.9x of its time
+        with a distinct length at nearly every step, far less on long rows. Without, each kernel
+        call's fixed cost counts against packing's leaner steps: segments when the stretches average
+        at least `MIN_MEAN_STRETCH` steps. Never for an empty batch.
+        """
+        if not self.ends:
+            return False
+        return with_gradients or self.ends[-1] >= MIN_MEAN_STRETCH * len(self.ends)
+
+
+# Without gradients, the shortest mean stretch (steps per kernel call) for which segments beat packing.
+MIN_MEAN_STRETCH = 2
+
+
+def run_segments(kind, inputs, states, flat_weights, activation, plan: Segments, need_outputs=True):
+    """A right-padded batch as whole-batch kernel calls between its distinct lengths (`plan`, at
+    least one stretch); `(outputs or None, final_states)` as `RightPaddedRun.run` packed gives them.
+
+    Each call reads only valid steps, and a row's final states are those of the call where its length
+    ends (an empty row's are its initial states): the steps and numbers of the packed kernel, at the
+    whole-batch kernel's speed.
+    """
+    order = plan.order.to(inputs.device)
+    initial = running = [s.index_select(1, order) for s in states]
+    # One sorted copy, cut into views: each stretch reads a prefix of the rows (autograd then adds one
+    # gradient per stretch into one buffer, not a scatter per stretch).
+    stretches = inputs.index_select(0, order)[:, :plan.ends[-1]].split(
+        [end - start for start, end in zip(plan.starts, plan.ends)], dim=1)
+    finished, pieces = [], []
+    for stretch, count, following in zip(stretches, plan.counts, plan.counts[1:] + [0]):
+        outputs, running = call_kernel(kind, stretch[:count], [s[:, :count] for s in running], flat_weights,
+                                       activation=activation)
+        finished.append([s[:, following:] for s in running])        # the rows whose length ends here
+        if need_outputs:
+            pieces.append(outputs)
+    if plan.counts[0] < len(plan.order):
+        # Empty rows (last in the order) keep their initial states, in the kernel's dtype (autocast's).
+        finished.insert(0, [s[:, plan.counts[0]:].to(f.dtype) for s, f in zip(initial, running)])
+    unsort = torch.argsort(order)
+    final = [torch.cat(parts[::-1], dim=1).index_select(1, unsort) for parts in zip(*finished)]
+    if not need_outputs:
+        return None, final
+    return _sequence_of_pieces(pieces, inputs.shape[1], unsort), final
+
+
+def _sequence_of_pieces(pieces, timesteps, unsort):
+    """The stretches' outputs (rows longest first, fewer rows each) as one `(batch, timesteps, units)`
+    sequence in the batch's order, zeros after each row's valid steps."""
+    batch = unsort.shape[0]
+    padded = [torch.nn.functional.pad(piece, (0, 0, 0, 0, 0, batch - piece.shape[0])) for piece in pieces]
+    computed = sum(piece.shape[1] for piece in pieces)
+    if computed < timesteps:
+        padded.append(padded[0].new_zeros(batch, timesteps - computed, padded[0].shape[2]))
+    return torch.cat(padded, dim=1).index_select(0, unsort)
 
 
 def packable(inputs: torch.Tensor, layout: MaskLayout):
@@ -269,6 +390,16 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
     if layout.kind == "none":
         return run_unmasked(kind, inputs, states, flat_weights, activation=activation, go_backwards=go_backwards,
                             return_sequences=return_sequences)
+    return run_masked(kind, inputs, states, flat_weights, activation=activation, layout=layout,
+                      go_backwards=go_backwards, return_sequences=return_sequences,
+                      zero_output_for_mask=zero_output_for_mask, need_cell_state=need_cell_state, pack=pack)
+
+
+def run_masked(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat_weights: list[torch.Tensor], *,
+               activation: str, layout: MaskLayout, go_backwards: bool, return_sequences: bool,
+               zero_output_for_mask: bool = False, need_cell_state: bool = True, pack: bool = False):
+    """`run_unidirectional` with a mask (`layout.kind` not "none"); `states` already in the kernel's
+    `(1, batch, units)` layout. The kernel only reads them: they may be shared (`ZeroStates`)."""
     timesteps = inputs.shape[1]
     assert layout.mask is not None                              # a masked layout has its mask
     reading_mask = layout.mask.flip(1) if go_backwards else layout.mask
@@ -279,12 +410,14 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
     if not right_padded:
         inputs, layout = compacted(inputs, layout)
     run = RightPaddedRun.choose(kind, inputs, need_cell_state=need_cell_state, pack=pack)
-    outputs, final = run.run(kind, inputs, states, flat_weights, activation, layout, go_backwards)
+    outputs, final = run.run(kind, inputs, states, flat_weights, activation, layout, go_backwards,
+                             need_outputs=return_sequences)
     del inputs
     final = [s.squeeze(0) if s is not None else None for s in final]
     if layout.has_empty_rows:
         assert layout.lengths is not None                       # rows can be empty only under a mask
-        final = keras_outputs.keep_initial_states(final, initial_states, (layout.lengths == 0).to(final[0].device))
+        final = keras_outputs.keep_initial_states(final, [s[0] for s in states],
+                                                  (layout.lengths == 0).to(final[0].device))
     if not return_sequences:
         if zero_output_for_mask and not last_used or layout.has_empty_rows:
             return keras_outputs.last_from_held(final[0], reading_mask, zero_output_for_mask), final

@@ -50,7 +50,7 @@ NO_MASK = MaskLayout("none")
 
 
 def analyse(mask: torch.Tensor | None) -> MaskLayout:
-    """Classify a mask; one device-to-host transfer, a handful of small ops."""
+    """Classify a mask; one device-to-host transfer, a handful of small ops (a CPU mask: one `tolist`)."""
     if mask is None:
         return NO_MASK
     batch, timesteps = mask.shape
@@ -58,15 +58,15 @@ def analyse(mask: torch.Tensor | None) -> MaskLayout:
         return NO_MASK
     lengths = mask.sum(dim=1)
     # A True right after a False anywhere breaks right padding.
-    flags = torch.stack([(mask[:, 1:] > mask[:, :-1]).any(), mask[:, 0].all(), mask[:, -1].all()]).to(lengths.dtype)
+    summary = torch.stack([(mask[:, 1:] > mask[:, :-1]).any(), mask[:, 0].all(), mask[:, -1].all()]).to(lengths.dtype)
+    summary = torch.cat([summary, lengths.min().unsqueeze(0)])
     if mask.device.type == "cpu":
-        lengths_cpu, summary = lengths, flags
+        lengths_cpu = lengths
     else:
-        both = torch.cat([lengths, flags]).cpu()
-        lengths_cpu, summary = both[:-3], both[-3:]
-    reopened, first_used, last_used = (bool(v) for v in summary)
-    shortest = int(lengths_cpu.min())
+        both = torch.cat([lengths, summary]).cpu()
+        lengths_cpu, summary = both[:-4], both[-4:]
+    reopened, first_used, last_used, shortest = summary.tolist()
     if shortest == timesteps:
         return NO_MASK
     kind = "other" if reopened else "right_padded"
-    return MaskLayout(kind, lengths_cpu, shortest == 0, mask, first_used, last_used)
+    return MaskLayout(kind, lengths_cpu, shortest == 0, mask, bool(first_used), bool(last_used))

@@ -300,9 +300,9 @@ class Bidirectional(Layer):
             return False
         forward_cell, backward_cell = forward.cell, backward.cell
         pack = forward.pack_on_cpu or backward.pack_on_cpu
-        if layout.kind != "none" and fused.RightPaddedRun.choose(
-                forward_cell.kind, inputs, need_cell_state=self.return_state or self.stateful, pack=pack).whole:
-            # Where each direction runs its right-padded batch whole, unpacked (see
+        if layout.kind != "none" and not fused.RightPaddedRun.choose(
+                forward_cell.kind, inputs, need_cell_state=self.return_state or self.stateful, pack=pack).packed:
+            # Where each direction runs its right-padded batch unpacked (whole or in segments, see
             # engine.fused.RightPaddedRun), two such calls beat one packed two-way call.
             return False
         if forward_cell.kind != backward_cell.kind or forward_cell.units != backward_cell.units:

@@ -14,6 +14,7 @@ from .. import activations
 from .._checks import describe, one_of, positive_int, shape_hint
 from .._dtypes import autocast_enabled
 from ..engine import dispatch, fused
+from ..engine import masks as mask_tools
 from ..engine.dispatch import FusedConfig
 from ..engine.layout import to_torch_weights
 from .base import Layer
@@ -133,17 +134,31 @@ class KerasRecurrentLayer(RNN):
         """Run the layer: `inputs` `(batch, timesteps, features)`; `initial_state` a list of tensors (`[h]`,
         `[h, c]` for LSTM); `mask` bool `(batch, timesteps)`, True = use the step, any pattern; `training`
         (None: `self.training`). Returns the output, or `(output, *states)` with `return_state=True`."""
-        if mask is None:
+        if mask is None or _plain_mask(mask, inputs):
             ready = self.prepared_fused_call(inputs, self.training if training is None else bool(training))
             if ready is not None:
                 states = self._lean_states(initial_state, inputs, ready[2][0])
                 if states is not None:
-                    kind, activation, weights = ready
-                    output, final_states = fused.run_unmasked(
-                        kind, inputs, states, weights, activation=activation, go_backwards=self.go_backwards,
-                        return_sequences=self.return_sequences, need_states=self.return_state or self.stateful)
-                    return self._finish_call(output, final_states, "fused")
+                    return self._lean_call(inputs, states, mask, ready)
         return super().forward(inputs, initial_state=initial_state, mask=mask, training=training)
+
+    def _lean_call(self, inputs: torch.Tensor, states: list[torch.Tensor], mask: torch.Tensor | None,
+                   ready: tuple) -> Any:
+        """The fused call of `forward` once its inputs, states and mask (a bool tensor of the inputs'
+        `(batch, timesteps)`, or None) are seen to fit; the packaged result."""
+        kind, activation, weights = ready
+        layout = mask_tools.NO_MASK if mask is None else mask_tools.analyse(mask)
+        need_states = self.return_state or self.stateful
+        if layout.kind == "none":
+            output, final_states = fused.run_unmasked(
+                kind, inputs, states, weights, activation=activation, go_backwards=self.go_backwards,
+                return_sequences=self.return_sequences, need_states=need_states)
+        else:
+            output, final_states = fused.run_masked(
+                kind, inputs, states, weights, activation=activation, layout=layout, go_backwards=self.go_backwards,
+                return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask,
+                need_cell_state=need_states, pack=self.pack_on_cpu)
+        return self._finish_call(output, final_states, "fused")
 
     def _lean_states(self, initial_state: Any, inputs: torch.Tensor,
                      like: torch.Tensor):
@@ -298,6 +313,15 @@ _CELL_ATTRIBUTES = frozenset({
     "recurrent_regularizer", "bias_regularizer", "kernel_constraint", "recurrent_constraint",
     "bias_constraint", "dropout", "recurrent_dropout", "seed", "implementation",
 })
+
+
+def _plain_mask(mask, inputs) -> bool:
+    """A mask the lean call may take without the general checks: a bool tensor of the inputs' `(batch,
+    timesteps)` on their device (anything else goes to the general forward, which explains), outside
+    torch.export (where a masked call takes the loop: dispatch.for_masked_export)."""
+    return type(mask) is torch.Tensor and type(inputs) is torch.Tensor and mask.dtype == torch.bool \
+        and mask.dim() == 2 and inputs.dim() == 3 and mask.shape == inputs.shape[:2] \
+        and mask.device == inputs.device and not torch.compiler.is_exporting()
 
 
 def _is_transformed(tensor) -> bool:
