@@ -38,6 +38,8 @@ def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
     is never assembled: only the final states are read).
     """
     args = (kind, inputs, states, flat_weights, activation, bidirectional, lengths, need_outputs)
+    if kind == "lstm" and lengths is None and not bidirectional and _one_cpu_step_pays(inputs):
+        return one_lstm_step(inputs, states, flat_weights)
     if kind == "lstm" and inputs.device.type == "cpu":
         if _needs_float32_lstm():
             return _call_in_float32(*args)
@@ -46,6 +48,35 @@ def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
             # eagerly, as torch.compile does for torch.nn.LSTM itself (one graph break).
             return _eager_call_kernel(*args)
     return _in_autocast_dtype(*_call_kernel(*args))
+
+
+# A one-step LSTM call on the CPU (a decoder's step) computes its step with two products and the gate
+# functions, the arithmetic PyTorch's kernel does, where the kernel's fixed cost per call dominates:
+# PyTorch's CPU (oneDNN) LSTM took 2x-18x longer for one step at batch 1-16 forward, and 1.1x-9x
+# longer forward+backward at every batch measured (docs/benchmarks.md). Larger batches without
+# gradients keep the kernel.
+ONE_STEP_MAX_BATCH_WITHOUT_GRAD = 16
+
+
+def _one_cpu_step_pays(inputs: torch.Tensor) -> bool:
+    if inputs.device.type != "cpu" or inputs.dim() != 3 or torch.compiler.is_compiling():
+        return False
+    if inputs.dtype not in (torch.float32, torch.float64) or autocast_enabled("cpu"):
+        return False
+    return inputs.shape[1] == 1 and (torch.is_grad_enabled() or inputs.shape[0] <= ONE_STEP_MAX_BATCH_WITHOUT_GRAD)
+
+
+def one_lstm_step(inputs: torch.Tensor, states: list[torch.Tensor],
+                  flat_weights: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """`call_kernel` for one LSTM timestep, one direction: `(outputs (batch, 1, units), [h, c])`."""
+    weight_ih, weight_hh, bias_ih, bias_hh = flat_weights
+    h, c = states[0][0], states[1][0]
+    z = torch.addmm(bias_ih, inputs[:, 0], weight_ih.t())
+    z = torch.addmm(z, h, weight_hh.t()).add_(bias_hh)
+    i, f, _, o = torch.sigmoid(z).chunk(4, dim=1)
+    c = torch.addcmul(f * c, i, torch.tanh(z.chunk(4, dim=1)[2]))
+    h = o * torch.tanh(c)
+    return h.unsqueeze(1), [h.unsqueeze(0), c.unsqueeze(0)]
 
 
 def _in_autocast_dtype(outputs, final_states):

@@ -7,6 +7,7 @@ LSTM, GRU) adds the fused kernel.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Literal
 
@@ -253,7 +254,10 @@ class RNN(Layer):
         Kept in the weights' dtype, as Keras keeps its state variables: a call under autocast
         returns lower-precision states, which must not leak into the next call.
         """
-        leaves, spec = pytree.tree_flatten(list(states))
+        if all(type(leaf) is torch.Tensor for leaf in states):     # the built-in cells' flat states
+            leaves, spec = list(states), _flat_spec(len(states))
+        else:
+            leaves, spec = pytree.tree_flatten(list(states))
         dtype = self._weights_dtype()
         self._state_spec = spec
         self._state_leaves = [leaf.detach().to(dtype) if dtype is not None and leaf.is_floating_point()
@@ -452,6 +456,12 @@ class RNN(Layer):
         flags = [name for name in ("return_sequences", "return_state", "go_backwards", "stateful", "unroll")
                  if getattr(self, name)]
         return f"name={self.name!r}" + "".join(f", {f}=True" for f in flags)
+
+
+@functools.lru_cache(maxsize=None)
+def _flat_spec(count: int) -> pytree.TreeSpec:
+    """The pytree spec of a flat list of `count` tensors."""
+    return pytree.tree_flatten(list(range(count)))[1]
 
 
 @torch.compiler.disable
