@@ -259,12 +259,18 @@ class RNN(Layer):
         else:
             leaves, spec = pytree.tree_flatten(list(states))
         dtype = self._weights_dtype()
-        self._state_spec = spec
-        self._state_leaves = [leaf.detach().to(dtype) if dtype is not None and leaf.is_floating_point()
-                              else leaf.detach() for leaf in leaves]
+        stored = [leaf.detach().to(dtype) if dtype is not None and leaf.is_floating_point() else leaf.detach()
+                  for leaf in leaves]
+        if torch.compiler.is_compiling():
+            self._state_spec, self._state_leaves = spec, stored
+        else:       # plain attributes (see above): set directly, as a stateful decoding step does this every call
+            self.__dict__.update(_state_spec=spec, _state_leaves=stored)
 
     def _weights_dtype(self) -> torch.dtype | None:
         """The dtype of the cell's floating-point weights (None before the build or without weights)."""
+        kernel = getattr(self.cell, "_parameters", {}).get("kernel")      # the built-in cells' first weight
+        if type(kernel) is nn.Parameter and kernel.is_floating_point():
+            return kernel.dtype
         return next((p.dtype for p in self.cell.parameters()
                      if p.is_floating_point() and not isinstance(p, nn.UninitializedParameter)), None)
 
