@@ -38,7 +38,7 @@ def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
     is never assembled: only the final states are read).
     """
     args = (kind, inputs, states, flat_weights, activation, bidirectional, lengths, need_outputs)
-    if kind == "lstm" and lengths is None and not bidirectional and _one_cpu_step_pays(inputs):
+    if kind == "lstm" and lengths is None and not bidirectional and one_cpu_step_pays(kind, inputs):
         return one_lstm_step(inputs, states, flat_weights)
     if kind == "lstm" and inputs.device.type == "cpu":
         if _needs_float32_lstm():
@@ -50,20 +50,24 @@ def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
     return _in_autocast_dtype(*_call_kernel(*args))
 
 
-# A one-step LSTM call on the CPU (a decoder's step) computes its step with two products and the gate
-# functions, the arithmetic PyTorch's kernel does, where the kernel's fixed cost per call dominates:
-# PyTorch's CPU (oneDNN) LSTM took 2x-18x longer for one step at batch 1-16 forward, and 1.1x-9x
-# longer forward+backward at every batch measured (docs/benchmarks.md). Larger batches without
-# gradients keep the kernel.
+# One timestep on the CPU (a decoder's step): PyTorch's kernel call has a fixed cost larger than the
+# step's own work, so the step is computed with two products and the gate functions, the kernel's
+# arithmetic. Measured side by side (docs/benchmarks.md): PyTorch's CPU (oneDNN) LSTM took 2x-18x
+# longer for one step at batch 1-16 without gradients and 1.1x-9x longer with them at every batch
+# measured; larger batches without gradients keep the LSTM kernel. For GRU the step on Keras's weights
+# took 0.86x-1.00x of torch.nn.GRU's call at every batch, with and without gradients, and skips the
+# gate-order conversion of its weights and gradients.
 ONE_STEP_MAX_BATCH_WITHOUT_GRAD = 16
 
 
-def _one_cpu_step_pays(inputs: torch.Tensor) -> bool:
-    if inputs.device.type != "cpu" or inputs.dim() != 3 or torch.compiler.is_compiling():
+def one_cpu_step_pays(kind: str, inputs: torch.Tensor) -> bool:
+    """Whether a one-timestep call of `kind` on `inputs` runs faster as the step itself than as a kernel call."""
+    if kind not in ("lstm", "gru") or inputs.device.type != "cpu" or inputs.dim() != 3 \
+            or torch.compiler.is_compiling():
         return False
-    if inputs.dtype not in (torch.float32, torch.float64) or autocast_enabled("cpu"):
+    if inputs.dtype not in (torch.float32, torch.float64) or autocast_enabled("cpu") or inputs.shape[1] != 1:
         return False
-    return inputs.shape[1] == 1 and (torch.is_grad_enabled() or inputs.shape[0] <= ONE_STEP_MAX_BATCH_WITHOUT_GRAD)
+    return kind == "gru" or torch.is_grad_enabled() or inputs.shape[0] <= ONE_STEP_MAX_BATCH_WITHOUT_GRAD
 
 
 def one_lstm_step(inputs: torch.Tensor, states: list[torch.Tensor],

@@ -147,6 +147,8 @@ class KerasRecurrentLayer(RNN):
         """The fused call of `forward` once its inputs, states and mask (a bool tensor of the inputs'
         `(batch, timesteps)`, or None) are seen to fit; the packaged result."""
         kind, activation, weights = ready
+        if mask is None and fused.one_cpu_step_pays(kind, inputs):
+            return self._one_step_call(inputs, states)
         layout = mask_tools.NO_MASK if mask is None else mask_tools.analyse(mask)
         need_states = self.return_state or self.stateful
         if layout.kind == "none":
@@ -159,6 +161,15 @@ class KerasRecurrentLayer(RNN):
                 return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask,
                 need_cell_state=need_states, pack=self.pack_on_cpu)
         return self._finish_call(output, final_states, "fused")
+
+    def _one_step_call(self, inputs: torch.Tensor, states: list[torch.Tensor]) -> Any:
+        """A one-timestep call on the CPU as the cell's own step on the Keras-layout weights: the arithmetic
+        of the fused kernel without its call, whose fixed cost is larger than one step's work
+        (`fused.one_cpu_step_pays`). GRU also skips converting its weights (and their gradients) between
+        Keras's and PyTorch's gate orders."""
+        cell = cast(RecurrentCell, self._modules["cell"])
+        output, final_states = cell.make_step()(cell.project(inputs[:, 0]), [s[0] for s in states])
+        return self._finish_call(output.unsqueeze(1) if self.return_sequences else output, final_states, "fused")
 
     def _lean_states(self, initial_state: Any, inputs: torch.Tensor,
                      like: torch.Tensor):
