@@ -52,11 +52,12 @@ def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
 
 # One timestep on the CPU (a decoder's step): PyTorch's kernel call has a fixed cost larger than the
 # step's own work, so the step is computed with two products and the gate functions, the kernel's
-# arithmetic. Measured side by side (docs/benchmarks.md): PyTorch's CPU (oneDNN) LSTM took 2x-18x
-# longer for one step at batch 1-16 without gradients and 1.1x-9x longer with them at every batch
-# measured; larger batches without gradients keep the LSTM kernel. For GRU the step on Keras's weights
-# took 0.86x-1.00x of torch.nn.GRU's call at every batch, with and without gradients, and skips the
-# gate-order conversion of its weights and gradients.
+# arithmetic. Measured side by side (docs/benchmarks.md): PyTorch's CPU (oneDNN) LSTM took 1.0x-18x
+# as long for one step at batch 1-16 without gradients and 1.06x-9x as long with them at every batch
+# measured (1, 64); larger batches without gradients keep the LSTM kernel. For GRU, with gradients, the step
+# on Keras's weights skips the gate-order conversion's backward, which cost up to 1.7x of torch.nn's
+# call per step; without gradients GRU's kernel call is the faster (the layer's own per-call work
+# outweighs the small saving there).
 ONE_STEP_MAX_BATCH_WITHOUT_GRAD = 16
 
 
@@ -67,7 +68,9 @@ def one_cpu_step_pays(kind: str, inputs: torch.Tensor) -> bool:
         return False
     if inputs.dtype not in (torch.float32, torch.float64) or autocast_enabled("cpu") or inputs.shape[1] != 1:
         return False
-    return kind == "gru" or torch.is_grad_enabled() or inputs.shape[0] <= ONE_STEP_MAX_BATCH_WITHOUT_GRAD
+    if kind == "gru":
+        return torch.is_grad_enabled()
+    return torch.is_grad_enabled() or inputs.shape[0] <= ONE_STEP_MAX_BATCH_WITHOUT_GRAD
 
 
 def one_lstm_step(inputs: torch.Tensor, states: list[torch.Tensor],

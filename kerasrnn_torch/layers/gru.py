@@ -84,8 +84,8 @@ class GRUCell(RecurrentCell):
                 recurrent_bias = recurrent_bias_of()
                 inner = h_in @ recurrent_kernel if recurrent_bias is None \
                     else torch.addmm(recurrent_bias, h_in, recurrent_kernel)
-                x_zr, x_h = projected.split(split, dim=1)
-                h_zr, h_h = inner.split(split, dim=1)
+                x_zr, x_h = projected.split_with_sizes(split, dim=1)
+                h_zr, h_h = inner.split_with_sizes(split, dim=1)
                 z, r = gates(x_zr, h_zr)
                 candidate = activation(torch.addcmul(x_h, r, h_h))
                 h = torch.lerp(candidate, h, z)   # z * h + (1 - z) * candidate, one kernel
@@ -98,7 +98,7 @@ class GRUCell(RecurrentCell):
                 h = states[0]
                 h_in = h if recurrent_mask is None else h * recurrent_mask
                 gates_kernel, candidate_kernel = kernels()
-                x_zr, x_h = projected.split(split, dim=1)
+                x_zr, x_h = projected.split_with_sizes(split, dim=1)
                 z, r = gates(x_zr, h_in @ gates_kernel)
                 candidate = activation(torch.addmm(x_h, r * h_in, candidate_kernel))
                 h = torch.lerp(candidate, h, z)   # z * h + (1 - z) * candidate, one kernel

@@ -80,7 +80,7 @@ class LSTMCell(RecurrentCell):
                     h = h * recurrent_mask
                 z = torch.addmm(projected, h, recurrent_kernel)
                 i, f, _, o = gate(z).chunk(4, dim=1)
-                c = torch.addcmul(f * c, i, activation(z.split(split, dim=1)[1]))
+                c = torch.addcmul(f * c, i, activation(z.split_with_sizes(split, dim=1)[1]))
                 h = o * activation(c)
                 return h, [h, c]
         else:
