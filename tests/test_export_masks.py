@@ -291,3 +291,29 @@ def test_a_required_fused_kernel_refuses_a_dynamic_time_axis_by_name():
     with pytest.raises(ValueError, match="fused kernel was required") as caught:
         export(unmasked(layer), (torch.randn(3, 6, 2),), dynamic_shapes=({0: BATCH, 1: TIME},))
     assert EXPORT_TIME_REASON in str(caught.value)
+
+
+@apply_marks
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("grad", [False, True], ids=["no grad", "grad"])
+def test_a_decoding_step_with_initial_state_exports_with_a_dynamic_batch(kind, grad):
+    """The initial_state check formatted the expected shapes eagerly, which fixed a symbolic batch size."""
+    layer = randomize({"lstm": kr.LSTM, "gru": kr.GRU}[kind](6, return_state=True, input_dim=4)).eval()
+    count = 2 if kind == "lstm" else 1
+
+    class Step(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = layer
+
+        def forward(self, x, states):
+            return self.layer(x, initial_state=list(states))
+    states = tuple(torch.randn(3, 6) for _ in range(count))
+    with torch.set_grad_enabled(grad):
+        program = export(Step(), (torch.randn(3, 1, 4), states),
+                         dynamic_shapes=({0: BATCH}, tuple({0: BATCH} for _ in range(count))))
+    for batch in (2, 40):
+        x, states = torch.randn(batch, 1, 4), tuple(torch.randn(batch, 6) for _ in range(count))
+        with torch.no_grad():
+            for got, want in zip(program.module()(x, states), layer(x, initial_state=list(states)), strict=True):
+                assert_close(got, want, 1e-5, f"{kind}, batch {batch}")

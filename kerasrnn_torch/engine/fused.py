@@ -63,14 +63,15 @@ ONE_STEP_MAX_BATCH_WITHOUT_GRAD = 16
 
 def one_cpu_step_pays(kind: str, inputs: torch.Tensor) -> bool:
     """Whether a one-timestep call of `kind` on `inputs` runs faster as the step itself than as a kernel call."""
-    if kind not in ("lstm", "gru") or inputs.device.type != "cpu" or inputs.dim() != 3 \
-            or torch.compiler.is_compiling():
+    # The cheapest tests first: most calls (several steps, or a large batch without gradients) stop early.
+    # Never while tracing: comparing a symbolic batch size would fix it in the graph.
+    if kind not in ("lstm", "gru") or torch.compiler.is_compiling() or inputs.dim() != 3 or inputs.shape[1] != 1:
         return False
-    if inputs.dtype not in (torch.float32, torch.float64) or autocast_enabled("cpu") or inputs.shape[1] != 1:
+    grad = torch.is_grad_enabled()
+    if not (grad or (kind == "lstm" and inputs.shape[0] <= ONE_STEP_MAX_BATCH_WITHOUT_GRAD)):
         return False
-    if kind == "gru":
-        return torch.is_grad_enabled()
-    return torch.is_grad_enabled() or inputs.shape[0] <= ONE_STEP_MAX_BATCH_WITHOUT_GRAD
+    return inputs.device.type == "cpu" and inputs.dtype in (torch.float32, torch.float64) \
+        and not autocast_enabled("cpu")
 
 
 def one_lstm_step(inputs: torch.Tensor, states: list[torch.Tensor],

@@ -223,14 +223,15 @@ class RNN(Layer):
         expected = self.zero_states(batch, like)
         expected_leaves, expected_spec = pytree.tree_flatten(expected)
         given_leaves, given_spec = pytree.tree_flatten(given)
-        expected_text = ", ".join(shape_text(t.shape) for t in expected_leaves)
+        def expected_text() -> str:       # only when raising: formatting reads (and would fix) symbolic sizes
+            return ", ".join(shape_text(t.shape) for t in expected_leaves)
         if len(given_leaves) != len(expected_leaves) or not all(isinstance(t, torch.Tensor) for t in given_leaves):
             raise ValueError(f"{describe(self)} expects initial_state as {len(expected_leaves)} state tensor(s) with shapes "
-                             f"[{expected_text}], got {len(given_leaves)}")
+                             f"[{expected_text()}], got {len(given_leaves)}")
         for got, want in zip(given_leaves, expected_leaves):
             if tuple(got.shape) != tuple(want.shape):
                 got_text = ", ".join(shape_text(t.shape) for t in given_leaves)
-                raise ValueError(f"{describe(self)} expects initial_state shapes [{expected_text}], got [{got_text}]")
+                raise ValueError(f"{describe(self)} expects initial_state shapes [{expected_text()}], got [{got_text}]")
             if got.device != want.device:
                 raise ValueError(f"{describe(self)}: initial_state is on {got.device}, the layer on {want.device}")
             if got.is_complex():
