@@ -299,9 +299,8 @@ def run_loop_configs(args, keras):
             for masked in (False, True):
                 impls = build_loop_case(config_name, size, masked, device, keras, args.compile_loop)
                 for backward in (False, True):
-                    row = {"size": size, "config": config_name, "mask": "right-padded" if masked else "none",
-                           "mode": "fwd+bwd" if backward else "fwd",
-                           **timings(impls, backward, args.repeats, args.warmup, device, args.min_sample_ms)}
+                    row = timed_row(impls, backward, args, device, path=False, size=size, config=config_name,
+                                    mask="right-padded" if masked else "none")
                     rows.append(row)
                     ms = row["ms"]
                     print(f"{size:7s} {config_name:24s} {row['mask']:12s} {row['mode']:7s} | {timing_text(row)} | "
@@ -368,6 +367,15 @@ def timings(impls, backward, repeats, warmup, device, min_sample_ms=20.0):
     return {"ms": {name: median for name, (median, _) in spreads.items()},
             "iqr_ms": {name: iqr for name, (_, iqr) in spreads.items()},
             "samples_ms": samples}
+
+
+def timed_row(impls, backward, args, device, *, modes=("fwd", "fwd+bwd"), path=True, **fields):
+    """One table row: `fields`, the mode, the timings of `impls` and (`path`) the path their fused layer ran."""
+    row = {**fields, "mode": modes[backward],
+           **timings(impls, backward, args.repeats, args.warmup, device, args.min_sample_ms)}
+    if path:
+        row.update(impls.path_report())
+    return row
 
 
 def measure(impls, backward, repeats, warmup, device, min_sample_ms=20.0):
@@ -558,9 +566,8 @@ def run_matrix(args, keras):
             for masked in (False, True):
                 impls = build_case(layer_name, size, masked, device, keras if not args.no_keras else None)
                 for backward in (False, True):
-                    row = {"size": size, "layer": layer_name, "mask": "right-padded" if masked else "none",
-                           "mode": "fwd+bwd" if backward else "fwd",
-                           **timings(impls, backward, args.repeats, args.warmup, device, args.min_sample_ms)}
+                    row = timed_row(impls, backward, args, device, path=False, size=size, layer=layer_name,
+                                    mask="right-padded" if masked else "none")
                     rows.append(row)
                     print(format_row(row), flush=True)
     return rows
@@ -576,10 +583,8 @@ def run_no_bias(args, keras):
             for masked in (False, True):
                 case = build_case(layer_name, size, masked, device, keras, use_bias=False)
                 for backward in (False, True):
-                    row = {"size": size, "layer": layer_name, "use_bias": False,
-                           "mask": "right-padded" if masked else "none", "mode": "fwd+bwd" if backward else "fwd",
-                           **timings(case, backward, args.repeats, args.warmup, device, args.min_sample_ms)}
-                    row.update(case.path_report())
+                    row = timed_row(case, backward, args, device, size=size, layer=layer_name, use_bias=False,
+                                    mask="right-padded" if masked else "none")
                     rows.append(row)
                     print(f"no bias {format_row(row)} | ours fused ran: {row['path']}", flush=True)
     return rows
@@ -595,9 +600,7 @@ def run_masks(args, keras):
             for pattern in MASK_PATTERNS:
                 case = build_case(layer_name, size, True, device, keras, pattern=pattern)
                 for backward in (False, True):
-                    row = {"size": size, "layer": layer_name, "mask": pattern, "mode": "fwd+bwd" if backward else "fwd",
-                           **timings(case, backward, args.repeats, args.warmup, device, args.min_sample_ms)}
-                    row.update(case.path_report())
+                    row = timed_row(case, backward, args, device, size=size, layer=layer_name, mask=pattern)
                     if "torch.nn" not in case:
                         row["not_timed"] = {"torch.nn": NO_TORCH_MASK}
                     rows.append(row)
@@ -673,9 +676,7 @@ def run_last_state(args):
         for layer_name in (name for name in args.layers if name in LAST_STATE_LAYERS):
             case = build_last_state_case(layer_name, size, device)
             for backward in (False, True):
-                row = {"size": size, "layer": layer_name, "mode": "fwd+bwd" if backward else "fwd",
-                       **timings(case, backward, args.repeats, args.warmup, device, args.min_sample_ms)}
-                row.update(case.path_report())
+                row = timed_row(case, backward, args, device, size=size, layer=layer_name)
                 rows.append(row)
                 ms = row["ms"]
                 print(f"last state {size:9s} {layer_name:5s} {row['mode']:7s} | {timing_text(row)} | fused/torch.nn "
@@ -757,10 +758,8 @@ def run_decode(args):
                 for units in args.decode_units:
                     case = build_decode_case(layer_name, variant, batch, units, device)
                     for backward in (False, True):
-                        row = {"layer": layer_name, "variant": variant, "batch": batch, "units": units,
-                               "mode": "fwd+bwd" if backward else "fwd",
-                               **timings(case, backward, args.repeats, args.warmup, device, args.min_sample_ms)}
-                        row.update(case.path_report())
+                        row = timed_row(case, backward, args, device, layer=layer_name, variant=variant,
+                                        batch=batch, units=units)
                         rows.append(row)
                         print(f"decode {layer_name:10s} {variant:13s} batch {batch:4d} units {units:4d} "
                               f"{row['mode']:7s} | ours fused ran {row['path']:5s} | {timing_text(row)} | "
@@ -842,10 +841,8 @@ def run_tutorial(args):
     for version, batch, units in TUTORIAL_CASES:
         case = build_tutorial_case(batch, units, device)
         for backward in (False, True):
-            row = {"version": version, "batch": batch, "units": units,
-                   "mode": "train step" if backward else "fwd",
-                   **timings(case, backward, args.repeats, args.warmup, device, args.min_sample_ms)}
-            row.update(case.path_report())
+            row = timed_row(case, backward, args, device, modes=("fwd", "train step"), version=version,
+                            batch=batch, units=units)
             rows.append(row)
             print(f"tutorial {version:9s} batch {batch:3d} units {units:4d} {row['mode']:10s} | ours ran "
                   f"{row['path']:5s} | {timing_text(row)} | ours/torch.nn "
