@@ -38,8 +38,6 @@ def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
     is never assembled: only the final states are read).
     """
     args = (kind, inputs, states, flat_weights, activation, bidirectional, lengths, need_outputs)
-    if kind == "lstm" and lengths is None and not bidirectional and one_cpu_step_pays(kind, inputs):
-        return one_lstm_step(inputs, states, flat_weights)
     if kind == "lstm" and inputs.device.type == "cpu":
         if _needs_float32_lstm():
             return _call_in_float32(*args)
@@ -51,13 +49,13 @@ def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
 
 
 # One timestep on the CPU (a decoder's step): PyTorch's kernel call has a fixed cost larger than the
-# step's own work, so the step is computed with two products and the gate functions, the kernel's
-# arithmetic. Measured side by side (docs/benchmarks.md): PyTorch's CPU (oneDNN) LSTM took 1.0x-18x
-# as long for one step at batch 1-16 without gradients and 1.06x-9x as long with them at every batch
-# measured (1, 64); larger batches without gradients keep the LSTM kernel. For GRU, with gradients, the step
-# on Keras's weights skips the gate-order conversion's backward, which cost up to 1.7x of torch.nn's
-# call per step; without gradients GRU's kernel call is the faster (the layer's own per-call work
-# outweighs the small saving there).
+# step's own work, so the layer's lean route runs the cell's own step instead (two products and the
+# gate functions, the kernel's arithmetic; KerasRecurrentLayer._one_step_call). Measured side by side
+# (docs/benchmarks.md): PyTorch's CPU (oneDNN) LSTM took 1.0x-18x as long for one step at batch 1-16
+# without gradients and 1.06x-9x as long with them at batch 1 and 64; larger batches without gradients
+# keep the LSTM kernel. For GRU, with gradients, the step on Keras's weights skips the gate-order
+# conversion's backward, which cost up to 1.7x of torch.nn's call per step; without gradients GRU's
+# kernel call is the faster (the layer's own per-call work outweighs the small saving there).
 ONE_STEP_MAX_BATCH_WITHOUT_GRAD = 16
 
 
@@ -72,19 +70,6 @@ def one_cpu_step_pays(kind: str, inputs: torch.Tensor) -> bool:
         return False
     return inputs.device.type == "cpu" and inputs.dtype in (torch.float32, torch.float64) \
         and not autocast_enabled("cpu")
-
-
-def one_lstm_step(inputs: torch.Tensor, states: list[torch.Tensor],
-                  flat_weights: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """`call_kernel` for one LSTM timestep, one direction: `(outputs (batch, 1, units), [h, c])`."""
-    weight_ih, weight_hh, bias_ih, bias_hh = flat_weights
-    h, c = states[0][0], states[1][0]
-    z = torch.addmm(bias_ih, inputs[:, 0], weight_ih.t())
-    z = torch.addmm(z, h, weight_hh.t()).add_(bias_hh)
-    i, f, _, o = torch.sigmoid(z).chunk(4, dim=1)
-    c = torch.addcmul(f * c, i, torch.tanh(z.chunk(4, dim=1)[2]))
-    h = o * torch.tanh(c)
-    return h.unsqueeze(1), [h.unsqueeze(0), c.unsqueeze(0)]
 
 
 def _in_autocast_dtype(outputs, final_states):
