@@ -158,6 +158,26 @@ def _flat(t: torch.Tensor) -> torch.Tensor:
     return t.reshape(-1, t.shape[-1])
 
 
+def _incoming(ctx, grad_sequence, grad_h, like: torch.Tensor):
+    """What every backward starts from: the step masks as numbers, the returned sequence's gradient per
+    step (None when only the last output was returned) and the running gradient of h."""
+    ms = ctx.step_mask.to(like.dtype).unbind(0) if ctx.step_mask is not None else None
+    seq = grad_sequence.unbind(1) if grad_sequence is not None else None
+    dh = grad_h.clone() if grad_h is not None else torch.zeros_like(ctx.held[0])
+    return ms, seq, dh
+
+
+def _arriving(grad, seq, ms, t: int):
+    """Step `t`'s share of a state's running gradient `grad` (updated in place): `(the part reaching the
+    step's new state, the part a masked step passes to the held state, or None without a mask)`."""
+    if seq is not None:
+        grad.add_(seq[t])
+    if ms is None:
+        return grad, None
+    new = grad * ms[t]
+    return new, grad.sub_(new)
+
+
 # ------------------------------------------------------------------ LSTM
 # Per-step views come from one `unbind` per buffer (a C++ loop) rather than Python slicing in the loop.
 def _lstm_forward(spec, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0):
@@ -204,18 +224,11 @@ def _lstm_backward(ctx, grad_sequence, grad_h, grad_c, needs):
     a_s, cs_, tcs, dxs = gates.unbind(0), cs.unbind(0), tanh_c.unbind(0), dx.unbind(0)
     i_s, f_s, g_s, o_s = (part.unbind(0) for part in gates.split(units, dim=2))
     di_s, df_s, dg_s, do_s = (part.unbind(0) for part in dx.split(units, dim=2))
-    ms = ctx.step_mask.to(gates.dtype).unbind(0) if ctx.step_mask is not None else None
-    seq = grad_sequence.unbind(1) if grad_sequence is not None else None
-    dh = grad_h.clone() if grad_h is not None else torch.zeros_like(held[0])
+    ms, seq, dh = _incoming(ctx, grad_sequence, grad_h, gates)
     dc = grad_c.clone() if grad_c is not None else torch.zeros_like(cs[0])
     for t in range(steps - 1, -1, -1):
-        if seq is not None:
-            dh.add_(seq[t])
-        if ms is not None:
-            dh_new, dc_new = dh * ms[t], dc * ms[t]
-            dh_keep, dc_keep = dh.sub_(dh_new), dc.sub_(dc_new)
-        else:
-            dh_new, dc_new = dh, dc
+        dh_new, dh_keep = _arriving(dh, seq, ms, t)
+        dc_new, dc_keep = _arriving(dc, None, ms, t)
         # c = f * c_prev + i * g, h = o * act(c): the gradients before the gate activations
         dc_total = backward_into(act, torch.mul(dh_new, o_s[t]), tcs[t], None).add_(dc_new)
         torch.mul(dc_total, g_s[t], out=di_s[t])
@@ -228,7 +241,7 @@ def _lstm_backward(ctx, grad_sequence, grad_h, grad_c, needs):
         dh = torch.mm(dxs[t], kernel_t)
         if recurrent_mask is not None:
             dh.mul_(recurrent_mask)
-        if ms is not None:
+        if dh_keep is not None:
             dh.add_(dh_keep)
             dc.add_(dc_keep)
     d_kernel = _flat(_recurrent_inputs(held, recurrent_mask)).t() @ _flat(dx) if needs[5] else None
@@ -282,17 +295,9 @@ def _gru_backward(ctx, grad_sequence, grad_h, grad_c, needs):
     z_s, r_s, c_s = (part.unbind(0) for part in gates.split(units, dim=2))
     dz_s, dr_s, dic_s = (part.unbind(0) for part in d_inner.split(units, dim=2))
     inner_c, dxc_s = inner[..., 2 * units:].unbind(0), dx[..., 2 * units:].unbind(0)
-    ms = ctx.step_mask.to(gates.dtype).unbind(0) if ctx.step_mask is not None else None
-    seq = grad_sequence.unbind(1) if grad_sequence is not None else None
-    dh = grad_h.clone() if grad_h is not None else torch.zeros_like(held[0])
+    ms, seq, dh = _incoming(ctx, grad_sequence, grad_h, gates)
     for t in range(steps - 1, -1, -1):
-        if seq is not None:
-            dh.add_(seq[t])
-        if ms is not None:
-            dh_new = dh * ms[t]
-            dh_keep = dh.sub_(dh_new)
-        else:
-            dh_new = dh
+        dh_new, dh_keep = _arriving(dh, seq, ms, t)
         # h = z * h_prev + (1 - z) * candidate
         da = backward_into(act, torch.addcmul(dh_new, dh_new, z_s[t], value=-1.0), c_s[t], dxc_s[t])
         torch.mul(dh_new, hs[t] - c_s[t], out=dz_s[t])
@@ -303,7 +308,7 @@ def _gru_backward(ctx, grad_sequence, grad_h, grad_c, needs):
         if recurrent_mask is not None:
             through.mul_(recurrent_mask)
         dh = through.addcmul_(dh_new, z_s[t])
-        if ms is not None:
+        if dh_keep is not None:
             dh.add_(dh_keep)
     dx[..., :2 * units] = d_inner[..., :2 * units]
     d_kernel = _flat(_recurrent_inputs(held, recurrent_mask)).t() @ _flat(d_inner) if needs[5] else None
@@ -355,17 +360,9 @@ def _gru_before_backward(ctx, grad_sequence, grad_h, grad_c, needs):
         dx[..., :2 * units].unbind(0)
     z_s, r_s, c_s = (part.unbind(0) for part in gates.split(units, dim=2))
     dz_s, dr_s, dc_s = (part.unbind(0) for part in dx.split(units, dim=2))
-    ms = ctx.step_mask.to(gates.dtype).unbind(0) if ctx.step_mask is not None else None
-    seq = grad_sequence.unbind(1) if grad_sequence is not None else None
-    dh = grad_h.clone() if grad_h is not None else torch.zeros_like(held[0])
+    ms, seq, dh = _incoming(ctx, grad_sequence, grad_h, gates)
     for t in range(steps - 1, -1, -1):
-        if seq is not None:
-            dh.add_(seq[t])
-        if ms is not None:
-            dh_new = dh * ms[t]
-            dh_keep = dh.sub_(dh_new)
-        else:
-            dh_new = dh
+        dh_new, dh_keep = _arriving(dh, seq, ms, t)
         da = backward_into(act, torch.addcmul(dh_new, dh_new, z_s[t], value=-1.0), c_s[t], dc_s[t])
         d_reset_h = torch.mm(da, candidate_kernel_t)
         torch.mul(dh_new, hs[t] - c_s[t], out=dz_s[t])
@@ -375,7 +372,7 @@ def _gru_before_backward(ctx, grad_sequence, grad_h, grad_c, needs):
         if recurrent_mask is not None:
             through.mul_(recurrent_mask)
         dh = through.addcmul_(dh_new, z_s[t])
-        if ms is not None:
+        if dh_keep is not None:
             dh.add_(dh_keep)
     d_kernel = None
     if needs[5]:
@@ -414,21 +411,13 @@ def _simple_backward(ctx, grad_sequence, grad_h, grad_c, needs):
     recurrent_mask, kernel_t = ctx.recurrent_mask, ctx.kernel.t()
     dx = new.new_empty(steps, batch, units)
     news, dxs = new.unbind(0), dx.unbind(0)
-    ms = ctx.step_mask.to(new.dtype).unbind(0) if ctx.step_mask is not None else None
-    seq = grad_sequence.unbind(1) if grad_sequence is not None else None
-    dh = grad_h.clone() if grad_h is not None else torch.zeros_like(held[0])
+    ms, seq, dh = _incoming(ctx, grad_sequence, grad_h, new)
     for t in range(steps - 1, -1, -1):
-        if seq is not None:
-            dh.add_(seq[t])
-        if ms is not None:
-            dh_new = dh * ms[t]
-            dh_keep = dh.sub_(dh_new)
-        else:
-            dh_new = dh
+        dh_new, dh_keep = _arriving(dh, seq, ms, t)
         dh = torch.mm(backward_into(act, dh_new, news[t], dxs[t]), kernel_t)
         if recurrent_mask is not None:
             dh.mul_(recurrent_mask)
-        if ms is not None:
+        if dh_keep is not None:
             dh.add_(dh_keep)
     d_kernel = _flat(_recurrent_inputs(held, recurrent_mask)).t() @ _flat(dx) if needs[5] else None
     return dx, None, None, d_kernel, None, dh, None
