@@ -416,6 +416,20 @@ class Layer(nn.Module):
         """The mask this layer passes on; by default the incoming one."""
         return mask
 
+    # Whether Keras's symbolic call of this layer gives its outputs masks (see KerasTensor.keras_masked).
+    passes_masks_while_building = True
+
+    def keras_mask_sources(self, inputs: list, masks: list) -> tuple:
+        """Which nodes the operations of Keras's output mask read, at which distance (see `MaskSources`).
+
+        `inputs` are the call's input KerasTensors, `masks` their masks'
+        sources (None where unmasked). By default the incoming masks pass on
+        unchanged, as Keras's `compute_mask` does without operations. Only
+        files care: Keras orders a model's layers, and the weights in its
+        files, by depths that count these operations.
+        """
+        return tuple(source for sources in masks if sources for source in sources)
+
     # ---------------------------------------------------- regularizers/losses
     def weight_regularization_losses(self) -> list[torch.Tensor]:
         """This layer's own weight penalties, from the current weights.

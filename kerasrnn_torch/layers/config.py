@@ -17,7 +17,7 @@ def serialize_layer(layer) -> dict:
     if not hasattr(layer, "get_config"):
         raise ValueError(f"Cannot serialize {type(layer).__name__}: only kerasrnn_torch layers have a Keras "
                          "configuration (a torch module has none)")
-    class_name = {"Model": "Functional"}.get(type(layer).__name__, type(layer).__name__)
+    class_name = keras_class_name(layer)
     if class_name == "Functional":
         # Keras's own entry for a functional model (the only place keras.Functional can be found by).
         return {"module": "keras.src.models.functional", "class_name": class_name, "config": layer.get_config(),
@@ -25,6 +25,11 @@ def serialize_layer(layer) -> dict:
     module = "keras" if class_name == "Sequential" else "keras.layers"
     return {"module": module, "class_name": class_name, "config": layer.get_config(),
             "registered_name": None}
+
+
+def keras_class_name(layer) -> str:
+    """The class name Keras's files give this layer (a functional `Model` is Keras's `Functional`)."""
+    return {"Model": "Functional"}.get(type(layer).__name__, type(layer).__name__)
 
 
 def deserialize_layer(entry, owner: str = "from_config"):

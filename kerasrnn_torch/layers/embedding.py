@@ -125,6 +125,10 @@ class Embedding(Layer):
     def compute_output_shape(self, input_shape: InputShape) -> tuple[Any, ...]:
         return (*tuple(input_shape), self.output_dim)
 
+    def keras_mask_sources(self, inputs: list, masks: list) -> tuple:
+        """Keras's mask is one `not_equal` on the ids."""
+        return ((inputs[0].node, 2),)
+
     def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
         """`inputs != 0` when `mask_zero=True`, else None (the incoming mask is not kept, as in Keras)."""
         if not self.mask_zero:

@@ -32,6 +32,10 @@ class Masking(Layer):
     def get_config(self) -> dict:
         return {**super().get_config(), "mask_value": self.mask_value}
 
+    def keras_mask_sources(self, inputs: list, masks: list) -> tuple:
+        """Keras's mask is `any(not_equal(inputs, mask_value))`: two operations on the input."""
+        return ((inputs[0].node, 3),)
+
     def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> Any:
         """True where some feature differs from `mask_value` (the incoming mask is replaced, as in Keras)."""
         return (inputs != self.mask_value).any(dim=-1)

@@ -16,6 +16,7 @@ import torch
 
 from .._checks import describe, shape_text
 from .base import Layer
+from .symbolic import shifted
 from collections.abc import Sequence
 from typing import Any
 
@@ -80,6 +81,12 @@ class _Merge(Layer):
         for m in masks[1:]:
             output = torch.logical_or(output, m)
         return output
+
+    def keras_mask_sources(self, inputs: list, masks: list) -> tuple:
+        """Keras ORs the masks in a chain: the first two are read deepest."""
+        count = len(masks)
+        return tuple(source for i, sources in enumerate(masks)
+                     for source in shifted(sources or (), count - max(i, 1)))
 
 
 class _ElementwiseMerge(_Merge):
@@ -344,6 +351,19 @@ class Concatenate(_Merge):
             else:
                 full.append(m.to(torch.bool))
         return torch.cat(full, dim=self.axis).any(dim=-1)
+
+    def keras_mask_sources(self, inputs: list, masks: list) -> tuple:
+        """Keras's mask is `any(concatenate(parts))`; an unmasked input's part is `ones_like(input)`,
+        a mask of lower rank is broadcast as `logical_or(expand_dims(mask), zeros_like(input))`."""
+        sources: list = []
+        for tensor, mask in zip(inputs, masks):
+            if mask is None:
+                sources.append((tensor.node, 4))
+            elif tensor.masks[0].dim() < tensor.ndim:
+                sources.extend(((tensor.node, 5), *shifted(mask, 4)))
+            else:
+                sources.extend(shifted(mask, 2))
+        return tuple(sources)
 
 
 class Dot(_Merge):

@@ -50,6 +50,23 @@ PROBE_LEVELS = (((2, 5), (3, 7)), ((2, 40), (3, 47)), ((2, 300), (3, 317)))
 
 _input_names = itertools.count()
 
+MaskSources = tuple
+"""Where Keras's mask of a tensor reaches back in Keras's graph: `((node, distance), ...)`.
+
+Keras computes masks with operations (`not_equal` for Embedding, `concatenate`
+and `any` for Concatenate, ...) that are nodes of its graph, though not
+layers. They count in Keras's depths, which order a model's `layers`, and so
+the weights of a `.keras` file, whose entries are numbered per class in that
+order. `(node, distance)`: the mask's operations read an output of `node`,
+which Keras's graph puts `distance` levels deeper than the call that takes the
+mask. A layer says how its output mask is made (`Layer.keras_mask_sources`).
+"""
+
+
+def shifted(sources: MaskSources, levels: int) -> MaskSources:
+    """The sources of a mask read by an operation `levels` deeper than the mask's consumer."""
+    return tuple((node, distance + levels) for node, distance in sources)
+
 
 class KerasTensor:
     """A placeholder for a tensor of a functional model: what `kr.Input` and layers called on it return.
@@ -65,13 +82,20 @@ class KerasTensor:
         examples, masks: its values and masks in the two probe runs.
         name: how messages name it; for inputs, the key of a dict of inputs.
         level: which probe sizes the examples have (see PROBE_LEVELS).
+        keras_masked: whether Keras's symbolic tensor has a mask. A model
+            used as a layer passes none on while building (Keras's models
+            do not declare mask support), though its outputs have masks
+            when it runs: `MaskRule` routes masks as Keras then does.
+        mask_sources: for a tensor Keras masks, the nodes whose outputs the
+            operations of Keras's mask read (see MaskSources).
 
     >>> Input(shape=(None, 8), name="tokens")
     <KerasTensor shape=(None, None, 8), dtype=float32, name=tokens>
     """
 
     def __init__(self, shape: Sequence[int | None], dtype: torch.dtype | None, *, node: Node, index: int,
-                 examples: tuple[Any, Any], masks: tuple[Any, Any], name: str | None, level: int = 0) -> None:
+                 examples: tuple[Any, Any], masks: tuple[Any, Any], name: str | None, level: int = 0,
+                 keras_masked: bool = False, mask_sources: MaskSources = ()) -> None:
         self.shape = tuple(shape)
         self.dtype = dtype
         self.node = node             # the Node that produces it (an InputLayer's for inputs)
@@ -80,6 +104,8 @@ class KerasTensor:
         self.masks = masks           # its masks in the two probes (None, None) when it has none
         self.name = name
         self.level = level           # the PROBE_LEVELS entry its examples were made at
+        self.keras_masked = keras_masked
+        self.mask_sources = mask_sources
 
     @property
     def ndim(self) -> int:
@@ -118,6 +144,10 @@ class Node:
     output_spec: object           # pytree spec that puts `outputs` back into the returned structure
     mask_rule: "MaskRule | None"  # how masks reach and leave this call (None for an InputLayer)
     call_index: int = 0           # how many symbolic calls of the layer came before (Keras's node index)
+    mask_sources: MaskSources = ()  # the sources of the masks this call takes (see MaskSources)
+    # Keras freezes the mask of a plain `layer(x)` call on a float tensor into its graph while building;
+    # any other call (a list of tensors, keyword arguments, ids) takes its inputs' masks when it runs.
+    records_mask: bool = False
 
     @property
     def is_input(self) -> bool:
@@ -317,14 +347,54 @@ def symbolic_call(layer, args, kwargs, record=True):
     level, runs = _probe_at_lowest_level(layer, flat, spec, inputs, rule)
     (outputs_a, masks_a, out_spec), (outputs_b, masks_b, _) = runs
     node = Node(layer, flat, spec, inputs, [], out_spec, rule, next_call_index(layer) if record else -1)
+    node.records_mask = (len(args) == 1 and not kwargs and isinstance(args[0], KerasTensor)
+                         and args[0].dtype is not None and args[0].dtype.is_floating_point)
+    produced = _mask_sources(layer, node, arguments, rule, masks_a)
+    keras_masked = _keras_masked_outputs(layer, arguments, rule, len(outputs_a))
     for i, (a, b, mask_a, mask_b) in enumerate(zip(outputs_a, outputs_b, masks_a, masks_b)):
         if not isinstance(a, torch.Tensor):
             raise TypeError(f"{owner} returned a {type(a).__name__} among its outputs; a layer in a functional "
                             "model returns tensors (or a tuple, list or dict of them)")
         name = layer.name if len(outputs_a) == 1 else f"{layer.name}/output_{i}"
         node.outputs.append(KerasTensor(merged_shape(a.shape, b.shape, fixed_batch), a.dtype, node=node, index=i,
-                                        examples=(a, b), masks=(mask_a, mask_b), name=name, level=level))
+                                        examples=(a, b), masks=(mask_a, mask_b), name=name, level=level,
+                                        keras_masked=keras_masked[i] and mask_a is not None,
+                                        mask_sources=produced if mask_a is not None else ()))
     return pytree.tree_unflatten(node.outputs, out_spec)
+
+
+def _mask_sources(layer, node: Node, arguments: dict, rule: MaskRule, output_masks: list) -> MaskSources:
+    """Record on `node` the sources of the masks it takes; return those of the masks it makes."""
+    routed = [t for name, _ in rule.routes for t in pytree.tree_leaves(arguments[name], is_leaf=_is_keras_tensor)
+              if isinstance(t, KerasTensor) and t.keras_masked]
+    node.mask_sources = tuple(source for t in routed for source in t.mask_sources)
+    if all(m is None for m in output_masks):
+        return ()
+    first = arguments[rule.first_argument]
+    tensors = [t for t in pytree.tree_leaves(first, is_leaf=_is_keras_tensor) if isinstance(t, KerasTensor)]
+    masks = [t.mask_sources if any(t is r for r in routed) else None for t in tensors]
+    return tuple(layer.keras_mask_sources(tensors, masks))
+
+
+def _keras_masked_outputs(layer, arguments: dict, rule: MaskRule, count: int) -> list[bool]:
+    """Which outputs Keras's symbolic call masks: what `compute_mask` makes of the masks Keras knew of."""
+    if not rule.takes_mask or not getattr(layer, "passes_masks_while_building", True):
+        return [False] * count
+    examples = {id(t): t.masks[0] for name in arguments for t in pytree.tree_leaves(
+        arguments[name], is_leaf=_is_keras_tensor) if isinstance(t, KerasTensor) and t.keras_masked}
+
+    def known(value):
+        return examples.get(id(value)) if isinstance(value, KerasTensor) else None
+    first = arguments[rule.first_argument]
+    values = pytree.tree_map(lambda t: t.examples[0] if isinstance(t, KerasTensor) else t, first,
+                             is_leaf=_is_keras_tensor)
+    explicit = arguments.get("mask")
+    previous = explicit if explicit is not None and not _holds_symbolic([explicit]) else \
+        pytree.tree_map(known, first, is_leaf=_is_keras_tensor)
+    with torch.no_grad():
+        masks = layer.compute_mask(values, previous)
+    flat = pytree.tree_leaves(masks, is_leaf=_none) if masks is not None else []
+    return [i < len(flat) and flat[i] is not None for i in range(count)]
 
 
 def _probe_at_lowest_level(layer, flat, spec, inputs: list[KerasTensor], rule):

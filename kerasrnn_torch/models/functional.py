@@ -62,6 +62,9 @@ class Model(Layer):
     """
 
     call_records = (*Layer.call_records, "_mask_cache")
+    # Used as a layer, a Keras model's outputs carry no mask while the outer graph is built (though
+    # they do when it runs): later calls are wired as Keras wires them (see KerasTensor.keras_masked).
+    passes_masks_while_building = False
 
     def __init__(self, inputs: Inputs, outputs: Outputs, name: str | None = None) -> None:
         super().__init__(name=name or _model_name())
@@ -282,6 +285,10 @@ class _Graph:
             for parent in node.parents():
                 if id(parent) in in_graph:
                     node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+            # Keras's graph also holds the operations that make the masks this call takes.
+            for source, distance in node.mask_sources:
+                if id(source) in in_graph:
+                    node_depth[source] = max(depth + distance, node_depth.get(source, 0))
         for tensor in inputs:
             node = tensor.node
             if node.is_input and id(node.layer) not in layer_depth:
@@ -423,6 +430,8 @@ class _Step:
         bound = bind_arguments(node.layer, self.args, self.kwargs)
         rule = node.mask_rule
         self.mask_routes = [(parameter, bound[name]) for name, parameter in rule.routes]
+        self.records_mask = node.records_mask
+        self.passes_keras_masks = node.layer.passes_masks_while_building
         self.first_argument = bound[rule.first_argument]
         self.explicit_mask = bound.get("mask")
         self.takes_mask = rule.takes_mask
@@ -430,20 +439,25 @@ class _Step:
         # had none while building has none at run time either, unless the model is given masks.
         self.sees_masks = any(t.has_mask for t in node.inputs) or any(t.has_mask for t in node.outputs)
 
-    def run(self, values, masks, training, masked):
+    def run(self, values, masks, keras_masks, training, masked):
+        """`masks`: each value's mask as the model runs; `keras_masks`: the masks Keras's graph computes
+        (the same table unless the model holds a nested model, see KerasTensor.keras_masked)."""
         args = [_fill(a, values) for a in self.args]
         kwargs = {k: _fill(v, values) for k, v in self.kwargs.items()} if self.kwargs else {}
         with_masks = masked or self.sees_masks
-        given = self._masks_in(masks) if with_masks and self.mask_routes else {}
+        given = {}
+        if with_masks and self.mask_routes:
+            # A recorded mask is Keras's graph's; a call that recorded none takes its input's mask as it runs.
+            given = (self.records_mask and self._masks_in(keras_masks)) or self._masks_in(masks)
         if training is not None:
             if self.passes_training:
                 kwargs["training"] = training
             else:
                 with running_in_mode(self.layer, training):
                     result = self.layer(*args, **kwargs, **given)
-                return self._store(result, args, values, masks, given, with_masks)
+                return self._store(result, values, masks, keras_masks, given, with_masks)
         result = self.layer(*args, **kwargs, **given)
-        return self._store(result, args, values, masks, given, with_masks)
+        return self._store(result, values, masks, keras_masks, given, with_masks)
 
     def _masks_in(self, masks) -> dict:
         given = {}
@@ -453,19 +467,30 @@ class _Step:
                 given[parameter] = routed
         return given
 
-    def _store(self, result, args, values, masks, given, with_masks):
+    def _store(self, result, values, masks, keras_masks, given, with_masks):
         flat = _flat_outputs(result)
         for slot, value in zip(self.outputs, flat):
             values[slot] = value
         if with_masks and self.takes_mask:
-            previous = given.get("mask")
-            if previous is None:
-                previous = _fill(self.explicit_mask, values) if self.explicit_mask is not None else \
-                    _fill(self.first_argument, masks, constants=False)
-            out = self.layer.compute_mask(_fill(self.first_argument, values), previous)
-            out_masks = pytree.tree_leaves(out, is_leaf=lambda m: m is None) if out is not None else []
-            for i, slot in enumerate(self.outputs):
-                masks[slot] = out_masks[i] if i < len(out_masks) else None
+            self._store_masks(masks, self._output_masks(values, masks, given))
+            if keras_masks is not masks:
+                keras_given = self._masks_in(keras_masks) if self.mask_routes else {}
+                out = self._output_masks(values, keras_masks, keras_given) if self.passes_keras_masks else []
+                self._store_masks(keras_masks, out)
+        elif keras_masks is not masks:
+            self._store_masks(keras_masks, [])
+
+    def _output_masks(self, values, masks, given) -> list:
+        previous = given.get("mask")
+        if previous is None:
+            previous = _fill(self.explicit_mask, values) if self.explicit_mask is not None else \
+                _fill(self.first_argument, masks, constants=False)
+        out = self.layer.compute_mask(_fill(self.first_argument, values), previous)
+        return pytree.tree_leaves(out, is_leaf=lambda m: m is None) if out is not None else []
+
+    def _store_masks(self, masks, out_masks) -> None:
+        for i, slot in enumerate(self.outputs):
+            masks[slot] = out_masks[i] if i < len(out_masks) else None
 
 
 class _Program:
@@ -484,6 +509,8 @@ class _Program:
         self.steps = [_Step(node, slot_of) for node in computed]
         self.output_slots = [slot_of[id(t)] for t in outputs]
         self.output_spec = output_spec
+        # Keras's graph and its run disagree on masks only past a nested model: then both are kept.
+        self.keeps_keras_masks = any(not step.passes_keras_masks for step in self.steps)
 
     def run(self, inputs, input_masks, training):
         values = [None] * self.size
@@ -492,6 +519,7 @@ class _Program:
             values[slot] = value
             masks[slot] = mask
         masked = any(m is not None for m in input_masks)
+        keras_masks = list(masks) if self.keeps_keras_masks else masks
         for step in self.steps:
-            step.run(values, masks, training, masked)
+            step.run(values, masks, keras_masks, training, masked)
         return [values[s] for s in self.output_slots], [masks[s] for s in self.output_slots]

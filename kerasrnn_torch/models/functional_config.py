@@ -14,7 +14,7 @@ from typing import Any, TypeGuard
 
 from torch.utils import _pytree as pytree
 
-from ..layers.config import deserialize_layer, serialize_layer
+from ..layers.config import deserialize_layer, keras_class_name, serialize_layer
 from ..layers.input_layer import InputLayer
 from ..layers.rnn import RNN
 from ..layers.symbolic import KerasTensor
@@ -37,6 +37,11 @@ def model_config(model) -> dict:
     def history(tensor: KerasTensor) -> list:
         return [tensor.node.layer.name, calls[id(tensor.node)], tensor.index]
 
+    def picked_history(tensor: KerasTensor) -> list:
+        # Keras counts a functional model's construction as its node 0 here (see NodeReferences).
+        name, call, index = history(tensor)
+        return [name, call + 1 if _is_functional(tensor.node.layer) else call, index]
+
     def encode(value):
         if isinstance(value, KerasTensor):
             dtype = str(value.dtype).replace("torch.", "")
@@ -55,8 +60,12 @@ def model_config(model) -> dict:
             entry["inbound_nodes"].append({"args": list(args), "kwargs": kwargs})
         layers.append(entry)
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
-            "input_layers": _pick(model.input_structure, history),
-            "output_layers": _pick(model.output_structure, history)}
+            "input_layers": _pick(model.input_structure, picked_history),
+            "output_layers": _pick(model.output_structure, picked_history)}
+
+
+def _is_functional(layer) -> bool:
+    return keras_class_name(layer) in FUNCTIONAL_NAMES
 
 
 def _pick(structure, history):
@@ -89,27 +98,52 @@ def model_from_config(cls, config: dict, owner: str, make_layer=None):
     for name, layer in created.items():
         if isinstance(layer, InputLayer):
             outputs[name].append([layer.output])
-    pending = [(entry_name(entry), node) for entry in entries for node in entry.get("inbound_nodes", ())]
-    while pending:
-        remaining = []
-        for name, node in pending:
-            node = _without_operation_masks(node, operations, name, owner)
-            if not _ready(node, outputs):
-                remaining.append((name, node))
-                continue
-            args, kwargs = _decode(node, outputs, created[name])
-            result = created[name](*args, **kwargs)
-            outputs[name].append(pytree.tree_leaves(result))
-        if len(remaining) == len(pending):
-            stuck = ", ".join(sorted({name for name, _ in remaining}))
+    references = NodeReferences(entries, legacy=any(_is_legacy_node(node) for entry in entries
+                                                     for node in entry.get("inbound_nodes", ())))
+    # A layer's calls are replayed in the order Keras made them (its node indices), each once its inputs
+    # exist: the first waiting call of a layer holds back the later ones, as in Keras's own reader.
+    waiting = {entry_name(entry): list(entry.get("inbound_nodes", ())) for entry in entries}
+    while any(waiting.values()):
+        progressed = False
+        for name, nodes in waiting.items():
+            while nodes:
+                node = _without_operation_masks(nodes[0], operations, name, owner)
+                if not _ready(node, outputs, references):
+                    break
+                args, kwargs = _decode(node, outputs, created[name], references)
+                result = created[name](*args, **kwargs)
+                outputs[name].append(pytree.tree_leaves(result))
+                nodes.pop(0)
+                progressed = True
+        if not progressed:
+            stuck = ", ".join(sorted(name for name, nodes in waiting.items() if nodes))
             raise ValueError(f"{owner}: the calls of {stuck} take tensors that no layer of the configuration makes")
-        pending = remaining
-    inputs = _resolve(config.get("input_layers"), outputs, owner)
-    model_outputs = _resolve(config.get("output_layers"), outputs, owner)
+    inputs = _resolve(config.get("input_layers"), outputs, owner, references)
+    model_outputs = _resolve(config.get("output_layers"), outputs, owner, references)
     model = cls(inputs, model_outputs, name=config.get("name"))
     if not config.get("trainable", True):
         model.trainable = False
     return model
+
+
+class NodeReferences:
+    """Turns a `keras_history` [layer name, node index, output index] into our call index of that layer.
+
+    Keras counts a functional model's construction as its node 0, so its calls are nodes 1, 2, ... in
+    `input_layers`/`output_layers`, and in Keras 2's node lists; Keras 3's node arguments count only
+    the calls (its writer leaves out nodes foreign to the model, the construction node among them).
+    """
+
+    def __init__(self, entries, legacy: bool):
+        self.functional = {entry_name(entry) for entry in entries if entry.get("class_name") in FUNCTIONAL_NAMES}
+        self.legacy = legacy
+
+    def call_index(self, name: str, node_index: int, in_node: bool) -> int:
+        counts_construction = name in self.functional and (self.legacy or not in_node)
+        return node_index - 1 if counts_construction else node_index
+
+
+FUNCTIONAL_NAMES = ("Functional", "Model")
 
 
 def is_operation(entry) -> bool:
@@ -169,14 +203,19 @@ def _histories(node):
     return histories
 
 
-def _ready(node, outputs) -> bool:
-    return all(name in outputs and len(outputs[name]) > call for name, call, _ in _histories(node))
+def _is_legacy_node(node) -> bool:
+    return isinstance(node, list)
 
 
-def _decode(node, outputs, layer):
+def _ready(node, outputs, references: NodeReferences) -> bool:
+    return all(name in outputs and len(outputs[name]) > references.call_index(name, call, in_node=True)
+               for name, call, _ in _histories(node))
+
+
+def _decode(node, outputs, layer, references: NodeReferences):
     def tensor(history):
         name, call, index = history[:3]
-        return outputs[name][call][index]
+        return outputs[name][references.call_index(name, call, in_node=True)][index]
 
     if isinstance(node, dict):
         def decode(value):
@@ -197,12 +236,16 @@ def _decode(node, outputs, layer):
     return args, kwargs
 
 
-def _resolve(picked, outputs, owner):
+def _resolve(picked, outputs, owner, references: NodeReferences):
     def tensor(history):
-        name, call, index = history[:3]
-        if name not in outputs or len(outputs[name]) <= call:
+        name, node_index, index = history[:3]
+        call = references.call_index(name, node_index, in_node=False)
+        if name not in outputs:
             raise ValueError(f"{owner}: the configuration's inputs or outputs name '{name}', which is not one of "
                              "its layers")
+        if not 0 <= call < len(outputs[name]):
+            raise ValueError(f"{owner}: the configuration's inputs or outputs name call {node_index} of '{name}', "
+                             f"which is called {len(outputs[name])} time(s) in the model")
         return outputs[name][call][index]
 
     if picked is None:

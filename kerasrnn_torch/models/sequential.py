@@ -61,6 +61,9 @@ class Sequential(Layer):
     """
 
     call_records = (*Layer.call_records, "_last_input", "_mask_cache")
+    # Used as a layer, a Keras model's outputs carry no mask while the outer graph is built (though
+    # they do when it runs): later calls are wired as Keras wires them (see KerasTensor.keras_masked).
+    passes_masks_while_building = False
     # Only `add` fills it, never with None (nn.Module allows None entries; the layer stack has none).
     _modules: dict[str, nn.Module]  # type: ignore[assignment]
 
