@@ -1,4 +1,4 @@
-"""The package's parts depend one way (engine <- layers <- models <- io), as docs/architecture.md draws them."""
+"""The package's parts depend one way (core <- layers <- models <- io), as docs/architecture.md draws them."""
 import importlib.util
 import os
 
@@ -19,9 +19,17 @@ def test_no_import_goes_against_the_parts_order():
 
 def test_the_checker_sees_an_import_against_the_order():
     script = load_script()
-    edges = {"kerasrnn_torch.engine.loop": [("kerasrnn_torch.layers.cell", False)],
-             "kerasrnn_torch.layers.config": [("kerasrnn_torch", True)]}
-    assert script.violations(edges) == ["kerasrnn_torch.engine.loop -> kerasrnn_torch.layers.cell"]
+    edges = {"kerasrnn_torch.layers.rnn.engine.loop": [("kerasrnn_torch.layers.rnn.cell", False)],
+             "kerasrnn_torch.core.config": [("kerasrnn_torch", True)]}
+    assert script.violations(edges) == ["kerasrnn_torch.layers.rnn.engine.loop -> kerasrnn_torch.layers.rnn.cell"]
+
+
+def test_the_checker_sees_the_framework_import_a_layer():
+    script = load_script()
+    edges = {"kerasrnn_torch.core.layer": [("kerasrnn_torch.layers.rnn.lstm", False)],
+             "kerasrnn_torch.layers.rnn.lstm": [("kerasrnn_torch.core.layer", False),
+                                                ("kerasrnn_torch.layers.rnn.engine.fused", False)]}
+    assert script.violations(edges) == ["kerasrnn_torch.core.layer -> kerasrnn_torch.layers.rnn.lstm"]
 
 
 def private_reach(path):
@@ -44,8 +52,8 @@ def private_reach(path):
 
 def test_wrappers_and_containers_use_only_public_members_of_other_classes():
     package = os.path.join(ROOT, "kerasrnn_torch")
-    files = [os.path.join(package, "layers", name) for name in ("bidirectional.py", "time_distributed.py",
-                                                                 "dry_run.py")]
+    files = [os.path.join(package, *name.split("/")) for name in ("layers/rnn/bidirectional.py",
+                                                                  "layers/rnn/time_distributed.py", "core/dry_run.py")]
     files += [os.path.join(package, "models", name) for name in os.listdir(os.path.join(package, "models"))
               if name.endswith(".py")]
     assert [reach for path in files for reach in private_reach(path)] == []

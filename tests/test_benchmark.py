@@ -8,8 +8,8 @@ import torch
 
 import kerasrnn_torch as kr
 import kerasrnn_torch.__main__ as cli
-import kerasrnn_torch.benchmark as benchmark
-from kerasrnn_torch.engine import masks as mask_tools
+import kerasrnn_torch.benchmarks.benchmark as benchmark
+from kerasrnn_torch.layers.rnn.engine import masks as mask_tools
 
 QUICK = ["--sizes", "tiny", "--repeats", "2", "--warmup", "0", "--min-sample-ms", "0.1"]
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import kerasrnn_torch as kr
-from kerasrnn_torch.engine import fused
+from kerasrnn_torch.layers.rnn.engine import fused
 from reference import GRAD_ATOL, OUTPUT_ATOL, as_list, assert_close, masks_by_name, random_weights, weighted_sum
 
 BATCH, TIMESTEPS, FEATURES, UNITS = 3, 5, 4, 6
@@ -558,7 +558,7 @@ def test_backward_layer_is_the_third_positional_argument():
 
 
 def test_a_masked_call_checks_its_inputs_and_analyses_its_mask_once(monkeypatch):
-    from kerasrnn_torch.engine import masks
+    from kerasrnn_torch.layers.rnn.engine import masks
     layer = kr.Bidirectional(kr.GRU(4, return_sequences=True), input_dim=3)
     x = torch.randn(3, 6, 3, requires_grad=True)      # with gradients on the CPU: each direction runs whole
     mask = torch.arange(6) < torch.tensor([6, 4, 2]).unsqueeze(1)

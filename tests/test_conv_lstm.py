@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import kerasrnn_torch as kr
-from kerasrnn_torch.layers.conv_lstm import ConvLSTMCell
+from kerasrnn_torch.layers.rnn.conv_lstm import ConvLSTMCell
 from reference import GRAD_ATOL, OUTPUT_ATOL, as_list, assert_close, masks_by_name, random_weights, weighted_sum
 
 OURS = {1: kr.ConvLSTM1D, 2: kr.ConvLSTM2D, 3: kr.ConvLSTM3D}

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import kerasrnn_torch as kr
-from kerasrnn_torch.engine.dispatch import FusedConfig, plan
+from kerasrnn_torch.layers.rnn.engine.dispatch import FusedConfig, plan
 
 LSTM_OK = FusedConfig(kind="lstm", activation="tanh")
 
@@ -114,7 +114,7 @@ def test_no_log_when_the_user_asked_for_the_loop(caplog):
 
 
 def test_fused_kernel_errors_are_not_swallowed(monkeypatch):
-    from kerasrnn_torch.engine import fused
+    from kerasrnn_torch.layers.rnn.engine import fused
 
     def broken(*args, **kwargs):
         raise RuntimeError("kernel exploded")

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import kerasrnn_torch as kr
-from kerasrnn_torch.layers.cell import DropoutMasks
+from kerasrnn_torch.layers.rnn.cell import DropoutMasks
 
 
 @pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
@@ -52,7 +52,7 @@ def test_one_mask_per_call_reused_at_every_step(monkeypatch):
 
 
 def test_fused_path_uses_the_same_input_mask_at_every_step(monkeypatch):
-    from kerasrnn_torch.engine import fused
+    from kerasrnn_torch.layers.rnn.engine import fused
     captured = {}
     original = fused.run_unidirectional
 

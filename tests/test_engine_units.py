@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from kerasrnn_torch.engine import fused, keras_outputs, layout, masks
+from kerasrnn_torch.layers.rnn.engine import fused, keras_outputs, layout, masks
 
 
 # ------------------------------------------------------------------ layout

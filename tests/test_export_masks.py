@@ -10,7 +10,7 @@ import torch
 from torch.export import Dim, export
 
 import kerasrnn_torch as kr
-from kerasrnn_torch.engine.dispatch import EXPORT_MASK_REASON, EXPORT_TIME_REASON
+from kerasrnn_torch.layers.rnn.engine.dispatch import EXPORT_MASK_REASON, EXPORT_TIME_REASON
 from reference import assert_close
 
 # torch-internal warnings raised while exporting (errors in this suite); see tests/test_onnx.py.

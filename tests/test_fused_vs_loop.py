@@ -125,7 +125,7 @@ def test_auto_runs_fused_for_eligible_configuration_and_loop_otherwise():
 def test_unpacked_and_packed_right_padded_runs_agree(return_sequences, go_backwards):
     # On the CPU a right-padded batch runs whole (faster than packing) unless LSTM's final c is needed,
     # which only the packed kernel gives: the two must agree on everything they both return.
-    from kerasrnn_torch.engine import fused, masks
+    from kerasrnn_torch.layers.rnn.engine import fused, masks
     layer = kr.LSTM(5, input_dim=3, bias_initializer="random_uniform")
     x = torch.randn(4, 7, 3)
     x[1, 4:] = float("nan")                      # padding may hold anything
@@ -150,7 +150,7 @@ def test_unpacked_and_packed_right_padded_runs_agree(return_sequences, go_backwa
                                   lambda: kr.Bidirectional(kr.LSTM(4, return_sequences=True), input_dim=3)],
                          ids=["GRU", "Bidirectional"])
 def test_pack_on_cpu_packs_and_changes_no_number(make, monkeypatch):
-    from kerasrnn_torch.engine import fused
+    from kerasrnn_torch.layers.rnn.engine import fused
     packed_calls = []
     kernel = fused._call_kernel
     monkeypatch.setattr(fused, "_call_kernel", lambda *args: packed_calls.append(args[6] is not None)
@@ -172,7 +172,7 @@ def test_pack_on_cpu_packs_and_changes_no_number(make, monkeypatch):
 
 def test_pack_on_cpu_set_on_the_class_applies_to_every_layer_not_set_itself(monkeypatch):
     # `kr.RNN.pack_on_cpu = True` once is the process-wide switch for the lower peak memory.
-    from kerasrnn_torch.engine import fused
+    from kerasrnn_torch.layers.rnn.engine import fused
     packed_calls = []
     kernel = fused._call_kernel
     monkeypatch.setattr(fused, "_call_kernel", lambda *args: packed_calls.append(args[6] is not None)
@@ -193,7 +193,7 @@ def test_pack_on_cpu_set_on_the_class_applies_to_every_layer_not_set_itself(monk
 def test_a_packed_call_assembles_the_padded_sequence_only_when_it_is_returned(return_sequences, monkeypatch):
     # The GRU without gradients packs on the CPU; returning only the last output, it reads the final
     # states alone, as torch.nn's user reading h_n does (no padded sequence built and dropped).
-    from kerasrnn_torch.engine import fused
+    from kerasrnn_torch.layers.rnn.engine import fused
     assembled = []
     pad = fused.pad_packed_sequence
     monkeypatch.setattr(fused, "pad_packed_sequence", lambda *args, **kwargs: assembled.append(1) or pad(*args, **kwargs))

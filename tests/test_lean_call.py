@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import kerasrnn_torch as kr
-from kerasrnn_torch.layers.rnn import RNN
+from kerasrnn_torch.layers.rnn.rnn import RNN
 
 LAYERS = {"lstm": kr.LSTM, "gru": kr.GRU, "simple_rnn": kr.SimpleRNN}
 

@@ -12,8 +12,8 @@ import torch
 from torch.autograd import gradcheck
 
 import kerasrnn_torch as kr
-from kerasrnn_torch.engine import bptt
-from kerasrnn_torch.layers.cell import DropoutMasks
+from kerasrnn_torch.layers.rnn.engine import bptt
+from kerasrnn_torch.layers.rnn.cell import DropoutMasks
 from reference import GRAD_ATOL, OUTPUT_ATOL, as_list, assert_close, masks_by_name, random_weights, weighted_sum
 
 BATCH, TIMESTEPS, FEATURES, UNITS = 3, 5, 4, 6
@@ -207,7 +207,7 @@ def test_autograd_loop_for_other_activations(kwargs, node_calls):
 
 def test_autograd_loop_for_custom_and_stacked_cells(node_calls):
     class Logged(kr.LSTMCell):
-        def make_step(self, masks=kr.layers.cell.NO_DROPOUT if hasattr(kr, "layers") else None):
+        def make_step(self, masks=kr.layers.rnn.cell.NO_DROPOUT if hasattr(kr, "layers") else None):
             return super().make_step(masks)
     x = torch.randn(2, 5, 3, requires_grad=True)
     kr.RNN(Logged(4, activation="relu"))(x).sum().backward()
@@ -218,8 +218,8 @@ def test_autograd_loop_for_custom_and_stacked_cells(node_calls):
 
 
 def test_switch_compiled_loop_and_tracing_keep_the_autograd_loop(node_calls, monkeypatch):
-    from kerasrnn_torch.engine import loop
-    from kerasrnn_torch.layers import rnn
+    from kerasrnn_torch.layers.rnn.engine import loop
+    from kerasrnn_torch.layers.rnn import rnn
     layer = kr.GRU(4, reset_after=False, input_dim=3)
     x = torch.randn(2, 5, 3, requires_grad=True)
     layer.handwritten_backward = False

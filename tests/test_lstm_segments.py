@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import kerasrnn_torch as kr
-from kerasrnn_torch.engine import fused, masks
+from kerasrnn_torch.layers.rnn.engine import fused, masks
 from reference import GRAD_ATOL, OUTPUT_ATOL, as_list, assert_close, random_weights, weighted_sum
 
 FEATURES, UNITS = 3, 5

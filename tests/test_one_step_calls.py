@@ -8,7 +8,7 @@ import torch
 from torch.profiler import profile
 
 import kerasrnn_torch as kr
-from kerasrnn_torch.engine import fused
+from kerasrnn_torch.layers.rnn.engine import fused
 
 
 def kernel_ran(call, kind="lstm") -> bool:

@@ -8,7 +8,7 @@ from keras.src import backend as keras_backend
 from keras.src.utils.naming import to_snake_case
 
 import kerasrnn_torch as kr
-from kerasrnn_torch.layers.base import snake_case
+from kerasrnn_torch.core.layer import snake_case
 from reference import GRAD_ATOL, OUTPUT_ATOL, assert_close, masks_by_name, random_weights, weighted_sum
 
 B, T, F = 3, 6, 4

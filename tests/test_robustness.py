@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import kerasrnn_torch as kr
-from kerasrnn_torch.engine.dispatch import forced_path
+from kerasrnn_torch.layers.rnn.engine.dispatch import forced_path
 
 LAYERS = {"SimpleRNN": kr.SimpleRNN, "LSTM": kr.LSTM, "GRU": kr.GRU}
 PATHS = ("fused", "loop")

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import kerasrnn_torch as kr
-from kerasrnn_torch.layers.torch_modules import bidirectional_from_torch
+from kerasrnn_torch.layers.rnn.torch_modules import bidirectional_from_torch
 from reference import GRAD_ATOL, assert_close
 
 TORCH_ATOL = 1e-6
@@ -358,7 +358,7 @@ def test_to_cuda_moves_weights_and_stateful_states():
 def test_autocast_bfloat16_fused_lstm_on_a_cpu_without_native_bfloat16(monkeypatch):
     # oneDNN cannot build its bfloat16 LSTM on CPUs without native bfloat16 (AVX2 only), torch.nn.LSTM
     # included; the fused path then runs the kernel in float32 and hands back bfloat16, as autocast would.
-    from kerasrnn_torch.engine import fused
+    from kerasrnn_torch.layers.rnn.engine import fused
     monkeypatch.setattr(fused, "_CPU_BF16_LSTM", False)
     calls = []
     original = fused._call_in_float32

@@ -19,10 +19,10 @@ from torch import nn
 from torch.utils import _pytree as pytree
 
 from .._checks import describe, shape_text
-from ..layers.base import Layer, snake_case
-from ..layers.dry_run import dry_run
-from ..layers.input_layer import InputLayer
-from ..layers.symbolic import KerasTensor, Node, bind_arguments
+from ..core.layer import Layer, snake_case
+from ..core.dry_run import dry_run
+from ..core.input_layer import InputLayer
+from ..core.symbolic import KerasTensor, Node, bind_arguments
 from .call_options import keywords_for, running_in_mode
 from .functional_config import model_config, model_from_config
 
