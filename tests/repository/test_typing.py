@@ -5,7 +5,7 @@ import sys
 
 import kerasrnn_torch as kr
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_the_package_is_marked_typed():

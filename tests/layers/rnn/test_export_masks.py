@@ -13,7 +13,7 @@ import kerasrnn_torch as kr
 from kerasrnn_torch.layers.rnn.engine.dispatch import EXPORT_MASK_REASON, EXPORT_TIME_REASON
 from reference import assert_close
 
-# torch-internal warnings raised while exporting (errors in this suite); see tests/test_onnx.py.
+# torch-internal warnings raised while exporting (errors in this suite); see tests/layers/rnn/test_onnx.py.
 EXPORT_WARNINGS = [
     pytest.mark.filterwarnings(r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning"),
     pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf Tensor:UserWarning"),

@@ -6,7 +6,7 @@ import tomllib
 
 import kerasrnn_torch as kr
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def project():

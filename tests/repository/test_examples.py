@@ -9,7 +9,7 @@ import types
 
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "examples")
 EXPECTED = {"mnist_rows.py", "sentiment_bilstm.py", "seq2seq_attention.py", "seq2seq_functional.py",
             "stateful_paragraphs.py", "nested_cell.py", "time_distributed_tagger.py",

@@ -344,7 +344,7 @@ def test_matrix_and_loop_configs_report_the_iqr_in_every_output(idle, capsys, tm
 def test_the_script_runs_the_same_code():
     import subprocess
     import sys
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     result = subprocess.run([sys.executable, os.path.join(root, "scripts", "benchmark.py"), "--version"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

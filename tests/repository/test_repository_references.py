@@ -3,7 +3,7 @@ import os
 import re
 import subprocess
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOP = ("docs", "scripts", "examples", "tests", "kerasrnn_torch", ".ci")
 PATH = re.compile(r"(?<![\w./-])((?:%s)/[\w./-]*\w\.(?:md|py|sh|json|yml|toml))" % "|".join(re.escape(t) for t in TOP))
 
@@ -42,6 +42,6 @@ def test_every_cited_repository_path_exists():
 def test_no_document_outside_the_repository_is_cited():
     outside = re.compile(r"\.\./shared|\bAPI\.md\b|\bSTYLE\.md\b")
     cited = [name for name in tracked_text_files()
-             if name != "tests/test_repository_references.py"
+             if name != "tests/repository/test_repository_references.py"
              and outside.search(read(name))]
     assert not cited, f"these files cite documents kept outside the repository: {cited}"

@@ -10,7 +10,7 @@ import torch
 import kerasrnn_torch as kr
 import kerasrnn_torch.__main__ as cli
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Seq2Seq(torch.nn.Module):

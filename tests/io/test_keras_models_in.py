@@ -7,8 +7,8 @@ from torch import nn
 
 import kerasrnn_torch as kr
 from reference import assert_close, random_weights
-from test_functional import seq2seq
-from test_keras_io_programs import PROGRAMS
+from tests.models.test_functional import seq2seq
+from tests.io.test_keras_io_programs import PROGRAMS
 
 FORMATS = (".keras", ".h5")
 

@@ -7,7 +7,7 @@ import tempfile
 
 import kerasrnn_torch.__main__ as cli
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as readme_file:
     README = readme_file.read()
 BLOCKS = re.findall(r"^```python\n(.*?)^```$", README, flags=re.MULTILINE | re.DOTALL)

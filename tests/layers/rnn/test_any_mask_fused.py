@@ -11,7 +11,7 @@ import torch
 
 import kerasrnn_torch as kr
 from reference import GRAD_ATOL, OUTPUT_ATOL, as_list, assert_close, weighted_sum
-from test_fused_vs_loop import LAYERS, assert_same, run_both
+from tests.layers.rnn.test_fused_vs_loop import LAYERS, assert_same, run_both
 
 FLAGS = list(itertools.product([False, True], repeat=3))   # return_sequences, return_state, go_backwards
 

@@ -7,7 +7,7 @@ import sys
 
 import kerasrnn_torch as kr
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def documented_names():
