@@ -1,7 +1,7 @@
 """Model: a functional model, the graph of layer calls between `kr.Input`s and outputs, as `keras.Model`.
 
 Building (`Model(inputs, outputs)`) walks the recorded calls (`Node`s, see
-`layers/symbolic.py`) back from the outputs, orders the layers as Keras
+`core/symbolic.py`) back from the outputs, orders the layers as Keras
 orders `model.layers` (so `get_weights()` matches Keras's order), and
 compiles the calls into a `Program`: a flat list of steps whose arguments
 and masks are looked up by slot number, so a forward pass does no graph

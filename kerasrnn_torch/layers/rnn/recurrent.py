@@ -297,7 +297,7 @@ class KerasRecurrentLayer(RNN):
         """A layer of this class holding the weights of a single-layer `torch.nn` recurrent module.
 
         A module with `batch_first=False` is refused unless `assume_batch_first=True` says its inputs will
-        come batch-first (see `layers.torch_modules.from_torch`).
+        come batch-first (see `layers/rnn/torch_modules.from_torch`).
         """
         from .torch_modules import from_torch
         return from_torch(cls, module, assume_batch_first=assume_batch_first, **kwargs)
