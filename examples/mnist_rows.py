@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 import kerasrnn_torch as kr
-from kerasrnn_torch.benchmark import synthetic_mnist
+from kerasrnn_torch.benchmarks.benchmark import synthetic_mnist
 
 
 class ProgressBar:

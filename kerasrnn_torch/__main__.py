@@ -6,7 +6,7 @@
 - `check`: runs a matrix of layer configurations on both paths and exits
   non-zero, with a report, if any output, state or gradient differs;
   `check --model module:function` compares a user's own model instead.
-- `bench`: the benchmark matrix of `kerasrnn_torch.benchmark` (ours fused and
+- `bench`: the benchmark matrix of `kerasrnn_torch.benchmarks.benchmark` (ours fused and
   loop vs torch.nn and Keras 3), small by default; other options pass through.
 
 Everything runs on random data; nothing is downloaded.
@@ -367,10 +367,10 @@ BENCH_DEFAULTS = ("--sizes", "mnist", "--repeats", "5")
 
 
 def bench(args) -> int:
-    from kerasrnn_torch import benchmark   # imported here: it sets KERAS_BACKEND and may import Keras
+    from kerasrnn_torch.benchmarks import benchmark   # imported here: it sets KERAS_BACKEND and may import Keras
 
     argv = [*BENCH_DEFAULTS, *args.benchmark_arguments]
-    say(f"kerasrnn_torch {kr.__version__} bench: kerasrnn_torch.benchmark {' '.join(argv)}")
+    say(f"kerasrnn_torch {kr.__version__} bench: kerasrnn_torch.benchmarks.benchmark {' '.join(argv)}")
     benchmark.main(argv, prog="python -m kerasrnn_torch bench")
     return 0
 

@@ -10,7 +10,7 @@ does every method, property, classmethod and staticmethod that a class of this p
 it, on it or on a base class of the package: the public ones, `__init__`, `__call__` and the other
 dunder methods written in the package (methods that `dataclasses` or `NamedTuple` generate are not
 counted). `self` and `cls` need none, and, as for mypy, `__init__` may leave its return out when
-another parameter is annotated. tests/test_typing.py keeps the count at zero (but for the few methods it
+another parameter is annotated. tests/repository/test_typing.py keeps the count at zero (but for the few methods it
 lists, left to another branch).
 """
 from __future__ import annotations

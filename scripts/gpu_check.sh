@@ -44,7 +44,7 @@ print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.bac
 print('device', torch.cuda.get_device_name() if torch.cuda.is_available() else 'none')
 import keras; print('keras', keras.__version__, keras.backend.backend())"
 step cuda_tests 150 "$PYTHON" -m pytest -p no:cacheprovider -q -k cuda \
-    tests/test_bad_input.py tests/test_torch_interop.py tests/test_main.py
+    tests/test_bad_input.py tests/layers/rnn/test_torch_interop.py tests/test_main.py
 step kernels 60 "$PYTHON" scripts/benchmark.py --device "$DEVICE" --skip-matrix --kernel-check --no-keras \
     --json "$OUT/kernels.json"
 step matrix 240 "$PYTHON" scripts/benchmark.py --device "$DEVICE" --sizes "$SIZES" --repeats "$REPEATS" \

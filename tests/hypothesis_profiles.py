@@ -3,7 +3,7 @@
     KERASRNN_HYPOTHESIS_PROFILE=ci        (default) few examples, derandomized: the same
                                           examples on every run, well under a minute on two cores
     KERASRNN_HYPOTHESIS_PROFILE=thorough  many random examples, for a local hunt:
-        KERASRNN_HYPOTHESIS_PROFILE=thorough pytest tests/test_properties.py
+        KERASRNN_HYPOTHESIS_PROFILE=thorough pytest tests/layers/rnn/test_properties.py
 
 The tests apply the chosen settings with `@PROFILE` (or `scaled(...)`) rather
 than `settings.load_profile`, so other test files keep Hypothesis's defaults.

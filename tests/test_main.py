@@ -86,7 +86,7 @@ def test_bench_runs_the_benchmark_matrix_and_passes_options_through():
     result = run_cli("bench", "--layers", "lstm", "--repeats", "1", "--warmup", "0", "--no-keras")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "bench: kerasrnn_torch.benchmark --sizes mnist --repeats 5 --layers lstm --repeats 1" in out
+    assert "bench: kerasrnn_torch.benchmarks.benchmark --sizes mnist --repeats 5 --layers lstm --repeats 1" in out
     assert ("keras not used; medians and interquartile ranges (IQR, % of the median) of 1 repeats, each the mean "
             "of calls lasting at least 20 ms") in out
     cell = r"\s+[\d.]+ \(IQR\s+[\d.]+%\)"
@@ -96,7 +96,7 @@ def test_bench_runs_the_benchmark_matrix_and_passes_options_through():
 
 
 def test_bench_tables_show_keras_ratios_only_where_keras_ran():
-    import kerasrnn_torch.benchmark as benchmark
+    import kerasrnn_torch.benchmarks.benchmark as benchmark
     without = {"size": "mnist", "layer": "gru", "mask": "none", "mode": "fwd",
                "ms": {"torch.nn": 2.0, "ours fused": 1.0, "ours loop": 4.0},
                "iqr_ms": {"torch.nn": 0.1, "ours fused": 0.02, "ours loop": 0.4}}
@@ -114,7 +114,7 @@ def test_bench_tables_show_keras_ratios_only_where_keras_ran():
 
 
 def test_bench_defaults_come_first_so_given_options_win(monkeypatch):
-    import kerasrnn_torch.benchmark as benchmark
+    import kerasrnn_torch.benchmarks.benchmark as benchmark
     received = []
     monkeypatch.setattr(benchmark, "main", lambda argv, prog=None: received.append(argv) or {"rows": []})
     assert cli.main(["bench"]) == 0
@@ -151,7 +151,7 @@ def test_bench_memory_reports_the_packed_option_and_the_unpacked_reference_for_m
 
 
 def test_benchmark_repeats_time_enough_calls_and_report_the_mean_per_call(monkeypatch):
-    import kerasrnn_torch.benchmark as benchmark
+    import kerasrnn_torch.benchmarks.benchmark as benchmark
     clock = [0.0]
     calls = {"slow": 0, "fast": 0}
 
@@ -183,7 +183,7 @@ def test_bench_kernel_check_names_the_fused_operator_per_layer(tmp_path):
 
 def test_kernels_run_sees_no_fused_operator_on_the_loop():
     import kerasrnn_torch as kr
-    import kerasrnn_torch.benchmark as benchmark
+    import kerasrnn_torch.benchmarks.benchmark as benchmark
     x = torch.randn(2, 5, 3)
     cpu = torch.device("cpu")
     assert benchmark.kernels_run(lambda: kr.GRU(4, use_cudnn=False)(x), cpu) == ([], [])

@@ -17,7 +17,7 @@ from torch import nn
 
 from .. import activations, constraints, regularizers
 from .._configurable import Configurable
-from ..layers.base import dtype_from_policy
+from ..core.layer import dtype_from_policy
 from .keras_formats import layer_entries, require_key
 
 _RECURRENT_OPTIONS = ("units", "use_bias", "unit_forget_bias", "reset_after", "dropout", "recurrent_dropout", "seed",
@@ -91,7 +91,7 @@ def layer_from_config(entry: dict, label: str):
 
 def _from_own_config(entry, class_name, name, label):
     """A layer outside the recurrent family, by its class's `from_config` (Keras's configuration as it is)."""
-    from ..layers.config import deserialize_layer
+    from ..core.config import deserialize_layer
     if class_name in ("Functional", "Model"):
         return model_from_config(entry, label)
     if class_name == "Lambda":
@@ -193,7 +193,7 @@ def _cell(config, owner, label):
 
 
 def _rnn(config, owner, label):
-    from ..layers.rnn import RNN
+    from ..layers.rnn.rnn import RNN
     cell = _cell(require_key(config, "cell", "its config", owner), owner, label)
     options = {name: config[name] for name in ("return_sequences", "return_state", "go_backwards", "stateful",
                                                "unroll", "zero_output_for_mask") if name in config}
@@ -201,7 +201,7 @@ def _rnn(config, owner, label):
 
 
 def _bidirectional(config, owner, label):
-    from ..layers.bidirectional import Bidirectional
+    from ..layers.rnn.bidirectional import Bidirectional
     forward = layer_from_config(require_key(config, "layer", "its config", owner), label)
     backward = layer_from_config(config["backward_layer"], label) if config.get("backward_layer") else None
     return Bidirectional(forward, merge_mode=config.get("merge_mode", "concat"), backward_layer=backward,
@@ -209,7 +209,7 @@ def _bidirectional(config, owner, label):
 
 
 def _time_distributed(config, owner, label):
-    from ..layers.time_distributed import TimeDistributed
+    from ..layers.rnn.time_distributed import TimeDistributed
     return TimeDistributed(layer_from_config(require_key(config, "layer", "its config", owner), label),
                            **_common(config, owner))
 

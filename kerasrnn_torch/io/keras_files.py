@@ -8,7 +8,7 @@ from torch import nn
 
 from .._checks import weight_tensors
 from .._types import PathLike
-from ..layers.base import assign_weights, weight_labels
+from ..core.layer import assign_weights, weight_labels
 from .keras_config import model_from_config
 from .keras_formats import LegacyWeights, keras_layers_of, open_saved, shapes_text
 from .weight_matching import LoadReport, pair_layers

@@ -28,7 +28,7 @@ import numpy as np
 from torch import nn
 
 from .._checks import describe, shape_text
-from ..layers.base import Layer, snake_case
+from ..core.layer import Layer, snake_case
 
 ARCHIVE_CONFIG = "config.json"
 ARCHIVE_WEIGHTS = "model.weights.h5"
@@ -301,11 +301,11 @@ def sublayer_groups(module, owner) -> list[tuple[tuple[str, ...], nn.Module]]:
     Both the readers here and the writer (io/keras_save.py) walk this.
     (A model's layers are not included: they sit under `layers/<class key>`.)
     """
-    from ..layers.base import Layer
-    from ..layers.bidirectional import Bidirectional
-    from ..layers.rnn import RNN
-    from ..layers.stacked_cells import StackedRNNCells
-    from ..layers.time_distributed import TimeDistributed
+    from ..core.layer import Layer
+    from ..layers.rnn.bidirectional import Bidirectional
+    from ..layers.rnn.rnn import RNN
+    from ..layers.rnn.stacked_rnn_cells import StackedRNNCells
+    from ..layers.rnn.time_distributed import TimeDistributed
     if isinstance(module, Bidirectional):
         return [(("forward_layer",), module.forward_layer), (("backward_layer",), module.backward_layer)]
     if isinstance(module, TimeDistributed):
@@ -430,8 +430,8 @@ def keras_layers_of(module: nn.Module) -> ModuleLayers:
     alone, or the kerasrnn_torch layers found among any other module's
     descendants, in registration order, named by their attribute path.
     """
-    from ..layers.base import Layer
-    from ..layers.input_layer import InputLayer
+    from ..core.layer import Layer
+    from ..core.input_layer import InputLayer
     from ..models.functional import Model
     from ..models.sequential import Sequential
     candidates: list[tuple[str | None, nn.Module]]
@@ -462,7 +462,7 @@ def keras_layers_of(module: nn.Module) -> ModuleLayers:
 
 def _top_layers(module: nn.Module, prefix: str):
     """(attribute path, module) of the kerasrnn_torch layers and parameter-holding torch modules below `module`."""
-    from ..layers.base import Layer
+    from ..core.layer import Layer
     for name, child in module.named_children():
         path = f"{prefix}{name}"
         if isinstance(child, Layer):

@@ -37,7 +37,7 @@ from torch import nn
 from .. import _dtypes
 from .._checks import describe
 from .._types import PathLike
-from ..layers.base import snake_case
+from ..core.layer import snake_case
 from .keras_formats import (ARCHIVE_CONFIG, ARCHIVE_WEIGHTS, keras_class_of, require_h5py,
                             sublayer_groups, unique_key)
 
@@ -111,7 +111,7 @@ def save_keras_weights(module: nn.Module, path: PathLike) -> None:
 # ------------------------------------------------------------ configuration
 def keras_model_config(module) -> dict:
     """The module as Keras's `serialize_keras_object` writes a model: a `.keras` archive's config.json."""
-    from ..layers.base import Layer
+    from ..core.layer import Layer
     from ..models.functional import Model
     from ..models.sequential import Sequential
     if not isinstance(module, (Sequential, Model)):
@@ -154,8 +154,8 @@ def _config_json(module) -> str:
 
 def _refuse_unserializable_layers(model, outer=None) -> None:
     """Name a Lambda, a torch module or a layer class Keras does not know before anything else is tried."""
-    from ..layers.base import Layer
-    from ..layers.input_layer import InputLayer
+    from ..core.layer import Layer
+    from ..core.input_layer import InputLayer
     which = "its layer" if outer is None else f"{describe(model)}'s layer"
     for position, layer in enumerate(model.layers):
         if isinstance(layer, InputLayer):
@@ -168,7 +168,7 @@ def _refuse_unserializable_layers(model, outer=None) -> None:
 
 
 def _refuse_unserializable_layer(layer, top, model) -> None:
-    from ..layers.lambda_layer import Lambda
+    from ..layers.core.lambda_layer import Lambda
     from ..models.functional import Model
     from ..models.sequential import Sequential
     from .keras_formats import KERAS_CLASSES
@@ -196,11 +196,11 @@ def _refuse_unserializable_layer(layer, top, model) -> None:
 
 def _configured_sublayers(layer):
     """The inner layers a layer's configuration holds (a wrapper's layer, a recurrent layer's cell, ...)."""
-    from ..layers.base import Layer
-    from ..layers.bidirectional import Bidirectional
-    from ..layers.rnn import RNN
-    from ..layers.stacked_cells import StackedRNNCells
-    from ..layers.time_distributed import TimeDistributed
+    from ..core.layer import Layer
+    from ..layers.rnn.bidirectional import Bidirectional
+    from ..layers.rnn.rnn import RNN
+    from ..layers.rnn.stacked_rnn_cells import StackedRNNCells
+    from ..layers.rnn.time_distributed import TimeDistributed
     if isinstance(layer, RNN) and type(layer).get_config is not RNN.get_config:
         return []       # its configuration holds its cell's arguments, not the cell (LSTM, ConvLSTM2D, ...)
     if isinstance(layer, (Bidirectional, TimeDistributed, RNN, StackedRNNCells)):
@@ -267,7 +267,7 @@ def _unserializable(value, where):
 # ------------------------------------------------------------------ weights
 def _weights_tree(module, function) -> list[tuple[str, str | None, list[np.ndarray]]]:
     """(group path, layer name, arrays) for every group of the Keras weights tree, arrays converted."""
-    from ..layers.base import Layer
+    from ..core.layer import Layer
     from ..models.functional import Model
     from ..models.sequential import Sequential
     groups: list = []
@@ -286,7 +286,7 @@ def _weights_tree(module, function) -> list[tuple[str, str | None, list[np.ndarr
 
 def _module_layers(module, function) -> list:
     """A plain module's kerasrnn_torch layers in registration order; torch modules with parameters refused."""
-    from ..layers.base import Layer
+    from ..core.layer import Layer
     from .keras_formats import _top_layers
     layers = []
     for place, layer in _top_layers(module, ""):
@@ -302,8 +302,8 @@ def _module_layers(module, function) -> list:
 
 
 def _model_groups(model, layers, path, name, groups, visited) -> None:
-    from ..layers.base import Layer
-    from ..layers.input_layer import InputLayer
+    from ..core.layer import Layer
+    from ..core.input_layer import InputLayer
     groups.append((path, name, []))
     used: dict[str, int] = {}
     owner = describe(model) if isinstance(model, Layer) else type(model).__name__
@@ -340,7 +340,7 @@ def _layer_groups(layer, path, owner, groups, visited) -> None:
 
 
 def _weights(module, owner) -> list[torch.Tensor]:
-    from ..layers.base import Layer
+    from ..core.layer import Layer
     if isinstance(module, Layer) and not module.built:
         raise ValueError(f"{owner} has no weights yet, so they cannot be saved: expected a built layer; call the "
                          "model on an input first or call model.build((None, *input_shape))")

@@ -9,7 +9,7 @@ import inspect
 
 from torch import nn
 
-from ..layers.base import Layer
+from ..core.layer import Layer
 
 
 def keywords_for(layer: nn.Module) -> frozenset:

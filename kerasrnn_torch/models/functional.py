@@ -1,7 +1,7 @@
 """Model: a functional model, the graph of layer calls between `kr.Input`s and outputs, as `keras.Model`.
 
 Building (`Model(inputs, outputs)`) walks the recorded calls (`Node`s, see
-`layers/symbolic.py`) back from the outputs, orders the layers as Keras
+`core/symbolic.py`) back from the outputs, orders the layers as Keras
 orders `model.layers` (so `get_weights()` matches Keras's order), and
 compiles the calls into a `Program`: a flat list of steps whose arguments
 and masks are looked up by slot number, so a forward pass does no graph
@@ -19,10 +19,10 @@ from torch import nn
 from torch.utils import _pytree as pytree
 
 from .._checks import describe, shape_text
-from ..layers.base import Layer, snake_case
-from ..layers.dry_run import dry_run
-from ..layers.input_layer import InputLayer
-from ..layers.symbolic import KerasTensor, Node, bind_arguments
+from ..core.layer import Layer, snake_case
+from ..core.dry_run import dry_run
+from ..core.input_layer import InputLayer
+from ..core.symbolic import KerasTensor, Node, bind_arguments
 from .call_options import keywords_for, running_in_mode
 from .functional_config import model_config, model_from_config
 

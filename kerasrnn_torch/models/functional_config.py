@@ -14,10 +14,10 @@ from typing import Any, TypeGuard
 
 from torch.utils import _pytree as pytree
 
-from ..layers.config import deserialize_layer, keras_class_name, serialize_layer
-from ..layers.input_layer import InputLayer
-from ..layers.rnn import RNN
-from ..layers.symbolic import KerasTensor
+from ..core.config import deserialize_layer, keras_class_name, serialize_layer
+from ..core.input_layer import InputLayer
+from ..layers.rnn.rnn import RNN
+from ..core.symbolic import KerasTensor
 
 KERAS_TENSOR = "__keras_tensor__"
 # Call-context arguments Keras records in a node; the model passes `training` itself, and a

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..layers.base import Layer
+from ..core.layer import Layer
 
 
 def _layers(model: nn.Module):

@@ -12,10 +12,10 @@ from torch import nn
 
 from .._checks import add_note, describe, shape_hint, shape_of, shape_text, weight_tensors
 from .._types import InputShape, ShapeLike
-from ..layers.base import Layer, assign_weights
-from ..layers.config import deserialize_layer, serialize_layer
-from ..layers.input_layer import InputLayer
-from ..layers.symbolic import KerasTensor
+from ..core.layer import Layer, assign_weights
+from ..core.config import deserialize_layer, serialize_layer
+from ..core.input_layer import InputLayer
+from ..core.symbolic import KerasTensor
 from .call_options import keywords_for, running_in_mode
 from .summary import dry_run, example_input, is_built, known_input, summary, weights_of
 

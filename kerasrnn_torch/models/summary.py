@@ -20,9 +20,9 @@ from torch.utils import _pytree as pytree
 
 from .._checks import add_note, shape_hint, shape_text
 from .._types import ShapeLike
-from ..layers.base import Layer, snake_case
-from ..layers.dry_run import dry_run
-from ..layers.embedding import Embedding
+from ..core.layer import Layer, snake_case
+from ..core.dry_run import dry_run
+from ..layers.core.embedding import Embedding
 from .functional import Model
 
 # Two dummy batch sizes: an axis whose size follows them is a batch axis, shown as None.

@@ -1,0 +1,84 @@
+"""InputLayer: where a functional model's data comes in (`kr.Input` makes one)."""
+from __future__ import annotations
+
+import numbers
+
+
+from .._checks import describe, shape_text
+from .layer import Layer
+from .symbolic import KerasTensor, Node, next_call_index, probe_values, resolve_dtype
+import torch
+from typing import Any
+from .layer import LayerT
+from .._types import ShapeLike
+
+class InputLayer(Layer):
+    """The layer behind `kr.Input`, as `keras.layers.InputLayer`: no weights, its output is the input.
+
+    Args:
+        shape: the shape without the batch axis (None for a size that varies).
+        batch_size: a fixed batch size, or None.
+        dtype: a torch dtype or Keras's name ("float32", "int32", ...).
+        name: the input's name (default "input_layer", "input_layer_1", ...).
+
+    >>> InputLayer(shape=(None, 8)).output.shape
+    (None, None, 8)
+    """
+
+    def __init__(self, shape: ShapeLike | None = None, batch_size: int | None = None,
+                 dtype: torch.dtype | str | None = None, name: str | None = None) -> None:
+        super().__init__(name=name)
+        owner = describe(self)
+        self.input_dtype = resolve_dtype(dtype, owner)
+        self.batch_shape = (_size(batch_size, "batch_size", owner), *_checked_shape(shape, owner))
+        examples = probe_values(self.batch_shape, self.input_dtype)
+        node = Node(self, [], None, [], [], None, None, next_call_index(self))
+        self.output = KerasTensor(self.batch_shape, self.input_dtype, node=node, index=0, examples=examples,
+                                  masks=(None, None), name=self.name)
+        node.outputs.append(self.output)
+        self.built = True
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The input itself (a functional model feeds its data here)."""
+        return inputs
+
+    def get_config(self) -> dict:
+        dtype = str(self.input_dtype).replace("torch.", "")
+        return {"batch_shape": self.batch_shape, "dtype": dtype, "sparse": False, "ragged": False,
+                "name": self.name}
+
+    @classmethod
+    def from_config(cls: type[LayerT], config: dict[str, Any]) -> LayerT:
+        config = dict(config)
+        batch_shape = config.pop("batch_shape", None) or config.pop("batch_input_shape", None)
+        for unused in ("sparse", "ragged", "optional"):
+            config.pop(unused, None)
+        if batch_shape is not None:
+            config["batch_size"], config["shape"] = batch_shape[0], tuple(batch_shape[1:])
+        return cls(**config)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, batch_shape={shape_text(self.batch_shape)}"
+
+
+def _size(value: Any, argument, owner):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{owner}: `{argument}` must be a positive integer or None, got {value!r}")
+    return int(value)
+
+
+def _checked_shape(shape, owner) -> tuple:
+    if shape is None:
+        raise ValueError(f"{owner}: `shape` is required: the input's shape without the batch axis, e.g. (None, 8)")
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        shape = (shape,)
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise ValueError(f"{owner}: `shape` must be a tuple of positive integers or None, got {shape!r}")
+    shape = tuple(shape)
+    for size in shape:
+        if size is not None and (isinstance(size, bool) or not isinstance(size, numbers.Integral) or size <= 0):
+            raise ValueError(f"{owner}: `shape` must hold positive integers or None (without the batch axis), "
+                             f"got {shape!r}")
+    return tuple(None if size is None else int(size) for size in shape)

@@ -1,0 +1,4 @@
+"""Activation layers: Activation."""
+from .activation import Activation
+
+__all__ = ["Activation"]

@@ -1,0 +1,400 @@
+"""MultiHeadAttention, as `keras.layers.MultiHeadAttention` (Transformer-style scaled dot-product attention).
+
+`HeadProjection` is the one job of Keras's EinsumDense sublayers here: a
+kernel contracting some trailing axes into others, plus a bias.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ... import activations, constraints, regularizers
+from ..._checks import describe, positive_int, rate, require_tensor, shape_text
+from ..._types import ConstraintLike, InitializerLike, InputShape, RegularizerLike
+from ...seeding import SeededGenerators
+from ..._dtypes import autocast_enabled
+from ...core.layer import Layer
+from ..core.dense import dropout
+
+
+class HeadProjection(Layer):
+    """`outputs[..., *out] = sum(inputs[..., *in] * kernel[*in, *out]) + bias[*out]` (Keras's EinsumDense).
+
+    The kernel has shape `in_shape + out_shape` and the bias `out_shape`, as
+    the EinsumDense sublayers of Keras's MultiHeadAttention lay them out.
+    """
+
+    # The weights `add_weight` registers (declared for type checkers; `bias` is None without one).
+    kernel: torch.Tensor
+    bias: torch.Tensor | None
+
+    def __init__(self, in_shape, out_shape, *, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                 bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint, activation=None,
+                 **layer_kwargs):
+        super().__init__(**layer_kwargs)
+        self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
+        self.activation = activations.get(activation)
+        self.activity_regularizer = activity_regularizer
+        self.add_weight("kernel", self.in_shape + self.out_shape, kernel_initializer,
+                        regularizer=kernel_regularizer, constraint=kernel_constraint)
+        if use_bias:
+            self.add_weight("bias", self.out_shape, bias_initializer, regularizer=bias_regularizer,
+                            constraint=bias_constraint)
+        else:
+            self.register_parameter("bias", None)
+        self.built = True
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        lead = inputs.shape[:inputs.dim() - len(self.in_shape)]
+        flat_in, flat_out = math.prod(self.in_shape), math.prod(self.out_shape)
+        bias = None if self.bias is None else self.bias.reshape(flat_out)
+        outputs = F.linear(inputs.reshape(*lead, flat_in), self.kernel.reshape(flat_in, flat_out).t(), bias)
+        outputs = self.activation(outputs.reshape(*lead, *self.out_shape))
+        self.record_activity(outputs)
+        return outputs
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, kernel={shape_text(self.kernel.shape)}"
+
+
+def _large_negative(dtype, for_softmax: bool) -> float:
+    """What Keras puts at masked scores: -1e9 (-3e4 in float16) in its Softmax layer, -0.7 * max in its SDPA call."""
+    if for_softmax:
+        return -3e4 if dtype == torch.float16 else -1e9
+    return -0.7 * (65500.0 if dtype == torch.float16 else 3.38953e38)
+
+
+class MultiHeadAttention(Layer):
+    """Multi-head scaled dot-product attention, as `keras.layers.MultiHeadAttention`.
+
+    `query (batch, T, query_dim)`, `value (batch, S, value_features)` and
+    `key (batch, S, key_features)` (default: value) are projected to
+    `num_heads` heads of `key_dim` (query, key) and `value_dim` (value)
+    features; each head attends with `softmax(q k^T / sqrt(key_dim))`; the
+    heads' outputs are projected back to `query_dim` (or `output_shape`).
+
+    Weights, in Keras's order and layout (EinsumDense sublayers "query",
+    "key", ["gate",] "value", "attention_output"): kernels
+    `(features, num_heads, key_dim or value_dim)` with biases
+    `(num_heads, key_dim or value_dim)`, then the output kernel
+    `(num_heads, value_dim, *output_shape)` and bias `output_shape`, so
+    `set_weights(keras_mha.get_weights())` loads a Keras layer. They are
+    created at the first call, by `build(query_shape, value_shape,
+    key_shape=None)`, or at construction from `input_shape=(T, features)` /
+    `input_dim=features`, which describe the query and assume value and key
+    of the same feature size (self-attention).
+
+    Args:
+        num_heads, key_dim: number of heads and their query/key size.
+        value_dim: size of each head's value (default key_dim).
+        dropout: fraction of the attention probabilities dropped while training.
+        use_bias: whether the projections have biases.
+        output_shape: an int or tuple, the output's trailing shape (default:
+            the query's feature size).
+        attention_axes: None (attend over the steps axis); 1, -2 or their
+            1-tuples mean the same for 3-D inputs. Other axes are not supported.
+        sliding_window: None or a positive int w: position i only attends to
+            positions j with |i - j| < w (Keras 3.15).
+        use_gate: multiply each head's output by `sigmoid` of a further
+            projection of the query (Keras 3.15's gated attention).
+        flash_attention: accepted for Keras compatibility (False or None; with
+            True, Keras's restrictions apply: no dropout, no returned scores).
+        kernel_initializer, bias_initializer: as Keras, for every projection.
+        kernel_regularizer, bias_regularizer, activity_regularizer: as Keras,
+            for every projection (the activity regularizer on each projection's
+            output, as in Keras).
+        kernel_constraint, bias_constraint: as Keras, for every projection.
+        seed: integer seed for the dropout (None: PyTorch's global RNG).
+        name, input_shape, input_dim, device, dtype: see `Layer`.
+
+    Call: `mha(query, value, key=None, query_mask=None, value_mask=None,
+    key_mask=None, attention_mask=None, return_attention_scores=False,
+    training=None, use_causal_mask=False, mask=None)`. Masks are bool:
+    `query_mask (batch, T)`, `value_mask`/`key_mask (batch, S)` and
+    `attention_mask (batch, T, S)` (True = attend) are combined with `&`,
+    as Keras does with its inputs' `_keras_mask`s and these arguments
+    (Keras takes the query's mask only from the tensor; pass it here as
+    `query_mask`). `mask=` is the same masks as Keras's functional machinery
+    passes them: `[query_mask, value_mask]` or `[query_mask, value_mask,
+    key_mask]` (entries may be None), or a single tensor for the query.
+    The output's mask (`compute_mask`) is the query mask.
+
+    As in Keras, the returned scores `(batch, num_heads, T, S)` are taken
+    before dropout, and a query row with nothing to attend to gives the
+    average of the values when the layer has no dropout and scores are not
+    returned (Keras's scaled-dot-product path) but zeros before the output
+    projection otherwise (Keras's masked-softmax path).
+
+    >>> mha = MultiHeadAttention(num_heads=2, key_dim=4)
+    >>> mha(torch.randn(3, 5, 8), torch.randn(3, 7, 6)).shape
+    torch.Size([3, 5, 8])
+    """
+
+    sequence_input = True        # input_dim= is the query's feature size, any number of steps
+
+    def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None, dropout: float = 0.0,
+                 use_bias: bool = True, output_shape: int | Sequence[int] | None = None,
+                 attention_axes: int | Sequence[int] | None = None, sliding_window: int | None = None,
+                 flash_attention: bool | None = None, kernel_initializer: InitializerLike = "glorot_uniform",
+                 bias_initializer: InitializerLike = "zeros", kernel_regularizer: RegularizerLike = None,
+                 bias_regularizer: RegularizerLike = None, activity_regularizer: RegularizerLike = None,
+                 kernel_constraint: ConstraintLike = None, bias_constraint: ConstraintLike = None,
+                 use_gate: bool = False, seed: int | None = None, **layer_kwargs: Any) -> None:
+        super().__init__(**layer_kwargs)
+        owner = describe(self)
+        self.num_heads = positive_int(num_heads, "num_heads", owner)
+        self.key_dim = positive_int(key_dim, "key_dim", owner)
+        self.value_dim = self.key_dim if value_dim is None else positive_int(value_dim, "value_dim", owner)
+        self.dropout = rate(dropout, "dropout", owner)
+        self.use_bias, self.use_gate = bool(use_bias), bool(use_gate)
+        self.output_shape = self._checked_output_shape(output_shape, owner)
+        self.attention_axes = self._checked_attention_axes(attention_axes, owner)
+        if sliding_window is not None:
+            sliding_window = positive_int(sliding_window, "sliding_window", owner)
+        self.sliding_window = sliding_window
+        self.flash_attention = bool(flash_attention)
+        if self.flash_attention and self.dropout > 0:
+            raise ValueError(f"{owner}: flash_attention=True does not allow dropout (as in Keras); "
+                             f"got dropout={self.dropout}")
+        self.seed = seed
+        self._generators = SeededGenerators(seed)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self._given = {"kernel_regularizer": kernel_regularizer, "bias_regularizer": bias_regularizer,
+                       "activity_regularizer": activity_regularizer, "kernel_constraint": kernel_constraint,
+                       "bias_constraint": bias_constraint}
+        self._projection_kwargs = {
+            "use_bias": self.use_bias, "kernel_initializer": kernel_initializer,
+            "bias_initializer": bias_initializer, "kernel_regularizer": regularizers.get(kernel_regularizer),
+            "bias_regularizer": regularizers.get(bias_regularizer),
+            "activity_regularizer": regularizers.get(activity_regularizer),
+            "kernel_constraint": constraints.get(kernel_constraint),
+            "bias_constraint": constraints.get(bias_constraint)}
+        self._dims: tuple[int, int, int] | None = None        # (query, value, key) feature sizes once built
+        self.build_from_hint()
+
+    @staticmethod
+    def _checked_output_shape(output_shape, owner):
+        if not output_shape:
+            return None
+        shape = (output_shape,) if isinstance(output_shape, numbers.Integral) else output_shape
+        if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+            raise ValueError(f"{owner}: `output_shape` must be an int or a tuple of positive ints, "
+                             f"got {output_shape!r}")
+        shape = tuple(shape)
+        if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and int(d) > 0 for d in shape):
+            raise ValueError(f"{owner}: `output_shape` must be an int or a tuple of positive ints, "
+                             f"got {output_shape!r}")
+        return tuple(int(d) for d in shape)
+
+    @staticmethod
+    def _checked_attention_axes(axes, owner):
+        if axes is None:
+            return None
+        given = (axes,) if isinstance(axes, numbers.Integral) and not isinstance(axes, bool) else axes
+        steps_axis = isinstance(given, (list, tuple)) and len(given) == 1 and not isinstance(given[0], bool) \
+            and given[0] in (1, -2)
+        if not steps_axis:
+            raise ValueError(f"{owner}: `attention_axes` must be None (the steps axis) or name that axis (1, -2, "
+                             f"(1,) or (-2,)); attention over other axes is not supported, got {axes!r}")
+        return given
+
+    # ----------------------------------------------------------------- build
+    def build(self, query_shape: InputShape, value_shape: InputShape | None = None,
+              key_shape: InputShape | None = None) -> None:
+        """Create the projections for these input shapes (batch axis first); value and key default to the query's."""
+        value_shape = query_shape if value_shape is None else value_shape
+        key_shape = value_shape if key_shape is None else key_shape
+        for role, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
+            if len(shape) != 3 or shape[-1] is None:
+                raise ValueError(f"{describe(self)}: {role} must have shape (batch, steps, features) with a known "
+                                 f"feature size, got {shape_text(shape)}")
+        dims = (int(query_shape[-1]), int(value_shape[-1]), int(key_shape[-1]))
+        heads, common = self.num_heads, self._projection_kwargs
+        self.query_dense = HeadProjection((dims[0],), (heads, self.key_dim), name="query", **common,
+                                          **self.factory_kwargs)
+        self.key_dense = HeadProjection((dims[2],), (heads, self.key_dim), name="key", **common,
+                                        **self.factory_kwargs)
+        if self.use_gate:
+            self.gate_dense: HeadProjection | None = HeadProjection(
+                (dims[0],), (heads, self.value_dim), name="gate", activation="sigmoid", **common, **self.factory_kwargs)
+        else:
+            self.gate_dense = None
+        self.value_dense = HeadProjection((dims[1],), (heads, self.value_dim), name="value", **common,
+                                          **self.factory_kwargs)
+        self.output_dense = HeadProjection((heads, self.value_dim), self.output_shape or (dims[0],),
+                                           name="attention_output", **common, **self.factory_kwargs)
+        if not self.trainable:
+            self.trainable = False
+        self._dims = dims
+        self.built = True
+
+    # ---------------------------------------------------------------- checks
+    def _check_inputs(self, query, value, key):
+        owner = describe(self)
+        for role, tensor in (("query", query), ("value", value), ("key", key)):
+            require_tensor(tensor, owner, f"a tensor for {role}")
+            if tensor.dim() != 3:
+                raise ValueError(f"{owner}: {role} must have shape (batch, steps, features), "
+                                 f"got {shape_text(tensor.shape)}")
+            if not tensor.is_floating_point():
+                raise TypeError(f"{owner}: {role} must be floating point, got dtype {tensor.dtype}")
+        shapes = f"query {shape_text(query.shape)}, value {shape_text(value.shape)}, key {shape_text(key.shape)}"
+        if key.shape[1] != value.shape[1]:
+            raise ValueError(f"{owner}: key and value must have the same number of steps; got {shapes}")
+        if not query.shape[0] == value.shape[0] == key.shape[0]:
+            raise ValueError(f"{owner}: query, value and key must have the same batch size; got {shapes}")
+        if not self.built:
+            self.build(tuple(query.shape), tuple(value.shape), tuple(key.shape))
+        got = (query.shape[-1], value.shape[-1], key.shape[-1])
+        if got != self._dims:
+            raise ValueError(f"{owner} was built for query, value and key feature sizes {self._dims}, got {shapes}")
+        weight_dtype = self.query_dense.kernel.dtype
+        if not (query.dtype == value.dtype == key.dtype == weight_dtype) and not autocast_enabled(
+                query.device.type):
+            raise TypeError(f"{owner} has {weight_dtype} weights; query, value and key must have that dtype, got "
+                            f"{query.dtype}, {value.dtype}, {key.dtype}")
+
+    def _split_mask(self, mask, query_mask, value_mask, key_mask):
+        """Merge `mask=` (Keras's per-input masks) with the explicit mask arguments."""
+        if mask is None:
+            return query_mask, value_mask, key_mask
+        owner = describe(self)
+        if isinstance(mask, torch.Tensor):
+            mask = [mask]
+        if not isinstance(mask, (list, tuple)) or not 1 <= len(mask) <= 3:
+            raise ValueError(f"{owner}: mask must be a bool tensor (the query's mask) or a list [query_mask, "
+                             f"value_mask(, key_mask)], got {type(mask).__name__}")
+        from_mask = list(mask) + [None] * (3 - len(mask))
+        merged = []
+        for role, given, listed in zip(("query_mask", "value_mask", "key_mask"),
+                                       (query_mask, value_mask, key_mask), from_mask):
+            if given is not None and listed is not None:
+                raise ValueError(f"{owner}: {role} was given both as an argument and in mask=; pass it once")
+            merged.append(given if given is not None else listed)
+        return tuple(merged)
+
+    def _checked_mask(self, m, role, expected):
+        if m is None:
+            return None
+        owner = describe(self)
+        if not isinstance(m, torch.Tensor):
+            raise TypeError(f"{owner}: {role} must be a bool tensor (True = attend), got {type(m).__name__}")
+        m = m if m.dtype == torch.bool else m != 0          # Keras casts masks to bool
+        if role == "attention_mask":
+            try:
+                torch.broadcast_shapes(tuple(m.shape), expected)
+            except RuntimeError:
+                raise ValueError(f"{owner}: attention_mask must broadcast to (batch, T, S) = "
+                                 f"{shape_text(expected)}, got {shape_text(m.shape)}") from None
+            if m.dim() > 3:
+                raise ValueError(f"{owner}: attention_mask must have at most 3 axes (batch, T, S), "
+                                 f"got {shape_text(m.shape)}")
+        elif tuple(m.shape) != expected:
+            raise ValueError(f"{owner}: {role} must have shape {shape_text(expected)}, got {shape_text(m.shape)}")
+        return m
+
+    def _attention_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask):
+        """Keras's `_compute_attention_mask`: every given mask combined, `(batch or 1, T, S)` or None."""
+        batch, steps_q, steps_v = query.shape[0], query.shape[1], value.shape[1]
+        query_mask = self._checked_mask(query_mask, "query_mask", (batch, steps_q))
+        value_mask = self._checked_mask(value_mask, "value_mask", (batch, steps_v))
+        key_mask = self._checked_mask(key_mask, "key_mask", (batch, steps_v))
+        attention_mask = self._checked_mask(attention_mask, "attention_mask", (batch, steps_q, steps_v))
+        parts = []
+        if query_mask is not None:
+            parts.append(query_mask.unsqueeze(-1))
+        for m in (value_mask, key_mask):
+            if m is not None:
+                parts.append(m.unsqueeze(-2))
+        rows = torch.arange(steps_q, device=query.device).unsqueeze(-1)
+        cols = torch.arange(steps_v, device=query.device)
+        if use_causal_mask:
+            parts.append((rows >= cols).unsqueeze(0))
+        if self.sliding_window is not None:
+            parts.append(((rows - cols).abs() < self.sliding_window).unsqueeze(0))
+        if attention_mask is not None:
+            parts.append(attention_mask)
+        combined = None
+        for part in parts:
+            combined = part if combined is None else combined & part
+        return combined
+
+    # --------------------------------------------------------------- forward
+    def forward(self, query: torch.Tensor, value: torch.Tensor, key: torch.Tensor | None = None,
+                query_mask: torch.Tensor | None = None, value_mask: torch.Tensor | None = None,
+                key_mask: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
+                return_attention_scores: bool = False, training: bool | None = None, use_causal_mask: bool = False,
+                mask: torch.Tensor | Sequence[torch.Tensor | None] | None = None
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Attend from `query` `(batch, T, dim)` to `value` (and `key`, default `value`) `(batch, S, dim)`.
+
+        Masks: `query_mask`, `value_mask`, `key_mask` (bool, per step), `attention_mask` `(batch, T, S)`,
+        `use_causal_mask`, or `mask=[query_mask, value_mask(, key_mask)]`; `training` turns dropout on;
+        `return_attention_scores` also returns the per-head scores.
+        """
+        training = self.training if training is None else bool(training)
+        key = value if key is None else key
+        self._check_inputs(query, value, key)
+        if self.flash_attention and return_attention_scores:
+            raise ValueError(f"{describe(self)}: flash_attention=True cannot return attention scores (as in Keras)")
+        query_mask, value_mask, key_mask = self._split_mask(mask, query_mask, value_mask, key_mask)
+        causal_only = (use_causal_mask and query_mask is None and value_mask is None and key_mask is None
+                       and attention_mask is None and self.sliding_window is None)
+        allowed = self._attention_mask(query, value, query_mask, value_mask, key_mask, attention_mask,
+                                       use_causal_mask)
+
+        gate = self.gate_dense(query) if self.gate_dense is not None else None
+        q, k, v = self.query_dense(query), self.key_dense(key), self.value_dense(value)   # (batch, steps, heads, dim)
+        scale = 1.0 / math.sqrt(self.key_dim)
+        scores = None
+        if self.dropout == 0.0 and not return_attention_scores:
+            # Keras's scaled_dot_product_attention path: masked scores get a huge additive penalty.
+            bias = None
+            if allowed is not None and not causal_only:     # causal alone: SDPA's own causal kernel, as Keras
+                bias = torch.zeros(allowed.shape, dtype=q.dtype, device=q.device).masked_fill(
+                    ~allowed, _large_negative(q.dtype, False)).unsqueeze(1)
+            attended = F.scaled_dot_product_attention(
+                q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=bias,
+                is_causal=bool(causal_only), scale=scale).transpose(1, 2)
+        else:
+            # Keras's masked-softmax path: masked scores set to -1e9, probabilities at masked places zeroed.
+            scores = torch.einsum("bshd,bthd->bhts", k, q * scale)
+            if allowed is not None:
+                allowed = allowed.unsqueeze(1)
+                scores = scores.masked_fill(~allowed, _large_negative(scores.dtype, True))
+            scores = torch.softmax(scores, dim=-1)
+            if allowed is not None:
+                scores = torch.where(allowed, scores, torch.zeros((), dtype=scores.dtype, device=scores.device))
+            weights = scores
+            if training and self.dropout > 0:
+                weights = dropout(scores, self.dropout, generator=self._generators.get(scores.device))
+            attended = torch.einsum("bhts,bshd->bthd", weights, v)
+        if gate is not None:
+            attended = attended * gate
+        outputs = self.output_dense(attended)
+        if return_attention_scores:
+            assert scores is not None      # returning them takes the softmax path, which computes them
+            return outputs, scores
+        return outputs
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
+        """The query's mask (Keras keeps the first input's mask on the output)."""
+        if isinstance(mask, (list, tuple)):
+            return mask[0] if mask else None
+        return mask
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
+                "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias,
+                "use_gate": self.use_gate, "output_shape": self.output_shape, "attention_axes": self.attention_axes,
+                "sliding_window": self.sliding_window, "kernel_initializer": self.kernel_initializer,
+                "bias_initializer": self.bias_initializer, **self._given, "seed": self.seed}
+
+    def extra_repr(self) -> str:
+        return (f"name={self.name!r}, num_heads={self.num_heads}, key_dim={self.key_dim}, "
+                f"value_dim={self.value_dim}, dropout={self.dropout}")

@@ -1,0 +1,1 @@
+"""The recurrent engine: which path runs (fused kernel or cell loop), the loops, masks and weight layouts."""

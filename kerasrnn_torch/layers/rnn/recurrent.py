@@ -1,0 +1,345 @@
+"""KerasRecurrentLayer: the shared body of SimpleRNN, LSTM and GRU.
+
+An `RNN` over the matching built-in cell that can also run PyTorch's fused
+kernel: it describes itself to the dispatcher (`fused_config`) and hands the
+Keras-layout weights to the engine, converted inside the autograd graph.
+"""
+from __future__ import annotations
+
+from typing import ClassVar, Literal, cast
+
+import torch
+
+from ... import activations
+from ..._checks import describe, one_of, positive_int, shape_hint
+from ..._dtypes import autocast_enabled
+from .engine import dispatch, fused
+from .engine import masks as mask_tools
+from .engine.dispatch import FusedConfig
+from .engine.layout import to_torch_weights
+from ...core.layer import Layer
+from .cell import RecurrentCell, fused_kernel_of
+from ...core.config import activity_regularizer
+from .rnn import RNN
+from typing import Any, TypeVar
+from ..._types import DeviceLike, RegularizerLike, ShapeLike
+from collections.abc import Sequence
+from torch import nn
+
+RecurrentLayerT = TypeVar("RecurrentLayerT", bound="KerasRecurrentLayer")
+
+
+class KerasRecurrentLayer(RNN):
+    """Base of the concrete recurrent layers; subclasses set `cell_class`."""
+
+    cell_class: ClassVar[type[RecurrentCell] | None] = None
+
+    def __init__(self, units: int, cell_kwargs, *, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 use_cudnn: bool | Literal["auto"] = "auto", activity_regularizer: RegularizerLike = None,
+                 zero_output_for_mask: bool = False, name: str | None = None, input_shape: ShapeLike | None = None,
+                 input_dim=None, device: DeviceLike = None, dtype: torch.dtype | None = None) -> None:
+        owner = f"{type(self).__name__} '{name}'" if name else type(self).__name__
+        input_shape = shape_hint(input_shape, "input_shape", owner)
+        input_dim = None if input_dim is None else positive_int(input_dim, "input_dim", owner)
+        cell_class = cast("type[RecurrentCell]", self.cell_class)     # every subclass sets it
+        cell = cell_class(units, **cell_kwargs, input_shape=input_shape, input_dim=input_dim,
+                               device=device, dtype=dtype, name=f"{type(self).__name__.lower()}_cell")
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                         zero_output_for_mask=zero_output_for_mask, activity_regularizer=activity_regularizer,
+                         name=name, device=device, dtype=dtype)
+        self.use_cudnn = one_of(use_cudnn, ("auto", True, False), "use_cudnn", describe(self))
+        # The cell builds from the hint; the layer keeps it too, for summary() and Sequential.
+        self.input_shape_hint = self.hint_from(input_shape, input_dim)
+        self.__dict__["_torch_weights_cache"] = None     # (key, PyTorch-layout weights); see torch_weights
+        self.__dict__["_route_cache"] = None             # (settings, route); see _fused_route
+        self.__dict__["_zero_states_cache"] = fused.ZeroStates()
+
+    def get_config(self) -> dict:
+        """Keras's configuration: the layer's flags and its cell's arguments side by side."""
+        cell_config = cast(RecurrentCell, self._modules["cell"]).get_config()
+        for key in ("name", "trainable", "dtype"):
+            cell_config.pop(key)
+        if self.cell.kind == "simple_rnn" and cell_config["seed"] is None:
+            del cell_config["seed"]          # Keras's SimpleRNN leaves seed out of its configuration
+        config = {**Layer.get_config(self), **self.recurrent_flags(), **cell_config,
+                  "activity_regularizer": activity_regularizer(self)}
+        if self.use_cudnn != "auto":
+            config["use_cudnn"] = self.use_cudnn
+        return config
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The cached conversion is derived data holding non-leaf tensors (which deepcopy refuses).
+        state = super().__getstate__()
+        state["_torch_weights_cache"] = None
+        state["_route_cache"] = None
+        state["_zero_states_cache"] = fused.ZeroStates()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for name, empty in (("_torch_weights_cache", None), ("_route_cache", None),
+                            ("_zero_states_cache", fused.ZeroStates())):
+            self.__dict__.setdefault(name, empty)      # pickles made before a cache existed
+
+    # Keras exposes the cell's arguments on the layer, read-only: assigning one to the layer would
+    # only make a new attribute the cell never sees.
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _CELL_ATTRIBUTES and "cell" in self.__dict__.get("_modules", {}):
+            raise AttributeError(
+                f"{describe(self)}: `{name}` is an argument of its cell, fixed when the layer is made, as in Keras; "
+                f"build a new layer with {name}={value!r} (or change layer.cell.{name} if you know the cell "
+                "supports it)")
+        super().__setattr__(name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name in _CELL_ATTRIBUTES:
+                return getattr(self._modules["cell"], name)
+            raise
+
+    def _settings(self):
+        """The raw settings the fused kernel's rules read, in `FusedConfig`'s order (a cheap cache key)."""
+        cell: Any = self._modules["cell"]
+        own = vars(cell)     # SimpleRNNCell lacks recurrent_activation and reset_after (no raising lookup)
+        return (fused_kernel_of(cell), cell.activation, own.get("recurrent_activation"), cell.recurrent_dropout,
+                self.unroll, own.get("reset_after", True))
+
+    def fused_config(self) -> FusedConfig:
+        kind, activation, recurrent_activation, recurrent_dropout, unroll, reset_after = self._settings()
+        return FusedConfig(
+            kind=kind,
+            cell=type(self._modules["cell"]).__name__,
+            activation=activations.canonical_name(activation),
+            recurrent_activation="sigmoid" if recurrent_activation is None
+            else activations.canonical_name(recurrent_activation),
+            recurrent_dropout=recurrent_dropout,
+            unroll=unroll,
+            reset_after=reset_after,
+        )
+
+    # ------------------------------------------------------------ the lean call
+    # The common call (a plain tensor, no mask, no initial_state, not stateful, no input dropout)
+    # skips most of RNN.forward's general machinery. On small shapes that Python work cost a visible share
+    # over torch.nn, as each step right after the kernel runs several times slower than alone
+    # (docs/benchmarks.md). Every other call, and every bad input, takes the full forward, which
+    # checks and explains.
+    # A tensor only, where RNN's forward also takes the structures a custom cell may read.
+    def forward(self, inputs: torch.Tensor,  # type: ignore[override]
+                initial_state: torch.Tensor | Sequence[torch.Tensor] | None = None, mask: torch.Tensor | None = None,
+                training: bool | None = None) -> Any:     # the output, or (output, *states)
+        """Run the layer: `inputs` `(batch, timesteps, features)`; `initial_state` a list of tensors (`[h]`,
+        `[h, c]` for LSTM); `mask` bool `(batch, timesteps)`, True = use the step, any pattern; `training`
+        (None: `self.training`). Returns the output, or `(output, *states)` with `return_state=True`."""
+        if mask is None or _plain_mask(mask, inputs):
+            ready = self.prepared_fused_call(inputs, self.training if training is None else bool(training))
+            if ready is not None:
+                states = self._lean_states(initial_state, inputs, ready[2][0])
+                if states is not None:
+                    return self._lean_call(inputs, states, mask, ready)
+        return super().forward(inputs, initial_state=initial_state, mask=mask, training=training)
+
+    def _lean_call(self, inputs: torch.Tensor, states: list[torch.Tensor], mask: torch.Tensor | None,
+                   ready: tuple) -> Any:
+        """The fused call of `forward` once its inputs, states and mask (a bool tensor of the inputs'
+        `(batch, timesteps)`, or None) are seen to fit; the packaged result."""
+        kind, activation, weights = ready
+        if mask is None and fused.one_cpu_step_pays(kind, inputs):
+            return self._one_step_call(inputs, states)
+        layout = mask_tools.NO_MASK if mask is None else mask_tools.analyse(mask)
+        need_states = self.return_state or self.stateful
+        if layout.kind == "none":
+            output, final_states = fused.run_unmasked(
+                kind, inputs, states, weights, activation=activation, go_backwards=self.go_backwards,
+                return_sequences=self.return_sequences, need_states=need_states)
+        else:
+            output, final_states = fused.run_masked(
+                kind, inputs, states, weights, activation=activation, layout=layout, go_backwards=self.go_backwards,
+                return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask,
+                need_cell_state=need_states, pack=self.pack_on_cpu)
+        return self._finish_call(output, final_states, "fused")
+
+    def _one_step_call(self, inputs: torch.Tensor, states: list[torch.Tensor]) -> Any:
+        """A one-timestep call on the CPU as the cell's own step on the Keras-layout weights: the arithmetic
+        of the fused kernel without its call, whose fixed cost is larger than one step's work
+        (`fused.one_cpu_step_pays`). GRU also skips converting its weights (and their gradients) between
+        Keras's and PyTorch's gate orders."""
+        cell = cast(RecurrentCell, self._modules["cell"])
+        output, final_states = cell.make_step()(cell.project(inputs[:, 0]), [s[0] for s in states])
+        return self._finish_call(output.unsqueeze(1) if self.return_sequences else output, final_states, "fused")
+
+    def _lean_states(self, initial_state: Any, inputs: torch.Tensor,
+                     like: torch.Tensor):
+        """The kernel's `(1, batch, units)` initial states when a few checks show them fit, else None (the
+        general forward then checks, explains and runs): zeros, `initial_state`, or the held states.
+
+        Step-by-step decoding calls with `initial_state` (or a stateful layer) every step: these checks are
+        what such a call costs over torch.nn's.
+        """
+        cell: Any = self._modules["cell"]
+        batch = inputs.shape[0]
+        if self.stateful and self._state_spec is not None:
+            if initial_state is not None:
+                return None
+            initial_state = self._state_leaves
+        elif initial_state is None:
+            return self._zero_states_cache.get(cell.state_count, batch, cell.units, inputs)
+        if type(initial_state) is torch.Tensor:
+            initial_state = [initial_state]
+        elif type(initial_state) not in (list, tuple):
+            return None
+        if len(initial_state) != cell.state_count:
+            return None
+        shape = (batch, cell.units)
+        states = []
+        for state in initial_state:
+            if type(state) is not torch.Tensor or state.shape != shape or state.dtype != like.dtype \
+                    or state.device != like.device:
+                return None
+            states.append(state.unsqueeze(0))
+        return states
+
+    def prepared_fused_call(self, inputs: torch.Tensor, training: bool
+                            ) -> tuple[str, str, list[torch.Tensor]] | None:
+        """`(kind, activation, PyTorch-layout weights)` when an unmasked call may skip the general checks
+        and run fused at once, else None (the general forward then checks and runs it).
+
+        The caller has seen that there is no mask, and checks the initial states it brings.
+        """
+        if type(inputs) is not torch.Tensor or inputs.dim() != 3 or not inputs.shape[1] or not self.built \
+                or _tracing():
+            return None
+        if training and cast(RecurrentCell, self._modules["cell"]).dropout:
+            return None
+        route = self._fused_route()
+        if route is None:
+            return None
+        weights = self._cached_torch_weights()
+        like = weights[0]
+        device = inputs.device
+        if inputs.shape[2] != like.shape[1] or inputs.dtype != like.dtype or device != like.device \
+                or autocast_enabled(device.type):
+            return None
+        return route + (weights,)
+
+    def _fused_route(self):
+        """`(kind, activation name)` when an unmasked call runs fused, else None; decided once per setting."""
+        forced = dispatch.forced_path()
+        settings = self._settings()
+        key = (forced, self.use_cudnn, settings)
+        cached = self._route_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        plan = dispatch.plan(self.fused_config(), use_cudnn=self.use_cudnn, forced=forced)
+        kind, activation = settings[:2]
+        route = (kind, activations.canonical_name(activation)) if plan.path == "fused" else None
+        self.__dict__["_route_cache"] = (key, route)
+        return route
+
+    def torch_weights(self) -> list[torch.Tensor]:
+        """`[weight_ih, weight_hh, bias_ih, bias_hh]` in PyTorch's layout, differentiable.
+
+        The conversion is cached until a weight changes: the key holds each
+        weight's identity, storage and version counter (bumped by in-place
+        optimizer steps, `set_weights` and `load_state_dict`) and the grad
+        mode, so a cached result is reused only while it is still exact. A
+        cached tensor's autograd nodes (transposes, gate reorders) save no
+        tensors, so several backward passes can go through them.
+        """
+        if _tracing():
+            cell: Any = self._modules["cell"]
+            params = cell._parameters
+            return self._convert_weights(params["kernel"], params["recurrent_kernel"], params["bias"])
+        return self._cached_torch_weights()
+
+    def _cached_torch_weights(self):
+        """`torch_weights()` outside tracing (the caller has checked)."""
+        cell: Any = self._modules["cell"]
+        params = cell._parameters
+        kernel, recurrent_kernel, bias = params["kernel"], params["recurrent_kernel"], params["bias"]
+        if _is_transformed(kernel):
+            # Under torch.func (grad, functional_call inside it) the weights are wrapped tensors without
+            # storage: nothing to key a cache on, and each transform call has its own weights anyway.
+            return self._convert_weights(kernel, recurrent_kernel, bias)
+        key = (torch.is_grad_enabled(), id(kernel), kernel.data_ptr(), kernel._version,
+               id(recurrent_kernel), recurrent_kernel.data_ptr(), recurrent_kernel._version,
+               None if bias is None else (id(bias), bias.data_ptr(), bias._version))
+        cached = self._torch_weights_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        converted = self._convert_weights(kernel, recurrent_kernel, bias)
+        self.__dict__["_torch_weights_cache"] = (key, converted)   # plain attribute, not a module member
+        return converted
+
+    def _convert_weights(self, kernel, recurrent_kernel, bias):
+        zeros = None
+        if bias is None or bias.dim() == 1:
+            # The kernels add a recurrent bias Keras's form lacks (and use_bias=False lacks both): zeros
+            # add nothing to the numbers.
+            zeros = torch.zeros(kernel.shape[1], device=kernel.device, dtype=kernel.dtype)
+        return to_torch_weights(self.cell.kind, kernel, recurrent_kernel, bias, recurrent_bias_zeros=zeros)
+
+    def extra_repr(self) -> str:
+        """`LSTM(64, name='lstm', return_sequences=True)`: the units first, as the layer is written."""
+        return f"{cast(RecurrentCell, self._modules['cell']).units}, {super().extra_repr()}"
+
+    def to_torch(self) -> nn.Module:
+        """The equivalent `torch.nn.RNN` / `LSTM` / `GRU` (batch_first=True) with these weights."""
+        from .torch_modules import to_torch
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls: type[RecurrentLayerT], module: nn.Module, *, assume_batch_first: bool = False,
+                   **kwargs: Any) -> RecurrentLayerT:
+        """A layer of this class holding the weights of a single-layer `torch.nn` recurrent module.
+
+        A module with `batch_first=False` is refused unless `assume_batch_first=True` says its inputs will
+        come batch-first (see `layers/rnn/torch_modules.from_torch`).
+        """
+        from .torch_modules import from_torch
+        return from_torch(cls, module, assume_batch_first=assume_batch_first, **kwargs)
+
+    def _run_fused(self, inputs, states, layout, training):
+        cell = self.cell
+        if training and cell.dropout:
+            # Keras's input dropout: one mask per sample, the same at every step.
+            masks = cell.dropout_masks(inputs.shape[0], training, inputs)
+            inputs = inputs * masks.inputs.unsqueeze(1)
+        activation = activations.canonical_name(cell.activation)
+        assert activation is not None        # the fused kernel runs for the activations it knows by name only
+        return fused.run_unidirectional(
+            cell.kind, inputs, states, self.torch_weights(),
+            activation=activation, layout=layout,
+            go_backwards=self.go_backwards, return_sequences=self.return_sequences,
+            zero_output_for_mask=self.zero_output_for_mask,
+            need_cell_state=self.return_state or self.stateful, pack=self.pack_on_cpu)
+
+
+_CELL_ATTRIBUTES = frozenset({
+    "units", "activation", "recurrent_activation", "use_bias", "unit_forget_bias", "reset_after",
+    "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer",
+    "recurrent_regularizer", "bias_regularizer", "kernel_constraint", "recurrent_constraint",
+    "bias_constraint", "dropout", "recurrent_dropout", "seed", "implementation",
+})
+
+
+def _plain_mask(mask, inputs) -> bool:
+    """A mask the lean call may take without the general checks: a bool tensor of the inputs' `(batch,
+    timesteps)` on their device (anything else goes to the general forward, which explains), outside
+    torch.export (where a masked call takes the loop: dispatch.for_masked_export)."""
+    return type(mask) is torch.Tensor and type(inputs) is torch.Tensor and mask.dtype == torch.bool \
+        and mask.dim() == 2 and inputs.dim() == 3 and mask.shape == inputs.shape[:2] \
+        and mask.device == inputs.device and not torch.compiler.is_exporting()
+
+
+def _is_transformed(tensor) -> bool:
+    """A tensor wrapped by a torch.func transform (grad, vmap, jvp)."""
+    return torch._C._functorch.is_functorch_wrapped_tensor(tensor)
+
+
+def _tracing() -> bool:
+    """Inside torch.compile, TorchScript tracing or ONNX export: convert afresh, cache nothing."""
+    return torch.compiler.is_compiling() or torch.jit.is_tracing()

@@ -1,0 +1,1 @@
+"""Tests of Keras files in and out."""

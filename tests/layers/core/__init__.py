@@ -1,0 +1,1 @@
+"""Tests of the core layers: Dense, Dropout, Embedding, Masking."""

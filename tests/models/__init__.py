@@ -1,0 +1,1 @@
+"""Tests of Sequential, the functional Model and summary()."""
