@@ -6,7 +6,7 @@ Keras-layout weights to the engine, converted inside the autograd graph.
 """
 from __future__ import annotations
 
-from typing import ClassVar, Literal, cast
+from typing import ClassVar, Literal, NamedTuple, cast
 
 import torch
 
@@ -27,6 +27,14 @@ from collections.abc import Sequence
 from torch import nn
 
 RecurrentLayerT = TypeVar("RecurrentLayerT", bound="KerasRecurrentLayer")
+
+
+class FusedCall(NamedTuple):
+    """What `prepared_fused_call` hands over: the fused kernel, its activation's name and the weights in
+    PyTorch's layout (`[weight_ih, weight_hh, bias_ih, bias_hh]`, differentiable)."""
+    kind: str
+    activation: str
+    weights: list[torch.Tensor]
 
 
 class KerasRecurrentLayer(RNN):
@@ -249,6 +257,18 @@ class KerasRecurrentLayer(RNN):
         device = inputs.device
         return inputs.shape[2] == kernel.shape[0] and inputs.dtype == kernel.dtype and device == kernel.device \
             and not (fused.any_autocast() and autocast_enabled(device.type))
+
+    def prepared_fused_call(self, inputs: torch.Tensor, training: bool) -> FusedCall | None:
+        """A `FusedCall` when a call on `inputs` fits (`fits_fused_call`) and `decide()` says fused, else None
+        (the general forward then checks and runs). The caller checks the mask and initial states it
+        brings. (The layers' own calls ask `fits_fused_call` and `decide` themselves, each once.)"""
+        if not self.fits_fused_call(inputs, training):
+            return None
+        plan = self.decide()
+        config = plan.config
+        if plan.path != "fused" or config is None or config.kind is None or config.activation is None:
+            return None
+        return FusedCall(config.kind, config.activation, self._cached_torch_weights())
 
     def torch_weights(self) -> list[torch.Tensor]:
         """`[weight_ih, weight_hh, bias_ih, bias_hh]` in PyTorch's layout, differentiable.
