@@ -408,8 +408,8 @@ class Bidirectional(Layer):
         """Both directions in one kernel call (the one `plan`, the forward direction's, names; the
         backward one's is the same) from `states` in the two-way layout; the packaged result."""
         forward, backward = self.forward_layer, self.backward_layer
-        config = plan.config
-        assert config is not None and config.kind is not None and config.activation is not None  # a fused plan's
+        config = plan.config          # a fused plan names its kernel and activation
+        assert config is not None and config.kind is not None and config.activation is not None
         two_way = run_two_way(config.kind, inputs, states, flat_weights, activation=config.activation, layout=layout,
                               return_sequences=self.return_sequences)
         if self.last_path != "fused":

@@ -172,8 +172,8 @@ class KerasRecurrentLayer(RNN):
                    mask: torch.Tensor | None) -> Any:
         """The fused call of `forward` once its inputs, states and mask (a bool tensor of the inputs'
         `(batch, timesteps)`, or None) are seen to fit and `plan` is fused; the packaged result."""
-        config = plan.config
-        assert config is not None and config.kind is not None and config.activation is not None  # a fused plan's
+        config = plan.config          # a fused plan names its kernel and activation
+        assert config is not None and config.kind is not None and config.activation is not None
         kind = config.kind
         if mask is None and fused.one_cpu_step_pays(kind, inputs):
             return self._one_step_call(inputs, states)
@@ -339,8 +339,8 @@ class KerasRecurrentLayer(RNN):
             # Keras's input dropout: one mask per sample, the same at every step.
             masks = cell.dropout_masks(inputs.shape[0], training, inputs)
             inputs = inputs * masks.inputs.unsqueeze(1)
-        config = plan.config
-        assert config is not None and config.kind is not None and config.activation is not None  # a fused plan's
+        config = plan.config          # a fused plan names its kernel and activation
+        assert config is not None and config.kind is not None and config.activation is not None
         return fused.run_unidirectional(
             config.kind, inputs, states, self.torch_weights(),
             activation=config.activation, layout=layout,
