@@ -6,13 +6,12 @@ kernel call; otherwise each direction runs through its own layer.
 from __future__ import annotations
 
 import copy
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 from torch import nn
 from torch.utils import _pytree as pytree
 
-from ... import activations
 from ..._checks import describe, one_of, shape_text
 from .engine import dispatch, fused, masks as mask_tools
 from .engine.bidirectional_glue import run_two_way, stack_directions
@@ -29,6 +28,17 @@ from collections.abc import Sequence
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 _SHARED_ATTRIBUTES = ("stateful", "return_sequences", "return_state")
+_DIRECTIONS = ("forward", "backward")
+
+
+class DirectionPlans(NamedTuple):
+    """A call's decision for each direction: each layer's `RNN.decide()`, asked once per call."""
+    forward: dispatch.Plan
+    backward: dispatch.Plan
+
+    @property
+    def both_fused(self) -> bool:
+        return self.forward.path == "fused" and self.backward.path == "fused"
 
 
 class Bidirectional(Layer):
@@ -271,43 +281,35 @@ class Bidirectional(Layer):
     reset_states = reset_state
 
     # ------------------------------------------------------------------ path
-    def _plans(self):
-        return [dispatch.plan(inner.fused_config(), use_cudnn=inner.use_cudnn)
-                for inner in (self.forward_layer, self.backward_layer)]
+    def _decide(self) -> DirectionPlans:
+        """This call's decision: each direction's layer decides (`RNN.decide`), once."""
+        return DirectionPlans(self.forward_layer.decide(), self.backward_layer.decide())
 
     def dispatch_reason(self, mask: torch.Tensor | None = None) -> str | None:
         """None when both directions would run fused (any mask), else why not (a sentence per direction)."""
         reasons = [f"{direction} layer {describe(inner)}: {plan.reason}"
-                   for direction, inner, plan in zip(("forward", "backward"), (self.forward_layer, self.backward_layer),
-                                                     self._plans())
+                   for direction, inner, plan in zip(_DIRECTIONS, (self.forward_layer, self.backward_layer),
+                                                     self._decide())
                    if plan.reason is not None]
         return "; ".join(reasons) or None
 
-    def _choose_path(self, mask: torch.Tensor | None, timesteps: int | torch.SymInt | None = None):
-        """(plans, mask layout); the mask is inspected only when both directions could run fused."""
-        plans = [dispatch.for_export(plan, masked=mask is not None, timesteps=timesteps) for plan in self._plans()]
-        layout = mask_tools.NO_MASK
-        if mask is not None and all(plan.path == "fused" for plan in plans):
-            layout = mask_tools.analyse(mask)
-        for direction, inner, plan in zip(("forward", "backward"), (self.forward_layer, self.backward_layer), plans):
-            plan.enforce(f"{describe(self)} ({direction} layer {describe(inner)})")
-        return plans, layout
-
-    def _two_way_applies(self, training: bool | None, layout, inputs: torch.Tensor) -> bool:
-        """Whether one two-way kernel call computes both directions."""
+    def _two_way_applies(self, plans: DirectionPlans, training: bool | None, layout, inputs: torch.Tensor) -> bool:
+        """Whether one two-way kernel call computes both directions (`plans` both fused)."""
         forward, backward = self.forward_layer, self.backward_layer
         if forward.go_backwards or not backward.go_backwards:
             return False
-        forward_cell, backward_cell = forward.cell, backward.cell
+        forward_config, backward_config = plans.forward.config, plans.backward.config
+        assert forward_config is not None and backward_config is not None and forward_config.kind is not None
         pack = forward.pack_on_cpu or backward.pack_on_cpu
         if layout.kind != "none" and not fused.RightPaddedRun.choose(
-                forward_cell.kind, inputs, need_cell_state=self.return_state or self.stateful, pack=pack).packed:
+                forward_config.kind, inputs, need_cell_state=self.return_state or self.stateful, pack=pack).packed:
             # Where each direction runs its right-padded batch unpacked (whole or in segments, see
             # engine.fused.RightPaddedRun), two such calls beat one packed two-way call.
             return False
-        if forward_cell.kind != backward_cell.kind or forward_cell.units != backward_cell.units:
+        forward_cell, backward_cell = forward.cell, backward.cell
+        if forward_config.kind != backward_config.kind or forward_cell.units != backward_cell.units:
             return False
-        if activations.canonical_name(forward_cell.activation) != activations.canonical_name(backward_cell.activation):
+        if forward_config.activation != backward_config.activation:
             return False
         # Input dropout draws a separate mask per direction; one kernel call reads one input.
         return not (training and (forward_cell.dropout or backward_cell.dropout))
@@ -320,8 +322,9 @@ class Bidirectional(Layer):
         (None: `self.training`). Returns the merged output, or `(output, *forward_states, *backward_states)`
         with `return_state=True`."""
         training = self.training if training is None else bool(training)
-        if initial_state is None and mask is None and not self.stateful:
-            result = self._lean_two_way_call(inputs, training)
+        plans = self._decide()          # this call's one decision per direction, passed on from here
+        if initial_state is None and mask is None and not self.stateful and plans.both_fused:
+            result = self._lean_two_way_call(plans, inputs, training)
             if result is not None:
                 return result
         forward, backward = self.forward_layer, self.backward_layer
@@ -332,35 +335,45 @@ class Bidirectional(Layer):
         mask = mask_tools.check_mask(mask, batch, timesteps, describe(self))
         forward_initial, backward_initial = self._split_initial_state(initial_state, batch, first)
         if mask is not None and torch.compiler.is_compiling() and not torch.compiler.is_exporting() \
-                and all(plan.path == "fused" for plan in self._plans()):
-            # The mask's layout is data: that part runs eagerly (see RNN.forward).
-            return outside_graph(self._choose_and_run, inputs, forward_initial, backward_initial, mask,
+                and plans.both_fused:
+            # The mask's layout is data: that part runs eagerly (see RNN.run_checked).
+            return outside_graph(self._run_planned, plans, inputs, forward_initial, backward_initial, mask,
                                   training, batch)
-        return self._choose_and_run(inputs, forward_initial, backward_initial, mask, training, batch)
+        return self._run_planned(plans, inputs, forward_initial, backward_initial, mask, training, batch)
 
-    def _choose_and_run(self, inputs: TensorTree, forward_initial, backward_initial, mask: torch.Tensor | None,
-                        training: bool, batch: int):
+    def _run_planned(self, plans: DirectionPlans, inputs: TensorTree, forward_initial, backward_initial,
+                     mask: torch.Tensor | None, training: bool, batch: int):
+        """Run a checked call on the paths `plans` chose (as torch.export allows them): one two-way kernel
+        call where it applies, else each direction through its layer with its plan."""
         forward, backward = self.forward_layer, self.backward_layer
-        plans, layout = self._choose_path(mask, pytree.tree_leaves(inputs)[0].shape[1])
+        timesteps = pytree.tree_leaves(inputs)[0].shape[1]
+        plans = DirectionPlans(*(dispatch.for_export(plan, masked=mask is not None, timesteps=timesteps)
+                                 for plan in plans))
+        for direction, inner, plan in zip(_DIRECTIONS, (forward, backward), plans):
+            if plan.fused_required:
+                plan.enforce(f"{describe(self)} ({direction} layer {describe(inner)})")
+        # The mask is analysed only when both directions run fused, once for both.
+        layout = mask_tools.analyse(mask) if mask is not None and plans.both_fused else mask_tools.NO_MASK
 
         # Fused plans come from built-in layers only (KerasRecurrentLayer), which take a tensor.
-        if all(plan.path == "fused" for plan in plans) and isinstance(forward, KerasRecurrentLayer) \
+        if plans.both_fused and isinstance(forward, KerasRecurrentLayer) \
                 and isinstance(backward, KerasRecurrentLayer) and isinstance(inputs, torch.Tensor) \
-                and self._two_way_applies(training, layout, inputs):
+                and self._two_way_applies(plans, training, layout, inputs):
             states = stack_directions(forward.initial_states(forward_initial, batch, inputs),
                                       backward.initial_states(backward_initial, batch, inputs))
-            result = self._run_two_way(inputs, states, layout, forward.torch_weights() + backward.torch_weights())
+            result = self._run_two_way(plans.forward, inputs, states, layout,
+                                       forward.torch_weights() + backward.torch_weights())
         else:
-            # Checked once above: each direction starts from its states and runs (the mask's analysis
-            # shared where it was made).
+            # Checked once above: each direction starts from its states and runs on its plan (the mask's
+            # analysis shared where it was made).
             known = layout if mask is not None and layout is not mask_tools.NO_MASK else None
             first = pytree.tree_leaves(inputs)[0]
             forward_states = forward.initial_states(forward_initial, batch, first)
             backward_states = backward.initial_states(backward_initial, batch, first)
             saved = forward.snapshot_states() if forward.stateful else None
-            results = [forward.run_checked(inputs, forward_states, mask, training, known)]
+            results = [forward.run_checked(inputs, forward_states, mask, training, known, plans.forward)]
             try:
-                results.append(backward.run_checked(inputs, backward_states, mask, training, known))
+                results.append(backward.run_checked(inputs, backward_states, mask, training, known, plans.backward))
             except BaseException:
                 if forward.stateful:
                     forward.restore_states(saved)   # a failed call leaves both directions' states as they were
@@ -376,29 +389,28 @@ class Bidirectional(Layer):
         except (TypeError, ValueError) as error:
             raise type(error)(f"{describe(self)}: {error}") from None
 
-    def _lean_two_way_call(self, inputs: TensorTree, training: bool):
-        """The common call (no mask, no initial_state, not stateful) as one two-way kernel call with
-        few checks (see KerasRecurrentLayer.forward), or None when it is not that case."""
+    def _lean_two_way_call(self, plans: DirectionPlans, inputs: TensorTree, training: bool):
+        """The common call (no mask, no initial_state, not stateful; `plans` both fused) as one two-way
+        kernel call with few checks (see KerasRecurrentLayer.forward), or None when it is not that case."""
         forward, backward = self.forward_layer, self.backward_layer
         if not (self.built and isinstance(forward, KerasRecurrentLayer) and isinstance(backward, KerasRecurrentLayer)) \
                 or type(inputs) is not torch.Tensor:
             return None
-        forward_ready = forward.prepared_fused_call(inputs, training)
-        backward_ready = backward.prepared_fused_call(inputs, training) if forward_ready is not None else None
-        if forward_ready is None or backward_ready is None \
-                or not self._two_way_applies(training, mask_tools.NO_MASK, inputs):
+        if not (forward.fits_fused_call(inputs, training) and backward.fits_fused_call(inputs, training)
+                and self._two_way_applies(plans, training, mask_tools.NO_MASK, inputs)):
             return None
         cell = forward.cell
         states = self._zero_states_cache.get(cell.state_count, inputs.shape[0], cell.units, inputs, directions=2)
-        return self._run_two_way(inputs, states, mask_tools.NO_MASK, forward_ready[2] + backward_ready[2])
+        return self._run_two_way(plans.forward, inputs, states, mask_tools.NO_MASK,
+                                 forward.torch_weights() + backward.torch_weights())
 
-    def _run_two_way(self, inputs, states, layout, flat_weights):
-        """Both directions in one kernel call from `states` in the two-way layout; the packaged result."""
+    def _run_two_way(self, plan: dispatch.Plan, inputs, states, layout, flat_weights):
+        """Both directions in one kernel call (the one `plan`, the forward direction's, names; the
+        backward one's is the same) from `states` in the two-way layout; the packaged result."""
         forward, backward = self.forward_layer, self.backward_layer
-        cell = forward.cell
-        activation = activations.canonical_name(cell.activation)
-        assert activation is not None        # the fused kernel runs for the activations it knows by name only
-        two_way = run_two_way(cell.kind, inputs, states, flat_weights, activation=activation, layout=layout,
+        config = plan.config          # a fused plan names its kernel and activation
+        assert config is not None and config.kind is not None and config.activation is not None
+        two_way = run_two_way(config.kind, inputs, states, flat_weights, activation=config.activation, layout=layout,
                               return_sequences=self.return_sequences)
         if self.last_path != "fused":
             self.last_path = "fused"

@@ -30,7 +30,7 @@ from .cell import NO_DROPOUT, DropoutMasks, RecurrentCell
 from ...core.config import activity_regularizer, serialize_activation, weight_options
 from ..convolutional.conv_geometry import conv_in_layout, int_tuple, output_length, pad_spatial, same_padding, torch_kernel
 from .lstm import LSTMCell
-from .rnn import RNN
+from .rnn import RNN, CheckedInputs
 
 _AXIS_NAMES = {1: ("steps",), 2: ("rows", "cols"), 3: ("depth", "rows", "cols")}
 
@@ -376,7 +376,7 @@ class ConvLSTM(RNN):
                          zero_output_for_mask=zero_output_for_mask, activity_regularizer=activity_regularizer,
                          name=name, input_shape=input_shape, device=device, dtype=dtype)
 
-    def check_inputs(self, inputs: TensorTree) -> tuple[int, int, torch.Tensor]:
+    def check_inputs(self, inputs: TensorTree) -> CheckedInputs:
         """A tensor `(batch, time, *spatial, channels)` (or channels first); the rest as `RNN.check_inputs`."""
         rank = self.cell.rank
         if isinstance(inputs, torch.Tensor) and inputs.dim() != rank + 3:

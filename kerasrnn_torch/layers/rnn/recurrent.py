@@ -6,7 +6,7 @@ Keras-layout weights to the engine, converted inside the autograd graph.
 """
 from __future__ import annotations
 
-from typing import ClassVar, Literal, cast
+from typing import ClassVar, Literal, NamedTuple, cast
 
 import torch
 
@@ -27,6 +27,14 @@ from collections.abc import Sequence
 from torch import nn
 
 RecurrentLayerT = TypeVar("RecurrentLayerT", bound="KerasRecurrentLayer")
+
+
+class FusedCall(NamedTuple):
+    """What `prepared_fused_call` hands over: the fused kernel, its activation's name and the weights in
+    PyTorch's layout (`[weight_ih, weight_hh, bias_ih, bias_hh]`, differentiable)."""
+    kind: str
+    activation: str
+    weights: list[torch.Tensor]
 
 
 class KerasRecurrentLayer(RNN):
@@ -53,7 +61,7 @@ class KerasRecurrentLayer(RNN):
         # The cell builds from the hint; the layer keeps it too, for summary() and Sequential.
         self.input_shape_hint = self.hint_from(input_shape, input_dim)
         self.__dict__["_torch_weights_cache"] = None     # (key, PyTorch-layout weights); see torch_weights
-        self.__dict__["_route_cache"] = None             # (settings, route); see _fused_route
+        self.__dict__["_plan_cache"] = None              # (settings, plan); see decide
         self.__dict__["_zero_states_cache"] = fused.ZeroStates()
 
     def get_config(self) -> dict:
@@ -73,13 +81,14 @@ class KerasRecurrentLayer(RNN):
         # The cached conversion is derived data holding non-leaf tensors (which deepcopy refuses).
         state = super().__getstate__()
         state["_torch_weights_cache"] = None
-        state["_route_cache"] = None
+        state["_plan_cache"] = None
         state["_zero_states_cache"] = fused.ZeroStates()
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for name, empty in (("_torch_weights_cache", None), ("_route_cache", None),
+        self.__dict__.pop("_route_cache", None)        # the plan cache's former name, in older pickles
+        for name, empty in (("_torch_weights_cache", None), ("_plan_cache", None),
                             ("_zero_states_cache", fused.ZeroStates())):
             self.__dict__.setdefault(name, empty)      # pickles made before a cache existed
 
@@ -101,32 +110,48 @@ class KerasRecurrentLayer(RNN):
                 return getattr(self._modules["cell"], name)
             raise
 
-    def _settings(self):
-        """The raw settings the fused kernel's rules read, in `FusedConfig`'s order (a cheap cache key)."""
+    def fused_config(self) -> FusedConfig:
+        """What the dispatcher reads: the kernel the cell's class declares and the settings its rules check."""
         cell: Any = self._modules["cell"]
         own = vars(cell)     # SimpleRNNCell lacks recurrent_activation and reset_after (no raising lookup)
-        return (fused_kernel_of(cell), cell.activation, own.get("recurrent_activation"), cell.recurrent_dropout,
-                self.unroll, own.get("reset_after", True))
-
-    def fused_config(self) -> FusedConfig:
-        kind, activation, recurrent_activation, recurrent_dropout, unroll, reset_after = self._settings()
+        recurrent_activation = own.get("recurrent_activation")
         return FusedConfig(
-            kind=kind,
-            cell=type(self._modules["cell"]).__name__,
-            activation=activations.canonical_name(activation),
+            kind=fused_kernel_of(cell),
+            cell=type(cell).__name__,
+            activation=activations.canonical_name(cell.activation),
             recurrent_activation="sigmoid" if recurrent_activation is None
             else activations.canonical_name(recurrent_activation),
-            recurrent_dropout=recurrent_dropout,
-            unroll=unroll,
-            reset_after=reset_after,
+            recurrent_dropout=cell.recurrent_dropout,
+            unroll=self.unroll,
+            reset_after=own.get("reset_after", True),
         )
 
+    def decide(self) -> dispatch.Plan:
+        """`RNN.decide`, kept per configuration: `dispatch.plan` (and `fused_kernel_of`, `fused_config`)
+        run again only when `force_path`, `use_cudnn`, the cell's class or a setting the rules read
+        changes. Inside torch.compile or tracing, decided afresh and nothing kept."""
+        if _tracing():
+            return super().decide()
+        cell: Any = self._modules["cell"]
+        own = vars(cell)     # SimpleRNNCell lacks recurrent_activation and reset_after (no raising lookup)
+        # The raw settings fused_config reads; the cell's class stands for its declared kernel
+        # (fused_kernel_of reads the class alone).
+        key = (dispatch.eager_forced_path(), self.use_cudnn, type(cell), cell.activation,
+               own.get("recurrent_activation"), cell.recurrent_dropout, self.unroll, own.get("reset_after", True))
+        cached = self._plan_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        plan = dispatch.plan(self.fused_config(), use_cudnn=self.use_cudnn, forced=key[0])
+        self.__dict__["_plan_cache"] = (key, plan)       # replaced whole: threads never see half of it
+        return plan
+
     # ------------------------------------------------------------ the lean call
-    # The common call (a plain tensor, no mask, no initial_state, not stateful, no input dropout)
-    # skips most of RNN.forward's general machinery. On small shapes that Python work cost a visible share
-    # over torch.nn, as each step right after the kernel runs several times slower than alone
-    # (docs/benchmarks.md). Every other call, and every bad input, takes the full forward, which
-    # checks and explains.
+    # A call whose inputs a few checks show fit (a tensor in the weights' dtype and device, a plain
+    # mask or none, states that fit, no input dropout in training, outside tracing and autocast)
+    # skips most of RNN.forward's general machinery: once `decide()` says fused, it goes straight to
+    # the engine. On small shapes that Python work cost a visible share over torch.nn, as each step
+    # right after the kernel runs several times slower than alone (docs/benchmarks.md). Every other
+    # call, and every bad input, takes the full forward, which checks and explains.
     # A tensor only, where RNN's forward also takes the structures a custom cell may read.
     def forward(self, inputs: torch.Tensor,  # type: ignore[override]
                 initial_state: torch.Tensor | Sequence[torch.Tensor] | None = None, mask: torch.Tensor | None = None,
@@ -134,33 +159,37 @@ class KerasRecurrentLayer(RNN):
         """Run the layer: `inputs` `(batch, timesteps, features)`; `initial_state` a list of tensors (`[h]`,
         `[h, c]` for LSTM); `mask` bool `(batch, timesteps)`, True = use the step, any pattern; `training`
         (None: `self.training`). Returns the output, or `(output, *states)` with `return_state=True`."""
-        if mask is None or _plain_mask(mask, inputs):
-            ready = self.prepared_fused_call(inputs, self.training if training is None else bool(training))
-            if ready is not None:
-                states = self._lean_states(initial_state, inputs, ready[2][0])
-                if states is not None:
-                    return self._lean_call(inputs, states, mask, ready)
-        return super().forward(inputs, initial_state=initial_state, mask=mask, training=training)
+        training = self.training if training is None else bool(training)
+        if not self.fits_fused_call(inputs, training) or (mask is not None and not _plain_mask(mask, inputs)):
+            return super().forward(inputs, initial_state=initial_state, mask=mask, training=training)
+        plan = self.decide()                  # this call's one decision, passed on from here
+        states = self._lean_states(inputs, initial_state) if plan.path == "fused" else None
+        if states is None:
+            return self._forward_checked(inputs, initial_state, mask, training, plan)
+        return self._lean_call(plan, inputs, states, mask)
 
-    def _lean_call(self, inputs: torch.Tensor, states: list[torch.Tensor], mask: torch.Tensor | None,
-                   ready: tuple) -> Any:
+    def _lean_call(self, plan: dispatch.Plan, inputs: torch.Tensor, states: list[torch.Tensor],
+                   mask: torch.Tensor | None) -> Any:
         """The fused call of `forward` once its inputs, states and mask (a bool tensor of the inputs'
-        `(batch, timesteps)`, or None) are seen to fit; the packaged result."""
-        kind, activation, weights = ready
+        `(batch, timesteps)`, or None) are seen to fit and `plan` is fused; the packaged result."""
+        config = plan.config          # a fused plan names its kernel and activation
+        assert config is not None and config.kind is not None and config.activation is not None
+        kind = config.kind
         if mask is None and fused.one_cpu_step_pays(kind, inputs):
             return self._one_step_call(inputs, states)
+        weights = self._cached_torch_weights()
         layout = mask_tools.NO_MASK if mask is None else mask_tools.analyse(mask)
         need_states = self.return_state or self.stateful
         if layout.kind == "none":
             output, final_states = fused.run_unmasked(
-                kind, inputs, states, weights, activation=activation, go_backwards=self.go_backwards,
+                kind, inputs, states, weights, activation=config.activation, go_backwards=self.go_backwards,
                 return_sequences=self.return_sequences, need_states=need_states)
         else:
             output, final_states = fused.run_masked(
-                kind, inputs, states, weights, activation=activation, layout=layout, go_backwards=self.go_backwards,
-                return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask,
-                need_cell_state=need_states, pack=self.pack_on_cpu)
-        return self._finish_call(output, final_states, "fused")
+                kind, inputs, states, weights, activation=config.activation, layout=layout,
+                go_backwards=self.go_backwards, return_sequences=self.return_sequences,
+                zero_output_for_mask=self.zero_output_for_mask, need_cell_state=need_states, pack=self.pack_on_cpu)
+        return self._finish_lean_call(output, final_states)
 
     def _one_step_call(self, inputs: torch.Tensor, states: list[torch.Tensor]) -> Any:
         """A one-timestep call on the CPU as the cell's own step on the Keras-layout weights: the arithmetic
@@ -169,10 +198,20 @@ class KerasRecurrentLayer(RNN):
         Keras's and PyTorch's gate orders."""
         cell = cast(RecurrentCell, self._modules["cell"])
         output, final_states = cell.make_step()(cell.project(inputs[:, 0]), [s[0] for s in states])
-        return self._finish_call(output.unsqueeze(1) if self.return_sequences else output, final_states, "fused")
+        return self._finish_lean_call(output.unsqueeze(1) if self.return_sequences else output, final_states)
 
-    def _lean_states(self, initial_state: Any, inputs: torch.Tensor,
-                     like: torch.Tensor):
+    def _finish_lean_call(self, output: torch.Tensor, final_states: list[torch.Tensor]) -> Any:
+        """`RNN._finish_call` for a fused lean call (the same four rules, here so that the lean call runs
+        in this file and the engine's alone): record the path and the stateful states, package as Keras."""
+        if self.last_path != "fused":
+            self.last_path = "fused"
+        if self.stateful:
+            self.store_states(final_states)
+        result = (output, *final_states) if self.return_state else output
+        self.record_activity(result)
+        return result
+
+    def _lean_states(self, inputs: torch.Tensor, initial_state: Any) -> list[torch.Tensor] | None:
         """The kernel's `(1, batch, units)` initial states when a few checks show them fit, else None (the
         general forward then checks, explains and runs): zeros, `initial_state`, or the held states.
 
@@ -196,48 +235,40 @@ class KerasRecurrentLayer(RNN):
         shape = (batch, cell.units)
         states = []
         for state in initial_state:
-            if type(state) is not torch.Tensor or state.shape != shape or state.dtype != like.dtype \
-                    or state.device != like.device:
+            if type(state) is not torch.Tensor or state.shape != shape or state.dtype != inputs.dtype \
+                    or state.device != inputs.device:
                 return None
             states.append(state.unsqueeze(0))
         return states
 
-    def prepared_fused_call(self, inputs: torch.Tensor, training: bool
-                            ) -> tuple[str, str, list[torch.Tensor]] | None:
-        """`(kind, activation, PyTorch-layout weights)` when an unmasked call may skip the general checks
-        and run fused at once, else None (the general forward then checks and runs it).
-
-        The caller has seen that there is no mask, and checks the initial states it brings.
-        """
+    def fits_fused_call(self, inputs: Any, training: bool) -> bool:
+        """Whether a call on `inputs` may skip the general checks and, where `decide()` says fused, run the
+        kernel at once: a 3-D tensor with timesteps, in the built weights' feature size, dtype and device,
+        outside tracing and autocast, and no input dropout to draw (`training`). The caller checks the mask
+        and initial states it brings; False sends the call to the general forward, which checks and
+        explains. (Bidirectional's lean two-way call asks it of both its layers.)"""
         if type(inputs) is not torch.Tensor or inputs.dim() != 3 or not inputs.shape[1] or not self.built \
                 or _tracing():
-            return None
-        if training and cast(RecurrentCell, self._modules["cell"]).dropout:
-            return None
-        route = self._fused_route()
-        if route is None:
-            return None
-        weights = self._cached_torch_weights()
-        like = weights[0]
+            return False
+        cell: Any = self._modules["cell"]
+        if training and cell.dropout:
+            return False
+        kernel = cell._parameters["kernel"]       # Keras's (input features, gates * units)
         device = inputs.device
-        if inputs.shape[2] != like.shape[1] or inputs.dtype != like.dtype or device != like.device \
-                or autocast_enabled(device.type):
-            return None
-        return route + (weights,)
+        return inputs.shape[2] == kernel.shape[0] and inputs.dtype == kernel.dtype and device == kernel.device \
+            and not (fused.any_autocast() and autocast_enabled(device.type))
 
-    def _fused_route(self):
-        """`(kind, activation name)` when an unmasked call runs fused, else None; decided once per setting."""
-        forced = dispatch.forced_path()
-        settings = self._settings()
-        key = (forced, self.use_cudnn, settings)
-        cached = self._route_cache
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        plan = dispatch.plan(self.fused_config(), use_cudnn=self.use_cudnn, forced=forced)
-        kind, activation = settings[:2]
-        route = (kind, activations.canonical_name(activation)) if plan.path == "fused" else None
-        self.__dict__["_route_cache"] = (key, route)
-        return route
+    def prepared_fused_call(self, inputs: torch.Tensor, training: bool) -> FusedCall | None:
+        """A `FusedCall` when a call on `inputs` fits (`fits_fused_call`) and `decide()` says fused, else None
+        (the general forward then checks and runs). The caller checks the mask and initial states it
+        brings. (The layers' own calls ask `fits_fused_call` and `decide` themselves, each once.)"""
+        if not self.fits_fused_call(inputs, training):
+            return None
+        plan = self.decide()
+        config = plan.config
+        if plan.path != "fused" or config is None or config.kind is None or config.activation is None:
+            return None
+        return FusedCall(config.kind, config.activation, self._cached_torch_weights())
 
     def torch_weights(self) -> list[torch.Tensor]:
         """`[weight_ih, weight_hh, bias_ih, bias_hh]` in PyTorch's layout, differentiable.
@@ -302,17 +333,17 @@ class KerasRecurrentLayer(RNN):
         from .torch_modules import from_torch
         return from_torch(cls, module, assume_batch_first=assume_batch_first, **kwargs)
 
-    def _run_fused(self, inputs, states, layout, training):
+    def _run_fused(self, plan: dispatch.Plan, inputs, states, layout, training):
         cell = self.cell
         if training and cell.dropout:
             # Keras's input dropout: one mask per sample, the same at every step.
             masks = cell.dropout_masks(inputs.shape[0], training, inputs)
             inputs = inputs * masks.inputs.unsqueeze(1)
-        activation = activations.canonical_name(cell.activation)
-        assert activation is not None        # the fused kernel runs for the activations it knows by name only
+        config = plan.config          # a fused plan names its kernel and activation
+        assert config is not None and config.kind is not None and config.activation is not None
         return fused.run_unidirectional(
-            cell.kind, inputs, states, self.torch_weights(),
-            activation=activation, layout=layout,
+            config.kind, inputs, states, self.torch_weights(),
+            activation=config.activation, layout=layout,
             go_backwards=self.go_backwards, return_sequences=self.return_sequences,
             zero_output_for_mask=self.zero_output_for_mask,
             need_cell_state=self.return_state or self.stateful, pack=self.pack_on_cpu)
@@ -329,15 +360,15 @@ _CELL_ATTRIBUTES = frozenset({
 def _plain_mask(mask, inputs) -> bool:
     """A mask the lean call may take without the general checks: a bool tensor of the inputs' `(batch,
     timesteps)` on their device (anything else goes to the general forward, which explains), outside
-    torch.export (where a masked call takes the loop: dispatch.for_masked_export)."""
+    torch.export (where a masked call takes the loop: dispatch.for_export)."""
     return type(mask) is torch.Tensor and type(inputs) is torch.Tensor and mask.dtype == torch.bool \
         and mask.dim() == 2 and inputs.dim() == 3 and mask.shape == inputs.shape[:2] \
         and mask.device == inputs.device and not torch.compiler.is_exporting()
 
 
-def _is_transformed(tensor) -> bool:
-    """A tensor wrapped by a torch.func transform (grad, vmap, jvp)."""
-    return torch._C._functorch.is_functorch_wrapped_tensor(tensor)
+# Whether a tensor is wrapped by a torch.func transform (grad, vmap, jvp); torch's own C function, so that
+# the weights' cache lookup on every call costs no Python frame.
+_is_transformed = torch._C._functorch.is_functorch_wrapped_tensor
 
 
 def _tracing() -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 from torch import nn
@@ -30,6 +30,14 @@ from ...core.layer import LayerT
 from collections.abc import Sequence
 
 logger = logging.getLogger("kerasrnn_torch")
+
+
+class CheckedInputs(NamedTuple):
+    """What `RNN.check_inputs` found: the batch size, the number of timesteps (symbolic while torch.export
+    traces a dynamic axis) and the first input tensor (the states' model for device and dtype)."""
+    batch: int
+    timesteps: int
+    first: torch.Tensor
 
 
 class RNN(Layer):
@@ -95,7 +103,7 @@ class RNN(Layer):
         self.unroll = bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.last_path = None
+        self.last_path: str | None = None
         self._fallback_logged = False
         self._state_spec: pytree.TreeSpec | None = None    # pytree spec of stateful states, once there are some
         self._state_leaves: list[torch.Tensor] | None = None    # ... and their tensors, flattened
@@ -146,9 +154,9 @@ class RNN(Layer):
         return super().from_config(config)
 
     # ---------------------------------------------------------------- checks
-    def check_inputs(self, inputs: TensorTree) -> tuple[int, int, torch.Tensor]:
+    def check_inputs(self, inputs: TensorTree) -> CheckedInputs:
         """Validate a call's sequence (a tensor, or a structure for a custom cell); returns
-        `(batch, timesteps, first input tensor)`, or raises naming this layer and what came."""
+        `CheckedInputs(batch, timesteps, first input tensor)`, or raises naming this layer and what came."""
         if isinstance(inputs, torch.Tensor):
             leaves = [inputs]
             rank = step_rank_of(self.cell) + 1
@@ -179,7 +187,7 @@ class RNN(Layer):
         if timesteps == 0:
             raise ValueError(f"{describe(self)} needs at least one timestep, "
                              f"got input of shape {shape_text(leaves[0].shape)}")
-        return batch, timesteps, leaves[0]     # not int(): symbolic sizes stay symbolic under export
+        return CheckedInputs(batch, timesteps, leaves[0])     # not int(): symbolic sizes stay symbolic under export
 
     def check_built_inputs(self, inputs: TensorTree) -> None:
         """Check a sequence against the built weights: feature size, device, dtype."""
@@ -335,28 +343,24 @@ class RNN(Layer):
         """What the dispatcher needs to know; None where no fused kernel exists."""
         return None
 
+    def decide(self) -> dispatch.Plan:
+        """The fused-or-loop decision for a call now: `dispatch.plan` on this layer's `fused_config()`, its
+        `use_cudnn` and `force_path`. The one hook every recurrent call consults, once: `forward`, the
+        recurrent layers' lean route and `Bidirectional` (for each of its layers) ask it first and pass
+        the `Plan` on (`run_checked(plan=...)`). Pure: it never raises (`Plan.enforce` does, after the
+        inputs' checks). `KerasRecurrentLayer` keeps the answer per configuration."""
+        return dispatch.plan(self.fused_config(), use_cudnn=self.use_cudnn)
+
     def dispatch_reason(self, mask: torch.Tensor | None = None) -> str | None:
         """None when the fused kernel would run (with any mask), else why not (a sentence)."""
-        return dispatch.plan(self.fused_config(), use_cudnn=self.use_cudnn).reason
+        return self.decide().reason
 
-    def _choose_path(self, mask: torch.Tensor | None, layout=None, timesteps: int | torch.SymInt | None = None):
-        """(plan, mask layout) for this call; the mask is inspected only when it matters (and only once:
-        a caller that has analysed it passes its `layout`). `timesteps`: the inputs' length (symbolic
-        while torch.export traces a dynamic time axis)."""
-        config = self.fused_config()
-        plan = dispatch.for_export(dispatch.plan(config, use_cudnn=self.use_cudnn), masked=mask is not None,
-                                   timesteps=timesteps)
-        known = layout
-        layout = mask_tools.NO_MASK
-        if plan.path == "fused" and mask is not None:
-            layout = known if known is not None else mask_tools.analyse(mask)
-        if plan.fused_required:
-            plan.enforce(describe(self))
-        if plan.path == "loop" and config is not None and not self._fallback_logged \
-                and self.use_cudnn == "auto" and dispatch.forced_path() == "auto":
+    def _log_fallback(self, plan: dispatch.Plan) -> None:
+        """Say once, at INFO, why a layer with a fused kernel left at "auto" runs the loop."""
+        if plan.config is not None and not self._fallback_logged and self.use_cudnn == "auto" \
+                and dispatch.forced_path() == "auto":
             self._fallback_logged = True
             logger.info("%s runs the cell loop instead of the fused kernel: %s", describe(self), plan.reason)
-        return plan, layout
 
     # --------------------------------------------------------------- forward
     def forward(self, inputs: TensorTree, initial_state: StatesLike = None, mask: torch.Tensor | None = None,
@@ -364,6 +368,12 @@ class RNN(Layer):
         """Run the cell over time: `inputs` `(batch, timesteps, ...)` (a structure for a custom cell);
         `initial_state` a list with one tensor per state; `mask` bool `(batch, timesteps)`, any pattern;
         `training` (None: `self.training`). Returns the output, or `(output, *states)` with `return_state=True`."""
+        return self._forward_checked(inputs, initial_state, mask, training, None)
+
+    def _forward_checked(self, inputs: TensorTree, initial_state: StatesLike, mask: torch.Tensor | None,
+                         training: bool | None, plan: dispatch.Plan | None) -> Any:
+        """`forward` with every check; `plan`: the call's decision where the caller has made it (None:
+        decided here, after the checks)."""
         training = self.training if training is None else bool(training)
         batch, timesteps, first = self.check_inputs(inputs)
         if not self.built:
@@ -374,23 +384,27 @@ class RNN(Layer):
         if mask is not None:
             mask = mask_tools.check_mask(mask, batch, timesteps, describe(self))
         states = self.initial_states(initial_state, batch, first)
-        return self.run_checked(inputs, states, mask, training)
+        return self.run_checked(inputs, states, mask, training, plan=plan)
 
     def run_checked(self, inputs: TensorTree, states: list[Any], mask: torch.Tensor | None, training: bool,
-                    layout: mask_tools.MaskLayout | None = None) -> Any:
+                    layout: mask_tools.MaskLayout | None = None, plan: dispatch.Plan | None = None) -> Any:
         """A call whose inputs, mask and states are already checked (`check_inputs`, `initial_states`):
-        pick the path, run it, record and package the result as `forward` does.
+        run it on the path `plan` chose (None: `decide()` now), record and package the result as
+        `forward` does.
 
-        For wrappers that have checked once for several layers (`Bidirectional`); `layout` is the
-        mask's analysis where the caller has made it.
+        For wrappers that have checked and decided once for several layers (`Bidirectional`); `layout`
+        is the mask's analysis where the caller has made it.
         """
-        if mask is not None and torch.compiler.is_compiling() and self.fused_config() is not None \
+        if plan is None:
+            plan = self.decide()
+        if mask is not None and torch.compiler.is_compiling() and plan.config is not None \
                 and not torch.compiler.is_exporting():
             # Reading a mask's layout and packing by lengths depend on the mask's values, which a
             # compiled graph cannot: that part runs eagerly (one graph break per masked call).
-            output, final_states, path = outside_graph(self._choose_and_run, inputs, states, mask, training, layout)
+            output, final_states, path = outside_graph(self._run_planned, plan, inputs, states, mask, training,
+                                                       layout)
         else:
-            output, final_states, path = self._choose_and_run(inputs, states, mask, training, layout)
+            output, final_states, path = self._run_planned(plan, inputs, states, mask, training, layout)
         return self._finish_call(output, final_states, path)
 
     def _finish_call(self, output, final_states, path):
@@ -403,18 +417,28 @@ class RNN(Layer):
         self.record_activity(result)
         return result
 
-    def _choose_and_run(self, inputs: TensorTree, states: list[Any], mask: torch.Tensor | None, training: bool | None,
-                        layout: mask_tools.MaskLayout | None = None):
-        plan, layout = self._choose_path(mask, layout, pytree.tree_leaves(inputs)[0].shape[1])
+    def _run_planned(self, plan: dispatch.Plan, inputs: TensorTree, states: list[Any], mask: torch.Tensor | None,
+                     training: bool | None, layout: mask_tools.MaskLayout | None = None):
+        """`(output, final states, path)` on the path `plan` chose, as torch.export allows it
+        (`dispatch.for_export`); the mask is analysed only for the fused path, and only where the caller
+        has not (`layout`)."""
+        plan = dispatch.for_export(plan, masked=mask is not None, timesteps=pytree.tree_leaves(inputs)[0].shape[1])
+        if plan.fused_required:
+            plan.enforce(describe(self))
         # Only built-in cells have a fused kernel, and they take a tensor; the loop takes any structure
         # (its annotation, which says a tensor, is to be widened with the loop's rework).
         if plan.path == "fused":
-            output, final_states = self._run_fused(inputs, states, layout, training)  # type: ignore[arg-type]
+            if mask is None:
+                layout = mask_tools.NO_MASK
+            elif layout is None:
+                layout = mask_tools.analyse(mask)
+            output, final_states = self._run_fused(plan, inputs, states, layout, training)  # type: ignore[arg-type]
         else:
+            self._log_fallback(plan)
             output, final_states = self._run_loop(inputs, states, mask, training)  # type: ignore[arg-type]
         return output, final_states, plan.path
 
-    def _run_fused(self, inputs: torch.Tensor, states, layout, training: bool | None):
+    def _run_fused(self, plan: dispatch.Plan, inputs: torch.Tensor, states, layout, training: bool | None):
         raise NotImplementedError  # only layers with a fused_config() reach this
 
     def _run_loop(self, inputs: torch.Tensor, states, mask: torch.Tensor | None, training: bool | None):

@@ -1,8 +1,11 @@
 """The rules that pick the fused kernel or the cell loop: the only place they live.
 
-`plan(...)` is pure: it takes a layer's configuration, the mask layout and the
-user's and the context's wishes, and returns the path with the reasons that
-rule the fused kernel out.
+`plan(...)` is pure: it takes a layer's configuration and the user's and the
+context's wishes, and returns a `Plan`: the path, the reasons that rule the
+fused kernel out, and the configuration it was made from (the kernel to run).
+A layer consults it through one hook, `RNN.decide()`, once per call (the
+recurrent layers keep the answer per configuration), and passes the `Plan` on;
+`for_export` adjusts a plan to a call traced by torch.export.
 """
 from __future__ import annotations
 
@@ -35,9 +38,13 @@ class FusedConfig:
 
 @dataclass(frozen=True)
 class Plan:
+    """One decision: which path a layer's call takes, and why not the fused kernel."""
     path: str                      # "fused" or "loop"
     reasons: tuple[str, ...]       # why the fused kernel will not run (empty when it will)
     fused_required: bool = False   # use_cudnn=True or force_path("fused") asked for it
+    # What it was decided from; None for a layer without a fused kernel (the generic RNN(cell)). On the
+    # fused path its `kind` and `activation` name the kernel to run (both set: the rules allow no None).
+    config: FusedConfig | None = None
 
     @property
     def reason(self) -> str | None:
@@ -90,15 +97,16 @@ def plan(config: FusedConfig | None, *, use_cudnn: bool | Literal["auto"] = "aut
     else:
         reasons = fused_obstacles(config)
     if forced == "loop":
-        return Plan("loop", reasons or ('force_path("loop") is active',))
+        return Plan("loop", reasons or ('force_path("loop") is active',), config=config)
     if forced == "auto" and use_cudnn is False:
-        return Plan("loop", reasons or ("use_cudnn=False asks for the loop",))
+        return Plan("loop", reasons or ("use_cudnn=False asks for the loop",), config=config)
     required = forced == "fused" or use_cudnn is True
     if reasons:
         source = 'force_path("fused")' if forced == "fused" else "use_cudnn=True"
         prefix: tuple[str, ...] = (f"{source} was given but the fused kernel cannot run: ",) if required else ()
-        return Plan("loop", prefix + reasons if not required else (prefix[0] + "; ".join(reasons),), required)
-    return Plan("fused", (), required)
+        return Plan("loop", prefix + reasons if not required else (prefix[0] + "; ".join(reasons),), required,
+                    config)
+    return Plan("fused", (), required, config)
 
 
 EXPORT_MASK_REASON = ("a masked call under torch.export runs the cell loop: the fused kernel's packing reads the "
@@ -119,8 +127,8 @@ def for_export(plan: Plan, *, masked: bool, timesteps) -> Plan:
     else:
         return plan
     if plan.fused_required:
-        return Plan("loop", (f"the fused kernel was required, but {reason}",), True)
-    return Plan("loop", (reason,))
+        return Plan("loop", (f"the fused kernel was required, but {reason}",), True, plan.config)
+    return Plan("loop", (reason,), config=plan.config)
 
 
 @contextlib.contextmanager
@@ -149,6 +157,12 @@ _traced_forced_path = "auto"
 
 
 def forced_path() -> str:
+    """The `force_path` override in effect: "auto", "fused" or "loop"."""
     if torch.compiler.is_compiling():
         return _traced_forced_path
     return _forced_path.get()
+
+
+# `forced_path()` for code that has seen it is not being compiled: the same answer, read without a
+# Python call (the recurrent layers' per-call decision reads it on every call).
+eager_forced_path = _forced_path.get

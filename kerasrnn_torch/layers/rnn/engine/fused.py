@@ -38,14 +38,23 @@ def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
     is never assembled: only the final states are read).
     """
     args = (kind, inputs, states, flat_weights, activation, bidirectional, lengths, need_outputs)
+    compiling = torch.compiler.is_compiling()
+    autocast = compiling or any_autocast()      # else no autocast anywhere: nothing to ask per device
     if kind == "lstm" and inputs.device.type == "cpu":
-        if _needs_float32_lstm():
+        if autocast and _needs_float32_lstm():
             return _call_in_float32(*args)
-        if torch.compiler.is_compiling() and torch.is_grad_enabled():
+        if compiling and torch.is_grad_enabled():
             # Inductor cannot compile the backward of PyTorch's CPU (oneDNN) LSTM kernel; run it
             # eagerly, as torch.compile does for torch.nn.LSTM itself (one graph break).
             return _eager_call_kernel(*args)
-    return _in_autocast_dtype(*_call_kernel(*args))
+    outputs, final_states = _call_kernel(*args)
+    return _in_autocast_dtype(outputs, final_states) if autocast else (outputs, final_states)
+
+
+# Whether autocast is on for any device: torch's own C function, so that the common answer (no) costs
+# the per-call path no Python frame; only when it says yes does the package ask `_dtypes.autocast_enabled`
+# about a device (as torch.nn's RNN modules ask it). While compiling, every call asks per device as before.
+any_autocast = torch._C._is_any_autocast_enabled
 
 
 # One timestep on the CPU (a decoder's step): PyTorch's kernel call has a fixed cost larger than the
