@@ -1,6 +1,8 @@
 """InputLayer: where a functional model's data comes in (`kr.Input` makes one)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numbers
 
 
@@ -43,9 +45,7 @@ class InputLayer(Layer):
         return inputs
 
     def get_config(self) -> dict:
-        dtype = str(self.input_dtype).replace("torch.", "")
-        return {"batch_shape": self.batch_shape, "dtype": dtype, "sparse": False, "ragged": False,
-                "name": self.name}
+        return input_layer_config(self.batch_shape, self.input_dtype, self.name)
 
     @classmethod
     def from_config(cls: type[LayerT], config: dict[str, Any]) -> LayerT:
@@ -82,3 +82,9 @@ def _checked_shape(shape, owner) -> tuple:
             raise ValueError(f"{owner}: `shape` must hold positive integers or None (without the batch axis), "
                              f"got {shape!r}")
     return tuple(None if size is None else int(size) for size in shape)
+
+
+def input_layer_config(batch_shape: Sequence[int | None], dtype: torch.dtype, name: str) -> dict:
+    """What Keras's InputLayer writes in its configuration."""
+    return {"batch_shape": tuple(batch_shape), "dtype": str(dtype).replace("torch.", ""), "sparse": False,
+            "ragged": False, "name": name}

@@ -127,13 +127,17 @@ def keras_model_config(module) -> dict:
     if isinstance(module, Model):
         return {"module": "keras.src.models.functional", "class_name": "Functional", "config": config,
                 "registered_name": "Functional", "build_config": {"input_shape": None}, "compile_config": None}
-    shape, dtype = _sequential_input(module)
-    batch_shape = [None, *shape]
-    input_layer = {"module": "keras.layers", "class_name": "InputLayer",
-                   "config": {"batch_shape": batch_shape, "dtype": dtype, "sparse": False,
-                              "name": _input_name(config["layers"])},
-                   "registered_name": None}
-    config = {**config, "layers": [input_layer, *config["layers"]], "build_input_shape": batch_shape}
+    if config["layers"] and config["layers"][0].get("class_name") == "InputLayer":     # the model's own Input
+        batch_shape = list(config["layers"][0]["config"]["batch_shape"])
+        config = {**config, "build_input_shape": batch_shape}
+    else:
+        shape, dtype = _sequential_input(module)
+        batch_shape = [None, *shape]
+        input_layer = {"module": "keras.layers", "class_name": "InputLayer",
+                       "config": {"batch_shape": batch_shape, "dtype": dtype, "sparse": False,
+                                  "name": _input_name(config["layers"])},
+                       "registered_name": None}
+        config = {**config, "layers": [input_layer, *config["layers"]], "build_input_shape": batch_shape}
     return {"module": "keras", "class_name": "Sequential", "config": config, "registered_name": None,
             "build_config": {"input_shape": batch_shape}, "compile_config": None}
 

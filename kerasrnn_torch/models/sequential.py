@@ -14,7 +14,7 @@ from .._checks import add_note, describe, shape_hint, shape_of, shape_text, weig
 from .._types import InputShape, ShapeLike
 from ..core.layer import Layer, assign_weights
 from ..core.config import deserialize_layer, serialize_layer
-from ..core.input_layer import InputLayer
+from ..core.input_layer import InputLayer, input_layer_config
 from ..core.symbolic import KerasTensor
 from .call_options import keywords_for, running_in_mode
 from .summary import dry_run, example_input, is_built, known_input, summary, weights_of
@@ -80,18 +80,31 @@ class Sequential(Layer):
 
     # ---------------------------------------------------------------- config
     def get_config(self) -> dict:
-        """Keras's configuration: the layers, each serialized as Keras serializes a layer."""
-        return {**super().get_config(), "layers": [serialize_layer(layer) for layer in self.layers]}
+        """Keras's configuration: the layers, each serialized as Keras serializes a layer.
+
+        A known input (an `Input` first, or `build`) is written as Keras writes it: an InputLayer
+        entry first, so that the model keeps its input's shape and dtype in a file (a length left
+        unknown stays unknown, instead of the length of the first call Keras reads it with).
+        """
+        layers = [serialize_layer(layer) for layer in self.layers]
+        if self._input is not None:
+            shape, dtype = self._input
+            entry = {"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
+                     "config": input_layer_config((None, *shape), dtype, f"{self.name}_input")}
+            layers.insert(0, entry)
+        return {**super().get_config(), "layers": layers}
 
     @classmethod
     def from_config(cls: type[SequentialT], config: dict[str, Any]) -> SequentialT:
         """A new model from `get_config()` (or a Keras Sequential's: an InputLayer entry gives the input shape)."""
         config = dict(config)
         owner = f"{cls.__name__} {config.get('name')!r}"
-        layers, batch_shape = [], config.pop("build_input_shape", None)
+        layers: list[Any] = []
+        batch_shape = config.pop("build_input_shape", None)
         for entry in config.pop("layers", ()):
             if isinstance(entry, dict) and entry.get("class_name") == "InputLayer":
-                batch_shape = entry.get("config", {}).get("batch_shape", batch_shape)
+                layers.append(InputLayer.from_config(dict(entry.get("config") or {})))   # its shape and dtype
+                batch_shape = None
                 continue
             layers.append(deserialize_layer(entry, owner))
         trainable = config.pop("trainable", True)

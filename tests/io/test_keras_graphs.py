@@ -216,3 +216,28 @@ def test_names_that_would_put_weights_of_another_shape_in_a_layer_are_refused(tm
         kr.load_keras_weights(ours, tmp_path / "two.keras")
     for a, b in zip(ours.get_weights(), before):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_nested_sequential_keeps_its_unknown_length_through_a_file(tmp_path):
+    """Keras writes the nested Sequential's Input; without it Keras fixes the length of its first call."""
+    def build(api):
+        layers = api.layers
+        inner = api.Sequential([api.Input((None, 4)), layers.LSTM(3, name="inner_lstm")], name="inner")
+        long, short = api.Input((5, 4), name="long"), api.Input((2, 4), name="short")
+        return api.Model([long, short], [inner(long), inner(short)])
+    keras_model = build(KERAS)
+    random_weights(keras_model, seed=9)
+    keras_model.save(tmp_path / "nested.keras")
+    loaded = kr.from_keras(tmp_path / "nested.keras")
+    assert loaded.get_layer("inner").get_config()["layers"][0]["config"]["batch_shape"] == (None, None, 4)
+    kr.save_keras(loaded, tmp_path / "back.keras")
+    reread = keras.models.load_model(tmp_path / "back.keras")
+    inputs = [torch.randn(2, 5, 4), torch.randn(2, 2, 4)]
+    assert_same_outputs(reread(inputs), keras_model(inputs), "save_keras read by Keras")
+
+
+def test_a_sequential_from_a_keras_config_keeps_its_input_dtype():
+    keras_model = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(9, 3)])
+    ours = kr.Sequential.from_config(keras_model.get_config())
+    assert ours.input_dtype == torch.int32
+    assert ours.get_config()["layers"][0]["config"]["dtype"] == "int32"
