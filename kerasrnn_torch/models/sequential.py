@@ -89,8 +89,8 @@ class Sequential(Layer):
         layers = [serialize_layer(layer) for layer in self.layers]
         if self._input is not None:
             shape, dtype = self._input
-            entry = {"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
-                     "config": input_layer_config((None, *shape), dtype, f"{self.name}_input")}
+            config = input_layer_config((None, *shape), dtype or torch.get_default_dtype(), f"{self.name}_input")
+            entry = {"module": "keras.layers", "class_name": "InputLayer", "registered_name": None, "config": config}
             layers.insert(0, entry)
         return {**super().get_config(), "layers": layers}
 
