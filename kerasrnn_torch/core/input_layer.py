@@ -11,7 +11,9 @@ import torch
 from typing import Any
 from .layer import LayerT
 from .._types import ShapeLike
+from .registry import register_keras_class
 
+@register_keras_class("InputLayer")
 class InputLayer(Layer):
     """The layer behind `kr.Input`, as `keras.layers.InputLayer`: no weights, its output is the input.
 
