@@ -63,6 +63,27 @@ class InputLayer(Layer):
         return f"name={self.name!r}, batch_shape={shape_text(self.batch_shape)}"
 
 
+# ------------------------------------------------------------------ Input
+def Input(shape: ShapeLike, batch_size: int | None = None,  # noqa: N802 (Keras's name)
+          dtype: torch.dtype | str | None = None, name: str | None = None) -> KerasTensor:
+    """A symbolic input of a functional model, as `keras.Input`.
+
+    Args:
+        shape: the shape without the batch axis; None for a size that varies
+            (`(None, 8)`: sequences of any length with 8 features).
+        batch_size: a fixed batch size (default: any).
+        dtype: a torch dtype or Keras's name ("float32", "int32", ...);
+            default the torch default float dtype.
+        name: the input's name (default "input_layer", "input_layer_1", ...):
+            the key of a dict passed to the model.
+
+    >>> tokens = Input(shape=(None,), dtype="int32")
+    >>> tokens.shape
+    (None, None)
+    """
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name).output
+
+
 def _size(value: Any, argument, owner):
     if value is None:
         return None

@@ -199,7 +199,7 @@ def _configured_sublayers(layer):
     class writes its own configuration (LSTM, ConvLSTM2D: their configuration holds their cell's arguments).
     """
     declaring = next((cls for cls in type(layer).__mro__ if cls.__dict__.get("keras_sublayer_attributes")), None)
-    if declaring is None or type(layer).get_config is not declaring.get_config:
+    if declaring is None or type(layer).get_config is not getattr(declaring, "get_config", None):
         return []
     return [item for item in sublayer_groups(layer, describe(layer)) if isinstance(item[1], Layer)]
 
