@@ -46,6 +46,7 @@ class KerasClass:
     registered_name: str | None     # the "registered_name" entry ("Functional"; "package>Name" for a user's)
     aliases: tuple[str, ...]        # other names that mean it in a configuration ("Model")
     reader: Reader | None
+    writable: bool                  # whether Keras's load_model rebuilds it from a file save_keras writes
 
 
 _BY_NAME: dict[str, KerasClass] = {}
@@ -55,7 +56,7 @@ _BY_CLASS: dict[type, KerasClass] = {}
 def register_keras_class(name: str | None = None, *, module: str | None = "keras.layers",
                          package: str | None = None, registered_name: str | None = None,
                          aliases: tuple[str, ...] = (), reader: Reader | None = None,
-                         sublayers: tuple[str, ...] = ()) -> Callable[[T], T]:
+                         sublayers: tuple[str, ...] = (), writable: bool = True) -> Callable[[T], T]:
     """Class decorator: `cls` is the Keras class `name` (default: the class's own name).
 
     Args:
@@ -69,6 +70,8 @@ def register_keras_class(name: str | None = None, *, module: str | None = "keras
         sublayers: the attributes holding the inner layers its configuration holds, whose weights a Keras file
             keeps under those names (a layer or a list of layers each); set as the class's
             `keras_sublayer_attributes`. Default: the weight-holding child layers, under their attribute names.
+        writable: False for a class configurations name but Keras does not export (ConvLSTMCell):
+            `from_config` finds it, `save_keras` refuses it.
 
     A name taken by another class is refused (unregister that class first).
     """
@@ -79,7 +82,7 @@ def register_keras_class(name: str | None = None, *, module: str | None = "keras
         if package is not None:
             registered = registered or f"{package}>{keras_name}"
             written_module = cls.__module__
-        entry = KerasClass(cls, keras_name, written_module, registered, tuple(aliases), reader)
+        entry = KerasClass(cls, keras_name, written_module, registered, tuple(aliases), reader, writable)
         names = {keras_name, *aliases, *([registered] if registered else [])}
         for taken in names:
             other = _BY_NAME.get(taken)

@@ -181,7 +181,8 @@ def _refuse_unserializable_layer(layer, top, model) -> None:
         _refuse_unserializable_layers(layer, model)
         return
     cls = type(layer)
-    if registry.registration_of(cls, exact=True) is None:
+    registration = registry.registration_of(cls, exact=True)
+    if registration is None or not registration.writable:
         raise ValueError(
             f"{describe(layer)}{inside} of {describe(model)} cannot be saved as a Keras model: Keras's load_model "
             f"rebuilds layers by class, and {cls.__module__}.{cls.__name__} is not one of Keras's (expected the "

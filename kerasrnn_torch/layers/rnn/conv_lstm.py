@@ -43,6 +43,7 @@ def step_text(rank: int, data_format: str, time: bool = False) -> str:
     return f"(batch, {'time, ' if time else ''}{axes})"
 
 
+@register_keras_class("ConvLSTMCell", writable=False)
 class ConvLSTMCell(RecurrentCell):
     """One step of a convolutional LSTM, as Keras 3's `ConvLSTMCell` (`rank` 1, 2 or 3).
 
