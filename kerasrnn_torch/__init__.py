@@ -4,28 +4,31 @@ from . import activations, constraints, initializers, regularizers
 # The framework (kerasrnn_torch/core/): the layer base class and the functional API's inputs.
 from .core.input_layer import InputLayer
 from .core.layer import Layer
-from .core.symbolic import Input, KerasTensor
+from .core.input_layer import Input
+from .core.symbolic import KerasTensor
 
-# Core layers (layers/core/).
-from .layers.core import Dense, Dropout, Embedding, Lambda, Masking
-# Activation layers (layers/activations/).
-from .layers.activations import Activation
-# Recurrent layers, their cells and wrappers (layers/rnn/), and the engine's path switch.
-from .layers.rnn import (GRU, LSTM, RNN, Bidirectional, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, ConvLSTMCell, GRUCell,
-                         LSTMCell, SimpleRNN, SimpleRNNCell, StackedRNNCells, TimeDistributed)
+# The layers, by family (layers/<family>/): each family's __all__ is exported as it is, so a new
+# layer is a top-level name once its family's __init__.py exports it.
+from .layers import activations as _activation_layers
+from .layers import attention as _attention_layers
+from .layers import convolutional as _convolutional_layers
+from .layers import core as _core_layers
+from .layers import merging as _merging_layers
+from .layers import normalization as _normalization_layers
+from .layers import pooling as _pooling_layers
+from .layers import reshaping as _reshaping_layers
+from .layers import rnn as _rnn_layers
+from .layers.activations import *  # noqa: F401,F403
+from .layers.attention import *  # noqa: F401,F403
+from .layers.convolutional import *  # noqa: F401,F403
+from .layers.core import *  # noqa: F401,F403
+from .layers.merging import *  # noqa: F401,F403
+from .layers.normalization import *  # noqa: F401,F403
+from .layers.pooling import *  # noqa: F401,F403
+from .layers.reshaping import *  # noqa: F401,F403
+from .layers.rnn import *  # noqa: F401,F403
+# The engine's path switch (layers/rnn/engine/).
 from .layers.rnn.engine.dispatch import force_path
-# Convolution layers (layers/convolutional/).
-from .layers.convolutional import Conv1D
-# Merging layers (layers/merging/).
-from .layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
-# Reshaping layers (layers/reshaping/).
-from .layers.reshaping import Flatten, Permute, RepeatVector, Reshape
-# Pooling layers (layers/pooling/).
-from .layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D
-# Normalization layers (layers/normalization/).
-from .layers.normalization import BatchNormalization, LayerNormalization
-# Attention layers (layers/attention/).
-from .layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 
 # Models (models/).
 from .models.functional import Model
@@ -38,32 +41,19 @@ from .io.keras_files import from_keras, load_keras_weights
 from .io.keras_save import save_keras, save_keras_weights
 from .io.weight_matching import LoadReport
 
-__version__ = "0.2.0.dev0"
+from ._version import __version__  # noqa: E402
 
 __all__ = [
     # Modules of functions and objects.
     "activations", "constraints", "initializers", "regularizers",
     # The framework.
     "Input", "InputLayer", "KerasTensor", "Layer",
-    # Core layers.
-    "Dense", "Dropout", "Embedding", "Lambda", "Masking",
-    # Activation layers.
-    "Activation",
-    # Recurrent layers.
-    "GRU", "LSTM", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "ConvLSTMCell", "GRUCell",
-    "LSTMCell", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "TimeDistributed", "force_path",
-    # Convolution layers.
-    "Conv1D",
-    # Merging layers.
-    "Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract",
-    # Reshaping layers.
-    "Flatten", "Permute", "RepeatVector", "Reshape",
-    # Pooling layers.
-    "GlobalAveragePooling1D", "GlobalMaxPooling1D", "MaxPooling1D",
-    # Normalization layers.
-    "BatchNormalization", "LayerNormalization",
-    # Attention layers.
-    "AdditiveAttention", "Attention", "MultiHeadAttention",
+    # The layers, family by family (each family's __init__.py says which).
+    *_core_layers.__all__, *_activation_layers.__all__, *_rnn_layers.__all__, *_convolutional_layers.__all__,
+    *_merging_layers.__all__, *_reshaping_layers.__all__, *_pooling_layers.__all__,
+    *_normalization_layers.__all__, *_attention_layers.__all__,
+    # The engine's path switch.
+    "force_path",
     # Models.
     "Model", "Sequential", "apply_constraints", "regularization_loss", "summary",
     # Keras files.

@@ -7,8 +7,9 @@ The parts depend one way: core <- engine <- layers <- models <- io <- testing (d
 `core` is kerasrnn_torch/core/ (the framework: it imports no layer); `engine` is the recurrent engine,
 kerasrnn_torch/layers/rnn/engine/, which sits inside the rnn family but imports none of its layers;
 `layers` is the rest of kerasrnn_torch/layers/.
-Imports inside functions count too; `import kerasrnn_torch` done at call time to
-look a class up by name is the one allowed way back, and is listed apart.
+Imports inside functions count too. No module imports the package facade any more (classes are
+found by Keras name through core/registry.py); tests/repository/test_import_cycles.py checks that,
+and that no module cycle exists.
 """
 from __future__ import annotations
 

@@ -58,7 +58,18 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
-import kerasrnn_torch as kr  # noqa: E402
+from .._version import __version__  # noqa: E402
+from ..core.input_layer import Input  # noqa: E402
+from ..layers.attention.attention import Attention  # noqa: E402
+from ..layers.core.dense import Dense  # noqa: E402
+from ..layers.merging.merging import Concatenate  # noqa: E402
+from ..layers.rnn.bidirectional import Bidirectional  # noqa: E402
+from ..layers.rnn.engine.dispatch import force_path  # noqa: E402
+from ..layers.rnn.gru import GRU  # noqa: E402
+from ..layers.rnn.lstm import LSTM  # noqa: E402
+from ..layers.rnn.simple_rnn import SimpleRNN  # noqa: E402
+from ..models.functional import Model  # noqa: E402
+from ..models.sequential import Sequential  # noqa: E402
 
 SIZES = {  # name: (batch, timesteps, features, units); `--sizes all` runs these
     "mnist": (64, 28, 28, 64),
@@ -69,7 +80,7 @@ SIZES = {  # name: (batch, timesteps, features, units); `--sizes all` runs these
 LONG_SIZES = {"very_long": (8, 10000, 16, 32)}
 # Not in `all`: a smoke test that the tool runs (seconds; its numbers mean nothing).
 SMOKE_SIZES = {"tiny": (4, 6, 3, 5)}
-OURS = {"lstm": kr.LSTM, "gru": kr.GRU, "simple_rnn": kr.SimpleRNN}
+OURS = {"lstm": LSTM, "gru": GRU, "simple_rnn": SimpleRNN}
 TORCH = {"lstm": nn.LSTM, "gru": nn.GRU, "simple_rnn": nn.RNN}
 KERAS_NAMES = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
 LAYERS = (*OURS, *(f"bi_{name}" for name in OURS))
@@ -201,7 +212,7 @@ def build_case(layer_name, size, masked, device, keras, with_packed=False, patte
         # per-call context manager inside the timed region.
         inner = OURS[base](units, return_sequences=True, input_dim=features, device=device, use_cudnn=use_cudnn,
                            use_bias=use_bias)
-        return kr.Bidirectional(inner) if bidirectional else inner
+        return Bidirectional(inner) if bidirectional else inner
 
     fused_layer = ours_layer(True if pattern is None and use_bias else "auto").to(device)
     loop_layer = ours_layer(False).to(device)
@@ -508,15 +519,15 @@ class HandWrittenSeq2Seq(nn.Module):
 
 def functional_seq2seq(units, source_features, target_features):
     """(kr.Model, the hand-written module) over one set of layers."""
-    encoder = kr.LSTM(units, return_sequences=True, return_state=True)
-    decoder = kr.LSTM(units, return_sequences=True, return_state=True)
-    attention, concatenate = kr.Attention(), kr.Concatenate()
-    dense = kr.Dense(target_features, activation="softmax")
-    source, target = kr.Input(shape=(None, source_features)), kr.Input(shape=(None, target_features))
+    encoder = LSTM(units, return_sequences=True, return_state=True)
+    decoder = LSTM(units, return_sequences=True, return_state=True)
+    attention, concatenate = Attention(), Concatenate()
+    dense = Dense(target_features, activation="softmax")
+    source, target = Input(shape=(None, source_features)), Input(shape=(None, target_features))
     encoded, h, c = encoder(source)
     decoded, _, _ = decoder(target, initial_state=[h, c])
     outputs = dense(concatenate([decoded, attention([decoded, encoded])]))
-    return kr.Model([source, target], outputs), HandWrittenSeq2Seq(encoder, decoder, attention, concatenate, dense)
+    return Model([source, target], outputs), HandWrittenSeq2Seq(encoder, decoder, attention, concatenate, dense)
 
 
 def run_functional(args):
@@ -807,7 +818,7 @@ class TutorialDecoder(nn.Module):
 def build_tutorial_case(batch, units, device):
     """The tutorial decoder with torch.nn's GRU and with `kr.GRU.from_torch` of it (same weights)."""
     reference = nn.GRU(units, units, batch_first=True).to(device)
-    ours = kr.GRU.from_torch(reference, assume_batch_first=True, return_state=True).to(device)
+    ours = GRU.from_torch(reference, assume_batch_first=True, return_state=True).to(device)
     decoders = {"torch.nn": TutorialDecoder(reference, units).to(device),
                 "ours": TutorialDecoder(ours, units).to(device)}
     decoders["ours"].embedding.load_state_dict(decoders["torch.nn"].embedding.state_dict())
@@ -988,11 +999,11 @@ def train_mnist_rows(args):
     results = {}
     for path in ("fused", "loop"):
         torch.manual_seed(0)
-        model = kr.Sequential([kr.LSTM(64, input_shape=(28, 28)), kr.Dense(10)]).to(device)
+        model = Sequential([LSTM(64, input_shape=(28, 28)), Dense(10)]).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         synchronize(device)
         start = time.perf_counter()
-        with kr.force_path(path):
+        with force_path(path):
             for i in range(0, len(images), 64):
                 optimizer.zero_grad()
                 loss = nn.functional.cross_entropy(model(images[i:i + 64]), labels[i:i + 64])
@@ -1067,7 +1078,7 @@ def build_parser(prog=None):
     parser = argparse.ArgumentParser(prog=prog, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", help="print kerasrnn_torch's and torch's versions and exit",
-                        version=f"kerasrnn_torch {kr.__version__} (torch {torch.__version__})")
+                        version=f"kerasrnn_torch {__version__} (torch {torch.__version__})")
     parser.add_argument("--sizes", default="mnist",
                         type=comma_list("sizes", (*SIZES, *LONG_SIZES, *SMOKE_SIZES), every=SIZES),
                         help="comma-separated of %s ('all': %s; 'very_long' is %s steps, seconds per call; 'tiny' "
@@ -1155,7 +1166,7 @@ def main(argv=None, prog=None):
           f"keras {keras.__version__ if keras else 'not used'}; medians and interquartile ranges (IQR, % of the "
           f"median) of {args.repeats} repeats, each the mean of calls lasting at least {args.min_sample_ms:g} ms "
           f"(ms per call)")
-    report = {"device": machine_description(device), "torch": torch.__version__, "kerasrnn_torch": kr.__version__,
+    report = {"device": machine_description(device), "torch": torch.__version__, "kerasrnn_torch": __version__,
               "keras": keras.__version__ if keras else None, "repeats": args.repeats,
               "min_sample_ms": args.min_sample_ms, "rows": []}
     if not args.skip_matrix:

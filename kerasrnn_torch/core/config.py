@@ -9,45 +9,41 @@ from __future__ import annotations
 
 from .. import activations, initializers
 from .._checks import describe
+from . import registry
 from typing import Any
 
 
 def serialize_layer(layer) -> dict:
-    """`{"module": "keras.layers", "class_name": "LSTM", "config": layer.get_config(), ...}`."""
+    """`{"module": "keras.layers", "class_name": "LSTM", "config": layer.get_config(), ...}`.
+
+    The class name, module and registered name are the ones its class registered (`core/registry.py`).
+    """
     if not hasattr(layer, "get_config"):
         raise ValueError(f"Cannot serialize {type(layer).__name__}: only kerasrnn_torch layers have a Keras "
                          "configuration (a torch module has none)")
-    class_name = keras_class_name(layer)
-    if class_name == "Functional":
-        # Keras's own entry for a functional model (the only place keras.Functional can be found by).
-        return {"module": "keras.src.models.functional", "class_name": class_name, "config": layer.get_config(),
-                "registered_name": "Functional"}
-    module = "keras" if class_name == "Sequential" else "keras.layers"
-    return {"module": module, "class_name": class_name, "config": layer.get_config(),
-            "registered_name": None}
+    entry = registry.registration_of(type(layer), exact=True)
+    if entry is None:
+        return {"module": "keras.layers", "class_name": type(layer).__name__, "config": layer.get_config(),
+                "registered_name": None}
+    return {"module": entry.module, "class_name": entry.name, "config": layer.get_config(),
+            "registered_name": entry.registered_name}
 
 
 def keras_class_name(layer) -> str:
     """The class name Keras's files give this layer (a functional `Model` is Keras's `Functional`)."""
-    return {"Model": "Functional"}.get(type(layer).__name__, type(layer).__name__)
+    return registry.keras_name_of(type(layer), exact=True) or type(layer).__name__
 
 
 def deserialize_layer(entry, owner: str = "from_config"):
-    """A kerasrnn_torch layer from `serialize_layer`'s dictionary (or Keras's), found by class name."""
-    import kerasrnn_torch       # at call time: the package imports the layers
+    """A kerasrnn_torch layer from `serialize_layer`'s dictionary (or Keras's), found by class name in the registry."""
     if isinstance(entry, dict) and "class_name" in entry:
-        class_name = str(entry["class_name"])
-        cls = getattr(kerasrnn_torch, _ALIASES.get(class_name, class_name), None)
+        cls = registry.class_for(entry.get("registered_name")) or registry.class_for(str(entry["class_name"]))
         if isinstance(cls, type) and hasattr(cls, "from_config"):
             return cls.from_config(dict(entry.get("config") or {}))
         raise ValueError(f"{owner}: a {entry['class_name']} layer has no kerasrnn_torch counterpart")
     if hasattr(entry, "get_config"):
         return entry           # already a layer
     raise ValueError(f"{owner}: expected a serialized layer {{'class_name': ..., 'config': ...}}, got {entry!r}")
-
-
-# Keras class names whose kerasrnn_torch class is named otherwise.
-_ALIASES = {"Functional": "Model"}
 
 
 def serialize_activation(fn, owner: str):

@@ -13,7 +13,9 @@ import torch
 from typing import Any
 from .layer import LayerT
 from .._types import ShapeLike
+from .registry import register_keras_class
 
+@register_keras_class("InputLayer")
 class InputLayer(Layer):
     """The layer behind `kr.Input`, as `keras.layers.InputLayer`: no weights, its output is the input.
 
@@ -59,6 +61,27 @@ class InputLayer(Layer):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, batch_shape={shape_text(self.batch_shape)}"
+
+
+# ------------------------------------------------------------------ Input
+def Input(shape: ShapeLike, batch_size: int | None = None,  # noqa: N802 (Keras's name)
+          dtype: torch.dtype | str | None = None, name: str | None = None) -> KerasTensor:
+    """A symbolic input of a functional model, as `keras.Input`.
+
+    Args:
+        shape: the shape without the batch axis; None for a size that varies
+            (`(None, 8)`: sequences of any length with 8 features).
+        batch_size: a fixed batch size (default: any).
+        dtype: a torch dtype or Keras's name ("float32", "int32", ...);
+            default the torch default float dtype.
+        name: the input's name (default "input_layer", "input_layer_1", ...):
+            the key of a dict passed to the model.
+
+    >>> tokens = Input(shape=(None,), dtype="int32")
+    >>> tokens.shape
+    (None, None)
+    """
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name).output
 
 
 def _size(value: Any, argument, owner):

@@ -13,7 +13,7 @@ import itertools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -34,6 +34,15 @@ def snake_case(name: str) -> str:
     name = re.sub(r"\W+", "", name)
     name = re.sub(r"(?<=.)([A-Z][a-z]+)", r"_\1", name)       # a capitalised word starts a part
     return re.sub(r"(?<=[a-z])([A-Z])", r"_\1", name).lower()  # so does a capital after a lowercase letter
+
+
+def unique_key(base: str, used: dict) -> str:
+    """Keras's per-container numbering of weights-file keys: "lstm", "lstm_1", "lstm_2", ..."""
+    if base in used:
+        used[base] += 1
+        return f"{base}_{used[base]}"
+    used[base] = 0
+    return base
 
 
 def unique_name(base: str) -> str:
@@ -147,6 +156,10 @@ class Layer(nn.Module):
     >>> layer(torch.randn(2, 3)).shape, layer.count_params()
     (torch.Size([2, 3]), 3)
     """
+
+    # The attributes holding the inner layers a Keras file keeps under those names (set by
+    # `register_keras_class(..., sublayers=...)`); empty: the weight-holding child layers.
+    keras_sublayer_attributes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, name: str | None = None, input_shape: ShapeLike | None = None, input_dim: int | None = None,
                  device: DeviceLike = None, dtype: torch.dtype | None = None) -> None:

@@ -36,8 +36,9 @@ from torch.utils import _pytree as pytree
 from .. import _dtypes
 from .._checks import add_note, describe, shape_text
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 from .._types import InputShape, ShapeLike
+from .dry_run import dry_run
 
 if TYPE_CHECKING:
     from .layer import Layer
@@ -278,28 +279,6 @@ def bind_arguments(layer, args, kwargs) -> dict:
     return arguments
 
 
-# ------------------------------------------------------------------ Input
-def Input(shape: ShapeLike, batch_size: int | None = None,  # noqa: N802 (Keras's name)
-          dtype: torch.dtype | str | None = None, name: str | None = None) -> KerasTensor:
-    """A symbolic input of a functional model, as `keras.Input`.
-
-    Args:
-        shape: the shape without the batch axis; None for a size that varies
-            (`(None, 8)`: sequences of any length with 8 features).
-        batch_size: a fixed batch size (default: any).
-        dtype: a torch dtype or Keras's name ("float32", "int32", ...);
-            default the torch default float dtype.
-        name: the input's name (default "input_layer", "input_layer_1", ...):
-            the key of a dict passed to the model.
-
-    >>> tokens = Input(shape=(None,), dtype="int32")
-    >>> tokens.shape
-    (None, None)
-    """
-    from .input_layer import InputLayer
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name).output
-
-
 def resolve_dtype(dtype: torch.dtype | str | None, owner: str) -> torch.dtype:
     return torch.get_default_dtype() if dtype is None else _dtypes.from_name(dtype, owner)
 
@@ -450,11 +429,12 @@ def output_shape_of(layer, input_shape: InputShape):
     `input_shape` has the batch axis first (None where unknown); a list of
     shapes stands for a list of inputs (merge layers, attention).
     """
-    from .input_layer import InputLayer
-
     def placeholder(shape):
         shape = tuple(shape)
-        return InputLayer(shape=shape[1:], batch_size=shape[0], name="compute_output_shape").output
+        dtype = torch.get_default_dtype()
+        node = Node(cast("Layer", None), [], None, [], [], None, None, -1)     # no layer: no graph walks it
+        return KerasTensor(shape, dtype, node=node, index=0,
+                           examples=probe_values(shape, dtype), masks=(None, None), name="compute_output_shape")
     if _is_shape(input_shape):
         inputs = placeholder(input_shape)
     elif isinstance(input_shape, (list, tuple)) and all(_is_shape(s) for s in input_shape):
@@ -483,7 +463,6 @@ def _probe(layer, flat, spec, inputs: list[KerasTensor], rule, examples, run):
 
     `examples` maps id(input KerasTensor) to its (values, masks) at the level being probed.
     """
-    from .dry_run import dry_run
     values = [examples[id(leaf)][0][run] if isinstance(leaf, KerasTensor) else leaf for leaf in flat]
     args, kwargs = pytree.tree_unflatten(values, spec)
     masks = {id(examples[id(t)][0][run]): examples[id(t)][1][run] for t in inputs}

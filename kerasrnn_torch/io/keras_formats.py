@@ -28,7 +28,13 @@ import numpy as np
 from torch import nn
 
 from .._checks import describe, shape_text
-from ..core.layer import Layer, snake_case
+from ..core import registry
+from ..core.input_layer import InputLayer
+from ..core.keras_arguments import require_key
+from ..core.layer import Layer, snake_case, unique_key
+from ..models.functional import Model
+from ..models.functional_config import is_operation
+from ..models.sequential import Sequential
 
 ARCHIVE_CONFIG = "config.json"
 ARCHIVE_WEIGHTS = "model.weights.h5"
@@ -42,15 +48,6 @@ def require_h5py():
         raise ImportError("Reading Keras weight files needs h5py, which is not installed: "
                           "pip install 'kerasrnn_torch[keras-io]' (or pip install h5py)") from None
     return h5py
-
-
-def unique_key(base: str, used: dict) -> str:
-    """Keras's per-container numbering: "lstm", "lstm_1", "lstm_2", ..."""
-    if base in used:
-        used[base] += 1
-        return f"{base}_{used[base]}"
-    used[base] = 0
-    return base
 
 
 @dataclass
@@ -89,7 +86,7 @@ def _key_order(key: str):
 def _class_of_key(key: str) -> str | None:
     """The Keras class a weights-file key names ("simple_rnn_2" -> "SimpleRNN"), where it is one of ours."""
     base = _key_order(key)[0]
-    return _SNAKE_CLASSES.get(base)
+    return next((entry.name for entry in registry.registered() if snake_case(entry.name) == base), None)
 
 
 def shapes_text(arrays) -> str:
@@ -160,17 +157,6 @@ def _open_hdf5(h5py, source, label: str):
 
 def _decode(value) -> str:
     return value.decode("utf8") if isinstance(value, bytes) else str(value)
-
-
-def require_key(mapping, key: str, where: str, label: str):
-    """`mapping[key]` from a saved configuration, or a ValueError naming the file, the place and the key."""
-    if not isinstance(mapping, dict):
-        raise ValueError(f"{label}: {where} should be a JSON object with a {key!r} entry, found "
-                         f"{type(mapping).__name__}; the file is damaged or was not written by Keras")
-    if key not in mapping:
-        raise ValueError(f"{label}: {where} has no {key!r} entry (it has {sorted(mapping)}); the file is damaged "
-                         "or was not written by Keras")
-    return mapping[key]
 
 
 def entry_name(entry: dict, label: str) -> str:
@@ -262,9 +248,6 @@ class Keras3Weights:
         return result
 
     def _layer_arrays(self, module, group, path, owner):
-        from ..models.functional import Model
-        from ..models.sequential import Sequential
-
         if isinstance(module, (Sequential, Model)):
             inner = keras_layers_of(module).layers
             return [a for arrays in self._collect(inner, child_group(group, "layers", path, owner, self.label),
@@ -293,29 +276,29 @@ def sublayer_groups(module, owner) -> list[tuple[tuple[str, ...], nn.Module]]:
     """Where Keras 3's weights tree keeps the arrays of a layer's inner layers, in `get_weights()` order.
 
     Each item is (the group names below the layer's own group, the inner
-    layer): a Bidirectional's `forward_layer` and `backward_layer`, a
-    TimeDistributed's `layer`, a recurrent layer's `cell`, a
-    StackedRNNCells' `cells/<class key>`, and the weight-holding sublayers
-    of any other layer under their attribute's name (MultiHeadAttention's
-    `query_dense`, ...). The layer's own arrays sit in its group's `vars`.
-    Both the readers here and the writer (io/keras_save.py) walk this.
-    (A model's layers are not included: they sit under `layers/<class key>`.)
+    layer). A class says where its inner layers sit with
+    `register_keras_class(..., sublayers=(attribute, ...))` (its
+    `keras_sublayer_attributes`): a Bidirectional's `forward_layer` and
+    `backward_layer`, a TimeDistributed's `layer`, a recurrent layer's
+    `cell`, a StackedRNNCells' `cells` (a list: `cells/<class key>`). Any
+    other layer's weight-holding sublayers sit under their attribute's name
+    (MultiHeadAttention's `query_dense`, ...). The layer's own arrays sit in
+    its group's `vars`. Both the readers here and the writer
+    (io/keras_save.py) walk this. (A model's layers are not included: they
+    sit under `layers/<class key>`.)
     """
-    from ..core.layer import Layer
-    from ..layers.rnn.bidirectional import Bidirectional
-    from ..layers.rnn.rnn import RNN
-    from ..layers.rnn.stacked_rnn_cells import StackedRNNCells
-    from ..layers.rnn.time_distributed import TimeDistributed
-    if isinstance(module, Bidirectional):
-        return [(("forward_layer",), module.forward_layer), (("backward_layer",), module.backward_layer)]
-    if isinstance(module, TimeDistributed):
-        return [(("layer",), module.layer)]
-    if isinstance(module, RNN):
-        return [(("cell",), module.cell)]
-    if isinstance(module, StackedRNNCells):
-        used: dict[str, int] = {}
-        return [(("cells", unique_key(snake_case(keras_class_of(cell, owner)), used)), cell)
-                for cell in module.cells]
+    attributes = getattr(type(module), "keras_sublayer_attributes", ())
+    if attributes:
+        groups: list[tuple[tuple[str, ...], nn.Module]] = []
+        for attribute in attributes:
+            value = getattr(module, attribute)
+            if isinstance(value, (list, tuple, nn.ModuleList)):
+                used: dict[str, int] = {}
+                groups += [((attribute, unique_key(snake_case(keras_class_of(item, owner)), used)), item)
+                           for item in value]
+            else:
+                groups.append(((attribute,), value))
+        return groups
     # Weights kept in sublayers (MultiHeadAttention's query_dense, ...) sit under the attribute's name.
     return [((name.lstrip("_"),), sublayer) for name, sublayer in module.named_children()
             if isinstance(sublayer, Layer) and any(True for _ in sublayer.parameters())]
@@ -331,7 +314,6 @@ def config_layers(config: dict, label: str) -> list[dict]:
     """The layer entries of a saved model's configuration, in order (operations such as NotEqual left out)."""
     inner = config.get("config", config) if isinstance(config, dict) else config
     entries = layer_entries(inner, "the model's configuration", label)
-    from ..models.functional_config import is_operation
     return [entry for entry in entries if not is_operation(entry) and entry.get("class_name") != "InputLayer"]
 
 
@@ -390,29 +372,13 @@ class LegacyWeights:
 
 
 # -------------------------------------------------------- the module side
-KERAS_CLASSES = ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "TimeDistributed", "Dense", "Dropout",
-                 "Embedding", "Masking", "Attention", "Sequential", "SimpleRNNCell", "LSTMCell", "GRUCell",
-                 "StackedRNNCells", "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
-                 "Dot", "RepeatVector", "Flatten", "Reshape", "Permute", "Activation", "Lambda",
-                 "LayerNormalization", "BatchNormalization", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
-                 "Conv1D", "MaxPooling1D", "AdditiveAttention", "MultiHeadAttention", "InputLayer",
-                 "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
-# kerasrnn_torch classes whose Keras class has another name.
-_KERAS_NAMES = {"Model": "Functional"}
-_SNAKE_CLASSES = {snake_case(name): name for name in (*KERAS_CLASSES, "Functional")}
-
-
 def keras_class_of(module: nn.Module, owner: str) -> str:
-    """The Keras class a kerasrnn_torch module corresponds to (a subclass counts as its base)."""
-    for cls in type(module).__mro__:
-        if not cls.__module__.startswith("kerasrnn_torch."):
-            continue
-        if cls.__name__ in _KERAS_NAMES:
-            return _KERAS_NAMES[cls.__name__]
-        if cls.__name__ in KERAS_CLASSES:
-            return cls.__name__
-    raise ValueError(f"{owner}: {type(module).__name__} has no Keras counterpart, so Keras weights cannot be "
-                     "matched to it")
+    """The Keras class a kerasrnn_torch module corresponds to (a subclass counts as its base): the registry's."""
+    name = registry.keras_name_of(type(module))
+    if name is None:
+        raise ValueError(f"{owner}: {type(module).__name__} has no Keras counterpart, so Keras weights cannot be "
+                         "matched to it")
+    return name
 
 
 @dataclass
@@ -430,10 +396,6 @@ def keras_layers_of(module: nn.Module) -> ModuleLayers:
     alone, or the kerasrnn_torch layers found among any other module's
     descendants, in registration order, named by their attribute path.
     """
-    from ..core.layer import Layer
-    from ..core.input_layer import InputLayer
-    from ..models.functional import Model
-    from ..models.sequential import Sequential
     candidates: list[tuple[str | None, nn.Module]]
     if isinstance(module, (Sequential, Model)):
         candidates = [(f"layer {i} of {describe(module)}", layer) for i, layer in enumerate(module.layers)
@@ -443,7 +405,7 @@ def keras_layers_of(module: nn.Module) -> ModuleLayers:
         candidates, ordered = [(None, module)], True
     else:
         candidates, ordered = [(f"'{path}' of {type(module).__name__}", layer)
-                               for path, layer in _top_layers(module, "")], False
+                               for path, layer in top_layers(module, "")], False
     layers, foreign = [], []
     for place, candidate in candidates:
         label = describe(candidate) if isinstance(candidate, Layer) else type(candidate).__name__
@@ -460,9 +422,8 @@ def keras_layers_of(module: nn.Module) -> ModuleLayers:
     return ModuleLayers(layers, foreign, ordered)
 
 
-def _top_layers(module: nn.Module, prefix: str):
+def top_layers(module: nn.Module, prefix: str):
     """(attribute path, module) of the kerasrnn_torch layers and parameter-holding torch modules below `module`."""
-    from ..core.layer import Layer
     for name, child in module.named_children():
         path = f"{prefix}{name}"
         if isinstance(child, Layer):
@@ -470,4 +431,4 @@ def _top_layers(module: nn.Module, prefix: str):
         elif any(True for _ in child.parameters(recurse=False)):
             yield path, child            # reported as having no Keras counterpart
         else:
-            yield from _top_layers(child, f"{path}.")
+            yield from top_layers(child, f"{path}.")

@@ -37,9 +37,15 @@ from torch import nn
 from .. import _dtypes
 from .._checks import describe
 from .._types import PathLike
-from ..core.layer import snake_case
+from ..core import registry
+from ..core.input_layer import InputLayer
+from ..core.layer import Layer, snake_case, unique_key
+from ..layers.core.lambda_layer import Lambda
+from ..models.functional import Model
+from ..models.sequential import Sequential
+from ..models.summary import example_input
 from .keras_formats import (ARCHIVE_CONFIG, ARCHIVE_WEIGHTS, keras_class_of, require_h5py,
-                            sublayer_groups, unique_key)
+                            sublayer_groups, top_layers)
 
 ARCHIVE_METADATA = "metadata.json"
 # The Keras version whose file format this writes (and against which it is tested).
@@ -111,9 +117,6 @@ def save_keras_weights(module: nn.Module, path: PathLike) -> None:
 # ------------------------------------------------------------ configuration
 def keras_model_config(module) -> dict:
     """The module as Keras's `serialize_keras_object` writes a model: a `.keras` archive's config.json."""
-    from ..core.layer import Layer
-    from ..models.functional import Model
-    from ..models.sequential import Sequential
     if not isinstance(module, (Sequential, Model)):
         kind = describe(module) if isinstance(module, Layer) else f"a {type(module).__name__}"
         raise ValueError(f"save_keras saves a kr.Sequential or a kr.Model (Keras's Sequential and functional "
@@ -158,8 +161,6 @@ def _config_json(module) -> str:
 
 def _refuse_unserializable_layers(model, outer=None) -> None:
     """Name a Lambda, a torch module or a layer class Keras does not know before anything else is tried."""
-    from ..core.layer import Layer
-    from ..core.input_layer import InputLayer
     which = "its layer" if outer is None else f"{describe(model)}'s layer"
     for position, layer in enumerate(model.layers):
         if isinstance(layer, InputLayer):
@@ -172,10 +173,6 @@ def _refuse_unserializable_layers(model, outer=None) -> None:
 
 
 def _refuse_unserializable_layer(layer, top, model) -> None:
-    from ..layers.core.lambda_layer import Lambda
-    from ..models.functional import Model
-    from ..models.sequential import Sequential
-    from .keras_formats import KERAS_CLASSES
     inside = "" if layer is top else f" (inside {describe(top)})"
     if isinstance(layer, Lambda):
         raise ValueError(
@@ -188,28 +185,28 @@ def _refuse_unserializable_layer(layer, top, model) -> None:
         _refuse_unserializable_layers(layer, model)
         return
     cls = type(layer)
-    if not cls.__module__.startswith("kerasrnn_torch.") or cls.__name__ not in KERAS_CLASSES:
+    registration = registry.registration_of(cls, exact=True)
+    if registration is None or not registration.writable:
         raise ValueError(
             f"{describe(layer)}{inside} of {describe(model)} cannot be saved as a Keras model: Keras's load_model "
             f"rebuilds layers by class, and {cls.__module__}.{cls.__name__} is not one of Keras's (expected the "
-            "kerasrnn_torch layers themselves, not subclasses); save the weights alone with kr.save_keras_weights "
+            "kerasrnn_torch layers themselves, not subclasses, or a class registered with register_keras_class); "
+            "save the weights alone with kr.save_keras_weights "
             "and load them into the same model built in Keras")
     for _, sublayer in _configured_sublayers(layer):
         _refuse_unserializable_layer(sublayer, top, model)
 
 
 def _configured_sublayers(layer):
-    """The inner layers a layer's configuration holds (a wrapper's layer, a recurrent layer's cell, ...)."""
-    from ..core.layer import Layer
-    from ..layers.rnn.bidirectional import Bidirectional
-    from ..layers.rnn.rnn import RNN
-    from ..layers.rnn.stacked_rnn_cells import StackedRNNCells
-    from ..layers.rnn.time_distributed import TimeDistributed
-    if isinstance(layer, RNN) and type(layer).get_config is not RNN.get_config:
-        return []       # its configuration holds its cell's arguments, not the cell (LSTM, ConvLSTM2D, ...)
-    if isinstance(layer, (Bidirectional, TimeDistributed, RNN, StackedRNNCells)):
-        return [item for item in sublayer_groups(layer, describe(layer)) if isinstance(item[1], Layer)]
-    return []
+    """The inner layers a layer's configuration holds (a wrapper's layer, a recurrent layer's cell, ...).
+
+    Those its class declares (`register_keras_class(..., sublayers=...)`), unless a subclass of the declaring
+    class writes its own configuration (LSTM, ConvLSTM2D: their configuration holds their cell's arguments).
+    """
+    declaring = next((cls for cls in type(layer).__mro__ if cls.__dict__.get("keras_sublayer_attributes")), None)
+    if declaring is None or type(layer).get_config is not getattr(declaring, "get_config", None):
+        return []
+    return [item for item in sublayer_groups(layer, describe(layer)) if isinstance(item[1], Layer)]
 
 
 def _sequential_input(model) -> tuple[list, str]:
@@ -220,7 +217,6 @@ def _sequential_input(model) -> tuple[list, str]:
                          "model.build((None, *input_shape)) or call it on an input")
     shape, dtype = known
     if dtype is None:
-        from ..models.summary import example_input
         dtype = example_input(model, [1 for _ in shape]).dtype
     return [None if size is None else int(size) for size in shape], _dtype_name(dtype, describe(model))
 
@@ -271,9 +267,6 @@ def _unserializable(value, where):
 # ------------------------------------------------------------------ weights
 def _weights_tree(module, function) -> list[tuple[str, str | None, list[np.ndarray]]]:
     """(group path, layer name, arrays) for every group of the Keras weights tree, arrays converted."""
-    from ..core.layer import Layer
-    from ..models.functional import Model
-    from ..models.sequential import Sequential
     groups: list = []
     visited: set = set()
     if isinstance(module, (Sequential, Model)):
@@ -290,10 +283,8 @@ def _weights_tree(module, function) -> list[tuple[str, str | None, list[np.ndarr
 
 def _module_layers(module, function) -> list:
     """A plain module's kerasrnn_torch layers in registration order; torch modules with parameters refused."""
-    from ..core.layer import Layer
-    from .keras_formats import _top_layers
     layers = []
-    for place, layer in _top_layers(module, ""):
+    for place, layer in top_layers(module, ""):
         if not isinstance(layer, Layer):
             raise ValueError(f"{function}: '{place}' of {type(module).__name__} is a {type(layer).__name__}, a torch "
                              "module with parameters and no Keras counterpart; a Keras weights file cannot hold its "
@@ -306,8 +297,6 @@ def _module_layers(module, function) -> list:
 
 
 def _model_groups(model, layers, path, name, groups, visited) -> None:
-    from ..core.layer import Layer
-    from ..core.input_layer import InputLayer
     groups.append((path, name, []))
     used: dict[str, int] = {}
     owner = describe(model) if isinstance(model, Layer) else type(model).__name__
@@ -326,8 +315,6 @@ def _model_groups(model, layers, path, name, groups, visited) -> None:
 
 
 def _layer_groups(layer, path, owner, groups, visited) -> None:
-    from ..models.functional import Model
-    from ..models.sequential import Sequential
     if id(layer) in visited:         # a shared layer is written once, where Keras first meets it
         return
     visited.add(id(layer))
@@ -344,7 +331,6 @@ def _layer_groups(layer, path, owner, groups, visited) -> None:
 
 
 def _weights(module, owner) -> list[torch.Tensor]:
-    from ..core.layer import Layer
     if isinstance(module, Layer) and not module.built:
         raise ValueError(f"{owner} has no weights yet, so they cannot be saved: expected a built layer; call the "
                          "model on an input first or call model.build((None, *input_shape))")

@@ -25,6 +25,8 @@ from ..core.input_layer import InputLayer
 from ..core.symbolic import KerasTensor, Node, bind_arguments
 from .call_options import keywords_for, running_in_mode
 from .functional_config import model_config, model_from_config
+from .summary import functional_summary
+from ..core.registry import register_keras_class
 
 ModelT = TypeVar("ModelT", bound="Model")
 # A model's `inputs`: a kr.Input, or a list or dict of them; its `outputs`: a KerasTensor, or a list, tuple or
@@ -33,6 +35,8 @@ Inputs = Union[KerasTensor, Sequence[KerasTensor], Mapping[str, KerasTensor]]
 Outputs = Union[KerasTensor, Sequence[Any], Mapping[str, Any]]
 
 
+@register_keras_class("Functional", module="keras.src.models.functional", registered_name="Functional",
+                      aliases=("Model",))
 class Model(Layer):
     """A functional model over the layers between `inputs` and `outputs`, as `keras.Model(inputs, outputs)`.
 
@@ -220,7 +224,6 @@ class Model(Layer):
     # ---------------------------------------------------------------- summary
     def summary(self, print_fn: Callable[[str], object] | None = print, **kwargs: Any) -> str | None:
         """Print Keras's functional summary table (with "Connected to"); `print_fn=None` returns the text."""
-        from .summary import functional_summary
         return functional_summary(self, print_fn=print_fn, **kwargs)
 
     def extra_repr(self) -> str:

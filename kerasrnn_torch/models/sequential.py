@@ -18,12 +18,14 @@ from ..core.input_layer import InputLayer, input_layer_config
 from ..core.symbolic import KerasTensor
 from .call_options import keywords_for, running_in_mode
 from .summary import dry_run, example_input, is_built, known_input, summary, weights_of
+from ..core.registry import register_keras_class
 
 SequentialT = TypeVar("SequentialT", bound="Sequential")
 # An input the model knows: (shape without the batch axis, dtype or None).
 _KnownInput = tuple[tuple[Any, ...], "torch.dtype | None"]
 
 
+@register_keras_class("Sequential", module="keras")
 class Sequential(Layer):
     """Layers applied one after the other, as `keras.Sequential`; a `torch.nn.Module` holding them in order.
 

@@ -20,10 +20,10 @@ from torch.utils import _pytree as pytree
 
 from .._checks import add_note, shape_hint, shape_text
 from .._types import ShapeLike
+from ..core import registry
 from ..core.layer import Layer, snake_case
 from ..core.dry_run import dry_run
 from ..layers.core.embedding import Embedding
-from .functional import Model
 
 # Two dummy batch sizes: an axis whose size follows them is a batch axis, shown as None.
 _PROBE_BATCHES = (2, 3)
@@ -340,7 +340,8 @@ def summary(module: nn.Module, input_shape: ShapeLike | None = None, print_fn: C
 
     >>> text = summary(Sequential([LSTM(32, input_shape=(10, 8)), Dense(1)]), print_fn=None)
     """
-    if isinstance(module, Model) and input_shape is None and input_data is None:
+    functional = registry.class_for("Functional")     # models/functional.py imports this module
+    if functional is not None and isinstance(module, functional) and input_shape is None and input_data is None:
         return functional_summary(module, print_fn=print_fn, line_length=line_length)
     rows = container_layers(module) or [(None, module)]
     input_shape = shape_hint(input_shape, "input_shape", "summary()")

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
-from .. import Layer, force_path
+from ..core.layer import Layer
+from ..layers.rnn.engine.dispatch import force_path
 from .differences import Difference, difference, map_tensors, named_tensors
 from .recording import Recorder, Recording
 from .reports import Agreement, PathsReport, build_report

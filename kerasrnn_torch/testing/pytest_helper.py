@@ -9,7 +9,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from .. import force_path
+from ..layers.rnn.engine.dispatch import force_path
 
 PATHS = ("fused", "loop")
 _FORCED = {"fused": "auto", "loop": "loop"}

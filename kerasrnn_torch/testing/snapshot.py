@@ -22,7 +22,10 @@ import contextlib
 import torch
 from torch import nn
 
-from .. import RNN, Bidirectional, Layer, force_path
+from ..core.layer import Layer
+from ..layers.rnn.bidirectional import Bidirectional
+from ..layers.rnn.engine.dispatch import force_path
+from ..layers.rnn.rnn import RNN
 
 PATH_LAYERS = (RNN, Bidirectional)
 

@@ -17,7 +17,7 @@ def project():
 def test_the_version_is_written_once():
     config = project()
     assert "version" not in config["project"] and "version" in config["project"]["dynamic"]
-    assert config["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "kerasrnn_torch.__version__"}
+    assert config["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "kerasrnn_torch._version.__version__"}
     assert importlib.metadata.version("kerasrnn_torch") == kr.__version__
 
 

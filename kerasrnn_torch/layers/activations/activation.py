@@ -7,8 +7,10 @@ from ...core.layer import Layer
 import torch
 from ..._types import ActivationLike
 from typing import Any
+from ...core.registry import register_keras_class
 
 
+@register_keras_class("Activation")
 class Activation(Layer):
     """Applies an activation function to its input, as `keras.layers.Activation`.
 

@@ -16,8 +16,10 @@ from ..core.dense import dropout
 from collections.abc import Sequence
 from typing import Any
 from ..._types import InputShape
+from ...core.registry import register_keras_class
 
 
+@register_keras_class("Attention")
 class Attention(Layer):
     """Dot-product attention (Luong-style), as `keras.layers.Attention`.
 
@@ -194,6 +196,7 @@ class Attention(Layer):
                 f"dropout={self.dropout}")
 
 
+@register_keras_class("AdditiveAttention")
 class AdditiveAttention(Attention):
     """Additive (Bahdanau-style) attention, as `keras.layers.AdditiveAttention`.
 

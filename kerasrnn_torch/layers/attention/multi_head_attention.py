@@ -20,6 +20,7 @@ from ...seeding import SeededGenerators
 from ..._dtypes import autocast_enabled
 from ...core.layer import Layer
 from ..core.dense import dropout
+from ...core.registry import register_keras_class
 
 
 class HeadProjection(Layer):
@@ -69,6 +70,7 @@ def _large_negative(dtype, for_softmax: bool) -> float:
     return -0.7 * (65500.0 if dtype == torch.float16 else 3.38953e38)
 
 
+@register_keras_class("MultiHeadAttention")
 class MultiHeadAttention(Layer):
     """Multi-head scaled dot-product attention, as `keras.layers.MultiHeadAttention`.
 

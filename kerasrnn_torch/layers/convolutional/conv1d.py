@@ -15,6 +15,7 @@ from .conv_geometry import same_padding
 from ..._types import ActivationLike, ConstraintLike, InitializerLike, InputShape, RegularizerLike
 from typing import Any
 from collections.abc import Sequence
+from ...core.registry import register_keras_class
 
 
 def _one_int(value: Any, argument: str, owner: str) -> int:
@@ -28,6 +29,7 @@ def _one_int(value: Any, argument: str, owner: str) -> int:
     return int(value)
 
 
+@register_keras_class("Conv1D")
 class Conv1D(Layer):
     """1-D convolution over time, as `keras.layers.Conv1D`.
 

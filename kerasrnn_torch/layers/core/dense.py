@@ -20,6 +20,8 @@ from ..._types import ActivationLike, ConstraintLike, InitializerLike, InputShap
 from typing import Any
 from collections.abc import Sequence
 from ...core.layer import LayerT
+from ...core.registry import register_keras_class
+from ...core.keras_arguments import options_reader
 
 
 def dropout(inputs: torch.Tensor, rate: float, *, noise_shape=None, generator=None) -> torch.Tensor:
@@ -42,6 +44,7 @@ def dropout(inputs: torch.Tensor, rate: float, *, noise_shape=None, generator=No
     return torch.where(kept.bool(), inputs / keep, torch.zeros((), dtype=inputs.dtype, device=inputs.device))
 
 
+@register_keras_class("Dense", reader=options_reader("units", "use_bias"))
 class Dense(Layer):
     """Densely connected layer on the last axis, as `keras.layers.Dense`.
 
@@ -137,6 +140,7 @@ class Dense(Layer):
                 f"use_bias={self.use_bias}")
 
 
+@register_keras_class("Dropout", reader=options_reader("rate", "noise_shape", "seed"))
 class Dropout(Layer):
     """Randomly zeroes inputs while training, as `keras.layers.Dropout`.
 

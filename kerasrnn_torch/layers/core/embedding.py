@@ -14,8 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 from ..._types import ConstraintLike, InitializerLike, InputShape, RegularizerLike, ShapeLike
 from ...core.layer import LayerT
+from ...core.registry import register_keras_class
+from ...core.keras_arguments import options_reader
 
 
+@register_keras_class("Embedding", reader=options_reader("input_dim", "output_dim", "mask_zero", "input_length"))
 class Embedding(Layer):
     """Turns integer ids in [0, input_dim) into dense vectors, as `keras.layers.Embedding`.
 

@@ -10,8 +10,10 @@ from ...core.layer import Layer
 from collections.abc import Callable
 from typing import Any
 from ..._types import ShapeLike
+from ...core.registry import register_keras_class
 
 
+@register_keras_class("Lambda")
 class Lambda(Layer):
     """Calls a Python function on the input tensors, as `keras.layers.Lambda`.
 

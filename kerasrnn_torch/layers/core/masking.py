@@ -6,8 +6,11 @@ import torch
 from ..._checks import describe, require_tensor
 from ...core.layer import Layer
 from typing import Any
+from ...core.registry import register_keras_class
+from ...core.keras_arguments import options_reader
 
 
+@register_keras_class("Masking", reader=options_reader("mask_value"))
 class Masking(Layer):
     """Masks the steps whose every feature equals `mask_value`, as `keras.layers.Masking`.
 

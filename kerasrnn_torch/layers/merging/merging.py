@@ -19,6 +19,7 @@ from ...core.layer import Layer
 from ...core.symbolic import shifted
 from collections.abc import Sequence
 from typing import Any
+from ...core.registry import register_keras_class
 
 
 def _shapes_text(tensors) -> str:
@@ -159,6 +160,7 @@ class _ElementwiseMerge(_Merge):
         return output
 
 
+@register_keras_class("Add")
 class Add(_ElementwiseMerge):
     """Adds a list of tensors element by element, as `keras.layers.Add`.
 
@@ -181,6 +183,7 @@ class Add(_ElementwiseMerge):
         return output
 
 
+@register_keras_class("Subtract")
 class Subtract(_ElementwiseMerge):
     """Subtracts the second of two tensors from the first, as `keras.layers.Subtract`.
 
@@ -200,6 +203,7 @@ class Subtract(_ElementwiseMerge):
         return inputs[0] - inputs[1]
 
 
+@register_keras_class("Multiply")
 class Multiply(_ElementwiseMerge):
     """Multiplies a list of tensors element by element, as `keras.layers.Multiply`.
 
@@ -232,6 +236,7 @@ class Multiply(_ElementwiseMerge):
         return output
 
 
+@register_keras_class("Average")
 class Average(_ElementwiseMerge):
     """Averages a list of tensors element by element, as `keras.layers.Average`.
 
@@ -252,6 +257,7 @@ class Average(_ElementwiseMerge):
         return output / len(inputs)
 
 
+@register_keras_class("Maximum")
 class Maximum(_ElementwiseMerge):
     """Element-wise maximum of a list of tensors, as `keras.layers.Maximum`.
 
@@ -270,6 +276,7 @@ class Maximum(_ElementwiseMerge):
         return self._combine_or_keep(torch.maximum, inputs, masks)
 
 
+@register_keras_class("Minimum")
 class Minimum(_ElementwiseMerge):
     """Element-wise minimum of a list of tensors, as `keras.layers.Minimum`.
 
@@ -286,6 +293,7 @@ class Minimum(_ElementwiseMerge):
         return self._combine_or_keep(torch.minimum, inputs, masks)
 
 
+@register_keras_class("Concatenate")
 class Concatenate(_Merge):
     """Joins a list of tensors along one axis, as `keras.layers.Concatenate`.
 
@@ -366,6 +374,7 @@ class Concatenate(_Merge):
         return tuple(sources)
 
 
+@register_keras_class("Dot")
 class Dot(_Merge):
     """Dot products between the samples of two tensors, as `keras.layers.Dot`.
 

@@ -17,6 +17,7 @@ from ...core.layer import Layer
 from collections.abc import Sequence
 from typing import Any
 from ..._types import ConstraintLike, InitializerLike, InputShape, RegularizerLike, TensorFn
+from ...core.registry import register_keras_class
 
 _KERAS_EPSILON = 1e-7   # keras.backend.epsilon(), which guards the masked moments' division
 
@@ -51,6 +52,7 @@ def _real(value: Any, argument: str, owner: str, *, low=0.0) -> float:
     return float(value)
 
 
+@register_keras_class("LayerNormalization")
 class LayerNormalization(Layer):
     """Normalizes each example over `axis`, as `keras.layers.LayerNormalization`.
 
@@ -187,6 +189,7 @@ class LayerNormalization(Layer):
         return f"name={self.name!r}, axis={self.axis}, epsilon={self.epsilon}"
 
 
+@register_keras_class("BatchNormalization")
 class BatchNormalization(Layer):
     """Normalizes with batch statistics while training, moving ones otherwise, as `keras.layers.BatchNormalization`.
 

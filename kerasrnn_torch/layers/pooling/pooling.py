@@ -11,6 +11,7 @@ from ...core.layer import Layer
 from ...core.data_format import standardize as standardize_data_format
 from typing import Any
 from collections.abc import Sequence
+from ...core.registry import register_keras_class
 
 
 class _GlobalPooling1D(Layer):
@@ -40,6 +41,7 @@ class _GlobalPooling1D(Layer):
         return f"name={self.name!r}, data_format={self.data_format!r}, keepdims={self.keepdims}"
 
 
+@register_keras_class("GlobalAveragePooling1D")
 class GlobalAveragePooling1D(_GlobalPooling1D):
     """Averages over the steps axis, as `keras.layers.GlobalAveragePooling1D`.
 
@@ -78,6 +80,7 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
         return summed.sum(dim=axis, keepdim=self.keepdims) / counts
 
 
+@register_keras_class("GlobalMaxPooling1D")
 class GlobalMaxPooling1D(_GlobalPooling1D):
     """Maximum over the steps axis, as `keras.layers.GlobalMaxPooling1D`.
 
@@ -109,6 +112,7 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
         return torch.amax(inputs, dim=self.steps_axis, keepdim=self.keepdims)
 
 
+@register_keras_class("MaxPooling1D")
 class MaxPooling1D(Layer):
     """Maximum over sliding windows of steps, as `keras.layers.MaxPooling1D`.
 

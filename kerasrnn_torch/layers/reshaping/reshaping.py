@@ -15,6 +15,7 @@ from ...core.layer import Layer
 import torch
 from collections.abc import Sequence
 from typing import Any
+from ...core.registry import register_keras_class
 
 
 def _is_int(value: Any) -> bool:
@@ -37,6 +38,7 @@ class _Rearrange(Layer):
         return require_tensor(inputs, describe(self), expected)
 
 
+@register_keras_class("RepeatVector")
 class RepeatVector(_Rearrange):
     """Repeats a `(batch, features)` input `n` times along a new axis, as `keras.layers.RepeatVector`.
 
@@ -75,6 +77,7 @@ class RepeatVector(_Rearrange):
         return f"name={self.name!r}, n={self.n}"
 
 
+@register_keras_class("Flatten")
 class Flatten(_Rearrange):
     """Flattens every axis but the batch axis, as `keras.layers.Flatten`.
 
@@ -114,6 +117,7 @@ class Flatten(_Rearrange):
         return f"name={self.name!r}, data_format={self.data_format!r}"
 
 
+@register_keras_class("Reshape")
 class Reshape(_Rearrange):
     """Reshapes each sample to `target_shape`, as `keras.layers.Reshape`.
 
@@ -170,6 +174,7 @@ class Reshape(_Rearrange):
         return f"name={self.name!r}, target_shape={self.target_shape}"
 
 
+@register_keras_class("Permute")
 class Permute(_Rearrange):
     """Reorders the axes after the batch axis, as `keras.layers.Permute`.
 

@@ -25,6 +25,8 @@ from typing import Any
 from ..._types import DeviceLike, InputShape, StatesLike, TensorTree
 from ...core.layer import LayerT
 from collections.abc import Sequence
+from ...core.registry import register_keras_class
+from ...core.keras_arguments import read_bidirectional
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 _SHARED_ATTRIBUTES = ("stateful", "return_sequences", "return_state")
@@ -41,6 +43,8 @@ class DirectionPlans(NamedTuple):
         return self.forward.path == "fused" and self.backward.path == "fused"
 
 
+@register_keras_class("Bidirectional", reader=read_bidirectional,
+                      sublayers=("forward_layer", "backward_layer"))
 class Bidirectional(Layer):
     """Runs a recurrent layer over the sequence in both directions, as `keras.layers.Bidirectional`.
 

@@ -29,7 +29,7 @@ from typing import ClassVar
 
 import torch
 
-from ... import activations, constraints, regularizers
+from ... import activations, constraints, initializers, regularizers
 from ..._checks import describe, one_of, positive_int, rate, shape_text
 from ...seeding import SeededGenerators
 from .engine.bptt import LoopSpec
@@ -155,7 +155,6 @@ class RecurrentCell(Layer):
 
     def initial_bias(self, tensor: torch.Tensor) -> torch.Tensor:
         """Fill the bias; LSTM overrides this for unit_forget_bias."""
-        from ... import initializers
         return initializers.apply(initializers.get(self.bias_initializer), tensor)
 
     def build(self, input_shape: InputShape) -> None:

@@ -31,6 +31,7 @@ from ...core.config import activity_regularizer, serialize_activation, weight_op
 from ..convolutional.conv_geometry import conv_in_layout, int_tuple, output_length, pad_spatial, same_padding, torch_kernel
 from .lstm import LSTMCell
 from .rnn import RNN, CheckedInputs
+from ...core.registry import register_keras_class
 
 _AXIS_NAMES = {1: ("steps",), 2: ("rows", "cols"), 3: ("depth", "rows", "cols")}
 
@@ -42,6 +43,7 @@ def step_text(rank: int, data_format: str, time: bool = False) -> str:
     return f"(batch, {'time, ' if time else ''}{axes})"
 
 
+@register_keras_class("ConvLSTMCell", writable=False)
 class ConvLSTMCell(RecurrentCell):
     """One step of a convolutional LSTM, as Keras 3's `ConvLSTMCell` (`rank` 1, 2 or 3).
 
@@ -424,6 +426,7 @@ for _name in _CELL_ARGUMENTS:
     setattr(ConvLSTM, _name, _cell_argument(_name))
 
 
+@register_keras_class("ConvLSTM1D")
 class ConvLSTM1D(ConvLSTM):
     """1-D convolutional LSTM, as `keras.layers.ConvLSTM1D`.
 
@@ -440,6 +443,7 @@ class ConvLSTM1D(ConvLSTM):
     rank = 1
 
 
+@register_keras_class("ConvLSTM2D")
 class ConvLSTM2D(ConvLSTM):
     """2-D convolutional LSTM, as `keras.layers.ConvLSTM2D`.
 
@@ -482,6 +486,7 @@ class ConvLSTM2D(ConvLSTM):
     rank = 2
 
 
+@register_keras_class("ConvLSTM3D")
 class ConvLSTM3D(ConvLSTM):
     """3-D convolutional LSTM, as `keras.layers.ConvLSTM3D`.
 

@@ -10,8 +10,11 @@ from .cell import NO_DROPOUT, DropoutMasks, RecurrentCell
 from .recurrent import KerasRecurrentLayer
 from ..._types import ActivationLike, ConstraintLike, InitializerLike, RegularizerLike, Step
 from typing import Any
+from ...core.registry import register_keras_class
+from ...core.keras_arguments import read_cell, read_recurrent
 
 
+@register_keras_class("GRUCell", reader=read_cell)
 class GRUCell(RecurrentCell):
     """One step of a gated recurrent unit, as `keras.layers.GRUCell`.
 
@@ -107,6 +110,7 @@ class GRUCell(RecurrentCell):
         return step
 
 
+@register_keras_class("GRU", reader=read_recurrent)
 class GRU(KerasRecurrentLayer):
     """Gated recurrent unit layer, as `keras.layers.GRU`.
 

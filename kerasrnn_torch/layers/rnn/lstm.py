@@ -11,8 +11,11 @@ from .recurrent import KerasRecurrentLayer
 from ... import activations
 from ..._types import ActivationLike, ConstraintLike, InitializerLike, RegularizerLike, Step
 from typing import Any
+from ...core.registry import register_keras_class
+from ...core.keras_arguments import read_cell, read_recurrent
 
 
+@register_keras_class("LSTMCell", reader=read_cell)
 class LSTMCell(RecurrentCell):
     """One step of a long short-term memory layer, as `keras.layers.LSTMCell`.
 
@@ -96,6 +99,7 @@ class LSTMCell(RecurrentCell):
         return step
 
 
+@register_keras_class("LSTM", reader=read_recurrent)
 class LSTM(KerasRecurrentLayer):
     """Long short-term memory layer, as `keras.layers.LSTM`.
 

@@ -28,6 +28,8 @@ from typing import Any
 from ..._types import InputShape, RegularizerLike, StatesLike, TensorTree
 from ...core.layer import LayerT
 from collections.abc import Sequence
+from ...core.registry import register_keras_class
+from ...core.keras_arguments import read_rnn
 
 logger = logging.getLogger("kerasrnn_torch")
 
@@ -40,6 +42,7 @@ class CheckedInputs(NamedTuple):
     first: torch.Tensor
 
 
+@register_keras_class("RNN", reader=read_rnn, sublayers=("cell",))
 class RNN(Layer):
     """Base recurrent layer over any cell, as `keras.layers.RNN`.
 

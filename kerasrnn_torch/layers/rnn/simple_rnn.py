@@ -9,8 +9,11 @@ from .cell import NO_DROPOUT, DropoutMasks, RecurrentCell
 from .recurrent import KerasRecurrentLayer
 from ..._types import ActivationLike, ConstraintLike, InitializerLike, RegularizerLike, Step
 from typing import Any
+from ...core.registry import register_keras_class
+from ...core.keras_arguments import read_cell, read_recurrent
 
 
+@register_keras_class("SimpleRNNCell", reader=read_cell)
 class SimpleRNNCell(RecurrentCell):
     """A fully connected recurrent step, as `keras.layers.SimpleRNNCell`.
 
@@ -58,6 +61,7 @@ class SimpleRNNCell(RecurrentCell):
         return step
 
 
+@register_keras_class("SimpleRNN", reader=read_recurrent)
 class SimpleRNN(KerasRecurrentLayer):
     """Fully connected RNN whose output is fed back as input, as `keras.layers.SimpleRNN`.
 

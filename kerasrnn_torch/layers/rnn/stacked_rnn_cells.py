@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from ..._types import InputShape, Step
 from ...core.layer import LayerT
+from ...core.registry import register_keras_class
+from ...core.keras_arguments import read_stacked_cells
 
 
 def accepts_training(cell) -> bool:
@@ -75,6 +77,7 @@ class StackedDropout:
     training: bool
 
 
+@register_keras_class("StackedRNNCells", reader=read_stacked_cells, sublayers=("cells",))
 class StackedRNNCells(Layer):
     """Wraps a list of cells so `RNN` runs them as one, as `keras.layers.StackedRNNCells`.
 

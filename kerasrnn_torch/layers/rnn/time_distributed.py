@@ -13,8 +13,11 @@ from ...core.config import deserialize_layer, serialize_layer
 from typing import Any
 from ..._types import InputShape
 from ...core.layer import LayerT
+from ...core.registry import register_keras_class
+from ...core.keras_arguments import read_wrapper
 
 
+@register_keras_class("TimeDistributed", reader=read_wrapper, sublayers=("layer",))
 class TimeDistributed(Layer):
     """Applies `layer` to every timestep of `(batch, time, ...)` inputs, as `keras.layers.TimeDistributed`.
 

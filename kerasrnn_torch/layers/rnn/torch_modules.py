@@ -13,6 +13,7 @@ from torch import nn
 
 from ... import activations
 from ..._checks import describe
+from ...core import registry
 from .engine.layout import from_torch_weights, to_torch_weights
 from typing import Any
 
@@ -37,8 +38,7 @@ def to_torch(layer) -> nn.RNNBase:
     recurrent_dropout, regularizers, constraints) and `stateful` are not
     carried over; configurations `torch.nn` cannot compute raise ValueError.
     """
-    from .bidirectional import Bidirectional
-    if isinstance(layer, Bidirectional):
+    if isinstance(layer, _keras_class("Bidirectional")):
         return _bidirectional_to_torch(layer)
     _check_convertible(layer, describe(layer))
     module = _new_module(layer, bidirectional=False)
@@ -77,8 +77,7 @@ def _activation_name(layer):
 
 def _check_convertible(layer, owner: str, reads_backwards: bool = False):
     """Raise a ValueError naming what `torch.nn` cannot compute for this layer."""
-    from .recurrent import KerasRecurrentLayer
-    if not isinstance(layer, KerasRecurrentLayer):
+    if not any(isinstance(layer, _keras_class(name)) for name in ("SimpleRNN", "LSTM", "GRU")):
         raise ValueError(f"{owner}: only SimpleRNN, LSTM and GRU layers (and Bidirectional over them) have a "
                          f"torch.nn equivalent, got {type(layer).__name__}")
     if not layer.built:
@@ -168,12 +167,7 @@ def bidirectional_from_torch(module, merge_mode="concat", *, assume_batch_first:
     reverse ones (`*_l0_reverse`) to `backward_layer`. `kwargs` are the inner
     layer's arguments (see `from_torch`), e.g. `return_sequences=True`.
     """
-    from .bidirectional import Bidirectional
-    from .gru import GRU
-    from .lstm import LSTM
-    from .simple_rnn import SimpleRNN
-    classes: dict[type[nn.Module], type[LSTM] | type[GRU] | type[SimpleRNN]] = {
-        nn.LSTM: LSTM, nn.GRU: GRU, nn.RNN: SimpleRNN}
+    classes = {nn.LSTM: _keras_class("LSTM"), nn.GRU: _keras_class("GRU"), nn.RNN: _keras_class("SimpleRNN")}
     cls = next((c for torch_class, c in classes.items() if isinstance(module, torch_class)), None)
     if cls is None:
         raise TypeError(f"bidirectional_from_torch expects a torch.nn.RNN, LSTM or GRU, got {type(module).__name__}")
@@ -188,7 +182,7 @@ def bidirectional_from_torch(module, merge_mode="concat", *, assume_batch_first:
                       **({"name": f"backward_{arguments['name']}"} if "name" in arguments else {})})
     _load_direction(forward, module, suffix="")
     _load_direction(backward, module, suffix="_reverse")
-    return Bidirectional(forward, merge_mode=merge_mode, backward_layer=backward)
+    return _keras_class("Bidirectional")(forward, merge_mode=merge_mode, backward_layer=backward)
 
 
 def _check_common(module, owner: str):
@@ -262,3 +256,12 @@ def _load_direction(layer, module, *, suffix: str):
         cell.recurrent_kernel.copy_(recurrent_kernel)
         if bias is not None:
             cell.bias.copy_(bias)
+
+
+def _keras_class(name: str) -> Any:
+    """Our class for a Keras class name. The layers import this module (their `to_torch`/`from_torch`), so
+    it finds them through the registry rather than importing them."""
+    cls = registry.class_for(name)
+    if cls is None:
+        raise RuntimeError(f"{name} is not registered: import kerasrnn_torch.layers.rnn first")
+    return cls
