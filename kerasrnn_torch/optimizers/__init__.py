@@ -7,6 +7,7 @@ names and serialized forms; `kr.optimizers.schedules` holds the learning-rate sc
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from . import schedules
@@ -73,7 +74,8 @@ def get(identifier: str | dict[str, Any] | Optimizer) -> Optimizer:
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
-        return _class_for(identifier)()
+        made: Callable[[], Optimizer] = _class_for(identifier)   # every concrete class has Keras's defaults
+        return made()
     raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}; pass a kr.optimizers.Optimizer, "
                      f"a serialized dict or one of the names: {_known_names()}")
 

@@ -21,7 +21,7 @@ from .schedules import deserialize as deserialize_schedule
 from .schedules import serialize as serialize_schedule
 
 _O = TypeVar("_O", bound="Optimizer")
-TensorList = list[torch.Tensor]
+TensorList = list[torch.Tensor] | tuple[torch.Tensor, ...]  # what torch._foreach_* take and give
 
 # Keras's arguments this package accepts at their default only: (argument, default).
 _NOT_IMPLEMENTED = (("use_ema", False), ("ema_momentum", 0.99), ("ema_overwrite_frequency", None),
@@ -148,7 +148,8 @@ class Optimizer(torch.optim.Optimizer):
         groups = [{**g, "params": [p for p in (list(g["params"]) if not isinstance(g["params"], torch.Tensor)
                                                 else [g["params"]]) if p.requires_grad]} for g in groups]
         if self.built:
-            if [list(g["params"]) for g in groups] != [list(g["params"]) for g in self.param_groups]:
+            if [[id(p) for p in g["params"]] for g in groups] != [[id(p) for p in g["params"]]
+                                                                   for g in self.param_groups]:
                 raise ValueError(f"{type(self).__name__} is already built on other parameters; "
                                  "create a new optimizer for these.")
             return
@@ -235,7 +236,7 @@ class Optimizer(torch.optim.Optimizer):
                 selected.append((group, params))
         if not selected:
             raise ValueError("No gradients provided for any variable (every parameter's .grad is None).")
-        grads: TensorList = [p.grad for _, params in selected for p in params]  # type: ignore[misc]
+        grads: TensorList = [p.grad for _, params in selected for p in params]
         grads = self._scaled_and_clipped(grads)
         start = 0
         for group, params in selected:
@@ -246,7 +247,7 @@ class Optimizer(torch.optim.Optimizer):
             if self.weight_decay is not None:
                 factor = 1 - self.weight_decay * lr
                 torch._foreach_mul_(params, float(factor))
-            slots = {slot: [self.state[p][slot] for p in params] for slot in self.slot_names}
+            slots: dict[str, TensorList] = {slot: [self.state[p][slot] for p in params] for slot in self.slot_names}
             self._update(params, group_grads, slots, lr.to(dtype), dtype)
         self._after_step()
         self._iterations += 1
@@ -329,6 +330,12 @@ class Optimizer(torch.optim.Optimizer):
             config["learning_rate"] = deserialize_schedule(config["learning_rate"])
         return cls(**config)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # torch keeps only defaults, state and param_groups; Keras's attributes travel too (copy, pickle).
+        state = super().__getstate__()
+        state.update({k: v for k, v in self.__dict__.items() if not k.startswith("_optimizer_")})
+        return state
+
     def __repr__(self) -> str:
         arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
         return f"{type(self).__name__}({arguments})"
@@ -336,7 +343,7 @@ class Optimizer(torch.optim.Optimizer):
 
 def check_unit_interval(value: Any, argument: str, owner: str) -> float:
     """A float in [0, 1] (Keras's momentum and decay-rate arguments)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) <= 1:
         raise ValueError(f"{owner}: `{argument}` must be a float between [0, 1], got {value!r}")
     return float(value)
 
