@@ -20,9 +20,9 @@ class Adadelta(Optimizer):
         learning_rate: a float (default 0.001) or a schedule.
         rho: the decay of both running averages. Default 0.95.
         epsilon: Default 1e-7.
-        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
-            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps, name, params:
-            as for `kr.optimizers.Optimizer`.
+        weight_decay, clipnorm, clipvalue, global_clipnorm, name, params: as for `kr.optimizers.Optimizer`
+            (as are use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor and
+            gradient_accumulation_steps).
 
     >>> kr.optimizers.Adadelta().slot_names
     ('accumulated_grad', 'accumulated_delta_var')

@@ -20,13 +20,13 @@ class Adagrad(Optimizer):
         learning_rate: a float (default 0.001) or a schedule.
         initial_accumulator_value: the accumulators' starting value. Default 0.1.
         epsilon: added to the accumulator under the sqrt. Default 1e-7.
-        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
-            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps, name, params:
-            as for `kr.optimizers.Optimizer`.
+        weight_decay, clipnorm, clipvalue, global_clipnorm, name, params: as for `kr.optimizers.Optimizer`
+            (as are use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor and
+            gradient_accumulation_steps).
 
     >>> w = torch.nn.Parameter(torch.zeros(2))
     >>> opt = kr.optimizers.Adagrad(params=[w])
-    >>> opt.state[w]["accumulator"]
+    >>> opt.variables[0]
     tensor([0.1000, 0.1000])
     """
 

@@ -24,9 +24,9 @@ class Adam(Optimizer):
         beta_2: the second moment's decay. Default 0.999.
         epsilon: Keras's "epsilon hat", added to `sqrt(v)`. Default 1e-7.
         amsgrad: keep the running maximum of `v` ("velocity_hat") and divide by it. Default False.
-        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
-            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps, name, params:
-            as for `kr.optimizers.Optimizer`.
+        weight_decay, clipnorm, clipvalue, global_clipnorm, name, params: as for `kr.optimizers.Optimizer`
+            (as are use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor and
+            gradient_accumulation_steps).
 
     >>> model = kr.Sequential([kr.Dense(1)])
     >>> _ = model(torch.ones(4, 3))
@@ -70,7 +70,8 @@ class Adam(Optimizer):
         if self.amsgrad:
             torch._foreach_maximum_(slots["velocity_hat"], v)
             v = slots["velocity_hat"]
-        steps = torch._foreach_div(torch._foreach_mul(m, alpha), torch._foreach_add(torch._foreach_sqrt(v), self.epsilon))
+        steps = torch._foreach_div(torch._foreach_mul(m, alpha),
+                                   torch._foreach_add(torch._foreach_sqrt(v), self.epsilon))
         torch._foreach_add_(params, steps, alpha=-1)
 
     def get_config(self) -> dict[str, Any]:
@@ -88,8 +89,8 @@ class AdamW(Adam):
         learning_rate: a float (default 0.001) or a schedule.
         weight_decay: the decoupled decay. Default 0.004; None raises ValueError (as Keras).
         beta_1, beta_2, epsilon, amsgrad: as for `Adam`.
-        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency,
-            loss_scale_factor, gradient_accumulation_steps, name, params: as for `kr.optimizers.Optimizer`.
+        clipnorm, clipvalue, global_clipnorm, name, params: as for `kr.optimizers.Optimizer` (as are
+            use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor and gradient_accumulation_steps).
 
     >>> opt = kr.optimizers.AdamW(learning_rate=0.01, weight_decay=0.1)
     >>> opt.get_config()["weight_decay"]

@@ -21,9 +21,9 @@ class Adamax(Optimizer):
         beta_1: Default 0.9.
         beta_2: the infinity norm's decay. Default 0.999.
         epsilon: Default 1e-7.
-        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
-            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps, name, params:
-            as for `kr.optimizers.Optimizer`.
+        weight_decay, clipnorm, clipvalue, global_clipnorm, name, params: as for `kr.optimizers.Optimizer`
+            (as are use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor and
+            gradient_accumulation_steps).
 
     >>> kr.optimizers.Adamax().slot_names
     ('momentum', 'norm')

@@ -247,7 +247,8 @@ class Optimizer(torch.optim.Optimizer):
             if self.weight_decay is not None:
                 factor = 1 - self.weight_decay * lr
                 torch._foreach_mul_(params, float(factor))
-            slots: dict[str, TensorList] = {slot: [self.state[p][slot] for p in params] for slot in self.slot_names}
+            slots: dict[str, TensorList] = {slot: [self.state[p][slot] for p in params]
+                                            for slot in self.slot_names}
             self._update(params, group_grads, slots, lr.to(dtype), dtype)
         self._after_step()
         self._iterations += 1

@@ -23,9 +23,9 @@ class Nadam(Optimizer):
         beta_1: Default 0.9.
         beta_2: Default 0.999.
         epsilon: Default 1e-7.
-        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
-            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps, name, params:
-            as for `kr.optimizers.Optimizer`.
+        weight_decay, clipnorm, clipvalue, global_clipnorm, name, params: as for `kr.optimizers.Optimizer`
+            (as are use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor and
+            gradient_accumulation_steps).
 
     >>> kr.optimizers.Nadam().get_config()["epsilon"]
     1e-07

@@ -24,9 +24,9 @@ class RMSprop(Optimizer):
         momentum: Default 0.0 (no momentum slot is kept).
         epsilon: added to the average under the sqrt. Default 1e-7.
         centered: subtract the squared running mean of the gradients. Default False.
-        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
-            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps, name, params:
-            as for `kr.optimizers.Optimizer`.
+        weight_decay, clipnorm, clipvalue, global_clipnorm, name, params: as for `kr.optimizers.Optimizer`
+            (as are use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor and
+            gradient_accumulation_steps).
 
     >>> opt = kr.optimizers.RMSprop(centered=True, momentum=0.5)
     >>> opt.slot_names

@@ -109,8 +109,8 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         name: Keras's name, "PiecewiseConstant".
 
     >>> schedule = kr.optimizers.schedules.PiecewiseConstantDecay([2], [0.1, 0.01])
-    >>> [round(float(schedule(s)), 6) for s in (2, 3)]
-    [0.1, 0.01]
+    >>> tuple(round(float(schedule(s)), 6) for s in (2, 3))
+    (0.1, 0.01)
     """
 
     def __init__(self, boundaries: list[Any], values: list[float], name: str = "PiecewiseConstant") -> None:

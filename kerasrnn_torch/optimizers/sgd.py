@@ -21,9 +21,9 @@ class SGD(Optimizer):
         learning_rate: a float (default 0.01) or a schedule.
         momentum: a float in [0, 1]. Default 0.0 (no momentum slot is kept).
         nesterov: whether to apply Nesterov momentum. Default False.
-        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
-            ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps, name, params:
-            as for `kr.optimizers.Optimizer`.
+        weight_decay, clipnorm, clipvalue, global_clipnorm, name, params: as for `kr.optimizers.Optimizer`
+            (as are use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor and
+            gradient_accumulation_steps).
 
     >>> w = torch.nn.Parameter(torch.ones(2))
     >>> opt = kr.optimizers.SGD(learning_rate=0.5, params=[w])
