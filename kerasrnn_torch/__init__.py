@@ -64,3 +64,8 @@ __all__ = [
 from . import testing  # noqa: E402
 
 __all__ += ["testing"]
+
+# kr.optimizers: Keras 3 optimizers for compile/fit and plain torch loops.
+from . import optimizers  # noqa: E402
+
+__all__ += ["optimizers"]
