@@ -74,3 +74,8 @@ __all__ = [
 from . import testing  # noqa: E402
 
 __all__ += ["testing"]
+
+# Keras's training workflow: model.compile/fit/evaluate/predict (models/training/) use these.
+from . import callbacks, losses, metrics  # noqa: E402
+
+__all__ += ["callbacks", "losses", "metrics"]

@@ -25,6 +25,7 @@ from ..core.input_layer import InputLayer
 from ..core.symbolic import KerasTensor, Node, bind_arguments
 from .call_options import keywords_for, running_in_mode
 from .functional_config import model_config, model_from_config
+from .training.trainer import Trainer
 
 ModelT = TypeVar("ModelT", bound="Model")
 # A model's `inputs`: a kr.Input, or a list or dict of them; its `outputs`: a KerasTensor, or a list, tuple or
@@ -33,7 +34,7 @@ Inputs = Union[KerasTensor, Sequence[KerasTensor], Mapping[str, KerasTensor]]
 Outputs = Union[KerasTensor, Sequence[Any], Mapping[str, Any]]
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """A functional model over the layers between `inputs` and `outputs`, as `keras.Model(inputs, outputs)`.
 
     Args:

@@ -17,6 +17,7 @@ from ..core.config import deserialize_layer, serialize_layer
 from ..core.input_layer import InputLayer
 from ..core.symbolic import KerasTensor
 from .call_options import keywords_for, running_in_mode
+from .training.trainer import Trainer
 from .summary import dry_run, example_input, is_built, known_input, summary, weights_of
 
 SequentialT = TypeVar("SequentialT", bound="Sequential")
@@ -24,7 +25,7 @@ SequentialT = TypeVar("SequentialT", bound="Sequential")
 _KnownInput = tuple[tuple[Any, ...], "torch.dtype | None"]
 
 
-class Sequential(Layer):
+class Sequential(Trainer, Layer):
     """Layers applied one after the other, as `keras.Sequential`; a `torch.nn.Module` holding them in order.
 
     Args:
