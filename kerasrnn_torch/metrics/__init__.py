@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import losses
-from .accuracy import (accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+from .accuracy_functions import (accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
                        sparse_top_k_categorical_accuracy, top_k_categorical_accuracy)
 from .classes import (Accuracy, BinaryAccuracy, BinaryCrossentropy, CategoricalAccuracy, CategoricalCrossentropy,
                       CategoricalHinge, Hinge, KLDivergence, LogCoshError, MeanAbsoluteError,

@@ -5,7 +5,7 @@ import torch
 
 from ..losses import functions as losses
 from ..losses.reduction import squeeze_or_expand_to_same_rank
-from . import accuracy
+from . import accuracy_functions as accuracy
 from .metric import Mean, MeanMetricWrapper
 
 _FLOAT32 = torch.float32
