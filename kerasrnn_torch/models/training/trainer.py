@@ -317,11 +317,12 @@ class Trainer(nn.Module):
         for callback in found:
             if not isinstance(callback, Callback):
                 raise TypeError(f"callbacks must be kr.callbacks.Callback objects; got {type(callback).__name__}")
+        # Keras's places: the progress bar first, History last (it sees what other callbacks add to the logs).
+        if verbose != 0 and not any(isinstance(c, ProgbarLogger) for c in found):
+            found.insert(0, ProgbarLogger())
         if history:
             self.history = History()
-            found = [self.history, *found]
-        if verbose != 0 and not any(isinstance(c, ProgbarLogger) for c in found):
-            found.append(ProgbarLogger())
+            found.append(self.history)
         return CallbackList(found, model=self, verbose=1 if verbose == "auto" else verbose, epochs=epochs,
                             steps=steps)
 
