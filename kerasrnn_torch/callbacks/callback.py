@@ -12,8 +12,7 @@ _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "o
 class Callback:
     """The base of Keras's callbacks: override the hooks you need, as `keras.callbacks.Callback`.
 
-    Args:
-        (none): subclasses take their own.
+    subclasses take their own.
 
     `self.model` is the model being trained (set by `fit`), `self.params` holds
     `verbose`, `epochs` and `steps`. Hooks, in Keras's order: `on_train_begin`,

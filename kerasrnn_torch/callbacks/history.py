@@ -11,8 +11,7 @@ from .callback import Callback
 class History(Callback):
     """Records each epoch's logs: `history.history["loss"]` is the list of epoch losses.
 
-    Args:
-        (none): `fit` adds one to every run and returns it (also `model.history`).
+    `fit` adds one to every run and returns it (also `model.history`).
 
     Values are plain Python floats; `epoch` lists the epochs run (0-based).
 

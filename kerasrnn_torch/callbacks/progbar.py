@@ -34,10 +34,8 @@ def _per_step(seconds: float, steps: int) -> str:
 class ProgbarLogger(Callback):
     """Keras's progress output for `fit`, `evaluate` and `predict`, as `keras.callbacks.ProgbarLogger`.
 
-    Args:
-        (none): the level comes from `verbose` in `fit`/`evaluate`/`predict`:
-            0 silent, 1 a bar per epoch (steps done, ETA, time per step,
-            loss and metrics), 2 one line per epoch; "auto" is 1.
+    It takes no arguments: the level comes from `verbose` in `fit`/`evaluate`/`predict`: 0 silent,
+    1 a bar per epoch (steps done, ETA, time per step, loss and metrics), 2 one line per epoch; "auto" is 1.
 
     `fit` adds one itself when `verbose` is not 0. The bar is tqdm's, written
     to stdout (a widget in notebooks); it redraws at most every 0.1 s and only

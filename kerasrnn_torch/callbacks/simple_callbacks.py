@@ -59,8 +59,6 @@ class CSVLogger(Callback):
 class TerminateOnNaN(Callback):
     """Stop training when a batch's loss is NaN or infinite, as `keras.callbacks.TerminateOnNaN`.
 
-    Args:
-        (none).
 
     It reads every batch's loss (a device sync per batch).
 

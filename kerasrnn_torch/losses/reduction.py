@@ -62,9 +62,9 @@ def reduce_values(values: torch.Tensor, sample_weight: torch.Tensor | None = Non
         return loss
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
         divisor = sample_weight.sum().to(loss.dtype)
-    else:
-        divisor = torch.tensor(float(values.numel()), dtype=loss.dtype, device=loss.device)
-    return torch.where(divisor != 0, loss / torch.where(divisor != 0, divisor, 1), torch.zeros_like(loss))
+        return torch.where(divisor != 0, loss / torch.where(divisor != 0, divisor, 1), torch.zeros_like(loss))
+    # The count is known here: no tensor made, no division by zero possible (an empty batch returned above).
+    return loss / values.numel()
 
 
 def reduce_weighted_values(values: torch.Tensor, sample_weight: torch.Tensor | None = None,

@@ -365,7 +365,7 @@ class RootMeanSquaredError(Mean):
     def __init__(self, name: str = "root_mean_squared_error", dtype: torch.dtype = _FLOAT32) -> None:
         super().__init__(name=name, dtype=dtype)
 
-    def update_state(self, y_true: torch.Tensor, y_pred: torch.Tensor = None,  # type: ignore[override]
+    def update_state(self, y_true: torch.Tensor, y_pred: torch.Tensor | None = None,  # type: ignore[override]
                      sample_weight: torch.Tensor | None = None) -> None:
         """Add the squared errors (per element, weighted)."""
         y_pred = torch.as_tensor(y_pred).detach()

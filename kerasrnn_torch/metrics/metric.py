@@ -98,7 +98,7 @@ class Mean(Metric):
         self.total = torch.zeros((), dtype=dtype)
         self.count = torch.zeros((), dtype=dtype)
 
-    def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:
         """Add `values` (a scalar, or per sample: each sample's values meaned) with their weights."""
         values = torch.as_tensor(values).detach().to(self.dtype)
         if self.total.device != values.device:
@@ -138,7 +138,7 @@ class Sum(Metric):
         super().__init__(name=name, dtype=dtype)
         self.total = torch.zeros((), dtype=dtype)
 
-    def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:
         """Add the (weighted) values."""
         values = torch.as_tensor(values).detach().to(self.dtype)
         self.total = self.total.to(values.device)

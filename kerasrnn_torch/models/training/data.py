@@ -180,7 +180,7 @@ class Batches:
         leaves, spec = pytree.tree_flatten(self.arrays)
         n, size = self.num_samples, self.batch_size
         order = torch.randperm(n) if self.shuffle else None
-        for index in range(self.num_batches):
+        for index in range(self.num_batches or 0):
             start = index * size
             if order is None:
                 batch = [leaf[start:start + size] if isinstance(leaf, torch.Tensor) else leaf for leaf in leaves]

@@ -70,7 +70,7 @@ class Trainer(nn.Module):
     optimizer: Any = None
 
     # ------------------------------------------------------------------ compile
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = None,  # type: ignore[override]
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
                 loss_weights: Any = None, metrics: Any = None, weighted_metrics: Any = None,
                 run_eagerly: bool = False, steps_per_execution: int = 1, jit_compile: bool | str = "auto") -> None:
         """Configure training, as Keras's `model.compile` (this replaces `nn.Module.compile`: call
@@ -121,8 +121,8 @@ class Trainer(nn.Module):
         if isinstance(structure_, dict):
             return list(structure_)
         tensors = structure_ if isinstance(structure_, (list, tuple)) else [structure_]
-        return [getattr(getattr(getattr(t, "node", None), "layer", None), "name", None) or getattr(t, "name", "output")
-                for t in tensors]
+        return [str(getattr(getattr(getattr(t, "node", None), "layer", None), "name", None)
+                    or getattr(t, "name", "output")) for t in tensors]
 
     @property
     def metrics(self) -> list[Any]:
