@@ -3,8 +3,10 @@
 A loss object is called `loss(y_true, y_pred, sample_weight=None)` and returns Keras's reduced value
 ("sum_over_batch_size" by default); the functions return per-sample values.
 
->>> kr.losses.get("mse")(torch.zeros(2, 1), torch.ones(2, 1))
+>>> kr.losses.get("MeanSquaredError")(torch.zeros(2, 1), torch.ones(2, 1))
 tensor(1.)
+>>> kr.losses.get("mse")(torch.zeros(2, 1), torch.ones(2, 1))      # a function: per-sample values
+tensor([1., 1.])
 """
 from __future__ import annotations
 

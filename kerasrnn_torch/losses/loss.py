@@ -75,7 +75,7 @@ class LossFunctionWrapper(Loss):
         name: the loss's name (default: the function's name).
         **kwargs: passed to `fn` on each call.
 
-    >>> LossFunctionWrapper(mean_squared_error)(torch.zeros(2, 1), torch.ones(2, 1))
+    >>> LossFunctionWrapper(functions.mean_squared_error)(torch.zeros(2, 1), torch.ones(2, 1))
     tensor(1.)
     """
 

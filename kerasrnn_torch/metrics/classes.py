@@ -212,7 +212,7 @@ class KLDivergence(MeanMetricWrapper):
     >>> m = kr.metrics.KLDivergence()
     >>> m.update_state(torch.zeros(2, 1), torch.ones(2, 1))
     >>> m.result()
-    tensor(1.6118e-05)
+    tensor(-1.6118e-06)
     """
 
     def __init__(self, name: str = "kl_divergence", dtype: torch.dtype = _FLOAT32) -> None:
@@ -246,7 +246,7 @@ class Hinge(MeanMetricWrapper):
     >>> m = kr.metrics.Hinge()
     >>> m.update_state(torch.zeros(2, 1), torch.ones(2, 1))
     >>> m.result()
-    tensor(0.)
+    tensor(2.)
     """
 
     def __init__(self, name: str = "hinge", dtype: torch.dtype = _FLOAT32) -> None:
@@ -263,7 +263,7 @@ class SquaredHinge(MeanMetricWrapper):
     >>> m = kr.metrics.SquaredHinge()
     >>> m.update_state(torch.zeros(2, 1), torch.ones(2, 1))
     >>> m.result()
-    tensor(0.)
+    tensor(4.)
     """
 
     def __init__(self, name: str = "squared_hinge", dtype: torch.dtype = _FLOAT32) -> None:
