@@ -69,3 +69,8 @@ __all__ += ["testing"]
 from . import optimizers  # noqa: E402
 
 __all__ += ["optimizers"]
+
+# Keras's training workflow: model.compile/fit/evaluate/predict (models/training/) use these.
+from . import callbacks, losses, metrics  # noqa: E402
+
+__all__ += ["callbacks", "losses", "metrics"]

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
+from ..models import file_functions
 from .._checks import weight_tensors
 from .._types import PathLike
 from ..core.layer import assign_weights, weight_labels
@@ -154,3 +155,5 @@ def from_keras(path: PathLike) -> Sequential | Model:
     load_keras_weights(model, path)
     return model
 
+
+file_functions.install(load_weights=load_keras_weights)

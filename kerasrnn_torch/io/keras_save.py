@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..models import file_functions
 from .. import _dtypes
 from .._checks import describe
 from .._types import PathLike
@@ -396,3 +397,6 @@ def _file_mode(path: Path) -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+file_functions.install(save_model=save_keras, save_weights=save_keras_weights)

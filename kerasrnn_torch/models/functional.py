@@ -27,6 +27,7 @@ from .call_options import keywords_for, running_in_mode
 from .functional_config import model_config, model_from_config
 from .summary import functional_summary
 from ..core.registry import register_keras_class
+from .training.trainer import Trainer
 
 ModelT = TypeVar("ModelT", bound="Model")
 # A model's `inputs`: a kr.Input, or a list or dict of them; its `outputs`: a KerasTensor, or a list, tuple or
@@ -37,7 +38,7 @@ Outputs = Union[KerasTensor, Sequence[Any], Mapping[str, Any]]
 
 @register_keras_class("Functional", module="keras.src.models.functional", registered_name="Functional",
                       aliases=("Model",))
-class Model(Layer):
+class Model(Trainer, Layer):
     """A functional model over the layers between `inputs` and `outputs`, as `keras.Model(inputs, outputs)`.
 
     Args:

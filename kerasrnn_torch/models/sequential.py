@@ -17,6 +17,7 @@ from ..core.config import deserialize_layer, serialize_layer
 from ..core.input_layer import InputLayer, input_layer_config
 from ..core.symbolic import KerasTensor
 from .call_options import keywords_for, running_in_mode
+from .training.trainer import Trainer
 from .summary import dry_run, example_input, is_built, known_input, summary, weights_of
 from ..core.registry import register_keras_class
 
@@ -26,7 +27,7 @@ _KnownInput = tuple[tuple[Any, ...], "torch.dtype | None"]
 
 
 @register_keras_class("Sequential", module="keras")
-class Sequential(Layer):
+class Sequential(Trainer, Layer):
     """Layers applied one after the other, as `keras.Sequential`; a `torch.nn.Module` holding them in order.
 
     Args:

@@ -1,0 +1,91 @@
+"""Keras's losses (`kr.losses`): loss objects, loss functions, and `get` for Keras's names.
+
+A loss object is called `loss(y_true, y_pred, sample_weight=None)` and returns Keras's reduced value
+("sum_over_batch_size" by default); the functions return per-sample values.
+
+>>> kr.losses.get("MeanSquaredError")(torch.zeros(2, 1), torch.ones(2, 1))
+tensor(1.)
+>>> kr.losses.get("mse")(torch.zeros(2, 1), torch.ones(2, 1))      # a function: per-sample values
+tensor([1., 1.])
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from .functions import (binary_crossentropy, categorical_crossentropy, categorical_hinge, cosine_similarity,
+                        hinge, huber, kl_divergence, log_cosh, mean_absolute_error,
+                        mean_absolute_percentage_error, mean_squared_error, mean_squared_logarithmic_error,
+                        poisson, sparse_categorical_crossentropy, squared_hinge)
+from .loss import (BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge, CosineSimilarity, Hinge, Huber,
+                   KLDivergence, LogCosh, Loss, LossFunctionWrapper, MeanAbsoluteError,
+                   MeanAbsolutePercentageError, MeanSquaredError, MeanSquaredLogarithmicError, Poisson,
+                   SparseCategoricalCrossentropy, SquaredHinge)
+from .reduction import reduce_weighted_values
+
+_CLASSES: dict[str, type[Loss]] = {cls.__name__: cls for cls in (
+    Loss, LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError, CosineSimilarity, Huber, LogCosh, KLDivergence, Poisson, Hinge, SquaredHinge,
+    CategoricalHinge, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+_FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {fn.__name__: fn for fn in (
+    mean_squared_error, mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
+    cosine_similarity, huber, log_cosh, kl_divergence, poisson, hinge, squared_hinge, categorical_hinge,
+    binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy)}
+# Keras's short names.
+_ALIASES = {"mse": mean_squared_error, "MSE": mean_squared_error, "mae": mean_absolute_error,
+            "MAE": mean_absolute_error, "mape": mean_absolute_percentage_error,
+            "MAPE": mean_absolute_percentage_error, "msle": mean_squared_logarithmic_error,
+            "MSLE": mean_squared_logarithmic_error, "kld": kl_divergence, "KLD": kl_divergence,
+            "bce": binary_crossentropy, "BCE": binary_crossentropy, "logcosh": log_cosh,
+            "huber_loss": huber}
+
+LossLike = Loss | Callable[..., Any] | nn.Module
+
+
+def names() -> list[str]:
+    """Every name `get` knows (classes, functions and Keras's short names)."""
+    return sorted({*_CLASSES, *_FUNCTIONS, *_ALIASES} - {"Loss", "LossFunctionWrapper"})
+
+
+def get(identifier: Any) -> Any:
+    """A loss from Keras's name ("mse", "binary_crossentropy", "BinaryCrossentropy", ...), a Keras config
+    dict (`{"class_name": ..., "config": ...}`), a `Loss`, a torch loss module or a callable (returned as is).
+
+    Names of classes give a new instance; names of functions give the function (as Keras's `get`).
+    An unknown name raises a ValueError listing the known ones.
+    """
+    if identifier is None or isinstance(identifier, Loss) or (callable(identifier)
+                                                               and not isinstance(identifier, (str, dict))):
+        return identifier
+    if isinstance(identifier, dict):
+        name, config = identifier.get("class_name"), identifier.get("config", {}) or {}
+        if name not in _CLASSES:
+            raise ValueError(f"unknown loss class {name!r} in {identifier!r}; known: {sorted(_CLASSES)}")
+        return _CLASSES[name].from_config(config)
+    if isinstance(identifier, str):
+        if identifier in _CLASSES:
+            return _CLASSES[identifier]()
+        found = _FUNCTIONS.get(identifier) or _ALIASES.get(identifier)
+        if found is not None:
+            return found
+        raise ValueError(f"unknown loss {identifier!r}; Keras's loss names are {names()}")
+    raise ValueError(f"a loss must be a Keras loss name, a config dict, a Loss or a callable; got "
+                     f"{type(identifier).__name__} {identifier!r}")
+
+
+def serialize(loss: Loss) -> dict[str, Any]:
+    """Keras's serialized form of a loss object: `{"class_name": ..., "config": ...}`."""
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+__all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
+           "MeanSquaredLogarithmicError", "CosineSimilarity", "Huber", "LogCosh", "KLDivergence", "Poisson",
+           "Hinge", "SquaredHinge", "CategoricalHinge", "BinaryCrossentropy", "CategoricalCrossentropy",
+           "SparseCategoricalCrossentropy", "mean_squared_error", "mean_absolute_error",
+           "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "cosine_similarity", "huber",
+           "log_cosh", "kl_divergence", "poisson", "hinge", "squared_hinge", "categorical_hinge",
+           "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy", "get", "names",
+           "serialize", "reduce_weighted_values"]

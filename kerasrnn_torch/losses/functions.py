@@ -1,0 +1,179 @@
+"""Keras's loss functions: `fn(y_true, y_pred) -> per-sample values` (the last axis reduced), in PyTorch.
+
+Each follows Keras 3's formula, clipping bound (1e-7) included, so a loss object built on it matches
+`keras.losses` to float rounding.
+
+>>> y_true, y_pred = torch.tensor([[0., 1.]]), torch.tensor([[0.5, 0.5]])
+>>> mean_squared_error(y_true, y_pred)
+tensor([0.2500])
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .._checks import shape_text
+from .reduction import EPSILON, squeeze_or_expand_to_same_rank
+
+
+def _pair(y_true: torch.Tensor, y_pred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    try:
+        fits = torch.broadcast_shapes(y_true.shape, y_pred.shape) == y_pred.shape
+    except RuntimeError:
+        fits = False
+    if not fits:
+        raise ValueError(f"the targets' shape {shape_text(y_true.shape)} does not fit the predictions' shape "
+                         f"{shape_text(y_pred.shape)}")
+    return y_true, y_pred
+
+
+def _same_shape(name: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> None:
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"{name} expects targets of the predictions' shape {shape_text(y_pred.shape)}; "
+                         f"got {shape_text(y_true.shape)}")
+
+
+def mean_squared_error(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """Mean of the squared differences over the last axis."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return torch.square(y_true - y_pred).mean(dim=-1)
+
+
+def mean_absolute_error(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """Mean of the absolute differences over the last axis."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return torch.abs(y_true - y_pred).mean(dim=-1)
+
+
+def mean_absolute_percentage_error(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7)) over the last axis."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return 100.0 * torch.abs((y_true - y_pred) / torch.clamp(torch.abs(y_true), min=EPSILON)).mean(dim=-1)
+
+
+def mean_squared_logarithmic_error(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """Mean of the squared differences of log(max(y, 1e-7) + 1) over the last axis."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    first = torch.log(torch.clamp(y_pred, min=EPSILON) + 1.0)
+    second = torch.log(torch.clamp(y_true, min=EPSILON) + 1.0)
+    return torch.square(first - second).mean(dim=-1)
+
+
+def cosine_similarity(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Minus the cosine similarity along `axis` (Keras's sign: -1 for identical directions)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    y_pred = y_pred * torch.rsqrt(torch.clamp(torch.sum(y_pred * y_pred, dim=axis, keepdim=True), min=1e-12))
+    y_true = y_true * torch.rsqrt(torch.clamp(torch.sum(y_true * y_true, dim=axis, keepdim=True), min=1e-12))
+    return -torch.sum(y_true * y_pred, dim=axis)
+
+
+def huber(y_true: torch.Tensor, y_pred: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
+    """Huber loss: quadratic for |error| <= delta, linear beyond, meaned over the last axis."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    error = y_pred - y_true
+    abs_error = torch.abs(error)
+    return torch.where(abs_error <= delta, 0.5 * torch.square(error),
+                       delta * abs_error - 0.5 * delta * delta).mean(dim=-1)
+
+
+def log_cosh(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """Mean of log(cosh(y_pred - y_true)) over the last axis, in Keras's overflow-free form."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    x = y_pred - y_true
+    return (x + F.softplus(-2.0 * x) - math.log(2.0)).mean(dim=-1)
+
+
+def kl_divergence(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """Kullback-Leibler divergence over the last axis, both clipped to [1e-7, 1]."""
+    y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype).clamp(EPSILON, 1)
+    y_pred = y_pred.clamp(EPSILON, 1)
+    return torch.sum(y_true * torch.log(y_true / y_pred), dim=-1)
+
+
+def poisson(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """Mean of y_pred - y_true * log(y_pred + 1e-7) over the last axis."""
+    y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    return (y_pred - y_true * torch.log(y_pred + EPSILON)).mean(dim=-1)
+
+
+def _hinge_labels(y_true: torch.Tensor) -> torch.Tensor:
+    # Keras turns 0/1 labels into -1/1 when every label is 0 or 1.
+    binary = torch.logical_or(y_true == 0, y_true == 1).all()
+    return torch.where(binary, 2.0 * y_true - 1.0, y_true)
+
+
+def hinge(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """Mean of max(1 - y_true * y_pred, 0) over the last axis (0/1 labels taken as -1/1)."""
+    y_true = _hinge_labels(torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype))
+    return torch.clamp(1.0 - y_true * y_pred, min=0.0).mean(dim=-1)
+
+
+def squared_hinge(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """Mean of max(1 - y_true * y_pred, 0)^2 over the last axis (0/1 labels taken as -1/1)."""
+    y_true = _hinge_labels(torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype))
+    return torch.square(torch.clamp(1.0 - y_true * y_pred, min=0.0)).mean(dim=-1)
+
+
+def categorical_hinge(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0) over the last axis."""
+    y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    pos = torch.sum(y_true * y_pred, dim=-1)
+    neg = torch.amax((1.0 - y_true) * y_pred, dim=-1)
+    return torch.clamp(neg - pos + 1.0, min=0.0)
+
+
+def binary_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False,
+                        label_smoothing: float = 0.0, axis: int = -1) -> torch.Tensor:
+    """Binary crossentropy meaned over `axis`; probabilities clipped to [1e-7, 1 - 1e-7] as Keras clips."""
+    y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    _same_shape("binary_crossentropy", y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        values = F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
+    else:
+        values = F.binary_cross_entropy(torch.clamp(y_pred, EPSILON, 1.0 - EPSILON), y_true, reduction="none")
+    return values.mean(dim=axis)
+
+
+def categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False,
+                             label_smoothing: float = 0.0, axis: int = -1) -> torch.Tensor:
+    """Crossentropy against one-hot (or soft) targets along `axis`; probabilities renormalized and clipped."""
+    y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    _same_shape("categorical_crossentropy", y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    if from_logits:
+        log_prob = F.log_softmax(y_pred, dim=axis)
+    else:
+        output = y_pred / torch.sum(y_pred, dim=axis, keepdim=True)
+        log_prob = torch.log(torch.clamp(output, EPSILON, 1.0 - EPSILON))
+    return -torch.sum(y_true * log_prob, dim=axis)
+
+
+def sparse_categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False,
+                                    axis: int = -1) -> torch.Tensor:
+    """Crossentropy against integer class ids (shape of y_pred without `axis`, or with a size-1 axis there)."""
+    target = torch.as_tensor(y_true, device=y_pred.device)
+    if target.dim() == y_pred.dim() and target.shape[axis] == 1:
+        target = target.squeeze(axis)
+    expected = list(y_pred.shape)
+    del expected[axis]
+    if list(target.shape) != expected:
+        raise ValueError(f"sparse_categorical_crossentropy expects class ids of shape {shape_text(expected)} "
+                         f"for predictions of shape {shape_text(y_pred.shape)}; got {shape_text(target.shape)}")
+    target = target.long()
+    class_axis = axis % y_pred.dim()
+    output = y_pred.movedim(class_axis, 1) if class_axis != 1 and y_pred.dim() > 1 else y_pred
+    if y_pred.dim() == 1:
+        output, target = output.unsqueeze(0), target.unsqueeze(0)
+    if from_logits:
+        result = F.cross_entropy(output, target, reduction="none")
+    else:
+        output = output / torch.sum(output, dim=1, keepdim=True)
+        result = F.nll_loss(torch.log(torch.clamp(output, EPSILON, 1.0 - EPSILON)), target, reduction="none")
+    return result.squeeze(0) if y_pred.dim() == 1 else result

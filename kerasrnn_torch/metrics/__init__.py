@@ -1,0 +1,79 @@
+"""Keras's metrics (`kr.metrics`): stateful objects (`update_state`, `result`, `reset_state`) and `get`.
+
+>>> m = kr.metrics.get("binary_accuracy")
+>>> m.update_state(torch.tensor([[1.], [0.]]), torch.tensor([[0.9], [0.2]]))
+>>> m.result()
+tensor(1.)
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import losses
+from .accuracy_functions import (accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+                       sparse_top_k_categorical_accuracy, top_k_categorical_accuracy)
+from .classes import (Accuracy, BinaryAccuracy, BinaryCrossentropy, CategoricalAccuracy, CategoricalCrossentropy,
+                      CategoricalHinge, Hinge, KLDivergence, LogCoshError, MeanAbsoluteError,
+                      MeanAbsolutePercentageError, MeanSquaredError, MeanSquaredLogarithmicError, Poisson,
+                      RootMeanSquaredError, SparseCategoricalAccuracy, SparseCategoricalCrossentropy,
+                      SparseTopKCategoricalAccuracy, SquaredHinge, TopKCategoricalAccuracy)
+from .metric import Mean, MeanMetricWrapper, Metric, Sum
+
+_CLASSES: dict[str, type[Metric]] = {cls.__name__: cls for cls in (
+    Mean, Sum, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError, LogCoshError, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge,
+    BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, RootMeanSquaredError)}
+_FUNCTIONS = {fn.__name__: fn for fn in (accuracy, binary_accuracy, categorical_accuracy,
+                                         sparse_categorical_accuracy, top_k_categorical_accuracy,
+                                         sparse_top_k_categorical_accuracy)}
+
+
+def names() -> list[str]:
+    """Every name `get` knows: the metric classes, the accuracy functions, and the loss names."""
+    return sorted({*_CLASSES, *_FUNCTIONS, *losses.names()})
+
+
+def get(identifier: Any) -> Metric:
+    """A metric object from Keras's name, a Keras config dict, a `Metric` (returned as is) or a per-sample
+    function (wrapped in `MeanMetricWrapper`), named as Keras names it (a string keeps its spelling).
+
+    "accuracy"/"acc" become `Accuracy` here; `compile` picks the binary, categorical or sparse
+    accuracy from the loss and the shapes as Keras does. An unknown name raises a ValueError.
+    """
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, dict):
+        name, config = identifier.get("class_name"), dict(identifier.get("config", {}) or {})
+        if name not in _CLASSES:
+            raise ValueError(f"unknown metric class {name!r} in {identifier!r}; known: {sorted(_CLASSES)}")
+        config.pop("dtype", None)
+        return _CLASSES[name](**config)
+    if isinstance(identifier, str):
+        if identifier in _CLASSES:
+            metric = _CLASSES[identifier]()
+        elif identifier in _FUNCTIONS:
+            metric = MeanMetricWrapper(_FUNCTIONS[identifier])
+        elif identifier.lower() in ("accuracy", "acc"):
+            metric = Accuracy()
+        else:
+            try:
+                found = losses.get(identifier)
+            except ValueError:
+                raise ValueError(f"unknown metric {identifier!r}; Keras's metric names are {names()}") from None
+            metric = found if isinstance(found, Metric) else MeanMetricWrapper(found)
+        metric.name = identifier
+        return metric
+    if callable(identifier):
+        return MeanMetricWrapper(identifier)
+    raise ValueError(f"a metric must be a Keras metric name, a config dict, a Metric or a function; got "
+                     f"{type(identifier).__name__} {identifier!r}")
+
+
+__all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
+           "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
+           "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
+           "RootMeanSquaredError", "LogCoshError", "KLDivergence", "Poisson", "Hinge", "SquaredHinge",
+           "CategoricalHinge", "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+           "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
+           "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "get", "names"]

@@ -1,0 +1,1 @@
+"""Keras's training workflow (compile, fit, evaluate, predict) for `Model` and `Sequential`."""

@@ -1,0 +1,559 @@
+"""`Trainer`: Keras's `compile`, `fit`, `evaluate`, `predict` and the `*_on_batch` calls on `Model` and
+`Sequential` (torch's own `nn.Module.compile` stays reachable as `torch.nn.Module.compile(model, ...)`)."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import torch.utils._pytree as pytree
+from torch import nn
+
+from ...callbacks.callback import Callback, CallbackList, LazyLogs
+from ...callbacks.history import History
+from ...callbacks.progbar import ProgbarLogger
+from ..._types import PathLike
+from ...core.layer import Layer
+from .. import file_functions
+from ..regularization import apply_constraints, regularization_loss
+from .compile_utils import CompileLoss, CompileMetrics, needs_build, resolve_optimizer
+from .data import Batches, structure
+
+
+class _Compiled:
+    """What `compile` set up (kept apart from the module's attributes: nothing here is a submodule)."""
+
+    def __init__(self, optimizer: Any, loss: CompileLoss, metrics: CompileMetrics, jit_compile: bool) -> None:
+        self.optimizer = optimizer
+        self.loss = loss
+        self.metrics = metrics
+        self.jit_compile = jit_compile
+        self.total: torch.Tensor | None = None      # the loss tracker: sum of loss * batch size
+        self.count = 0
+        self.regularized: bool | None = None
+        self.constrained: bool | None = None
+        self.step_fn: Callable[..., Any] | None = None
+
+
+class _Interrupts:
+    """Ctrl-C during `fit`: raised between steps, never inside an optimizer update (the weights stay those of
+    the last finished step)."""
+
+    def __init__(self) -> None:
+        self.in_update = False
+        self.pending = False
+        self.previous: Any = None
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.in_update:
+            self.pending = True
+        else:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+
+def _check_overwrite(filepath: PathLike, overwrite: bool) -> None:
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"{os.fspath(filepath)} exists and overwrite=False")
+
+
+class Trainer(nn.Module):
+    """Keras's training methods, mixed into `kr.Model` and `kr.Sequential`."""
+
+    stop_training: bool = False
+    history: History | None = None
+    optimizer: Any = None
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
+                loss_weights: Any = None, metrics: Any = None, weighted_metrics: Any = None,
+                run_eagerly: bool = False, steps_per_execution: int = 1, jit_compile: bool | str = "auto") -> None:
+        """Configure training, as Keras's `model.compile` (this replaces `nn.Module.compile`: call
+        `torch.nn.Module.compile(model, ...)` for torch's in-place compilation).
+
+        Args:
+            optimizer: a `torch.optim.Optimizer` bound to the model's parameters (used as is), an
+                object with Keras's optimizer interface, or a Keras name ("sgd", "adam", ...,
+                through `kr.optimizers`; default "rmsprop").
+            loss: a Keras loss name ("mse", "binary_crossentropy", "crossentropy" picked from the
+                shapes, ...), a `kr.losses` object, a torch loss module (called `module(y_pred, y_true)`),
+                or a function `(y_true, y_pred)`; for several outputs one for all, a list, or a dict by
+                output name.
+            loss_weights: a float, or one per output (list or dict): the total loss is the weighted sum.
+            metrics: metric names or objects ("accuracy" resolved from the loss and shapes as Keras
+                does), a list, or per output (list of lists, or a dict by output name).
+            weighted_metrics: as `metrics`, computed with the sample (and class) weights.
+            run_eagerly: accepted for Keras's code (PyTorch runs eagerly); True turns `jit_compile` off.
+            steps_per_execution: must be 1 (as on Keras's torch backend).
+            jit_compile: True runs the training step under `torch.compile`; "auto" is False, as on Keras's
+                torch backend.
+        """
+        if steps_per_execution != 1:
+            raise ValueError("`steps_per_execution` must be 1 with the PyTorch backend. "
+                             f"Received: steps_per_execution={steps_per_execution}")
+        if loss is None:
+            raise ValueError("compile() needs a loss: a Keras loss name, a kr.losses object, a torch loss module or "
+                             "a function (y_true, y_pred)")
+        names = self.output_names
+        self.optimizer = resolve_optimizer(optimizer)
+        self._compiled = _Compiled(self.optimizer, CompileLoss(loss, loss_weights, names),
+                                   CompileMetrics(metrics, weighted_metrics, names),
+                                   jit_compile is True and not run_eagerly)
+        self.stop_training = False
+
+    # ------------------------------------------------------------------ files
+    def save(self, filepath: PathLike, overwrite: bool = True) -> None:
+        """Save the model as a Keras 3 `.keras` archive, as Keras's `model.save` (`kr.save_keras`)."""
+        _check_overwrite(filepath, overwrite)
+        file_functions.function("save_model")(self, filepath)
+
+    def save_weights(self, filepath: PathLike, overwrite: bool = True) -> None:
+        """Save the weights as a Keras 3 `.weights.h5` file, as Keras's `model.save_weights`
+        (`kr.save_keras_weights`)."""
+        _check_overwrite(filepath, overwrite)
+        file_functions.function("save_weights")(self, filepath)
+
+    def load_weights(self, filepath: PathLike, skip_mismatch: bool = False) -> Any:
+        """Load the weights of a Keras file (`.weights.h5`, `.keras`, legacy `.h5`), as Keras's
+        `model.load_weights` (`kr.load_keras_weights`); returns its report."""
+        return file_functions.function("load_weights")(self, filepath, skip_mismatch=skip_mismatch)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether `compile` was called."""
+        return getattr(self, "_compiled", None) is not None
+
+    @property
+    def output_names(self) -> list[str]:
+        """The outputs' names: a dict's keys, else each output's layer name (Keras's names for per-output losses)."""
+        structure_ = getattr(self, "output_structure", None)
+        if structure_ is None:
+            layers = list(self.children())
+            return [getattr(layers[-1], "name", "output") if layers else "output"]
+        if isinstance(structure_, dict):
+            return list(structure_)
+        tensors = structure_ if isinstance(structure_, (list, tuple)) else [structure_]
+        return [str(getattr(getattr(getattr(t, "node", None), "layer", None), "name", None)
+                    or getattr(t, "name", "output")) for t in tensors]
+
+    @property
+    def metrics(self) -> list[Any]:
+        """The loss tracker's and compiled metrics' objects, in Keras's order (after the first batch)."""
+        state = self._state("metrics")
+        return [*state.metrics.metrics, *state.loss.trackers]
+
+    def _state(self, method: str) -> _Compiled:
+        state = getattr(self, "_compiled", None)
+        if state is None:
+            raise RuntimeError(f"You must call `compile()` before using the model's `{method}()`: e.g. "
+                               "model.compile(optimizer=torch.optim.SGD(model.parameters(), lr=0.01), loss='mse')")
+        return state
+
+    # ------------------------------------------------------------------ data
+    def _float_dtype(self) -> torch.dtype:
+        for parameter in self.parameters():
+            if parameter.is_floating_point():
+                return parameter.dtype
+        return torch.float32
+
+    def _device(self) -> torch.device:
+        for parameter in self.parameters():
+            return parameter.device
+        return torch.device("cpu")
+
+    def _batches(self, x: Any, y: Any = None, sample_weight: Any = None, batch_size: int | None = None,
+                 shuffle: bool = False, steps: int | None = None, class_weight: Any = None) -> Batches:
+        return Batches(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, steps=steps,
+                       class_weight=class_weight, float_dtype=self._float_dtype(), device=self._device())
+
+    def _model_inputs(self, x: Any) -> Any:
+        """x as the model takes it: a dict by input name becomes the list in the model's input order."""
+        if isinstance(x, dict):
+            inputs = getattr(self, "inputs", None)
+            if not isinstance(inputs, list):
+                raise ValueError(f"{type(self).__name__} takes one input; got a dict with keys {list(x)}")
+            names = [t.name for t in inputs]
+            unknown = [key for key in x if key not in names]
+            missing = [name for name in names if name not in x]
+            if unknown or missing:
+                raise ValueError(f"the model's inputs are named {names}; the data's dict has keys {list(x)}"
+                                 + (f" (unknown: {unknown})" if unknown else "")
+                                 + (f" (missing: {missing})" if missing else ""))
+            return [x[name] for name in names]
+        return x
+
+    def _per_output(self, value: Any, what: str) -> list[Any]:
+        names = self.output_names
+        if len(names) == 1:
+            if isinstance(value, dict) and list(value) == names:
+                return [value[names[0]]]
+            if isinstance(value, (list, tuple)) and len(value) == 1:
+                return [value[0]]
+            return [value]
+        if value is None:
+            return [None] * len(names)
+        if isinstance(value, dict):
+            unknown = [key for key in value if key not in names]
+            if unknown:
+                raise ValueError(f"{what} has keys {unknown}; the model's outputs are {names}")
+            return [value.get(name) for name in names]
+        if isinstance(value, (list, tuple)):
+            if len(value) != len(names):
+                raise ValueError(f"{what} has {len(value)} entries for the model's {len(names)} outputs {names}")
+            return list(value)
+        if what == "sample_weight":
+            return [value] * len(names)
+        raise ValueError(f"{what} must hold one entry per output {names} (a list or a dict by output name); got one "
+                         f"{type(value).__name__}")
+
+    def _forward(self, x: Any, training: bool) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+        outputs = self(x, training=training)
+        if isinstance(outputs, dict):
+            flat = [outputs[name] for name in self.output_names]
+        elif isinstance(outputs, (list, tuple)):
+            flat = list(outputs)
+        else:
+            flat = [outputs]
+        masks = self._output_masks(x, len(flat))
+        return flat, masks
+
+    def _output_masks(self, x: Any, count: int) -> list[torch.Tensor | None]:
+        if isinstance(self, Layer):
+            if not isinstance(x, (torch.Tensor, list)):
+                return [None] * count
+            masks = self.compute_mask(x, None)
+            if isinstance(masks, dict):
+                return [masks.get(name) for name in self.output_names]
+            if isinstance(masks, (list, tuple)):
+                return list(masks) if len(masks) == count else [None] * count
+            return [masks] + [None] * (count - 1)
+        return [None] * count
+
+    # ------------------------------------------------------------------ steps
+    def _loss(self, state: _Compiled, x: Any, y: Any, sample_weight: Any, training: bool
+              ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], list[Any], list[Any], int]:
+        y_pred, masks = self._forward(x, training)
+        y_true = self._per_output(y, "y")
+        if any(t is None for t in y_true):
+            raise ValueError("the data gives no targets (y) for the loss: pass y=, or (x, y) batches")
+        weights = self._per_output(sample_weight, "sample_weight")
+        batch = int(pytree.tree_leaves(x)[0].shape[0])
+        loss = state.loss(y_true, y_pred, weights, masks, batch)
+        if state.regularized is None:
+            state.regularized = regularization_loss(self).grad_fn is not None
+        if state.regularized:
+            loss = loss + regularization_loss(self)
+        return loss, y_true, y_pred, weights, masks, batch
+
+    def _record(self, state: _Compiled, loss: torch.Tensor, y_true: list[Any], y_pred: list[torch.Tensor],
+                weights: list[Any], masks: list[Any], batch: int) -> None:
+        with torch.no_grad():
+            value = loss.detach().float()
+            if state.total is None or state.total.device != value.device:
+                state.total = torch.zeros((), device=value.device)
+            state.total.add_(value * batch)
+            state.count += batch
+            if state.metrics.built is None:
+                state.metrics.build(y_true, y_pred, state.loss)
+            if state.metrics.names:
+                state.metrics.update_state(y_true, [p.detach() for p in y_pred], weights, masks)
+
+    def _train_step(self, x: Any, y: Any, sample_weight: Any, guard: _Interrupts | None = None) -> None:
+        state = self._compiled
+        loss, y_true, y_pred, weights, masks, batch = self._loss(state, x, y, sample_weight, True)
+        optimizer = state.optimizer
+        if needs_build(optimizer):
+            optimizer.build([p for p in self.parameters() if p.requires_grad])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if guard is not None:
+            guard.in_update = True
+        optimizer.step()
+        if state.constrained is None:
+            state.constrained = any(name.endswith("_constraint") and value is not None
+                                    for module in self.modules() for name, value in vars(module).items())
+        if state.constrained:
+            apply_constraints(self)
+        if guard is not None:
+            guard.in_update = False
+            if guard.pending:
+                guard.pending = False
+                raise KeyboardInterrupt
+        self._record(state, loss, y_true, y_pred, weights, masks, batch)
+
+    def _test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
+        state = self._compiled
+        with torch.no_grad():
+            loss, y_true, y_pred, weights, masks, batch = self._loss(state, x, y, sample_weight, False)
+        self._record(state, loss, y_true, y_pred, weights, masks, batch)
+
+    def reset_metrics(self) -> None:
+        """Reset the loss tracker and every metric, as Keras's `reset_metrics`."""
+        state = self._state("reset_metrics")
+        state.total, state.count = None, 0
+        state.metrics.reset_state()
+        for tracker in state.loss.trackers:
+            tracker.reset_state()
+
+    def _results(self) -> dict[str, torch.Tensor]:
+        state = self._compiled
+        total = state.total if state.total is not None else torch.zeros(())
+        logs = {"loss": total / max(state.count, 1)}
+        if state.metrics.built is not None:
+            logs.update(state.metrics.result())
+        for tracker in state.loss.trackers:
+            logs[tracker.name] = tracker.result()
+        return logs
+
+    def _logs(self) -> dict[str, float]:
+        """The current results as Python floats (one device sync)."""
+        results = self._results()
+        values = torch.stack([v.float().to(results["loss"].device) for v in results.values()]).tolist()
+        return dict(zip(results, values))
+
+    def _ordered(self, logs: dict[str, float]) -> float | list[float]:
+        """Keras's list order for `evaluate`: loss, the metrics' own names, the per-output losses, the rest sorted."""
+        state = self._compiled
+        order = ["loss", *[m.name for m in state.metrics.metrics], *[t.name for t in state.loss.trackers]]
+        values = [logs[name] for name in order if name in logs]
+        values += [logs[key] for key in sorted(logs) if key not in order]
+        return values[0] if len(values) == 1 else values
+
+    # ------------------------------------------------------------------ callbacks
+    def _callbacks(self, callbacks: Any, verbose: Any, epochs: int, steps: int | None,
+                   history: bool) -> CallbackList:
+        if isinstance(callbacks, CallbackList):
+            callbacks.set_model(self)
+            return callbacks
+        found = list(callbacks or [])
+        for callback in found:
+            if not isinstance(callback, Callback):
+                raise TypeError(f"callbacks must be kr.callbacks.Callback objects; got {type(callback).__name__}")
+        # Keras's places: the progress bar first, History last (it sees what other callbacks add to the logs).
+        if verbose != 0 and not any(isinstance(c, ProgbarLogger) for c in found):
+            found.insert(0, ProgbarLogger())
+        if history:
+            self.history = History()
+            found.append(self.history)
+        return CallbackList(found, model=self, verbose=1 if verbose == "auto" else verbose, epochs=epochs,
+                            steps=steps)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
+            verbose: int | str = "auto", callbacks: Sequence[Callback] | CallbackList | None = None,
+            validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
+            class_weight: dict[int, float] | None = None, sample_weight: Any = None, initial_epoch: int = 0,
+            steps_per_epoch: int | None = None, validation_steps: int | None = None,
+            validation_batch_size: int | None = None, validation_freq: int | Sequence[int] = 1) -> History:
+        """Train for `epochs` epochs, as Keras's `model.fit`; returns the `History` (also `model.history`).
+
+        Args:
+            x: inputs: a NumPy array or tensor, a list of them (several inputs) or a dict by input
+                name; or a torch `Dataset`/`DataLoader` or a generator yielding `(x, y)` or
+                `(x, y, sample_weight)` batches (then y is None).
+            y: targets, in the structure of the outputs (one array, a list, or a dict by output name).
+            batch_size: samples per batch (default 32; the last, partial batch is kept).
+            epochs: the epoch to stop at (counting from 0, so `initial_epoch` is skipped over).
+            verbose: 0 silent, 1 a progress bar, 2 one line per epoch; "auto" is 1.
+            callbacks: `kr.callbacks` objects.
+            validation_split: the last fraction of the arrays (taken before shuffling) held out for
+                validation each epoch.
+            validation_data: `(x_val, y_val)` or `(x_val, y_val, sample_weight)`, or a DataLoader.
+            shuffle: reshuffle the arrays each epoch (torch's random generator; default True).
+            class_weight: `{class id: weight}` turned into per-sample weights (one output only).
+            sample_weight: per-sample weights (array of length n).
+            initial_epoch: the epoch to start from (to resume a run).
+            steps_per_epoch: batches per epoch (default: all; needed for an endless generator).
+            validation_steps: batches per validation (default: all).
+            validation_batch_size: batch size of the validation (default: batch_size).
+            validation_freq: validate every this many epochs, or at the epochs (1-based) of a list.
+
+        The weights move only through finished steps: bad data raises before the first update, and
+        Ctrl-C stops between steps. Logs and history hold Python floats.
+        """
+        state = self._state("fit")
+        if validation_split and validation_data is None:
+            batches = self._batches(x, y, sample_weight, batch_size, shuffle, steps_per_epoch, class_weight)
+            (x, y, sample_weight), validation_data = batches.split(validation_split)
+            class_weight = None
+        batches = self._batches(x, y, sample_weight, batch_size, shuffle, steps_per_epoch, class_weight)
+        validation: Batches | None = None
+        if validation_data is not None:
+            if isinstance(validation_data, (tuple, list)):
+                if len(validation_data) not in (2, 3):
+                    raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, val_sample_weight); "
+                                     f"got a sequence of {len(validation_data)}")
+                vx, vy, vsw = (*validation_data, None)[:3]
+                validation = self._batches(vx, vy, vsw, validation_batch_size or batch_size, False, validation_steps)
+            else:
+                validation = self._batches(validation_data, None, None, validation_batch_size or batch_size, False,
+                                           validation_steps)
+        callback_list = self._callbacks(callbacks, verbose, epochs, batches.num_batches, history=True)
+        self.stop_training = False
+        step = self._make_train_function(state)
+        guard = _Interrupts()
+        epoch_logs: dict[str, Any] = {}
+        with guard:
+            callback_list.on_train_begin()
+            resumed = callback_list.resume_epoch()
+            start = resumed if resumed is not None else initial_epoch
+            wants_batches = callback_list.wants_train_batches
+            for epoch in range(start, epochs):
+                self.reset_metrics()
+                callback_list.on_epoch_begin(epoch)
+                self.train()
+                index = -1
+                for index, (bx, by, bsw) in enumerate(batches.epoch()):
+                    if wants_batches:
+                        callback_list.on_train_batch_begin(index)
+                    step(self._model_inputs(bx), by, bsw, guard)
+                    if wants_batches:
+                        callback_list.on_train_batch_end(index, LazyLogs(self._logs))
+                    if self.stop_training:
+                        break
+                if index < 0:       # an exhausted generator
+                    self.stop_training = True
+                    break
+                epoch_logs = self._logs()
+                self.eval()
+                if validation is not None and _should_validate(epoch, validation_freq):
+                    val_logs = self._evaluate_batches(validation, callback_list)
+                    epoch_logs.update({f"val_{key}": value for key, value in val_logs.items()})
+                callback_list.on_epoch_end(epoch, epoch_logs)
+                if self.stop_training:
+                    break
+            callback_list.on_train_end(epoch_logs)
+        assert self.history is not None
+        return self.history
+
+    def _make_train_function(self, state: _Compiled) -> Callable[..., None]:
+        if not state.jit_compile:
+            return self._train_step
+        if state.step_fn is None:
+            state.step_fn = torch.compile(self._train_step)
+        return state.step_fn
+
+    # ------------------------------------------------------------------ evaluate
+    def _evaluate_batches(self, batches: Batches, callback_list: CallbackList) -> dict[str, float]:
+        self.eval()
+        self.reset_metrics()
+        callback_list.on_test_begin()
+        for index, (bx, by, bsw) in enumerate(batches.epoch()):
+            callback_list.on_test_batch_begin(index)
+            self._test_step(self._model_inputs(bx), by, bsw)
+            callback_list.on_test_batch_end(index, LazyLogs(self._logs))
+        logs = self._logs()
+        callback_list.on_test_end(logs)
+        return logs
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
+                 sample_weight: Any = None, steps: int | None = None,
+                 callbacks: Sequence[Callback] | CallbackList | None = None,
+                 return_dict: bool = False) -> float | list[float] | dict[str, float]:
+        """The loss and metrics over the data, as Keras's `model.evaluate`.
+
+        Args:
+            x, y, sample_weight: as `fit`.
+            batch_size: samples per batch (default 32).
+            verbose: 0 silent, 1 a progress bar, 2 a line; "auto" is 1.
+            steps: batches to run (default: all).
+            callbacks: `kr.callbacks` objects (their `on_test_*` hooks run).
+            return_dict: a dict by name instead of Keras's list.
+
+        Returns the loss alone when there are no metrics, else the list `[loss, metrics...]`
+        (Keras's order), or the dict.
+        """
+        self._state("evaluate")
+        batches = self._batches(x, y, sample_weight, batch_size, False, steps)
+        callback_list = self._callbacks(callbacks, verbose, 1, batches.num_batches, history=False)
+        logs = self._evaluate_batches(batches, callback_list)
+        return logs if return_dict else self._ordered(logs)
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto", steps: int | None = None,
+                callbacks: Sequence[Callback] | CallbackList | None = None) -> Any:
+        """The outputs over the data as NumPy arrays (the outputs' structure), as Keras's `model.predict`.
+
+        Args:
+            x: inputs as `fit` takes them (a Dataset/DataLoader/generator yielding x or (x, ...)).
+            batch_size: samples per batch (default 32).
+            verbose: 0 silent, 1 a progress bar, 2 a line; "auto" is 1.
+            steps: batches to run (default: all).
+            callbacks: `kr.callbacks` objects (their `on_predict_*` hooks run).
+        """
+        batches = self._batches(x, None, None, batch_size, False, steps)
+        callback_list = self._callbacks(callbacks, verbose, 1, batches.num_batches, history=False)
+        self.eval()
+        callback_list.on_predict_begin()
+        collected: list[Any] = []
+        spec = None
+        with torch.no_grad():
+            for index, (bx, _, _) in enumerate(batches.epoch()):
+                callback_list.on_predict_batch_begin(index)
+                outputs = self(self._model_inputs(bx), training=False)
+                leaves, spec = pytree.tree_flatten(outputs)
+                collected.append([leaf.detach() for leaf in leaves])
+                callback_list.on_predict_batch_end(index, {"outputs": outputs})
+        callback_list.on_predict_end()
+        if not collected or spec is None:
+            raise ValueError("predict() got no data: x yielded no batch")
+        merged = [torch.cat([batch[i] for batch in collected]).cpu().numpy() for i in range(len(collected[0]))]
+        return pytree.tree_unflatten(merged, spec)
+
+    # ------------------------------------------------------------------ single batches
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                       class_weight: dict[int, float] | None = None,
+                       return_dict: bool = False) -> float | list[float] | dict[str, float]:
+        """One training step on one batch, as Keras's `train_on_batch` (metrics accumulate until
+        `reset_metrics()`); returns the loss (and metrics) so far."""
+        state = self._state("train_on_batch")
+        batches = self._batches(x, y, sample_weight, None, False, None, class_weight)
+        batches.batch_size = batches.num_samples or 1
+        batches.num_batches = 1
+        self.train()
+        for bx, by, bsw in batches.epoch():
+            self._make_train_function(state)(self._model_inputs(bx), by, bsw, None)
+        logs = self._logs()
+        return logs if return_dict else self._ordered(logs)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                      return_dict: bool = False) -> float | list[float] | dict[str, float]:
+        """The loss (and metrics) on one batch, as Keras's `test_on_batch`."""
+        self._state("test_on_batch")
+        batches = self._batches(x, y, sample_weight, None, False, None)
+        batches.batch_size = batches.num_samples or 1
+        batches.num_batches = 1
+        self.eval()
+        for bx, by, bsw in batches.epoch():
+            self._test_step(self._model_inputs(bx), by, bsw)
+        logs = self._logs()
+        return logs if return_dict else self._ordered(logs)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        """The outputs for one batch as NumPy arrays, as Keras's `predict_on_batch`."""
+        self.eval()
+        with torch.no_grad():
+            outputs = self(self._model_inputs(structure(x, self._float_dtype())), training=False)
+        return pytree.tree_map(lambda t: t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t, outputs)
+
+
+def _should_validate(epoch: int, frequency: int | Sequence[int]) -> bool:
+    if isinstance(frequency, int):
+        return (epoch + 1) % frequency == 0
+    return epoch + 1 in frequency
+
+
+__all__ = ["Trainer"]
