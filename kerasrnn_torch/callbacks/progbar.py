@@ -31,6 +31,11 @@ def _per_step(seconds: float, steps: int) -> str:
     return f"{per * 1e6:.0f}us/step" if per < 1e-3 else f"{per * 1e3:.0f}ms/step" if per < 1 else f"{per:.0f}s/step"
 
 
+def _interactive() -> bool:
+    """A terminal, or a notebook (where `tqdm.auto` picks its widget): somewhere a bar can redraw."""
+    return sys.stdout.isatty() or type(sys.stdout).__module__.startswith("ipykernel")
+
+
 class ProgbarLogger(Callback):
     """Keras's progress output for `fit`, `evaluate` and `predict`, as `keras.callbacks.ProgbarLogger`.
 
@@ -67,7 +72,7 @@ class ProgbarLogger(Callback):
         self._started = time.perf_counter()
         self._next_draw = 0.0
         self._seen = 0
-        if self.verbose == 1:
+        if self.verbose == 1 and _interactive():
             self._bar = tqdm(total=self.params.get("steps"), file=sys.stdout, leave=True, dynamic_ncols=True,
                              bar_format="{n_fmt}/{total_fmt} {bar} {elapsed}<{remaining}{postfix}",
                              mininterval=REFRESH_SECONDS)
@@ -92,6 +97,9 @@ class ProgbarLogger(Callback):
         elif self.verbose == 2:
             print(f"{self._seen}/{self.params.get('steps') or self._seen} - {seconds:.0f}s - {text}",
                   file=sys.stdout, flush=True)
+        elif self.verbose == 1:         # a log or a pipe: Keras prints the finished bar's line only
+            steps = self.params.get("steps") or self._seen
+            print(f"{self._seen}/{steps} {'━' * 20} {seconds:.0f}s {text}", file=sys.stdout, flush=True)
 
     def _close(self) -> None:
         if self._bar is not None:

@@ -45,7 +45,9 @@ def test_every_example_is_tested_and_says_what_it_shows():
 def test_mnist_rows_trains_on_both_paths_to_the_same_accuracy(tmp_path):
     out = run_example("mnist_rows.py", "--data-dir", str(tmp_path))     # an empty folder: no MNIST there
     assert "SYNTHETIC stand-in" in out and "nothing is downloaded" in out
-    assert re.search(r"^\d+/\d+ ━{20} \d+s \d+ms/step - accuracy: [\d.]+ - loss: [\d.]+$", out, flags=re.MULTILINE)
+    # fit's progress line, as Keras prints it to a log: the finished bar with loss, metrics, validation
+    assert re.search(r"^\d+/\d+ ━{20} \d+s \d+m?s/step - loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - "
+                     r"val_accuracy: [\d.]+$", out, flags=re.MULTILINE)
     assert re.search(r"^epoch 3 fused path: .* \(layer\.last_path = 'fused'\)$", out, flags=re.MULTILINE)
     assert re.search(r"^epoch 3  loop path: .* \(layer\.last_path = 'loop'\)$", out, flags=re.MULTILINE)
     fused = number(r"^final test accuracy: fused ([\d.]+)", out)
