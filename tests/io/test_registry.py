@@ -28,7 +28,10 @@ EXPECTED_PUBLIC_NAMES = {
     "optimizers", "summary", "testing",
     # The layers around recurrent ones (convolutions, activations, pooling, padding, noise, normalization).
     "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
-    "Identity"}
+    "Identity", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "ZeroPadding1D", "Cropping1D",
+    "UpSampling1D", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "UnitNormalization",
+    "GroupNormalization"}
 
 
 def define_prelu():

@@ -20,6 +20,22 @@ LAYERS = [
     ("ELU", {"alpha": 0.5}, (5, 3)),
     ("Softmax", {"axis": 1}, (5, 3)),
     ("Identity", {}, (5, 3)),
+    ("MaxPooling2D", {"pool_size": 2, "padding": "same"}, (5, 4, 2)),
+    ("MaxPooling3D", {"pool_size": (1, 2, 2)}, (2, 4, 4, 2)),
+    ("AveragePooling1D", {"pool_size": 2, "strides": 1}, (5, 3)),
+    ("AveragePooling2D", {"pool_size": 2, "data_format": "channels_first"}, (2, 4, 4)),
+    ("GlobalAveragePooling2D", {"keepdims": True}, (3, 4, 2)),
+    ("GlobalAveragePooling3D", {}, (2, 3, 4, 2)),
+    ("GlobalMaxPooling2D", {"data_format": "channels_first"}, (3, 4, 2)),
+    ("GlobalMaxPooling3D", {}, (2, 3, 4, 2)),
+    ("ZeroPadding1D", {"padding": (1, 2)}, (5, 3)),
+    ("Cropping1D", {"cropping": (1, 2)}, (5, 3)),
+    ("UpSampling1D", {"size": 3}, (5, 3)),
+    ("SpatialDropout1D", {"rate": 0.3, "seed": 1}, (5, 3)),
+    ("GaussianNoise", {"stddev": 0.2, "seed": 1}, (5, 3)),
+    ("GaussianDropout", {"rate": 0.2}, (5, 3)),
+    ("UnitNormalization", {"axis": [1, 2]}, (5, 3)),
+    ("GroupNormalization", {"groups": 2, "epsilon": 1e-4}, (5, 4)),
 ]
 
 
