@@ -1,7 +1,7 @@
 """The registry: a layer class declares its Keras name on itself and is then read and written in Keras files.
 
-The proof that nothing else needs editing: a layer defined here, in the test (Keras's `PReLU`, which
-kerasrnn_torch does not have), registered with `@register_keras_class`, goes through `save_keras`,
+The proof that nothing else needs editing: a layer defined here, in the test (a minimal Keras `PReLU`,
+standing in for the package's own, which the fixture unregisters meanwhile), registered with `@register_keras_class`, goes through `save_keras`,
 `kr.from_keras` and Keras's own `load_model` with its weights, and through `save_keras_weights` /
 `load_keras_weights`; a user's layer registered under a package name round-trips through our files.
 """
@@ -25,7 +25,13 @@ EXPECTED_PUBLIC_NAMES = {
     "RepeatVector", "Reshape", "Sequential", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "Subtract",
     "TimeDistributed", "activations", "apply_constraints", "constraints", "force_path", "from_keras",
     "initializers", "load_keras_weights", "regularization_loss", "regularizers", "save_keras", "save_keras_weights",
-    "callbacks", "losses", "metrics", "optimizers", "summary", "testing"}
+    "callbacks", "losses", "metrics", "optimizers", "summary", "testing",
+    # The layers around recurrent ones (convolutions, activations, pooling, padding, noise, normalization).
+    "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
+    "Identity", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "ZeroPadding1D", "Cropping1D",
+    "UpSampling1D", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "UnitNormalization",
+    "GroupNormalization"}
 
 
 def define_prelu():
@@ -56,9 +62,13 @@ def define_prelu():
 
 @pytest.fixture
 def prelu():
-    cls = define_prelu()
-    yield cls
-    unregister_keras_class(cls)
+    unregister_keras_class(kr.PReLU)
+    try:
+        cls = define_prelu()
+        yield cls
+        unregister_keras_class(cls)
+    finally:
+        register_keras_class("PReLU")(kr.PReLU)
 
 
 def test_the_public_names_are_unchanged():

@@ -1,4 +1,5 @@
-"""Activation layers: Activation."""
+"""Activation layers: Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax."""
 from .activation import Activation
+from .activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 
-__all__ = ["Activation"]
+__all__ = ["Activation", "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax"]

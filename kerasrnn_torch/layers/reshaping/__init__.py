@@ -1,4 +1,5 @@
-"""Reshaping layers: Flatten, Permute, RepeatVector, Reshape."""
+"""Reshaping layers: Flatten, Permute, RepeatVector, Reshape, ZeroPadding1D, Cropping1D, UpSampling1D."""
 from .reshaping import Flatten, Permute, RepeatVector, Reshape
+from .sequence_padding import Cropping1D, UpSampling1D, ZeroPadding1D
 
-__all__ = ["Flatten", "Permute", "RepeatVector", "Reshape"]
+__all__ = ["Cropping1D", "Flatten", "Permute", "RepeatVector", "Reshape", "UpSampling1D", "ZeroPadding1D"]

@@ -1,0 +1,63 @@
+"""Keras files both ways for the layers around recurrent ones: `kr.save_keras` then Keras's `load_model`
+gives the same numbers, and a Keras-saved model loads with `kr.from_keras` with the same numbers."""
+import keras
+import numpy as np
+import pytest
+import torch
+
+import kerasrnn_torch as kr
+from reference import OUTPUT_ATOL, assert_close, random_weights
+
+# (class name, constructor arguments, input shape without the batch axis)
+LAYERS = [
+    ("Conv2D", {"filters": 3, "kernel_size": 2, "padding": "same", "strides": 2}, (5, 4, 2)),
+    ("Conv3D", {"filters": 2, "kernel_size": (1, 2, 2), "data_format": "channels_first"}, (2, 3, 4, 4)),
+    ("Conv1DTranspose", {"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"}, (5, 2)),
+    ("Conv2DTranspose", {"filters": 2, "kernel_size": 3, "strides": 2, "output_padding": 1}, (3, 4, 2)),
+    ("ReLU", {"max_value": 1.0, "negative_slope": 0.1, "threshold": 0.2}, (5, 3)),
+    ("LeakyReLU", {"negative_slope": 0.2}, (5, 3)),
+    ("PReLU", {"shared_axes": [1]}, (5, 3)),
+    ("ELU", {"alpha": 0.5}, (5, 3)),
+    ("Softmax", {"axis": 1}, (5, 3)),
+    ("Identity", {}, (5, 3)),
+    ("MaxPooling2D", {"pool_size": 2, "padding": "same"}, (5, 4, 2)),
+    ("MaxPooling3D", {"pool_size": (1, 2, 2)}, (2, 4, 4, 2)),
+    ("AveragePooling1D", {"pool_size": 2, "strides": 1}, (5, 3)),
+    ("AveragePooling2D", {"pool_size": 2, "data_format": "channels_first"}, (2, 4, 4)),
+    ("GlobalAveragePooling2D", {"keepdims": True}, (3, 4, 2)),
+    ("GlobalAveragePooling3D", {}, (2, 3, 4, 2)),
+    ("GlobalMaxPooling2D", {"data_format": "channels_first"}, (3, 4, 2)),
+    ("GlobalMaxPooling3D", {}, (2, 3, 4, 2)),
+    ("ZeroPadding1D", {"padding": (1, 2)}, (5, 3)),
+    ("Cropping1D", {"cropping": (1, 2)}, (5, 3)),
+    ("UpSampling1D", {"size": 3}, (5, 3)),
+    ("SpatialDropout1D", {"rate": 0.3, "seed": 1}, (5, 3)),
+    ("GaussianNoise", {"stddev": 0.2, "seed": 1}, (5, 3)),
+    ("GaussianDropout", {"rate": 0.2}, (5, 3)),
+    ("UnitNormalization", {"axis": [1, 2]}, (5, 3)),
+    ("GroupNormalization", {"groups": 2, "epsilon": 1e-4}, (5, 4)),
+]
+
+
+def inputs_for(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal((2, *shape)).astype("float32")
+
+
+@pytest.mark.parametrize("name, kwargs, shape", LAYERS, ids=[n for n, *_ in LAYERS])
+def test_layer_goes_through_keras_files_both_ways(name, kwargs, shape, tmp_path):
+    theirs = keras.Sequential([keras.Input(shape), getattr(keras.layers, name)(**kwargs)])
+    random_weights(theirs.layers[0])
+    x = inputs_for(shape)
+    expected = np.asarray(theirs.predict(x, verbose=0))
+    keras_path = tmp_path / "keras.keras"
+    theirs.save(keras_path)
+    ours = kr.from_keras(keras_path).eval()
+    assert type(ours.layers[-1]) is getattr(kr, name)
+    assert_close(ours(torch.from_numpy(x)), expected, OUTPUT_ATOL, "from_keras")
+
+    our_path = tmp_path / "ours.keras"
+    kr.save_keras(ours, our_path)
+    again = keras.models.load_model(our_path)
+    assert type(again.layers[-1]).__name__ == name
+    assert_close(again.predict(x, verbose=0), expected, OUTPUT_ATOL, "save_keras then load_model")
+    assert again.count_params() == ours.count_params() == theirs.count_params()
