@@ -69,3 +69,8 @@ __all__ += ["testing"]
 from . import optimizers  # noqa: E402
 
 __all__ += ["optimizers"]
+
+# kr.ops: Keras 3's keras.ops functions, on tensors and recorded in functional graphs.
+from . import ops  # noqa: E402
+
+__all__ += ["ops"]
