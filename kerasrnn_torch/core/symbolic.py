@@ -183,7 +183,7 @@ class KerasTensor:
     __le__ = _operator("less_equal")
     __gt__ = _operator("greater")
     __ge__ = _operator("greater_equal")
-    __ne__ = _operator("not_equal")       # type: ignore[assignment]   (as Keras: `==` stays identity)
+    __ne__ = _operator("not_equal")  # as Keras: `==` stays identity
     __and__ = _operator("logical_and")
     __rand__ = _operator("logical_and", reflected=True)
     __or__ = _operator("logical_or")

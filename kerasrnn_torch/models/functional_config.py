@@ -109,7 +109,7 @@ def model_from_config(cls, config: dict, owner: str, make_layer=None):
     operations = {entry_name(entry) for entry in entries if is_operation(entry)}
     kept = _operations_used(entries, operations, config)
     entries = [entry for entry in entries if not is_operation(entry) or entry_name(entry) in kept]
-    created = {}
+    created: dict[str, Any] = {}
     for entry in entries:
         name = entry.get("name") or entry.get("config", {}).get("name")
         if is_operation(entry):

@@ -67,6 +67,27 @@ def tensor(x: Any, dtype: DTypeLike = None) -> torch.Tensor:
     return result if wanted is None else result.to(wanted)
 
 
+_NARROWED = {torch.int64: torch.int32, torch.float64: torch.float32}
+
+
+def result_type(*values: Any) -> torch.dtype:
+    """Keras's `result_type` of tensors, dtypes and Python numbers: torch's promotion (numbers weak), then
+    64-bit types narrowed to 32 bits, as Keras's JAX-style rules give (`maximum`, `matmul` and others use it)."""
+    dtype: torch.dtype | None = None
+    numbers = []
+    for value in values:
+        if isinstance(value, (bool, int, float)):
+            numbers.append(value)
+            continue
+        other = value if isinstance(value, torch.dtype) else value.dtype
+        dtype = other if dtype is None else torch.promote_types(dtype, other)
+    if dtype is None:
+        dtype = tensor(numbers[0]).dtype if numbers else floatx()
+    for number in numbers:
+        dtype = torch.result_type(torch.empty((1,), dtype=dtype), number)
+    return _NARROWED.get(dtype, dtype)
+
+
 def is_float(x: torch.Tensor) -> bool:
     return x.dtype.is_floating_point
 

@@ -116,7 +116,8 @@ def normalize(x: Any, axis: int = -1, order: int = 2, epsilon: float | None = No
     epsilon = EPSILON if epsilon is None else epsilon
     if order == 2:
         square_sum = torch.sum(torch.square(x), dim=axis, keepdim=True)
-        inverse = torch.clamp(torch.rsqrt(square_sum), max=1.0 / epsilon)
+        inverse = torch.rsqrt(square_sum)
+        inverse = torch.minimum(inverse, torch.tensor(1.0 / epsilon, dtype=inverse.dtype, device=inverse.device))
         return x * inverse
     norm = torch.linalg.vector_norm(x, ord=order, dim=axis, keepdim=True)
-    return torch.divide(x, torch.clamp(norm, min=epsilon))
+    return torch.divide(x, torch.maximum(norm, torch.tensor(epsilon, dtype=norm.dtype, device=norm.device)))

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from .core import DTypeLike, as_float, floatx, tensor, to_dtype
+from .core import DTypeLike, as_float, floatx, result_type, tensor, to_dtype
 from .operation import operation
 
 Axis = Any      # None, an int, or a tuple/list of ints
@@ -24,11 +24,11 @@ def _axes(axis: Axis) -> Any:
 
 
 def _promoted(x1: Any, x2: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """Both as tensors of their common dtype (Python numbers do not raise a tensor's dtype within its kind)."""
-    a, b = tensor(x1), tensor(x2)
-    dtype = torch.result_type(x1 if isinstance(x1, (int, float)) and not isinstance(x1, bool) else a,
-                              x2 if isinstance(x2, (int, float)) and not isinstance(x2, bool) else b)
-    return a.to(dtype), b.to(dtype)
+    """Both as tensors of Keras's `result_type` (Python numbers weak, 64-bit types narrowed)."""
+    first = x1 if isinstance(x1, (int, float)) else tensor(x1)
+    second = x2 if isinstance(x2, (int, float)) else tensor(x2)
+    dtype = result_type(first, second)
+    return tensor(x1, dtype), tensor(x2, dtype)
 
 
 # ------------------------------------------------------------------ arithmetic
@@ -55,18 +55,27 @@ def multiply(x1: Any, x2: Any) -> torch.Tensor:
     return torch.multiply(tensor(x1), tensor(x2))
 
 
+def _divide(x1: Any, x2: Any) -> torch.Tensor:
+    """True division; a Python number stays a number (torch promotes it weakly), as Keras's torch backend."""
+    first_number = isinstance(x1, (int, float)) and not isinstance(x1, bool)
+    second_number = isinstance(x2, (int, float)) and not isinstance(x2, bool)
+    if first_number and not second_number:
+        return x1 / tensor(x2)
+    if second_number and not first_number:
+        return tensor(x1) / x2
+    return torch.divide(tensor(x1), tensor(x2))
+
+
 @operation("Divide")
 def divide(x1: Any, x2: Any) -> torch.Tensor:
     """`x1 / x2`, as `keras.ops.divide` (true division: ints give floats)."""
-    return torch.divide(x1 if isinstance(x1, (int, float)) else tensor(x1),
-                        x2 if isinstance(x2, (int, float)) else tensor(x2))
+    return _divide(x1, x2)
 
 
 @operation("TrueDivide")
 def true_divide(x1: Any, x2: Any) -> torch.Tensor:
     """`x1 / x2`, as `keras.ops.true_divide`."""
-    return torch.divide(x1 if isinstance(x1, (int, float)) else tensor(x1),
-                        x2 if isinstance(x2, (int, float)) else tensor(x2))
+    return _divide(x1, x2)
 
 
 @operation("FloorDivide")
@@ -79,8 +88,8 @@ def floor_divide(x1: Any, x2: Any) -> torch.Tensor:
 @operation("Mod")
 def mod(x1: Any, x2: Any) -> torch.Tensor:
     """`x1 % x2` (the divisor's sign), as `keras.ops.mod`."""
-    a, b = _promoted(x1, x2)
-    if a.dtype == torch.bool:
+    a, b = tensor(x1), tensor(x2)
+    if a.dtype == torch.bool and b.dtype == torch.bool:
         a, b = a.to(torch.int32), b.to(torch.int32)
     return torch.remainder(a, b)
 
@@ -439,8 +448,8 @@ def ones(shape: Any, dtype: DTypeLike = None) -> torch.Tensor:
 
 
 def full(shape: Any, fill_value: Any, dtype: DTypeLike = None) -> torch.Tensor:
-    """`fill_value` everywhere in `shape`, as `keras.ops.full` (the dtype: `fill_value`'s by default)."""
-    value = tensor(fill_value, dtype)
+    """`fill_value` everywhere in `shape`, as `keras.ops.full` (float32 by default)."""
+    value = tensor(fill_value, to_dtype(dtype) or floatx())
     return torch.broadcast_to(value, _shape(shape)).clone()
 
 
@@ -523,7 +532,7 @@ def matmul(x1: Any, x2: Any) -> torch.Tensor:
     if a.dtype == torch.int8 and b.dtype == torch.int8:
         result = torch.int32
     else:
-        result = torch.promote_types(a.dtype, b.dtype)
+        result = result_type(a, b)
     compute = result
     if result == torch.bool or (not result.is_floating_point and a.device.type != "cpu"):
         compute = floatx()
@@ -536,7 +545,7 @@ def matmul(x1: Any, x2: Any) -> torch.Tensor:
 def dot(x1: Any, x2: Any) -> torch.Tensor:
     """NumPy's dot (matmul, or a product with a scalar), as `keras.ops.dot`."""
     a, b = tensor(x1), tensor(x2)
-    result = torch.promote_types(a.dtype, b.dtype)
+    result = result_type(a, b)
     compute = result if result.is_floating_point else floatx()
     if compute == torch.float16 and a.device.type == "cpu":
         compute = torch.float32
@@ -558,7 +567,7 @@ def einsum(subscripts: str, *operands: Any) -> torch.Tensor:
 def tensordot(x1: Any, x2: Any, axes: Any = 2) -> torch.Tensor:
     """The sum of products over `axes` (a count, or the two tensors' axes), as `keras.ops.tensordot`."""
     a, b = tensor(x1), tensor(x2)
-    result = torch.promote_types(a.dtype, b.dtype)
+    result = result_type(a, b)
     compute = result if result.is_floating_point else floatx()
     if compute == torch.float16 and a.device.type == "cpu":
         compute = torch.float32
