@@ -43,6 +43,15 @@ class OperationSpec:
     def public_name(self) -> str:
         return self.function.__name__
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # Pickled by Keras name: the module's attribute of the function's name is its dispatching wrapper.
+        return spec_named, (self.keras_name,)
+
+
+def spec_named(keras_name: str) -> OperationSpec:
+    """The registered operation of a Keras class name (how a pickled model finds its operations again)."""
+    return OPERATIONS[keras_name]
+
 
 OPERATIONS: dict[str, OperationSpec] = {}
 """Keras class name -> the operation, for every operation a file may hold."""

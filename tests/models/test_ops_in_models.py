@@ -75,7 +75,7 @@ def test_operations_are_not_layers_and_hold_nothing():
     assert not any("add" in key or "get_item" in key for key in model.state_dict())
     assert model.count_params() == keras_model.count_params()
     text = model.summary(print_fn=None)
-    assert "multi_head_attention" in text
+    assert "multi_head_attention" in text and "(Add)" in text and "(GetItem)" in text     # as Keras's table
 
 
 def test_get_config_writes_operation_entries_as_keras_does():
@@ -168,3 +168,14 @@ def test_mask_making_operations_in_keras_files_are_still_left_to_the_mask_rule(t
     assert "NotEqual" in {entry["class_name"] for entry in config["layers"]}
     model = kr.Model.from_config(config)
     assert not any(ops.is_operation(op) for op in model.operations)
+
+
+def test_models_with_operations_pickle_copy_and_compile():
+    import copy
+    import pickle
+
+    a = kr.Input(shape=(3,))
+    model = kr.Model(a, kr.Dense(2)(ops.mean(a[:, None] + a[:, :, None], axis=1)))
+    x = torch.randn(2, 3)
+    for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        torch.testing.assert_close(other(x), model(x))
