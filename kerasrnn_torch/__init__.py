@@ -74,3 +74,8 @@ __all__ += ["optimizers"]
 from . import callbacks, losses, metrics  # noqa: E402
 
 __all__ += ["callbacks", "losses", "metrics"]
+
+# kr.ops: Keras 3's keras.ops functions, on tensors and recorded in functional graphs.
+from . import ops  # noqa: E402
+
+__all__ += ["ops"]

@@ -23,7 +23,7 @@ PACKAGE = "kerasrnn_torch"
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), PACKAGE)
 # The order of the parts: a part may import its own and the ones before it. Top-level helper modules
 # (_checks, activations, initializers, ...) come first; the package's __init__ and __main__ last.
-ORDER = ("helpers", "core", "engine", "layers", "models", "io", "testing", "top")
+ORDER = ("helpers", "core", "ops", "engine", "layers", "models", "io", "testing", "top")
 TOP_MODULES = {"__init__", "__main__"}
 TOP_PACKAGES = {"benchmarks"}
 ENGINE = f"{PACKAGE}.layers.rnn.engine"

@@ -35,7 +35,7 @@ from torch.utils import _pytree as pytree
 
 from .. import _dtypes
 from .._checks import add_note, describe, shape_text
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 from .._types import InputShape, ShapeLike
 from .dry_run import dry_run
@@ -69,11 +69,42 @@ def shifted(sources: MaskSources, levels: int) -> MaskSources:
     return tuple((node, distance + levels) for node, distance in sources)
 
 
+OPERATORS: dict[str, Callable[..., Any]] = {}
+"""The `kr.ops` functions KerasTensor's operators call, by name: filled in by `kerasrnn_torch.ops`
+(core imports no higher part, so the operations register themselves here)."""
+
+
+def _ops_function(name: str) -> Callable[..., Any]:
+    function = OPERATORS.get(name)
+    if function is None:
+        raise TypeError(f"KerasTensor operators record kr.ops operations: import kerasrnn_torch.ops first "
+                        f"(kr.ops.{name} is not registered)")
+    return function
+
+
+def _operator(name: str, reflected: bool = False) -> Callable[..., Any]:
+    def method(self: KerasTensor, other: Any) -> Any:
+        function = _ops_function(name)
+        return function(other, self) if reflected else function(self, other)
+    method.__name__ = f"__{'r' if reflected else ''}{name}__"
+    method.__doc__ = f"kr.ops.{name}({'other, self' if reflected else 'self, other'}), recorded in the graph."
+    return method
+
+
+def _unary_operator(name: str) -> Callable[..., Any]:
+    def method(self: KerasTensor) -> Any:
+        return _ops_function(name)(self)
+    method.__name__ = f"__{name}__"
+    method.__doc__ = f"kr.ops.{name}(self), recorded in the graph."
+    return method
+
+
 class KerasTensor:
     """A placeholder for a tensor of a functional model: what `kr.Input` and layers called on it return.
 
-    It holds no data: arithmetic on it goes through a layer
-    (`kr.Add()([a, b])`, `kr.Lambda(fn)(x)`). Made by `kr.Input` and by
+    It holds no data: arithmetic and slicing on it (`x + inputs`, `x * 2`,
+    `x[:, -1]`, `x @ w`, `x > 0`) and the `kr.ops` functions record Keras's
+    operations in the graph, as Keras 3 does. Made by `kr.Input` and by
     layer calls, not by hand.
 
     Args:
@@ -126,12 +157,42 @@ class KerasTensor:
     def __array__(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError(f"{self!r} is symbolic and has no values; call the model on real tensors")
 
-    def _no_math(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise TypeError(f"{self!r} is symbolic: compute on it with layers, e.g. kr.Add()([a, b]) or "
-                        "kr.Lambda(lambda t: ...)(x), so that the model can repeat the computation")
+    def __iter__(self) -> NoReturn:
+        raise TypeError(f"{self!r} is symbolic: iterating over it is not supported (as in Keras); index it "
+                        "(x[:, 0]) or split it with kr.ops.split / kr.ops.unstack-like slicing")
 
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _no_math
-    __matmul__ = __rmatmul__ = __neg__ = __pow__ = __getitem__ = __iter__ = _no_math
+    # Python's operators record Keras's operations, as Keras 3's KerasTensor does: `x + y` is
+    # kr.ops.add(x, y) (Keras's "Add"), `x[:, -1]` kr.ops.get_item (Keras's "GetItem"), ...
+    __add__ = _operator("add")
+    __radd__ = _operator("add", reflected=True)
+    __sub__ = _operator("subtract")
+    __rsub__ = _operator("subtract", reflected=True)
+    __mul__ = _operator("multiply")
+    __rmul__ = _operator("multiply", reflected=True)
+    __matmul__ = _operator("matmul")
+    __rmatmul__ = _operator("matmul", reflected=True)
+    __truediv__ = _operator("true_divide")
+    __rtruediv__ = _operator("true_divide", reflected=True)
+    __floordiv__ = _operator("floor_divide")
+    __rfloordiv__ = _operator("floor_divide", reflected=True)
+    __mod__ = _operator("mod")
+    __rmod__ = _operator("mod", reflected=True)
+    __pow__ = _operator("power")
+    __rpow__ = _operator("power", reflected=True)
+    __lt__ = _operator("less")
+    __le__ = _operator("less_equal")
+    __gt__ = _operator("greater")
+    __ge__ = _operator("greater_equal")
+    __ne__ = _operator("not_equal")  # as Keras: `==` stays identity
+    __and__ = _operator("logical_and")
+    __rand__ = _operator("logical_and", reflected=True)
+    __or__ = _operator("logical_or")
+    __ror__ = _operator("logical_or", reflected=True)
+    __neg__ = _unary_operator("negative")
+    __abs__ = _unary_operator("absolute")
+    __invert__ = _unary_operator("logical_not")
+    __getitem__ = _operator("get_item")
+    __hash__ = object.__hash__
 
 
 @dataclasses.dataclass(eq=False)
@@ -184,7 +245,9 @@ class MaskRule:
                 if wanted in parameters and arguments.get(wanted) is None:
                     routes.append((name, wanted))
         first = next(iter(arguments))
-        return cls(tuple(routes), first, callable(getattr(layer, "compute_mask", None)))
+        # Keras's operations (kr.ops calls) take no masks and make none.
+        takes_mask = callable(getattr(layer, "compute_mask", None)) and not getattr(layer, "is_operation", False)
+        return cls(tuple(routes), first, takes_mask)
 
     def masks_in(self, arguments: dict, mask_of) -> dict:
         """The mask keyword arguments for this call (`mask_of(tensor)` gives a tensor's mask)."""

@@ -81,9 +81,12 @@ class Model(Trainer, Layer):
         self.inputs = _keras_tensors(inputs, "inputs", owner)
         self.outputs = _keras_tensors(outputs, "outputs", owner)
         graph = _Graph(self.inputs, self.outputs, owner)
-        self._layers = graph.layers
+        # Keras lists its operations (kr.ops calls, `x + y`, `x[:, -1]`) in `operations`, not in `layers`:
+        # they hold no weights and are no submodules, so `state_dict()` and `get_weights()` skip them.
+        self._operations = graph.layers
+        self._layers = [layer for layer in graph.layers if not getattr(layer, "is_operation", False)]
         self._nodes = graph.nodes
-        for key, layer in _attribute_names(self, graph.layers):
+        for key, layer in _attribute_names(self, self._layers):
             if not isinstance(layer, InputLayer):
                 self.add_module(key, layer)
         self._program = _Program(graph, self.inputs, self.outputs, pytree.tree_flatten(outputs)[1])
@@ -96,6 +99,11 @@ class Model(Trainer, Layer):
     def layers(self) -> list:
         """The layers in Keras's order (inputs first, then by depth): the order of `get_weights()`."""
         return list(self._layers)
+
+    @property
+    def operations(self) -> list:
+        """The layers and the operations (`kr.ops` calls) in Keras's order, as Keras's `model.operations`."""
+        return list(self._operations)
 
     @property
     def nodes(self) -> list:

@@ -7,6 +7,16 @@ tensor argument is `{"class_name": "__keras_tensor__", "config": {"shape",
 `input_layers`/`output_layers` that pick the model's inputs and outputs.
 `model_from_config(config)` replays those calls on new layers, so it takes a
 Keras functional model's configuration as well as ours.
+
+Operations (`kr.ops` calls, `x + y`, `x[:, -1]`) are entries beside the
+layers, as Keras 3 writes them: `{"module": "keras.src.ops.numpy",
+"class_name": "Add", "config": {"name": "add"}, "registered_name": "Add",
+"inbound_nodes": [...]}`, with a `GetItem` key's slices as
+`{"class_name": "__slice__", "config": {"start", "stop", "step"}}` and `...`
+as `{"class_name": "__ellipsis__", "config": {}}`. Reading, an operation
+whose results only make a layer's `mask=` is left out (the model's mask rule
+recomputes the mask); every other operation is made with `kr.ops`'s
+`Operation` and replayed like a layer.
 """
 from __future__ import annotations
 
@@ -18,8 +28,12 @@ from ..core.config import deserialize_layer, keras_class_name, serialize_layer
 from ..core.input_layer import InputLayer
 from ..layers.rnn.rnn import RNN
 from ..core.symbolic import KerasTensor
+from ..ops.operation import Operation
+from ..ops.operation import is_operation as is_operation_object
 
 KERAS_TENSOR = "__keras_tensor__"
+SLICE = "__slice__"
+ELLIPSIS = "__ellipsis__"
 # Call-context arguments Keras records in a node; the model passes `training` itself, and a
 # recorded `mask: None` is the default.
 _CONTEXT_ARGUMENTS = ("training",)
@@ -47,12 +61,19 @@ def model_config(model) -> dict:
             dtype = str(value.dtype).replace("torch.", "")
             return {"class_name": KERAS_TENSOR,
                     "config": {"shape": list(value.shape), "dtype": dtype, "keras_history": history(value)}}
+        if isinstance(value, slice):
+            return {"class_name": SLICE, "config": {"start": value.start, "stop": value.stop, "step": value.step}}
+        if value is Ellipsis:
+            return {"class_name": ELLIPSIS, "config": {}}
         return value
 
     layers = []
-    for layer in model.layers:
-        entry = serialize_layer(layer)
-        entry["name"] = layer.name
+    for layer in model.operations:
+        if is_operation_object(layer):
+            entry = layer.keras_entry()
+        else:
+            entry = serialize_layer(layer)
+            entry["name"] = layer.name
         nodes = sorted((n for n in model.nodes if n.layer is layer and not n.is_input), key=lambda n: n.call_index)
         entry["inbound_nodes"] = []
         for node in nodes:
@@ -86,11 +107,14 @@ def model_from_config(cls, config: dict, owner: str, make_layer=None):
     """
     entries = _entries(config, owner)
     operations = {entry_name(entry) for entry in entries if is_operation(entry)}
-    entries = [entry for entry in entries if not is_operation(entry)]
-    created = {}
+    kept = _operations_used(entries, operations, config)
+    entries = [entry for entry in entries if not is_operation(entry) or entry_name(entry) in kept]
+    created: dict[str, Any] = {}
     for entry in entries:
         name = entry.get("name") or entry.get("config", {}).get("name")
-        if entry.get("class_name") == "InputLayer":
+        if is_operation(entry):
+            created[name] = Operation.from_keras_entry(entry, owner)
+        elif entry.get("class_name") == "InputLayer":
             created[name] = InputLayer.from_config(dict(entry.get("config", {})))
         else:
             created[name] = make_layer(entry) if make_layer is not None else deserialize_layer(entry, owner)
@@ -158,11 +182,43 @@ def is_operation(entry) -> bool:
     return entry.get("class_name") != "InputLayer" and isinstance(config, dict) and "trainable" not in config
 
 
-def _without_operation_masks(node, operations, name, owner):
-    """Drop a `mask=` that Keras computed with an operation: the model's mask rule recomputes it.
+def _operations_used(entries, operations, config) -> set:
+    """The operations whose results reach the model's outputs other than as a layer's `mask=`."""
+    by_name = {entry_name(entry): entry for entry in entries}
+    wanted = [history[0] for history in _picked_histories(config.get("output_layers"))]
+    for entry in entries:
+        if not is_operation(entry):
+            for node in entry.get("inbound_nodes", ()):
+                wanted.extend(history[0] for history in _histories(_mask_dropped(node)))
+    kept: set = set()
+    while wanted:
+        name = wanted.pop()
+        if name in operations and name not in kept:
+            kept.add(name)
+            for node in by_name[name].get("inbound_nodes", ()):
+                wanted.extend(history[0] for history in _histories(node))
+    return kept
 
-    Any other use of an operation's result has no counterpart here.
-    """
+
+def _picked_histories(picked) -> list:
+    """The histories of `input_layers`/`output_layers`: one, a list or a dict of them."""
+    if isinstance(picked, dict):
+        return [history for value in picked.values() for history in _picked_histories(value)]
+    if isinstance(picked, list) and len(picked) >= 3 and isinstance(picked[0], str):
+        return [picked]
+    if isinstance(picked, list):
+        return [history for value in picked for history in _picked_histories(value)]
+    return []
+
+
+def _mask_dropped(node):
+    if isinstance(node, dict) and "mask" in node.get("kwargs", {}):
+        return {**node, "kwargs": {k: v for k, v in node["kwargs"].items() if k != "mask"}}
+    return node
+
+
+def _without_operation_masks(node, operations, name, owner):
+    """Drop a `mask=` that Keras computed with an operation: the model's mask rule recomputes it."""
     if not isinstance(node, dict) or not operations:
         return node
     kwargs = dict(node.get("kwargs", {}))
@@ -170,10 +226,6 @@ def _without_operation_masks(node, operations, name, owner):
     if _is_keras_tensor(mask) and mask["config"]["keras_history"][0] in operations:
         del kwargs["mask"]
         node = {**node, "kwargs": kwargs}
-    used = [history[0] for history in _histories(node) if history[0] in operations]
-    if used:
-        raise ValueError(f"{owner}: layer '{name}' takes the result of the operation '{used[0]}' (a keras.ops call "
-                         "in the model); such operations have no counterpart here: compute it inside a kr.Lambda")
     return node
 
 
@@ -220,8 +272,11 @@ def _decode(node, outputs, layer, references: NodeReferences):
     if isinstance(node, dict):
         def decode(value):
             return tensor(value["config"]["keras_history"]) if _is_keras_tensor(value) else value
-        args = pytree.tree_map(decode, node.get("args", []), is_leaf=_is_keras_tensor)
-        kwargs = pytree.tree_map(decode, dict(node.get("kwargs", {})), is_leaf=_is_keras_tensor)
+        args = _constants(pytree.tree_map(decode, node.get("args", []), is_leaf=_is_keras_tensor))
+        kwargs = _constants(pytree.tree_map(decode, dict(node.get("kwargs", {})), is_leaf=_is_keras_tensor))
+        if is_operation_object(layer) and kwargs:      # an operation takes its call's arguments in order
+            args = [*args, *(kwargs.pop(parameter) for parameter in layer.spec.call[len(args):]
+                             if parameter in kwargs)]
     else:           # Keras 2: one entry per input tensor, call keyword arguments on the first
         tensors = [tensor(item) for item in node]
         kwargs = dict(node[0][3]) if len(node[0]) > 3 and isinstance(node[0][3], dict) else {}
@@ -234,6 +289,22 @@ def _decode(node, outputs, layer, references: NodeReferences):
     if kwargs.get("mask", 0) is None:
         kwargs.pop("mask")
     return args, kwargs
+
+
+def _constants(value):
+    """Keras's serialized slices and `...` (a GetItem key's parts) back as Python's."""
+    if isinstance(value, dict) and value.get("class_name") == SLICE:
+        settings = value.get("config", {})
+        return slice(settings.get("start"), settings.get("stop"), settings.get("step"))
+    if isinstance(value, dict) and value.get("class_name") == ELLIPSIS:
+        return Ellipsis
+    if isinstance(value, list):
+        return [_constants(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_constants(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _constants(item) for key, item in value.items()}
+    return value
 
 
 def _resolve(picked, outputs, owner, references: NodeReferences):

@@ -378,20 +378,21 @@ def _finish(module, title, table, print_fn) -> str | None:
 
 
 def functional_summary(model, print_fn=print, line_length: int = 88) -> str | None:
-    """Keras's table for a functional `Model`: one row per layer, with "Connected to".
+    """Keras's table for a functional `Model`: one row per layer or operation, with "Connected to".
 
     Output shapes come from the graph (no dry run); "Connected to" names each
     input of the layer's calls in this model as Keras does:
     `producer[call index][output index]`.
     """
     rows = []
-    for layer in model.layers:
+    for layer in model.operations:      # Keras's table lists operations (kr.ops calls, `x + y`) among the layers
         nodes = [node for node in model.nodes if node.layer is layer]
         shapes = [Shape(t.shape) for t in nodes[0].outputs] if nodes else []
         shape = format_shape(shapes[0]) if len(shapes) == 1 else format_shape(list(shapes))
         sources = [f"{t.node.layer.name}[{t.node.call_index}][{t.index}]" for node in nodes for t in node.inputs]
         params = "0" if not is_built(layer) else f"{sum(w.numel() for w in weights_of(layer)):,}"
-        rows.append([f"{layer.name} ({type(layer).__name__})", shape, params, ", ".join(sources) or "-"])
+        kind = layer.spec.keras_name if getattr(layer, "is_operation", False) else type(layer).__name__
+        rows.append([f"{layer.name} ({kind})", shape, params, ", ".join(sources) or "-"])
     table = render_table(["Layer (type)", "Output Shape", "Param #", "Connected to"], rows, line_length,
                          positions=(0.3, 0.56, 0.7, 1.0))
     return _finish(model, model.name, table, print_fn)

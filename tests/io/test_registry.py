@@ -25,7 +25,7 @@ EXPECTED_PUBLIC_NAMES = {
     "RepeatVector", "Reshape", "Sequential", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "Subtract",
     "TimeDistributed", "activations", "apply_constraints", "constraints", "force_path", "from_keras",
     "initializers", "load_keras_weights", "regularization_loss", "regularizers", "save_keras", "save_keras_weights",
-    "callbacks", "losses", "metrics", "optimizers", "summary", "testing",
+    "callbacks", "losses", "metrics", "ops", "optimizers", "summary", "testing",
     # The layers around recurrent ones (convolutions, activations, pooling, padding, noise, normalization).
     "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
     "Identity", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling2D",

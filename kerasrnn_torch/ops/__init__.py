@@ -1,0 +1,60 @@
+"""`kr.ops`: Keras 3's `keras.ops` functions on torch tensors and in functional graphs.
+
+On torch tensors (and NumPy arrays, Python numbers) each function computes
+at once, with Keras's names, arguments and dtype rules (as Keras's torch
+backend computes them). On KerasTensors (`kr.Input` and what layers return
+on it) it records a node of the graph, as Keras 3 does, so `kr.Model` runs
+it and `save_keras`/`from_keras` write and read it under Keras's class name
+(`Add`, `Mean`, `GetItem`, ...). KerasTensor's operators (`x + inputs`,
+`x * 2`, `-x`, `x[:, -1]`, `x @ w`, `x > 0`) call these functions.
+
+>>> import torch
+>>> from kerasrnn_torch import ops
+>>> ops.mean(torch.ones(2, 3), axis=1)
+tensor([1., 1.])
+"""
+from __future__ import annotations
+
+from ..core import symbolic as _symbolic
+from .core import cast, convert_to_numpy, convert_to_tensor, is_tensor, shape, slice
+from .nn import (elu, gelu, log_softmax, logsumexp, normalize, one_hot, relu, sigmoid, silu, softmax, softplus,
+                 swish)
+from .numpy import (abs, absolute, add, all, any, arange, argmax, argmin, broadcast_to, clip, concatenate, divide,
+                    dot, einsum, equal, exp, expand_dims, eye, floor_divide, full, full_like, get_item, greater,
+                    greater_equal, less, less_equal, linspace, log, logical_and, logical_not, logical_or, matmul,
+                    max, maximum, mean, min, minimum, mod, multiply, negative, not_equal, ones, ones_like, power,
+                    prod, repeat, reshape, split, sqrt, square, squeeze, stack, std, subtract, sum, take,
+                    take_along_axis, tanh, tensordot, tile, transpose, true_divide, var, where, zeros, zeros_like)
+from .operation import OPERATIONS, Operation, is_operation
+
+__all__ = [
+    # arithmetic
+    "abs", "absolute", "add", "clip", "divide", "exp", "floor_divide", "log", "maximum", "minimum", "mod",
+    "multiply", "negative", "power", "sqrt", "square", "subtract", "true_divide",
+    # reductions
+    "all", "any", "argmax", "argmin", "max", "mean", "min", "prod", "std", "sum", "var",
+    # shapes and new tensors
+    "arange", "broadcast_to", "cast", "concatenate", "convert_to_numpy", "convert_to_tensor", "expand_dims", "eye",
+    "full", "full_like", "get_item", "is_tensor", "linspace", "ones", "ones_like", "repeat", "reshape", "shape",
+    "slice", "split", "squeeze", "stack", "take", "take_along_axis", "tile", "transpose", "where", "zeros",
+    "zeros_like",
+    # linear algebra
+    "dot", "einsum", "matmul", "tensordot",
+    # neural networks
+    "elu", "gelu", "log_softmax", "logsumexp", "normalize", "one_hot", "relu", "sigmoid", "silu", "softmax",
+    "softplus", "swish", "tanh",
+    # comparisons and logic
+    "equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_not", "logical_or",
+    "not_equal",
+    # the graph's operation objects
+    "OPERATIONS", "Operation", "is_operation",
+]
+
+# KerasTensor's operators (core/symbolic.py) record these operations.
+_symbolic.OPERATORS.update({
+    "add": add, "subtract": subtract, "multiply": multiply, "true_divide": true_divide, "floor_divide": floor_divide,
+    "mod": mod, "power": power, "negative": negative, "absolute": absolute, "matmul": matmul, "get_item": get_item,
+    "equal": equal, "not_equal": not_equal, "less": less, "less_equal": less_equal, "greater": greater,
+    "greater_equal": greater_equal, "logical_and": logical_and, "logical_or": logical_or,
+    "logical_not": logical_not,
+})

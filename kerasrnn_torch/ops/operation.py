@@ -1,0 +1,154 @@
+"""`Operation`: a `keras.ops` call recorded in a functional graph, as Keras 3 records one.
+
+Called on torch tensors (or NumPy arrays, Python numbers) a `kr.ops`
+function computes at once. Called on KerasTensors (`kr.Input` and what
+layers return on it) it makes an `Operation`, a small layer with Keras's
+class name (`"Add"`, `"GetItem"`, `"Mean"`) and its constructor arguments
+as config (`{"axis": 1, "keepdims": False}`), and records its call with
+`symbolic_call`, so `kr.Model` runs it like a layer. As in Keras, an
+operation holds no weights, drops masks, and is listed in
+`model.operations` but not in `model.layers`.
+
+`@operation("Mean", config=("axis", "keepdims"))` on the eager function
+declares which of its arguments are the operation's config (Keras's
+constructor arguments); the others are the call's arguments (tensors,
+numbers, a `GetItem` key).
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+import torch
+
+from ..core.layer import Layer, snake_case, unique_name
+from ..core.symbolic import has_symbolic
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    """One `keras.ops` operation: its Keras class name and module, and how its function is split."""
+    keras_name: str          # "Add", "GetItem", ...
+    module: str              # "keras.src.ops.numpy", "keras.src.ops.nn", ...
+    function: Callable[..., Any]   # the eager function (torch tensors in, torch tensors out)
+    config: tuple[str, ...]  # the function's arguments that are Keras's constructor arguments
+    call: tuple[str, ...]    # the others, in order: the call's arguments
+
+    @property
+    def public_name(self) -> str:
+        return self.function.__name__
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # Pickled by Keras name: the module's attribute of the function's name is its dispatching wrapper.
+        return spec_named, (self.keras_name,)
+
+
+def spec_named(keras_name: str) -> OperationSpec:
+    """The registered operation of a Keras class name (how a pickled model finds its operations again)."""
+    return OPERATIONS[keras_name]
+
+
+OPERATIONS: dict[str, OperationSpec] = {}
+"""Keras class name -> the operation, for every operation a file may hold."""
+
+MODULES = {"numpy": "keras.src.ops.numpy", "nn": "keras.src.ops.nn", "core": "keras.src.ops.core",
+           "math": "keras.src.ops.math"}
+
+
+def operation(keras_name: str, *, config: tuple[str, ...] = (), module: str = "numpy") -> Callable[[F], F]:
+    """Declare an eager function as the `kr.ops` function of Keras's operation `keras_name`."""
+    def decorate(function: F) -> F:
+        parameters = list(inspect.signature(function).parameters.values())
+        call = tuple(p.name for p in parameters if p.name not in config)
+        spec = OperationSpec(keras_name, MODULES[module], function, config, call)
+        OPERATIONS[keras_name] = spec
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def dispatch(*args: Any, **kwargs: Any) -> Any:
+            if has_symbolic(args, kwargs):
+                bound = signature.bind(*args, **kwargs)
+                bound.apply_defaults()
+                values = bound.arguments
+                settings = {name: _plain(values[name]) for name in config}
+                call_args = []
+                for name in call:
+                    kind = signature.parameters[name].kind
+                    if kind is inspect.Parameter.VAR_POSITIONAL:
+                        call_args.extend(values.get(name, ()))
+                    else:
+                        call_args.append(values[name])
+                return Operation(spec, settings)(*call_args)
+            return function(*args, **kwargs)
+        dispatch.spec = spec            # type: ignore[attr-defined]
+        return cast(F, dispatch)
+    return decorate
+
+
+def _plain(value: Any) -> Any:
+    """A config value in the form Keras's JSON holds: tuples as lists, dtypes by Keras's name."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, torch.dtype):
+        return str(value).replace("torch.", "")
+    return value
+
+
+class Operation(Layer):
+    """A `kr.ops` call in a functional graph: Keras's operation `spec.keras_name` with `config`.
+
+    Made by the `kr.ops` functions and KerasTensor's operators when they meet
+    symbolic tensors, and by `kr.Model.from_config` / `kr.from_keras` for a
+    file's operation entries; not by hand.
+    """
+
+    is_operation = True
+
+    def __init__(self, spec: OperationSpec, config: dict[str, Any] | None = None, name: str | None = None) -> None:
+        super().__init__(name=name or unique_name(snake_case(spec.keras_name)))
+        self.spec = spec
+        self.config = dict(config or {})
+
+    def forward(self, *args: Any) -> Any:
+        return self.spec.function(*args, **self.config)
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras's config of the operation: its name and constructor arguments."""
+        return {"name": self.name, **self.config}
+
+    def keras_entry(self) -> dict[str, Any]:
+        """The operation's entry in a functional config, as Keras 3 writes it (without `inbound_nodes`)."""
+        return {"module": self.spec.module, "class_name": self.spec.keras_name, "config": self.get_config(),
+                "registered_name": self.spec.keras_name, "name": self.name}
+
+    @classmethod
+    def from_keras_entry(cls, entry: dict[str, Any], owner: str) -> "Operation":
+        """The operation of a Keras functional config's entry (`{"class_name": "Add", "config": ...}`)."""
+        name = str(entry.get("class_name"))
+        spec = OPERATIONS.get(name)
+        if spec is None:
+            known = ", ".join(sorted(OPERATIONS))
+            raise ValueError(f"{owner}: the model uses the keras.ops operation '{name}' "
+                             f"({entry.get('name') or name}), which kr.ops does not implement; kr.ops has {known}. "
+                             "Compute it inside a kr.Lambda or a kr.Layer subclass instead, and save the model again")
+        config = dict(entry.get("config") or {})
+        layer_name = config.pop("name", None) or entry.get("name")
+        unknown = sorted(set(config) - set(spec.config))
+        if unknown:
+            raise ValueError(f"{owner}: the keras.ops operation '{name}' has arguments {unknown} that kr.ops."
+                             f"{spec.public_name} does not take (it takes {list(spec.config)})")
+        return cls(spec, config, name=layer_name)
+
+    def extra_repr(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        return f"{self.spec.keras_name}({settings}), name={self.name!r}"
+
+
+def is_operation(layer: Any) -> bool:
+    """Whether a node's callable is a `kr.ops` operation (not a layer)."""
+    return getattr(layer, "is_operation", False) is True

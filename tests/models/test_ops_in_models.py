@@ -1,0 +1,182 @@
+"""kr.ops and KerasTensor operators in functional models, against Keras 3; operation nodes in files both ways."""
+from __future__ import annotations
+
+import json
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+import torch
+from keras import ops as kops
+
+import kerasrnn_torch as kr
+from kerasrnn_torch import ops
+from reference import numpy
+
+
+def transformer_block(lib, layers, inputs, head_size=8, num_heads=2, ff_dim=4):
+    """The keras-io timeseries transformer's encoder: residual `x + inputs`, then `x[:, -1, :]` and `ops.mean`."""
+    x = layers.MultiHeadAttention(key_dim=head_size, num_heads=num_heads)(inputs, inputs)
+    x = layers.LayerNormalization(epsilon=1e-6)(x)
+    res = x + inputs
+    x = layers.Dense(ff_dim, activation="relu")(res)
+    x = layers.Dense(inputs.shape[-1])(x)
+    x = layers.LayerNormalization(epsilon=1e-6)(x)
+    return x + res
+
+
+def build(lib, layers, ops_module):
+    inputs = lib.Input(shape=(6, 4))
+    x = transformer_block(lib, layers, inputs)
+    last = x[:, -1, :]
+    pooled = ops_module.mean(x, axis=1)
+    scaled = 2.0 * pooled - last / 3 + ops_module.square(x)[:, 0] ** 2
+    joined = ops_module.concatenate([last, scaled, -pooled], axis=-1)
+    out = layers.Dense(3)(ops_module.relu(joined))
+    probabilities = ops_module.softmax(out, axis=-1)
+    return lib.Model(inputs, [out, probabilities, ops_module.argmax(out, axis=-1), out > 0, x[..., 1:3:2, None]])
+
+
+def paired():
+    keras_model = build(keras, keras.layers, kops)
+    rng = np.random.default_rng(1)
+    keras_model.set_weights([rng.uniform(-0.5, 0.5, w.shape).astype("float32") for w in keras_model.get_weights()])
+    model = build(kr, kr, ops)
+    model.set_weights(keras_model.get_weights())
+    return model, keras_model
+
+
+def assert_outputs_equal(ours, theirs, atol=1e-6):
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        expected = kops.convert_to_numpy(b)
+        assert tuple(a.shape) == expected.shape
+        assert str(a.dtype).replace("torch.", "") == keras.backend.standardize_dtype(b.dtype)
+        np.testing.assert_allclose(numpy(a).astype(np.float64), expected.astype(np.float64), atol=atol)
+
+
+def test_a_transformer_with_residuals_slices_and_ops_matches_keras():
+    model, keras_model = paired()
+    x = np.random.default_rng(2).standard_normal((5, 6, 4)).astype("float32")
+    assert_outputs_equal(model(torch.from_numpy(x)), keras_model(x))
+    assert [type(layer).__name__ for layer in model.layers] == [type(layer).__name__ for layer in keras_model.layers]
+    assert [type(op).__name__ if not ops.is_operation(op) else op.spec.keras_name for op in model.operations] == \
+        [type(op).__name__ for op in keras_model.operations]
+
+
+def test_operations_are_not_layers_and_hold_nothing():
+    model, keras_model = paired()
+    assert len(model.layers) == len(keras_model.layers)
+    assert not any(ops.is_operation(layer) for layer in model.layers)
+    assert any(ops.is_operation(op) for op in model.operations)
+    assert all(not any(ops.is_operation(m) for m in model.modules()) for _ in [0])
+    assert len(model.get_weights()) == len(keras_model.get_weights())
+    assert not any("add" in key or "get_item" in key for key in model.state_dict())
+    assert model.count_params() == keras_model.count_params()
+    text = model.summary(print_fn=None)
+    assert "multi_head_attention" in text and "(Add)" in text and "(GetItem)" in text     # as Keras's table
+
+
+def test_get_config_writes_operation_entries_as_keras_does():
+    model, keras_model = paired()
+    ours, theirs = model.get_config(), keras_model.get_config()
+
+    def shape_of(config):
+        return [(entry["module"], entry["class_name"], entry["registered_name"],
+                 {k: v for k, v in entry["config"].items() if k != "name"} if ".ops." in entry["module"] else None,
+                 [json.dumps(node, sort_keys=True).count("__slice__") for node in entry["inbound_nodes"]])
+                for entry in config["layers"]]
+    assert shape_of(ours) == shape_of(theirs)
+    rebuilt = kr.Model.from_config(json.loads(json.dumps(ours)))
+    rebuilt.set_weights(model.get_weights())
+    x = torch.randn(2, 6, 4)
+    for a, b in zip(rebuilt(x), model(x)):
+        torch.testing.assert_close(a, b)
+
+
+def test_a_keras_saved_model_with_operations_loads_and_matches(tmp_path):
+    _, keras_model = paired()
+    path = tmp_path / "ops.keras"
+    keras_model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        classes = {entry["class_name"] for entry in json.loads(archive.read("config.json"))["config"]["layers"]}
+    assert {"Add", "GetItem", "Mean", "Concatenate", "Softmax", "Greater"} <= classes
+    model = kr.from_keras(path)
+    x = np.random.default_rng(3).standard_normal((4, 6, 4)).astype("float32")
+    assert_outputs_equal(model(torch.from_numpy(x)), keras_model(x))
+
+
+def test_our_saved_model_with_operations_loads_in_keras_and_matches(tmp_path):
+    model, _ = paired()
+    path = tmp_path / "ours.keras"
+    kr.save_keras(model, path)
+    loaded = keras.models.load_model(path)
+    x = np.random.default_rng(4).standard_normal((4, 6, 4)).astype("float32")
+    assert_outputs_equal(model(torch.from_numpy(x)), loaded(x))
+
+
+def test_operations_drop_masks_as_keras():
+    inputs = kr.Input(shape=(None,), dtype=torch.int64)
+    embedded = kr.Embedding(10, 4, mask_zero=True)(inputs)
+    doubled = embedded * 2.0                  # a Keras operation: the mask stops here
+    assert embedded.has_mask and not doubled.has_mask
+    model = kr.Model(inputs, kr.LSTM(3)(doubled))
+
+    k_inputs = keras.Input(shape=(None,), dtype="int64")
+    k_embedded = keras.layers.Embedding(10, 4, mask_zero=True)(k_inputs)
+    keras_model = keras.Model(k_inputs, keras.layers.LSTM(3)(k_embedded * 2.0))
+    keras_model.set_weights([np.random.default_rng(5).uniform(-0.5, 0.5, w.shape).astype("float32")
+                             for w in keras_model.get_weights()])
+    model.set_weights(keras_model.get_weights())
+    ids = np.array([[1, 2, 0, 0], [3, 4, 5, 0]])
+    np.testing.assert_allclose(numpy(model(torch.from_numpy(ids))), kops.convert_to_numpy(keras_model(ids)),
+                               atol=1e-6)
+
+
+def test_symbolic_ops_on_inputs_and_numbers():
+    a, b = kr.Input(shape=(3,)), kr.Input(shape=(3,))
+    outputs = [a + b, a - 1, 1 - a, a * b, a / 2, 2 / a, a ** 2, -a, abs(a), a @ ops.transpose(b),
+               a // 2, a % 2, a >= b, a < 1, (a > 0) & (b > 0), (a > 0) | (b > 0), ~(a > 0), a != b,
+               ops.where(a > 0, a, b), ops.clip(a, -0.5, 0.5), ops.stack([a, b], axis=1), ops.split(a, 3, axis=1)[2],
+               ops.expand_dims(a, -1), ops.shape(a)[1] * a, ops.cast(a, "int32"), ops.one_hot(ops.argmax(a, axis=-1), 3)]
+    model = kr.Model([a, b], outputs)
+    x, y = torch.randn(4, 3), torch.randn(4, 3)
+    expected = [x + y, x - 1, 1 - x, x * y, x / 2, 2 / x, x ** 2, -x, x.abs(), x @ y.T, x // 2, x % 2, x >= y,
+                x < 1, (x > 0) & (y > 0), (x > 0) | (y > 0), ~(x > 0), x != y, torch.where(x > 0, x, y),
+                x.clamp(-0.5, 0.5), torch.stack([x, y], 1), x[:, 2:], x[..., None], 3 * x, x.to(torch.int32),
+                torch.nn.functional.one_hot(x.argmax(-1), 3).float()]
+    for got, want in zip(model([x, y]), expected):
+        torch.testing.assert_close(got, want)
+    assert outputs[9].shape == (None, None)
+
+
+def test_an_unsupported_operation_in_a_keras_file_is_named_with_the_fix(tmp_path):
+    inputs = keras.Input(shape=(4, 3))
+    keras_model = keras.Model(inputs, keras.layers.Dense(2)(kops.cumsum(inputs, axis=1)))
+    path = tmp_path / "cumsum.keras"
+    keras_model.save(path)
+    with pytest.raises(ValueError, match="operation 'Cumsum'.*kr.ops does not implement.*kr.Lambda"):
+        kr.from_keras(path)
+
+
+def test_mask_making_operations_in_keras_files_are_still_left_to_the_mask_rule(tmp_path):
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = keras.layers.Embedding(10, 4, mask_zero=True)(inputs)
+    keras_model = keras.Model(inputs, keras.layers.LSTM(3)(x))
+    config = keras_model.get_config()
+    assert "NotEqual" in {entry["class_name"] for entry in config["layers"]}
+    model = kr.Model.from_config(config)
+    assert not any(ops.is_operation(op) for op in model.operations)
+
+
+@pytest.mark.filterwarnings("ignore:.*LeafSpec:FutureWarning")      # torch's pytree specs, pickled with any graph
+def test_models_with_operations_pickle_and_copy():
+    import copy
+    import pickle
+
+    a = kr.Input(shape=(3,))
+    model = kr.Model(a, kr.Dense(2)(ops.mean(a[:, None] + a[:, :, None], axis=1)))
+    x = torch.randn(2, 3)
+    for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        torch.testing.assert_close(other(x), model(x))
