@@ -25,7 +25,9 @@ EXPECTED_PUBLIC_NAMES = {
     "RepeatVector", "Reshape", "Sequential", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "Subtract",
     "TimeDistributed", "activations", "apply_constraints", "constraints", "force_path", "from_keras",
     "initializers", "load_keras_weights", "regularization_loss", "regularizers", "save_keras", "save_keras_weights",
-    "optimizers", "summary", "testing"}
+    "optimizers", "summary", "testing",
+    # Keras's namespaces.
+    "layers", "models", "saving", "utils"}
 
 
 def define_prelu():
