@@ -67,14 +67,18 @@ def _check_ids(low: int, high: int, classes: int) -> None:
 
 
 def normalize(x: Any, axis: int = -1, order: int = 2) -> Any:
-    """`x` divided by its `order`-norm along `axis` (a zero norm leaves the values as they are), as Keras's."""
+    """`x` divided by its `order`-norm along `axis` (a zero norm leaves the values as they are), as Keras's.
+
+    NumPy in, NumPy out; a tensor in, a tensor out. Keras's NumPy path divides by the norms along the last
+    axis where `axis=0`; here `axis=0` means axis 0 for both, as Keras's tensor path has it.
+    """
     if isinstance(x, torch.Tensor):
         norm = torch.linalg.vector_norm(x, ord=order, dim=axis, keepdim=True)
         return x / torch.where(norm == 0, torch.ones_like(norm), norm)
     array = np.asarray(x)
     norm = np.atleast_1d(np.linalg.norm(array, order, axis))
     norm[norm == 0] = 1
-    return array / np.expand_dims(norm, axis or -1)
+    return array / np.expand_dims(norm, axis)     # (Keras's NumPy path puts axis=0's norms on axis -1)
 
 
 def pad_sequences(sequences: Sequence[Any], maxlen: int | None = None, dtype: Any = "int32", padding: str = "pre",
