@@ -8,16 +8,9 @@ from .core.input_layer import Input
 from .core.symbolic import KerasTensor
 
 # The layers, by family (layers/<family>/): each family's __all__ is exported as it is, so a new
-# layer is a top-level name once its family's __init__.py exports it.
-from .layers import activations as _activation_layers
-from .layers import attention as _attention_layers
-from .layers import convolutional as _convolutional_layers
-from .layers import core as _core_layers
-from .layers import merging as _merging_layers
-from .layers import normalization as _normalization_layers
-from .layers import pooling as _pooling_layers
-from .layers import reshaping as _reshaping_layers
-from .layers import rnn as _rnn_layers
+# layer is a top-level name (and in kr.layers) once its family's __init__.py exports it. The families
+# are star-imported one by one (not `from .layers import *`) so that type checkers see the names.
+from . import layers
 from .layers.activations import *  # noqa: F401,F403
 from .layers.attention import *  # noqa: F401,F403
 from .layers.convolutional import *  # noqa: F401,F403
@@ -35,29 +28,29 @@ from .models.functional import Model
 from .models.regularization import apply_constraints, regularization_loss
 from .models.sequential import Sequential
 from .models.summary import summary
+from . import models
 
 # Keras files (io/).
 from .io.keras_files import from_keras, load_keras_weights
 from .io.keras_save import save_keras, save_keras_weights
 from .io.weight_matching import LoadReport
 
+from . import saving, utils  # noqa: E402
 from ._version import __version__  # noqa: E402
 
 __all__ = [
     # Modules of functions and objects.
     "activations", "constraints", "initializers", "regularizers",
-    # The framework.
-    "Input", "InputLayer", "KerasTensor", "Layer",
-    # The layers, family by family (each family's __init__.py says which).
-    *_core_layers.__all__, *_activation_layers.__all__, *_rnn_layers.__all__, *_convolutional_layers.__all__,
-    *_merging_layers.__all__, *_reshaping_layers.__all__, *_pooling_layers.__all__,
-    *_normalization_layers.__all__, *_attention_layers.__all__,
+    # The framework and the layers: kr.layers's names (Input, InputLayer, Layer, then each family's __all__).
+    "KerasTensor", *layers.__all__,
     # The engine's path switch.
     "force_path",
     # Models.
     "Model", "Sequential", "apply_constraints", "regularization_loss", "summary",
     # Keras files.
     "LoadReport", "from_keras", "load_keras_weights", "save_keras", "save_keras_weights",
+    # Keras's namespaces: kr.layers, kr.models, kr.saving, kr.utils (as keras.layers, ...).
+    "layers", "models", "saving", "utils",
 ]
 
 # Last: kr.testing reads the names above.

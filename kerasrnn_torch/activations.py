@@ -100,6 +100,24 @@ def get(identifier: str | Callable[[torch.Tensor], torch.Tensor] | None) -> Call
     raise TypeError(f"An activation must be a Keras name, None or a callable; got {identifier!r}")
 
 
+def serialize(activation: str | Callable[..., Any] | None) -> str:
+    """Keras's serialized form of an activation: its Keras name ("relu"); None is "linear"."""
+    fn = get(activation)
+    name = canonical_name(fn)
+    if name is None:
+        raise ValueError(f"Cannot serialize the activation {describe(fn)}: it has no Keras name")
+    return name
+
+
+def deserialize(config: str | dict[str, Any]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """An activation from its Keras name, or Keras's `{"class_name": "function", "config": name}`."""
+    if isinstance(config, dict):
+        config = config.get("config")    # type: ignore[assignment]
+    if not isinstance(config, str):
+        raise ValueError(f"A serialized activation is a Keras name, got {config!r}")
+    return get(config)
+
+
 def canonical_name(fn: Callable[..., Any]) -> str | None:
     """The Keras name of a resolved activation, or None for an unknown callable."""
     try:
@@ -120,3 +138,18 @@ def describe(fn: Callable[..., Any]) -> str:
         return name
     fallback: str = getattr(fn, "__name__", repr(fn))
     return fallback
+
+
+# Keras's names as functions of this module (`kr.activations.relu`), the same callables `get` gives.
+tanh = _BY_NAME["tanh"]
+sigmoid = _BY_NAME["sigmoid"]
+relu = _BY_NAME["relu"]
+relu6 = _BY_NAME["relu6"]
+elu = _BY_NAME["elu"]
+selu = _BY_NAME["selu"]
+softplus = _BY_NAME["softplus"]
+softsign = _BY_NAME["softsign"]
+silu = _BY_NAME["silu"]
+swish = _BY_NAME["swish"]
+hard_swish = _BY_NAME["hard_swish"]
+mish = _BY_NAME["mish"]

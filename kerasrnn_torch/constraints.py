@@ -157,3 +157,22 @@ def get(identifier: str | dict[str, Any] | type[Constraint] | Callable[[torch.Te
     if callable(identifier):
         return cast(Callable[[torch.Tensor], torch.Tensor], identifier)
     raise TypeError(f"A constraint must be None, a Keras name or a callable on a tensor; got {identifier!r}")
+
+
+def serialize(constraint: Constraint | None) -> dict[str, Any] | None:
+    """Keras's serialized form: `{"module": "keras.constraints", "class_name", "config", "registered_name"}`; None stays None."""
+    if constraint is None:
+        return None
+    if not isinstance(constraint, Constraint):
+        raise ValueError(f"Cannot serialize the constraint {constraint!r}: only kerasrnn_torch.constraints objects have a "
+                         "Keras configuration")
+    return {"module": "keras.constraints", "class_name": type(constraint).__name__, "config": constraint.get_config(),
+            "registered_name": None}
+
+
+def deserialize(config: str | dict[str, Any]) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """A constraint from `serialize`'s dictionary (or Keras's), or from a Keras name."""
+    if not isinstance(config, (str, dict)):
+        raise ValueError(f"A serialized constraint is a Keras name or a dict with 'class_name' and 'config', "
+                         f"got {config!r}")
+    return get(config)

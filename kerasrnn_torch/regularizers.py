@@ -169,3 +169,22 @@ def get(identifier: str | dict[str, Any] | type[Regularizer] | Callable[[torch.T
     if callable(identifier):
         return cast(Callable[[torch.Tensor], torch.Tensor], identifier)
     raise TypeError(f"A regularizer must be None, a Keras name or a callable on a tensor; got {identifier!r}")
+
+
+def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
+    """Keras's serialized form: `{"module": "keras.regularizers", "class_name", "config", "registered_name"}`; None stays None."""
+    if regularizer is None:
+        return None
+    if not isinstance(regularizer, Regularizer):
+        raise ValueError(f"Cannot serialize the regularizer {regularizer!r}: only kerasrnn_torch.regularizers objects have a "
+                         "Keras configuration")
+    return {"module": "keras.regularizers", "class_name": type(regularizer).__name__, "config": regularizer.get_config(),
+            "registered_name": None}
+
+
+def deserialize(config: str | dict[str, Any]) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """A regularizer from `serialize`'s dictionary (or Keras's), or from a Keras name."""
+    if not isinstance(config, (str, dict)):
+        raise ValueError(f"A serialized regularizer is a Keras name or a dict with 'class_name' and 'config', "
+                         f"got {config!r}")
+    return get(config)

@@ -25,7 +25,7 @@ ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 # (_checks, activations, initializers, ...) come first; the package's __init__ and __main__ last.
 ORDER = ("helpers", "core", "ops", "engine", "layers", "models", "io", "testing", "top")
 TOP_MODULES = {"__init__", "__main__"}
-TOP_PACKAGES = {"benchmarks"}
+TOP_PACKAGES = {"benchmarks", "saving"}   # namespaces over the files (kr.saving)
 ENGINE = f"{PACKAGE}.layers.rnn.engine"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .. import activations, initializers
 from .._checks import describe
 from . import registry
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -34,13 +35,18 @@ def keras_class_name(layer) -> str:
     return registry.keras_name_of(type(layer), exact=True) or type(layer).__name__
 
 
-def deserialize_layer(entry, owner: str = "from_config"):
-    """A kerasrnn_torch layer from `serialize_layer`'s dictionary (or Keras's), found by class name in the registry."""
+def deserialize_layer(entry, owner: str = "from_config", custom_objects: Mapping[str, Any] | None = None):
+    """A kerasrnn_torch layer from `serialize_layer`'s dictionary (or Keras's), found by class name in the registry.
+
+    `custom_objects` (`{"Name": Class}`), and any active custom object scope, come before the registry.
+    """
     if isinstance(entry, dict) and "class_name" in entry:
-        cls = registry.class_for(entry.get("registered_name")) or registry.class_for(str(entry["class_name"]))
-        if isinstance(cls, type) and hasattr(cls, "from_config"):
-            return cls.from_config(dict(entry.get("config") or {}))
-        raise ValueError(f"{owner}: a {entry['class_name']} layer has no kerasrnn_torch counterpart")
+        with registry.custom_objects(custom_objects):
+            cls = registry.class_for(entry.get("registered_name")) or registry.class_for(str(entry["class_name"]))
+            if isinstance(cls, type) and hasattr(cls, "from_config"):
+                return cls.from_config(dict(entry.get("config") or {}))
+        raise ValueError(f"{owner}: a {entry['class_name']} layer has no kerasrnn_torch counterpart: "
+                         + registry.unknown_class_message(entry["class_name"], entry.get("registered_name")))
     if hasattr(entry, "get_config"):
         return entry           # already a layer
     raise ValueError(f"{owner}: expected a serialized layer {{'class_name': ..., 'config': ...}}, got {entry!r}")

@@ -82,7 +82,8 @@ def layer_from_config(entry: dict, label: str):
                          "marshalled bytecode that only the Python that wrote it can run; build the model with "
                          "kr.Lambda(your_function) and load the weights with kr.load_keras_weights(model, path)")
     if registration is None or not hasattr(cls, "from_config"):
-        raise ValueError(f"{label}: layer {name!r} is a {class_name}, which has no kerasrnn_torch counterpart")
+        raise ValueError(f"{label}: layer {name!r} is a {class_name}, which has no kerasrnn_torch counterpart: "
+                         + registry.unknown_class_message(class_name, entry.get("registered_name")))
     owner = f"{label}: {class_name} {name!r}"
     if registration.reader is not None:
         return registration.reader(cls, config, owner, lambda inner: layer_from_config(inner, label))

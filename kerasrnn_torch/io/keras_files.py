@@ -1,14 +1,15 @@
 """Keras files in: `load_keras_weights(module, path)` and `from_keras(path)`."""
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
 from ..models import file_functions
 from .._checks import weight_tensors
 from .._types import PathLike
+from ..core import registry
 from ..core.layer import assign_weights, weight_labels
 from .keras_config import model_from_config
 from .keras_formats import LegacyWeights, keras_layers_of, open_saved, shapes_text
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 def load_keras_weights(module: nn.Module, path: PathLike, *,
                        layers: dict[str, nn.Module] | Sequence[nn.Module] | None = None,
-                       skip_mismatch: bool = False) -> LoadReport:
+                       skip_mismatch: bool = False, custom_objects: Mapping[str, Any] | None = None) -> LoadReport:
     """Load the weights of a Keras file into `module`'s layers: all that it says, or none.
 
     Reads Keras 3 `.weights.h5` (`model.save_weights`), `.keras` archives
@@ -48,6 +49,9 @@ def load_keras_weights(module: nn.Module, path: PathLike, *,
             hold more layers than are loaded.
         skip_mismatch: as Keras's: a layer whose saved shapes differ from
             its own is left as it is and reported, instead of an error.
+        custom_objects: `{"Name": Class}` for the module's own layer classes
+            that are not registered: the file's layers of class (or
+            registered name) "Name" go into the module's `Class` layers.
 
     Returns a `LoadReport` (`print(report)`): what went where, what was left.
     Every array is checked and converted before any weight changes: on any
@@ -58,6 +62,11 @@ def load_keras_weights(module: nn.Module, path: PathLike, *,
     >>> model.build((None, 20))
     >>> report = kr.load_keras_weights(model, "keras_model.keras")  # doctest: +SKIP
     """
+    with registry.custom_objects(custom_objects):
+        return _load_keras_weights(module, path, layers, skip_mismatch)
+
+
+def _load_keras_weights(module, path, layers, skip_mismatch) -> LoadReport:
     found = keras_layers_of(module)
     mapping, selected = _selection(found, layers)
     unbuilt = [layer.owner for layer in selected if not layer.module.built]
@@ -129,7 +138,7 @@ def _selection(found, layers):
     return (layers if isinstance(layers, dict) else None), chosen
 
 
-def from_keras(path: PathLike) -> Sequential | Model:
+def from_keras(path: PathLike, custom_objects: Mapping[str, Any] | None = None) -> Sequential | Model:
     """Build the Keras model saved at `path` from kerasrnn_torch layers, with its weights.
 
     Reads a `.keras` archive (or a legacy `.h5` saved with the whole model):
@@ -139,11 +148,24 @@ def from_keras(path: PathLike) -> Sequential | Model:
     recurrent layers' initializers are not carried (the weights come from
     the file); activations, regularizers and constraints are, when Keras
     names them. A layer with no counterpart here raises a ValueError naming
-    it.
+    it and the fix.
+
+    Args:
+        path: the Keras file.
+        custom_objects: `{"Name": Class}`, as Keras's `load_model`: the
+            file's layers of class (or registered name) "Name" are built as
+            `Class` (a `kr.Layer` subclass with `get_config`), weights
+            included. Classes registered with
+            `@kr.saving.register_keras_serializable()` need no entry.
 
     >>> model = kr.from_keras("keras_model.keras")  # doctest: +SKIP
     >>> model(torch.tensor([[4, 8, 15, 0, 0]]))  # doctest: +SKIP
     """
+    with registry.custom_objects(custom_objects):
+        return _from_keras(path)
+
+
+def _from_keras(path: PathLike) -> Sequential | Model:
     with open_saved(path) as saved:
         config = saved.config
         if config is None:

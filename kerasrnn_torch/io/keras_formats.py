@@ -210,7 +210,10 @@ class Keras3Weights:
             used: dict[str, int] = {}
             for entry in config_layers(self.config, self.label):
                 key = unique_key(snake_case(entry["class_name"]), used)
-                described[key] = (entry_name(entry, self.label), entry["class_name"])
+                # A registered name ("package>Name") means the class registered under it, whatever its own name.
+                registration = registry.lookup(entry.get("registered_name")) if entry.get("registered_name") else None
+                keras_class = registration.name if registration is not None else entry["class_name"]
+                described[key] = (entry_name(entry, self.label), keras_class)
         entries: list[SavedLayer] = []
         for key in sorted(root, key=_key_order):
             if not _has_arrays(root[key]):

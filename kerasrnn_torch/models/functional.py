@@ -26,6 +26,7 @@ from ..core.symbolic import KerasTensor, Node, bind_arguments
 from .call_options import keywords_for, running_in_mode
 from .functional_config import model_config, model_from_config
 from .summary import functional_summary
+from ..core import registry
 from ..core.registry import register_keras_class
 from .training.trainer import Trainer
 
@@ -226,9 +227,14 @@ class Model(Trainer, Layer):
         return model_config(self)
 
     @classmethod
-    def from_config(cls: type[ModelT], config: dict[str, Any]) -> ModelT:
-        """A new model (new layers, same graph) from `get_config()` or a Keras functional model's config."""
-        return model_from_config(cls, config, f"{cls.__name__}.from_config ({config.get('name')!r})")
+    def from_config(cls: type[ModelT], config: dict[str, Any],
+                    custom_objects: Mapping[str, Any] | None = None) -> ModelT:
+        """A new model (new layers, same graph) from `get_config()` or a Keras functional model's config.
+
+        `custom_objects` (`{"Name": Class}`) names classes of the configuration that are not registered.
+        """
+        with registry.custom_objects(custom_objects):
+            return model_from_config(cls, config, f"{cls.__name__}.from_config ({config.get('name')!r})")
 
     # ---------------------------------------------------------------- summary
     def summary(self, print_fn: Callable[[str], object] | None = print, **kwargs: Any) -> str | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar, overload
 
 import numpy as np
@@ -13,6 +13,7 @@ from torch import nn
 from .._checks import add_note, describe, shape_hint, shape_of, shape_text, weight_tensors
 from .._types import InputShape, ShapeLike
 from ..core.layer import Layer, assign_weights
+from ..core import registry
 from ..core.config import deserialize_layer, serialize_layer
 from ..core.input_layer import InputLayer, input_layer_config
 from ..core.symbolic import KerasTensor
@@ -98,8 +99,17 @@ class Sequential(Trainer, Layer):
         return {**super().get_config(), "layers": layers}
 
     @classmethod
-    def from_config(cls: type[SequentialT], config: dict[str, Any]) -> SequentialT:
-        """A new model from `get_config()` (or a Keras Sequential's: an InputLayer entry gives the input shape)."""
+    def from_config(cls: type[SequentialT], config: dict[str, Any],
+                    custom_objects: Mapping[str, Any] | None = None) -> SequentialT:
+        """A new model from `get_config()` (or a Keras Sequential's: an InputLayer entry gives the input shape).
+
+        `custom_objects` (`{"Name": Class}`) names classes of the configuration that are not registered.
+        """
+        with registry.custom_objects(custom_objects):
+            return cls._from_config(config)
+
+    @classmethod
+    def _from_config(cls: type[SequentialT], config: dict[str, Any]) -> SequentialT:
         config = dict(config)
         owner = f"{cls.__name__} {config.get('name')!r}"
         layers: list[Any] = []

@@ -31,7 +31,9 @@ EXPECTED_PUBLIC_NAMES = {
     "Identity", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling2D",
     "GlobalAveragePooling3D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "ZeroPadding1D", "Cropping1D",
     "UpSampling1D", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "UnitNormalization",
-    "GroupNormalization"}
+    "GroupNormalization",
+    # Keras's namespaces.
+    "layers", "models", "saving", "utils"}
 
 
 def define_prelu():
