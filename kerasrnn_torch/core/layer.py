@@ -903,9 +903,9 @@ class Layer(nn.Module):
         out = []
         for module in self.modules():
             if isinstance(module, Layer):
+                out.extend(module.weight_regularization_losses())
                 out.extend(module.activity_losses)
                 out.extend(module.__dict__.get("_added_losses", ()))
-                out.extend(module.weight_regularization_losses())
         return out
 
     @property
