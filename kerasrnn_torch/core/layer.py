@@ -703,11 +703,12 @@ class Layer(nn.Module):
             regularizer = regularizers.get(regularizer)
         if constraint is not None and not callable(constraint):
             constraint = constraints.get(constraint)
+        renamable = name is None or self.keras_style        # built-in layers keep the names they give
         if name is None:
             name = unique_key("variable", self.__dict__.setdefault("_unnamed_weights", {}))
             while name in self._parameters:
                 name = unique_key("variable", self.__dict__["_unnamed_weights"])
-        if name not in self._parameters or self.keras_style:
+        if renamable:
             self.__dict__.setdefault("_renamable", set()).add(name)
         return self._add_weight(name, shape, initializer, factory, regularizer, constraint, trainable, column_major)
 

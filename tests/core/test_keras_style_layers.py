@@ -431,3 +431,25 @@ def test_numpy_and_python_inputs_are_converted_as_keras_does():
     functional = kr.Model(inputs, kr.Dense(2)(inputs))
     assert functional(x64).shape == (2, 2)
     assert OURS.Linear(2)(x64).dtype == torch.float32
+
+
+def test_a_weight_takes_the_name_of_its_attribute_once():
+    class Named(kr.Layer):
+        def __init__(self):
+            super().__init__()
+            self.w = self.add_weight(shape=(2,), name="kernel")
+            self.add_weight(shape=(1,))
+
+        def call(self, inputs):
+            return inputs * self.w
+
+    class TorchStyle(kr.Layer):                 # forward, PyTorch's way: unnamed weights are renamed too
+        def __init__(self):
+            super().__init__()
+            self.scale = self.add_weight(shape=(2,), initializer="ones")
+
+        def forward(self, inputs):
+            return inputs * self.scale
+    assert list(Named().state_dict()) == ["w", "variable"]
+    assert list(TorchStyle().state_dict()) == ["scale"]
+    assert [name for name, _ in kr.Dense(2, input_dim=3).named_parameters()] == ["kernel", "bias"]
