@@ -9,6 +9,8 @@ regularization `losses`.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import itertools
 import re
 from collections import defaultdict
@@ -20,10 +22,10 @@ import torch
 from torch import nn
 from torch.utils import _pytree as pytree
 
-from .. import _dtypes, initializers
+from .. import _dtypes, constraints, initializers, regularizers
 from .._types import DeviceLike, InitializerLike, InputShape, ShapeLike
-from .._checks import describe, positive_int, shape_hint, shape_of, shape_text, weight_tensors
-from .symbolic import has_symbolic, output_shape_of, symbolic_call
+from .._checks import add_note, describe, positive_int, shape_hint, shape_of, shape_text, weight_tensors
+from .symbolic import bind_arguments, has_symbolic, output_shape_of, symbolic_call
 
 _name_counters: defaultdict[str, itertools.count] = defaultdict(itertools.count)
 LayerT = TypeVar("LayerT", bound="Layer")
@@ -125,7 +127,221 @@ def _moved_placeholder(placeholder: nn.UninitializedParameter,
 
 def _empty_record(name: str) -> list[torch.Tensor] | None:
     """What a call record holds before any call."""
-    return [] if name == "_activity_losses" else None
+    return [] if name in ("_activity_losses", "_added_losses") else None
+
+
+# ------------------------------------------------------------ Keras-style layers (`call`, not `forward`)
+# How many Keras-style calls are running now: the outermost one clears the `add_loss` terms of its
+# layer and the layers inside it, as Keras clears them at the start of the top-level call.
+_keras_call_depth = [0]
+_ARRAY_TYPES = (np.ndarray, np.generic)
+
+
+def _is_keras_call(function: Any) -> bool:
+    return getattr(function, "_keras_call", False)
+
+
+def _own_call_function(cls: type) -> Callable[..., Any] | None:
+    """The `call` a Keras-style class runs, or None where a `forward` comes first in the MRO.
+
+    The nearest class (below `Layer`) that defines `call` or `forward` decides; a class defining both
+    runs its `forward`. The wrappers installed here count as that class's `call`.
+    """
+    for klass in cls.__mro__:
+        if klass is Layer:
+            return None
+        forward = vars(klass).get("forward")
+        if forward is not None and not _is_keras_call(forward):
+            return None
+        if "call" in vars(klass):
+            return vars(klass)["call"]
+        if forward is not None:              # an inherited wrapper: the call it wraps
+            return forward.__wrapped__
+    return None
+
+
+def _keras_forward(call: Callable[..., Any]) -> Callable[..., Any]:
+    """A `forward` that runs a Keras layer's `call` as Keras's `Layer.__call__` does (see `Layer.run_call`).
+
+    It carries `call`'s signature (`__wrapped__`), which the functional API and the containers read.
+    """
+    signature = inspect.signature(call)
+    names = [n for n in signature.parameters if n != "self"]
+    training_index = names.index("training") if "training" in names else None
+    if training_index is not None and signature.parameters["training"].kind not in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY):
+        training_index = -1                  # keyword-only
+
+    @functools.wraps(call)
+    def forward(self: Layer, *args: Any, **kwargs: Any) -> Any:
+        return self.run_call(call, training_index, args, kwargs)
+    forward._keras_call = True  # type: ignore[attr-defined]
+    return forward
+
+
+def _keras_build(build: Callable[..., Any]) -> Callable[..., Any]:
+    """A Keras-style `build` that marks the layer built, and names the layer and shape when it fails."""
+    @functools.wraps(build)
+    def wrapped(self: Layer, *args: Any, **kwargs: Any) -> None:
+        try:
+            build(self, *args, **kwargs)
+        except Exception as error:
+            shapes = ", ".join(repr(a) for a in (*args, *kwargs.values()))
+            raise _renamed(error, f"{describe(self)}: build({shapes}) failed: {error}") from error
+        self.built = True
+    wrapped._keras_build = True  # type: ignore[attr-defined]
+    return wrapped
+
+
+def _renamed(error: Exception, message: str) -> Exception:
+    """`error`'s type with `message` (the error itself, with `message` as a note, where the type cannot be made so)."""
+    try:
+        renamed = type(error)(message)
+    except Exception:
+        add_note(error, message)
+        return error
+    return renamed if str(renamed) == message else error
+
+
+def _shapes(value: Any) -> Any:
+    """Keras's `build` argument for one call argument: a tensor's shape as a tuple, lists of them as lists."""
+    if isinstance(value, torch.Tensor):
+        return tuple(value.shape)
+    if isinstance(value, (list, tuple)):
+        return [_shapes(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _shapes(v) for k, v in value.items()}
+    return None
+
+
+def _holds_tensor(value: Any) -> bool:
+    return any(isinstance(leaf, torch.Tensor) for leaf in pytree.tree_leaves(value))
+
+
+_CONFIG_TYPES = (str, int, float, bool, type(None))
+
+
+def _recording_arguments(init: Callable[..., None]) -> Callable[..., None]:
+    """A Keras-style `__init__` that keeps its arguments for Keras's automatic `get_config` (the outermost
+    constructor's, where every value is a plain one: see `_auto_config`)."""
+    @functools.wraps(init)
+    def recording(self: Layer, *args: Any, **kwargs: Any) -> None:
+        if "_auto_config" not in self.__dict__:
+            self.__dict__["_auto_config"] = _auto_config(type(self), args, kwargs)
+        init(self, *args, **kwargs)
+    return recording
+
+
+def _accepts(cls: type, argument: str) -> bool:
+    """Whether `cls(argument=...)` is a valid call: a parameter of that name, or `**kwargs`."""
+    parameters = inspect.signature(getattr(cls, "__init__")).parameters
+    return argument in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+
+def _auto_config(cls: type, args: tuple, kwargs: dict) -> dict[str, Any] | None:
+    """Keras's automatic config: the constructor's arguments (defaults included), where all are plain values."""
+    try:
+        signature = inspect.signature(getattr(cls, "__init__"))
+        bound = signature.bind(None, *args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    bound.apply_defaults()
+    config: dict[str, Any] = {}
+    for index, (name, value) in enumerate(bound.arguments.items()):
+        kind = signature.parameters[name].kind
+        if index == 0:
+            continue                            # self
+        if kind is inspect.Parameter.POSITIONAL_ONLY or (kind is inspect.Parameter.VAR_POSITIONAL and value):
+            return None
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            config.update(value)
+        elif kind is not inspect.Parameter.VAR_POSITIONAL:
+            config[name] = value
+    config.pop("name", None)
+    if not all(isinstance(leaf, _CONFIG_TYPES) for leaf in pytree.tree_leaves(config)):
+        return None
+    return config
+
+
+@contextlib.contextmanager
+def _in_mode(module: nn.Module, training: bool) -> Iterator[None]:
+    """`module` and everything inside it in train (True) or eval (False) mode for the block."""
+    flags = [(m, m.training) for m in module.modules()]
+    if all(flag == training for _, flag in flags):
+        yield
+        return
+    module.train(training)
+    try:
+        yield
+    finally:
+        for m, flag in flags:
+            m.training = flag
+
+
+def _is_number_list(value: Any) -> bool:
+    """A non-empty (nested) list or tuple of Python numbers: data Keras turns into a tensor."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return False
+    return all(isinstance(v, (int, float)) or _is_number_list(v) for v in value)
+
+
+def _holds_array(values: Iterable[Any]) -> bool:
+    """Whether call arguments hold a NumPy array or a list of numbers (in a list, tuple or dict too)."""
+    for value in values:
+        if type(value) is torch.Tensor:
+            continue
+        if isinstance(value, _ARRAY_TYPES) or _is_number_list(value):
+            return True
+        if isinstance(value, (list, tuple)) and _holds_array(value):
+            return True
+        if isinstance(value, dict) and _holds_array(value.values()):
+            return True
+    return False
+
+
+def _to_tensor(value: Any, dtype: torch.dtype, device: torch.device | None, keep_bool: bool = False) -> Any:
+    """Call data as Keras converts it: NumPy arrays and lists of numbers to tensors, floating-point
+    and boolean ones in `dtype`, integer ones int64 (ids); lists of tensors stay lists."""
+    if isinstance(value, _ARRAY_TYPES) or _is_number_list(value):
+        array = np.asarray(value)
+        if array.dtype.kind == "b" and keep_bool:
+            return torch.as_tensor(array, device=device)
+        if array.dtype.kind in "fb":
+            return torch.as_tensor(array, device=device).to(dtype)
+        if array.dtype.kind in "iu":
+            return torch.as_tensor(array.astype(np.int64, copy=False), device=device)
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_tensor(v, dtype, device, keep_bool) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_tensor(v, dtype, device, keep_bool) for k, v in value.items()}
+    return value
+
+
+class Weight(nn.Parameter):
+    """A weight of a Keras-style layer: a `torch.nn.Parameter` with Keras's variable methods.
+
+    `assign`, `assign_add` and `assign_sub` write in place outside autograd (as Keras's variables
+    update), and `numpy()` gives a copy of the values whether or not the weight trains.
+    """
+
+    def assign(self, value: Any) -> Weight:
+        with torch.no_grad():
+            self.copy_(torch.as_tensor(value, dtype=self.dtype, device=self.device))
+        return self
+
+    def assign_add(self, value: Any) -> Weight:
+        with torch.no_grad():
+            self.add_(torch.as_tensor(value, dtype=self.dtype, device=self.device))
+        return self
+
+    def assign_sub(self, value: Any) -> Weight:
+        with torch.no_grad():
+            self.sub_(torch.as_tensor(value, dtype=self.dtype, device=self.device))
+        return self
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        return self.detach().cpu().numpy().copy()
 
 
 class Layer(nn.Module):
@@ -161,10 +377,39 @@ class Layer(nn.Module):
     # `register_keras_class(..., sublayers=...)`); empty: the weight-holding child layers.
     keras_sublayer_attributes: ClassVar[tuple[str, ...]] = ()
 
+    # Whether this class runs a Keras layer's `call` (see `__init_subclass__`); built-in layers define `forward`.
+    keras_style: ClassVar[bool] = False
+    # Keras's switch: whether `compute_mask`'s default passes the incoming mask on (else: no mask).
+    supports_masking: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass that defines Keras's `call(self, inputs, training=None, mask=None)` and no `forward`
+        runs it through `run_call` (build from the first input's shape, `training`, `add_loss`), and its
+        `build` marks it built; one that defines `forward` runs as a `torch.nn.Module`, unchanged."""
+        super().__init_subclass__(**kwargs)
+        call = _own_call_function(cls)
+        cls.keras_style = call is not None
+        if call is None:
+            return
+        if "call" in vars(cls):
+            cls.forward = _keras_forward(call)      # type: ignore[method-assign]
+        build = vars(cls).get("build")
+        if build is not None and not getattr(build, "_keras_build", False):
+            cls.build = _keras_build(build)         # type: ignore[method-assign]
+        init = vars(cls).get("__init__")
+        if init is not None and cls.get_config is Layer.get_config:
+            cls.__init__ = _recording_arguments(init)  # type: ignore[method-assign]
+        if "supports_masking" not in vars(cls) and cls.compute_mask is Layer.compute_mask and not any(
+                "supports_masking" in vars(k) for k in cls.__mro__[1:cls.__mro__.index(Layer)]):
+            cls.supports_masking = False            # Keras: masking is supported where compute_mask is defined
+
     def __init__(self, *, name: str | None = None, input_shape: ShapeLike | None = None, input_dim: int | None = None,
-                 device: DeviceLike = None, dtype: torch.dtype | None = None) -> None:
+                 device: DeviceLike = None, dtype: torch.dtype | str | dict[str, Any] | None = None,
+                 trainable: bool = True) -> None:
         super().__init__()
         self.name = name or unique_name(snake_case(type(self).__name__))
+        if dtype is not None and not isinstance(dtype, torch.dtype):
+            dtype = dtype_from_policy(dtype, describe(self))
         self.factory_kwargs: dict[str, Any] = {"device": torch.device(device) if device is not None else None,
                                "dtype": dtype if dtype is not None else torch.get_default_dtype()}
         # As Keras: a layer whose class keeps the default `build` has nothing to build; one that
@@ -174,7 +419,10 @@ class Layer(nn.Module):
         self._constraints: list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = []
         self.activity_regularizer: Callable[[torch.Tensor], torch.Tensor] | None = None
         self._activity_losses: list[torch.Tensor] = []
+        self._added_losses: list[torch.Tensor] = []
         self.input_shape_hint = self.hint_from(input_shape, input_dim)
+        if not trainable:
+            self.trainable = False
 
     # Layers over sequences read `input_dim=n` as the input shape (None, n): any number of timesteps.
     sequence_input = False
@@ -190,10 +438,89 @@ class Layer(nn.Module):
         return shape_hint(input_shape, "input_shape", describe(self))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # The hot path: positional tensors only costs one type check each.
+        for value in args:
+            if type(value) is not torch.Tensor:
+                break
+        else:
+            if not kwargs:
+                return super().__call__(*args)
         # Called on kr.Input tensors (the functional API), a layer records the call instead of running it.
         if has_symbolic(args, kwargs):
             return symbolic_call(self, args, kwargs)
+        if _holds_array(args) or _holds_array(kwargs.values()):
+            args, kwargs = self._converted_inputs(args, kwargs)
         return super().__call__(*args, **kwargs)
+
+    def _converted_inputs(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        """NumPy arrays among the call's arguments as tensors, as Keras converts them: floating-point
+        and boolean ones in the weights' dtype, integer ones int64 (ids), on the weights' device."""
+        dtype, device = self.factory_kwargs["dtype"], self.factory_kwargs["device"]
+        if not dtype.is_floating_point:
+            dtype = torch.get_default_dtype()
+        return (tuple(_to_tensor(v, dtype, device) for v in args),
+                {k: v if k == "training" else _to_tensor(v, dtype, device, keep_bool=k.endswith("mask"))
+                 for k, v in kwargs.items()})
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """What a layer computes: a subclass defines `call` (Keras's way) or `forward` (PyTorch's)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} defines neither `call` nor `forward`: define "
+            f"`call(self, inputs)` (Keras's way; `training=None` and `mask=None` may follow) to say what "
+            f"{describe(self)} computes")
+
+    def run_call(self, call: Callable[..., Any], training_index: int | None, args: tuple, kwargs: dict) -> Any:
+        """Run a Keras layer's `call` as Keras's `Layer.__call__` runs it.
+
+        Builds the layer first if need be (`build` gets the first input's shape as a tuple, batch axis
+        first, or a list of shapes for a list of inputs; several `<argument>_shape` parameters get theirs);
+        `training` left at None becomes the layer's mode (`self.training`, which an outer call's
+        `training=True/False` sets for the layers inside it); the outermost call clears the `add_loss`
+        terms of the previous call; the activity regularizer, if any, applies to the outputs.
+        """
+        if not self.built:
+            self._build_for_call(args, kwargs)
+        if training_index is not None:
+            if 0 <= training_index < len(args):
+                training = args[training_index]
+                if training is None:
+                    args = (*args[:training_index], self.training, *args[training_index + 1:])
+            else:
+                training = kwargs.get("training")
+                kwargs = {**kwargs, "training": self.training if training is None else bool(training)}
+        else:
+            training = kwargs.pop("training", None) if "training" in kwargs else None
+        if _keras_call_depth[0] == 0:
+            for module in self.modules():
+                if isinstance(module, Layer) and module._added_losses:
+                    module._added_losses = []
+        _keras_call_depth[0] += 1
+        try:
+            if training is None or bool(training) == self.training:
+                outputs = call(self, *args, **kwargs)
+            else:
+                with _in_mode(self, bool(training)):
+                    outputs = call(self, *args, **kwargs)
+        finally:
+            _keras_call_depth[0] -= 1
+        if self.activity_regularizer is not None:
+            self.record_activity(outputs)
+        return outputs
+
+    def _build_for_call(self, args: tuple, kwargs: dict) -> None:
+        """Keras's build at the first call: `build(input_shape)` from the call's tensor arguments."""
+        arguments = bind_arguments(self, args, kwargs)
+        shapes = {f"{name}_shape": _shapes(value) for name, value in arguments.items() if _holds_tensor(value)}
+        build: Callable[..., None] = self.build
+        parameters = [p for p in inspect.signature(build).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        if len(parameters) == 1 and shapes:
+            build(next(iter(shapes.values())))
+        elif parameters:
+            build(**{p.name: shapes.get(p.name) for p in parameters})
+        else:
+            build()
+        self.built = True
 
     def compute_output_shape(self, input_shape: InputShape) -> Any:
         """The output's shape for inputs of `input_shape` (batch axis first, None where unknown).
@@ -234,7 +561,7 @@ class Layer(nn.Module):
     # ----------------------------------------------------------- call records
     # Attributes a forward call writes about itself (its path, its activity losses, ...): what a
     # dry run puts back and a fresh copy clears. Subclasses add theirs.
-    call_records: tuple = ("_activity_losses",)
+    call_records: tuple = ("_activity_losses", "_added_losses")
 
     def save_call_records(self) -> dict[str, Any]:
         """This layer's call records as they are now (see `restore_call_records`)."""
@@ -256,8 +583,14 @@ class Layer(nn.Module):
         dictionary); each layer adds its constructor arguments, so that
         `type(layer).from_config(layer.get_config())` makes an equal, new layer.
         """
-        return {"name": self.name, "trainable": self.trainable,
-                "dtype": dtype_policy(self.factory_kwargs["dtype"])}
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": dtype_policy(self.factory_kwargs["dtype"])}
+        auto = self.__dict__.get("_auto_config")
+        if auto is not None:       # a Keras-style class without its own get_config: its constructor's arguments
+            config.update(auto)
+            if not _accepts(type(self), "name"):
+                del config["name"]
+        return config
 
     @classmethod
     def from_config(cls: type[LayerT], config: dict[str, Any]) -> LayerT:
@@ -265,7 +598,7 @@ class Layer(nn.Module):
         config = dict(config)
         trainable = config.pop("trainable", True)
         dtype = dtype_from_policy(config.pop("dtype", None), f"{cls.__name__} {config.get('name')!r}")
-        if dtype is not None:
+        if dtype is not None and _accepts(cls, "dtype"):
             config["dtype"] = dtype
         layer = cls(**config)
         if not trainable:
@@ -321,16 +654,68 @@ class Layer(nn.Module):
         if not self.built:
             self.build(tuple(input_shape))
 
-    def add_weight(self, name: str, shape: Sequence[int], initializer: InitializerLike = "zeros", *,
-                   regularizer: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                   constraint: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                   trainable: bool = True, column_major: bool = False) -> nn.Parameter:
-        """Create, initialise and register a Keras-layout weight called `name` (filling its placeholder, if any).
+    def add_weight(self, *args: Any, shape: Sequence[int] | int | None = None,
+                   initializer: InitializerLike | None = None, dtype: torch.dtype | str | None = None,
+                   trainable: bool = True,
+                   regularizer: Callable[[torch.Tensor], torch.Tensor] | str | dict | None = None,
+                   constraint: Callable[[torch.Tensor], torch.Tensor] | str | dict | None = None,
+                   name: str | None = None, column_major: bool = False, **keras_options: Any) -> nn.Parameter:
+        """Create, initialise and register a Keras-layout weight (filling its placeholder, if any).
+
+        Both spellings work: ours, `add_weight("kernel", (3, 4), "zeros")` (name first), and Keras's,
+        `add_weight(shape=(3, 4), initializer="zeros", trainable=False, name="kernel")` or
+        `add_weight((3, 4), "zeros")` (shape first). As in Keras, `shape=None` is a scalar and the
+        default initializer is "glorot_uniform" ("zeros" for a non-float `dtype`); a weight without a
+        name is called "variable", "variable_1", ...; a weight assigned to an attribute
+        (`self.w = self.add_weight(...)`) takes the attribute's name: its `state_dict` key. Weights
+        come in creation order, which is Keras's `get_weights()` order; `trainable=False` weights keep
+        `requires_grad=False` and still count among the weights. Keras's `autocast`, `aggregation` and
+        `overwrite_with_gradient` are accepted and have no effect here.
 
         `column_major=True` (a matrix) keeps Keras's shape with the transposed memory order: its `.t()`
         is contiguous, as PyTorch's kernels take their weights, and gradients computed in that form
         accumulate without a transposing copy.
         """
+        unknown = set(keras_options) - {"autocast", "aggregation", "overwrite_with_gradient"}
+        if unknown:
+            raise TypeError(f"{describe(self)}.add_weight got unexpected arguments {sorted(unknown)}")
+        if args:
+            # Positional: ours is (name, shape, initializer), Keras's (shape, initializer, dtype).
+            order = ("name", "shape", "initializer") if isinstance(args[0], str) else ("shape", "initializer", "dtype")
+            if len(args) > 3:
+                raise TypeError(f"{describe(self)}.add_weight takes at most 3 positional arguments ({', '.join(order)})")
+            given: dict[str, Any] = {"name": name, "shape": shape, "initializer": initializer, "dtype": dtype}
+            for argument, value in zip(order, args):
+                if given[argument] is not None:
+                    raise TypeError(f"{describe(self)}.add_weight got `{argument}` both positionally and as a keyword")
+                given[argument] = value
+            name, shape, initializer, dtype = given["name"], given["shape"], given["initializer"], given["dtype"]
+        shape = () if shape is None else shape
+        if not isinstance(shape, (int, Sequence)) or isinstance(shape, str):
+            raise TypeError(f"{describe(self)}.add_weight: `shape` must be a tuple of ints, got {shape!r}")
+        shape = (shape,) if isinstance(shape, int) else shape
+        factory = self.factory_kwargs
+        if dtype is not None:
+            factory = {**factory, "dtype": _dtypes.from_name(dtype, describe(self))}
+        if initializer is None:
+            initializer = "glorot_uniform" if factory["dtype"].is_floating_point else "zeros"
+        if regularizer is not None and not callable(regularizer):
+            regularizer = regularizers.get(regularizer)
+        if constraint is not None and not callable(constraint):
+            constraint = constraints.get(constraint)
+        renamable = name is None or self.keras_style        # built-in layers keep the names they give
+        if name is None:
+            name = unique_key("variable", self.__dict__.setdefault("_unnamed_weights", {}))
+            while name in self._parameters:
+                name = unique_key("variable", self.__dict__["_unnamed_weights"])
+        if renamable:
+            self.__dict__.setdefault("_renamable", set()).add(name)
+        return self._add_weight(name, shape, initializer, factory, regularizer, constraint, trainable, column_major)
+
+    def _add_weight(self, name: str, shape: Any, initializer: InitializerLike, factory_kwargs: dict[str, Any],
+                    regularizer: Callable[[torch.Tensor], torch.Tensor] | None,
+                    constraint: Callable[[torch.Tensor], torch.Tensor] | None,
+                    trainable: bool, column_major: bool) -> nn.Parameter:
         shape = tuple(int(d) for d in shape)
         if column_major and len(shape) != 2:
             raise ValueError(f"{describe(self)}: a column-major weight is a matrix, got shape {shape}")
@@ -348,16 +733,52 @@ class Layer(nn.Module):
                 initializers.apply(initializers.get(initializer), parameter)
             parameter.requires_grad = trainable and self.trainable
         else:
-            tensor = _column_major(shape, **self.factory_kwargs) if column_major \
-                else torch.empty(shape, **self.factory_kwargs)
+            tensor = _column_major(shape, **factory_kwargs) if column_major \
+                else torch.empty(shape, **factory_kwargs)
             initializers.apply(initializers.get(initializer), tensor)
-            parameter = nn.Parameter(tensor, requires_grad=trainable and self.trainable)
+            kind = Weight if self.keras_style else nn.Parameter
+            parameter = kind(tensor, requires_grad=trainable and self.trainable)
             self.register_parameter(name, parameter)
         if regularizer is not None:
             self._regularized.append((name, regularizer))
         if constraint is not None:
             self._constraints.append((name, constraint))
         return parameter
+
+    def register_parameter(self, name: str, param: nn.Parameter | None) -> None:
+        """torch's registration; a weight `add_weight` named automatically ("variable") takes the name of
+        the attribute it is assigned to, in place (its position, hence Keras's order, stays)."""
+        renamable = self.__dict__.get("_renamable")
+        if renamable and param is not None and name not in self._parameters:
+            old = next((key for key in renamable if self._parameters.get(key) is param), None)
+            if old is not None:
+                renamable.discard(old)
+                self.__dict__["_parameters"] = {name if key == old else key: value
+                                                for key, value in self._parameters.items()}
+                self._rename_weight_records(old, name)
+                return
+        super().register_parameter(name, param)
+
+    def _rename_weight_records(self, old: str, new: str) -> None:
+        initializers_ = self.__dict__.get("_initializers", {})
+        if old in initializers_:
+            initializers_[new] = initializers_.pop(old)
+        frozen = self.__dict__.get("_frozen_weights")
+        if frozen and old in frozen:
+            frozen.discard(old)
+            frozen.add(new)
+        self._regularized = [(new if n == old else n, f) for n, f in self._regularized]
+        self._constraints = [(new if n == old else n, f) for n, f in self._constraints]
+
+    def add_loss(self, loss: Any) -> None:
+        """Keras's `add_loss`: keep a scalar term (a tensor or a number) for `losses`, from inside `call`.
+
+        The terms of a call replace those of the previous one: the outermost Keras-style call clears
+        them for its layer and every layer inside it, so `layer.losses` (and `model.losses`) hold the
+        latest forward pass's terms, to add to the training loss.
+        """
+        term = loss if isinstance(loss, torch.Tensor) else torch.as_tensor(loss, dtype=self.factory_kwargs["dtype"])
+        self._added_losses = [*self._added_losses, term]      # a new list: a saved call record stays as it was
 
     def reset_weights(self) -> None:
         """Draw this layer's own weights afresh from their initializers, as its build does.
@@ -383,8 +804,24 @@ class Layer(nn.Module):
     def weights(self) -> list[torch.Tensor]:
         """All weights in Keras's `get_weights()` order (trainable ones first)."""
         self._require_built("weights")
+        if self.keras_style:
+            return self._keras_weights()
         params: list[torch.Tensor] = list(self.parameters())
         return [p for p in params if p.requires_grad] + [p for p in params if not p.requires_grad]
+
+    def _keras_weights(self) -> list[torch.Tensor]:
+        """Keras's order for a layer with sublayers: its own trainable, then own frozen weights, then each
+        sublayer's `weights` in the order they were assigned, each weight once."""
+        own: list[torch.Tensor] = [p for p in self._parameters.values() if p is not None]
+        weights = [p for p in own if p.requires_grad] + [p for p in own if not p.requires_grad]
+        for module in self.children():
+            if isinstance(module, Layer):
+                weights.extend(module.weights)
+            else:
+                params = list(module.parameters())
+                weights.extend([p for p in params if p.requires_grad] + [p for p in params if not p.requires_grad])
+        seen: set[int] = set()
+        return [w for w in weights if not (id(w) in seen or seen.add(id(w)))]  # type: ignore[func-returns-value]
 
     @property
     def trainable_weights(self) -> list[torch.Tensor]:
@@ -426,8 +863,8 @@ class Layer(nn.Module):
 
     # ----------------------------------------------------------------- masks
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        """The mask this layer passes on; by default the incoming one."""
-        return mask
+        """The mask this layer passes on; by default the incoming one (None where `supports_masking` is False)."""
+        return mask if self.supports_masking else None
 
     # Whether Keras's symbolic call of this layer gives its outputs masks (see KerasTensor.keras_masked).
     passes_masks_while_building = True
@@ -469,6 +906,7 @@ class Layer(nn.Module):
             if isinstance(module, Layer):
                 out.extend(module.weight_regularization_losses())
                 out.extend(module.activity_losses)
+                out.extend(module.__dict__.get("_added_losses", ()))
         return out
 
     @property

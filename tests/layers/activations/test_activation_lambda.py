@@ -140,7 +140,7 @@ def test_lambda_config_has_keras_keys_and_round_trips_in_process(kwargs):
 ERRORS = [
     (kr.Activation, {"activation": "nope"}, None, ValueError, r"Unknown activation 'nope'"),
     (kr.Activation, {"activation": 3}, None, TypeError, r"An activation must be a Keras name, None or a callable"),
-    (kr.Activation, {"activation": "relu"}, [1.0, -1.0], TypeError, r"Activation 'activation\w*' expects a tensor, "
+    (kr.Activation, {"activation": "relu"}, ["a", "b"], TypeError, r"Activation 'activation\w*' expects a tensor, "
                                                                     r"got list"),
     (kr.Lambda, {"function": "x ** 2"}, None, TypeError, r"Lambda 'lambda\w*': `function` must be callable, got str"),
     (kr.Lambda, {"function": torch.neg, "arguments": [1]}, None, TypeError, r"`arguments` must be a dict"),

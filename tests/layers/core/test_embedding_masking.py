@@ -93,7 +93,7 @@ EMBEDDING_ERRORS = [
     (torch.tensor([[1, VOCAB]]), ValueError, rf"got id {VOCAB} .*\[0, input_dim\) = \[0, {VOCAB}\)"),
     (torch.tensor([[3, -1]]), ValueError, rf"got id -1 .*\[0, {VOCAB}\)"),
     (torch.tensor([[3, 100], [-5, 1]]), ValueError, r"got id -5"),
-    ([[1, 2]], TypeError, "expects a tensor of integer ids, got list"),
+    ([["a", "b"]], TypeError, "expects a tensor of integer ids, got list"),
 ]
 
 

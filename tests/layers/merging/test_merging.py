@@ -180,7 +180,7 @@ MERGE_ERRORS = [
      r"incompatible shapes \[\(2, 3, 4\), \(2, 3, 5\)\]"),
     ("Maximum", {}, [x3, torch.randn(3, 3, 4)], None, ValueError,
      r"different batch sizes: got shapes \[\(2, 3, 4\), \(3, 3, 4\)\]"),
-    ("Average", {}, [x3, np.ones((2, 3, 4))], None, TypeError, r"expects a list of tensors, got \[Tensor, ndarray\]"),
+    ("Average", {}, [x3, "text"], None, TypeError, r"expects a list of tensors, got \[Tensor, str\]"),
     ("Add", {}, [x3, x3], [None], ValueError, r"one entry per input: got 1 masks for 2 inputs"),
     ("Add", {}, [x3, x3], torch.ones(2, 3, dtype=torch.bool), ValueError, r"`mask` must be a list"),
     ("Multiply", {}, [x3, x3], [torch.ones(2, 4, dtype=torch.bool)] * 2, ValueError,

@@ -122,7 +122,7 @@ POOLING_ERRORS = [
      r"expects inputs of shape \(batch, steps, features\), got shape \(2, 3\)"),
     ("GlobalAveragePooling1D", {"data_format": "channels_first"}, torch.randn(2, 3), ValueError,
      r"expects inputs of shape \(batch, features, steps\)"),
-    ("GlobalMaxPooling1D", {}, [[[1.0]]], TypeError, r"GlobalMaxPooling1D '\w+' expects a tensor of shape"),
+    ("GlobalMaxPooling1D", {}, [[["a"]]], TypeError, r"GlobalMaxPooling1D '\w+' expects a tensor of shape"),
     ("GlobalMaxPooling1D", {}, torch.randn(2, 0, 3), ValueError, r"cannot take the maximum over 0 steps"),
     ("MaxPooling1D", {"pool_size": 0}, None, ValueError,
      r"MaxPooling1D 'max_pooling1d\w*': `pool_size` must be a positive integer or a tuple of 1 positive integer, "

@@ -73,7 +73,7 @@ RESHAPING_ERRORS = [
     ("RepeatVector", {"n": 0}, None, ValueError, r"`n` must be a positive integer, got 0"),
     ("RepeatVector", {"n": 2}, torch.randn(2, 3, 4), ValueError,
      r"expects inputs of shape \(batch, features\), got shape \(2, 3, 4\)"),
-    ("RepeatVector", {"n": 2}, [[1.0, 2.0]], TypeError, r"expects a tensor of shape \(batch, features\), got list"),
+    ("RepeatVector", {"n": 2}, [["a", "b"]], TypeError, r"expects a tensor of shape \(batch, features\), got list"),
     ("Flatten", {"data_format": "channels_middle"}, None, ValueError,
      r"Flatten 'flatten\w*': `data_format` must be one of 'channels_last', 'channels_first'; got 'channels_middle'"),
     ("Flatten", {}, torch.tensor(1.0), ValueError, r"with a batch axis, got a 0-D tensor"),

@@ -23,7 +23,7 @@ CALL_ERRORS = [
      ValueError, r"mask must have shape \(batch, timesteps\) = \(2, 4\), got \(2, 5\)"),
     ("mask_dtype", built_lstm, {"inputs": torch.randn(2, 4, 3), "mask": torch.ones(2, 4)}, TypeError,
      "bool tensor.*torch.float32"),
-    ("mask_not_tensor", built_lstm, {"inputs": torch.randn(2, 4, 3), "mask": [[True] * 4] * 2}, TypeError,
+    ("mask_not_tensor", built_lstm, {"inputs": torch.randn(2, 4, 3), "mask": [["yes"] * 4] * 2}, TypeError,
      "bool tensor"),
     ("state_count", built_lstm, {"inputs": torch.randn(2, 4, 3), "initial_state": [torch.zeros(2, 4)]}, ValueError,
      r"2 state tensor\(s\) with shapes \[\(2, 4\), \(2, 4\)\], got 1"),
