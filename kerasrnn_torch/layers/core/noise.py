@@ -43,9 +43,8 @@ class SpatialDropout1D(Dropout):
     6.0
     """
 
-    def __init__(self, rate: float, seed: int | None = None, name: str | None = None,
-                 dtype: torch.dtype | None = None) -> None:
-        super().__init__(rate, noise_shape=(None, 1, None), seed=seed, name=name, dtype=dtype)
+    def __init__(self, rate: float, seed: int | None = None, **layer_kwargs: Any) -> None:
+        super().__init__(rate, noise_shape=(None, 1, None), seed=seed, **layer_kwargs)
 
     def forward(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
         """Drop whole channels of `(batch, steps, features)` inputs while training."""
