@@ -323,8 +323,8 @@ def provided(name: str) -> Callable[..., Any]:
     try:
         return _PROVIDED[name]
     except KeyError:
-        raise RuntimeError(f"{name} is provided by kerasrnn_torch.saving, which is not imported yet: "
-                           "import kerasrnn_torch first") from None
+        raise RuntimeError(f"{name} is provided by a higher part of kerasrnn_torch (io/, saving/) when it is "
+                           "imported: import kerasrnn_torch first") from None
 
 
 def unknown_class_message(class_name: Any, registered_name: Any = None) -> str:

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
-from ..models import file_functions
 from .._checks import weight_tensors
 from .._types import PathLike
 from ..core import registry
@@ -178,4 +177,5 @@ def _from_keras(path: PathLike) -> Sequential | Model:
     return model
 
 
-file_functions.install(load_weights=load_keras_weights)
+# model.load_weights (models/ cannot import io/) reaches it through the registry.
+registry.provide("load_keras_weights", load_keras_weights)

@@ -34,7 +34,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..models import file_functions
 from .. import _dtypes
 from .._checks import describe
 from .._types import PathLike
@@ -399,4 +398,6 @@ def _file_mode(path: Path) -> int:
     return 0o666 & ~umask
 
 
-file_functions.install(save_model=save_keras, save_weights=save_keras_weights)
+# model.save / model.save_weights (models/ cannot import io/) reach these through the registry.
+registry.provide("save_keras", save_keras)
+registry.provide("save_keras_weights", save_keras_weights)

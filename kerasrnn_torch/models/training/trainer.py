@@ -16,8 +16,8 @@ from ...callbacks.callback import Callback, CallbackList, LazyLogs
 from ...callbacks.history import History
 from ...callbacks.progbar import ProgbarLogger
 from ..._types import PathLike
+from ...core import registry
 from ...core.layer import Layer
-from .. import file_functions
 from ..regularization import apply_constraints, regularization_loss
 from .compile_utils import CompileLoss, CompileMetrics, needs_build, resolve_optimizer
 from .data import Batches, structure
@@ -118,18 +118,18 @@ class Trainer(nn.Module):
     def save(self, filepath: PathLike, overwrite: bool = True) -> None:
         """Save the model as a Keras 3 `.keras` archive, as Keras's `model.save` (`kr.save_keras`)."""
         _check_overwrite(filepath, overwrite)
-        file_functions.function("save_model")(self, filepath)
+        registry.provided("save_keras")(self, filepath)
 
     def save_weights(self, filepath: PathLike, overwrite: bool = True) -> None:
         """Save the weights as a Keras 3 `.weights.h5` file, as Keras's `model.save_weights`
         (`kr.save_keras_weights`)."""
         _check_overwrite(filepath, overwrite)
-        file_functions.function("save_weights")(self, filepath)
+        registry.provided("save_keras_weights")(self, filepath)
 
     def load_weights(self, filepath: PathLike, skip_mismatch: bool = False) -> Any:
         """Load the weights of a Keras file (`.weights.h5`, `.keras`, legacy `.h5`), as Keras's
         `model.load_weights` (`kr.load_keras_weights`); returns its report."""
-        return file_functions.function("load_weights")(self, filepath, skip_mismatch=skip_mismatch)
+        return registry.provided("load_keras_weights")(self, filepath, skip_mismatch=skip_mismatch)
 
     @property
     def compiled(self) -> bool:
