@@ -26,6 +26,7 @@ from .. import _dtypes, constraints, initializers, regularizers
 from .._types import DeviceLike, InitializerLike, InputShape, ShapeLike
 from .._checks import add_note, describe, positive_int, shape_hint, shape_of, shape_text, weight_tensors
 from .symbolic import bind_arguments, has_symbolic, output_shape_of, symbolic_call
+from .docstrings import document_constructor
 
 _name_counters: defaultdict[str, itertools.count] = defaultdict(itertools.count)
 LayerT = TypeVar("LayerT", bound="Layer")
@@ -387,6 +388,7 @@ class Layer(nn.Module):
         runs it through `run_call` (build from the first input's shape, `training`, `add_loss`), and its
         `build` marks it built; one that defines `forward` runs as a `torch.nn.Module`, unchanged."""
         super().__init_subclass__(**kwargs)
+        document_constructor(cls)
         call = _own_call_function(cls)
         cls.keras_style = call is not None
         if call is None:
@@ -944,3 +946,6 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+document_constructor(Layer)
