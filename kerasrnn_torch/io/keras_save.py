@@ -66,12 +66,20 @@ def save_keras(module: nn.Module, path: PathLike) -> None:
     with `None` for the time axis (`model.build((None, None, 8))`) for a
     Keras model that takes sequences of any length.
 
+    A user's own Keras-style layer (a `kr.Layer` subclass with `call`) is
+    written as Keras writes a custom layer (its class name as the registered
+    name, its constructor's arguments as its configuration, less `trainable`
+    and `dtype` where the constructor takes neither and they hold the
+    defaults); Keras loads it with its own class of that name in
+    `custom_objects`.
+
     Raises a ValueError, before any file is written, for a module that is
     not a Sequential or functional model, a model that is not built, and a
     layer whose configuration Keras cannot rebuild: a `kr.Lambda` (its
     Python function), an activation given as an arbitrary callable, a torch
-    module that is not a kerasrnn_torch layer, a subclass of a layer. The
-    error names the layer; `save_keras_weights` still saves its weights.
+    module that is not a kerasrnn_torch layer (inside a user's layer too), a
+    subclass of a built-in layer. The error names the layer;
+    `save_keras_weights` still saves its weights.
 
     >>> kr.save_keras(model, "model.keras")  # doctest: +SKIP
     >>> keras.models.load_model("model.keras").predict(x)  # doctest: +SKIP

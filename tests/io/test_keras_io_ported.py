@@ -30,7 +30,7 @@ KERAS_IMPORTS = "import keras\nfrom keras import layers, ops\n"
 OUR_IMPORTS = "import kerasrnn_torch as keras\nfrom kerasrnn_torch import layers, ops\n"
 ATOL = 1e-6
 
-# examples/nlp/text_classification_with_transformer.py
+# keras-io nlp/text_classification_with_transformer.py
 TEXT_CLASSIFICATION_WITH_TRANSFORMER = '''
 class TransformerBlock(layers.Layer):
     def __init__(self, embed_dim, num_heads, ff_dim, rate=0.1):
@@ -100,7 +100,7 @@ history = model.fit(
 )
 '''
 
-# examples/timeseries/timeseries_classification_transformer.py
+# keras-io timeseries/timeseries_classification_transformer.py
 TIMESERIES_CLASSIFICATION_TRANSFORMER = '''
 n_classes = 2
 
@@ -177,7 +177,7 @@ model.fit(
 )
 '''
 
-# examples/vision/conv_lstm.py
+# keras-io vision/conv_lstm.py
 CONV_LSTM = '''
 # Construct the input layer with no definite frame size.
 inp = layers.Input(shape=(None, *x_train.shape[2:]))
@@ -238,7 +238,7 @@ history = model.fit(
 )
 '''
 
-# examples/timeseries/timeseries_classification_from_scratch.py
+# keras-io timeseries/timeseries_classification_from_scratch.py
 TIMESERIES_CLASSIFICATION_FROM_SCRATCH = '''
 num_classes = len(np.unique(y_train))
 
@@ -295,7 +295,7 @@ history = model.fit(
 )
 '''
 
-# examples/timeseries/timeseries_anomaly_detection.py
+# keras-io timeseries/timeseries_anomaly_detection.py
 TIMESERIES_ANOMALY_DETECTION = '''
 model = keras.Sequential(
     [
