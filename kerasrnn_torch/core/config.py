@@ -17,15 +17,18 @@ from typing import Any
 def serialize_layer(layer) -> dict:
     """`{"module": "keras.layers", "class_name": "LSTM", "config": layer.get_config(), ...}`.
 
-    The class name, module and registered name are the ones its class registered (`core/registry.py`).
+    The class name, module and registered name are the ones its class registered (`core/registry.py`); a class
+    that did not register (a user's own layer) is written as Keras writes a custom layer: its Python module, its
+    class name, and its class name as the registered name (the `custom_objects` key that loads it back).
     """
     if not hasattr(layer, "get_config"):
         raise ValueError(f"Cannot serialize {type(layer).__name__}: only kerasrnn_torch layers have a Keras "
                          "configuration (a torch module has none)")
     entry = registry.registration_of(type(layer), exact=True)
     if entry is None:
-        return {"module": "keras.layers", "class_name": type(layer).__name__, "config": layer.get_config(),
-                "registered_name": None}
+        cls = type(layer)
+        return {"module": cls.__module__, "class_name": cls.__name__, "config": layer.get_config(),
+                "registered_name": registry.registered_name_of(cls)}
     return {"module": entry.module, "class_name": entry.name, "config": layer.get_config(),
             "registered_name": entry.registered_name}
 

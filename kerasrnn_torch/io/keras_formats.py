@@ -167,6 +167,13 @@ def entry_name(entry: dict, label: str) -> str:
                        "a layer entry's config", label)
 
 
+def _optional_name(entry: dict) -> str | None:
+    """A Keras 3 layer entry's name, where it has one: a custom layer whose constructor takes no `name` has
+    none in a Sequential's configuration (a functional model's entries always name their layer)."""
+    config = entry.get("config")
+    return entry.get("name") or (config.get("name") if isinstance(config, dict) else None) or None
+
+
 def read_array(group, name: str, path: str, owner: str, label: str) -> np.ndarray:
     """The weight array stored at `group[name]`, or a ValueError naming the file, the entry and the layer."""
     item = group.get(name)
@@ -213,7 +220,7 @@ class Keras3Weights:
                 # A registered name ("package>Name") means the class registered under it, whatever its own name.
                 registration = registry.lookup(entry.get("registered_name")) if entry.get("registered_name") else None
                 keras_class = registration.name if registration is not None else entry["class_name"]
-                described[key] = (entry_name(entry, self.label), keras_class)
+                described[key] = (_optional_name(entry), keras_class)
         entries: list[SavedLayer] = []
         for key in sorted(root, key=_key_order):
             if not _has_arrays(root[key]):
@@ -376,8 +383,14 @@ class LegacyWeights:
 
 # -------------------------------------------------------- the module side
 def keras_class_of(module: nn.Module, owner: str) -> str:
-    """The Keras class a kerasrnn_torch module corresponds to (a subclass counts as its base): the registry's."""
+    """The Keras class a kerasrnn_torch module corresponds to (a subclass counts as its base): the registry's.
+
+    A user's own layer class (a `kr.Layer` subclass below no registered class) is its own Keras class, as
+    Keras names a custom layer's weights after its class (`layers/transformer_block`).
+    """
     name = registry.keras_name_of(type(module))
+    if name is None and isinstance(module, Layer):
+        return type(module).__name__
     if name is None:
         raise ValueError(f"{owner}: {type(module).__name__} has no Keras counterpart, so Keras weights cannot be "
                          "matched to it")

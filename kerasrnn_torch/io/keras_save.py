@@ -23,6 +23,7 @@ error never leaves a half-written file behind (nor removes an older one).
 from __future__ import annotations
 
 import datetime
+import inspect
 import io
 import json
 import os
@@ -65,12 +66,20 @@ def save_keras(module: nn.Module, path: PathLike) -> None:
     with `None` for the time axis (`model.build((None, None, 8))`) for a
     Keras model that takes sequences of any length.
 
+    A user's own Keras-style layer (a `kr.Layer` subclass with `call`) is
+    written as Keras writes a custom layer (its class name as the registered
+    name, its constructor's arguments as its configuration, less `trainable`
+    and `dtype` where the constructor takes neither and they hold the
+    defaults); Keras loads it with its own class of that name in
+    `custom_objects`.
+
     Raises a ValueError, before any file is written, for a module that is
     not a Sequential or functional model, a model that is not built, and a
     layer whose configuration Keras cannot rebuild: a `kr.Lambda` (its
     Python function), an activation given as an arbitrary callable, a torch
-    module that is not a kerasrnn_torch layer, a subclass of a layer. The
-    error names the layer; `save_keras_weights` still saves its weights.
+    module that is not a kerasrnn_torch layer (inside a user's layer too), a
+    subclass of a built-in layer. The error names the layer;
+    `save_keras_weights` still saves its weights.
 
     >>> kr.save_keras(model, "model.keras")  # doctest: +SKIP
     >>> keras.models.load_model("model.keras").predict(x)  # doctest: +SKIP
@@ -147,6 +156,7 @@ def keras_model_config(module) -> dict:
 
 def _config_json(module) -> str:
     config = keras_model_config(module)
+    _fit_user_layer_configs(config, _user_classes(module))
     for entry in config["config"]["layers"]:
         try:
             json.dumps(entry, default=_json_value)
@@ -157,6 +167,50 @@ def _config_json(module) -> str:
                              f"its configuration's {where} is a {type(value).__name__} ({value!r}), which a Keras "
                              "file cannot hold (expected JSON values: numbers, strings, lists, dicts, None)") from None
     return json.dumps(config, default=_json_value)
+
+
+def _user_classes(module) -> dict[str, type]:
+    """{registered name: class} of the user's own (unregistered) Keras-style layer classes in the module."""
+    return {registry.registered_name_of(type(layer)): type(layer) for layer in module.modules()
+            if isinstance(layer, Layer) and type(layer).keras_style
+            and registry.registration_of(type(layer), exact=True) is None}
+
+
+def _fit_user_layer_configs(value, classes: dict[str, type]) -> None:
+    """Leave out of a user layer's entry the base keys its constructor does not take, where they hold defaults.
+
+    Keras rebuilds a custom layer as `cls(**config)`, and a Keras-style constructor such as
+    `__init__(self, embed_dim, num_heads)` takes no `trainable` or `dtype`: with them Keras could not load the
+    file (Keras's own save of such a layer writes them, and Keras then fails to load it). A frozen layer or one
+    of another dtype keeps them (Keras needs a constructor taking them to rebuild it).
+    """
+    if isinstance(value, list):
+        for item in value:
+            _fit_user_layer_configs(item, classes)
+        return
+    if not isinstance(value, dict):
+        return
+    registered_name = value.get("registered_name")
+    cls = classes.get(registered_name) if isinstance(registered_name, str) else None
+    config = value.get("config")
+    if cls is not None and isinstance(config, dict):
+        if config.get("trainable") is True and not _constructor_takes(cls, "trainable"):
+            del config["trainable"]
+        if _is_default_dtype(config.get("dtype")) and not _constructor_takes(cls, "dtype"):
+            del config["dtype"]
+    for item in value.values():
+        _fit_user_layer_configs(item, classes)
+
+
+def _constructor_takes(cls: type, argument: str) -> bool:
+    parameters = inspect.signature(getattr(cls, "__init__")).parameters
+    return argument in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+
+def _is_default_dtype(policy) -> bool:
+    if isinstance(policy, dict):
+        policy = (policy.get("config") or {}).get("name")
+    return policy == "float32"
 
 
 def _refuse_unserializable_layers(model, outer=None) -> None:
@@ -186,6 +240,9 @@ def _refuse_unserializable_layer(layer, top, model) -> None:
         return
     cls = type(layer)
     registration = registry.registration_of(cls, exact=True)
+    if registration is None and cls.keras_style:
+        _refuse_torch_modules_inside(layer, top, model)
+        return                  # a user's own Keras-style layer: saved as Keras saves a custom layer
     if registration is None or not registration.writable:
         raise ValueError(
             f"{describe(layer)}{inside} of {describe(model)} cannot be saved as a Keras model: Keras's load_model "
@@ -195,6 +252,18 @@ def _refuse_unserializable_layer(layer, top, model) -> None:
             "and load them into the same model built in Keras")
     for _, sublayer in _configured_sublayers(layer):
         _refuse_unserializable_layer(sublayer, top, model)
+
+
+def _refuse_torch_modules_inside(layer, top, model) -> None:
+    """A user's layer may hold kerasrnn_torch layers (saved below its group) but no torch module with weights."""
+    for place, child in layer.named_modules():
+        if child is layer or isinstance(child, Layer) or not any(True for _ in child.parameters(recurse=False)):
+            continue
+        inside = "" if layer is top else f" (inside {describe(top)})"
+        raise ValueError(
+            f"{describe(layer)}{inside} of {describe(model)} cannot be saved as a Keras model: its '{place}' is a "
+            f"{type(child).__name__}, a torch module whose weights have no place in a Keras file (expected "
+            "kerasrnn_torch layers inside a layer, as Keras layers hold Keras layers)")
 
 
 def _configured_sublayers(layer):

@@ -31,9 +31,11 @@ _PROBE_BATCHES = (2, 3)
 
 # ------------------------------------------------------------------ building blocks
 def is_built(module: nn.Module) -> bool:
-    """Whether a module's weights exist: a Layer's `built`; a torch module's lazy parameters all materialized."""
+    """Whether a module's weights exist: a Layer's `built` and its inner layers' (a user's layer with no `build`
+    is built from the start, as in Keras, and its inner layers at its first call); a torch module's lazy
+    parameters all materialized."""
     if isinstance(module, Layer):
-        return bool(module.built)
+        return all(bool(layer.built) for layer in module.modules() if isinstance(layer, Layer))
     return not any(is_lazy(p) for p in module.parameters())
 
 

@@ -7,6 +7,7 @@ predictions must equal ours. Keras models also go round: Keras -> from_keras
 -> save_keras -> Keras, with the same arrays in the same places of the file.
 """
 import io
+import json
 import zipfile
 
 import h5py
@@ -321,3 +322,76 @@ def test_a_failed_save_leaves_the_older_file_as_it_was(tmp_path):
     with pytest.raises(ValueError, match="Lambda 'squash'"):
         kr.save_keras(model, path)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.keras"]
+
+
+# ------------------------------------------------------- the user's own layers
+class Scaled(kr.Layer):
+    """A user's Keras-style layer (a `call`, a constructor without **kwargs, Keras's automatic config)."""
+    def __init__(self, units, factor=2.0):
+        super().__init__()
+        self.dense = kr.Dense(units, activation="tanh")
+        self.factor = factor
+
+    def call(self, inputs):
+        return self.dense(inputs) * self.factor
+
+
+def keras_scaled():
+    """The same layer written for Keras (the same class name: Keras keys a custom layer's weights by it)."""
+    class Scaled(keras.layers.Layer):
+        def __init__(self, units, factor=2.0):
+            super().__init__()
+            self.dense = keras.layers.Dense(units, activation="tanh")
+            self.factor = factor
+
+        def call(self, inputs):
+            return self.dense(inputs) * self.factor
+    return Scaled
+
+
+def saved_entries(path):
+    with zipfile.ZipFile(path) as archive:
+        return json.loads(archive.read("config.json"))["config"]["layers"]
+
+
+def test_a_user_layer_is_saved_as_keras_saves_a_custom_layer_and_keras_loads_it(tmp_path):
+    x = kr.Input((3,))
+    model = kr.Model(x, kr.Dense(2)(Scaled(4, factor=0.5)(x)))
+    model.set_weights([w * 3 for w in model.get_weights()])
+    kr.save_keras(model, tmp_path / "m.keras")
+    entry = next(e for e in saved_entries(tmp_path / "m.keras") if e["class_name"] == "Scaled")
+    assert entry["registered_name"] == "Scaled" and entry["module"] == Scaled.__module__
+    # Keras rebuilds a custom layer as cls(**config): the base keys this constructor does not take are left out
+    assert entry["config"] == {"units": 4, "factor": 0.5}
+    sample = np.random.default_rng(0).standard_normal((5, 3)).astype("float32")
+    keras_class = keras_scaled()
+    loaded = keras.models.load_model(tmp_path / "m.keras", custom_objects={"Scaled": keras_class})
+    assert isinstance(loaded.layers[1], keras_class)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded.predict(sample, verbose=0)),
+                               model.predict(sample, verbose=0), rtol=0, atol=1e-6)
+    back = kr.from_keras(tmp_path / "m.keras", custom_objects={"Scaled": Scaled})
+    assert type(back.layers[1]) is Scaled and back.layers[1].factor == 0.5
+    np.testing.assert_allclose(back.predict(sample, verbose=0), model.predict(sample, verbose=0), rtol=0, atol=0)
+
+
+def test_a_frozen_user_layer_keeps_its_trainable_flag(tmp_path):
+    model = kr.Sequential([kr.Input((3,)), Scaled(2)])
+    model.layers[0].trainable = False
+    kr.save_keras(model, tmp_path / "m.keras")
+    entry = saved_entries(tmp_path / "m.keras")[1]
+    assert entry["config"]["trainable"] is False and "dtype" not in entry["config"]
+    assert kr.from_keras(tmp_path / "m.keras", custom_objects={"Scaled": Scaled}).layers[0].trainable is False
+
+
+def test_a_user_layer_holding_a_torch_module_with_weights_is_refused(tmp_path):
+    class Projected(kr.Layer):
+        def __init__(self):
+            super().__init__()
+            self.projection = nn.Linear(3, 3)
+
+        def call(self, inputs):
+            return self.projection(inputs)
+    model = kr.Sequential([kr.Input((3,)), Projected()])
+    model(torch.zeros(1, 3))
+    refused(tmp_path, kr.save_keras, model, "m.keras", "Projected 'projected", "'projection' is a Linear",
+            "kerasrnn_torch layers inside a layer")

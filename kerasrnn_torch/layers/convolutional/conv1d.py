@@ -166,8 +166,10 @@ class Conv1D(Layer):
         if x.shape[-1] < span:
             raise ValueError(f"{describe(self)}: input of shape {shape_text(inputs.shape)} has {steps} steps, fewer "
                              f"than the kernel's span of {span} with padding={self.padding!r}")
-        outputs = F.conv1d(x, self.kernel.permute(2, 1, 0), self.bias, stride=self.strides,
+        outputs = F.conv1d(x, self.kernel.permute(2, 1, 0), None, stride=self.strides,
                            dilation=self.dilation_rate, groups=self.groups)
+        if self.bias is not None:       # added after the convolution, as Keras does: the same float32 rounding
+            outputs = outputs + self.bias[:, None]
         if self.data_format == "channels_last":
             outputs = outputs.transpose(1, 2)
         outputs = self.activation(outputs)

@@ -171,3 +171,15 @@ def test_conv1d_lstm_layer_norm_dense_model_matches_keras():
     assert_close(mine.grad, ref.grad, GRAD_ATOL, "d/d inputs")
     for weight, ref_weight in zip(ours.parameters(), theirs.weights, strict=True):
         assert_close(weight.grad, ref_weight.value.grad, GRAD_ATOL, f"d/d {ref_weight.path}")
+
+
+@pytest.mark.parametrize("case", ["valid_k3", "same_k4_stride3", "causal_k3", "channels_first_same_stride2"])
+def test_conv1d_adds_its_bias_after_the_convolution_as_keras_does(case):
+    """The same float32 roundings as Keras (bias added to the convolution's output, not fused into it): equal
+    bit for bit on wide inputs, where a fused bias differs in the last place."""
+    kwargs = CASES[case]
+    steps, channels = 24, 32
+    shape = (BATCH, channels, steps) if kwargs.get("data_format") == "channels_first" else (BATCH, steps, channels)
+    ours, theirs = make_pair(kwargs, shape)
+    x = 3 * torch.randn(shape)
+    assert_close(ours(x), theirs(x), 0.0, "output")
