@@ -269,7 +269,9 @@ def _weights_tree(module, function) -> list[tuple[str, str | None, list[np.ndarr
     """(group path, layer name, arrays) for every group of the Keras weights tree, arrays converted."""
     groups: list = []
     visited: set = set()
-    if isinstance(module, (Sequential, Model)):
+    if isinstance(module, Model) and not module.is_functional:
+        _layer_groups(module, "", describe(module), groups, visited)     # Keras's tree: attribute names
+    elif isinstance(module, (Sequential, Model)):
         _model_groups(module, module.layers, "", module.name, groups, visited)
     elif isinstance(module, Layer):
         _model_groups(module, [module], "", "sequential", groups, visited)
@@ -318,7 +320,7 @@ def _layer_groups(layer, path, owner, groups, visited) -> None:
     if id(layer) in visited:         # a shared layer is written once, where Keras first meets it
         return
     visited.add(id(layer))
-    if isinstance(layer, (Sequential, Model)):
+    if isinstance(layer, Sequential) or (isinstance(layer, Model) and layer.is_functional):
         _model_groups(layer, layer.layers, path, layer.name, groups, visited)
         return
     inner = sublayer_groups(layer, owner)
