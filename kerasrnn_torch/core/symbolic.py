@@ -376,7 +376,7 @@ def symbolic_call(layer, args, kwargs, record=True):
     flat, spec = pytree.tree_flatten((args, kwargs), is_leaf=_is_keras_tensor)
     inputs = [leaf for leaf in flat if isinstance(leaf, KerasTensor)]
     real = [leaf for leaf in flat if isinstance(leaf, torch.Tensor)]
-    if real:
+    if real and not getattr(layer, "is_operation", False):      # a kr.ops call keeps tensors as constants
         raise TypeError(f"{owner} was called on both symbolic tensors (kr.Input and what layers return on it) and "
                         f"real tensors (shapes {', '.join(shape_text(t.shape) for t in real)}); a functional model "
                         "takes its data through kr.Input: make the tensor an input, or build it inside a layer")
