@@ -59,6 +59,10 @@ def subclassed_config(model: Layer) -> dict[str, Any]:
     None), then `trainable` and `dtype`; else a NotImplementedError asking for `get_config`.
     """
     config: dict[str, Any] = {"name": model.name}
+    base = Layer.get_config(model)
+    if getattr(type(model).get_config, "__qualname__", "") != "Model.get_config":
+        # The class defines get_config and calls this one through super(): the base keys, as Keras gives.
+        return {**config, "trainable": base["trainable"], "dtype": base["dtype"]}
     auto = model.__dict__.get("_auto_config")
     if auto is None:
         raise NotImplementedError(
@@ -70,7 +74,6 @@ def subclassed_config(model: Layer) -> dict[str, Any]:
     parameters = inspect.signature(type(model).__init__).parameters
     if "name" not in parameters and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         config.pop("name", None)
-    base = Layer.get_config(model)
     config.update({"trainable": base["trainable"], "dtype": base["dtype"]})
     return config
 
