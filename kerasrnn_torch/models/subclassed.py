@@ -34,7 +34,7 @@ def refuse_train_step_override(cls: type) -> None:
             "optimizer.step()), or move the extra loss into call() with self.add_loss(...), which fit adds")
 
 
-def init_subclassed(model: Layer, name: str | None, kwargs: dict[str, Any]) -> None:
+def init_subclassed(model: Any, name: str | None, kwargs: dict[str, Any]) -> None:
     """Set up a subclassed model as Keras's `Model.__init__()` without inputs: a Keras layer, built at its first
     call; `name` defaults to the class name in snake case ("my_model"), as Keras's."""
     allowed = {"trainable", "dtype", "device"}
