@@ -122,6 +122,11 @@ def keras_model_config(module) -> dict:
         raise ValueError(f"save_keras saves a kr.Sequential or a kr.Model (Keras's Sequential and functional "
                          f"models), got {kind}: wrap it, e.g. kr.Sequential([kr.Input(shape), layer]), or save its "
                          "weights alone with kr.save_keras_weights")
+    if isinstance(module, Model) and not module.is_functional:
+        raise ValueError(f"save_keras: {describe(module)} is a subclassed model ({type(module).__name__} with its own "
+                         "call), whose code a .keras file cannot hold; kerasrnn_torch writes .keras archives of "
+                         "Sequential and functional models. Save its weights with model.save_weights(path.weights.h5) "
+                         "(Keras's subclassed-model layout), and rebuild the class to load them")
     _refuse_unserializable_layers(module)
     try:
         config = module.get_config()

@@ -310,3 +310,69 @@ def test_the_functional_subclass_pattern_matches_keras():
     assert_close(ours.scores(torch.tensor(x)), theirs.scores(x))
     assert ours.count_params() == theirs.count_params()
     assert ours.units == 3
+
+
+def test_saving_a_subclassed_model_as_a_keras_archive_is_refused_naming_the_way_out(tmp_path):
+    ours, _ = built_pair(lambda lib: lib.MyModel(), data(0, (2, 5)))
+    with pytest.raises(ValueError, match="subclassed model.*save_weights"):
+        ours.save(tmp_path / "model.keras")
+    assert not (tmp_path / "model.keras").exists()
+
+
+# ------------------------------------------------------------------ the functional API guide's mixing of styles
+def functional_api_guide(lib, ops):
+    """The guide's "Mixing and matching API styles": a functional model inside a subclassed layer, that layer in a
+    functional model with a fixed batch (`batch_shape`), and a subclassed model called on `Input`."""
+    layers = lib.layers
+    units, timesteps, input_dim, batch_size = 8, 6, 5, 4
+    inputs = lib.Input((None, units))
+    outputs = layers.Dense(1)(layers.GlobalAveragePooling1D()(inputs))
+    classifier = lib.Model(inputs, outputs)
+
+    class CustomRNN(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.units = units
+            self.projection_1 = layers.Dense(units=units, activation="tanh")
+            self.projection_2 = layers.Dense(units=units, activation="tanh")
+            self.classifier = classifier
+
+        def call(self, inputs):
+            outputs = []
+            state = ops.zeros(shape=(inputs.shape[0], self.units))
+            for t in range(inputs.shape[1]):
+                x = inputs[:, t, :]
+                h = self.projection_1(x)
+                y = h + self.projection_2(state)
+                state = y
+                outputs.append(y)
+            features = ops.stack(outputs, axis=1)
+            return self.classifier(features)
+
+    inputs = lib.Input(batch_shape=(batch_size, timesteps, input_dim))
+    x = layers.Conv1D(units, 3)(inputs)
+    model = lib.Model(inputs, CustomRNN()(x))
+
+    class MLP(lib.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense_1 = layers.Dense(16, activation="relu")
+            self.dense_2 = layers.Dense(3)
+
+        def call(self, inputs):
+            return self.dense_2(self.dense_1(inputs))
+    mlp_inputs = lib.Input((input_dim,))
+    mlp_model = lib.Model(mlp_inputs, MLP()(mlp_inputs))
+    return model, mlp_model
+
+
+def test_the_functional_api_guide_mixing_styles_matches_keras():
+    (ours, ours_mlp), (theirs, theirs_mlp) = functional_api_guide(kr, kr_ops), functional_api_guide(keras, keras.ops)
+    assert ours.output_shape == theirs.output_shape == (4, 1)
+    assert ours.count_params() == theirs.count_params()
+    ours.set_weights(random_weights(theirs, 9))
+    x = data(10, (4, 6, 5))
+    assert_close(ours(torch.tensor(x)), theirs(x))
+    assert ours_mlp.output_shape == theirs_mlp.output_shape == (None, 3)
+    ours_mlp.set_weights(random_weights(theirs_mlp, 11))
+    assert_close(ours_mlp(torch.tensor(x[:, 0])), theirs_mlp(x[:, 0]))
