@@ -376,3 +376,28 @@ def test_the_functional_api_guide_mixing_styles_matches_keras():
     assert ours_mlp.output_shape == theirs_mlp.output_shape == (None, 3)
     ours_mlp.set_weights(random_weights(theirs_mlp, 11))
     assert_close(ours_mlp(torch.tensor(x[:, 0])), theirs_mlp(x[:, 0]))
+
+
+def test_a_subclassed_model_with_its_own_build_gets_the_input_shape_as_keras():
+    def make(lib, seen):
+        class Scaled(lib.Model):
+            def __init__(self):
+                super().__init__()
+                self.dense = lib.layers.Dense(2)
+
+            def build(self, input_shape):
+                seen.append(tuple(input_shape))
+                self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+            def call(self, inputs):
+                return self.dense(inputs * self.scale)
+        return Scaled()
+    ours_seen, theirs_seen = [], []
+    ours, theirs = make(kr, ours_seen), make(keras, theirs_seen)
+    x = data(12, (3, 4))
+    ours(torch.tensor(x))
+    theirs(x)
+    assert ours_seen == theirs_seen == [(3, 4)]
+    assert [w.shape for w in ours.get_weights()] == [tuple(w.shape) for w in theirs.get_weights()]
+    ours.set_weights(random_weights(theirs, 13))
+    assert_close(ours(torch.tensor(x)), theirs(x))
