@@ -98,8 +98,10 @@ class Model(Trainer, Layer):
             raise TypeError(f"{type(self).__name__}(inputs, outputs): a functional model needs both `inputs` (kr.Input "
                             "tensors) and `outputs` (what layers returned on them); a model without them is a "
                             "subclass of kr.Model that defines `call`")
+        trainable = kwargs.pop("trainable", True)
         if kwargs:
-            raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
+            raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)} (a functional model takes "
+                            "inputs, outputs, name and trainable)")
         super().__init__(name=name or _model_name())
         self.is_functional = True
         owner = describe(self)
@@ -122,6 +124,8 @@ class Model(Trainer, Layer):
         self._input_names = [t.name for t in self.inputs]
         self._mask_cache: tuple[weakref.ref[Any], list[Any]] | None = None     # (first input, output masks)
         self.built = True
+        if not trainable:
+            self.trainable = False
 
     # ------------------------------------------------------------- structure
     @property

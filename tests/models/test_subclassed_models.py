@@ -401,3 +401,10 @@ def test_a_subclassed_model_with_its_own_build_gets_the_input_shape_as_keras():
     assert [w.shape for w in ours.get_weights()] == [tuple(w.shape) for w in theirs.get_weights()]
     ours.set_weights(random_weights(theirs, 13))
     assert_close(ours(torch.tensor(x)), theirs(x))
+
+
+def test_the_functional_subclass_takes_trainable_and_refuses_unknown_arguments():
+    frozen = functional_subclass(kr)(trainable=False)
+    assert frozen.trainable_weights == [] and len(frozen.non_trainable_weights) == 4
+    with pytest.raises(TypeError, match="unexpected arguments"):
+        functional_subclass(kr)(colour="red")
