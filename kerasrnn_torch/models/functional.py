@@ -220,7 +220,7 @@ class Model(Trainer, Layer):
         # A subclassed model's layers build themselves as its call runs; keep the input's shape for summary().
         # A class with its own build gets it called with the input's shape, as Keras calls it.
         if type(self).build is not Model.build:
-            Layer._build_for_call(self, args, kwargs)
+            super()._build_for_call(args, kwargs)
         first = next((value for value in (*args, *kwargs.values()) if isinstance(value, torch.Tensor)), None)
         if first is not None:
             self._build_input_shape = (None, *first.shape[1:])
