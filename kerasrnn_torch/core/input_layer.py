@@ -64,8 +64,9 @@ class InputLayer(Layer):
 
 
 # ------------------------------------------------------------------ Input
-def Input(shape: ShapeLike, batch_size: int | None = None,  # noqa: N802 (Keras's name)
-          dtype: torch.dtype | str | None = None, name: str | None = None) -> KerasTensor:
+def Input(shape: ShapeLike | None = None, batch_size: int | None = None,  # noqa: N802 (Keras's name)
+          dtype: torch.dtype | str | None = None, name: str | None = None, *,
+          batch_shape: ShapeLike | None = None) -> KerasTensor:
     """A symbolic input of a functional model, as `keras.Input`.
 
     Args:
@@ -76,11 +77,21 @@ def Input(shape: ShapeLike, batch_size: int | None = None,  # noqa: N802 (Keras'
             default the torch default float dtype.
         name: the input's name (default "input_layer", "input_layer_1", ...):
             the key of a dict passed to the model.
+        batch_shape: the whole shape, batch axis first (`(16, 10, 5)`), instead of
+            `shape` and `batch_size`.
 
     >>> tokens = Input(shape=(None,), dtype="int32")
     >>> tokens.shape
     (None, None)
     """
+    if batch_shape is not None:
+        if shape is not None or batch_size is not None:
+            raise ValueError(f"Input: pass either `batch_shape` ({batch_shape!r}) or `shape`/`batch_size` "
+                             f"({shape!r}, {batch_size!r}), not both")
+        if isinstance(batch_shape, (str, bytes)) or not hasattr(batch_shape, "__len__") or len(batch_shape) < 1:
+            raise ValueError(f"Input: `batch_shape` must be a tuple with the batch axis first, e.g. (16, 10, 5), "
+                             f"got {batch_shape!r}")
+        batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name).output
 
 

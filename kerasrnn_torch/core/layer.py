@@ -25,7 +25,7 @@ from torch.utils import _pytree as pytree
 from .. import _dtypes, constraints, initializers, regularizers
 from .._types import DeviceLike, InitializerLike, InputShape, ShapeLike
 from .._checks import add_note, describe, positive_int, shape_hint, shape_of, shape_text, weight_tensors
-from .symbolic import bind_arguments, has_symbolic, output_shape_of, symbolic_call
+from .symbolic import bind_arguments, build_shape, has_symbolic, output_shape_of, symbolic_call
 from .docstrings import document_constructor
 
 _name_counters: defaultdict[str, itertools.count] = defaultdict(itertools.count)
@@ -132,6 +132,25 @@ def _empty_record(name: str) -> list[torch.Tensor] | None:
 
 
 # ------------------------------------------------------------ Keras-style layers (`call`, not `forward`)
+# Keras's call context: the `training` value the innermost running call resolved (None outside any call that
+# had one). A Keras-style call given no `training` takes it, as Keras's inner layers take their caller's.
+_training_context: list[bool] = []
+
+
+@contextlib.contextmanager
+def training_context(training: bool | None) -> Iterator[None]:
+    """The block runs as inside a call with `training` (None: no change): Keras-style layers called in it
+    without `training` take this value."""
+    if training is None:
+        yield
+        return
+    _training_context.append(bool(training))
+    try:
+        yield
+    finally:
+        _training_context.pop()
+
+
 # How many Keras-style calls are running now: the outermost one clears the `add_loss` terms of its
 # layer and the layers inside it, as Keras clears them at the start of the top-level call.
 _keras_call_depth = [0]
@@ -173,9 +192,12 @@ def _keras_forward(call: Callable[..., Any]) -> Callable[..., Any]:
             inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY):
         training_index = -1                  # keyword-only
 
+    default = signature.parameters["training"].default if training_index is not None else None
+    training_default = None if default is inspect.Parameter.empty or default is None else bool(default)
+
     @functools.wraps(call)
     def forward(self: Layer, *args: Any, **kwargs: Any) -> Any:
-        return self.run_call(call, training_index, args, kwargs)
+        return self.run_call(call, training_index, args, kwargs, training_default)
     forward._keras_call = True  # type: ignore[attr-defined]
     return forward
 
@@ -207,7 +229,7 @@ def _renamed(error: Exception, message: str) -> Exception:
 def _shapes(value: Any) -> Any:
     """Keras's `build` argument for one call argument: a tensor's shape as a tuple, lists of them as lists."""
     if isinstance(value, torch.Tensor):
-        return tuple(value.shape)
+        return build_shape(value)
     if isinstance(value, (list, tuple)):
         return [_shapes(v) for v in value]
     if isinstance(value, dict):
@@ -464,6 +486,18 @@ class Layer(nn.Module):
                 {k: v if k == "training" else _to_tensor(v, dtype, device, keep_bool=k.endswith("mask"))
                  for k, v in kwargs.items()})
 
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        """Keras's `call` of a built-in layer: what its `forward` computes. A subclass that defines its own
+        `call` (which then runs instead) reaches the built-in computation with `super().call(...)`, as in Keras."""
+        for klass in type(self).__mro__:
+            if klass is Layer:
+                break
+            forward = vars(klass).get("forward")
+            if forward is not None and not _is_keras_call(forward):
+                return forward(self, *args, **kwargs)
+        raise NotImplementedError(f"{describe(self)}: no built-in layer above {type(self).__name__} computes "
+                                  "anything for super().call(...) to run; define call() without it")
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """What a layer computes: a subclass defines `call` (Keras's way) or `forward` (PyTorch's)."""
         raise NotImplementedError(
@@ -471,39 +505,56 @@ class Layer(nn.Module):
             f"`call(self, inputs)` (Keras's way; `training=None` and `mask=None` may follow) to say what "
             f"{describe(self)} computes")
 
-    def run_call(self, call: Callable[..., Any], training_index: int | None, args: tuple, kwargs: dict) -> Any:
+    def run_call(self, call: Callable[..., Any], training_index: int | None, args: tuple, kwargs: dict,
+                 training_default: bool | None = None) -> Any:
         """Run a Keras layer's `call` as Keras's `Layer.__call__` runs it.
 
         Builds the layer first if need be (`build` gets the first input's shape as a tuple, batch axis
-        first, or a list of shapes for a list of inputs; several `<argument>_shape` parameters get theirs);
-        `training` left at None becomes the layer's mode (`self.training`, which an outer call's
-        `training=True/False` sets for the layers inside it); the outermost call clears the `add_loss`
-        terms of the previous call; the activity regularizer, if any, applies to the outputs.
+        first, or a list of shapes for a list of inputs; several `<argument>_shape` parameters get theirs).
+        `training`, as Keras resolves it: the value passed; else the enclosing call's (an outer layer's or
+        model's `training`, `fit`'s True, `evaluate`/`predict`'s False); else the default of `call`'s
+        signature when it is True or False (`call(self, x, training=False)`); else the module's mode
+        (`self.training`: `model.train()` / `model.eval()`). The layers inside run in that mode. The
+        outermost call clears the `add_loss` terms of the previous call; the activity regularizer, if
+        any, applies to the outputs.
         """
         if not self.built:
             self._build_for_call(args, kwargs)
+        given: Any = None
         if training_index is not None:
             if 0 <= training_index < len(args):
-                training = args[training_index]
-                if training is None:
-                    args = (*args[:training_index], self.training, *args[training_index + 1:])
+                given = args[training_index]
             else:
-                training = kwargs.get("training")
-                kwargs = {**kwargs, "training": self.training if training is None else bool(training)}
+                given = kwargs.get("training")
         else:
-            training = kwargs.pop("training", None) if "training" in kwargs else None
+            given = kwargs.pop("training", None) if "training" in kwargs else None
+        if given is not None:
+            training = bool(given)
+        elif _training_context:
+            training = _training_context[-1]
+        elif training_default is not None:
+            training = training_default
+        else:
+            training = self.training
+        if training_index is not None:
+            if 0 <= training_index < len(args):
+                args = (*args[:training_index], training, *args[training_index + 1:])
+            else:
+                kwargs = {**kwargs, "training": training}
         if _keras_call_depth[0] == 0:
             for module in self.modules():
                 if isinstance(module, Layer) and module._added_losses:
                     module._added_losses = []
         _keras_call_depth[0] += 1
+        _training_context.append(training)
         try:
-            if training is None or bool(training) == self.training:
+            if training == self.training:
                 outputs = call(self, *args, **kwargs)
             else:
-                with _in_mode(self, bool(training)):
+                with _in_mode(self, training):
                     outputs = call(self, *args, **kwargs)
         finally:
+            _training_context.pop()
             _keras_call_depth[0] -= 1
         if self.activity_regularizer is not None:
             self.record_activity(outputs)

@@ -376,7 +376,7 @@ def symbolic_call(layer, args, kwargs, record=True):
     flat, spec = pytree.tree_flatten((args, kwargs), is_leaf=_is_keras_tensor)
     inputs = [leaf for leaf in flat if isinstance(leaf, KerasTensor)]
     real = [leaf for leaf in flat if isinstance(leaf, torch.Tensor)]
-    if real:
+    if real and not getattr(layer, "is_operation", False):      # a kr.ops call keeps tensors as constants
         raise TypeError(f"{owner} was called on both symbolic tensors (kr.Input and what layers return on it) and "
                         f"real tensors (shapes {', '.join(shape_text(t.shape) for t in real)}); a functional model "
                         "takes its data through kr.Input: make the tensor an input, or build it inside a layer")
@@ -478,6 +478,25 @@ def _example_of(tensor, level, cache):
 
 _call_counts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
+# The probe runs under way: (their batch size, or None when the batch is fixed; id(probe value) -> the shape of
+# the KerasTensor it stands for). A Keras-style layer built inside one sees Keras's symbolic shapes.
+_PROBING: list[tuple[int | None, dict[int, tuple]]] = []
+
+
+def build_shape(tensor: torch.Tensor) -> tuple:
+    """The shape a Keras-style layer's `build` gets for `tensor`: its own, except inside a symbolic call, where a
+    probe value gets its KerasTensor's shape and a tensor computed from the probes has None for the probe's batch
+    size on its first axis (Keras builds layers met while tracing a graph with batch None)."""
+    shape = tuple(tensor.shape)
+    if not _PROBING:
+        return shape
+    batch, known = _PROBING[-1]
+    if id(tensor) in known:
+        return known[id(tensor)]
+    if batch is not None and shape and shape[0] == batch:
+        return (None, *shape[1:])
+    return shape
+
 
 def next_call_index(layer) -> int:
     """Number the symbolic calls of each layer: 0 for its first, as Keras numbers a layer's nodes."""
@@ -534,10 +553,17 @@ def _probe(layer, flat, spec, inputs: list[KerasTensor], rule, examples, run):
         return masks.get(id(value)) if isinstance(value, torch.Tensor) else None
     arguments = bind_arguments(layer, args, kwargs)
     given = rule.masks_in(arguments, mask_of)
-    with dry_run(layer):
-        outputs = torch.nn.Module.__call__(layer, *args, **kwargs, **_without_all_none(given))
-        flat_outputs, out_spec = pytree.tree_flatten(outputs)
-        out_masks = rule.masks_out(layer, arguments, given, mask_of, flat_outputs)
+    known = {id(value): tuple(leaf.shape) for value, leaf in zip(values, flat) if isinstance(leaf, KerasTensor)}
+    batch = next((int(value.shape[0]) for value, leaf in zip(values, flat)
+                  if isinstance(leaf, KerasTensor) and leaf.shape and leaf.shape[0] is None), None)
+    _PROBING.append((batch, known))
+    try:
+        with dry_run(layer):
+            outputs = torch.nn.Module.__call__(layer, *args, **kwargs, **_without_all_none(given))
+            flat_outputs, out_spec = pytree.tree_flatten(outputs)
+            out_masks = rule.masks_out(layer, arguments, given, mask_of, flat_outputs)
+    finally:
+        _PROBING.pop()
     return flat_outputs, out_masks, out_spec
 
 

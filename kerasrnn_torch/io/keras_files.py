@@ -6,16 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
-from .._checks import weight_tensors
+from .._checks import describe, weight_tensors
 from .._types import PathLike
 from ..core import registry
 from ..core.layer import assign_weights, weight_labels
 from .keras_config import model_from_config
-from .keras_formats import LegacyWeights, keras_layers_of, open_saved, shapes_text
+from ..models.functional import Model
+from .keras_formats import Keras3Weights, LegacyWeights, keras_layers_of, open_saved, shapes_text
 from .weight_matching import LoadReport, pair_layers
 
 if TYPE_CHECKING:
-    from ..models.functional import Model
     from ..models.sequential import Sequential
 
 
@@ -66,6 +66,8 @@ def load_keras_weights(module: nn.Module, path: PathLike, *,
 
 
 def _load_keras_weights(module, path, layers, skip_mismatch) -> LoadReport:
+    if isinstance(module, Model) and not module.is_functional and layers is None:
+        return _load_subclassed_model(module, path)
     found = keras_layers_of(module)
     mapping, selected = _selection(found, layers)
     unbuilt = [layer.owner for layer in selected if not layer.module.built]
@@ -117,6 +119,29 @@ def _load_keras_weights(module, path, layers, skip_mismatch) -> LoadReport:
     report.skipped += [(entry.describe(), "not asked for") for entry in unused]
     report.skipped += [(owner, "a torch module with parameters and no Keras counterpart") for owner in found.foreign]
     assign_weights(targets, tensors)
+    return report
+
+
+def _load_subclassed_model(model, path) -> LoadReport:
+    """A subclassed model's weights from the tree Keras writes for one (each layer under its attribute)."""
+    owner = describe(model)
+    if not model.built:
+        raise ValueError(f"{owner} has no weights yet, so Keras weights cannot be loaded into it: call it on an input "
+                         "first, or call model.build((None, *input_shape))")
+    with open_saved(path) as saved:
+        if not isinstance(saved, Keras3Weights):
+            raise ValueError(f"{saved.label} is a legacy Keras 2 file; a subclassed model reads Keras 3 weights "
+                             "(.weights.h5 or .keras)")
+        arrays = saved.subclassed_model_arrays(model, owner)
+        label = saved.label
+    targets = list(model.weights)
+    if len(arrays) != len(targets) or any(tuple(a.shape) != tuple(t.shape) for a, t in zip(arrays, targets)):
+        raise ValueError(f"The Keras file {label} does not fit {owner}; no weight was changed: the model expects "
+                         f"weights with shapes {shapes_text(targets)}, the file holds {shapes_text(arrays)}")
+    tensors = weight_tensors(arrays, targets, weight_labels(model, targets), f"{owner} in {label}")
+    assign_weights(targets, tensors)
+    report = LoadReport(label)
+    report.loaded.append((f"the tree of {label}", owner))
     return report
 
 

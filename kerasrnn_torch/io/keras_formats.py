@@ -257,8 +257,13 @@ class Keras3Weights:
                              f"(it has {len(layers)} layers: {', '.join(l.keras_class for l in layers)})")
         return result
 
+    def subclassed_model_arrays(self, model, owner: str) -> list[np.ndarray]:
+        """A subclassed model's arrays, in its `weights` order: Keras writes its tree from the file's root, each
+        layer under the attribute it was assigned to."""
+        return self._layer_arrays(model, self.file, "", owner)
+
     def _layer_arrays(self, module, group, path, owner):
-        if isinstance(module, (Sequential, Model)):
+        if isinstance(module, Sequential) or (isinstance(module, Model) and module.is_functional):
             inner = keras_layers_of(module).layers
             return [a for arrays in self._collect(inner, child_group(group, "layers", path, owner, self.label),
                                                   f"{path}/layers") for a in arrays]

@@ -131,6 +131,11 @@ def keras_model_config(module) -> dict:
         raise ValueError(f"save_keras saves a kr.Sequential or a kr.Model (Keras's Sequential and functional "
                          f"models), got {kind}: wrap it, e.g. kr.Sequential([kr.Input(shape), layer]), or save its "
                          "weights alone with kr.save_keras_weights")
+    if isinstance(module, Model) and not module.is_functional:
+        raise ValueError(f"save_keras: {describe(module)} is a subclassed model ({type(module).__name__} with its own "
+                         "call), whose code a .keras file cannot hold; kerasrnn_torch writes .keras archives of "
+                         "Sequential and functional models. Save its weights with model.save_weights(path.weights.h5) "
+                         "(Keras's subclassed-model layout), and rebuild the class to load them")
     _refuse_unserializable_layers(module)
     try:
         config = module.get_config()
@@ -338,7 +343,9 @@ def _weights_tree(module, function) -> list[tuple[str, str | None, list[np.ndarr
     """(group path, layer name, arrays) for every group of the Keras weights tree, arrays converted."""
     groups: list = []
     visited: set = set()
-    if isinstance(module, (Sequential, Model)):
+    if isinstance(module, Model) and not module.is_functional:
+        _layer_groups(module, "", describe(module), groups, visited)     # Keras's tree: attribute names
+    elif isinstance(module, (Sequential, Model)):
         _model_groups(module, module.layers, "", module.name, groups, visited)
     elif isinstance(module, Layer):
         _model_groups(module, [module], "", "sequential", groups, visited)
@@ -387,7 +394,7 @@ def _layer_groups(layer, path, owner, groups, visited) -> None:
     if id(layer) in visited:         # a shared layer is written once, where Keras first meets it
         return
     visited.add(id(layer))
-    if isinstance(layer, (Sequential, Model)):
+    if isinstance(layer, Sequential) or (isinstance(layer, Model) and layer.is_functional):
         _model_groups(layer, layer.layers, path, layer.name, groups, visited)
         return
     inner = sublayer_groups(layer, owner)

@@ -10,6 +10,7 @@ walking.
 from __future__ import annotations
 
 import collections
+import inspect
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, Union
@@ -22,13 +23,16 @@ from .._checks import describe, shape_text
 from ..core.layer import Layer, snake_case
 from ..core.dry_run import dry_run
 from ..core.input_layer import InputLayer
-from ..core.symbolic import KerasTensor, Node, bind_arguments
+from ..core.symbolic import KerasTensor, Node, bind_arguments, output_shape_of
 from .call_options import keywords_for, running_in_mode
 from .functional_config import model_config, model_from_config
-from .summary import functional_summary
+from .summary import functional_summary, summary as generic_summary
 from ..core import registry
 from ..core.registry import register_keras_class
+from .subclassed import (init_subclassed, refuse_train_step_override, subclassed_config, subclassed_from_config,
+                         subclassed_layers)
 from .training.trainer import Trainer
+from ..core.layer import _recording_arguments, training_context
 
 ModelT = TypeVar("ModelT", bound="Model")
 # A model's `inputs`: a kr.Input, or a list or dict of them; its `outputs`: a KerasTensor, or a list, tuple or
@@ -71,9 +75,35 @@ class Model(Trainer, Layer):
     # Used as a layer, a Keras model's outputs carry no mask while the outer graph is built (though
     # they do when it runs): later calls are wired as Keras wires them (see KerasTensor.keras_masked).
     passes_masks_while_building = False
+    # False for a subclassed model (constructed without inputs and outputs, see models/subclassed.py).
+    is_functional: bool = True
 
-    def __init__(self, inputs: Inputs, outputs: Outputs, name: str | None = None) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        refuse_train_step_override(cls)
+        init = vars(cls).get("__init__")
+        if init is not None and cls.get_config is Model.get_config:
+            cls.__init__ = _recording_arguments(init)  # type: ignore[method-assign]
+        if cls.keras_style and cls.compute_mask is Model.compute_mask and not any(
+                "supports_masking" in vars(k) for k in cls.__mro__[:cls.__mro__.index(Model)]):
+            cls.supports_masking = False        # as Keras's: a model without compute_mask passes no mask on
+
+    def __init__(self, inputs: Inputs | None = None, outputs: Outputs | None = None, name: str | None = None,
+                 **kwargs: Any) -> None:
+        if inputs is None and outputs is None and type(self) is not Model:
+            # Keras's subclassed model: layers assigned in __init__, `call` says what it computes.
+            init_subclassed(self, name, kwargs)
+            return
+        if inputs is None or outputs is None:
+            raise TypeError(f"{type(self).__name__}(inputs, outputs): a functional model needs both `inputs` (kr.Input "
+                            "tensors) and `outputs` (what layers returned on them); a model without them is a "
+                            "subclass of kr.Model that defines `call`")
+        trainable = kwargs.pop("trainable", True)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)} (a functional model takes "
+                            "inputs, outputs, name and trainable)")
         super().__init__(name=name or _model_name())
+        self.is_functional = True
         owner = describe(self)
         # Keras orders a dict's entries by key wherever it flattens one (inputs, outputs, weights).
         inputs, outputs = _sorted_dicts(inputs), _sorted_dicts(outputs)
@@ -94,11 +124,16 @@ class Model(Trainer, Layer):
         self._input_names = [t.name for t in self.inputs]
         self._mask_cache: tuple[weakref.ref[Any], list[Any]] | None = None     # (first input, output masks)
         self.built = True
+        if not trainable:
+            self.trainable = False
 
     # ------------------------------------------------------------- structure
     @property
     def layers(self) -> list:
-        """The layers in Keras's order (inputs first, then by depth): the order of `get_weights()`."""
+        """The layers in Keras's order (inputs first, then by depth): the order of `get_weights()`; a subclassed
+        model's are the layers assigned to it, in order."""
+        if not self.is_functional:
+            return subclassed_layers(self)
         return list(self._layers)
 
     @property
@@ -154,6 +189,8 @@ class Model(Trainer, Layer):
     @property
     def weights(self) -> list[torch.Tensor]:
         """Every layer's weights in Keras's order (`layers` order), each weight once."""
+        if not self.is_functional:
+            return Layer.weights.fget(self)  # type: ignore[attr-defined]
         weights, seen = [], set()
         for layer in self._layers:
             for weight in layer.weights:
@@ -162,15 +199,49 @@ class Model(Trainer, Layer):
                     weights.append(weight)
         return weights
 
+    # --------------------------------------------------------------- building
+    def build(self, input_shape: Any = None) -> None:
+        """A subclassed model: build its layers for inputs of `input_shape` (batch axis first, None where unknown)
+        by calling it on symbolic inputs of that shape, as Keras's `model.build`. A functional model is built."""
+        if self.is_functional or self.built:
+            return
+        if input_shape is None:
+            raise ValueError(f"{describe(self)}.build needs the input's shape, batch axis first: e.g. "
+                             "model.build((None, 10))")
+        self.built = True          # its layers build inside the symbolic call below
+        try:
+            output_shape_of(self, input_shape)
+        except Exception:
+            self.built = False
+            raise
+        self._build_input_shape = tuple(input_shape) if _is_plain_shape(input_shape) else input_shape
+
+    def _build_for_call(self, args: tuple, kwargs: dict) -> None:
+        # A subclassed model's layers build themselves as its call runs; keep the input's shape for summary().
+        # A class with its own build gets it called with the input's shape, as Keras calls it.
+        if type(self).build is not Model.build:
+            super()._build_for_call(args, kwargs)
+        first = next((value for value in (*args, *kwargs.values()) if isinstance(value, torch.Tensor)), None)
+        if first is not None:
+            self._build_input_shape = (None, *first.shape[1:])
+        self.built = True
+
     # ---------------------------------------------------------------- calling
     def forward(self, *inputs: Any, mask: torch.Tensor | Sequence[torch.Tensor | None] | None = None,
                 training: bool | None = None) -> Any:     # the structure of `outputs`
         """Run the graph: inputs as a list (`model([a, b])`), a dict by input name, or positional arguments
         (`model(a, b)`); `mask` one entry per input; `training` for the layers that take it (None: their
         own mode). Returns the structure of `outputs`."""
+        if not self.is_functional:
+            raise NotImplementedError(f"{describe(self)}: {type(self).__name__} does not define `call`: a subclassed "
+                                      "model says what it computes in call(self, inputs, training=False)")
         values = self._flat_inputs(inputs)
         masks = self._flat_masks(mask)
-        outputs, output_masks = self._program.run(values, masks, training)
+        if training is None:
+            outputs, output_masks = self._program.run(values, masks, training)
+        else:
+            with training_context(training):     # Keras-style layers inside take it as their caller's
+                outputs, output_masks = self._program.run(values, masks, training)
         self._mask_cache = (weakref.ref(values[0]), output_masks)
         return pytree.tree_unflatten(outputs, self._program.output_spec)
 
@@ -206,6 +277,8 @@ class Model(Trainer, Layer):
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The outputs' masks for `inputs` (from the latest call when it was on them)."""
+        if not self.is_functional:
+            return Layer.compute_mask(self, inputs, mask)
         first = inputs[0] if isinstance(inputs, (list, tuple)) else \
             next(iter(inputs.values())) if isinstance(inputs, dict) else inputs
         cache = self._mask_cache
@@ -223,7 +296,10 @@ class Model(Trainer, Layer):
 
     # ----------------------------------------------------------------- config
     def get_config(self) -> dict:
-        """Keras's functional configuration: layers with their calls (`inbound_nodes`), inputs and outputs."""
+        """Keras's functional configuration: layers with their calls (`inbound_nodes`), inputs and outputs; for a
+        subclassed model, Keras's automatic one (its constructor's arguments, see models/subclassed.py)."""
+        if not self.is_functional:
+            return subclassed_config(self)
         return model_config(self)
 
     @classmethod
@@ -234,11 +310,19 @@ class Model(Trainer, Layer):
         `custom_objects` (`{"Name": Class}`) names classes of the configuration that are not registered.
         """
         with registry.custom_objects(custom_objects):
+            if cls is not Model and not _revivable_as_functional(cls, config):
+                return subclassed_from_config(cls, config)
             return model_from_config(cls, config, f"{cls.__name__}.from_config ({config.get('name')!r})")
 
     # ---------------------------------------------------------------- summary
     def summary(self, print_fn: Callable[[str], object] | None = print, **kwargs: Any) -> str | None:
-        """Print Keras's functional summary table (with "Connected to"); `print_fn=None` returns the text."""
+        """Print Keras's functional summary table (with "Connected to"); `print_fn=None` returns the text. A
+        subclassed model lists its layers (output shapes once it was called)."""
+        if not self.is_functional:
+            shape = self.__dict__.get("_build_input_shape")
+            if "input_shape" not in kwargs and isinstance(shape, tuple) and shape:
+                kwargs["input_shape"] = shape[1:]
+            return generic_summary(self, print_fn=print_fn, **kwargs)
         return functional_summary(self, print_fn=print_fn, **kwargs)
 
     def extra_repr(self) -> str:
@@ -333,6 +417,22 @@ class _Graph:
         if unused:
             raise ValueError(f"{self.owner}: the input(s) {unused} reach none of the outputs; remove them from "
                              "`inputs`, or use them")
+
+
+def _is_plain_shape(value) -> bool:
+    return isinstance(value, (list, tuple)) and all(d is None or isinstance(d, int) for d in value)
+
+
+def _revivable_as_functional(cls, config) -> bool:
+    """Keras's rule: a functional config revives a subclass as functional when its constructor takes the functional
+    model's arguments (or `*args, **kwargs`); otherwise the config goes to the constructor."""
+    if not all(key in config for key in ("name", "layers", "input_layers", "output_layers")):
+        return False
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    names = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
+    kinds = {p.kind for p in parameters}
+    return names == ["inputs", "outputs", "name"] or kinds == {inspect.Parameter.VAR_POSITIONAL,
+                                                               inspect.Parameter.VAR_KEYWORD}
 
 
 def _sorted_dicts(structure):

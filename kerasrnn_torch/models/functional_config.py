@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Any, TypeGuard
 
+import numpy as np
+import torch
 from torch.utils import _pytree as pytree
 
 from ..core.config import deserialize_layer, keras_class_name, serialize_layer
@@ -32,6 +34,7 @@ from ..ops.operation import Operation
 from ..ops.operation import is_operation as is_operation_object
 
 KERAS_TENSOR = "__keras_tensor__"
+NUMPY, TENSOR = "__numpy__", "__tensor__"         # constants: a NumPy array, a backend (torch) tensor
 SLICE = "__slice__"
 ELLIPSIS = "__ellipsis__"
 # Call-context arguments Keras records in a node; the model passes `training` itself, and a
@@ -65,6 +68,10 @@ def model_config(model) -> dict:
             return {"class_name": SLICE, "config": {"start": value.start, "stop": value.stop, "step": value.step}}
         if value is Ellipsis:
             return {"class_name": ELLIPSIS, "config": {}}
+        if isinstance(value, (torch.Tensor, np.ndarray)):      # a constant of a kr.ops call, as Keras writes one
+            array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
+            return {"class_name": TENSOR if isinstance(value, torch.Tensor) else NUMPY,
+                    "config": {"value": array.tolist(), "dtype": str(array.dtype)}}
         return value
 
     layers = []
@@ -298,6 +305,10 @@ def _constants(value):
         return slice(settings.get("start"), settings.get("stop"), settings.get("step"))
     if isinstance(value, dict) and value.get("class_name") == ELLIPSIS:
         return Ellipsis
+    if isinstance(value, dict) and value.get("class_name") in (NUMPY, TENSOR):
+        settings = value.get("config", {})
+        array = np.asarray(settings.get("value"), dtype=settings.get("dtype"))
+        return torch.as_tensor(array) if value["class_name"] == TENSOR else array
     if isinstance(value, list):
         return [_constants(item) for item in value]
     if isinstance(value, tuple):

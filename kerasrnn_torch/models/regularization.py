@@ -23,8 +23,8 @@ def _layers(model: nn.Module):
 def regularization_loss(model: nn.Module) -> torch.Tensor:
     """The sum of all regularization terms in `model`, as a scalar tensor.
 
-    Weight penalties come from the current weights; activity penalties from
-    each layer's latest forward call. `model` is any `nn.Module` holding
+    Weight penalties come from the current weights; activity penalties and
+    `add_loss` terms from each layer's latest forward call. `model` is any `nn.Module` holding
     kerasrnn_torch layers (or one of them); zero when none has a regularizer.
     """
     if not isinstance(model, nn.Module):
@@ -35,6 +35,7 @@ def regularization_loss(model: nn.Module) -> torch.Tensor:
         # which the walk over modules() visits on their own.
         terms.extend(layer.weight_regularization_losses())
         terms.extend(layer.activity_losses)
+        terms.extend(layer.__dict__.get("_added_losses", ()))     # `add_loss` terms of the latest call
     if not terms:
         like = next(model.parameters(), None)
         return torch.zeros((), device=None if like is None else like.device,

@@ -12,7 +12,7 @@ from torch import nn
 
 from .._checks import add_note, describe, shape_hint, shape_of, shape_text, weight_tensors
 from .._types import InputShape, ShapeLike
-from ..core.layer import Layer, assign_weights
+from ..core.layer import Layer, assign_weights, training_context
 from ..core import registry
 from ..core.config import deserialize_layer, serialize_layer
 from ..core.input_layer import InputLayer, input_layer_config
@@ -245,7 +245,11 @@ class Sequential(Trainer, Layer):
         reaches the layers that take it (None: their own mode)."""
         if not self._modules:
             raise ValueError(f"{describe(self)} has no layers; add some with .add(layer)")
-        output, output_mask = self._run(inputs, mask, training)
+        if training is None:
+            output, output_mask = self._run(inputs, mask, training)
+        else:
+            with training_context(training):     # Keras-style layers inside take it as their caller's
+                output, output_mask = self._run(inputs, mask, training)
         if isinstance(inputs, torch.Tensor):
             self._last_input = (tuple(inputs.shape[1:]), inputs.dtype)
             self._mask_cache = (weakref.ref(inputs), _reference(mask), output_mask)

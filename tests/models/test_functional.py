@@ -434,3 +434,12 @@ def test_an_input_as_output_and_an_identity_model():
     value = torch.randn(4, 3)
     same, dense = model(value)
     assert same is value and dense.shape == (4, 2)
+
+
+def test_input_takes_keras_batch_shape():
+    tensor = kr.Input(batch_shape=(16, 10, 5))
+    k_tensor = keras.Input(batch_shape=(16, 10, 5))
+    assert tensor.shape == tuple(k_tensor.shape) == (16, 10, 5)
+    assert kr.Input(batch_shape=(None, 3)).shape == (None, 3)
+    with pytest.raises(ValueError, match="either `batch_shape`"):
+        kr.Input((5,), batch_shape=(2, 5))

@@ -180,3 +180,46 @@ def test_models_with_operations_pickle_and_copy():
     x = torch.randn(2, 3)
     for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
         torch.testing.assert_close(other(x), model(x))
+
+
+# ------------------------------------------------------------------ constants
+SCALE = np.array([1.0, -2.0, 0.5], np.float32)
+
+
+def with_constants(lib, ops_module):
+    """A model whose operations take a NumPy array and a torch tensor beside its KerasTensors."""
+    inputs = lib.Input((3,))
+    x = ops_module.add(inputs, np.ones((3,), np.float32))
+    x = x * torch.tensor(SCALE)
+    return lib.Model(inputs, lib.layers.Dense(2)(x))
+
+
+def test_constants_in_ops_are_embedded_and_written_as_keras_does(tmp_path):
+    model, keras_model = with_constants(kr, ops), with_constants(keras, kops)
+    model.set_weights(keras_model.get_weights())
+    x = np.random.default_rng(8).normal(size=(4, 3)).astype(np.float32)
+    np.testing.assert_allclose(numpy(model(torch.tensor(x))), numpy(keras_model(x)), rtol=1e-6, atol=1e-6)
+    ours, theirs = model.get_config(), keras_model.get_config()
+
+    def constants(config):
+        config = json.loads(json.dumps(config))
+        return [[argument for node in entry["inbound_nodes"] for argument in node["args"]
+                 if argument.get("class_name") != "__keras_tensor__"] for entry in config["layers"]]
+    assert constants(ours) == constants(theirs)
+    assert "__numpy__" in json.dumps(ours) and "__tensor__" in json.dumps(ours)
+    # Configs both ways, then whole files both ways.
+    rebuilt = kr.Model.from_config(json.loads(json.dumps(theirs)))
+    rebuilt.set_weights(keras_model.get_weights())
+    np.testing.assert_allclose(numpy(rebuilt(torch.tensor(x))), numpy(keras_model(x)), rtol=1e-6, atol=1e-6)
+    model.save(tmp_path / "ours.keras")
+    loaded = keras.models.load_model(tmp_path / "ours.keras")
+    np.testing.assert_allclose(numpy(loaded(x)), numpy(model(torch.tensor(x))), rtol=1e-6, atol=1e-6)
+    keras_model.save(tmp_path / "theirs.keras")
+    ours_loaded = kr.models.load_model(tmp_path / "theirs.keras")
+    np.testing.assert_allclose(numpy(ours_loaded(torch.tensor(x))), numpy(keras_model(x)), rtol=1e-6, atol=1e-6)
+
+
+def test_a_layer_called_on_a_real_tensor_beside_an_input_is_still_refused():
+    inputs = kr.Input((3,))
+    with pytest.raises(TypeError, match="both symbolic tensors"):
+        kr.layers.Concatenate()([inputs, torch.ones(2, 3)])
