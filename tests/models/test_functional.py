@@ -441,5 +441,5 @@ def test_input_takes_keras_batch_shape():
     k_tensor = keras.Input(batch_shape=(16, 10, 5))
     assert tensor.shape == tuple(k_tensor.shape) == (16, 10, 5)
     assert kr.Input(batch_shape=(None, 3)).shape == (None, 3)
-    with pytest.raises(ValueError, match="either `batch_shape`"):
+    with pytest.raises(ValueError, match="cannot pass both `shape` and `batch_shape`"):
         kr.Input((5,), batch_shape=(2, 5))
