@@ -72,9 +72,9 @@ class InputLayer(Layer):
         self.batch_shape = (_size(batch_size, "batch_size", owner), *_checked_shape(shape, owner))
         examples = probe_values(self.batch_shape, self.input_dtype)
         node = Node(self, [], None, [], [], None, None, next_call_index(self))
-        self.output = KerasTensor(self.batch_shape, self.input_dtype, node=node, index=0, examples=examples,
-                                  masks=(None, None), name=self.name)
-        node.outputs.append(self.output)
+        self._output = KerasTensor(self.batch_shape, self.input_dtype, node=node, index=0, examples=examples,
+                                   masks=(None, None), name=self.name)
+        node.outputs.append(self._output)
         self.built = True
 
     def _wrap(self, tensor: Any, shape: Any, batch_size: Any, batch_shape: Any, dtype: Any, owner: str) -> None:
@@ -97,8 +97,13 @@ class InputLayer(Layer):
                              f"of dtype {tensor.dtype}")
         self.input_dtype = tensor.dtype
         self.batch_shape = tuple(tensor.shape)
-        self.output = tensor
+        self._output = tensor
         self.built = True
+
+    @property
+    def output(self) -> KerasTensor:
+        """The symbolic tensor this layer makes (what `kr.Input` returns)."""
+        return self._output
 
     @property
     def dtype(self) -> torch.dtype:

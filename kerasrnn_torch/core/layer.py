@@ -25,7 +25,7 @@ from torch.utils import _pytree as pytree
 from .. import _dtypes, constraints, initializers, regularizers
 from .._types import DeviceLike, InitializerLike, InputShape, ShapeLike
 from .._checks import add_note, describe, positive_int, shape_hint, shape_of, shape_text, weight_tensors
-from .symbolic import bind_arguments, build_shape, has_symbolic, output_shape_of, symbolic_call
+from .symbolic import bind_arguments, build_shape, first_node, has_symbolic, output_shape_of, symbolic_call
 from .docstrings import document_constructor
 
 _name_counters: defaultdict[str, itertools.count] = defaultdict(itertools.count)
@@ -664,6 +664,25 @@ class Layer(nn.Module):
         if not trainable:
             layer.trainable = False
         return layer
+
+    @property
+    def input(self) -> Any:
+        """Keras's `layer.input`: the symbolic tensor(s) of the layer's first call on `kr.Input` tensors (one
+        tensor, or a list). A ValueError when it has not been called on them."""
+        node = first_node(self)
+        if node is None:
+            raise ValueError(f"The layer {self.name} has never been called on symbolic tensors (kr.Input and what "
+                             "layers return on them) and thus has no defined input")
+        return node.inputs[0] if len(node.inputs) == 1 else list(node.inputs)
+
+    @property
+    def output(self) -> Any:
+        """Keras's `layer.output`: the symbolic tensor(s) its first call on `kr.Input` tensors returned."""
+        node = first_node(self)
+        if node is None:
+            raise ValueError(f"The layer {self.name} has never been called on symbolic tensors (kr.Input and what "
+                             "layers return on them) and thus has no defined output")
+        return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
 
     @property
     def trainable(self) -> bool:

@@ -389,6 +389,8 @@ def symbolic_call(layer, args, kwargs, record=True):
     level, runs = _probe_at_lowest_level(layer, flat, spec, inputs, rule)
     (outputs_a, masks_a, out_spec), (outputs_b, masks_b, _) = runs
     node = Node(layer, flat, spec, inputs, [], out_spec, rule, next_call_index(layer) if record else -1)
+    if record and layer not in _first_nodes:
+        _first_nodes[layer] = node
     node.records_mask = (len(args) == 1 and not kwargs and isinstance(args[0], KerasTensor)
                          and args[0].dtype is not None and args[0].dtype.is_floating_point)
     produced = _mask_sources(layer, node, arguments, rule, masks_a)
@@ -496,6 +498,15 @@ def build_shape(tensor: torch.Tensor) -> tuple:
     if batch is not None and shape and shape[0] == batch:
         return (None, *shape[1:])
     return shape
+
+
+# Each layer's first symbolic call: Keras's `layer.input` and `layer.output` are its tensors.
+_first_nodes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def first_node(layer) -> "Node | None":
+    """The first recorded call of `layer` on symbolic tensors, or None when it has had none."""
+    return _first_nodes.get(layer)
 
 
 def next_call_index(layer) -> int:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import collections
 import inspect
+import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, Union
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils import _pytree as pytree
@@ -23,7 +25,7 @@ from .._checks import describe, shape_text
 from ..core.layer import Layer, snake_case
 from ..core.dry_run import dry_run
 from ..core.input_layer import InputLayer
-from ..core.symbolic import KerasTensor, Node, bind_arguments, output_shape_of
+from ..core.symbolic import KerasTensor, Node, bind_arguments, has_symbolic, output_shape_of
 from .call_options import keywords_for, running_in_mode
 from .functional_config import model_config, model_from_config
 from .summary import functional_summary, summary as generic_summary
@@ -105,23 +107,39 @@ class Model(Trainer, Layer):
         super().__init__(name=name or _model_name())
         self.is_functional = True
         owner = describe(self)
+        _check_symbolic(inputs, "inputs", owner)
+        _check_symbolic(outputs, "outputs", owner)
+        self._inputs_given = inputs         # as given: `model.input`, and the dict's own key order
         # Keras orders a dict's entries by key wherever it flattens one (inputs, outputs, weights).
         inputs, outputs = _sorted_dicts(inputs), _sorted_dicts(outputs)
         self._inputs_structure = inputs
         self._outputs_structure = outputs
         self.inputs = _keras_tensors(inputs, "inputs", owner)
         self.outputs = _keras_tensors(outputs, "outputs", owner)
-        graph = _Graph(self.inputs, self.outputs, owner)
+        try:
+            graph = _Graph(self.inputs, self.outputs, owner)
+        except ValueError as error:
+            path = _disconnected_output(self.inputs, outputs)
+            if path is None:
+                raise
+            raise ValueError(f"Output with path `{path}` is not connected to `inputs`: {error}") from None
         # Keras lists its operations (kr.ops calls, `x + y`, `x[:, -1]`) in `operations`, not in `layers`:
         # they hold no weights and are no submodules, so `state_dict()` and `get_weights()` skip them.
         self._operations = graph.layers
         self._layers = [layer for layer in graph.layers if not getattr(layer, "is_operation", False)]
+        # An input that is a layer's output (a model sliced from the middle of another) gets an InputLayer in
+        # `layers`, first, as Keras gives it.
+        sliced = [InputLayer(input_tensor=t, name=t.name) for t in self.inputs if not t.node.is_input]
+        if sliced:
+            self._layers = sliced + self._layers
         self._nodes = graph.nodes
         for key, layer in _attribute_names(self, self._layers):
             if not isinstance(layer, InputLayer):
                 self.add_module(key, layer)
         self._program = _Program(graph, self.inputs, self.outputs, pytree.tree_flatten(outputs)[1])
         self._input_names = [t.name for t in self.inputs]
+        self._input_paths = [".".join(str(k) for k in path) for path in _leaf_paths(inputs)]
+        self._input_optional = [bool(getattr(t.node.layer, "optional", False)) for t in self.inputs]
         self._mask_cache: tuple[weakref.ref[Any], list[Any]] | None = None     # (first input, output masks)
         self.built = True
         if not trainable:
@@ -135,6 +153,26 @@ class Model(Trainer, Layer):
         if not self.is_functional:
             return subclassed_layers(self)
         return list(self._layers)
+
+    @layers.setter
+    def layers(self, value: Any) -> None:
+        raise AttributeError("`Model.layers` attribute is reserved and should not be used. Please use another "
+                             f"name (got an assignment of {type(value).__name__} to {describe(self)}.layers)")
+
+    @property
+    def input(self) -> Any:
+        """Keras's `model.input`: the `inputs` given to the constructor (a KerasTensor, or their list or dict); a
+        subclassed model's: what its first call took, as any layer's."""
+        if not self.is_functional:
+            return Layer.input.fget(self)  # type: ignore[attr-defined]
+        return self._inputs_given
+
+    @property
+    def output(self) -> Any:
+        """Keras's `model.output`: the `outputs` given to the constructor."""
+        if not self.is_functional:
+            return Layer.output.fget(self)  # type: ignore[attr-defined]
+        return self._outputs_structure
 
     @property
     def operations(self) -> list:
@@ -245,26 +283,108 @@ class Model(Trainer, Layer):
         self._mask_cache = (weakref.ref(values[0]), output_masks)
         return pytree.tree_unflatten(outputs, self._program.output_spec)
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.is_functional and has_symbolic(args, kwargs):
+            # Called on symbolic tensors: the structure checks warn for the real call only, as Keras's.
+            self.__dict__["_symbolic_call"] = True
+            try:
+                return super().__call__(*args, **kwargs)
+            finally:
+                self.__dict__["_symbolic_call"] = False
+        return super().__call__(*args, **kwargs)
+
+    def _converted_inputs(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        if self.is_functional:
+            return args, kwargs         # each input is converted to its kr.Input's dtype in _flat_inputs
+        return super()._converted_inputs(args, kwargs)
+
     def _flat_inputs(self, given) -> list:
+        """The inputs as a flat list in `self.inputs` order, as Keras's functional model standardizes them: a
+        dict by the keys of the model's dict (or by the Inputs' names for a list of Inputs), a list or tuple
+        in order; NumPy arrays and tensors of another kind converted to each Input's dtype; a trailing axis of
+        size 1 added or dropped to meet the Input's rank; None only for an `optional` Input."""
         owner = describe(self)
         if len(given) == 1:
             given = given[0]
+        values = self._by_structure(given, owner)
         expected = len(self.inputs)
+        if len(values) != expected:
+            if isinstance(self._inputs_given, dict):
+                raise ValueError(f'Layer "{self.name}" expects {expected} named input(s) with keys '
+                                 f"{_leaf_keys(self._inputs_given)}, but it received {len(values)} input tensors; "
+                                 "pass them as a dict")
+            raise ValueError(f'Layer "{self.name}" expects {expected} input(s) {self._input_names}, but it '
+                             f"received {len(values)} input tensors")
+        device = next((p.device for p in self.parameters()), None)
+        return [self._standardized(i, value, device, owner) for i, value in enumerate(values)]
+
+    def _by_structure(self, given, owner) -> list:
+        structure = self._inputs_given
         if isinstance(given, dict):
-            missing = [name for name in self._input_names if name not in given]
-            unknown = [name for name in given if name not in self._input_names]
-            if missing or unknown:
-                raise ValueError(f"{owner} takes inputs named {self._input_names}; got keys {list(given)}")
-            given = [given[name] for name in self._input_names]
-        elif isinstance(given, (list, tuple)):
-            given = list(given)
-        else:
-            given = [given]
-        if len(given) != expected:
-            raise ValueError(f"{owner} expects {expected} input(s) {self._input_names}, got {len(given)}")
-        for value, tensor in zip(given, self.inputs):
-            _check_input(value, tensor, owner)
-        return given
+            if isinstance(structure, dict):
+                values, extra = _taken_by_keys(structure, given, owner)
+                if extra:
+                    self._warn_structure(given)
+                return values
+            if all(name in given for name in self._input_names):
+                return [given[name] for name in self._input_names]
+            raise ValueError(self._structure_message(given) + f" ({owner} takes inputs named {self._input_names}; a dict given to it is keyed by them: "
+                             f"names {self._input_names})")
+        if isinstance(given, (list, tuple)):
+            flat = pytree.tree_leaves(given, is_leaf=lambda v: v is None or not isinstance(v, (list, tuple, dict)))
+            if isinstance(structure, dict):
+                if list(structure) != sorted(structure):
+                    raise ValueError(self._structure_message(given))
+                self._warn_structure(given)
+            elif _tupled(given) != _tupled(structure) and len(flat) == len(self.inputs) \
+                    and not isinstance(structure, KerasTensor):
+                self._warn_structure(given)
+            return flat
+        return [given]
+
+    def _structure_message(self, given) -> str:
+        expected = pytree.tree_map(lambda t: t.name, self._inputs_given)
+        received = pytree.tree_map(lambda v: "None" if v is None else f"Tensor(shape={tuple(v.shape)})", given,
+                                   is_leaf=lambda v: v is None or hasattr(v, "shape"))
+        return (f"The structure of `inputs` doesn't match the expected structure.\nExpected: {expected}\n"
+                f"Received: inputs={received}")
+
+    def _warn_structure(self, given) -> None:
+        if not self.__dict__.get("_symbolic_call", False):
+            warnings.warn(self._structure_message(given), UserWarning, stacklevel=4)
+
+    def _standardized(self, i, value, device, owner):
+        tensor = self.inputs[i]
+        if value is None:
+            if not self._input_optional[i]:
+                raise ValueError(f"The input '{tensor.name}' is not optional, but None was passed. Please provide a "
+                                 f"valid tensor of shape {shape_text(tensor.shape)} (or make it "
+                                 "kr.Input(..., optional=True))")
+            return None
+        if not isinstance(value, torch.Tensor):
+            try:
+                value = torch.as_tensor(np.asarray(value), dtype=tensor.dtype, device=device)
+            except (TypeError, ValueError, RuntimeError) as error:
+                raise TypeError(f"{owner}: input '{tensor.name}' must be a tensor of shape "
+                                f"{shape_text(tensor.shape)}, got {type(value).__name__} ({error})") from None
+        elif tensor.dtype is not None and value.dtype != tensor.dtype and (
+                value.dtype.is_floating_point != tensor.dtype.is_floating_point or not tensor.dtype.is_floating_point):
+            value = value.to(tensor.dtype)        # an int Input given floats, or a float Input given ints
+        rank, want = value.dim(), len(tensor.shape)
+        if rank == want + 1 and value.shape[-1] == 1:
+            value = value.squeeze(-1)
+        elif rank == want - 1 and want and tensor.shape[-1] == 1:
+            value = value.unsqueeze(-1)
+        elif rank != want:
+            raise ValueError(f"{owner}: Invalid input shape for input with name '{tensor.name}' and path "
+                             f"'{self._input_paths[i]}'. Expected shape {shape_text(tensor.shape)}, but input has "
+                             f"incompatible shape {shape_text(value.shape)}")
+        if any(want is not None and got != want for got, want in zip(value.shape[1:], tensor.shape[1:])):
+            raise ValueError(f"{owner}: input '{tensor.name}' expects shape {shape_text(tensor.shape)}, got "
+                             f"{shape_text(value.shape)} (Input {i} with name '{tensor.name}' is incompatible with "
+                             f"the layer: expected shape={shape_text((None, *tensor.shape[1:]))}, found "
+                             f"shape={shape_text(value.shape)})")
+        return value
 
     def _flat_masks(self, mask) -> list:
         if mask is None:
@@ -412,11 +532,6 @@ class _Graph:
                 raise ValueError(f"{self.owner}: {describe(node.layer)} takes {missing[0].name}, which the model "
                                  "cannot compute from its inputs (the graph is disconnected)")
             available.update(id(t) for t in node.outputs)
-        used = {id(t) for node in self.nodes for t in node.inputs} | {id(t) for t in outputs}
-        unused = [t.name for t in inputs if id(t) not in used]
-        if unused:
-            raise ValueError(f"{self.owner}: the input(s) {unused} reach none of the outputs; remove them from "
-                             "`inputs`, or use them")
 
 
 def _is_plain_shape(value) -> bool:
@@ -460,6 +575,76 @@ def _keras_tensors(structure, argument, owner) -> list:
             raise ValueError(f"{owner}: input names must be unique (they key a dict of inputs), got {repeated} "
                              "more than once")
     return leaves
+
+
+def _check_symbolic(structure, argument, owner) -> None:
+    for leaf in pytree.tree_leaves(structure):
+        if not isinstance(leaf, KerasTensor):
+            got = f"a tensor of shape {shape_text(leaf.shape)}" if isinstance(leaf, torch.Tensor) else repr(leaf)
+            raise ValueError(f"{owner}: All `{argument}` values must be KerasTensors (kr.Input(...) and what layers "
+                             f"return when called on them). Received: {got}")
+
+
+def _disconnected_output(inputs, outputs) -> str | None:
+    """The path (Keras's, as "0.key") of the first output that does not depend on the inputs only, or None."""
+    given = {id(t) for t in inputs}
+    for path, tensor in zip(_leaf_paths(outputs), pytree.tree_leaves(outputs)):
+        stack, seen = [tensor], set()
+        while stack:
+            current = stack.pop()
+            if id(current) in given or id(current) in seen:
+                continue
+            seen.add(id(current))
+            if current.node.is_input:
+                return ".".join(str(k) for k in path)
+            stack.extend(current.node.inputs)
+    return None
+
+
+def _leaf_paths(structure) -> list:
+    """The path of each leaf (keys and positions), in flattening order."""
+    if isinstance(structure, dict):
+        return [(key, *rest) for key, value in structure.items() for rest in _leaf_paths(value)]
+    if isinstance(structure, (list, tuple)):
+        return [(i, *rest) for i, value in enumerate(structure) for rest in _leaf_paths(value)]
+    return [()]
+
+
+def _leaf_keys(structure) -> list:
+    return [".".join(str(k) for k in path) for path in _leaf_paths(structure)]
+
+
+def _tupled(structure):
+    if isinstance(structure, (list, tuple)):
+        return tuple(_tupled(v) for v in structure)
+    if isinstance(structure, dict):
+        return {k: _tupled(v) for k, v in structure.items()}
+    return None
+
+
+def _taken_by_keys(structure, given, owner) -> tuple[list, bool]:
+    """The values of a (nested) dict of inputs in the order of the model's (sorted) dict; whether it held more."""
+    if isinstance(structure, dict):
+        if not isinstance(given, dict):
+            raise ValueError(f"{owner}: expected a dict with keys {sorted(structure)}, got {type(given).__name__}")
+        missing = [key for key in structure if key not in given]
+        if missing:
+            raise ValueError(f'Missing data for input "{missing[0]}". You passed a data dictionary with keys '
+                             f"{list(given)}. Expected the following keys: {list(structure)}")
+        values, extra = [], any(key not in structure for key in given)
+        for key in sorted(structure):
+            taken, more = _taken_by_keys(structure[key], given[key], owner)
+            values.extend(taken)
+            extra = extra or more
+        return values, extra
+    if isinstance(structure, (list, tuple)):
+        values, extra = [], False
+        for sub, value in zip(structure, given):
+            taken, more = _taken_by_keys(sub, value, owner)
+            values.extend(taken)
+            extra = extra or more
+        return values, extra
+    return [given], False
 
 
 def _check_input(value, tensor, owner):

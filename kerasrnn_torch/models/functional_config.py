@@ -30,7 +30,8 @@ from ..core.config import deserialize_layer, keras_class_name, serialize_layer
 from ..core.input_layer import InputLayer
 from ..layers.rnn.rnn import RNN
 from ..core.symbolic import KerasTensor
-from ..ops.operation import Operation
+from ..ops.operation import OPERATIONS, Operation
+from ..core.registry import class_for
 from ..ops.operation import is_operation as is_operation_object
 
 KERAS_TENSOR = "__keras_tensor__"
@@ -101,8 +102,10 @@ def _pick(structure, history):
     if isinstance(structure, KerasTensor):
         return history(structure)
     if isinstance(structure, dict):
-        return {key: history(value) for key, value in structure.items()}
-    return [history(value) for value in structure]
+        return {key: _pick(value, history) for key, value in structure.items()}
+    if isinstance(structure, tuple):        # kept a tuple, so that from_config gives the tuple back (as Keras)
+        return tuple(_pick(value, history) for value in structure)
+    return [_pick(value, history) for value in structure]
 
 
 # ------------------------------------------------------------------ reading
@@ -147,8 +150,15 @@ def model_from_config(cls, config: dict, owner: str, make_layer=None):
                 nodes.pop(0)
                 progressed = True
         if not progressed:
-            stuck = ", ".join(sorted(name for name, nodes in waiting.items() if nodes))
-            raise ValueError(f"{owner}: the calls of {stuck} take tensors that no layer of the configuration makes")
+            stuck = sorted(name for name, nodes in waiting.items() if nodes)
+            missing = sorted({history[0] for name in stuck for node in waiting[name] for history in _histories(node)
+                              if history[0] not in created})
+            if missing:
+                raise ValueError(f"{owner}: Invalid Functional model configuration. Missing node: {missing[0]} (the "
+                                 f"calls of {', '.join(stuck)} take the outputs of layers the configuration lacks: "
+                                 f"{missing})")
+            raise ValueError(f"{owner}: Invalid Functional model configuration: the calls of {', '.join(stuck)} take "
+                             "one another's outputs in a loop, so none can run first")
     inputs = _resolve(config.get("input_layers"), outputs, owner, references)
     model_outputs = _resolve(config.get("output_layers"), outputs, owner, references)
     model = cls(inputs, model_outputs, name=config.get("name"))
@@ -186,7 +196,12 @@ def is_operation(entry) -> bool:
     if "module" in entry:
         return ".ops." in str(entry.get("module", ""))
     config = entry.get("config")
-    return entry.get("class_name") != "InputLayer" and isinstance(config, dict) and "trainable" not in config
+    if entry.get("class_name") == "InputLayer" or not isinstance(config, dict) or "trainable" in config:
+        return False
+    # A hand-written config may leave a layer's `trainable` out: a class name that no operation has but a
+    # layer has is the layer's.
+    name = entry.get("class_name")
+    return name in OPERATIONS or class_for(name) is None
 
 
 def _operations_used(entries, operations, config) -> set:
@@ -211,9 +226,9 @@ def _picked_histories(picked) -> list:
     """The histories of `input_layers`/`output_layers`: one, a list or a dict of them."""
     if isinstance(picked, dict):
         return [history for value in picked.values() for history in _picked_histories(value)]
-    if isinstance(picked, list) and len(picked) >= 3 and isinstance(picked[0], str):
+    if isinstance(picked, (list, tuple)) and len(picked) >= 3 and isinstance(picked[0], str):
         return [picked]
-    if isinstance(picked, list):
+    if isinstance(picked, (list, tuple)):
         return [history for value in picked for history in _picked_histories(value)]
     return []
 
@@ -332,8 +347,13 @@ def _resolve(picked, outputs, owner, references: NodeReferences):
 
     if picked is None:
         raise ValueError(f"{owner}: a functional model's configuration needs 'input_layers' and 'output_layers'")
+    return _resolved(picked, tensor)
+
+
+def _resolved(picked, tensor):
     if isinstance(picked, dict):
-        return {key: tensor(value) for key, value in picked.items()}
+        return {key: _resolved(value, tensor) for key, value in picked.items()}
     if len(picked) == 3 and isinstance(picked[0], str):
         return tensor(picked)
-    return [tensor(history) for history in picked]
+    return type(picked)(_resolved(value, tensor) for value in picked) if isinstance(picked, tuple) else \
+        [_resolved(value, tensor) for value in picked]
