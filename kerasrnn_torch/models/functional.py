@@ -328,8 +328,10 @@ class Model(Trainer, Layer):
                 return values
             if all(name in given for name in self._input_names):
                 return [given[name] for name in self._input_names]
-            raise ValueError(self._structure_message(given) + f" ({owner} takes inputs named {self._input_names}; a dict given to it is keyed by them: "
-                             f"names {self._input_names})")
+            unknown = [key for key in given if key not in self._input_names]
+            missing = [name for name in self._input_names if name not in given]
+            raise ValueError(self._structure_message(given) + f"\n{owner}: it takes inputs named {self._input_names}, "
+                             f"which key a dict given to it (unknown: {unknown}, missing: {missing})")
         if isinstance(given, (list, tuple)):
             flat = pytree.tree_leaves(given, is_leaf=lambda v: v is None or not isinstance(v, (list, tuple, dict)))
             if isinstance(structure, dict):

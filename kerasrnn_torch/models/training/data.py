@@ -31,8 +31,9 @@ def to_tensor(value: Any, float_dtype: torch.dtype) -> Any:
 
 def _is_leafy_list(value: Any) -> bool:
     # A list of numbers is one array; a list of arrays/tensors/dicts is a structure (several inputs).
-    return isinstance(value, (list, tuple)) and not any(isinstance(v, (np.ndarray, torch.Tensor, dict, list, tuple))
-                                                        for v in value)
+    # None among them is an optional input left out: a structure too.
+    return isinstance(value, (list, tuple)) and not any(
+        v is None or isinstance(v, (np.ndarray, torch.Tensor, dict, list, tuple)) for v in value)
 
 
 def structure(value: Any, float_dtype: torch.dtype) -> Any:

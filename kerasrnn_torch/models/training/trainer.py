@@ -180,19 +180,8 @@ class Trainer(nn.Module):
                        class_weight=class_weight, float_dtype=self._float_dtype(), device=self._device())
 
     def _model_inputs(self, x: Any) -> Any:
-        """x as the model takes it: a dict by input name becomes the list in the model's input order."""
-        if isinstance(x, dict):
-            inputs = getattr(self, "inputs", None)
-            if not isinstance(inputs, list):
-                raise ValueError(f"{type(self).__name__} takes one input; got a dict with keys {list(x)}")
-            names = [t.name for t in inputs]
-            unknown = [key for key in x if key not in names]
-            missing = [name for name in names if name not in x]
-            if unknown or missing:
-                raise ValueError(f"the model's inputs are named {names}; the data's dict has keys {list(x)}"
-                                 + (f" (unknown: {unknown})" if unknown else "")
-                                 + (f" (missing: {missing})" if missing else ""))
-            return [x[name] for name in names]
+        """x as the model takes it: as given. A functional model takes a dict by its own dict's keys or by its
+        inputs' names (and says which are missing), a subclassed model's `call` takes the dict itself."""
         return x
 
     def _per_output(self, value: Any, what: str) -> list[Any]:

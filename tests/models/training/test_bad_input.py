@@ -42,7 +42,7 @@ CASES = {
     "fit before compile": (lambda: model(compiled=False), lambda m: m.fit(X, np.zeros((10, 3))), RuntimeError,
                            r"You must call `compile\(\)` before using the model's `fit\(\)`"),
     "unknown input name": (two_inputs, lambda m: m.fit({"a": X, "c": X}, np.zeros((10, 3)), verbose=0), ValueError,
-                           r"inputs are named \['a', 'b'\].*unknown: \['c'\]"),
+                           r"inputs named \['a', 'b'\].*unknown: \['c'\]"),
     "steps_per_execution": (lambda: model(compiled=False),
                             lambda m: m.compile(optimizer=torch.optim.SGD(m.parameters()), loss="mse",
                                                 steps_per_execution=2), ValueError, "must be 1"),
