@@ -52,6 +52,6 @@ def clone_model(model: Sequential | Model, input_tensors: Any = None, clone_func
         raise ValueError(f"clone_model: expected a kr.Sequential or kr.Model, got {type(model).__name__} (a "
                          "subclassed model is cloned by constructing it again)")
     clone = type(model).from_config(model.get_config())
-    if isinstance(clone, Sequential) and not clone.built and model.built and model.input_shape is not None:
+    if isinstance(clone, Sequential) and not clone.built and model.built and getattr(model, "input_shape", None) is not None:
         clone.build(model.input_shape)
     return clone

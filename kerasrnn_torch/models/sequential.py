@@ -1,6 +1,7 @@
 """Sequential: a stack of layers called in order, with masks passed along as Keras does."""
 from __future__ import annotations
 
+import inspect
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -9,6 +10,7 @@ from typing import Any, TypeVar, overload
 import numpy as np
 import torch
 from torch import nn
+from torch.utils import _pytree as pytree
 
 from .._checks import add_note, describe, shape_hint, shape_of, shape_text, weight_tensors
 from .._types import InputShape, ShapeLike
@@ -78,6 +80,10 @@ class Sequential(Trainer, Layer):
         self._last_input: _KnownInput | None = None     # the latest call's (shape without batch, dtype)
         # the latest call's output mask, for compute_mask: (input, its mask, output mask)
         self._mask_cache: tuple[weakref.ref[Any], weakref.ref[Any] | None, Any] | None = None
+        self._input_layer: InputLayer | None = None     # the Input given first, if any
+        self._input_tensor: KerasTensor | None = None
+        self._symbolic: tuple[list, list] | None = None  # Keras's `inputs` and `outputs`, made when first asked
+        self._called = False
         for layer in layers or ():
             self.add(layer, rebuild=False)
         self._maybe_rebuild()
@@ -155,25 +161,34 @@ class Sequential(Trainer, Layer):
         `kr.Input(shape)` as the first entry gives the input shape, as in
         Keras 3's `Sequential([keras.Input(shape), ...])`.
         """
+        given = layer
         if isinstance(layer, KerasTensor) and layer.node.is_input:
             layer = layer.node.layer
         if isinstance(layer, InputLayer):
+            if self.__dict__.get("_input_layer") is not None:
+                raise ValueError(f"Sequential model '{self.name}' has already been configured to use input shape "
+                                 f"{shape_text(self._input_layer.batch_shape)}. You cannot add a different Input "
+                                 "layer to it")
             if self._modules:
                 raise ValueError(f"{describe(self)}: an Input comes first, before any layer; it came after "
                                  f"{len(self._modules)} layer(s)")
             self._input = (tuple(layer.batch_shape[1:]), layer.input_dtype)
+            self.__dict__["_input_layer"] = layer      # not a submodule: no weights, and not among `layers`
+            self._input_tensor = given if isinstance(given, KerasTensor) else layer.output
             return
         if not isinstance(layer, nn.Module):
-            raise TypeError(f"{describe(self)}: only torch.nn.Module instances (layers) can be added, "
-                            f"got {type(layer).__name__}")
+            raise ValueError(f"{describe(self)}: Only instances of `kr.layers.Layer` (or other torch.nn.Module) "
+                             f"can be added to a Sequential model. Received: {layer!r} (of type "
+                             f"{type(layer).__name__})")
         if isinstance(layer, Layer):
             taken = [other for other in self._modules.values() if isinstance(other, Layer) and other.name == layer.name]
             if any(other is layer for other in taken):
                 raise ValueError(f"{describe(self)} already holds {describe(layer)}; a layer can be added once")
             if taken:
-                raise ValueError(f"{describe(self)} already holds a layer named '{layer.name}'; layer names in a "
-                                 "Sequential must be unique (pass name=... to the layer)")
+                raise ValueError(f"{describe(self)} already holds a layer named '{layer.name}': all layers added to a "
+                                 "Sequential model should have unique names (pass name=... to the layer)")
         key = str(len(self._modules))
+        self._symbolic = None
         self.add_module(key, layer)
         self._keywords[key] = keywords_for(layer)
         if rebuild:
@@ -184,24 +199,70 @@ class Sequential(Trainer, Layer):
         if not self._modules:
             raise ValueError(f"{describe(self)} has no layers to pop")
         key = next(reversed(self._modules))
+        self._symbolic = None
         self._keywords.pop(key)
         return self._modules.pop(key)
 
     # ------------------------------------------------------------------ build
     @property
     def built(self) -> bool:
-        """True once every layer's weights exist."""
-        return bool(self._modules) and all(is_built(layer) for layer in self._modules.values())
+        """True once the input is known (an Input, an input shape hint, `build` or a call) and every layer's
+        weights exist, as Keras's."""
+        return bool(self._modules) and (self._called or self._known_input() is not None) and all(
+            is_built(layer) for layer in self._modules.values())
 
     @built.setter
     def built(self, value: bool) -> None:
         pass  # derived from the layers; Layer.__init__ assigns it
 
+    @layers.setter
+    def layers(self, value: Any) -> None:
+        raise AttributeError("`Sequential.layers` attribute is reserved and should not be used. Use `add()` and "
+                             f"`pop()` to change the layers in the model (got an assignment of {type(value).__name__})")
+
     @property
-    def input_shape(self) -> tuple[int | None, ...] | None:
-        """`(None, *shape)` of the known input (from a hint, `build` or the latest call), else None."""
+    def input_shape(self) -> tuple[int | None, ...]:
+        """`(None, *shape)` of the known input (from an Input, a hint, `build` or the latest call); an
+        AttributeError before, as Keras's."""
         known = self._known_input()
-        return None if known is None else (None, *known[0])
+        if known is None:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined input shape yet")
+        if self._input_layer is not None:
+            return tuple(self._input_layer.batch_shape)
+        return (None, *known[0])
+
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        """Keras's `model.inputs`: the symbolic input (the `kr.Input` given, or one of the known input's shape)
+        in a list; an AttributeError while the input is unknown."""
+        return self._symbolic_graph()[0]
+
+    @property
+    def outputs(self) -> list[Any]:
+        """Keras's `model.outputs`: the layers' output on `inputs`, in a list."""
+        return self._symbolic_graph()[1]
+
+    @property
+    def output_shape(self) -> Any:
+        """The output's shape, batch axis first, as Keras's (an AttributeError while the input is unknown)."""
+        outputs = self._symbolic_graph()[1]
+        return outputs[0].shape if len(outputs) == 1 else [t.shape for t in outputs]
+
+    def _symbolic_graph(self) -> tuple[list, list]:
+        if self._symbolic is not None:
+            return self._symbolic
+        known = self._known_input()
+        if known is None or not self._modules:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined inputs and outputs yet: give it "
+                                 "an Input first, or build or call it")
+        tensor = self._input_tensor
+        if tensor is None:
+            tensor = InputLayer(shape=known[0], dtype=known[1], name=f"{self.name}_input").output
+        x: Any = tensor
+        for layer in self._modules.values():
+            x = layer(x)
+        self._symbolic = ([tensor], pytree.tree_leaves(x))
+        return self._symbolic
 
     @property
     def input_dtype(self) -> torch.dtype | None:
@@ -216,11 +277,16 @@ class Sequential(Trainer, Layer):
 
     def build(self, input_shape: InputShape) -> None:
         """Create every layer's weights for inputs of `input_shape` (batch axis first, as Keras: `(None, 10, 5)`)."""
+        if self._input_layer is not None and not _compatible(tuple(input_shape), self._input_layer.batch_shape):
+            raise ValueError(f"Sequential model '{self.name}' has already been configured to use input shape "
+                             f"{shape_text(self._input_layer.batch_shape)}. You cannot build it with input_shape "
+                             f"{tuple(input_shape)}")
         self._build(shape_hint(tuple(input_shape)[1:], "input_shape", describe(self)))
 
     def _build(self, shape, dtype=None):
         if not self._modules:
             raise ValueError(f"{describe(self)} has no layers to build; add some with .add(layer)")
+        self._check_positional()
         example = example_input(self, shape, dtype=dtype)
         try:
             with dry_run(self):
@@ -230,6 +296,19 @@ class Sequential(Trainer, Layer):
                                     f"{shape_text(example.shape)} and dtype {example.dtype})")
             raise
         self._input = (tuple(shape), example.dtype)
+
+    def _check_positional(self) -> None:
+        """Keras's rule: each layer takes one positional argument, the previous layer's output."""
+        for layer in self._modules.values():
+            if not isinstance(layer, Layer) or not layer.keras_style:
+                continue
+            parameters = list(inspect.signature(layer.call).parameters.values())
+            required = [p.name for p in parameters[1:] if p.default is p.empty
+                        and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            if required:
+                raise ValueError(f"Layers added to a Sequential model can only have a single positional argument, "
+                                 f"the input tensor. Layer {type(layer).__name__} has multiple positional arguments: "
+                                 f"{[parameters[0].name, *required]}")
 
     def _maybe_rebuild(self):
         if not self._modules or self.built:
@@ -244,7 +323,10 @@ class Sequential(Trainer, Layer):
         """Run the layers in order on `inputs`, passing masks along; `mask` is the input's mask, `training`
         reaches the layers that take it (None: their own mode)."""
         if not self._modules:
+            if self._input is not None:
+                return inputs           # only an Input: the model is the identity, as Keras's
             raise ValueError(f"{describe(self)} has no layers; add some with .add(layer)")
+        self._called = True
         if training is None:
             output, output_mask = self._run(inputs, mask, training)
         else:
@@ -354,6 +436,11 @@ class Sequential(Trainer, Layer):
         return f"name={self.name!r}"
 
 
+
+
+def _compatible(shape, batch_shape) -> bool:
+    return len(shape) == len(batch_shape) and all(
+        a is None or b is None or a == b for a, b in zip(shape, batch_shape))
 
 
 def _reference(mask):

@@ -242,7 +242,7 @@ def test_layers_add_pop_and_indexing():
 
 
 @pytest.mark.parametrize("bad, error, pattern", [
-    ("dense", TypeError, "only torch.nn.Module instances"),
+    ("dense", ValueError, "Only instances of `kr.layers.Layer`"),
     (kr.Dense(2, name="twin"), ValueError, "already holds a layer named 'twin'"),
 ], ids=["not_a_module", "duplicate_name"])
 def test_add_rejects(bad, error, pattern):
