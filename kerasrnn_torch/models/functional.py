@@ -10,6 +10,7 @@ walking.
 from __future__ import annotations
 
 import collections
+import copyreg
 import inspect
 import warnings
 import weakref
@@ -37,6 +38,16 @@ from .training.trainer import Trainer
 from ..core.layer import _recording_arguments, training_context
 
 ModelT = TypeVar("ModelT", bound="Model")
+
+
+def _leaf_spec() -> Any:
+    """torch's pytree leaf spec, made as torch makes it (unpickling one through its deprecated class warns)."""
+    return pytree.tree_flatten(0)[1]
+
+
+# A functional model's graph holds pytree specs: pickling the model (`pickle`, `copy.deepcopy`) revives their
+# leaf specs through _leaf_spec.
+copyreg.pickle(type(_leaf_spec()), lambda spec: (_leaf_spec, ()))
 # A model's `inputs`: a kr.Input, or a list or dict of them; its `outputs`: a KerasTensor, or a list, tuple or
 # dict of them.
 Inputs = Union[KerasTensor, Sequence[KerasTensor], Mapping[str, KerasTensor]]
@@ -280,7 +291,8 @@ class Model(Trainer, Layer):
         else:
             with training_context(training):     # Keras-style layers inside take it as their caller's
                 outputs, output_masks = self._program.run(values, masks, training)
-        self._mask_cache = (weakref.ref(values[0]), output_masks)
+        first = next((value for value in values if value is not None), None)
+        self._mask_cache = (weakref.ref(first), output_masks) if first is not None else None
         return pytree.tree_unflatten(outputs, self._program.output_spec)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -401,14 +413,14 @@ class Model(Trainer, Layer):
         """The outputs' masks for `inputs` (from the latest call when it was on them)."""
         if not self.is_functional:
             return Layer.compute_mask(self, inputs, mask)
-        first = inputs[0] if isinstance(inputs, (list, tuple)) else \
-            next(iter(inputs.values())) if isinstance(inputs, dict) else inputs
+        first = next((v for v in pytree.tree_leaves(inputs) if v is not None), None)
         cache = self._mask_cache
         if cache is None or cache[0]() is not first:
-            with dry_run(self):
+            with dry_run(self):         # leaves no trace: read the masks before it restores the call records
                 self(inputs, mask=mask)
-            cache = self._mask_cache
-            assert cache is not None        # the call made it
+                cache = self._mask_cache
+            if cache is None:
+                raise ValueError(f"{describe(self)}.compute_mask needs real input tensors, got {inputs!r}")
         return pytree.tree_unflatten(list(cache[1]), self._program.output_spec)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -548,8 +560,8 @@ def _revivable_as_functional(cls, config) -> bool:
     parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
     names = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
     kinds = {p.kind for p in parameters}
-    return names == ["inputs", "outputs", "name"] or kinds == {inspect.Parameter.VAR_POSITIONAL,
-                                                               inspect.Parameter.VAR_KEYWORD}
+    return names == ["inputs", "outputs", "name"] or {inspect.Parameter.VAR_POSITIONAL,
+                                                      inspect.Parameter.VAR_KEYWORD} <= kinds
 
 
 def _sorted_dicts(structure):

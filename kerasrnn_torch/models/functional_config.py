@@ -161,7 +161,11 @@ def model_from_config(cls, config: dict, owner: str, make_layer=None):
                              "one another's outputs in a loop, so none can run first")
     inputs = _resolve(config.get("input_layers"), outputs, owner, references)
     model_outputs = _resolve(config.get("output_layers"), outputs, owner, references)
-    model = cls(inputs, model_outputs, name=config.get("name"))
+    # A subclass's own constructor arguments (its get_config adds them) go to it, as Keras passes them.
+    extra = {} if getattr(cls, "__name__", "") == "Model" and cls.__module__.startswith("kerasrnn_torch") else {
+        key: value for key, value in config.items()
+        if key not in ("name", "trainable", "layers", "input_layers", "output_layers")}
+    model = cls(inputs, model_outputs, name=config.get("name"), **extra)
     if not config.get("trainable", True):
         model.trainable = False
     return model

@@ -103,14 +103,32 @@ def _per_output(value: Any, names: Sequence[str], what: str) -> list[Any]:
     if isinstance(value, dict):
         unknown = [key for key in value if key not in names]
         if unknown:
-            raise ValueError(f"{what} has keys {unknown} that are not outputs of the model; its outputs are "
-                             f"{list(names)}")
-        return [value.get(name) for name in names]
+            prefix = f"Invalid `{what}` argument: " if what != "loss" else ""
+            raise UnknownOutputKey(
+                f"{prefix}Expected keys {list(names)} in {what} dict, but found {what}.keys()={list(value)}: the "
+                f"key(s) {unknown}, given in the `{what}` argument, can't be found in either the model's output "
+                "names or the labels")
+        return [_single(value.get(name)) for name in names]
     if isinstance(value, (list, tuple)) and count > 1:
         if len(value) != count:
             raise ValueError(f"{what} has {len(value)} entries but the model has {count} outputs {list(names)}")
-        return list(value)
-    return [value] * count
+        return [_single(entry) for entry in value]
+    return [_single(value)] * count
+
+
+class UnknownOutputKey(KeyError, ValueError):
+    """A dict of losses or metrics keyed by a name that is no output's (a KeyError, as Keras's, and a
+    ValueError)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def _single(entry: Any) -> Any:
+    """A loss given in a one-element list (`{"out": ["mse"]}`, `["mse", ["bce"]]`) is that loss, as Keras reads it."""
+    if isinstance(entry, (list, tuple)) and len(entry) == 1:
+        return entry[0]
+    return entry
 
 
 class CompileLoss:
@@ -123,8 +141,14 @@ class CompileLoss:
                              f"type {type(loss_weights)}")
         self.user_loss = loss
         self.output_names = list(output_names)
-        self.losses_per_output = _per_output(loss, self.output_names, "loss")
-        for identifier in self.losses_per_output:      # unknown names fail at compile, as Keras's
+        # As Keras: a key that names no output is reported when fit/evaluate first builds the loss.
+        self.deferred_error: UnknownOutputKey | None = None
+        try:
+            self.losses_per_output = _per_output(loss, self.output_names, "loss")
+        except UnknownOutputKey as error:
+            self.deferred_error, self.losses_per_output = error, [None] * len(self.output_names)
+        for identifier in (i for entry in self.losses_per_output     # unknown names fail at compile, as Keras's
+                           for i in (entry if isinstance(entry, (list, tuple)) else [entry])):
             if isinstance(identifier, (str, dict)) and not (isinstance(identifier, str)
                                                             and identifier.lower() in ("crossentropy", "ce")):
                 losses_module.get(identifier)
@@ -135,11 +159,15 @@ class CompileLoss:
 
     def build(self, y_true: list[torch.Tensor], y_pred: list[torch.Tensor]) -> None:
         """Resolve each output's loss from the first batch's shapes."""
+        if self.deferred_error is not None:
+            raise self.deferred_error
         self.flat = []
-        for index, identifier in enumerate(self.losses_per_output):
-            loss = get_loss(identifier, y_true[index], y_pred[index])
-            if loss is not None:
-                self.flat.append((index, loss, self.weights[index]))
+        for index, entry in enumerate(self.losses_per_output):
+            # Several losses for one output (["mse", ["mse", "bce"]]) are all added, as Keras adds them.
+            for identifier in (entry if isinstance(entry, (list, tuple)) else [entry]):
+                loss = get_loss(identifier, y_true[index], y_pred[index])
+                if loss is not None:
+                    self.flat.append((index, loss, self.weights[index]))
         if not self.flat:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
         if len(self.flat) > 1:
@@ -176,7 +204,12 @@ class CompileMetrics:
                 raise ValueError(f"Expected `{name}` argument to be a list, tuple, or dict. Received instead: "
                                  f"{name}={value} of type {type(value)}")
         self.output_names = list(output_names)
-        self.user = [self._split(metrics), self._split(weighted_metrics)]
+        self.deferred_error: UnknownOutputKey | None = None
+        try:
+            self.user = [self._split(metrics), self._split(weighted_metrics)]
+        except UnknownOutputKey as error:        # reported at the first build, as Keras's
+            self.deferred_error = error
+            self.user = [[[] for _ in self.output_names], [[] for _ in self.output_names]]
         for per_output in self.user:            # unknown names fail at compile, as Keras's
             for identifiers in per_output:
                 for identifier in identifiers:
@@ -194,7 +227,8 @@ class CompileMetrics:
             return [[m for entry in flat for m in (entry if isinstance(entry, (list, tuple)) else [entry])]]
         if isinstance(value, dict):
             per = _per_output(value, self.output_names, "metrics")
-        elif len(value) == count and all(isinstance(v, (list, tuple)) or v is None for v in value):
+        elif len(value) == count and any(isinstance(v, (list, tuple)) for v in value):
+            # one entry per output as soon as one is a list: ["mse", ["mse", "accuracy"]]
             per = list(value)
         else:
             per = [list(value)] * count     # a flat list: every metric on every output
@@ -208,6 +242,8 @@ class CompileMetrics:
 
     def build(self, y_true: list[torch.Tensor], y_pred: list[torch.Tensor], loss: CompileLoss) -> None:
         """Resolve the metrics from the first batch's shapes."""
+        if self.deferred_error is not None:
+            raise self.deferred_error
         self.built = [[[get_metric(m, y_true[i], y_pred[i], None) for m in kind[i]]
                        for i in range(len(self.output_names))] for kind in self.user]
         prefix = len(self.output_names) > 1

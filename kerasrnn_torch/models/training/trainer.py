@@ -105,8 +105,12 @@ class Trainer(nn.Module):
             raise ValueError("`steps_per_execution` must be 1 with the PyTorch backend. "
                              f"Received: steps_per_execution={steps_per_execution}")
         if loss is None:
-            raise ValueError("compile() needs a loss: a Keras loss name, a kr.losses object, a torch loss module or "
-                             "a function (y_true, y_pred)")
+            # As Keras: a model compiled without a loss predicts; fit and evaluate then ask for one.
+            self.optimizer = resolve_optimizer(optimizer)
+            self._compiled = None
+            self._compiled_without_loss = True
+            return
+        self._compiled_without_loss = False
         names = self.output_names
         self.optimizer = resolve_optimizer(optimizer)
         self._compiled = _Compiled(self.optimizer, CompileLoss(loss, loss_weights, names),
@@ -157,6 +161,10 @@ class Trainer(nn.Module):
 
     def _state(self, method: str) -> _Compiled:
         state = getattr(self, "_compiled", None)
+        if state is None and getattr(self, "_compiled_without_loss", False):
+            raise ValueError(f"No loss to compute for `{method}()`: the model was compiled without one. Provide a "
+                             "`loss` argument in `compile()` (a Keras loss name, a kr.losses object, a torch loss "
+                             "module or a function (y_true, y_pred))")
         if state is None:
             raise RuntimeError(f"You must call `compile()` before using the model's `{method}()`: e.g. "
                                "model.compile(optimizer=torch.optim.SGD(model.parameters(), lr=0.01), loss='mse')")
