@@ -95,7 +95,7 @@ class InputLayer(Layer):
         if dtype is not None and resolve_dtype(dtype, owner) != tensor.dtype:
             raise ValueError(f"{owner}: you cannot provide an incompatible `dtype` {dtype!r} with `input_tensor` "
                              f"of dtype {tensor.dtype}")
-        self.input_dtype = tensor.dtype
+        self.input_dtype = tensor.dtype if tensor.dtype is not None else torch.get_default_dtype()
         self.batch_shape = tuple(tensor.shape)
         self._output = tensor
         self.built = True

@@ -141,6 +141,11 @@ class Sequential(Trainer, Layer):
         """The layers, in call order (a copy: use `add` and `pop` to change them)."""
         return list(self._modules.values())
 
+    @layers.setter
+    def layers(self, value: Any) -> None:
+        raise AttributeError("`Sequential.layers` attribute is reserved and should not be used. Use `add()` and "
+                             f"`pop()` to change the layers in the model (got an assignment of {type(value).__name__})")
+
     def __len__(self) -> int:
         return len(self._modules)
 
@@ -165,9 +170,10 @@ class Sequential(Trainer, Layer):
         if isinstance(layer, KerasTensor) and layer.node.is_input:
             layer = layer.node.layer
         if isinstance(layer, InputLayer):
-            if self.__dict__.get("_input_layer") is not None:
+            configured = self.__dict__.get("_input_layer")
+            if configured is not None:
                 raise ValueError(f"Sequential model '{self.name}' has already been configured to use input shape "
-                                 f"{shape_text(self._input_layer.batch_shape)}. You cannot add a different Input "
+                                 f"{shape_text(configured.batch_shape)}. You cannot add a different Input "
                                  "layer to it")
             if self._modules:
                 raise ValueError(f"{describe(self)}: an Input comes first, before any layer; it came after "
@@ -214,11 +220,6 @@ class Sequential(Trainer, Layer):
     @built.setter
     def built(self, value: bool) -> None:
         pass  # derived from the layers; Layer.__init__ assigns it
-
-    @layers.setter
-    def layers(self, value: Any) -> None:
-        raise AttributeError("`Sequential.layers` attribute is reserved and should not be used. Use `add()` and "
-                             f"`pop()` to change the layers in the model (got an assignment of {type(value).__name__})")
 
     @property
     def input_shape(self) -> tuple[int | None, ...]:

@@ -107,7 +107,7 @@ class Trainer(nn.Module):
         if loss is None:
             # As Keras: a model compiled without a loss predicts; fit and evaluate then ask for one.
             self.optimizer = resolve_optimizer(optimizer)
-            self._compiled = None
+            self.__dict__.pop("_compiled", None)
             self._compiled_without_loss = True
             return
         self._compiled_without_loss = False
