@@ -296,6 +296,8 @@ class Model(Trainer, Layer):
         return pytree.tree_unflatten(outputs, self._program.output_spec)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs and all(type(value) is torch.Tensor for value in args):
+            return super().__call__(*args)          # the hot path: real tensors only
         if self.is_functional and has_symbolic(args, kwargs):
             # Called on symbolic tensors: the structure checks warn for the real call only, as Keras's.
             self.__dict__["_symbolic_call"] = True
@@ -315,9 +317,11 @@ class Model(Trainer, Layer):
         dict by the keys of the model's dict (or by the Inputs' names for a list of Inputs), a list or tuple
         in order; NumPy arrays and tensors of another kind converted to each Input's dtype; a trailing axis of
         size 1 added or dropped to meet the Input's rank; None only for an `optional` Input."""
-        owner = describe(self)
         if len(given) == 1:
             given = given[0]
+        if type(given) is torch.Tensor and len(self.inputs) == 1 and not isinstance(self._inputs_given, dict):
+            return [self._standardized(0, given)]          # the common case, kept cheap
+        owner = describe(self)
         values = self._by_structure(given, owner)
         expected = len(self.inputs)
         if len(values) != expected:
@@ -327,8 +331,7 @@ class Model(Trainer, Layer):
                                  "pass them as a dict")
             raise ValueError(f'Layer "{self.name}" expects {expected} input(s) {self._input_names}, but it '
                              f"received {len(values)} input tensors")
-        device = next((p.device for p in self.parameters()), None)
-        return [self._standardized(i, value, device, owner) for i, value in enumerate(values)]
+        return [self._standardized(i, value) for i, value in enumerate(values)]
 
     def _by_structure(self, given, owner) -> list:
         structure = self._inputs_given
@@ -367,8 +370,15 @@ class Model(Trainer, Layer):
         if not self.__dict__.get("_symbolic_call", False):
             warnings.warn(self._structure_message(given), UserWarning, stacklevel=4)
 
-    def _standardized(self, i, value, device, owner):
+    def _standardized(self, i, value):
         tensor = self.inputs[i]
+        if type(value) is torch.Tensor and value.dtype == tensor.dtype and value.dim() == len(tensor.shape):
+            for got, want in zip(value.shape[1:], tensor.shape[1:]):
+                if want is not None and got != want:
+                    break
+            else:
+                return value            # already as the Input wants it
+        owner = describe(self)
         if value is None:
             if not self._input_optional[i]:
                 raise ValueError(f"The input '{tensor.name}' is not optional, but None was passed. Please provide a "
@@ -376,6 +386,7 @@ class Model(Trainer, Layer):
                                  "kr.Input(..., optional=True))")
             return None
         if not isinstance(value, torch.Tensor):
+            device = next((p.device for p in self.parameters()), None)
             try:
                 value = torch.as_tensor(np.asarray(value), dtype=tensor.dtype, device=device)
             except (TypeError, ValueError, RuntimeError) as error:

@@ -588,3 +588,21 @@ def test_invalid_config_deserialization_missing_node():
     }
     with pytest.raises(ValueError, match="Missing node: node_b"):
         Model.from_config(config)
+
+
+def test_compute_mask_of_a_model_never_called_matches_keras():
+    """Beyond Keras's file (a bare AssertionError before). kr's `compute_mask` of a model gives the mask its
+    outputs carry when it runs, which Keras attaches to the output tensor (`_keras_mask`); Keras's own
+    `Model.compute_mask` returns None (its models do not declare mask support)."""
+    import keras
+
+    def build(lib):
+        inputs = lib.Input((5, 3))
+        masked = lib.layers.Masking()(inputs)
+        return lib.Model(inputs, lib.layers.LSTM(2, return_sequences=True)(masked))
+
+    x = np.random.random((2, 5, 3)).astype("float32")
+    x[0, 3:] = 0.0
+    want = build(keras)(keras.ops.convert_to_tensor(x))._keras_mask
+    got = build(kr).compute_mask(torch.as_tensor(x), None)
+    np.testing.assert_array_equal(got.numpy(), keras.ops.convert_to_numpy(want))
