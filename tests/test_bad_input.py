@@ -639,8 +639,8 @@ CONSTRUCTOR_REFUSALS = [
      ValueError, r"merge_mode='sum'.*3.*4"),
     ("TimeDistributed-not-a-module", lambda: kr.TimeDistributed("dense"), TypeError,
      r"`layer` must be an nn.Module .*got str"),
-    ("Sequential-not-a-module", lambda: kr.Sequential(["lstm"]), TypeError,
-     r"only torch.nn.Module instances \(layers\) can be added, got str"),
+    ("Sequential-not-a-module", lambda: kr.Sequential(["lstm"]), ValueError,      # as Keras's
+     r"Only instances of `kr.layers.Layer` \(or other torch.nn.Module\) can be added .*of type str"),
 ]
 
 
