@@ -27,6 +27,7 @@ from .._types import DeviceLike, InitializerLike, InputShape, ShapeLike
 from .._checks import add_note, describe, positive_int, shape_hint, shape_of, shape_text, weight_tensors
 from .symbolic import bind_arguments, build_shape, has_symbolic, output_shape_of, symbolic_call
 from .docstrings import document_constructor
+from .tracking import expanded_children, tracked
 
 _name_counters: defaultdict[str, itertools.count] = defaultdict(itertools.count)
 LayerT = TypeVar("LayerT", bound="Layer")
@@ -286,6 +287,17 @@ def _auto_config(cls: type, args: tuple, kwargs: dict) -> dict[str, Any] | None:
     return config
 
 
+def _tracking_setattr(original: Callable[[Any, str, Any], None]) -> Callable[[Any, str, Any], None]:
+    """A Keras-style layer's attribute assignment: lists and dicts of layers are tracked (core/tracking.py),
+    then `original` (the class's inherited `__setattr__`) assigns."""
+    def __setattr__(self: nn.Module, name: str, value: Any) -> None:
+        if isinstance(value, (list, tuple, dict)) and not name.startswith("_"):
+            value = tracked(value, describe(self), name)
+        original(self, name, value)
+    __setattr__.tracks_sublayers = True  # type: ignore[attr-defined]
+    return __setattr__
+
+
 @contextlib.contextmanager
 def _in_mode(module: nn.Module, training: bool) -> Iterator[None]:
     """`module` and everything inside it in train (True) or eval (False) mode for the block."""
@@ -417,6 +429,8 @@ class Layer(nn.Module):
             return
         if "call" in vars(cls):
             cls.forward = _keras_forward(call)      # type: ignore[method-assign]
+        if not getattr(cls.__setattr__, "tracks_sublayers", False):
+            cls.__setattr__ = _tracking_setattr(cls.__setattr__)   # type: ignore[method-assign,assignment]
         build = vars(cls).get("build")
         if build is not None and not getattr(build, "_keras_build", False):
             cls.build = _keras_build(build)         # type: ignore[method-assign]
@@ -893,7 +907,7 @@ class Layer(nn.Module):
         sublayer's `weights` in the order they were assigned, each weight once."""
         own: list[torch.Tensor] = [p for p in self._parameters.values() if p is not None]
         weights = [p for p in own if p.requires_grad] + [p for p in own if not p.requires_grad]
-        for module in self.children():
+        for module in expanded_children(self):
             if isinstance(module, Layer):
                 weights.extend(module.weights)
             else:
