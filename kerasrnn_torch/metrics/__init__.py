@@ -17,21 +17,28 @@ from .classes import (Accuracy, BinaryAccuracy, BinaryCrossentropy, CategoricalA
                       MeanAbsolutePercentageError, MeanSquaredError, MeanSquaredLogarithmicError, Poisson,
                       RootMeanSquaredError, SparseCategoricalAccuracy, SparseCategoricalCrossentropy,
                       SparseTopKCategoricalAccuracy, SquaredHinge, TopKCategoricalAccuracy)
-from .confusion_metrics import (AUC, FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives,
-                                TruePositives)
+from .confusion_metrics import (AUC, FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall,
+                                RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
+                                TrueNegatives, TruePositives)
 from .metric import Mean, MeanMetricWrapper, Metric, Sum
+from .score_metrics import CosineSimilarity, F1Score, FBetaScore, R2Score, cosine_similarity
 
 _CLASSES: dict[str, type[Metric]] = {cls.__name__: cls for cls in (
     Mean, Sum, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
     SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, LogCoshError, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge,
     BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, RootMeanSquaredError,
-    AUC, Precision, Recall, TruePositives, FalsePositives, TrueNegatives, FalseNegatives)}
+    AUC, Precision, Recall, TruePositives, FalsePositives, TrueNegatives, FalseNegatives, CosineSimilarity,
+    R2Score, FBetaScore, F1Score, SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall,
+    RecallAtPrecision)}
 # Keras's snake-case names of the classes with no function of that name ("auc", "precision", ...).
 _SNAKE: dict[str, type[Metric]] = {"auc": AUC, "precision": Precision, "recall": Recall,
                                    "true_positives": TruePositives, "false_positives": FalsePositives,
                                    "true_negatives": TrueNegatives, "false_negatives": FalseNegatives,
-                                   "root_mean_squared_error": RootMeanSquaredError}
+                                   "root_mean_squared_error": RootMeanSquaredError, "r2_score": R2Score,
+                                   "f1_score": F1Score, "f_beta_score": FBetaScore,
+                                   # Keras's metric of this name is the similarity, not the loss's negative.
+                                   "cosine_similarity": CosineSimilarity}
 _FUNCTIONS = {fn.__name__: fn for fn in (accuracy, binary_accuracy, categorical_accuracy,
                                          sparse_categorical_accuracy, top_k_categorical_accuracy,
                                          sparse_top_k_categorical_accuracy)}
@@ -85,6 +92,8 @@ __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccu
            "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
            "RootMeanSquaredError", "LogCoshError", "KLDivergence", "Poisson", "Hinge", "SquaredHinge",
            "CategoricalHinge", "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+           "CosineSimilarity", "R2Score", "FBetaScore", "F1Score", "cosine_similarity",
+           "SensitivityAtSpecificity", "SpecificityAtSensitivity", "PrecisionAtRecall", "RecallAtPrecision",
            "AUC", "Precision", "Recall", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
            "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
            "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "get", "names"]

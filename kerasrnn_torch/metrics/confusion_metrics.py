@@ -365,4 +365,136 @@ class AUC(_Counts):
         return config
 
 
-__all__ = ["TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "Precision", "Recall", "AUC"]
+class _AtConstraint(_Counts):
+    """Counts at `num_thresholds` thresholds 0, 1/(n-1), ..., 1 (or 0.5 alone); the result is the best value of
+    one rate among the thresholds where another rate reaches `value`."""
+
+    keys = ("tp", "fp", "tn", "fn")
+    constraint = ""       # the argument's name: "specificity", "sensitivity", "recall" or "precision"
+
+    def __init__(self, value: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: torch.dtype = _FLOAT32) -> None:
+        if not 0 <= value <= 1:
+            raise ValueError(f"{type(self).__name__}: {self.constraint} must lie in [0, 1]; got {value!r}")
+        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, (int, np.integer)) \
+                or num_thresholds <= 0:
+            raise ValueError(f"{type(self).__name__}: num_thresholds must be an integer > 0; got {num_thresholds!r}")
+        self.value = value
+        self.num_thresholds = int(num_thresholds)
+        self.class_id = class_id
+        if self.num_thresholds == 1:
+            self.thresholds, self._evenly = [0.5], False
+        else:
+            inner = [(i + 1) * 1.0 / (self.num_thresholds - 1) for i in range(self.num_thresholds - 2)]
+            self.thresholds, self._evenly = [0.0] + inner + [1.0], True
+        super().__init__(name, dtype, (len(self.thresholds),))
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        """Add the batch's (weighted) counts at every threshold."""
+        self._to(y_pred)
+        update_confusion(self.state, y_true, y_pred, self.thresholds, evenly=self._evenly, class_id=self.class_id,
+                         sample_weight=sample_weight)
+
+    def _rates(self) -> dict[str, torch.Tensor]:
+        tp, fp, tn, fn = (self.state[key] for key in self.keys)
+        return {"sensitivity": divide_no_nan(tp, tp + fn), "recall": divide_no_nan(tp, tp + fn),
+                "specificity": divide_no_nan(tn, tn + fp), "precision": divide_no_nan(tp, tp + fp)}
+
+    def _best(self, constrained: str, dependent: str) -> torch.Tensor:
+        rates = self._rates()
+        feasible = rates[constrained] >= self.value
+        return torch.where(feasible, rates[dependent], torch.zeros_like(rates[dependent])).max().clamp(min=0.0)
+
+    def get_config(self) -> dict[str, Any]:
+        """Name, dtype, the constraint's value, num_thresholds and class_id."""
+        return {**super().get_config(), "num_thresholds": self.num_thresholds, self.constraint: self.value,
+                "class_id": self.class_id}
+
+
+class SensitivityAtSpecificity(_AtConstraint):
+    """The best sensitivity (recall) among thresholds whose specificity is at least `specificity`, as
+    `keras.metrics.SensitivityAtSpecificity`.
+
+    Args:
+        specificity: the required specificity, in [0, 1].
+        num_thresholds: thresholds spread evenly over [0, 1] (default 200; 1: the threshold 0.5).
+        class_id: only this class (column of the last axis) counts.
+        name: default "sensitivity_at_specificity".
+        dtype: the state's dtype (default float32).
+    """
+
+    constraint = "specificity"
+
+    def __init__(self, specificity: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: torch.dtype = _FLOAT32) -> None:
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+
+    def result(self) -> torch.Tensor:
+        """The best sensitivity under the constraint (0 where none meets it)."""
+        return self._best("specificity", "sensitivity")
+
+
+class SpecificityAtSensitivity(_AtConstraint):
+    """The best specificity among thresholds whose sensitivity is at least `sensitivity`, as
+    `keras.metrics.SpecificityAtSensitivity`.
+
+    Args:
+        sensitivity: the required sensitivity, in [0, 1].
+        num_thresholds, class_id, dtype: as `SensitivityAtSpecificity`.
+        name: default "specificity_at_sensitivity".
+    """
+
+    constraint = "sensitivity"
+
+    def __init__(self, sensitivity: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: torch.dtype = _FLOAT32) -> None:
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+
+    def result(self) -> torch.Tensor:
+        """The best specificity under the constraint (0 where none meets it)."""
+        return self._best("sensitivity", "specificity")
+
+
+class PrecisionAtRecall(_AtConstraint):
+    """The best precision among thresholds whose recall is at least `recall`, as `keras.metrics.PrecisionAtRecall`.
+
+    Args:
+        recall: the required recall, in [0, 1].
+        num_thresholds, class_id, dtype: as `SensitivityAtSpecificity`.
+        name: default "precision_at_recall".
+    """
+
+    constraint = "recall"
+
+    def __init__(self, recall: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: torch.dtype = _FLOAT32) -> None:
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+
+    def result(self) -> torch.Tensor:
+        """The best precision under the constraint (0 where none meets it)."""
+        return self._best("recall", "precision")
+
+
+class RecallAtPrecision(_AtConstraint):
+    """The best recall among thresholds whose precision is at least `precision`, as
+    `keras.metrics.RecallAtPrecision`.
+
+    Args:
+        precision: the required precision, in [0, 1].
+        num_thresholds, class_id, dtype: as `SensitivityAtSpecificity`.
+        name: default "recall_at_precision".
+    """
+
+    constraint = "precision"
+
+    def __init__(self, precision: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: torch.dtype = _FLOAT32) -> None:
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+
+    def result(self) -> torch.Tensor:
+        """The best recall under the constraint (0 where none meets it)."""
+        return self._best("precision", "recall")
+
+
+__all__ = ["TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "Precision", "Recall", "AUC",
+           "SensitivityAtSpecificity", "SpecificityAtSensitivity", "PrecisionAtRecall", "RecallAtPrecision"]

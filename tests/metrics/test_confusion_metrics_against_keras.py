@@ -152,3 +152,22 @@ def test_auc_in_compile_by_name_and_object_matches_keras():
     history = ours.fit(x, y, batch_size=16, epochs=2, verbose=0)
     assert set(history.history) == {"loss", "auc", "pr_auc", "precision"}
     assert all(isinstance(v, float) for v in history.history["auc"])
+
+
+AT_CASES = [("SensitivityAtSpecificity", {"specificity": 0.7}), ("SpecificityAtSensitivity", {"sensitivity": 0.6}),
+            ("PrecisionAtRecall", {"recall": 0.5}), ("RecallAtPrecision", {"precision": 0.4}),
+            ("PrecisionAtRecall", {"recall": 0.8, "num_thresholds": 5}),
+            ("RecallAtPrecision", {"precision": 0.9, "num_thresholds": 1}),
+            ("SensitivityAtSpecificity", {"specificity": 0.5, "class_id": 1})]
+
+
+@pytest.mark.parametrize("name, kwargs", AT_CASES, ids=[f"{n}{k}" for n, k in AT_CASES])
+@pytest.mark.parametrize("ties", [False, True], ids=["uniform", "on_grid"])
+def test_rate_at_rate_metrics_match_keras(name, kwargs, ties):
+    ours, theirs = getattr(kr.metrics, name)(**kwargs), getattr(keras.metrics, name)(**kwargs)
+    compare(ours, theirs, stream(9, ties=ties))
+    assert theirs.name.startswith(ours.name)
+    for key, value in kwargs.items():
+        assert ours.get_config()[key] == theirs.get_config()[key] == value
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        getattr(kr.metrics, name)(1.5)
