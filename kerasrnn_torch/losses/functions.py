@@ -155,6 +155,29 @@ def categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_lo
     return -torch.sum(y_true * log_prob, dim=axis)
 
 
+def _sum(values: torch.Tensor, axis: int | tuple[int, ...] | list[int] | None) -> torch.Tensor:
+    return values.sum() if axis is None else values.sum(dim=tuple(axis) if isinstance(axis, list) else axis)
+
+
+def dice(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int | tuple[int, ...] | None = None) -> torch.Tensor:
+    """1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + 1e-7), summed over `axis` (None: over
+    everything, one value for the batch), as `keras.losses.dice`."""
+    y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    overlap = _sum(y_true * y_pred, axis)
+    return 1.0 - 2.0 * overlap / (_sum(y_true, axis) + _sum(y_pred, axis) + EPSILON)
+
+
+def tversky(y_true: torch.Tensor, y_pred: torch.Tensor, alpha: float = 0.5, beta: float = 0.5,
+            axis: int | tuple[int, ...] | None = None) -> torch.Tensor:
+    """1 - TP / (TP + alpha * FP + beta * FN + 1e-7) with soft counts summed over `axis` (None: over
+    everything), as `keras.losses.tversky` (alpha = beta = 0.5 gives the Dice loss)."""
+    y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    overlap = _sum(y_true * y_pred, axis)
+    false_positive = _sum((1.0 - y_pred) * y_true, axis)
+    false_negative = _sum(y_pred * (1.0 - y_true), axis)
+    return 1.0 - overlap / (overlap + false_positive * alpha + false_negative * beta + EPSILON)
+
+
 def sparse_categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False,
                                     ignore_class: int | None = None, axis: int = -1) -> torch.Tensor:
     """Crossentropy against integer class ids (shape of y_pred without `axis`, or with a size-1 axis there).

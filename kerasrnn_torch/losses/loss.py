@@ -392,3 +392,37 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
         super().__init__(functions.categorical_focal_crossentropy, reduction=reduction, name=name, alpha=alpha,
                          gamma=gamma, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
         self.from_logits = from_logits
+
+
+class Dice(LossFunctionWrapper):
+    """The Dice loss, as `keras.losses.Dice`.
+
+    Args:
+        reduction, name: as `Loss` (name "dice").
+        axis: the axes summed over (default None: everything, one value for the batch).
+
+    >>> round(float(Dice()(torch.tensor([[1., 0.]]), torch.tensor([[0.5, 0.5]]))), 4)
+    0.5
+    """
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "dice",
+                 axis: int | tuple[int, ...] | None = None) -> None:
+        super().__init__(functions.dice, reduction=reduction, name=name, axis=axis)
+
+
+class Tversky(LossFunctionWrapper):
+    """The Tversky loss, as `keras.losses.Tversky`.
+
+    Args:
+        alpha: the weight of the (soft) false positives (default 0.5).
+        beta: the weight of the (soft) false negatives (default 0.5).
+        reduction, name: as `Loss` (name "tversky").
+        axis: the axes summed over (default None: everything, one value for the batch).
+
+    >>> round(float(Tversky(alpha=0.2, beta=0.8)(torch.tensor([[1., 0.]]), torch.tensor([[0.5, 0.5]]))), 4)
+    0.5
+    """
+
+    def __init__(self, alpha: float = 0.5, beta: float = 0.5, reduction: str | None = "sum_over_batch_size",
+                 name: str = "tversky", axis: int | tuple[int, ...] | None = None) -> None:
+        super().__init__(functions.tversky, reduction=reduction, name=name, alpha=alpha, beta=beta, axis=axis)

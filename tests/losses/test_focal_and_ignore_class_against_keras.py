@@ -143,3 +143,36 @@ def test_focal_losses_by_keras_names_in_compile(name):
     got = ours.fit(x, y, batch_size=3, epochs=2, shuffle=False, verbose=0).history["loss"]
     want = theirs.fit(x, y, batch_size=3, epochs=2, shuffle=False, verbose=0).history["loss"]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+MASKS = (rng.random((3, 4, 5)) > 0.5).astype("float32")
+SOFT = rng.uniform(0.0, 1.0, (3, 4, 5)).astype("float32")
+OVERLAP = [("Dice", {}), ("Dice", {"axis": -1}), ("Dice", {"axis": (1, 2)}), ("Tversky", {}),
+           ("Tversky", {"alpha": 0.3, "beta": 0.7, "axis": (1, 2)}), ("Tversky", {"alpha": 0.9, "beta": 0.1, "axis": -1})]
+
+
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "none"])
+@pytest.mark.parametrize("name, kwargs", OVERLAP, ids=[f"{n}{k}" for n, k in OVERLAP])
+def test_dice_and_tversky_match_keras(name, kwargs, reduction):
+    ours = getattr(kr.losses, name)(reduction=reduction, **kwargs)
+    theirs = getattr(keras.losses, name)(reduction=reduction, **kwargs)
+    got = ours(torch.tensor(MASKS), torch.tensor(SOFT))
+    want = theirs(MASKS, SOFT)
+    np.testing.assert_allclose(got.numpy(), keras.ops.convert_to_numpy(want), rtol=1e-5, atol=1e-6)
+    function = getattr(kr.losses, name.lower())(torch.tensor(MASKS), torch.tensor(SOFT), **kwargs)
+    np.testing.assert_allclose(function.numpy(), keras.ops.convert_to_numpy(
+        getattr(keras.losses, name.lower())(MASKS, SOFT, **kwargs)), rtol=1e-5, atol=1e-6)
+    assert ours.name == theirs.name
+
+
+def test_every_keras_loss_name_we_have_resolves_as_keras_resolves_it():
+    names = ["binary_focal_crossentropy", "categorical_focal_crossentropy", "dice", "tversky", "huber", "log_cosh",
+             "kl_divergence", "poisson", "cosine_similarity", "hinge", "squared_hinge", "categorical_hinge",
+             "mean_absolute_percentage_error", "mape", "kld", "BinaryFocalCrossentropy",
+             "CategoricalFocalCrossentropy", "Dice", "Tversky", "Huber", "LogCosh", "KLDivergence", "Poisson"]
+    for name in names:
+        ours, theirs = kr.losses.get(name), keras.losses.get(name)
+        assert callable(ours)
+        assert isinstance(ours, kr.losses.Loss) == isinstance(theirs, keras.losses.Loss), name
+        if isinstance(ours, kr.losses.Loss):
+            assert ours.name == theirs.name, name

@@ -171,3 +171,26 @@ def test_rate_at_rate_metrics_match_keras(name, kwargs, ties):
         assert ours.get_config()[key] == theirs.get_config()[key] == value
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
         getattr(kr.metrics, name)(1.5)
+
+
+CONFIGS = [("AUC", {"num_thresholds": 9, "curve": "PR", "multi_label": True, "num_labels": 3}),
+           ("AUC", {"thresholds": [0.2, 0.6], "from_logits": True}), ("Precision", {"top_k": 2, "class_id": 1}),
+           ("Recall", {"thresholds": [0.3, 0.6]}), ("TruePositives", {"thresholds": 0.4}),
+           ("PrecisionAtRecall", {"recall": 0.3, "num_thresholds": 11}), ("R2Score", {"num_regressors": 1}),
+           ("F1Score", {"average": "macro", "threshold": 0.4}), ("FBetaScore", {"beta": 2.0})]
+
+
+@pytest.mark.parametrize("name, kwargs", CONFIGS, ids=[f"{n}{k}" for n, k in CONFIGS])
+def test_keras_configs_build_the_same_metric(name, kwargs):
+    config = getattr(keras.metrics, name)(**kwargs).get_config()
+    ours = kr.metrics.get({"class_name": name, "config": config})
+    theirs = getattr(keras.metrics, name).from_config(config)
+    rng = np.random.default_rng(10)
+    y_true = (rng.random((12, 3)) > 0.5).astype("float32")
+    y_pred = rng.random((12, 3)).astype("float32")
+    ours.update_state(torch.tensor(y_true), torch.tensor(y_pred))
+    theirs.update_state(y_true, y_pred)
+    np.testing.assert_allclose(ours.result().numpy(), keras.ops.convert_to_numpy(theirs.result()), rtol=1e-5,
+                               atol=1e-6)
+    again = kr.metrics.get({"class_name": name, "config": ours.get_config()})
+    assert again.get_config() == ours.get_config()
