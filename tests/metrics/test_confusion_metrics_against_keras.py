@@ -194,3 +194,19 @@ def test_keras_configs_build_the_same_metric(name, kwargs):
                                atol=1e-6)
     again = kr.metrics.get({"class_name": name, "config": ours.get_config()})
     assert again.get_config() == ours.get_config()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_metrics_count_on_the_data_device_and_equal_the_cpu_counts():
+    made = [lambda: kr.metrics.AUC(), lambda: kr.metrics.AUC(curve="PR", multi_label=True),
+            lambda: kr.metrics.Precision(thresholds=[0.3, 0.7]), lambda: kr.metrics.Recall(top_k=1),
+            lambda: kr.metrics.F1Score(), lambda: kr.metrics.R2Score(), lambda: kr.metrics.RecallAtPrecision(0.5)]
+    for make in made:
+        on_cpu, on_gpu = make(), make()
+        for y_true, y_pred, weights in stream(14):
+            on_cpu.update_state(torch.tensor(y_true), torch.tensor(y_pred), sample_weight=torch.tensor(weights))
+            on_gpu.update_state(torch.tensor(y_true).cuda(), torch.tensor(y_pred).cuda(),
+                                sample_weight=torch.tensor(weights).cuda())
+        result = on_gpu.result()
+        assert result.device.type == "cuda"
+        torch.testing.assert_close(result.cpu(), on_cpu.result(), rtol=1e-5, atol=1e-6)
