@@ -176,3 +176,16 @@ def test_every_keras_loss_name_we_have_resolves_as_keras_resolves_it():
         assert isinstance(ours, kr.losses.Loss) == isinstance(theirs, keras.losses.Loss), name
         if isinstance(ours, kr.losses.Loss):
             assert ours.name == theirs.name, name
+
+
+@pytest.mark.parametrize("loss", [keras.losses.BinaryFocalCrossentropy(apply_class_balancing=True, gamma=1.5),
+                                  keras.losses.CategoricalFocalCrossentropy(alpha=0.4, from_logits=True),
+                                  keras.losses.SparseCategoricalCrossentropy(ignore_class=-1),
+                                  keras.losses.Dice(axis=(1, 2)), keras.losses.Tversky(alpha=0.3, beta=0.7)],
+                         ids=lambda loss: type(loss).__name__)
+def test_keras_loss_configs_build_the_same_loss(loss):
+    serialized = keras.losses.serialize(loss)
+    ours = kr.losses.get({"class_name": serialized["class_name"], "config": serialized["config"]})
+    assert type(ours).__name__ == type(loss).__name__
+    for key, value in serialized["config"].items():
+        assert ours.get_config()[key] == value, key
