@@ -21,7 +21,8 @@ from .confusion_metrics import (AUC, FalseNegatives, FalsePositives, Precision, 
                                 RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
                                 TrueNegatives, TruePositives)
 from .metric import Mean, MeanMetricWrapper, Metric, Sum
-from .score_metrics import CosineSimilarity, F1Score, FBetaScore, R2Score, cosine_similarity
+from .score_metrics import (ConcordanceCorrelation, CosineSimilarity, F1Score, FBetaScore, PearsonCorrelation,
+                            R2Score, concordance_correlation, cosine_similarity, pearson_correlation)
 
 _CLASSES: dict[str, type[Metric]] = {cls.__name__: cls for cls in (
     Mean, Sum, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
@@ -30,7 +31,7 @@ _CLASSES: dict[str, type[Metric]] = {cls.__name__: cls for cls in (
     BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, RootMeanSquaredError,
     AUC, Precision, Recall, TruePositives, FalsePositives, TrueNegatives, FalseNegatives, CosineSimilarity,
     R2Score, FBetaScore, F1Score, SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall,
-    RecallAtPrecision)}
+    RecallAtPrecision, PearsonCorrelation, ConcordanceCorrelation)}
 # Keras's snake-case names of the classes with no function of that name ("auc", "precision", ...).
 _SNAKE: dict[str, type[Metric]] = {"auc": AUC, "precision": Precision, "recall": Recall,
                                    "true_positives": TruePositives, "false_positives": FalsePositives,
@@ -38,7 +39,9 @@ _SNAKE: dict[str, type[Metric]] = {"auc": AUC, "precision": Precision, "recall":
                                    "root_mean_squared_error": RootMeanSquaredError, "r2_score": R2Score,
                                    "f1_score": F1Score, "f_beta_score": FBetaScore,
                                    # Keras's metric of this name is the similarity, not the loss's negative.
-                                   "cosine_similarity": CosineSimilarity}
+                                   "cosine_similarity": CosineSimilarity,
+                                   "pearson_correlation": PearsonCorrelation,
+                                   "concordance_correlation": ConcordanceCorrelation}
 _FUNCTIONS = {fn.__name__: fn for fn in (accuracy, binary_accuracy, categorical_accuracy,
                                          sparse_categorical_accuracy, top_k_categorical_accuracy,
                                          sparse_top_k_categorical_accuracy)}
@@ -92,7 +95,8 @@ __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccu
            "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
            "RootMeanSquaredError", "LogCoshError", "KLDivergence", "Poisson", "Hinge", "SquaredHinge",
            "CategoricalHinge", "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-           "CosineSimilarity", "R2Score", "FBetaScore", "F1Score", "cosine_similarity",
+           "CosineSimilarity", "R2Score", "FBetaScore", "F1Score", "cosine_similarity", "PearsonCorrelation",
+           "ConcordanceCorrelation", "pearson_correlation", "concordance_correlation",
            "SensitivityAtSpecificity", "SpecificityAtSensitivity", "PrecisionAtRecall", "RecallAtPrecision",
            "AUC", "Precision", "Recall", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
            "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",

@@ -37,6 +37,71 @@ class CosineSimilarity(MeanMetricWrapper):
         self.direction = "up"
 
 
+def pearson_correlation(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Pearson's correlation of targets and predictions along `axis`, as `keras.metrics.pearson_correlation`."""
+    y_pred = torch.as_tensor(y_pred)
+    y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    true_centred = y_true - y_true.mean(dim=axis, keepdim=True)
+    pred_centred = y_pred - y_pred.mean(dim=axis, keepdim=True)
+    true_centred = true_centred / true_centred.std(dim=axis, keepdim=True, correction=0)
+    pred_centred = pred_centred / pred_centred.std(dim=axis, keepdim=True, correction=0)
+    return (true_centred * pred_centred).mean(dim=axis)
+
+
+def concordance_correlation(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Lin's concordance correlation along `axis`, in the form `keras.metrics.concordance_correlation`
+    computes it (its covariance term centres the targets on the predictions' mean)."""
+    y_pred = torch.as_tensor(y_pred)
+    y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    true_mean = y_true.mean(dim=axis, keepdim=True)
+    pred_mean = y_pred.mean(dim=axis, keepdim=True)
+    true_var = (y_true - true_mean).var(dim=axis, keepdim=True, correction=0)
+    pred_var = (y_pred - pred_mean).var(dim=axis, keepdim=True, correction=0)
+    covariance = (y_true - pred_mean) * (y_pred - pred_mean)
+    norm = true_var + pred_var + torch.square(true_mean - pred_mean)
+    return (2 * covariance / (norm + EPSILON)).mean(dim=axis)
+
+
+class PearsonCorrelation(MeanMetricWrapper):
+    """The mean Pearson correlation per sample (along `axis`), as `keras.metrics.PearsonCorrelation`.
+
+    Args:
+        name: default "pearson_correlation".
+        dtype: the state's dtype (default float32).
+        axis: the axis along which the correlation is taken (default -1).
+
+    >>> m = PearsonCorrelation()
+    >>> m.update_state(torch.tensor([[1., 2., 3.]]), torch.tensor([[2., 4., 6.]]))
+    >>> round(float(m.result()), 4)
+    1.0
+    """
+
+    def __init__(self, name: str = "pearson_correlation", dtype: torch.dtype = _FLOAT32, axis: int = -1) -> None:
+        super().__init__(pearson_correlation, name=name, dtype=dtype, axis=axis)
+        self.direction = "up"
+
+
+class ConcordanceCorrelation(MeanMetricWrapper):
+    """The mean concordance correlation per sample (along `axis`), as `keras.metrics.ConcordanceCorrelation`.
+
+    Args:
+        name: default "concordance_correlation".
+        dtype: the state's dtype (default float32).
+        axis: the axis along which the correlation is taken (default -1).
+
+    >>> m = ConcordanceCorrelation()
+    >>> m.update_state(torch.tensor([[1., 2., 3.]]), torch.tensor([[1., 2., 3.]]))
+    >>> round(float(m.result()), 4)
+    1.0
+    """
+
+    def __init__(self, name: str = "concordance_correlation", dtype: torch.dtype = _FLOAT32, axis: int = -1) -> None:
+        super().__init__(concordance_correlation, name=name, dtype=dtype, axis=axis)
+        self.direction = "up"
+
+
 def _two_dims(metric: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> None:
     if y_true.dim() != 2 or y_pred.dim() != 2:
         raise ValueError(f"{metric} expects (batch_size, output_dim) targets and predictions; got shapes "
@@ -241,4 +306,5 @@ class F1Score(FBetaScore):
         return config
 
 
-__all__ = ["cosine_similarity", "CosineSimilarity", "R2Score", "FBetaScore", "F1Score"]
+__all__ = ["cosine_similarity", "pearson_correlation", "concordance_correlation", "CosineSimilarity",
+           "PearsonCorrelation", "ConcordanceCorrelation", "R2Score", "FBetaScore", "F1Score"]

@@ -67,7 +67,8 @@ def test_ignore_class_on_a_sequence_output_matches_keras(ignore, from_logits, re
     theirs = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, ignore_class=ignore,
                                                         reduction=reduction)
     for weights in (None, rng.random((4, 5)).astype("float32")):     # per-step weights, as Keras takes them
-        got = ours(torch.tensor(ids), torch.tensor(pred), sample_weight=None if weights is None else torch.tensor(weights))
+        got = ours(torch.tensor(ids), torch.tensor(pred),
+                   sample_weight=None if weights is None else torch.tensor(weights))
         want = keras.ops.convert_to_numpy(theirs(ids, pred, sample_weight=weights))
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
     assert ours.get_config()["ignore_class"] == theirs.get_config()["ignore_class"] == ignore
@@ -148,7 +149,8 @@ def test_focal_losses_by_keras_names_in_compile(name):
 MASKS = (rng.random((3, 4, 5)) > 0.5).astype("float32")
 SOFT = rng.uniform(0.0, 1.0, (3, 4, 5)).astype("float32")
 OVERLAP = [("Dice", {}), ("Dice", {"axis": -1}), ("Dice", {"axis": (1, 2)}), ("Tversky", {}),
-           ("Tversky", {"alpha": 0.3, "beta": 0.7, "axis": (1, 2)}), ("Tversky", {"alpha": 0.9, "beta": 0.1, "axis": -1})]
+           ("Tversky", {"alpha": 0.3, "beta": 0.7, "axis": (1, 2)}),
+           ("Tversky", {"alpha": 0.9, "beta": 0.1, "axis": -1})]
 
 
 @pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "none"])

@@ -39,7 +39,8 @@ AUC_CASES = [
     {}, {"num_thresholds": 5}, {"num_thresholds": 3}, {"curve": "PR"},
     {"curve": "PR", "summation_method": "minoring"}, {"curve": "PR", "summation_method": "majoring"},
     {"summation_method": "minoring"}, {"summation_method": "majoring"}, {"curve": "PRGAIN"},
-    {"thresholds": [0.3, 0.1, 0.7]}, {"thresholds": [0.25, 0.5, 0.75]}, {"thresholds": [0.25, 0.5, 0.75], "curve": "PR"},
+    {"thresholds": [0.3, 0.1, 0.7]}, {"thresholds": [0.25, 0.5, 0.75]},
+    {"thresholds": [0.25, 0.5, 0.75], "curve": "PR"},
     {"multi_label": True}, {"multi_label": True, "num_labels": 3, "curve": "PR"},
     {"multi_label": True, "label_weights": [0.2, 1.0, 0.5]}, {"label_weights": [0.2, 1.0, 0.5]},
     {"multi_label": True, "thresholds": [0.2, 0.4, 0.9]},
@@ -143,7 +144,8 @@ def test_auc_in_compile_by_name_and_object_matches_keras():
     ours.compile(optimizer="sgd", loss="binary_crossentropy",
                  metrics=["auc", kr.metrics.AUC(curve="PR", name="pr_auc"), kr.metrics.Precision(name="precision")])
     theirs.compile(optimizer="sgd", loss="binary_crossentropy",
-                   metrics=["auc", keras.metrics.AUC(curve="PR", name="pr_auc"), keras.metrics.Precision(name="precision")])
+                   metrics=["auc", keras.metrics.AUC(curve="PR", name="pr_auc"),
+                            keras.metrics.Precision(name="precision")])
     got = ours.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
     expected = theirs.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
     assert set(got) == set(expected)

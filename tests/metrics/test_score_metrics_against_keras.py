@@ -34,6 +34,7 @@ CASES = [("CosineSimilarity", {}, "real"),
          ("F1Score", {"average": "weighted", "threshold": 0.5}, "multilabel"),
          ("FBetaScore", {"beta": 2.0}, "onehot"), ("FBetaScore", {"beta": 0.5, "average": "macro"}, "multilabel"),
          ("FBetaScore", {"beta": 2.0, "threshold": 0.6, "average": "weighted"}, "multilabel"),
+         ("PearsonCorrelation", {}, "real"), ("ConcordanceCorrelation", {}, "real"),
          ("MeanAbsolutePercentageError", {}, "positive"), ("MeanSquaredLogarithmicError", {}, "positive"),
          ("Poisson", {}, "positive"), ("SquaredHinge", {}, "real"), ("CategoricalHinge", {}, "onehot")]
 
@@ -62,7 +63,9 @@ def test_cosine_similarity_along_the_batch_axis_matches_keras():
 
 
 @pytest.mark.parametrize("name, cls", [("r2_score", "R2Score"), ("f1_score", "F1Score"),
-                                       ("f_beta_score", "FBetaScore"), ("cosine_similarity", "CosineSimilarity")])
+                                       ("f_beta_score", "FBetaScore"), ("cosine_similarity", "CosineSimilarity"),
+                                       ("pearson_correlation", "PearsonCorrelation"),
+                                       ("concordance_correlation", "ConcordanceCorrelation")])
 def test_score_metrics_by_keras_names(name, cls):
     assert type(kr.metrics.get(name)).__name__ == type(keras.metrics.get(name)).__name__ == cls
 
