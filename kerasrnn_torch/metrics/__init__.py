@@ -20,6 +20,7 @@ from .classes import (Accuracy, BinaryAccuracy, BinaryCrossentropy, CategoricalA
 from .confusion_metrics import (AUC, FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall,
                                 RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
                                 TrueNegatives, TruePositives)
+from .iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from .metric import Mean, MeanMetricWrapper, Metric, Sum
 from .score_metrics import (ConcordanceCorrelation, CosineSimilarity, F1Score, FBetaScore, PearsonCorrelation,
                             R2Score, concordance_correlation, cosine_similarity, pearson_correlation)
@@ -31,7 +32,8 @@ _CLASSES: dict[str, type[Metric]] = {cls.__name__: cls for cls in (
     BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, RootMeanSquaredError,
     AUC, Precision, Recall, TruePositives, FalsePositives, TrueNegatives, FalseNegatives, CosineSimilarity,
     R2Score, FBetaScore, F1Score, SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall,
-    RecallAtPrecision, PearsonCorrelation, ConcordanceCorrelation)}
+    RecallAtPrecision, PearsonCorrelation, ConcordanceCorrelation, IoU, BinaryIoU, MeanIoU, OneHotIoU,
+    OneHotMeanIoU)}
 # Keras's snake-case names of the classes with no function of that name ("auc", "precision", ...).
 _SNAKE: dict[str, type[Metric]] = {"auc": AUC, "precision": Precision, "recall": Recall,
                                    "true_positives": TruePositives, "false_positives": FalsePositives,
@@ -96,7 +98,8 @@ __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccu
            "RootMeanSquaredError", "LogCoshError", "KLDivergence", "Poisson", "Hinge", "SquaredHinge",
            "CategoricalHinge", "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
            "CosineSimilarity", "R2Score", "FBetaScore", "F1Score", "cosine_similarity", "PearsonCorrelation",
-           "ConcordanceCorrelation", "pearson_correlation", "concordance_correlation",
+           "ConcordanceCorrelation", "pearson_correlation", "concordance_correlation", "IoU", "BinaryIoU",
+           "MeanIoU", "OneHotIoU", "OneHotMeanIoU",
            "SensitivityAtSpecificity", "SpecificityAtSensitivity", "PrecisionAtRecall", "RecallAtPrecision",
            "AUC", "Precision", "Recall", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
            "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
