@@ -51,10 +51,6 @@ class _ElementwiseActivation(Layer):
 
     supports_masking = True
 
-    def __init__(self, **layer_kwargs: Any) -> None:
-        super().__init__(**layer_kwargs)
-        self.built = True
-
     def compute_output_shape(self, input_shape: InputShape) -> Any:
         return tuple(input_shape)
 

@@ -66,7 +66,6 @@ class Lambda(Layer):
         named = _positional_names(function)
         self._passes_mask = "mask" in named
         self._passes_training = "training" in named
-        self.built = True
 
     def get_config(self) -> dict:
         config = {**super().get_config(), "function": self.function}

@@ -34,10 +34,6 @@ class _Merge(Layer):
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = None
 
-    def __init__(self, **layer_kwargs: Any) -> None:
-        super().__init__(**layer_kwargs)
-        self.built = True
-
     # ---------------------------------------------------------------- checks
     def _checked_inputs(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         owner = describe(self)

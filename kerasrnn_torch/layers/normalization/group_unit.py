@@ -45,7 +45,6 @@ class UnitNormalization(Layer):
     def __init__(self, axis: int | Sequence[int] = -1, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         self.axis = _axis_list(axis, describe(self))
-        self.built = True
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """`inputs` divided by their L2 norm over `axis`."""
