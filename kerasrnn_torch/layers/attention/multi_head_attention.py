@@ -215,7 +215,8 @@ class MultiHeadAttention(Layer):
         self.sliding_window = sliding_window
         self.flash_attention = bool(flash_attention)
         if self.flash_attention and self.dropout > 0:
-            raise ValueError(f"{owner}: flash_attention=True does not allow dropout (as in Keras); "
+            raise ValueError(f"{owner}: Dropout is not supported when flash attention is enabled "
+                             "(flash_attention=True does not allow dropout, as in Keras); "
                              f"got dropout={self.dropout}")
         self.seed = seed
         self._generators = SeededGenerators(seed)
@@ -428,7 +429,8 @@ class MultiHeadAttention(Layer):
         key = value if key is None else key
         self._check_inputs(query, value, key)
         if self.flash_attention and return_attention_scores:
-            raise ValueError(f"{describe(self)}: flash_attention=True cannot return attention scores (as in Keras)")
+            raise ValueError(f"{describe(self)}: Returning attention scores is not supported when flash attention "
+                             "is enabled. Please disable flash attention to access attention scores.")
         query_mask, value_mask, key_mask = self._split_mask(mask, query_mask, value_mask, key_mask)
         causal_only = (use_causal_mask and query_mask is None and value_mask is None and key_mask is None
                        and attention_mask is None and self.sliding_window is None)
