@@ -106,10 +106,10 @@ def test_prelu_builds_with_unknown_steps_on_a_shared_axis():
 
 
 ERRORS = [
-    ("ReLU", {"max_value": -1.0}, "`max_value` of a ReLU layer cannot be a negative"),
-    ("ReLU", {"negative_slope": -1.0}, "`negative_slope` of a ReLU layer cannot be None or a negative"),
-    ("ReLU", {"threshold": None}, "`threshold` of a ReLU layer cannot be None"),
-    ("LeakyReLU", {"negative_slope": -0.1}, "`negative_slope` of a LeakyReLU layer"),
+    ("ReLU", {"max_value": -1.0}, "max_value of a ReLU layer cannot be a negative"),
+    ("ReLU", {"negative_slope": -1.0}, "negative_slope of a ReLU layer cannot be None or a negative"),
+    ("ReLU", {"threshold": None}, "threshold of a ReLU layer cannot be None"),
+    ("LeakyReLU", {"negative_slope": -0.1}, "negative_slope of a LeakyReLU layer"),
     ("PReLU", {"shared_axes": [0]}, "`shared_axes` must be axes >= 1"),
     ("Softmax", {"axis": "x"}, "`axis` must be an integer"),
 ]
