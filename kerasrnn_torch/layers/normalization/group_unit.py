@@ -139,6 +139,13 @@ class GroupNormalization(Layer):
     def expected_weights(self) -> list[tuple[str, bool]]:
         return [(name, True) for name, used in (("gamma", self.scale), ("beta", self.center)) if used]
 
+    def check_symbolic_shapes(self, shapes: list) -> None:
+        """On kr.Input tensors: the channel axis must have a known size (Keras's check before building)."""
+        shape = shapes[0]
+        if not self.built and -len(shape) <= self.axis < len(shape) and shape[self.axis] is None:
+            raise ValueError(f"{describe(self)}: axis {self.axis} of the input tensor should have a defined "
+                             f"dimension but the layer received an input with shape {shape_text(shape)}")
+
     def build(self, input_shape: InputShape) -> None:
         owner = describe(self)
         if not -len(input_shape) <= self.axis < len(input_shape) or self.axis % len(input_shape) == 0:

@@ -1,8 +1,9 @@
 """Keras 3's keras/src/layers/attention/multi_head_attention_test.py, ported to kr (Keras's numbers and
 tolerances). Keras's eager masks (Embedding(mask_zero=True) attaching `_keras_mask`) are passed as
 `query_mask=` / `value_mask=` here; Keras's private sublayer names (`_query_dense`) are kr's public ones
-(`query_dense`). Left out (see tests/keras_ported_left_out.md): flash-attention kernel selection, the
-`_compute_attention` override point, LoRA, quantization and dtype-policy maps."""
+(`query_dense`); Keras's global `enable_flash_attention()` is the layer's `flash_attention=True`. Left out
+(see tests/keras_ported_left_out.md): the `_compute_attention` override point, LoRA, quantization and
+dtype-policy maps."""
 import numpy as np
 import pytest
 import torch
@@ -31,6 +32,15 @@ SHAPES = {"query_shape": (2, 8, 16), "value_shape": (2, 4, 16)}
 def test_basics(init_kwargs, trainable):
     run_layer_test(kr.MultiHeadAttention, init_kwargs=init_kwargs, input_shape=SHAPES,
                    expected_output_shape=(2, 8, 16), expected_num_trainable_weights=trainable,
+                   expected_num_non_trainable_weights=0, expected_num_losses=0, supports_masking=True,
+                   run_training_check=False)
+
+
+def test_basics_with_flash_attention():
+    run_layer_test(kr.MultiHeadAttention, init_kwargs={"num_heads": 2, "key_dim": 8, "dtype": "float16",
+                                                       "flash_attention": True},
+                   input_shape=SHAPES, input_dtype={"query_shape": "float16", "value_shape": "float16"},
+                   expected_output_shape=(2, 8, 16), expected_num_trainable_weights=8,
                    expected_num_non_trainable_weights=0, expected_num_losses=0, supports_masking=True,
                    run_training_check=False)
 

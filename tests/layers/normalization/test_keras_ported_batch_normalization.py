@@ -89,15 +89,15 @@ def test_input_fully_masked():
     np.testing.assert_allclose(numpy(y), np.zeros_like(x, dtype=np.float32), atol=1e-6)
 
 
-@pytest.mark.parametrize("mask_value", (0.0, 0.1, 1))
-def test_bachnorm_ignore_masked_values(mask_value):
+@pytest.mark.parametrize("run_eagerly, mask_value", list(itertools.product((True, False), (0.0, 0.1, 1))))
+def test_bachnorm_ignore_masked_values(run_eagerly, mask_value):
     padded_data = np.array([[[1, 5], [2, 5], [mask_value, mask_value], [mask_value, mask_value]]
                             for _ in range(10)], dtype="float32")
     inputs = kr.Input((None, 2))
     masked = kr.Masking(mask_value=mask_value)(inputs)
     normed = kr.BatchNormalization(momentum=0.0)(masked)
     model = kr.Model(inputs, normed)
-    model.compile("rmsprop", loss=kr.losses.MeanSquaredError())
+    model.compile("rmsprop", loss=kr.losses.MeanSquaredError(), run_eagerly=run_eagerly)
     model.fit(x=padded_data, y=padded_data, batch_size=10, epochs=5, verbose=0)
     np.testing.assert_allclose(numpy(model.layers[2].moving_mean), [1.5, 5.0], atol=1e-6, rtol=1e-6)
     np.testing.assert_allclose(numpy(model.layers[2].moving_variance), [0.25, 0.0], atol=1e-6, rtol=1e-6)

@@ -27,6 +27,14 @@ def test_groupnorm():
                    expected_num_non_trainable_weights=0, expected_num_losses=0, supports_masking=True)
 
 
+def test_undefined_dim_error():
+    inputs = kr.Input(shape=(2, 2, 2, None))
+    layer = kr.GroupNormalization()
+    with pytest.raises(ValueError, match="input tensor should have a defined dimension but the layer "
+                                         "received an input with shape"):
+        layer(inputs)
+
+
 def test_groups_bigger_than_dim_error():
     inputs = np.ones(shape=(2, 2, 2, 4))
     with pytest.raises(ValueError, match="cannot be more than the number of channels"):
