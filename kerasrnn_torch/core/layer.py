@@ -198,7 +198,8 @@ def _weightless_forward(cls: type) -> bool:
     built-in layer, built at construction), so nothing in it builds a subclass that adds one."""
     for klass in cls.__mro__[1:]:
         if "forward" in vars(klass):
-            return klass.build is Layer.build or getattr(vars(klass)["forward"], "_builds_first", False)
+            own_build = getattr(klass, "build", None)
+            return own_build is Layer.build or bool(getattr(vars(klass)["forward"], "_builds_first", False))
     return False
 
 

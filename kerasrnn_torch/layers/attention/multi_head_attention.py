@@ -69,7 +69,7 @@ def _argument_int(value: Any, argument: str, owner: str) -> int:
     return int(value)
 
 
-def _check_value_key(layer, value_shape: tuple, key_shape: tuple) -> None:
+def _check_value_key(layer, value_shape: Sequence[Any], key_shape: Sequence[Any]) -> None:
     """Keras's rule: value and key agree on every axis but the last."""
     if tuple(value_shape[1:-1]) != tuple(key_shape[1:-1]):
         raise ValueError(f"{describe(layer)}: all dimensions of `value` and `key`, except the last one, must be "
@@ -302,7 +302,7 @@ class MultiHeadAttention(Layer):
         self._dims = dims
         self.built = True
 
-    def compute_output_shape(self, query_shape: Any, value_shape: Any = None,  # type: ignore[override]
+    def compute_output_shape(self, query_shape: Any, value_shape: Any = None,
                              key_shape: Any = None) -> tuple:
         """The output's shape for these input shapes (Keras's signature; a list `[query_shape, value_shape
         (, key_shape)]` as the one argument works too): the query's, its last axis `output_shape` if given."""

@@ -74,7 +74,7 @@ class Lambda(Layer):
         self._passes_training = "training" in named
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: Any = None,  # type: ignore[override]
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None,
                     safe_mode: bool | None = None) -> "Lambda":
         """A Lambda from `get_config()`'s dictionary, or from Keras's with its functions serialized by name
         (`custom_objects` or registered functions); `safe_mode` is accepted, a lambda's bytecode is refused."""
