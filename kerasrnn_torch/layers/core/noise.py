@@ -68,7 +68,6 @@ class _Noise(Layer):
         super().__init__(**layer_kwargs)
         self.seed = seed
         self._generators = SeededGenerators(seed)
-        self.built = True
 
     def _training(self, training: bool | None) -> bool:
         return self.training if training is None else bool(training)

@@ -57,7 +57,6 @@ class PoolingBase(Layer):
             raise ValueError(f"{owner}: `padding` must be 'valid' or 'same', got {padding!r}")
         self.padding = padding
         self.data_format = standardize_data_format(data_format, owner)
-        self.built = True
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Pool windows of `pool_size`, every `strides`, over the spatial axes."""
@@ -197,7 +196,6 @@ class GlobalPoolingBase(Layer):
         super().__init__(**layer_kwargs)
         self.data_format = standardize_data_format(data_format, describe(self))
         self.keepdims = bool(keepdims)
-        self.built = True
 
     @property
     def spatial_axes(self) -> list[int]:

@@ -1,5 +1,6 @@
 """SpatialDropout1D, GaussianNoise and GaussianDropout: Keras's behaviour in and out of training, seeds,
 statistics, configs and masks."""
+import re
 import keras
 import pytest
 import torch
@@ -20,7 +21,7 @@ def test_noise_layer_is_the_identity_outside_training_and_matches_keras_config(n
     config, ref_config = ours.get_config(), theirs.get_config()
     assert {k: v for k, v in config.items() if k != "name"} == {k: v for k, v in ref_config.items() if k != "name"}
     assert type(ours).from_config(config).get_config() == config
-    assert ours.name.rsplit("_", 1)[0] == theirs.name.rsplit("_", 1)[0]
+    assert re.sub(r"_\d+$", "", ours.name) == re.sub(r"_\d+$", "", theirs.name)
     mask = torch.ones(2, 5, dtype=torch.bool)
     assert ours.compute_mask(x, mask) is mask
 
@@ -55,7 +56,7 @@ def test_gaussian_layers_have_keras_statistics():
 
 @pytest.mark.parametrize("make, pattern", [
     (lambda: kr.GaussianNoise(1.5), "`stddev` must be a float in"), (lambda: kr.GaussianDropout(-0.1), "`rate`"),
-    (lambda: kr.SpatialDropout1D(2.0), "`rate` must be a float in"),
+    (lambda: kr.SpatialDropout1D(2.0), "argument `rate`. Expected a float value between 0 and 1"),
 ], ids=["stddev", "gaussian_rate", "spatial_rate"])
 def test_noise_layers_reject_bad_arguments(make, pattern):
     with pytest.raises(ValueError, match=pattern):
