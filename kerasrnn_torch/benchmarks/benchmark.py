@@ -1147,14 +1147,18 @@ def build_parser(prog=None):
                              % ", ".join(fit_bench.OVERHEAD_MODELS))
     parser.add_argument("--fit-batches", type=at_least(1), default=200,
                         help="batches per round of --fit's overhead ratio (200)")
+    parser.add_argument("--fit-clock", choices=tuple(fit_bench.CLOCKS), default="wall",
+                        help="--fit's clock: wall (time.perf_counter) or cpu (the process's CPU time: steadier on a "
+                             "machine other work shares, single-threaded)")
     return parser
 
 
 def run_fit(args, keras):
     """`--fit`: one epoch of fit (seconds, median and IQR of the rounds) and the overhead ratios."""
-    times = fit_bench.epoch_times(args.fit_samples, args.fit_units, 64, args.repeats, args.fit_loop, keras)
+    times = fit_bench.epoch_times(args.fit_samples, args.fit_units, 64, args.repeats, args.fit_loop, keras,
+                                  args.fit_clock)
     print(f"one epoch of fit, {args.fit_samples} samples of 28x28, LSTM({args.fit_units}) -> Dense(10), batch 64, "
-          f"median of {args.repeats} interleaved rounds")
+          f"median of {args.repeats} interleaved rounds ({args.fit_clock} clock)")
     print("\n".join(fit_bench.epoch_lines(times)), flush=True)
     epoch_rows = []
     for name, samples in times.items():
@@ -1162,7 +1166,7 @@ def run_fit(args, keras):
         epoch_rows.append({"model": name, "median_s": median, "iqr_s": iqr, "samples_s": samples})
     overhead_rows = []
     for model in args.fit_models:
-        result = fit_bench.overhead(model, args.fit_batches, args.repeats)
+        result = fit_bench.overhead(model, args.fit_batches, args.repeats, args.fit_clock)
         print(fit_bench.overhead_line(model, result), flush=True)
         overhead_rows.append({"model": model, "loop_ms": result["loop"], "fit_ms": result["fit"],
                               "ratio": result["ratio"]})

@@ -44,7 +44,8 @@ def test_bench_fit_family(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(benchmark.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     markdown = tmp_path / "fit.md"
     report = benchmark.main(["--skip-matrix", "--fit", "--fit-samples", "64", "--fit-units", "4", "--fit-batches",
-                             "2", "--fit-models", "tiny,seed", "--repeats", "2", "--markdown", str(markdown)])
+                             "2", "--fit-models", "tiny,seed", "--fit-clock", "cpu", "--repeats", "2",
+                             "--markdown", str(markdown)])
     assert [row["model"] for row in report["fit_rows"]] == ["keras fused", "ours fused", "torch.nn loop"]
     for row in report["fit_rows"]:
         assert row["median_s"] > 0 and row["iqr_s"] >= 0 and len(row["samples_s"]) == 2
