@@ -147,8 +147,10 @@ class Batches:
     def epoch(self) -> Iterator[Batch]:
         """One epoch's batches, on the model's device."""
         if self.arrays is not None:
-            yield from self._array_epoch()
-            return
+            return self._array_epoch()
+        return self._source_epoch()
+
+    def _source_epoch(self) -> Iterator[Batch]:
         source: Iterator[Any]
         if self.loader is not None:
             source = iter(self.loader)

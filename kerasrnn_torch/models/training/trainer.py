@@ -284,10 +284,15 @@ class Trainer(nn.Module):
               ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], list[Any], list[Any], int]:
         y_pred, masks = self._forward(state, x, training)
         names = state.output_names
-        y_true = self._per_output(y, "y", names)
-        if any(t is None for t in y_true):
-            raise ValueError("the data gives no targets (y) for the loss: pass y=, or (x, y) batches")
-        weights = self._per_output(sample_weight, "sample_weight", names)
+        if len(names) == 1 and isinstance(y, torch.Tensor):        # the common case, without the general checks
+            y_true: list[Any] = [y]
+        else:
+            y_true = self._per_output(y, "y", names)
+            for target in y_true:
+                if target is None:
+                    raise ValueError("the data gives no targets (y) for the loss: pass y=, or (x, y) batches")
+        weights = [None] if sample_weight is None and len(names) == 1 \
+            else self._per_output(sample_weight, "sample_weight", names)
         batch = int((x if isinstance(x, torch.Tensor) else pytree.tree_leaves(x)[0]).shape[0])
         loss = state.loss(y_true, y_pred, weights, masks, batch)
         if state.regularized is None:
