@@ -44,6 +44,7 @@ class _Compiled:
         self.output_names: list[str] = []       # refreshed when a run starts (`Trainer._begin`)
         self.maskless = False                   # the outputs carried no mask on this run's first batch
         self.optimizer_built = False
+        self.trains_weights = True          # whether the model has trainable weights (read at its first step)
 
 
 class _Interrupts:
@@ -329,9 +330,16 @@ class Trainer(nn.Module):
         loss, y_true, y_pred, weights, masks, batch = self._loss(state, x, y, sample_weight, True)
         optimizer = state.optimizer
         if not state.optimizer_built:
-            if needs_build(optimizer):
-                optimizer.build([p for p in self.parameters() if p.requires_grad])
+            trainable = [p for p in self.parameters() if p.requires_grad]
+            state.trains_weights = bool(trainable)
+            if needs_build(optimizer) and trainable:
+                optimizer.build(trainable)
             state.optimizer_built = True
+        if not state.trains_weights:
+            # As Keras: nothing to update; the loss and metrics are still computed and logged.
+            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
+            self._record(state, loss, y_true, y_pred, weights, masks, batch)
+            return
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if guard is not None:

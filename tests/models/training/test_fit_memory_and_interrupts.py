@@ -119,3 +119,26 @@ def test_ctrl_c_inside_an_optimizer_step_finishes_that_step_then_stops(optimizer
     assert any(not np.array_equal(a, b) for a, b in zip(before, after))
     # And the SIGINT handler is back to Python's default.
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_fit_on_a_model_without_trainable_weights_logs_the_loss_and_warns_as_keras():
+    import warnings as _warnings
+
+    import keras
+    import numpy as np
+
+    import kerasrnn_torch as kr
+
+    x, y = np.random.rand(8, 3).astype("float32"), np.random.rand(8, 3).astype("float32")
+    ours = kr.Sequential([kr.Input((3,)), kr.layers.Activation("relu")])
+    theirs = keras.Sequential([keras.Input((3,)), keras.layers.Activation("relu")])
+    for model in (ours, theirs):
+        model.compile(optimizer="sgd", loss="mse")
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        history = ours.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0)
+    assert any("does not have any trainable weights" in str(w.message) for w in caught)
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        expected = theirs.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], expected.history["loss"], rtol=1e-6)
