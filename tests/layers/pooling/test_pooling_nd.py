@@ -1,4 +1,4 @@
-"""MaxPooling2D/3D, AveragePooling1D/2D and the 2D/3D global poolings against keras.layers (torch backend)."""
+"""MaxPooling2D/3D, AveragePooling1D/2D/3D and the 2D/3D global poolings against keras.layers (torch backend)."""
 import keras
 import pytest
 import torch
@@ -21,6 +21,10 @@ CASES = [
     ("AveragePooling2D", {"pool_size": 2}, (2, 5, 6, 3)),
     ("AveragePooling2D", {"pool_size": 3, "strides": 1, "padding": "same"}, (2, 5, 6, 3)),
     ("AveragePooling2D", {"pool_size": (2, 3), "strides": 2, "padding": "same"}, (2, 5, 6, 3)),
+    ("AveragePooling3D", {"pool_size": 2}, (2, 4, 5, 4, 2)),
+    ("AveragePooling3D", {"pool_size": (2, 3, 2), "strides": (2, 2, 1), "padding": "same"}, (2, 3, 5, 4, 2)),
+    ("AveragePooling3D", {"pool_size": 3, "strides": 1, "padding": "same", "data_format": "channels_first"},
+     (2, 2, 4, 5, 3)),
     ("GlobalAveragePooling2D", {}, (2, 3, 4, 5)),
     ("GlobalAveragePooling2D", {"keepdims": True, "data_format": "channels_first"}, (2, 3, 4, 5)),
     ("GlobalAveragePooling3D", {"keepdims": True}, (2, 3, 4, 2, 5)),
