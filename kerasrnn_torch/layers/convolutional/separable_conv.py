@@ -104,8 +104,8 @@ class SeparableConv1D(SeparableConvBase):
             "channels_first".
         activation, use_bias, bias_initializer: as `Dense`.
         depthwise_initializer, pointwise_initializer: for the two kernels.
-        depthwise_regularizer, pointwise_regularizer, bias_regularizer,
-            activity_regularizer: as `Dense`'s.
+        depthwise_regularizer, pointwise_regularizer: for the two kernels, as `Dense`'s.
+        bias_regularizer, activity_regularizer: as `Dense`'s.
         depthwise_constraint, pointwise_constraint, bias_constraint: as `Dense`'s.
         name, input_shape, input_dim, device, dtype: see `Layer` (`input_dim`: the channels).
 
@@ -140,7 +140,22 @@ class SeparableConv2D(SeparableConvBase):
     """Depthwise separable 2-D convolution, as `keras.layers.SeparableConv2D`.
 
     `(batch, rows, cols, channels) -> (batch, new_rows, new_cols, filters)`;
-    the arguments, weights and masks as `SeparableConv1D`'s, with tuples of 2.
+    weights `depthwise_kernel (*kernel_size, channels, depth_multiplier)`,
+    `pointwise_kernel (1, 1, channels * depth_multiplier, filters)`, `bias`.
+
+    Args:
+        filters: number of output channels.
+        kernel_size, strides, dilation_rate: an integer or a tuple of 2.
+        padding, depth_multiplier, data_format, activation, use_bias: as
+            `SeparableConv1D`.
+        depthwise_initializer, pointwise_initializer, bias_initializer: as
+            `SeparableConv1D`.
+        depthwise_regularizer, pointwise_regularizer, bias_regularizer: as `SeparableConv1D`.
+        activity_regularizer: as `Dense`.
+        depthwise_constraint, pointwise_constraint, bias_constraint: as `SeparableConv1D`.
+        name, input_shape, input_dim, device, dtype: see `Layer`.
+
+    Masks: not supported, as in Keras: a mask stops here, with a warning.
 
     >>> SeparableConv2D(4, 3, depth_multiplier=2)(torch.randn(1, 5, 6, 3)).shape
     torch.Size([1, 3, 4, 4])

@@ -1,4 +1,4 @@
-"""Conv2D, Conv3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose against their keras.layers namesakes (torch backend)."""
+"""Conv2D, Conv3D and the transposed Conv1D/2D/3D against their keras.layers namesakes (torch backend)."""
 import keras
 import numpy as np
 import pytest
