@@ -284,7 +284,14 @@ def load_model_factory(spec: str):
     else:
         if os.getcwd() not in sys.path:
             sys.path.insert(0, os.getcwd())       # as `python -m` does: modules next to you import
-        module = importlib.import_module(location)
+        try:
+            module = importlib.import_module(location)
+        except ModuleNotFoundError as error:
+            if error.name is None or not location.startswith(error.name):
+                raise                             # the module exists; something it imports is missing
+            raise ValueError(f"--model {spec}: no module {error.name!r} importable from {os.getcwd()} "
+                             "(give FILE.py:FUNCTION for a file elsewhere, or run from the folder that holds "
+                             "the module)") from None
     factory = getattr(module, name, None)
     if not callable(factory):
         raise ValueError(f"--model {spec}: {location!r} has no function {name!r}")

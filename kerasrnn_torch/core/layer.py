@@ -26,6 +26,7 @@ from .. import _dtypes, constraints, initializers, regularizers
 from .._types import DeviceLike, InitializerLike, InputShape, ShapeLike
 from .._checks import add_note, describe, positive_int, shape_hint, shape_of, shape_text, weight_tensors
 from .symbolic import bind_arguments, has_symbolic, output_shape_of, symbolic_call
+from .docstrings import document_constructor
 
 _name_counters: defaultdict[str, itertools.count] = defaultdict(itertools.count)
 LayerT = TypeVar("LayerT", bound="Layer")
@@ -387,6 +388,7 @@ class Layer(nn.Module):
         runs it through `run_call` (build from the first input's shape, `training`, `add_loss`), and its
         `build` marks it built; one that defines `forward` runs as a `torch.nn.Module`, unchanged."""
         super().__init_subclass__(**kwargs)
+        document_constructor(cls)
         call = _own_call_function(cls)
         cls.keras_style = call is not None
         if call is None:
@@ -547,13 +549,20 @@ class Layer(nn.Module):
         return self
 
     # The placeholders hold no values: state_dict() leaves them out, and load_state_dict() does not
-    # ask for them (the weights appear in both once built).
+    # ask for them (the weights appear in both once built). A state_dict that holds a placeholder's
+    # weight gives it its stored shape and values before the first call, as PyTorch's lazy modules
+    # do: the same object (optimizers made before keep it), which the build then keeps.
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         with _placeholders_hidden(self):
             super()._save_to_state_dict(destination, prefix, keep_vars)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                               error_msgs):
+        for name, placeholder in list(self._parameters.items()):
+            stored = state_dict.get(prefix + name)
+            if isinstance(placeholder, nn.UninitializedParameter) and isinstance(stored, torch.Tensor):
+                placeholder.materialize(stored.shape, device=placeholder.device, dtype=placeholder.dtype)
+                self.__dict__.setdefault("_loaded_before_build", set()).add(name)
         with _placeholders_hidden(self):
             super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                           unexpected_keys, error_msgs)
@@ -723,7 +732,12 @@ class Layer(nn.Module):
         if not trainable:
             self.__dict__.setdefault("_frozen_weights", set()).add(name)   # stays frozen when trainable turns True
         placeholder = self._parameters.get(name)
-        if isinstance(placeholder, nn.UninitializedParameter):
+        loaded = self.__dict__.get("_loaded_before_build", set())
+        if name in loaded and placeholder is not None:
+            loaded.discard(name)
+            parameter = self._keep_loaded_weight(name, placeholder, shape, column_major)
+            parameter.requires_grad = trainable and self.trainable
+        elif isinstance(placeholder, nn.UninitializedParameter):
             # The same object, so optimizers made before the build hold it; `.to()` may have moved it.
             placeholder.materialize(shape, device=placeholder.device, dtype=placeholder.dtype)
             parameter = placeholder
@@ -743,6 +757,20 @@ class Layer(nn.Module):
             self._regularized.append((name, regularizer))
         if constraint is not None:
             self._constraints.append((name, constraint))
+        return parameter
+
+    def _keep_loaded_weight(self, name: str, parameter: nn.Parameter, shape: tuple[int, ...],
+                            column_major: bool) -> nn.Parameter:
+        """A weight a state_dict filled before the build: checked against the build's shape, kept as it is."""
+        if tuple(parameter.shape) != shape:
+            raise ValueError(f"{describe(self)}: the state_dict loaded before the first call gave weight "
+                             f"{name!r} the shape {tuple(parameter.shape)}, but this input needs {shape}: "
+                             "the state_dict comes from a layer built for other inputs")
+        if column_major and not parameter.t().is_contiguous():
+            with torch.no_grad():
+                parameter.data = _column_major(shape, device=parameter.device, dtype=parameter.dtype).copy_(parameter)
+        if self.keras_style and not isinstance(parameter, Weight):
+            parameter.__class__ = Weight
         return parameter
 
     def register_parameter(self, name: str, param: nn.Parameter | None) -> None:
@@ -944,3 +972,6 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+document_constructor(Layer)

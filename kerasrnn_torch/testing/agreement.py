@@ -137,6 +137,7 @@ def assert_paths_agree(model: nn.Module, *inputs: Any, atol: float = 1e-5, grad_
     Afterwards the model's weights, buffers, states, training flags, `use_cudnn` settings and random
     streams are as they were (`.grad` is never touched). Returns an `Agreement` (prints as a report).
     """
+    __tracebackhide__ = True          # pytest shows the caller's line and the message, not this function's body
     _check_model(model, "assert_paths_agree")
     for name, value in (("atol", atol), ("grad_atol", grad_atol)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:

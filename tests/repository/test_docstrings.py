@@ -32,3 +32,17 @@ def test_docstring_example_runs(name):
         runner.run(test)
     results = runner.summarize(verbose=False)
     assert results.attempted > 0 and results.failed == 0, f"{name}: {results}"
+
+
+def test_help_of_every_layer_constructor_gives_its_own_arguments_not_torchs_text():
+    import inspect
+
+    import torch
+
+    for name in kr.__all__:
+        value = getattr(kr, name)
+        if isinstance(value, type) and issubclass(value, torch.nn.Module):
+            doc = inspect.getdoc(value.__init__) or ""
+            assert doc and "Initialize internal Module state" not in doc, name
+    assert inspect.getdoc(kr.LSTM.__init__).startswith("Make a LSTM; its arguments")
+    assert "units:" in inspect.getdoc(kr.LSTM.__init__)

@@ -304,3 +304,33 @@ def test_check_model_runs_a_users_factory(tmp_path, monkeypatch, capsys):
     assert cli.main(["check", "--model", "my_models:absent"]) == 2
     assert "'my_models' has no function 'absent'" in capsys.readouterr().err
     assert cli.main(["check", "--training"]) == 2
+
+
+def test_check_model_names_a_module_that_cannot_be_imported_from_here(tmp_path, monkeypatch, capsys):
+    (tmp_path / "needs_missing.py").write_text("import a_package_nobody_has\ndef make():\n    pass\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["check", "--model", "no_such_models:make"]) == 2
+    err = capsys.readouterr().err
+    assert "no module 'no_such_models' importable from " + str(tmp_path) in err and "FILE.py:FUNCTION" in err
+    with pytest.raises(ModuleNotFoundError, match="a_package_nobody_has"):   # the user's own import error stays theirs
+        cli.main(["check", "--model", "needs_missing:make"])
+
+
+def test_a_failing_agreement_shows_the_callers_line_not_the_helpers_body(tmp_path):
+    """Under pytest, the failure report holds the message and the test's line, not assert_paths_agree's source."""
+    (tmp_path / "test_user.py").write_text(
+        "import torch, kerasrnn_torch as kr\n"
+        "class Off(kr.LSTM):\n"
+        "    def forward(self, *a, **k):\n"
+        "        out = super().forward(*a, **k)\n"
+        "        return out + 1 if self.last_path == 'fused' else out\n"
+        "def test_model():\n"
+        "    kr.testing.assert_paths_agree(kr.Sequential([Off(3)]), torch.randn(2, 4, 3))\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=",
+                             str(tmp_path / "test_user.py")], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "the fused and the loop path disagree" in result.stdout
+    assert "_check_model(model" not in result.stdout and "snapshot.restore()" not in result.stdout
+    failure = result.stdout[result.stdout.index("test_model"):result.stdout.index("short test summary")]
+    assert len(failure.splitlines()) < 40, failure

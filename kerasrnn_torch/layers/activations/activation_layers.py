@@ -270,6 +270,9 @@ class PReLU(Layer):
             self.shared_axes = [int(a) for a in axes]
         self.build_from_hint()
 
+    def expected_weights(self) -> list[tuple[str, bool]]:
+        return [("alpha", True)]
+
     def build(self, input_shape: InputShape) -> None:
         shape = list(input_shape[1:])
         for axis in self.shared_axes or ():

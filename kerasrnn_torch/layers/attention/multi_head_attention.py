@@ -235,6 +235,14 @@ class MultiHeadAttention(Layer):
         self._dims = dims
         self.built = True
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Unbuilt, the projections do not exist yet: a state_dict holding them builds them first from
+        # their stored kernels' shapes (query/value/key features), so it loads before the first call.
+        kernels = [state_dict.get(f"{prefix}{role}_dense.kernel") for role in ("query", "value", "key")]
+        if not self.built and all(isinstance(k, torch.Tensor) and k.dim() == 3 for k in kernels):
+            self.build(*[(None, None, int(k.shape[0])) for k in kernels])
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     # ---------------------------------------------------------------- checks
     def _check_inputs(self, query, value, key):
         owner = describe(self)

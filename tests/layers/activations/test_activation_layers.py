@@ -1,5 +1,7 @@
 """ReLU, LeakyReLU, PReLU, ELU, Softmax and Identity against their keras.layers namesakes: values,
 gradients, masks, configs, errors (with the numeric cases of Keras's own tests)."""
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -43,7 +45,7 @@ def test_activation_layer_matches_keras_and_passes_the_mask_on(name, kwargs):
     assert set(config) == set(ref_config)
     assert {k: v for k, v in config.items() if k != "name"} == {k: v for k, v in ref_config.items() if k != "name"}
     assert type(ours).from_config(config).get_config() == config
-    assert ours.name.rsplit("_", 1)[0] == theirs.name.rsplit("_", 1)[0]
+    assert re.sub(r"_\d+$", "", ours.name) == re.sub(r"_\d+$", "", theirs.name)   # counters differ by test order
 
 
 def test_relu_keras_numbers():
