@@ -1,5 +1,5 @@
 """Windowed and global pooling over 1, 2 or 3 spatial axes, as Keras 3's pooling layers:
-AveragePooling1D/2D, MaxPooling2D/3D, GlobalAveragePooling2D/3D, GlobalMaxPooling2D/3D.
+AveragePooling1D/2D/3D, MaxPooling2D/3D, GlobalAveragePooling2D/3D, GlobalMaxPooling2D/3D.
 
 "same" padding follows Keras's torch backend exactly: a padding that splits
 evenly goes to PyTorch's pooling (which leaves it out of maxima and averages);
@@ -180,6 +180,28 @@ class AveragePooling2D(PoolingBase):
     """
 
     rank, mode = 2, "average"
+
+    def __init__(self, pool_size: int | Sequence[int], strides: int | Sequence[int] | None = None,
+                 padding: str = "valid", data_format: str | None = None, **layer_kwargs: Any) -> None:
+        super().__init__(pool_size, strides, padding, data_format, **layer_kwargs)
+
+
+@register_keras_class("AveragePooling3D")
+class AveragePooling3D(PoolingBase):
+    """Average over windows of three spatial axes, as `keras.layers.AveragePooling3D`.
+
+    Args:
+        pool_size: window size, an integer or a tuple of 3 (required, as in Keras).
+        strides: step between windows; None means `pool_size`.
+        padding: "valid" or "same" (as `AveragePooling1D`).
+        data_format: "channels_last" (default; None means the same) or "channels_first".
+        name, device, dtype: see `Layer`.
+
+    >>> AveragePooling3D(2)(torch.ones(1, 4, 4, 4, 3)).shape
+    torch.Size([1, 2, 2, 2, 3])
+    """
+
+    rank, mode = 3, "average"
 
     def __init__(self, pool_size: int | Sequence[int], strides: int | Sequence[int] | None = None,
                  padding: str = "valid", data_format: str | None = None, **layer_kwargs: Any) -> None:
