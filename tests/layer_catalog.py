@@ -29,6 +29,8 @@ CATALOG = {  # class name -> (constructor arguments, a function making the input
     "Lambda": ({"function": lambda t: 2 * t}, _x(2, 5, 3)),
     "Masking": ({"mask_value": 0.0}, _x(2, 5, 3)),
     "SpatialDropout1D": ({"rate": 0.5}, _x(2, 5, 3)),
+    "SpatialDropout2D": ({"rate": 0.5}, _x(2, 4, 4, 3)),
+    "SpatialDropout3D": ({"rate": 0.5, "data_format": "channels_first"}, _x(2, 3, 2, 2, 2)),
     "Activation": ({"activation": "relu"}, _x(2, 5, 3)),
     "ELU": ({}, _x(2, 5, 3)),
     "LeakyReLU": ({}, _x(2, 5, 3)),

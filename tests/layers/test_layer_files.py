@@ -44,6 +44,8 @@ LAYERS = [
     ("UpSampling2D", {"size": (2, 3), "interpolation": "bilinear"}, (3, 4, 2)),
     ("UpSampling3D", {"size": (1, 2, 2)}, (2, 3, 2, 2)),
     ("SpatialDropout1D", {"rate": 0.3, "seed": 1}, (5, 3)),
+    ("SpatialDropout2D", {"rate": 0.3, "seed": 1}, (4, 4, 3)),
+    ("SpatialDropout3D", {"rate": 0.3, "data_format": "channels_first"}, (3, 2, 2, 2)),
     ("GaussianNoise", {"stddev": 0.2, "seed": 1}, (5, 3)),
     ("GaussianDropout", {"rate": 0.2}, (5, 3)),
     ("UnitNormalization", {"axis": [1, 2]}, (5, 3)),

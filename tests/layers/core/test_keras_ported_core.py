@@ -308,3 +308,34 @@ def test_spatial_dropout_1D_dynamic():
 def test_spatial_dropout_1D_correctness():
     outputs = kr.SpatialDropout1D(0.5)(np.ones((10, 3, 10)), training=True)
     close(outputs[:, 0, :], outputs[:, 1, :])
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("layer, shape", [(kr.SpatialDropout2D, (2, 3, 4, 5)), (kr.SpatialDropout3D, (2, 3, 4, 4, 5))],
+                         ids=["2d", "3d"])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_spatial_dropout_2d_3d(layer, shape, data_format, training):
+    run_layer_test(layer, init_kwargs={"rate": 0.5, "data_format": data_format},
+                   call_kwargs={"training": training}, input_shape=shape, assert_built_after_instantiation=True)
+
+
+def test_spatial_dropout_2D_3D_dynamic():
+    kr.SpatialDropout2D(0.5)(kr.Input((3, 3, 10)), training=True)
+    kr.SpatialDropout3D(0.5)(kr.Input((3, 3, 3, 10)), training=True)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_spatial_dropout_2D_3D_correctness(data_format):
+    last = data_format == "channels_last"
+    outputs = kr.SpatialDropout2D(0.5, data_format=data_format)(
+        np.ones((10, 3, 3, 10)) if last else np.ones((10, 10, 3, 3)), training=True)
+    if last:
+        close(outputs[:, 0, 0, :], outputs[:, 1, 1, :])
+    else:
+        close(outputs[:, :, 0, 0], outputs[:, :, 1, 1])
+    outputs = kr.SpatialDropout3D(0.5, data_format=data_format)(
+        np.ones((10, 3, 3, 3, 10)) if last else np.ones((10, 10, 3, 3, 3)), training=True)
+    if last:
+        close(outputs[:, 0, 0, 0, :], outputs[:, 1, 1, 1, :])
+    else:
+        close(outputs[:, :, 0, 0, 0], outputs[:, :, 1, 1, 1])

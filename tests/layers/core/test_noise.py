@@ -9,6 +9,8 @@ import kerasrnn_torch as kr
 
 LAYERS = [("SpatialDropout1D", {"rate": 0.5}), ("GaussianNoise", {"stddev": 0.5}),
           ("GaussianDropout", {"rate": 0.5})]
+SPATIAL = [("SpatialDropout2D", {"rate": 0.5}, (2, 3, 4, 5)),
+           ("SpatialDropout3D", {"rate": 0.3, "data_format": "channels_first"}, (2, 3, 4, 4, 5))]
 
 
 @pytest.mark.parametrize("name, kwargs", LAYERS, ids=[n for n, _ in LAYERS])
@@ -68,3 +70,16 @@ def test_noise_layers_take_training_from_a_model():
     x = torch.randn(3, 5, 4)
     assert torch.equal(model(x, training=False), x)
     assert not torch.equal(model(x, training=True), x)
+
+
+@pytest.mark.parametrize("name, kwargs, shape", SPATIAL, ids=[n for n, *_ in SPATIAL])
+def test_spatial_dropout_2d_3d_matches_keras_config_and_seeds(name, kwargs, shape):
+    ours, theirs = getattr(kr, name)(**kwargs, seed=3), getattr(keras.layers, name)(**kwargs, seed=3)
+    config, ref_config = ours.get_config(), theirs.get_config()
+    assert {k: v for k, v in config.items() if k != "name"} == {k: v for k, v in ref_config.items() if k != "name"}
+    x = torch.randn(*shape)
+    assert torch.equal(ours.eval()(x), x)
+    again = getattr(kr, name)(**kwargs, seed=3)
+    assert torch.equal(ours(x, training=True), again(x, training=True))
+    with pytest.raises(ValueError, match=f"expects {len(shape)}-D inputs"):
+        ours(torch.randn(2, 3), training=True)
