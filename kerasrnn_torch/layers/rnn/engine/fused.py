@@ -447,12 +447,26 @@ def run_masked(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat
     On the CPU, the package's kernel runs it where it serves (`native.torch_layout_serves`): any mask
     natively, no compaction, packing or segments."""
     if inputs.device.type == "cpu" and not pack:
-        reason = native.torch_layout_serves(kind, inputs, flat_weights)
+        reason = native.torch_layout_serves(kind, inputs, flat_weights, masked=True)
         if reason is None:
             native.note("cpu_kernel")
             return native.run_torch_layout(kind, inputs, states, flat_weights, activation=activation, mask=layout.mask,
                                            go_backwards=go_backwards, return_sequences=return_sequences,
                                            zero_output_for_mask=zero_output_for_mask)
+    else:
+        reason = "pack_on_cpu asks for PyTorch's packed kernel" if pack else None
+    result = _run_masked_on_torch(kind, inputs, states, flat_weights, activation=activation, layout=layout,
+                                  go_backwards=go_backwards, return_sequences=return_sequences,
+                                  zero_output_for_mask=zero_output_for_mask, need_cell_state=need_cell_state,
+                                  pack=pack)
+    native.note("torch", reason)
+    return result
+
+
+def _run_masked_on_torch(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat_weights: list[torch.Tensor],
+                         *, activation: str, layout: MaskLayout, go_backwards: bool, return_sequences: bool,
+                         zero_output_for_mask: bool = False, need_cell_state: bool = True, pack: bool = False):
+    """`run_masked` on PyTorch's kernel."""
     timesteps = inputs.shape[1]
     assert layout.mask is not None                              # a masked layout has its mask
     reading_mask = layout.mask.flip(1) if go_backwards else layout.mask

@@ -21,8 +21,6 @@ gradients, so higher-order gradients stay available, at the loop's speed.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 import torch
 
 from . import cpu_kernel, keras_outputs
@@ -204,6 +202,14 @@ def _keras_results(sequence, final_states, reading_mask, return_sequences: bool,
     return keras_outputs.last_from_held(final_states[0], reading_mask, zero_output_for_mask), final_states
 
 
+def _project(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """`x @ kernel + bias` for time-major `x` (time, batch, features), as one product: (time, batch, width)."""
+    steps, batch, features = x.shape
+    flat = x.reshape(steps * batch, features)
+    out = torch.mm(flat, kernel) if bias is None else torch.addmm(bias, flat, kernel)
+    return out.view(steps, batch, -1)
+
+
 def _time_major(inputs: torch.Tensor, mask: torch.Tensor | None, go_backwards: bool):
     """`(inputs time-major in reading order with masked steps zeroed, reading mask, step mask (time, batch))`.
 
@@ -235,10 +241,17 @@ def cell_spec(cell, inputs: torch.Tensor, masks) -> tuple[LoopSpec | None, str |
     return (spec, None) if reason is None else (None, reason)
 
 
-def torch_layout_serves(kind: str, inputs: torch.Tensor, flat_weights) -> str | None:
-    """None when the kernel runs this fused-path call, else why not (a sentence)."""
+def torch_layout_serves(kind: str, inputs: torch.Tensor, flat_weights, masked: bool = False) -> str | None:
+    """None when the kernel runs this fused-path call, else why not (a sentence).
+
+    Masked calls without gradients stay on PyTorch's kernel: its glue (engine/fused.py) runs only each
+    row's used steps, which the kernel computes for every row at every step.
+    """
     if kind not in FUSED_KINDS:
         return f"PyTorch's kernel is the faster for {kind} on the CPU"
+    if masked and not (torch.is_grad_enabled() and (inputs.requires_grad or any(w.requires_grad
+                                                                                 for w in flat_weights))):
+        return "without gradients, PyTorch's kernel is the faster on a masked batch (it skips the masked steps)"
     reason = serves(inputs, flat_weights)
     if reason is None and flat_weights[1].dtype != inputs.dtype:
         reason = "the weights' dtype differs from the inputs'"
@@ -251,7 +264,10 @@ def run_cell(spec: LoopSpec, cell, masks, inputs: torch.Tensor, states, mask, *,
     x, reading_mask, step_mask = _time_major(inputs, mask, go_backwards)
     if masks.inputs is not None:
         x = x * masks.inputs
-    projected = cell.project(x, replace(masks, inputs=None)).contiguous()
+    if type(cell).project.__qualname__ == "RecurrentCell.project":      # the built-in projection, as one product
+        projected = _project(x, cell.kernel, cell.input_bias())
+    else:
+        projected = cell.project(x).contiguous()
     recurrent_bias = cell.bias[1] if spec.kind == "gru" and cell.bias is not None else None
     codes = (KIND_CODES[spec.kind], ACTIVATION_CODES[spec.activation],
              ACTIVATION_CODES[spec.gate] if spec.gate is not None else 0, False)
@@ -276,12 +292,12 @@ def run_torch_layout(kind: str, inputs: torch.Tensor, states: list[torch.Tensor]
             bias, recurrent_bias = bias_ih, bias_hh
         else:
             bias = bias_ih + bias_hh
-        projected = torch.nn.functional.linear(x, weight_ih, bias)
+        projected = _project(x, weight_ih.t(), bias)
     else:
-        projected = torch.nn.functional.linear(x, weight_ih)
+        projected = _project(x, weight_ih.t(), None)
     gate = "sigmoid" if kind != "simple_rnn" else "linear"
     codes = (KIND_CODES[kind], ACTIVATION_CODES[activation], ACTIVATION_CODES[gate], kind == "gru")
     c0 = states[1][0] if kind == "lstm" else None
-    sequence, final = run_steps(codes, return_sequences, projected.contiguous(), step_mask, None, weight_hh.t(),
+    sequence, final = run_steps(codes, return_sequences, projected, step_mask, None, weight_hh.t(),
                                 recurrent_bias, states[0][0], c0)
     return _keras_results(sequence, final, reading_mask, return_sequences, zero_output_for_mask)

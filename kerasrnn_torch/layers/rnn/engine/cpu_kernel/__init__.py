@@ -44,7 +44,10 @@ def disabled_by_environment() -> bool:
 def _cpu_flags() -> list[str]:
     """Vector instructions for ATen's vector types, where the CPU has them (the build is per machine)."""
     capability = torch.backends.cpu.get_cpu_capability()
-    if capability in ("AVX2", "AVX512"):
+    if capability == "AVX512":
+        return ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma", "-DCPU_CAPABILITY=AVX512",
+                "-DCPU_CAPABILITY_AVX512"]
+    if capability == "AVX2":
         return ["-mavx2", "-mfma", "-DCPU_CAPABILITY=AVX2", "-DCPU_CAPABILITY_AVX2"]
     return ["-DCPU_CAPABILITY=DEFAULT"]
 

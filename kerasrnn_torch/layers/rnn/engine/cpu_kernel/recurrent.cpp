@@ -34,11 +34,21 @@ template <typename scalar_t>
 using Vec = at::vec::Vectorized<scalar_t>;
 
 // ----------------------------------------------------------------------------- activations
+// tanh(x) = sign(x) * (1 - e) / (1 + e), e = exp(-2|x|), written with expm1 so that it stays accurate near 0
+// (within a few ulps of std::tanh); SLEEF's own vector tanh is several times slower than its expm1.
 template <typename scalar_t>
-inline Vec<scalar_t> activate(int64_t act, const Vec<scalar_t>& x) {
+C10_ALWAYS_INLINE Vec<scalar_t> fast_tanh(const Vec<scalar_t>& x) {
+  using V = Vec<scalar_t>;
+  V em = (x.abs() * V(scalar_t(-2))).expm1();
+  V t = em.neg() / (V(scalar_t(2)) + em);
+  return V::blendv(t, t.neg(), x < V(scalar_t(0)));
+}
+
+template <typename scalar_t>
+C10_ALWAYS_INLINE Vec<scalar_t> activate(int64_t act, const Vec<scalar_t>& x) {
   using V = Vec<scalar_t>;
   switch (act) {
-    case TANH: return x.tanh();
+    case TANH: return fast_tanh<scalar_t>(x);
     case SIGMOID: return V(scalar_t(1)) / (V(scalar_t(1)) + x.neg().exp());
     case RELU: return at::vec::clamp_min(x, V(scalar_t(0)));
     case HARD_SIGMOID:  // Keras 3: relu6(x + 3) / 6
@@ -49,7 +59,7 @@ inline Vec<scalar_t> activate(int64_t act, const Vec<scalar_t>& x) {
 
 // grad * f'(x), from y = f(x): the derivatives autograd uses.
 template <typename scalar_t>
-inline Vec<scalar_t> derivative(int64_t act, const Vec<scalar_t>& grad, const Vec<scalar_t>& y) {
+C10_ALWAYS_INLINE Vec<scalar_t> derivative(int64_t act, const Vec<scalar_t>& grad, const Vec<scalar_t>& y) {
   using V = Vec<scalar_t>;
   const V zero(scalar_t(0)), one(scalar_t(1));
   switch (act) {
@@ -66,7 +76,7 @@ inline Vec<scalar_t> derivative(int64_t act, const Vec<scalar_t>& grad, const Ve
 
 // torch.lerp(start, end, weight), as ATen computes it.
 template <typename scalar_t>
-inline Vec<scalar_t> lerp(const Vec<scalar_t>& start, const Vec<scalar_t>& end, const Vec<scalar_t>& weight) {
+C10_ALWAYS_INLINE Vec<scalar_t> lerp(const Vec<scalar_t>& start, const Vec<scalar_t>& end, const Vec<scalar_t>& weight) {
   using V = Vec<scalar_t>;
   const V half(scalar_t(0.5)), one(scalar_t(1));
   const V small = weight.abs() < half;
@@ -162,20 +172,21 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
     const scalar_t* xt = x_p + t * B * W;
     scalar_t* gt = gates_p + t * B * W;
     if (s.kind == LSTM) {
-      at::addmm_out(z_buf, x[t], h_r, kernel);
+      at::mm_out(z_buf, h_r, kernel);                // x_t is added in the gates' pass
       const scalar_t* zp = z_buf.data_ptr<scalar_t>();
       const scalar_t* cp = cs.data_ptr<scalar_t>() + t * B * U;
       scalar_t* cn = cs.data_ptr<scalar_t>() + (t + 1) * B * U;
       scalar_t* ac = act_c.data_ptr<scalar_t>() + t * B * U;
       over_rows(B, W, [&](int64_t b) {
         const scalar_t* zrow = zp + b * W;
+        const scalar_t* xrow = xt + b * W;
         scalar_t* grow = gt + b * W;
         const bool use = m == nullptr || m[b];
         over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
-          V i = activate<scalar_t>(s.gate, load(zrow + j, n));
-          V f = activate<scalar_t>(s.gate, load(zrow + U + j, n));
-          V g = activate<scalar_t>(s.act, load(zrow + 2 * U + j, n));
-          V o = activate<scalar_t>(s.gate, load(zrow + 3 * U + j, n));
+          V i = activate<scalar_t>(s.gate, load(xrow + j, n) + load(zrow + j, n));
+          V f = activate<scalar_t>(s.gate, load(xrow + U + j, n) + load(zrow + U + j, n));
+          V g = activate<scalar_t>(s.act, load(xrow + 2 * U + j, n) + load(zrow + 2 * U + j, n));
+          V o = activate<scalar_t>(s.gate, load(xrow + 3 * U + j, n) + load(zrow + 3 * U + j, n));
           store(i, grow + j, n); store(f, grow + U + j, n); store(g, grow + 2 * U + j, n);
           store(o, grow + 3 * U + j, n);
           V c_old = load(cp + b * U + j, n);
@@ -192,19 +203,28 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
         });
       });
     } else if (s.kind == GRU) {
+      // The recurrent bias is added in the gates' pass (the candidate's part written back: the backward
+      // reads it), which saves addmm's copy of the bias into its output at every step.
       Tensor in_t = inner[t];
-      if (recurrent_bias.has_value()) at::addmm_out(in_t, *recurrent_bias, h_r, kernel);
-      else at::mm_out(in_t, h_r, kernel);
-      const scalar_t* ip = in_t.data_ptr<scalar_t>();
+      at::mm_out(in_t, h_r, kernel);
+      scalar_t* ip = in_t.data_ptr<scalar_t>();
+      const scalar_t* bias_p = recurrent_bias.has_value() ? recurrent_bias->data_ptr<scalar_t>() : nullptr;
       over_rows(B, W, [&](int64_t b) {
         const scalar_t* xrow = xt + b * W;
-        const scalar_t* irow = ip + b * W;
+        scalar_t* irow = ip + b * W;
         scalar_t* grow = gt + b * W;
         const bool use = m == nullptr || m[b];
         over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
-          V z = activate<scalar_t>(s.gate, load(xrow + zb + j, n) + load(irow + zb + j, n));
-          V r = activate<scalar_t>(s.gate, load(xrow + rb + j, n) + load(irow + rb + j, n));
-          V c = activate<scalar_t>(s.act, load(xrow + cb + j, n) + r * load(irow + cb + j, n));
+          V iz = load(irow + zb + j, n), ir = load(irow + rb + j, n), ic = load(irow + cb + j, n);
+          if (bias_p) {
+            iz = iz + load(bias_p + zb + j, n);
+            ir = ir + load(bias_p + rb + j, n);
+            ic = ic + load(bias_p + cb + j, n);
+            store(ic, irow + cb + j, n);
+          }
+          V z = activate<scalar_t>(s.gate, load(xrow + zb + j, n) + iz);
+          V r = activate<scalar_t>(s.gate, load(xrow + rb + j, n) + ir);
+          V c = activate<scalar_t>(s.act, load(xrow + cb + j, n) + r * ic);
           store(z, grow + zb + j, n); store(r, grow + rb + j, n); store(c, grow + cb + j, n);
           V h_old = load(hp + b * U + j, n);
           store(use ? lerp<scalar_t>(c, h_old, z) : h_old, hn + b * U + j, n);
@@ -238,13 +258,13 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
         });
       });
     } else {  // SIMPLE
-      at::addmm_out(z_buf, x[t], h_r, kernel);
+      at::mm_out(z_buf, h_r, kernel);
       const scalar_t* zp = z_buf.data_ptr<scalar_t>();
       scalar_t* fp = masked ? fresh.data_ptr<scalar_t>() + t * B * U : nullptr;
       over_rows(B, W, [&](int64_t b) {
         const bool use = m == nullptr || m[b];
         over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
-          V y = activate<scalar_t>(s.act, load(zp + b * U + j, n));
+          V y = activate<scalar_t>(s.act, load(xt + b * U + j, n) + load(zp + b * U + j, n));
           if (fp) store(y, fp + b * U + j, n);
           store(use ? y : load(hp + b * U + j, n), hn + b * U + j, n);
         });
@@ -273,7 +293,6 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
   Tensor dh = grad_h.has_value() ? at::empty({B, U}, opts).copy_(*grad_h) : at::zeros({B, U}, opts);
   Tensor dc = s.kind == LSTM ? (grad_c.has_value() ? at::empty({B, U}, opts).copy_(*grad_c) : at::zeros({B, U}, opts))
                              : Tensor();
-  Tensor dh_new = at::empty({B, U}, opts);          // the part of dh reaching step t's new state
   Tensor through = at::empty({B, U}, opts);         // the product's share of the gradient of h_{t-1}
   Tensor d_reset_h = s.kind == GRU_BEFORE ? at::empty({B, U}, opts) : Tensor();
   const Tensor kernel_t = kernel.t();
@@ -291,31 +310,38 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
   const scalar_t* gates_p = gates.data_ptr<scalar_t>();
   scalar_t* dx_p = dx.data_ptr<scalar_t>();
   scalar_t* dh_p = dh.data_ptr<scalar_t>();
-  scalar_t* dn_p = dh_new.data_ptr<scalar_t>();
   scalar_t* th_p = through.data_ptr<scalar_t>();
   const int64_t zb = s.z_block() * U, rb = s.r_block() * U, cb = 2 * U;
+
+  // dh_{t-1} += through * recurrent mask (the product's share, where recurrent dropout scaled h_{t-1}).
+  auto add_through = [&]() {
+    if (!rm_p) {
+      dh.add_(through);
+      return;
+    }
+    over_rows(B, U, [&](int64_t b) {
+      over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+        store(load(dh_p + b * U + j, n) + load(th_p + b * U + j, n) * load(rm_p + b * U + j, n), dh_p + b * U + j, n);
+      });
+    });
+  };
 
   for (int64_t t = T - 1; t >= 0; --t) {
     const bool* m = masked ? mask_p + t * B : nullptr;
     const scalar_t* hp = held_p + t * B * U;          // h_{t-1}
     const scalar_t* gt = gates_p + t * B * W;
     scalar_t* dxt = dx_p + t * B * W;
-    // 1. the gradient arriving at this step, split between its new state and the held one.
-    over_rows(B, U, [&](int64_t b) {
-      const bool use = m == nullptr || m[b];
-      over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
-        V d = load(dh_p + b * U + j, n);
-        if (seq_p) d = d + load(seq_p + (b * T + t) * U + j, n);
-        if (use) {
-          store(d, dn_p + b * U + j, n);
-          store(V(scalar_t(0)), dh_p + b * U + j, n);
-        } else {
-          store(V(scalar_t(0)), dn_p + b * U + j, n);
-          store(d, dh_p + b * U + j, n);
-        }
-      });
-    });
-    // 2. the gates' pass: the pre-activation gradients (and what passes straight to h_{t-1}, c_{t-1}).
+    // The gradient arriving at step t (the running dh plus the returned sequence's share) reaches the
+    // step's new state where the step is used (`dnew`), else passes whole to the held state (`keep`).
+    auto arrive = [&](int64_t b, int64_t j, int64_t n, bool use, V& dnew, V& keep) {
+      V d = load(dh_p + b * U + j, n);
+      if (seq_p) d = d + load(seq_p + (b * T + t) * U + j, n);
+      dnew = use ? d : V(scalar_t(0));
+      keep = use ? V(scalar_t(0)) : d;
+    };
+    // One pass over the gates: the pre-activation gradients, and dh_{t-1} but for the product's share
+    // (added after it, by BLAS where no recurrent mask scales it).
+    Tensor product_rows;
     if (s.kind == LSTM) {
       const scalar_t* cp = cs.data_ptr<scalar_t>() + t * B * U;      // c_{t-1}
       const scalar_t* ac = act_c.data_ptr<scalar_t>() + t * B * U;
@@ -325,9 +351,10 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
         scalar_t* drow = dxt + b * W;
         const bool use = m == nullptr || m[b];
         over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+          V dnew, keep;
+          arrive(b, j, n, use, dnew, keep);
           V i = load(grow + j, n), f = load(grow + U + j, n), g = load(grow + 2 * U + j, n);
           V o = load(grow + 3 * U + j, n);
-          V dnew = load(dn_p + b * U + j, n);
           V a = load(ac + b * U + j, n);
           V dcarried = load(dc_p + b * U + j, n);
           V dc_new = use ? dcarried : V(scalar_t(0));
@@ -338,9 +365,10 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
           store(derivative<scalar_t>(s.act, dc_total * i, g), drow + 2 * U + j, n);
           store(derivative<scalar_t>(s.gate, dnew * a, o), drow + 3 * U + j, n);
           store(dc_total * f + dc_keep, dc_p + b * U + j, n);
+          store(keep, dh_p + b * U + j, n);
         });
       });
-      at::mm_out(through, dx[t], kernel_t);
+      product_rows = dx[t];
     } else if (s.kind == GRU) {
       const scalar_t* ip = inner.data_ptr<scalar_t>() + t * B * W;
       scalar_t* di = d_inner.data_ptr<scalar_t>() + t * B * W;
@@ -348,27 +376,46 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
         const scalar_t* grow = gt + b * W;
         scalar_t* drow = dxt + b * W;
         scalar_t* dirow = di + b * W;
+        const bool use = m == nullptr || m[b];
         over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+          V dnew, keep;
+          arrive(b, j, n, use, dnew, keep);
           V z = load(grow + zb + j, n), r = load(grow + rb + j, n), c = load(grow + cb + j, n);
-          V dnew = load(dn_p + b * U + j, n);
           V da = derivative<scalar_t>(s.act, dnew - dnew * z, c);
           V dz = derivative<scalar_t>(s.gate, dnew * (load(hp + b * U + j, n) - c), z);
           V dr = derivative<scalar_t>(s.gate, da * load(ip + b * W + cb + j, n), r);
           store(dz, drow + zb + j, n); store(dz, dirow + zb + j, n);
           store(dr, drow + rb + j, n); store(dr, dirow + rb + j, n);
           store(da, drow + cb + j, n); store(da * r, dirow + cb + j, n);
+          store(keep + dnew * z, dh_p + b * U + j, n);
         });
       });
-      at::mm_out(through, d_inner[t], kernel_t);
-    } else if (s.kind == GRU_BEFORE) {
+      product_rows = d_inner[t];
+    } else if (s.kind == SIMPLE) {
+      const scalar_t* yp = fresh.defined() ? fresh.data_ptr<scalar_t>() + t * B * U
+                                           : held_p + (t + 1) * B * U;
+      over_rows(B, U, [&](int64_t b) {
+        const bool use = m == nullptr || m[b];
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+          V dnew, keep;
+          arrive(b, j, n, use, dnew, keep);
+          store(derivative<scalar_t>(s.act, dnew, load(yp + b * U + j, n)), dxt + b * U + j, n);
+          store(keep, dh_p + b * U + j, n);
+        });
+      });
+      product_rows = dx[t];
+    } else {  // GRU_BEFORE: the candidate's product first, then the gates'
       over_rows(B, W, [&](int64_t b) {
         const scalar_t* grow = gt + b * W;
         scalar_t* drow = dxt + b * W;
+        const bool use = m == nullptr || m[b];
         over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+          V dnew, keep;
+          arrive(b, j, n, use, dnew, keep);
           V z = load(grow + j, n), c = load(grow + cb + j, n);
-          V dnew = load(dn_p + b * U + j, n);
           store(derivative<scalar_t>(s.act, dnew - dnew * z, c), drow + cb + j, n);
           store(derivative<scalar_t>(s.gate, dnew * (load(hp + b * U + j, n) - c), z), drow + j, n);
+          store(keep + dnew * z, dh_p + b * U + j, n);
         });
       });
       at::mm_out(d_reset_h, dx[t].narrow(1, cb, U), c_kernel_t);
@@ -387,28 +434,15 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
         });
       });
       through.addmm_(dx[t].narrow(1, 0, 2 * U), zr_kernel_t);
-    } else {  // SIMPLE
-      const scalar_t* yp = fresh.defined() ? fresh.data_ptr<scalar_t>() + t * B * U
-                                           : held_p + (t + 1) * B * U;
-      over_rows(B, U, [&](int64_t b) {
-        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
-          store(derivative<scalar_t>(s.act, load(dn_p + b * U + j, n), load(yp + b * U + j, n)),
-                dxt + b * U + j, n);
-        });
-      });
-      at::mm_out(through, dx[t], kernel_t);
+      add_through();
+      continue;
     }
-    // 3. dh_{t-1} = (the product's share) * recurrent mask + (GRU: dh_new * z) + the held share.
-    const scalar_t* zg = (s.kind == GRU || s.kind == GRU_BEFORE) ? gt : nullptr;
-    const int64_t zoff = s.kind == GRU ? zb : 0;
-    over_rows(B, U, [&](int64_t b) {
-      over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
-        V d = load(th_p + b * U + j, n);
-        if (rm_p) d = d * load(rm_p + b * U + j, n);
-        if (zg) d = d + load(dn_p + b * U + j, n) * load(zg + b * W + zoff + j, n);
-        store(d + load(dh_p + b * U + j, n), dh_p + b * U + j, n);
-      });
-    });
+    if (!rm_p) {
+      dh.addmm_(product_rows, kernel_t);
+    } else {
+      at::mm_out(through, product_rows, kernel_t);
+      add_through();
+    }
   }
 
   Tensor d_kernel, d_bias;
@@ -449,7 +483,8 @@ std::vector<Tensor> forward(int64_t kind, int64_t act, int64_t gate, bool torch_
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "kerasrnn_forward", [&] {
     out = forward_impl<scalar_t>(s, x, step_mask,
                                  recurrent_mask ? optional<Tensor>(recurrent_mask->contiguous()) : recurrent_mask,
-                                 kernel, recurrent_bias, h0, c0);
+                                 kernel, recurrent_bias ? optional<Tensor>(recurrent_bias->contiguous()) : recurrent_bias,
+                                 h0, c0);
   });
   return out;
 }
