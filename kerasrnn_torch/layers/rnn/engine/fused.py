@@ -16,6 +16,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from ...._dtypes import autocast_enabled
 from . import keras_outputs, native
 from .masks import MaskLayout
+from .record import RAN
 
 
 # Looked up once: `_VF.name` goes through a Python-level module __getattr__ on every access.
@@ -37,7 +38,6 @@ def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
     packed with `need_outputs=False`, `outputs` is None (the padded sequence
     is never assembled: only the final states are read).
     """
-    native.note("torch")
     args = (kind, inputs, states, flat_weights, activation, bidirectional, lengths, need_outputs)
     compiling = torch.compiler.is_compiling()
     autocast = compiling or any_autocast()      # else no autocast anywhere: nothing to ask per device
@@ -396,18 +396,22 @@ def run_unmasked(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fl
     With `need_states=False` the final states come back as an empty list
     (one reshape fewer per state: a visible share of a small call's time).
     """
+    reason = None
     if inputs.device.type == "cpu":
-        reason = native.torch_layout_serves(kind, inputs, flat_weights)
-        if reason is None:
-            native.note("cpu_kernel")
-            output, final_states = native.run_torch_layout(
-                kind, inputs, states, flat_weights, activation=activation, mask=None, go_backwards=go_backwards,
-                return_sequences=return_sequences)
-            return output, (final_states if need_states else [])
+        if kind in native.FUSED_KINDS:
+            reason = native.torch_layout_serves(kind, inputs, flat_weights)
+            if reason is None:
+                native.note("cpu_kernel")
+                output, final_states = native.run_torch_layout(
+                    kind, inputs, states, flat_weights, activation=activation, mask=None, go_backwards=go_backwards,
+                    return_sequences=return_sequences)
+                return output, (final_states if need_states else [])
+        else:
+            reason = native.TORCH_IS_FASTER.get(kind)
+    if not torch.compiler.is_compiling():
+        RAN.kernel, RAN.reason = "torch", reason
     sequence = inputs.flip(1) if go_backwards else inputs
     outputs, final = call_kernel(kind, sequence, states, flat_weights, activation=activation)
-    if inputs.device.type == "cpu":
-        native.note("torch", reason)
     if not need_states:
         return (outputs if return_sequences else final[0][0]), []
     final = [s.squeeze(0) for s in final]
@@ -446,27 +450,22 @@ def run_masked(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat
     `(1, batch, units)` layout. The kernel only reads them: they may be shared (`ZeroStates`).
     On the CPU, the package's kernel runs it where it serves (`native.torch_layout_serves`): any mask
     natively, no compaction, packing or segments."""
-    if inputs.device.type == "cpu" and not pack:
-        reason = native.torch_layout_serves(kind, inputs, flat_weights, masked=True)
-        if reason is None:
-            native.note("cpu_kernel")
-            return native.run_torch_layout(kind, inputs, states, flat_weights, activation=activation, mask=layout.mask,
-                                           go_backwards=go_backwards, return_sequences=return_sequences,
-                                           zero_output_for_mask=zero_output_for_mask)
-    else:
-        reason = "pack_on_cpu asks for PyTorch's packed kernel" if pack else None
-    result = _run_masked_on_torch(kind, inputs, states, flat_weights, activation=activation, layout=layout,
-                                  go_backwards=go_backwards, return_sequences=return_sequences,
-                                  zero_output_for_mask=zero_output_for_mask, need_cell_state=need_cell_state,
-                                  pack=pack)
-    native.note("torch", reason)
-    return result
-
-
-def _run_masked_on_torch(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat_weights: list[torch.Tensor],
-                         *, activation: str, layout: MaskLayout, go_backwards: bool, return_sequences: bool,
-                         zero_output_for_mask: bool = False, need_cell_state: bool = True, pack: bool = False):
-    """`run_masked` on PyTorch's kernel."""
+    reason = None
+    if inputs.device.type == "cpu":
+        if pack:
+            reason = "pack_on_cpu asks for PyTorch's packed kernel"
+        elif kind in native.FUSED_KINDS:
+            reason = native.torch_layout_serves(kind, inputs, flat_weights, masked=True)
+            if reason is None:
+                native.note("cpu_kernel")
+                return native.run_torch_layout(kind, inputs, states, flat_weights, activation=activation,
+                                               mask=layout.mask, go_backwards=go_backwards,
+                                               return_sequences=return_sequences,
+                                               zero_output_for_mask=zero_output_for_mask)
+        else:
+            reason = native.TORCH_IS_FASTER.get(kind)
+    if not torch.compiler.is_compiling():
+        RAN.kernel, RAN.reason = "torch", reason
     timesteps = inputs.shape[1]
     assert layout.mask is not None                              # a masked layout has its mask
     reading_mask = layout.mask.flip(1) if go_backwards else layout.mask

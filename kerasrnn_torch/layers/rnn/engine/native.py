@@ -36,6 +36,7 @@ _GATES = {"lstm": 4, "gru": 3, "gru_reset_before": 3, "simple_rnn": 1}
 # The fused path's kinds the kernel serves on the CPU, where it beats PyTorch's own CPU kernel (measured:
 # docs/benchmarks.md, "The CPU kernel"); the others keep PyTorch's kernel.
 FUSED_KINDS = frozenset({"gru"})
+TORCH_IS_FASTER = {kind: f"PyTorch's kernel is the faster for {kind} on the CPU" for kind in ("lstm", "simple_rnn")}
 
 
 def spec_supported(spec: LoopSpec | None) -> bool:
@@ -86,7 +87,8 @@ class _Native(torch.autograd.Function):
         ctx.codes, ctx.sequences = codes, sequences
         ctx.save_for_backward(x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, held, *saved)
         ctx.set_materialize_grads(False)
-        outputs = [held[1:].transpose(0, 1).contiguous()] if sequences else []
+        # A copy, never a view of `held` (callers write Keras's masked outputs into it in place).
+        outputs = [held[1:].transpose(0, 1).clone(memory_format=torch.contiguous_format)] if sequences else []
         outputs.append(held[-1].clone())
         if codes[0] == KIND_CODES["lstm"]:
             outputs.append(saved[1][-1].clone())
@@ -248,7 +250,7 @@ def torch_layout_serves(kind: str, inputs: torch.Tensor, flat_weights, masked: b
     row's used steps, which the kernel computes for every row at every step.
     """
     if kind not in FUSED_KINDS:
-        return f"PyTorch's kernel is the faster for {kind} on the CPU"
+        return TORCH_IS_FASTER.get(kind, f"the CPU kernel does not serve {kind}'s fused path")
     if masked and not (torch.is_grad_enabled() and (inputs.requires_grad or any(w.requires_grad
                                                                                  for w in flat_weights))):
         return "without gradients, PyTorch's kernel is the faster on a masked batch (it skips the masked steps)"

@@ -9,7 +9,7 @@ import threading
 
 import torch
 
-__all__ = ["last_run", "note"]
+__all__ = ["RAN", "last_run", "note"]
 
 
 class _Record(threading.local):
@@ -17,7 +17,8 @@ class _Record(threading.local):
     reason: str | None = None
 
 
-_record = _Record()
+# The record itself: hot paths set its two attributes directly (outside tracing), saving a call.
+RAN = _record = _Record()
 
 
 def note(kernel: str, reason: str | None = None) -> None:
