@@ -82,16 +82,18 @@ class _Native(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, codes, sequences, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0):
-        held, *saved = cpu_kernel.module().forward(*codes, x, step_mask, recurrent_mask, kernel, recurrent_bias,
-                                                   h0, c0)
+        keep = any(ctx.needs_input_grad)          # else no backward will come: the kernel keeps one step's buffers
+        held, *saved, c_last = cpu_kernel.module().forward(*codes, x, step_mask, recurrent_mask, kernel,
+                                                           recurrent_bias, h0, c0, keep)
         ctx.codes, ctx.sequences = codes, sequences
-        ctx.save_for_backward(x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, held, *saved)
+        if keep:
+            ctx.save_for_backward(x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, held, *saved)
         ctx.set_materialize_grads(False)
         # A copy, never a view of `held` (callers write Keras's masked outputs into it in place).
         outputs = [held[1:].transpose(0, 1).clone(memory_format=torch.contiguous_format)] if sequences else []
         outputs.append(held[-1].clone())
         if codes[0] == KIND_CODES["lstm"]:
-            outputs.append(saved[1][-1].clone())
+            outputs.append(c_last.clone())
         return tuple(outputs)
 
     @staticmethod

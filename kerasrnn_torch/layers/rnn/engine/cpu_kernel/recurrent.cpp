@@ -126,25 +126,30 @@ struct Spec {
 template <typename scalar_t>
 std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<Tensor>& step_mask,
                                  const optional<Tensor>& recurrent_mask, const Tensor& kernel,
-                                 const optional<Tensor>& recurrent_bias, const Tensor& h0, const optional<Tensor>& c0) {
+                                 const optional<Tensor>& recurrent_bias, const Tensor& h0, const optional<Tensor>& c0,
+                                 bool keep) {
   using V = Vec<scalar_t>;
   const int64_t T = x.size(0), B = x.size(1), W = x.size(2), G = s.gates(), U = W / G;
   auto opts = x.options();
+  // Without a backward to come (`keep` false), the per-step buffers hold one step (LSTM's c: two, in turn).
+  const int64_t TS = keep ? T : 1;
+  auto slot = [&](int64_t t) { return keep ? t : 0; };
+  auto c_slot = [&](int64_t t) { return keep ? t : t % 2; };
   Tensor held = at::empty({T + 1, B, U}, opts);
   held[0].copy_(h0);
-  Tensor gates = at::empty({T, B, W}, opts);       // every gate after its activation
+  Tensor gates = at::empty({TS, B, W}, opts);      // every gate after its activation
   Tensor cs, act_c, inner, reset_h, fresh;
   if (s.kind == LSTM) {
-    cs = at::empty({T + 1, B, U}, opts);
+    cs = at::empty({keep ? T + 1 : 2, B, U}, opts);
     cs[0].copy_(c0.value());
-    act_c = at::empty({T, B, U}, opts);
+    act_c = at::empty({TS, B, U}, opts);
   } else if (s.kind == GRU) {
-    inner = at::empty({T, B, W}, opts);            // h_in @ kernel + recurrent bias
+    inner = at::empty({TS, B, W}, opts);           // h_in @ kernel + recurrent bias
   } else if (s.kind == GRU_BEFORE) {
-    reset_h = at::empty({T, B, U}, opts);          // r * h_in
+    reset_h = at::empty({TS, B, U}, opts);         // r * h_in
   }
   const bool masked = step_mask.has_value();
-  if (s.kind == SIMPLE && masked) fresh = at::empty({T, B, U}, opts);   // each step's new h before the mask
+  if (s.kind == SIMPLE && masked) fresh = at::empty({TS, B, U}, opts);   // each step's new h before the mask
   const bool* mask_p = masked ? step_mask->data_ptr<bool>() : nullptr;
   const bool dropped = recurrent_mask.has_value();
   Tensor h_in = dropped ? at::empty({B, U}, opts) : Tensor();
@@ -170,13 +175,13 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
     const scalar_t* hp = held_p + t * B * U;
     scalar_t* hn = held_p + (t + 1) * B * U;
     const scalar_t* xt = x_p + t * B * W;
-    scalar_t* gt = gates_p + t * B * W;
+    scalar_t* gt = gates_p + slot(t) * B * W;
     if (s.kind == LSTM) {
       at::mm_out(z_buf, h_r, kernel);                // x_t is added in the gates' pass
       const scalar_t* zp = z_buf.data_ptr<scalar_t>();
-      const scalar_t* cp = cs.data_ptr<scalar_t>() + t * B * U;
-      scalar_t* cn = cs.data_ptr<scalar_t>() + (t + 1) * B * U;
-      scalar_t* ac = act_c.data_ptr<scalar_t>() + t * B * U;
+      const scalar_t* cp = cs.data_ptr<scalar_t>() + c_slot(t) * B * U;
+      scalar_t* cn = cs.data_ptr<scalar_t>() + c_slot(t + 1) * B * U;
+      scalar_t* ac = act_c.data_ptr<scalar_t>() + slot(t) * B * U;
       over_rows(B, W, [&](int64_t b) {
         const scalar_t* zrow = zp + b * W;
         const scalar_t* xrow = xt + b * W;
@@ -205,7 +210,7 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
     } else if (s.kind == GRU) {
       // The recurrent bias is added in the gates' pass (the candidate's part written back: the backward
       // reads it), which saves addmm's copy of the bias into its output at every step.
-      Tensor in_t = inner[t];
+      Tensor in_t = inner[slot(t)];
       at::mm_out(in_t, h_r, kernel);
       scalar_t* ip = in_t.data_ptr<scalar_t>();
       const scalar_t* bias_p = recurrent_bias.has_value() ? recurrent_bias->data_ptr<scalar_t>() : nullptr;
@@ -234,7 +239,7 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
       at::mm_out(z_buf, h_r, zr_kernel);
       const scalar_t* zp = z_buf.data_ptr<scalar_t>();
       const scalar_t* hrp = h_r.data_ptr<scalar_t>();
-      scalar_t* rhp = reset_h.data_ptr<scalar_t>() + t * B * U;
+      scalar_t* rhp = reset_h.data_ptr<scalar_t>() + slot(t) * B * U;
       over_rows(B, W, [&](int64_t b) {
         const scalar_t* xrow = xt + b * W;
         scalar_t* grow = gt + b * W;
@@ -245,7 +250,7 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
           store(r * load(hrp + b * U + j, n), rhp + b * U + j, n);
         });
       });
-      at::addmm_out(pre_c, x[t].narrow(1, 2 * U, U), reset_h[t], c_kernel);
+      at::addmm_out(pre_c, x[t].narrow(1, 2 * U, U), reset_h[slot(t)], c_kernel);
       const scalar_t* pp = pre_c.data_ptr<scalar_t>();
       over_rows(B, W, [&](int64_t b) {
         scalar_t* grow = gt + b * W;
@@ -260,7 +265,7 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
     } else {  // SIMPLE
       at::mm_out(z_buf, h_r, kernel);
       const scalar_t* zp = z_buf.data_ptr<scalar_t>();
-      scalar_t* fp = masked ? fresh.data_ptr<scalar_t>() + t * B * U : nullptr;
+      scalar_t* fp = masked ? fresh.data_ptr<scalar_t>() + slot(t) * B * U : nullptr;
       over_rows(B, W, [&](int64_t b) {
         const bool use = m == nullptr || m[b];
         over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
@@ -271,8 +276,9 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
       });
     }
   }
-  // held, then what the backward reads (undefined tensors where a kind has none).
-  return {held, gates, cs, act_c, inner, reset_h, fresh};
+  // held, what the backward reads (undefined tensors where a kind has none), then LSTM's final c.
+  Tensor c_last = s.kind == LSTM ? cs[c_slot(T)] : Tensor();
+  return {held, gates, cs, act_c, inner, reset_h, fresh, c_last};
 }
 
 // ----------------------------------------------------------------------------- backward
@@ -474,7 +480,7 @@ Spec make_spec(int64_t kind, int64_t act, int64_t gate, bool torch_order) {
 std::vector<Tensor> forward(int64_t kind, int64_t act, int64_t gate, bool torch_order, const Tensor& x,
                             const optional<Tensor>& step_mask, const optional<Tensor>& recurrent_mask,
                             const Tensor& kernel, const optional<Tensor>& recurrent_bias, const Tensor& h0,
-                            const optional<Tensor>& c0) {
+                            const optional<Tensor>& c0, bool keep) {
   Spec s = make_spec(kind, act, gate, torch_order);
   TORCH_CHECK(x.dim() == 3 && x.is_contiguous() && x.device().is_cpu(), "x must be a contiguous CPU (T, B, W) tensor");
   TORCH_CHECK(x.size(2) % s.gates() == 0, "x's width is not a multiple of the gates");
@@ -484,7 +490,7 @@ std::vector<Tensor> forward(int64_t kind, int64_t act, int64_t gate, bool torch_
     out = forward_impl<scalar_t>(s, x, step_mask,
                                  recurrent_mask ? optional<Tensor>(recurrent_mask->contiguous()) : recurrent_mask,
                                  kernel, recurrent_bias ? optional<Tensor>(recurrent_bias->contiguous()) : recurrent_bias,
-                                 h0, c0);
+                                 h0, c0, keep);
   });
   return out;
 }
