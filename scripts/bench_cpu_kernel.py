@@ -29,7 +29,8 @@ import kerasrnn_torch as kr
 from kerasrnn_torch.layers.rnn.engine import cpu_kernel, dispatch
 from kerasrnn_torch.layers.rnn.engine.record import last_run
 
-SIZES = {"mnist": (64, 28, 28, 64), "medium": (32, 100, 64, 256)}     # batch, timesteps, features, units
+# batch, timesteps, features, units ("tiny": for a smoke test)
+SIZES = {"mnist": (64, 28, 28, 64), "medium": (32, 100, 64, 256), "tiny": (3, 4, 2, 3)}
 
 
 def right_padded(batch, steps):
@@ -88,15 +89,37 @@ def time_variant(name, layer, x, mask, train, calls):
         return (time.process_time() - start) / calls * 1e3, ran
 
 
-def main():
+def main(argv=None):
+    """Print the table; returns {(size, configuration, mode): {variant: median ms}}."""
+    before = os.environ.get(cpu_kernel.ENV_SWITCH)
+    try:
+        return _run(argv)
+    finally:
+        if before is None:
+            os.environ.pop(cpu_kernel.ENV_SWITCH, None)
+        else:
+            os.environ[cpu_kernel.ENV_SWITCH] = before
+        cpu_kernel.forget()
+
+
+def _run(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="*", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--sizes", nargs="*", default=["mnist", "medium"], choices=list(SIZES))
     parser.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--calls", type=int, default=0, help="calls per round (0: about 0.2 s per round)")
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    threads = torch.get_num_threads()
     torch.set_num_threads(args.threads)
+    try:
+        return _table(args)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _table(args):
+    results = {}
     kernel_switch(True)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU capability "
           f"{torch.backends.cpu.get_cpu_capability()}; kernel: {cpu_kernel.unavailable_reason() or 'built'}")
@@ -123,9 +146,11 @@ def main():
                         ms, ran[name] = time_variant(name, layer, x, mask, train, calls)
                         times[name].append(ms)
                 med = {name: statistics.median(values) for name, values in times.items()}
+                results[size, config, "train" if train else "forward"] = med
                 print(f"| {size} | {config} | {'train' if train else 'forward'} | {med['kernel']:.2f} "
                       f"({ran['kernel']}) | {med['torch']:.2f} ({ran['torch']}) | {med['loop']:.2f} | "
                       f"{med['torch'] / med['kernel']:.2f} | {med['loop'] / med['kernel']:.2f} |", flush=True)
+    return results
 
 
 if __name__ == "__main__":
