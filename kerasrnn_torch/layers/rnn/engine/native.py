@@ -211,7 +211,7 @@ def _project(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None) -
     steps, batch, features = x.shape
     flat = x.reshape(steps * batch, features)
     out = torch.mm(flat, kernel) if bias is None else torch.addmm(bias, flat, kernel)
-    return out.view(steps, batch, -1)
+    return out.view(steps, batch, out.shape[-1])
 
 
 def _time_major(inputs: torch.Tensor, mask: torch.Tensor | None, go_backwards: bool):
