@@ -37,7 +37,8 @@ right-padded rows: LSTM with return_state=True, GRU's last output, against
 torch.nn's packed call), `--no-bias` (use_bias=False),
 `--loop-configs` (configurations only the loop runs: ours, ours with `handwritten_backward`, Keras 3),
 `--memory`, `--functional`,
-`--kernel-check`. Where "ours fused" is a layer left at `use_cudnn="auto"`, the
+`--kernel-check`, `--peers` (ours against Keras 3 on JAX and Flax, each in its own process:
+benchmarks/peers.py). Where "ours fused" is a layer left at `use_cudnn="auto"`, the
 table names the path it actually ran (`layer.last_path`).
 
 (`python -m kerasrnn_torch bench` runs the same code.)
@@ -70,6 +71,7 @@ from ..layers.rnn.lstm import LSTM  # noqa: E402
 from ..layers.rnn.simple_rnn import SimpleRNN  # noqa: E402
 from ..models.functional import Model  # noqa: E402
 from ..models.sequential import Sequential  # noqa: E402
+from . import peers  # noqa: E402
 
 SIZES = {  # name: (batch, timesteps, features, units); `--sizes all` runs these
     "mnist": (64, 28, 28, 64),
@@ -1131,6 +1133,7 @@ def build_parser(prog=None):
                         help="also time loop-only configurations (recurrent_dropout, relu, ...) against Keras 3")
     parser.add_argument("--functional", action="store_true",
                         help="also time kr.Model against a hand-written forward (the reference seq2seq)")
+    peers.add_arguments(parser)
     return parser
 
 
@@ -1152,6 +1155,8 @@ def write_markdown(report, path):
 
 def main(argv=None, prog=None):
     args = build_parser(prog).parse_args(argv)
+    if args.peers:   # its own processes, one per framework and round (benchmarks/peers.py)
+        return peers.run(args)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     cores = os.cpu_count()
