@@ -40,7 +40,8 @@ torch.nn's packed call), `--no-bias` (use_bias=False),
 `--memory`, `--functional`,
 `--kernel-check`, `--fit` (one epoch of `fit` on the seed's model: ours, Keras 3 and a hand-written
 torch.nn loop; and fit's per-batch cost over a hand-written loop on the same model; see
-`kerasrnn_torch.benchmarks.fit`). Where "ours fused" is a layer left at `use_cudnn="auto"`, the
+`kerasrnn_torch.benchmarks.fit`), `--peers` (ours against Keras 3 on JAX and Flax, each in its own
+process: benchmarks/peers.py). Where "ours fused" is a layer left at `use_cudnn="auto"`, the
 table names the path it actually ran (`layer.last_path`).
 
 (`python -m kerasrnn_torch bench` runs the same code.)
@@ -74,6 +75,7 @@ from ..layers.rnn.simple_rnn import SimpleRNN  # noqa: E402
 from ..models.functional import Model  # noqa: E402
 from ..models.sequential import Sequential  # noqa: E402
 from . import fit as fit_bench  # noqa: E402
+from . import peers  # noqa: E402
 
 SIZES = {  # name: (batch, timesteps, features, units); `--sizes all` runs these
     "mnist": (64, 28, 28, 64),
@@ -1150,6 +1152,7 @@ def build_parser(prog=None):
     parser.add_argument("--fit-clock", choices=tuple(fit_bench.CLOCKS), default="wall",
                         help="--fit's clock: wall (time.perf_counter) or cpu (the process's CPU time: steadier on a "
                              "machine other work shares, single-threaded)")
+    peers.add_arguments(parser)
     return parser
 
 
@@ -1211,6 +1214,8 @@ def write_markdown(report, path):
 
 def main(argv=None, prog=None):
     args = build_parser(prog).parse_args(argv)
+    if args.peers:   # its own processes, one per framework and round (benchmarks/peers.py)
+        return peers.run(args)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     cores = os.cpu_count()
