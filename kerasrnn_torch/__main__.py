@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 import kerasrnn_torch as kr
+from kerasrnn_torch.testing.agreement import plain_loop
 
 
 def say(text: str = "") -> None:
@@ -84,7 +85,7 @@ def compare_paths_timed(layer, x, mask, repeats: int):
         fused_result = flat_tensors(layer(x, mask=mask))
         fused_path = layer.last_path
         fused_ms = median_milliseconds(lambda: layer(x, mask=mask), repeats)
-        with kr.force_path("loop"):
+        with plain_loop():
             loop_result = flat_tensors(layer(x, mask=mask))
             loop_path = layer.last_path
             loop_ms = median_milliseconds(lambda: layer(x, mask=mask), repeats)
@@ -212,7 +213,7 @@ def run_case(case: Case, path: str, layer, x, mask, initial_state):
     """One call (two for stateful layers) on `path`; returns the result tensors and their gradients."""
     x = x.clone().requires_grad_(True)
     initial = [s.clone().requires_grad_(True) for s in initial_state] if initial_state else None
-    with kr.force_path(path):
+    with plain_loop() if path == "loop" else kr.force_path(path):
         if case.stateful:
             layer.reset_state()
             layer(x, mask=mask)

@@ -5,7 +5,8 @@
 #   2. which kernels the fused path ran, from the PyTorch profiler (aten::_cudnn_rnn and the cuDNN
 #      kernels), for every layer, with and without a right-padded mask;
 #   3. the benchmark matrix on CUDA (ours fused and loop vs torch.nn vs Keras 3), peak memory, and
-#      the seed's MNIST-rows epoch on the fused and the loop path.
+#      the seed's MNIST-rows epoch on the fused and the loop path;
+#   4. `fit` on the device: the seed's model trains through the fused path, cuDNN's kernel in the profile.
 # Everything it prints also lands in $OUT (or ./gpu_out), step by step, so a run cut short still
 # returns what it finished.
 #
@@ -51,3 +52,4 @@ step matrix 240 "$PYTHON" scripts/benchmark.py --device "$DEVICE" --sizes "$SIZE
     --memory --json "$OUT/matrix.json" --markdown "$OUT/matrix.md"
 step long_and_training 150 "$PYTHON" scripts/benchmark.py --device "$DEVICE" --sizes long --repeats "$REPEATS" \
     --no-keras --train-mnist "${SAMPLES[@]}" --json "$OUT/long.json" --markdown "$OUT/long.md"
+step fit 120 "$PYTHON" scripts/gpu_fit_check.py --device "$DEVICE" ${QUICK:+--samples 640 --epochs 1}

@@ -27,6 +27,7 @@ other processes on the machine are then competing for the cores.
     python scripts/benchmark.py --sizes all --json bench.json --plot bench.png
     python scripts/benchmark.py --skip-matrix --masks --decode --no-bias --loop-configs --markdown bench.md
     python scripts/benchmark.py --train-mnist        # the seed's one-epoch experiment
+    python scripts/benchmark.py --skip-matrix --fit --repeats 5 --threads 1
 
 Case families: the matrix (ours fused, ours loop, torch.nn, Keras 3; no mask and
 right-padded), `--masks` (right-padded, left-padded, holes, random: torch.nn has
@@ -37,7 +38,10 @@ right-padded rows: LSTM with return_state=True, GRU's last output, against
 torch.nn's packed call), `--no-bias` (use_bias=False),
 `--loop-configs` (configurations only the loop runs: ours, ours with `handwritten_backward`, Keras 3),
 `--memory`, `--functional`,
-`--kernel-check`. Where "ours fused" is a layer left at `use_cudnn="auto"`, the
+`--kernel-check`, `--fit` (one epoch of `fit` on the seed's model: ours, Keras 3 and a hand-written
+torch.nn loop; and fit's per-batch cost over a hand-written loop on the same model; see
+`kerasrnn_torch.benchmarks.fit`), `--peers` (ours against Keras 3 on JAX and Flax, each in its own
+process: benchmarks/peers.py). Where "ours fused" is a layer left at `use_cudnn="auto"`, the
 table names the path it actually ran (`layer.last_path`).
 
 (`python -m kerasrnn_torch bench` runs the same code.)
@@ -70,6 +74,8 @@ from ..layers.rnn.lstm import LSTM  # noqa: E402
 from ..layers.rnn.simple_rnn import SimpleRNN  # noqa: E402
 from ..models.functional import Model  # noqa: E402
 from ..models.sequential import Sequential  # noqa: E402
+from . import fit as fit_bench  # noqa: E402
+from . import peers  # noqa: E402
 
 SIZES = {  # name: (batch, timesteps, features, units); `--sizes all` runs these
     "mnist": (64, 28, 28, 64),
@@ -1131,7 +1137,61 @@ def build_parser(prog=None):
                         help="also time loop-only configurations (recurrent_dropout, relu, ...) against Keras 3")
     parser.add_argument("--functional", action="store_true",
                         help="also time kr.Model against a hand-written forward (the reference seq2seq)")
+    parser.add_argument("--fit", action="store_true",
+                        help="also time one epoch of fit on the seed's model (ours, Keras 3, a hand-written torch.nn "
+                             "loop) and fit's per-batch cost over a hand-written loop on the same model")
+    parser.add_argument("--fit-samples", type=at_least(1), default=4096, help="samples of --fit's epoch (4096)")
+    parser.add_argument("--fit-units", type=at_least(1), default=64, help="LSTM units of --fit's epoch (64)")
+    parser.add_argument("--fit-loop", action="store_true", help="with --fit, also the RNN(LSTMCell) models (slow)")
+    parser.add_argument("--fit-models", default="tiny,seed",
+                        type=comma_list("fit models", fit_bench.OVERHEAD_MODELS),
+                        help="models of --fit's overhead ratio, comma-separated of %s (default tiny,seed)"
+                             % ", ".join(fit_bench.OVERHEAD_MODELS))
+    parser.add_argument("--fit-batches", type=at_least(1), default=200,
+                        help="batches per round of --fit's overhead ratio (200)")
+    parser.add_argument("--fit-clock", choices=tuple(fit_bench.CLOCKS), default="wall",
+                        help="--fit's clock: wall (time.perf_counter) or cpu (the process's CPU time: steadier on a "
+                             "machine other work shares, single-threaded)")
+    peers.add_arguments(parser)
     return parser
+
+
+def run_fit(args, keras):
+    """`--fit`: one epoch of fit (seconds, median and IQR of the rounds) and the overhead ratios."""
+    times = fit_bench.epoch_times(args.fit_samples, args.fit_units, 64, args.repeats, args.fit_loop, keras,
+                                  args.fit_clock)
+    print(f"one epoch of fit, {args.fit_samples} samples of 28x28, LSTM({args.fit_units}) -> Dense(10), batch 64, "
+          f"median of {args.repeats} interleaved rounds ({args.fit_clock} clock)")
+    print("\n".join(fit_bench.epoch_lines(times)), flush=True)
+    epoch_rows = []
+    for name, samples in times.items():
+        median, iqr = summarize(samples)
+        epoch_rows.append({"model": name, "median_s": median, "iqr_s": iqr, "samples_s": samples})
+    overhead_rows = []
+    for model in args.fit_models:
+        result = fit_bench.overhead(model, args.fit_batches, args.repeats, args.fit_clock)
+        print(fit_bench.overhead_line(model, result), flush=True)
+        overhead_rows.append({"model": model, "loop_ms": result["loop"], "fit_ms": result["fit"],
+                              "ratio": result["ratio"]})
+    return epoch_rows, overhead_rows
+
+
+def fit_markdown_table(rows):
+    ours = {row["model"].split()[-1]: row["median_s"] for row in rows if row["model"].startswith("ours")}
+    lines = ["| model | seconds per epoch (median) | IQR | over ours (same path) |", "|---|---|---|---|"]
+    for row in rows:
+        mine = ours.get(row["model"].split()[-1], ours.get("fused"))
+        share = 100.0 * row["iqr_s"] / row["median_s"] if row["median_s"] else float("nan")
+        lines.append(f"| {row['model']} | {row['median_s']:.3f} | {share:.1f}% | "
+                     f"{ratio_text(row['median_s'], mine)} |")
+    return "\n".join(lines)
+
+
+def fit_overhead_markdown_table(rows):
+    lines = ["| model | hand-written loop (ms/batch) | model.fit (ms/batch) | fit / loop |", "|---|---|---|---|"]
+    lines += [f"| {row['model']} | {ms_text(row['loop_ms'])} | {ms_text(row['fit_ms'])} | {row['ratio']:.3f} |"
+              for row in rows]
+    return "\n".join(lines)
 
 
 def write_markdown(report, path):
@@ -1143,7 +1203,9 @@ def write_markdown(report, path):
                 ("last_state_rows", "Last states of right-padded rows", last_state_markdown_table),
                 ("loop_rows", "Loop-only configurations", loop_markdown_table),
                 ("memory_rows", "Peak memory, forward+backward", memory_markdown_table),
-                ("functional_rows", "kr.Model against a hand-written forward", functional_markdown_table)]
+                ("functional_rows", "kr.Model against a hand-written forward", functional_markdown_table),
+                ("fit_rows", "One epoch of fit", fit_markdown_table),
+                ("fit_overhead_rows", "fit's per-batch cost over a hand-written loop", fit_overhead_markdown_table)]
     parts = [f"> {warning}" for warning in report.get("warnings", [])]
     parts += [f"#### {title}\n\n{table(report[key])}" for key, title, table in sections if report.get(key)]
     with open(path, "w") as f:
@@ -1152,6 +1214,8 @@ def write_markdown(report, path):
 
 def main(argv=None, prog=None):
     args = build_parser(prog).parse_args(argv)
+    if args.peers:   # its own processes, one per framework and round (benchmarks/peers.py)
+        return peers.run(args)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     cores = os.cpu_count()
@@ -1189,6 +1253,8 @@ def main(argv=None, prog=None):
         report["memory_rows"] = run_memory(args)
     if args.functional:
         report["functional_rows"] = run_functional(args)
+    if args.fit:
+        report["fit_rows"], report["fit_overhead_rows"] = run_fit(args, keras)
     if args.train_mnist:
         report["train_mnist"] = train_mnist_rows(args)
 

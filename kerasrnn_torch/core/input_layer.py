@@ -191,8 +191,8 @@ def _checked_shape(shape, owner) -> tuple:
         raise ValueError(f"{owner}: `shape` must be a tuple of positive integers or None, got {shape!r}")
     shape = tuple(shape)
     for size in shape:
-        if size is not None and (isinstance(size, bool) or not isinstance(size, numbers.Integral) or size <= 0):
-            raise ValueError(f"{owner}: `shape` must hold positive integers or None (without the batch axis), "
+        if size is not None and (isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 0):
+            raise ValueError(f"{owner}: `shape` must hold non-negative integers or None (without the batch axis), "
                              f"got {shape!r}")
     return tuple(None if size is None else int(size) for size in shape)
 

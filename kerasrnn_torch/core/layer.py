@@ -27,6 +27,7 @@ from .._types import DeviceLike, InitializerLike, InputShape, ShapeLike
 from .._checks import add_note, describe, positive_int, shape_hint, shape_of, shape_text, weight_tensors
 from .symbolic import bind_arguments, build_shape, first_node, has_symbolic, output_shape_of, symbolic_call
 from .docstrings import document_constructor
+from .tracking import expanded_children, tracked
 
 _name_counters: defaultdict[str, itertools.count] = defaultdict(itertools.count)
 LayerT = TypeVar("LayerT", bound="Layer")
@@ -216,6 +217,30 @@ def _keras_build(build: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def _weightless_forward(cls: type) -> bool:
+    """Whether the `forward` `cls` inherits belongs to a layer without a `build` of its own (a weightless
+    built-in layer, built at construction), so nothing in it builds a subclass that adds one."""
+    for klass in cls.__mro__[1:]:
+        if "forward" in vars(klass):
+            own_build = getattr(klass, "build", None)
+            return own_build is Layer.build or bool(getattr(vars(klass)["forward"], "_builds_first", False))
+    return False
+
+
+def _building_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
+    """The inherited `forward` of a weightless layer, for a subclass that overrides `build`: as Keras's
+    `__call__`, the first call builds it (from its tensor arguments' shapes) before computing."""
+    forward = getattr(forward, "__wrapped__", forward) if getattr(forward, "_builds_first", False) else forward
+
+    @functools.wraps(forward)
+    def building(self: Layer, *args: Any, **kwargs: Any) -> Any:
+        if not self.built:
+            self._build_for_call(args, kwargs)
+        return forward(self, *args, **kwargs)
+    building._builds_first = True  # type: ignore[attr-defined]
+    return building
+
+
 def _renamed(error: Exception, message: str) -> Exception:
     """`error`'s type with `message` (the error itself, with `message` as a note, where the type cannot be made so)."""
     try:
@@ -284,6 +309,17 @@ def _auto_config(cls: type, args: tuple, kwargs: dict) -> dict[str, Any] | None:
     if not all(isinstance(leaf, _CONFIG_TYPES) for leaf in pytree.tree_leaves(config)):
         return None
     return config
+
+
+def _tracking_setattr(original: Callable[[Any, str, Any], None]) -> Callable[[Any, str, Any], None]:
+    """A Keras-style layer's attribute assignment: lists and dicts of layers are tracked (core/tracking.py),
+    then `original` (the class's inherited `__setattr__`) assigns."""
+    def __setattr__(self: nn.Module, name: str, value: Any) -> None:
+        if isinstance(value, (list, tuple, dict)) and not name.startswith("_"):
+            value = tracked(value, describe(self), name)
+        original(self, name, value)
+    __setattr__.tracks_sublayers = True  # type: ignore[attr-defined]
+    return __setattr__
 
 
 @contextlib.contextmanager
@@ -414,9 +450,13 @@ class Layer(nn.Module):
         call = _own_call_function(cls)
         cls.keras_style = call is not None
         if call is None:
+            if "build" in vars(cls) and "forward" not in vars(cls) and _weightless_forward(cls):
+                cls.forward = _building_forward(cls.forward)   # type: ignore[method-assign]
             return
         if "call" in vars(cls):
             cls.forward = _keras_forward(call)      # type: ignore[method-assign]
+        if not getattr(cls.__setattr__, "tracks_sublayers", False):
+            cls.__setattr__ = _tracking_setattr(cls.__setattr__)   # type: ignore[method-assign,assignment]
         build = vars(cls).get("build")
         if build is not None and not getattr(build, "_keras_build", False):
             cls.build = _keras_build(build)         # type: ignore[method-assign]
@@ -436,8 +476,9 @@ class Layer(nn.Module):
             dtype = dtype_from_policy(dtype, describe(self))
         self.factory_kwargs: dict[str, Any] = {"device": torch.device(device) if device is not None else None,
                                "dtype": dtype if dtype is not None else torch.get_default_dtype()}
-        # As Keras: a layer whose class keeps the default `build` has nothing to build; one that
-        # overrides it (a subclass of Masking, say) is built at its first call.
+        # As Keras: a layer whose class keeps the default `build` has nothing to build (weightless layers
+        # leave `built` to this rule); one that overrides it (a subclass of Masking or Activation, say)
+        # is built at its first call (see `_building_forward`).
         self.built = type(self).build is Layer.build
         self._regularized: list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = []
         self._constraints: list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = []
@@ -912,7 +953,7 @@ class Layer(nn.Module):
         sublayer's `weights` in the order they were assigned, each weight once."""
         own: list[torch.Tensor] = [p for p in self._parameters.values() if p is not None]
         weights = [p for p in own if p.requires_grad] + [p for p in own if not p.requires_grad]
-        for module in self.children():
+        for module in expanded_children(self):
             if isinstance(module, Layer):
                 weights.extend(module.weights)
             else:

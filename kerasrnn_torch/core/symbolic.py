@@ -386,6 +386,9 @@ def symbolic_call(layer, args, kwargs, record=True):
         raise TypeError(f"{owner} cannot be called with these arguments: {error}") from None
     rule = MaskRule.for_call(layer, arguments, call_parameters(layer))
     fixed_batch = _fixed_batch(inputs, owner)
+    check = getattr(layer, "check_symbolic_shapes", None)
+    if check is not None:       # a layer that needs sizes the probes would make up (a None channel axis) says so
+        check([t.shape for t in inputs])
     level, runs = _probe_at_lowest_level(layer, flat, spec, inputs, rule)
     (outputs_a, masks_a, out_spec), (outputs_b, masks_b, _) = runs
     node = Node(layer, flat, spec, inputs, [], out_spec, rule, next_call_index(layer) if record else -1)

@@ -32,6 +32,7 @@ from ..core import registry
 from ..core.input_layer import InputLayer
 from ..core.keras_arguments import require_key
 from ..core.layer import Layer, snake_case, unique_key
+from ..core.tracking import TrackedDict, TrackedList
 from ..models.functional import Model
 from ..models.functional_config import is_operation
 from ..models.sequential import Sequential
@@ -314,9 +315,20 @@ def sublayer_groups(module, owner) -> list[tuple[tuple[str, ...], nn.Module]]:
             else:
                 groups.append(((attribute,), value))
         return groups
-    # Weights kept in sublayers (MultiHeadAttention's query_dense, ...) sit under the attribute's name.
-    return [((name.lstrip("_"),), sublayer) for name, sublayer in module.named_children()
-            if isinstance(sublayer, Layer) and any(True for _ in sublayer.parameters())]
+    # Weights kept in sublayers (MultiHeadAttention's query_dense, ...) sit under the attribute's name; those
+    # of a user layer's list or dict of layers (core/tracking.py) under `<attribute>/<class key>`.
+    groups = []
+    for name, sublayer in module.named_children():
+        if isinstance(sublayer, (TrackedList, TrackedDict)):
+            keys: dict[str, int] = {}
+            items = sublayer.values() if isinstance(sublayer, TrackedDict) else sublayer
+            for item in items:
+                key = unique_key(snake_case(keras_class_of(item, owner)), keys)
+                if isinstance(item, Layer) and any(True for _ in item.parameters()):
+                    groups.append(((name.lstrip("_"), key), item))
+        elif isinstance(sublayer, Layer) and any(True for _ in sublayer.parameters()):
+            groups.append(((name.lstrip("_"),), sublayer))
+    return groups
 
 
 def child_group(group, name, path, owner, label):

@@ -39,7 +39,7 @@ from .. import _dtypes
 from .._checks import describe
 from .._types import PathLike
 from ..core import registry
-from ..core.input_layer import InputLayer
+from ..core.input_layer import InputLayer, input_layer_config
 from ..core.layer import Layer, snake_case, unique_key
 from ..layers.core.lambda_layer import Lambda
 from ..models.functional import Model
@@ -151,8 +151,7 @@ def keras_model_config(module) -> dict:
         shape, dtype = _sequential_input(module)
         batch_shape = [None, *shape]
         input_layer = {"module": "keras.layers", "class_name": "InputLayer",
-                       "config": {"batch_shape": batch_shape, "dtype": dtype, "sparse": False,
-                                  "name": _input_name(config["layers"])},
+                       "config": input_layer_config(batch_shape, dtype, _input_name(config["layers"])),
                        "registered_name": None}
         config = {**config, "layers": [input_layer, *config["layers"]], "build_input_shape": batch_shape}
     return {"module": "keras", "class_name": "Sequential", "config": config, "registered_name": None,
@@ -283,7 +282,8 @@ def _configured_sublayers(layer):
     return [item for item in sublayer_groups(layer, describe(layer)) if isinstance(item[1], Layer)]
 
 
-def _sequential_input(model) -> tuple[list, str]:
+def _sequential_input(model) -> tuple[list, torch.dtype]:
+    """The input shape (no batch axis) and dtype a Sequential without an `Input` writes in its `InputLayer`."""
     known = model._known_input()
     if known is None or not model.built:
         raise ValueError(f"{describe(model)} cannot be saved as a Keras model before its input is known: expected "
@@ -292,7 +292,8 @@ def _sequential_input(model) -> tuple[list, str]:
     shape, dtype = known
     if dtype is None:
         dtype = example_input(model, [1 for _ in shape]).dtype
-    return [None if size is None else int(size) for size in shape], _dtype_name(dtype, describe(model))
+    _dtype_name(dtype, describe(model))       # a dtype with no Keras name is refused here, naming the model
+    return [None if size is None else int(size) for size in shape], dtype
 
 
 def _input_name(layer_entries) -> str:

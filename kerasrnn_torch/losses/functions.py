@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import shape_text
-from .reduction import EPSILON, squeeze_or_expand_to_same_rank
+from .reduction import EPSILON, set_output_mask, squeeze_or_expand_to_same_rank
 
 
 def _pair(y_true: torch.Tensor, y_pred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -155,9 +155,37 @@ def categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_lo
     return -torch.sum(y_true * log_prob, dim=axis)
 
 
+def _sum(values: torch.Tensor, axis: int | tuple[int, ...] | list[int] | None) -> torch.Tensor:
+    return values.sum() if axis is None else values.sum(dim=tuple(axis) if isinstance(axis, list) else axis)
+
+
+def dice(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int | tuple[int, ...] | None = None) -> torch.Tensor:
+    """1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + 1e-7), summed over `axis` (None: over
+    everything, one value for the batch), as `keras.losses.dice`."""
+    y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    overlap = _sum(y_true * y_pred, axis)
+    return 1.0 - 2.0 * overlap / (_sum(y_true, axis) + _sum(y_pred, axis) + EPSILON)
+
+
+def tversky(y_true: torch.Tensor, y_pred: torch.Tensor, alpha: float = 0.5, beta: float = 0.5,
+            axis: int | tuple[int, ...] | None = None) -> torch.Tensor:
+    """1 - TP / (TP + alpha * FP + beta * FN + 1e-7) with soft counts summed over `axis` (None: over
+    everything), as `keras.losses.tversky` (alpha = beta = 0.5 gives the Dice loss)."""
+    y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    overlap = _sum(y_true * y_pred, axis)
+    false_positive = _sum((1.0 - y_pred) * y_true, axis)
+    false_negative = _sum(y_pred * (1.0 - y_true), axis)
+    return 1.0 - overlap / (overlap + false_positive * alpha + false_negative * beta + EPSILON)
+
+
 def sparse_categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False,
-                                    axis: int = -1) -> torch.Tensor:
-    """Crossentropy against integer class ids (shape of y_pred without `axis`, or with a size-1 axis there)."""
+                                    ignore_class: int | None = None, axis: int = -1) -> torch.Tensor:
+    """Crossentropy against integer class ids (shape of y_pred without `axis`, or with a size-1 axis there).
+
+    With `ignore_class`, the entries whose target is that id give 0, and the result carries them as an output
+    mask (`output_mask(result)`) that a `Loss` folds into its reduction, as Keras does: a mean runs over the
+    other entries only.
+    """
     target = torch.as_tensor(y_true, device=y_pred.device)
     if target.dim() == y_pred.dim() and target.shape[axis] == 1:
         target = target.squeeze(axis)
@@ -166,6 +194,10 @@ def sparse_categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, 
     if list(target.shape) != expected:
         raise ValueError(f"sparse_categorical_crossentropy expects class ids of shape {shape_text(expected)} "
                          f"for predictions of shape {shape_text(y_pred.shape)}; got {shape_text(target.shape)}")
+    valid = None
+    if ignore_class is not None:
+        valid = target != ignore_class
+        target = torch.where(valid, target, torch.zeros_like(target))
     target = target.long()
     class_axis = axis % y_pred.dim()
     output = y_pred.movedim(class_axis, 1) if class_axis != 1 and y_pred.dim() > 1 else y_pred
@@ -176,4 +208,44 @@ def sparse_categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, 
     else:
         output = output / torch.sum(output, dim=1, keepdim=True)
         result = F.nll_loss(torch.log(torch.clamp(output, EPSILON, 1.0 - EPSILON)), target, reduction="none")
-    return result.squeeze(0) if y_pred.dim() == 1 else result
+    result = result.squeeze(0) if y_pred.dim() == 1 else result
+    if valid is not None:
+        result = torch.where(valid, result, torch.zeros((), dtype=result.dtype, device=result.device))
+        set_output_mask(result, valid)
+    return result
+
+
+def binary_focal_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, apply_class_balancing: bool = False,
+                              alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                              label_smoothing: float = 0.0, axis: int = -1) -> torch.Tensor:
+    """Binary crossentropy scaled by (1 - p_t)^gamma (p_t: the probability given to the true label), meaned
+    over `axis`; with `apply_class_balancing`, also by alpha for positives and 1 - alpha for negatives."""
+    y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    _same_shape("binary_focal_crossentropy", y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        y_pred = torch.sigmoid(y_pred)
+    bce = F.binary_cross_entropy(torch.clamp(y_pred, EPSILON, 1.0 - EPSILON), y_true, reduction="none")
+    p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
+    focal = torch.pow(1.0 - p_t, gamma) * bce
+    if apply_class_balancing:
+        focal = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * focal
+    return focal.mean(dim=axis)
+
+
+def categorical_focal_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, alpha: float = 0.25,
+                                   gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
+                                   axis: int = -1) -> torch.Tensor:
+    """Categorical crossentropy with each class's term scaled by alpha * (1 - p)^gamma, summed over `axis`
+    (probabilities renormalized and clipped to [1e-7, 1 - 1e-7] as Keras does)."""
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise ValueError(f"categorical_focal_crossentropy: axis must be an int; got {axis!r}")
+    y_true = torch.as_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    _same_shape("categorical_focal_crossentropy", y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    if from_logits:
+        y_pred = torch.softmax(y_pred, dim=axis)
+    output = torch.clamp(y_pred / torch.sum(y_pred, dim=axis, keepdim=True), EPSILON, 1.0 - EPSILON)
+    return torch.sum(alpha * torch.pow(1.0 - output, gamma) * (-y_true * torch.log(output)), dim=axis)

@@ -8,7 +8,8 @@ from typing import Any
 import torch
 
 from . import functions
-from .reduction import check_reduction, reduce_weighted_values, squeeze_or_expand_to_same_rank
+from .reduction import (check_reduction, combine_masks, output_mask, reduce_weighted_values,
+                        squeeze_or_expand_to_same_rank)
 
 
 def _snake(name: str) -> str:
@@ -47,6 +48,8 @@ class Loss:
         if not y_pred.is_floating_point():
             y_pred = y_pred.float()
         values = self.call(torch.as_tensor(y_true, device=y_pred.device), y_pred)
+        # A function may mask entries of its result (sparse_categorical_crossentropy's ignore_class).
+        mask = combine_masks(mask, output_mask(values))
         return reduce_weighted_values(values, sample_weight, mask, self.reduction)
 
     def call(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
@@ -321,17 +324,105 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
     Args:
         from_logits: whether predictions are logits (default False).
-        axis: the class axis (default -1).
+        ignore_class: a class id whose entries count for nothing (default None):
+            they give 0 and are left out of the reduction's mean, as Keras leaves
+            them out (for example the padding id of a sequence's targets).
         reduction, name: as `Loss` (name "sparse_categorical_crossentropy").
-
-    Keras's `ignore_class` is not supported.
+        axis: the class axis (default -1).
 
     >>> round(float(SparseCategoricalCrossentropy()(torch.tensor([1]), torch.tensor([[0.5, 0.5]]))), 4)
     0.6931
+    >>> loss = SparseCategoricalCrossentropy(ignore_class=-1)
+    >>> round(float(loss(torch.tensor([1, -1]), torch.tensor([[0.5, 0.5], [0.9, 0.1]]))), 4)
+    0.6931
     """
 
-    def __init__(self, from_logits: bool = False, axis: int = -1, reduction: str | None = "sum_over_batch_size",
+    def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
+                 reduction: str | None = "sum_over_batch_size", axis: int = -1,
                  name: str = "sparse_categorical_crossentropy") -> None:
         super().__init__(functions.sparse_categorical_crossentropy, reduction=reduction, name=name,
-                         from_logits=from_logits, axis=axis)
+                         from_logits=from_logits, ignore_class=ignore_class, axis=axis)
         self.from_logits = from_logits
+        self.ignore_class = ignore_class
+
+
+class BinaryFocalCrossentropy(LossFunctionWrapper):
+    """Binary crossentropy down-weighting easy examples, as `keras.losses.BinaryFocalCrossentropy`.
+
+    Args:
+        apply_class_balancing: weigh positives by alpha, negatives by 1 - alpha (default False).
+        alpha: the positives' weight with class balancing (default 0.25).
+        gamma: the focusing exponent of (1 - p_t) (default 2.0; 0 gives the plain crossentropy).
+        from_logits: whether predictions are logits (default False).
+        label_smoothing: targets pulled toward 0.5 by this fraction (default 0).
+        axis: the axis meaned over (default -1).
+        reduction, name: as `Loss` (name "binary_focal_crossentropy").
+
+    >>> round(float(BinaryFocalCrossentropy()(torch.tensor([[1.]]), torch.tensor([[0.5]]))), 4)
+    0.1733
+    """
+
+    def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0,
+                 from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str | None = "sum_over_batch_size", name: str = "binary_focal_crossentropy") -> None:
+        super().__init__(functions.binary_focal_crossentropy, reduction=reduction, name=name,
+                         apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.from_logits = from_logits
+
+
+class CategoricalFocalCrossentropy(LossFunctionWrapper):
+    """Categorical crossentropy down-weighting easy examples, as `keras.losses.CategoricalFocalCrossentropy`.
+
+    Args:
+        alpha: the weight of every class's term (default 0.25).
+        gamma: the focusing exponent of (1 - p) (default 2.0).
+        from_logits: whether predictions are logits (default False).
+        label_smoothing: targets smoothed toward uniform by this fraction (default 0).
+        axis: the class axis (default -1).
+        reduction, name: as `Loss` (name "categorical_focal_crossentropy").
+
+    >>> round(float(CategoricalFocalCrossentropy()(torch.tensor([[0., 1.]]), torch.tensor([[0.5, 0.5]]))), 4)
+    0.0433
+    """
+
+    def __init__(self, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                 label_smoothing: float = 0.0, axis: int = -1, reduction: str | None = "sum_over_batch_size",
+                 name: str = "categorical_focal_crossentropy") -> None:
+        super().__init__(functions.categorical_focal_crossentropy, reduction=reduction, name=name, alpha=alpha,
+                         gamma=gamma, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.from_logits = from_logits
+
+
+class Dice(LossFunctionWrapper):
+    """The Dice loss, as `keras.losses.Dice`.
+
+    Args:
+        reduction, name: as `Loss` (name "dice").
+        axis: the axes summed over (default None: everything, one value for the batch).
+
+    >>> round(float(Dice()(torch.tensor([[1., 0.]]), torch.tensor([[0.5, 0.5]]))), 4)
+    0.5
+    """
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "dice",
+                 axis: int | tuple[int, ...] | None = None) -> None:
+        super().__init__(functions.dice, reduction=reduction, name=name, axis=axis)
+
+
+class Tversky(LossFunctionWrapper):
+    """The Tversky loss, as `keras.losses.Tversky`.
+
+    Args:
+        alpha: the weight of the (soft) false positives (default 0.5).
+        beta: the weight of the (soft) false negatives (default 0.5).
+        reduction, name: as `Loss` (name "tversky").
+        axis: the axes summed over (default None: everything, one value for the batch).
+
+    >>> round(float(Tversky(alpha=0.2, beta=0.8)(torch.tensor([[1., 0.]]), torch.tensor([[0.5, 0.5]]))), 4)
+    0.5
+    """
+
+    def __init__(self, alpha: float = 0.5, beta: float = 0.5, reduction: str | None = "sum_over_batch_size",
+                 name: str = "tversky", axis: int | tuple[int, ...] | None = None) -> None:
+        super().__init__(functions.tversky, reduction=reduction, name=name, alpha=alpha, beta=beta, axis=axis)

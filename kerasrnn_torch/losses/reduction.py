@@ -8,6 +8,29 @@ EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
 
+# Where a loss function leaves the mask of its result (Keras's torch backend uses the same attribute name).
+_MASK_ATTRIBUTE = "_keras_mask"
+
+
+def set_output_mask(values: torch.Tensor, mask: torch.Tensor) -> None:
+    """Attach `mask` (True: the entry counts) to a loss function's per-sample `values`."""
+    setattr(values, _MASK_ATTRIBUTE, mask)
+
+
+def output_mask(values: torch.Tensor) -> torch.Tensor | None:
+    """The mask a loss function attached to its result (`set_output_mask`), or None."""
+    return getattr(values, _MASK_ATTRIBUTE, None)
+
+
+def combine_masks(first: torch.Tensor | None, second: torch.Tensor | None) -> torch.Tensor | None:
+    """Both masks and-ed (either alone when the other is None)."""
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return first.bool() & second.bool()
+
+
 def check_reduction(reduction: str | None) -> str | None:
     """`reduction` when Keras knows it; a ValueError naming the allowed values otherwise."""
     if reduction not in REDUCTIONS:

@@ -17,13 +17,33 @@ from .classes import (Accuracy, BinaryAccuracy, BinaryCrossentropy, CategoricalA
                       MeanAbsolutePercentageError, MeanSquaredError, MeanSquaredLogarithmicError, Poisson,
                       RootMeanSquaredError, SparseCategoricalAccuracy, SparseCategoricalCrossentropy,
                       SparseTopKCategoricalAccuracy, SquaredHinge, TopKCategoricalAccuracy)
+from .confusion_metrics import (AUC, FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall,
+                                RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
+                                TrueNegatives, TruePositives)
+from .iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from .metric import Mean, MeanMetricWrapper, Metric, Sum
+from .score_metrics import (ConcordanceCorrelation, CosineSimilarity, F1Score, FBetaScore, PearsonCorrelation,
+                            R2Score, concordance_correlation, cosine_similarity, pearson_correlation)
 
 _CLASSES: dict[str, type[Metric]] = {cls.__name__: cls for cls in (
     Mean, Sum, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
     SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, LogCoshError, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge,
-    BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, RootMeanSquaredError)}
+    BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, RootMeanSquaredError,
+    AUC, Precision, Recall, TruePositives, FalsePositives, TrueNegatives, FalseNegatives, CosineSimilarity,
+    R2Score, FBetaScore, F1Score, SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall,
+    RecallAtPrecision, PearsonCorrelation, ConcordanceCorrelation, IoU, BinaryIoU, MeanIoU, OneHotIoU,
+    OneHotMeanIoU)}
+# Keras's snake-case names of the classes with no function of that name ("auc", "precision", ...).
+_SNAKE: dict[str, type[Metric]] = {"auc": AUC, "precision": Precision, "recall": Recall,
+                                   "true_positives": TruePositives, "false_positives": FalsePositives,
+                                   "true_negatives": TrueNegatives, "false_negatives": FalseNegatives,
+                                   "root_mean_squared_error": RootMeanSquaredError, "r2_score": R2Score,
+                                   "f1_score": F1Score, "f_beta_score": FBetaScore,
+                                   # Keras's metric of this name is the similarity, not the loss's negative.
+                                   "cosine_similarity": CosineSimilarity,
+                                   "pearson_correlation": PearsonCorrelation,
+                                   "concordance_correlation": ConcordanceCorrelation}
 _FUNCTIONS = {fn.__name__: fn for fn in (accuracy, binary_accuracy, categorical_accuracy,
                                          sparse_categorical_accuracy, top_k_categorical_accuracy,
                                          sparse_top_k_categorical_accuracy)}
@@ -31,7 +51,7 @@ _FUNCTIONS = {fn.__name__: fn for fn in (accuracy, binary_accuracy, categorical_
 
 def names() -> list[str]:
     """Every name `get` knows: the metric classes, the accuracy functions, and the loss names."""
-    return sorted({*_CLASSES, *_FUNCTIONS, *losses.names()})
+    return sorted({*_CLASSES, *_SNAKE, *_FUNCTIONS, *losses.names()})
 
 
 def get(identifier: Any) -> Metric:
@@ -52,6 +72,8 @@ def get(identifier: Any) -> Metric:
     if isinstance(identifier, str):
         if identifier in _CLASSES:
             metric = _CLASSES[identifier]()
+        elif identifier in _SNAKE:
+            metric = _SNAKE[identifier]()
         elif identifier in _FUNCTIONS:
             metric = MeanMetricWrapper(_FUNCTIONS[identifier])
         elif identifier.lower() in ("accuracy", "acc"):
@@ -75,5 +97,10 @@ __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccu
            "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
            "RootMeanSquaredError", "LogCoshError", "KLDivergence", "Poisson", "Hinge", "SquaredHinge",
            "CategoricalHinge", "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+           "CosineSimilarity", "R2Score", "FBetaScore", "F1Score", "cosine_similarity", "PearsonCorrelation",
+           "ConcordanceCorrelation", "pearson_correlation", "concordance_correlation", "IoU", "BinaryIoU",
+           "MeanIoU", "OneHotIoU", "OneHotMeanIoU",
+           "SensitivityAtSpecificity", "SpecificityAtSensitivity", "PrecisionAtRecall", "RecallAtPrecision",
+           "AUC", "Precision", "Recall", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
            "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
            "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "get", "names"]

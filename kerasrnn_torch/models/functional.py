@@ -157,6 +157,11 @@ class Model(Trainer, Layer):
             self.trainable = False
 
     # ------------------------------------------------------------- structure
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "layers":            # a list of layers would otherwise become a tracked submodule
+            Model.layers.fset(self, value)  # type: ignore[attr-defined]
+        super().__setattr__(name, value)
+
     @property
     def layers(self) -> list:
         """The layers in Keras's order (inputs first, then by depth): the order of `get_weights()`; a subclassed

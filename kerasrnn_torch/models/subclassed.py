@@ -17,6 +17,7 @@ from torch import nn
 
 from .._checks import describe
 from ..core.layer import Layer, snake_case, unique_name
+from ..core.tracking import expanded_children
 
 # Keras's training hooks a subclass may override; `fit` here runs its own step and would ignore them.
 _TRAINING_HOOKS = ("train_step", "test_step", "predict_step", "compute_loss")
@@ -49,7 +50,7 @@ def init_subclassed(model: Any, name: str | None, kwargs: dict[str, Any]) -> Non
 
 def subclassed_layers(model: Layer) -> list[nn.Module]:
     """Keras's `model.layers` of a subclassed model: the layers assigned to it, in assignment order."""
-    return [module for module in model.children() if isinstance(module, nn.Module)]
+    return expanded_children(model)
 
 
 def subclassed_config(model: Layer) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
+import numpy as np
+import torch
 from torch import nn
 
 from .. import activations, constraints, initializers, optimizers, regularizers
@@ -180,10 +182,15 @@ def serialize_keras_object(obj: Any) -> Any:
 
     Layers and models (`{"module", "class_name", "config", "registered_name"}`), initializers, regularizers,
     constraints, optimizers, activation functions (Keras's `{"class_name": "function", ...}`), registered user
-    functions; plain values, lists and dictionaries of them as they are (tuples as lists).
+    functions, tensors and NumPy arrays (Keras's `{"class_name": "__tensor__" / "__numpy__", ...}`); plain
+    values, lists and dictionaries of them as they are (tuples as lists).
     """
     if isinstance(obj, _PLAIN):
         return obj
+    if isinstance(obj, (torch.Tensor, np.ndarray)):
+        kind = "__tensor__" if isinstance(obj, torch.Tensor) else "__numpy__"
+        values = obj.detach().cpu().numpy() if isinstance(obj, torch.Tensor) else obj
+        return {"class_name": kind, "config": {"value": values.tolist(), "dtype": str(values.dtype)}}
     if isinstance(obj, (list, tuple)):
         return [serialize_keras_object(item) for item in obj]
     if isinstance(obj, dict):
@@ -244,6 +251,10 @@ def _deserialize(config: Any) -> Any:
     if "class_name" not in config:
         return {key: _deserialize(value) for key, value in config.items()}
     class_name, module = config.get("class_name"), config.get("module")
+    if class_name in ("__tensor__", "__numpy__"):
+        inner = config.get("config") or {}
+        values = np.asarray(inner.get("value"), dtype=inner.get("dtype"))
+        return torch.as_tensor(values) if class_name == "__tensor__" else values
     if class_name == "function":
         name = config.get("config")
         found = registry.custom_object(name) if isinstance(name, str) else None

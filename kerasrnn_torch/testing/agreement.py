@@ -1,6 +1,8 @@
 """`assert_paths_agree` and `paths_report`: a user's whole model on the fused kernel and on the cell loop."""
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +11,7 @@ from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
 from ..core.layer import Layer
+from ..layers.rnn.engine import cpu_kernel
 from ..layers.rnn.engine.dispatch import force_path
 from .differences import Difference, difference, map_tensors, named_tensors
 from .recording import Recorder, Recording
@@ -57,6 +60,14 @@ def _build(model, inputs, call_kwargs):
         model(*inputs, **call_kwargs)
 
 
+@contextlib.contextmanager
+def plain_loop() -> Iterator[None]:
+    """The reference run: every recurrent layer on the cell loop in Python, the package's CPU kernel set
+    aside (on the CPU it serves the loop of built-in cells, and GRU's fused path, where it applies)."""
+    with force_path("loop"), cpu_kernel.set_aside():
+        yield
+
+
 def _fresh_leaves(value):
     """Floating-point tensors copied as leaves that want gradients (the model's inputs), the rest as given."""
     return map_tensors(lambda t: t.detach().clone().requires_grad_(True) if t.is_floating_point() else t, value)
@@ -64,7 +75,7 @@ def _fresh_leaves(value):
 
 def _run(model, inputs, call_kwargs, fused: bool) -> _Run:
     inputs, call_kwargs = _fresh_leaves(inputs), _fresh_leaves(call_kwargs)
-    context = fused_where_possible(model) if fused else force_path("loop")
+    context = fused_where_possible(model) if fused else plain_loop()
     with forked_random_state():
         with context, Recorder(model) as recording:
             result = model(*inputs, **call_kwargs)

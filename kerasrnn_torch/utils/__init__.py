@@ -9,6 +9,7 @@ not do: it raises, saying where to put the file instead.
 """
 from __future__ import annotations
 
+import importlib
 import random
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -16,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["TimeseriesDataset", "get_file", "normalize", "pad_sequences", "set_random_seed", "split_dataset",
-           "timeseries_dataset_from_array", "to_categorical"]
+__all__ = ["TimeseriesDataset", "get_file", "normalize", "pad_sequences", "plot_attention_scores", "set_random_seed",
+           "split_dataset", "timeseries_dataset_from_array", "to_categorical"]
 
 
 def set_random_seed(seed: int) -> None:
@@ -288,3 +289,29 @@ def get_file(fname: str | None = None, origin: str | None = None, *args: Any, **
     raise RuntimeError(f"kr.utils.get_file cannot fetch {origin or fname!r}: kerasrnn_torch does not download "
                        "files (there may be no network where it runs). Download the file beforehand (for example "
                        "with keras.utils.get_file or curl) and use its local path instead")
+
+
+def plot_attention_scores(scores: Any, samples: int | Sequence[int] | None = None,
+                          heads: int | Sequence[int] | None = None, query_labels: Sequence[str] | None = None,
+                          key_labels: Sequence[str] | None = None, cmap: str = "viridis", colorbar: bool = True,
+                          ax: Any = None) -> Any:
+    """Heat maps of attention scores with matplotlib (the `plot` extra: `pip install kerasrnn_torch[plot]`).
+
+    Args:
+        scores: what `Attention`/`AdditiveAttention` (`(batch, query_steps, key_steps)`) or
+            `MultiHeadAttention` (`(batch, heads, query_steps, key_steps)`) return with
+            `return_attention_scores=True` (a tensor or array; the `(outputs, scores)` pair also
+            does), or a single `(query_steps, key_steps)` map.
+        samples: the sample index or indices to draw (default: all), one row of panels each.
+        heads: the head index or indices to draw (default: all), one column each.
+        query_labels, key_labels: tick labels for the query steps (rows) and key steps (columns).
+        cmap: the matplotlib colormap; every panel shares one color scale.
+        colorbar: draw a colorbar (default True).
+        ax: a matplotlib Axes, or a list/array of them (one per panel, row by row), to draw on.
+
+    Returns the matplotlib Figure. Raises ImportError (saying what to install) without matplotlib.
+    """
+    # kerasrnn_torch.utils.attention_plot imports matplotlib: loaded only when a plot is asked for.
+    module = importlib.import_module(f"{__name__}.attention_plot")
+    return module.plot_attention_scores(scores, samples=samples, heads=heads, query_labels=query_labels,
+                                        key_labels=key_labels, cmap=cmap, colorbar=colorbar, ax=ax)

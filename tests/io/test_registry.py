@@ -30,8 +30,10 @@ EXPECTED_PUBLIC_NAMES = {
     "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
     "Identity", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling2D",
     "GlobalAveragePooling3D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "ZeroPadding1D", "Cropping1D",
-    "UpSampling1D", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "UnitNormalization",
-    "GroupNormalization",
+    "UpSampling1D", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "UnitNormalization",
+    "GroupNormalization", "Conv3DTranspose", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D",
+    "SeparableConv2D", "AveragePooling3D", "ZeroPadding2D", "ZeroPadding3D", "Cropping2D", "Cropping3D",
+    "UpSampling2D", "UpSampling3D",
     # Keras's namespaces.
     "layers", "models", "saving", "utils"}
 

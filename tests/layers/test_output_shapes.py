@@ -52,7 +52,8 @@ def test_compute_output_shape_leaves_no_node_behind():
 
 
 def test_a_shape_that_does_not_fit_names_the_layer():
-    with pytest.raises(ValueError, match="Dense 'fixed' was built for 3 input features"):
+    with pytest.raises(ValueError, match="Dense 'fixed': input of shape .* is incompatible with the layer, "
+                                         "which was built for 3 input features"):
         kr.Dense(2, input_dim=3, name="fixed").compute_output_shape((None, 4))
     with pytest.raises(ValueError, match="takes a shape with the batch axis first"):
         kr.Dense(2).compute_output_shape("wide")

@@ -347,8 +347,8 @@ def test_symbolic_tensors_record_arithmetic_and_refuse_truth_values():
         list(x)
 
 
-@pytest.mark.parametrize("shape, message", [((0, 3), "positive integers or None"), (("a",), "positive integers"),
-                                            (None, "`shape` is required")])
+@pytest.mark.parametrize("shape, message", [((-1, 3), "non-negative integers or None"),
+                                            (("a",), "non-negative integers"), (None, "`shape` is required")])
 def test_input_shape_is_validated(shape, message):
     with pytest.raises(ValueError, match=message):
         kr.Input(shape=shape)

@@ -3,7 +3,7 @@
 `Functional(...)` is `kr.Model(...)` (kr's functional model class); Keras's private
 `run_class_serialization_test` is its essence here: `from_config(get_config())` gives the same
 configuration again. NumPy inputs are passed as Keras's tests pass them. Cases left out are listed, with
-their reasons, in tests/keras_ported_left_out_models.md.
+their reasons, in tests/keras_ported_left_out.md.
 """
 import os
 import warnings

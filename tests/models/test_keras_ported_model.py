@@ -2,7 +2,7 @@
 
 `Functional` is `kr.Model` built from inputs and outputs (`model.is_functional`); fit-based cases run
 kr's compile/fit with Keras's arguments and compare the history keys Keras gives. Cases left out are
-listed, with their reasons, in tests/keras_ported_left_out_models.md.
+listed, with their reasons, in tests/keras_ported_left_out.md.
 """
 import pickle
 

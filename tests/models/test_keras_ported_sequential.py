@@ -4,7 +4,7 @@ Keras's `backend.KerasTensor((3, 2))` is `kr.Input(batch_shape=(3, 2))`; its pri
 checks are left out of the cases that hold them (kr's Sequential runs its layers in order without building
 a functional model), and its private `run_class_serialization_test` is its essence here:
 `from_config(get_config())` gives the same configuration again. Cases left out are listed, with their
-reasons, in tests/keras_ported_left_out_models.md.
+reasons, in tests/keras_ported_left_out.md.
 """
 import pickle
 

@@ -334,3 +334,24 @@ def test_a_failing_agreement_shows_the_callers_line_not_the_helpers_body(tmp_pat
     assert "_check_model(model" not in result.stdout and "snapshot.restore()" not in result.stdout
     failure = result.stdout[result.stdout.index("test_model"):result.stdout.index("short test summary")]
     assert len(failure.splitlines()) < 40, failure
+
+
+@pytest.mark.parametrize("layer_class", [kr.LSTM, kr.GRU, kr.SimpleRNN])
+def test_a_patched_public_weight_conversion_is_what_the_fused_path_runs(layer_class):
+    """Simulating a broken kernel by patching the public `torch_weights()` changes the fused result (no
+    private cache bypasses it), and assert_paths_agree reports the difference."""
+    model = kr.Sequential([layer_class(4)])
+    x = torch.randn(2, 5, 3)
+    model.eval()
+    before = model(x)
+    layer = model.layers[0]
+    real = layer.torch_weights
+
+    def broken():
+        weights = real()
+        return [weights[0] * 1.5, *weights[1:]]
+    layer.torch_weights = broken
+    assert not torch.allclose(model(x), before)
+    assert layer.last_path == "fused"
+    with pytest.raises(AssertionError, match="disagree"):
+        kr.testing.assert_paths_agree(model, x)

@@ -36,7 +36,6 @@ class Activation(Layer):
     def __init__(self, activation: ActivationLike, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         self.activation = activations.get(activation)
-        self.built = True
 
     def get_config(self) -> dict:
         name = activations.canonical_name(self.activation)

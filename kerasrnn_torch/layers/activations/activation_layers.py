@@ -21,7 +21,10 @@ from ...core.registry import register_keras_class
 
 def _non_negative(value: Any, argument: str, owner: str, layer_kind: str) -> Any:
     if value is None or isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
-        raise ValueError(f"{owner}: `{argument}` of a {layer_kind} layer cannot be None or a negative value, "
+        if value is None and layer_kind == "LeakyReLU":
+            raise ValueError(f"{owner}: The negative_slope value of a Leaky ReLU layer cannot be None, expected a "
+                             "number >= 0")
+        raise ValueError(f"{owner}: {argument} of a {layer_kind} layer cannot be None or a negative value, "
                          f"got {value!r}")
     return value
 
@@ -50,10 +53,6 @@ class _ElementwiseActivation(Layer):
     """A weightless activation layer: any shape in, the same shape out, the mask passed on."""
 
     supports_masking = True
-
-    def __init__(self, **layer_kwargs: Any) -> None:
-        super().__init__(**layer_kwargs)
-        self.built = True
 
     def compute_output_shape(self, input_shape: InputShape) -> Any:
         return tuple(input_shape)
@@ -86,7 +85,7 @@ class ReLU(_ElementwiseActivation):
         owner = describe(self)
         if max_value is not None:
             if isinstance(max_value, bool) or not isinstance(max_value, numbers.Real) or max_value < 0:
-                raise ValueError(f"{owner}: `max_value` of a ReLU layer cannot be a negative value, "
+                raise ValueError(f"{owner}: max_value of a ReLU layer cannot be a negative value, "
                                  f"got {max_value!r}")
         self.max_value = max_value
         self.negative_slope = _non_negative(negative_slope, "negative_slope", owner, "ReLU")
@@ -212,8 +211,10 @@ class Softmax(_ElementwiseActivation):
 
     def _checked_mask(self, inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         mask = torch.as_tensor(mask, device=inputs.device)
-        fits = mask.dim() <= inputs.dim() and all(
-            m == 1 or m == i for m, i in zip(reversed(mask.shape), reversed(inputs.shape)))
+        if mask.dim() > inputs.dim():
+            raise ValueError(f"{describe(self)}: the mask must not have more dimensions than the inputs; inputs "
+                             f"{shape_text(inputs.shape)}, mask {shape_text(mask.shape)}")
+        fits = all(m == 1 or m == i for m, i in zip(reversed(mask.shape), reversed(inputs.shape)))
         if not fits:
             raise ValueError(f"{describe(self)}: the mask must be broadcastable to the inputs (each mask axis 1 or "
                              f"the input's size, counted from the right); inputs {shape_text(inputs.shape)}, "

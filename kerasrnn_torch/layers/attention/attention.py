@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ..._checks import describe, one_of, rate, shape_text
+from ..._checks import describe, rate, shape_text
 from ..._dtypes import autocast_enabled
 from ...core.layer import Layer
 from ...seeding import SeededGenerators
@@ -62,7 +62,10 @@ class Attention(Layer):
         super().__init__(**layer_kwargs)
         owner = describe(self)
         self.use_scale = bool(use_scale)
-        self.score_mode = one_of(score_mode, ("dot", "concat"), "score_mode", owner)
+        if score_mode not in ("dot", "concat"):
+            raise ValueError(f"{owner}: Invalid value for argument score_mode. Expected one of {{'dot', 'concat'}}, "
+                             f"got {score_mode!r}")
+        self.score_mode = score_mode
         self.dropout = rate(dropout, "dropout", owner)
         self.seed = seed
         self._generators = SeededGenerators(seed)
@@ -88,12 +91,26 @@ class Attention(Layer):
         self.built = True
 
     # ---------------------------------------------------------------- checks
+    def _check_lists(self, inputs: Any, mask: Any = None) -> None:
+        """Keras's checks of the call's structure: inputs a list of 2 or 3, mask None or a list of 2 or 3."""
+        owner = describe(self)
+        if not isinstance(inputs, (list, tuple)):
+            raise ValueError(f"{owner} must be called on a list [query, value] or [query, value, key], got "
+                             f"{type(inputs).__name__}")
+        if not 2 <= len(inputs) <= 3:
+            raise ValueError(f"{owner} takes an inputs list of length 2 or 3 ([query, value] or "
+                             f"[query, value, key]), got a {type(inputs).__name__} of length {len(inputs)}")
+        if mask is not None:
+            if not isinstance(mask, (list, tuple)):
+                raise ValueError(f"{owner}: the layer mask must be a list [query_mask, value_mask] (either may be "
+                                 f"None), got {type(mask).__name__}")
+            if not 2 <= len(mask) <= 3:
+                raise ValueError(f"{owner} takes a mask list of length 2 or 3 ([query_mask, value_mask]), got "
+                                 f"one of length {len(mask)}")
+
     def _split_inputs(self, inputs: Sequence[torch.Tensor]):
         owner = describe(self)
-        if not isinstance(inputs, (list, tuple)) or not 2 <= len(inputs) <= 3:
-            got = f"a {type(inputs).__name__} of length {len(inputs)}" if isinstance(inputs, (list, tuple)) \
-                else type(inputs).__name__
-            raise ValueError(f"{owner} must be called on a list [query, value] or [query, value, key], got {got}")
+        self._check_lists(inputs)
         if not all(isinstance(t, torch.Tensor) for t in inputs):
             raise TypeError(f"{owner}: query, value and key must be tensors, "
                             f"got [{', '.join(type(t).__name__ for t in inputs)}]")
@@ -122,10 +139,7 @@ class Attention(Layer):
         if mask is None:
             return None, None
         owner = describe(self)
-        if not isinstance(mask, (list, tuple)) or not 2 <= len(mask) <= 3:
-            raise ValueError(f"{owner}: mask must be a list [query_mask, value_mask] (either may be None), "
-                             f"got {type(mask).__name__}" + (f" of length {len(mask)}"
-                                                              if isinstance(mask, (list, tuple)) else ""))
+        self._check_lists([query, value], mask)
         checked = []
         for role, m, steps_of in (("query_mask", mask[0], query), ("value_mask", mask[1], value)):
             expected = (*steps_of.shape[:-1],)
@@ -186,10 +200,10 @@ class Attention(Layer):
 
     def compute_mask(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None = None) -> Any:
         """The query mask (Keras): None when no mask or no query mask was given."""
-        if mask is None:
+        self._check_lists(inputs, mask)
+        if mask is None or mask[0] is None:
             return None
-        query, value, _ = self._split_inputs(inputs)
-        return self._split_mask(mask, query, value)[0]
+        return torch.as_tensor(mask[0])
 
     def extra_repr(self) -> str:
         return (f"name={self.name!r}, use_scale={self.use_scale}, score_mode={self.score_mode!r}, "

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ... import activations, constraints, regularizers
-from ..._checks import describe, positive_int, rate, require_tensor, shape_text
+from ..._checks import describe, rate, require_tensor, shape_text
 from ..._types import ConstraintLike, InitializerLike, InputShape, RegularizerLike
 from ...seeding import SeededGenerators
 from ..._dtypes import autocast_enabled
@@ -63,6 +63,51 @@ class HeadProjection(Layer):
         return f"name={self.name!r}, kernel={shape_text(self.kernel.shape)}"
 
 
+def _argument_int(value: Any, argument: str, owner: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{owner}: the argument `{argument}` must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_value_key(layer, value_shape: Sequence[Any], key_shape: Sequence[Any]) -> None:
+    """Keras's rule: value and key agree on every axis but the last."""
+    if tuple(value_shape[1:-1]) != tuple(key_shape[1:-1]):
+        raise ValueError(f"{describe(layer)}: all dimensions of `value` and `key`, except the last one, must be "
+                         f"equal; got value {shape_text(value_shape)} and key {shape_text(key_shape)}")
+
+
+def _and(layer, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    try:
+        return a & b
+    except RuntimeError:
+        raise ValueError(f"{describe(layer)}: masks of shapes {shape_text(a.shape)} and {shape_text(b.shape)} "
+                         "cannot be combined (they do not broadcast)") from None
+
+
+class _HeadLayout:
+    """Keras's attention over any axes, as matrix products: a projected tensor `(batch, d1..dn, heads, c)`
+    goes to `(batch, free axes..., heads, attention steps, c)` (the attention axes flattened into one)."""
+
+    def __init__(self, rank: int, axes: tuple[int, ...]) -> None:
+        inner = range(1, rank - 1)
+        self.free = [a for a in inner if a not in axes]
+        self.axes = list(axes)
+        heads = rank - 1            # the projected tensor has one more axis: heads before the channels
+        self.order = [0, *self.free, heads, *self.axes, heads + 1]
+        self.inverse = [self.order.index(i) for i in range(len(self.order))]
+
+    def attention_sizes(self, x: torch.Tensor) -> list[int]:
+        return [x.shape[a] for a in self.axes]
+
+    def arrange(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.permute(self.order)
+        return y.reshape(*y.shape[:len(self.free) + 2], -1, y.shape[-1])
+
+    def restore(self, y: torch.Tensor, steps: list[int]) -> torch.Tensor:
+        """`(batch, free..., heads, T, c)` back to `(batch, d1..dn, heads, c)`."""
+        return y.reshape(*y.shape[:-2], *steps, y.shape[-1]).permute(self.inverse)
+
+
 def _large_negative(dtype, for_softmax: bool) -> float:
     """What Keras puts at masked scores: -1e9 (-3e4 in float16) in its Softmax layer, -0.7 * max in its SDPA call."""
     if for_softmax:
@@ -98,8 +143,11 @@ class MultiHeadAttention(Layer):
         use_bias: whether the projections have biases.
         output_shape: an int or tuple, the output's trailing shape (default:
             the query's feature size).
-        attention_axes: None (attend over the steps axis); 1, -2 or their
-            1-tuples mean the same for 3-D inputs. Other axes are not supported.
+        attention_axes: the axes attention runs over (None: every axis between
+            the batch and the features; an int or a tuple, negative ones count
+            from the end). Inputs may have any rank >= 3: the other inner axes
+            are independent "batch" axes, and the softmax runs jointly over the
+            key's attention axes, as in Keras.
         sliding_window: None or a positive int w: position i only attends to
             positions j with |i - j| < w (Keras 3.15).
         use_gate: multiply each head's output by `sigmoid` of a further
@@ -118,7 +166,9 @@ class MultiHeadAttention(Layer):
     key_mask=None, attention_mask=None, return_attention_scores=False,
     training=None, use_causal_mask=False, mask=None)`. Masks are bool:
     `query_mask (batch, T)`, `value_mask`/`key_mask (batch, S)` and
-    `attention_mask (batch, T, S)` (True = attend) are combined with `&`,
+    `attention_mask` (True = attend: `(batch, T, S)`, `(T, S)` or
+    `(batch, num_heads, T, S)`, any shape that broadcasts to the scores once
+    Keras's missing axes are added before T) are combined with `&`,
     as Keras does with its inputs' `_keras_mask`s and these arguments
     (Keras takes the query's mask only from the tensor; pass it here as
     `query_mask`). `mask=` is the same masks as Keras's functional machinery
@@ -149,19 +199,24 @@ class MultiHeadAttention(Layer):
                  use_gate: bool = False, seed: int | None = None, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         owner = describe(self)
-        self.num_heads = positive_int(num_heads, "num_heads", owner)
-        self.key_dim = positive_int(key_dim, "key_dim", owner)
-        self.value_dim = self.key_dim if value_dim is None else positive_int(value_dim, "value_dim", owner)
+        self.num_heads = _argument_int(num_heads, "num_heads", owner)
+        self.key_dim = _argument_int(key_dim, "key_dim", owner)
+        self.value_dim = self.key_dim if value_dim is None else _argument_int(value_dim, "value_dim", owner)
         self.dropout = rate(dropout, "dropout", owner)
         self.use_bias, self.use_gate = bool(use_bias), bool(use_gate)
         self.output_shape = self._checked_output_shape(output_shape, owner)
         self.attention_axes = self._checked_attention_axes(attention_axes, owner)
         if sliding_window is not None:
-            sliding_window = positive_int(sliding_window, "sliding_window", owner)
+            if isinstance(sliding_window, bool) or not isinstance(sliding_window, numbers.Integral) \
+                    or sliding_window <= 0:
+                raise ValueError(f"{owner}: `sliding_window` must be None or a positive integer, "
+                                 f"got {sliding_window!r}")
+            sliding_window = int(sliding_window)
         self.sliding_window = sliding_window
         self.flash_attention = bool(flash_attention)
         if self.flash_attention and self.dropout > 0:
-            raise ValueError(f"{owner}: flash_attention=True does not allow dropout (as in Keras); "
+            raise ValueError(f"{owner}: Dropout is not supported when flash attention is enabled "
+                             "(flash_attention=True does not allow dropout, as in Keras); "
                              f"got dropout={self.dropout}")
         self.seed = seed
         self._generators = SeededGenerators(seed)
@@ -185,11 +240,11 @@ class MultiHeadAttention(Layer):
             return None
         shape = (output_shape,) if isinstance(output_shape, numbers.Integral) else output_shape
         if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
-            raise ValueError(f"{owner}: `output_shape` must be an int or a tuple of positive ints, "
+            raise ValueError(f"{owner}: Invalid `output_shape`: expected an int or a tuple of positive ints, "
                              f"got {output_shape!r}")
         shape = tuple(shape)
         if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and int(d) > 0 for d in shape):
-            raise ValueError(f"{owner}: `output_shape` must be an int or a tuple of positive ints, "
+            raise ValueError(f"{owner}: Invalid `output_shape`: expected an int or a tuple of positive ints, "
                              f"got {output_shape!r}")
         return tuple(int(d) for d in shape)
 
@@ -198,12 +253,21 @@ class MultiHeadAttention(Layer):
         if axes is None:
             return None
         given = (axes,) if isinstance(axes, numbers.Integral) and not isinstance(axes, bool) else axes
-        steps_axis = isinstance(given, (list, tuple)) and len(given) == 1 and not isinstance(given[0], bool) \
-            and given[0] in (1, -2)
-        if not steps_axis:
-            raise ValueError(f"{owner}: `attention_axes` must be None (the steps axis) or name that axis (1, -2, "
-                             f"(1,) or (-2,)); attention over other axes is not supported, got {axes!r}")
-        return given
+        if not isinstance(given, (list, tuple)) or not given or not all(
+                isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in given):
+            raise ValueError(f"{owner}: `attention_axes` must be None, an int, or a list or tuple of ints, "
+                             f"got {axes!r}")
+        return type(given)(int(a) for a in given)
+
+    def _axes_for(self, rank: int) -> tuple[int, ...]:
+        """The attention axes of inputs of `rank` (>= 3), non-negative and sorted, as Keras resolves them."""
+        if self.attention_axes is None:
+            return tuple(range(1, rank - 1))
+        axes = sorted(a if a >= 0 else rank + a for a in self.attention_axes)
+        if any(not 1 <= a <= rank - 2 for a in axes) or len(set(axes)) != len(axes):
+            raise ValueError(f"{describe(self)}: `attention_axes` {self.attention_axes} must name distinct axes "
+                             f"between the batch and the feature axis of the {rank}-D inputs")
+        return tuple(axes)
 
     # ----------------------------------------------------------------- build
     def build(self, query_shape: InputShape, value_shape: InputShape | None = None,
@@ -211,10 +275,13 @@ class MultiHeadAttention(Layer):
         """Create the projections for these input shapes (batch axis first); value and key default to the query's."""
         value_shape = query_shape if value_shape is None else value_shape
         key_shape = value_shape if key_shape is None else key_shape
+        _check_value_key(self, value_shape, key_shape)
         for role, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
-            if len(shape) != 3 or shape[-1] is None:
-                raise ValueError(f"{describe(self)}: {role} must have shape (batch, steps, features) with a known "
-                                 f"feature size, got {shape_text(shape)}")
+            if len(shape) < 3 or len(shape) != len(query_shape) or shape[-1] is None:
+                raise ValueError(f"{describe(self)}: {role} must have shape (batch, steps..., features) with a "
+                                 f"known feature size and the query's rank, got query {shape_text(query_shape)}, "
+                                 f"{role} {shape_text(shape)}")
+        self._axes_for(len(query_shape))
         dims = (int(query_shape[-1]), int(value_shape[-1]), int(key_shape[-1]))
         heads, common = self.num_heads, self._projection_kwargs
         self.query_dense = HeadProjection((dims[0],), (heads, self.key_dim), name="query", **common,
@@ -242,20 +309,32 @@ class MultiHeadAttention(Layer):
         if not self.built and all(isinstance(k, torch.Tensor) and k.dim() == 3 for k in kernels):
             self.build(*[(None, None, int(k.shape[0])) for k in kernels])
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+    def compute_output_shape(self, query_shape: Any, value_shape: Any = None,
+                             key_shape: Any = None) -> tuple:
+        """The output's shape for these input shapes (Keras's signature; a list `[query_shape, value_shape
+        (, key_shape)]` as the one argument works too): the query's, its last axis `output_shape` if given."""
+        if value_shape is None and isinstance(query_shape, (list, tuple)) and query_shape and \
+                isinstance(query_shape[0], (list, tuple)):
+            query_shape, value_shape, key_shape = (list(query_shape) + [None, None])[:3]
+        query_shape, value_shape = tuple(query_shape), tuple(value_shape if value_shape is not None else query_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        _check_value_key(self, value_shape, key_shape)
+        return query_shape[:-1] + self.output_shape if self.output_shape else query_shape
 
     # ---------------------------------------------------------------- checks
     def _check_inputs(self, query, value, key):
         owner = describe(self)
         for role, tensor in (("query", query), ("value", value), ("key", key)):
             require_tensor(tensor, owner, f"a tensor for {role}")
-            if tensor.dim() != 3:
-                raise ValueError(f"{owner}: {role} must have shape (batch, steps, features), "
-                                 f"got {shape_text(tensor.shape)}")
+        _check_value_key(self, tuple(value.shape), tuple(key.shape))
+        for role, tensor in (("query", query), ("value", value), ("key", key)):
+            if tensor.dim() < 3 or tensor.dim() != query.dim():
+                raise ValueError(f"{owner}: query, value and key must have one rank >= 3 (batch, steps..., "
+                                 f"features), got {role} of shape {shape_text(tensor.shape)} and query of shape "
+                                 f"{shape_text(query.shape)}")
             if not tensor.is_floating_point():
                 raise TypeError(f"{owner}: {role} must be floating point, got dtype {tensor.dtype}")
         shapes = f"query {shape_text(query.shape)}, value {shape_text(value.shape)}, key {shape_text(key.shape)}"
-        if key.shape[1] != value.shape[1]:
-            raise ValueError(f"{owner}: key and value must have the same number of steps; got {shapes}")
         if not query.shape[0] == value.shape[0] == key.shape[0]:
             raise ValueError(f"{owner}: query, value and key must have the same batch size; got {shapes}")
         if not self.built:
@@ -295,44 +374,50 @@ class MultiHeadAttention(Layer):
         if not isinstance(m, torch.Tensor):
             raise TypeError(f"{owner}: {role} must be a bool tensor (True = attend), got {type(m).__name__}")
         m = m if m.dtype == torch.bool else m != 0          # Keras casts masks to bool
-        if role == "attention_mask":
-            try:
-                torch.broadcast_shapes(tuple(m.shape), expected)
-            except RuntimeError:
-                raise ValueError(f"{owner}: attention_mask must broadcast to (batch, T, S) = "
-                                 f"{shape_text(expected)}, got {shape_text(m.shape)}") from None
-            if m.dim() > 3:
-                raise ValueError(f"{owner}: attention_mask must have at most 3 axes (batch, T, S), "
-                                 f"got {shape_text(m.shape)}")
-        elif tuple(m.shape) != expected:
+        if expected is not None and tuple(m.shape) != expected:
             raise ValueError(f"{owner}: {role} must have shape {shape_text(expected)}, got {shape_text(m.shape)}")
         return m
 
     def _attention_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask):
-        """Keras's `_compute_attention_mask`: every given mask combined, `(batch or 1, T, S)` or None."""
-        batch, steps_q, steps_v = query.shape[0], query.shape[1], value.shape[1]
-        query_mask = self._checked_mask(query_mask, "query_mask", (batch, steps_q))
-        value_mask = self._checked_mask(value_mask, "value_mask", (batch, steps_v))
-        key_mask = self._checked_mask(key_mask, "key_mask", (batch, steps_v))
-        attention_mask = self._checked_mask(attention_mask, "attention_mask", (batch, steps_q, steps_v))
+        """Keras's `_compute_attention_mask`: every given mask combined with `&` (NumPy broadcasting), or None.
+
+        The query's mask becomes `(..., T, 1)`, the value's and key's `(..., 1, S)`, the causal and
+        sliding-window masks `(1, T, S)` over the first inner axis, then `attention_mask & those`."""
+        query_mask = self._checked_mask(query_mask, "query_mask", tuple(query.shape[:-1]))
+        value_mask = self._checked_mask(value_mask, "value_mask", tuple(value.shape[:-1]))
+        key_mask = self._checked_mask(key_mask, "key_mask", tuple(value.shape[:-1]))
+        attention_mask = self._checked_mask(attention_mask, "attention_mask", None)
         parts = []
         if query_mask is not None:
             parts.append(query_mask.unsqueeze(-1))
         for m in (value_mask, key_mask):
             if m is not None:
                 parts.append(m.unsqueeze(-2))
-        rows = torch.arange(steps_q, device=query.device).unsqueeze(-1)
-        cols = torch.arange(steps_v, device=query.device)
+        rows = torch.arange(query.shape[1], device=query.device).unsqueeze(-1)
+        cols = torch.arange(value.shape[1], device=query.device)
         if use_causal_mask:
             parts.append((rows >= cols).unsqueeze(0))
         if self.sliding_window is not None:
             parts.append(((rows - cols).abs() < self.sliding_window).unsqueeze(0))
-        if attention_mask is not None:
-            parts.append(attention_mask)
         combined = None
         for part in parts:
-            combined = part if combined is None else combined & part
+            combined = part if combined is None else _and(self, combined, part)
+        if attention_mask is not None:
+            combined = attention_mask if combined is None else _and(self, attention_mask, combined)
         return combined
+
+    def _scores_mask(self, allowed: torch.Tensor, scores_shape: tuple, attention_rank: int) -> torch.Tensor:
+        """The combined mask laid out as Keras's scores `(batch, free axes..., heads, T axes..., S axes...)`:
+        Keras adds the missing axes just before the T axes, then it must broadcast."""
+        while allowed.dim() < len(scores_shape):
+            allowed = allowed.unsqueeze(-2 * attention_rank - 1)
+        try:
+            return allowed.expand(scores_shape)
+        except RuntimeError:
+            raise ValueError(f"{describe(self)}: the attention mask of shape {shape_text(allowed.shape)} (with "
+                             f"attention_mask and the masks of query, value and key combined) does not broadcast "
+                             f"to the attention scores' shape {shape_text(scores_shape)}; attention_mask may be "
+                             "(batch, T, S), (T, S) or (batch, num_heads, T, S)") from None
 
     # --------------------------------------------------------------- forward
     def forward(self, query: torch.Tensor, value: torch.Tensor, key: torch.Tensor | None = None,
@@ -341,17 +426,18 @@ class MultiHeadAttention(Layer):
                 return_attention_scores: bool = False, training: bool | None = None, use_causal_mask: bool = False,
                 mask: torch.Tensor | Sequence[torch.Tensor | None] | None = None
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Attend from `query` `(batch, T, dim)` to `value` (and `key`, default `value`) `(batch, S, dim)`.
+        """Attend from `query` `(batch, T..., dim)` to `value` (and `key`, default `value`) `(batch, S..., dim)`.
 
-        Masks: `query_mask`, `value_mask`, `key_mask` (bool, per step), `attention_mask` `(batch, T, S)`,
-        `use_causal_mask`, or `mask=[query_mask, value_mask(, key_mask)]`; `training` turns dropout on;
-        `return_attention_scores` also returns the per-head scores.
+        Masks: `query_mask`, `value_mask`, `key_mask` (bool, per step), `attention_mask` (`(batch, T, S)`,
+        `(T, S)` or `(batch, heads, T, S)`), `use_causal_mask`, or `mask=[query_mask, value_mask(, key_mask)]`;
+        `training` turns dropout on; `return_attention_scores` also returns the per-head scores.
         """
         training = self.training if training is None else bool(training)
         key = value if key is None else key
         self._check_inputs(query, value, key)
         if self.flash_attention and return_attention_scores:
-            raise ValueError(f"{describe(self)}: flash_attention=True cannot return attention scores (as in Keras)")
+            raise ValueError(f"{describe(self)}: Returning attention scores is not supported when flash attention "
+                             "is enabled. Please disable flash attention to access attention scores.")
         query_mask, value_mask, key_mask = self._split_mask(mask, query_mask, value_mask, key_mask)
         causal_only = (use_causal_mask and query_mask is None and value_mask is None and key_mask is None
                        and attention_mask is None and self.sliding_window is None)
@@ -359,23 +445,29 @@ class MultiHeadAttention(Layer):
                                        use_causal_mask)
 
         gate = self.gate_dense(query) if self.gate_dense is not None else None
-        q, k, v = self.query_dense(query), self.key_dense(key), self.value_dense(value)   # (batch, steps, heads, dim)
+        q, k, v = self.query_dense(query), self.key_dense(key), self.value_dense(value)   # (batch, ..., heads, dim)
         scale = 1.0 / math.sqrt(self.key_dim)
+        axes = self._axes_for(query.dim())
         scores = None
-        if self.dropout == 0.0 and not return_attention_scores:
+        if self.dropout == 0.0 and not return_attention_scores and query.dim() == 3:
             # Keras's scaled_dot_product_attention path: masked scores get a huge additive penalty.
             bias = None
             if allowed is not None and not causal_only:     # causal alone: SDPA's own causal kernel, as Keras
+                allowed = self._scores_mask(allowed, (q.shape[0], self.num_heads, q.shape[1], k.shape[1]), 1)
                 bias = torch.zeros(allowed.shape, dtype=q.dtype, device=q.device).masked_fill(
-                    ~allowed, _large_negative(q.dtype, False)).unsqueeze(1)
+                    ~allowed, _large_negative(q.dtype, False))
             attended = F.scaled_dot_product_attention(
                 q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=bias,
                 is_causal=bool(causal_only), scale=scale).transpose(1, 2)
         else:
             # Keras's masked-softmax path: masked scores set to -1e9, probabilities at masked places zeroed.
-            scores = torch.einsum("bshd,bthd->bhts", k, q * scale)
+            layout = _HeadLayout(query.dim(), axes)
+            qa, ka, va = layout.arrange(q * scale), layout.arrange(k), layout.arrange(v)
+            scores = torch.matmul(qa, ka.transpose(-1, -2))                 # (batch, free..., heads, T, S)
+            query_steps, value_steps = layout.attention_sizes(q), layout.attention_sizes(k)
+            keras_shape = (*scores.shape[:-2], *query_steps, *value_steps)
             if allowed is not None:
-                allowed = allowed.unsqueeze(1)
+                allowed = self._scores_mask(allowed, keras_shape, len(axes)).reshape(scores.shape)
                 scores = scores.masked_fill(~allowed, _large_negative(scores.dtype, True))
             scores = torch.softmax(scores, dim=-1)
             if allowed is not None:
@@ -383,7 +475,8 @@ class MultiHeadAttention(Layer):
             weights = scores
             if training and self.dropout > 0:
                 weights = dropout(scores, self.dropout, generator=self._generators.get(scores.device))
-            attended = torch.einsum("bhts,bshd->bthd", weights, v)
+            attended = layout.restore(torch.matmul(weights, va), query_steps)
+            scores = scores.reshape(keras_shape)
         if gate is not None:
             attended = attended * gate
         outputs = self.output_dense(attended)

@@ -38,6 +38,8 @@ class ConvBase(Layer):
     rank = 2
     supports_masking = False
     allowed_paddings: tuple[str, ...] = ("valid", "same")
+    # Keras's BaseConv refuses strides > 1 with dilation > 1; its depthwise and separable layers take both.
+    strides_with_dilation = False
     kernel: torch.Tensor
     bias: torch.Tensor | None
 
@@ -62,7 +64,7 @@ class ConvBase(Layer):
                                   ("channels_last", "channels_first"), "data_format", owner)
         if self.filters % self.groups:
             raise ValueError(f"{owner}: `filters` ({self.filters}) must be divisible by `groups` ({self.groups})")
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1 and not self.strides_with_dilation:
             raise ValueError(f"{owner}: strides > 1 cannot be combined with dilation_rate > 1; got "
                              f"strides={self.strides}, dilation_rate={self.dilation_rate}")
         self._given_activation = activation
@@ -114,16 +116,22 @@ class ConvBase(Layer):
         if channels is None:
             raise ValueError(f"{describe(self)}: the channel axis of input shape {shape_text(input_shape)} "
                              "must have a known size")
-        shape = self.kernel_shape(int(channels))
+        self.create_weights(int(channels))
         self.input_channels = int(channels)
-        self.add_weight("kernel", shape, self.kernel_initializer, regularizer=self.kernel_regularizer,
-                        constraint=self.kernel_constraint)
+        self.built = True
+
+    def create_weights(self, channels: int) -> None:
+        """Add the weights for `channels` input channels, in Keras's order: `kernel`, then `bias`."""
+        self.add_weight("kernel", self.kernel_shape(channels), self.kernel_initializer,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.add_bias()
+
+    def add_bias(self) -> None:
         if self.use_bias:
             self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer,
                             constraint=self.bias_constraint)
         else:
             self.register_parameter("bias", None)
-        self.built = True
 
     def check_input(self, inputs: torch.Tensor) -> None:
         owner = describe(self)
@@ -134,7 +142,7 @@ class ConvBase(Layer):
             raise ValueError(f"{owner} was built for {self.rank + 2}-D inputs {self.layout_text()} with "
                              f"{self.input_channels} channels, got input of shape {shape_text(inputs.shape)}")
         require_float_input(inputs, owner)
-        require_weight_dtype(inputs, self.kernel.dtype, owner)
+        require_weight_dtype(inputs, self.torch_weight().dtype, owner)
 
     def warn_mask(self, mask: Any) -> None:
         if mask is not None:

@@ -1,7 +1,7 @@
-"""Conv1DTranspose and Conv2DTranspose: transposed convolutions, as their `keras.layers` namesakes.
+"""Conv1DTranspose, Conv2DTranspose and Conv3DTranspose: transposed convolutions, as their `keras.layers` namesakes.
 
 The kernel is Keras's `(*kernel_size, filters, in)`; the call runs PyTorch's
-`conv_transpose1d`/`conv_transpose2d` with no padding, then crops (or
+`conv_transpose1d`/`2d`/`3d` with no padding, then crops (or
 zero-extends) each spatial axis to Keras's output window, as Keras's torch
 backend does, so "same" with odd kernels and `output_padding` give Keras's sizes
 and numbers.
@@ -199,6 +199,50 @@ class Conv2DTranspose(ConvTransposeBase):
                  bias_constraint: ConstraintLike = None, **layer_kwargs: Any) -> None:
         if layer_kwargs.get("name") is None:
             layer_kwargs["name"] = unique_name("conv2d_transpose")
+        super().__init__(filters, kernel_size, strides, padding, output_padding, data_format, dilation_rate,
+                         activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                         bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint, **layer_kwargs)
+
+
+@register_keras_class("Conv3DTranspose")
+class Conv3DTranspose(ConvTransposeBase):
+    """3-D transposed convolution, as `keras.layers.Conv3DTranspose`.
+
+    `(batch, dim1, dim2, dim3, channels) -> (batch, new1, new2, new3, filters)`,
+    each new size by `Conv1DTranspose`'s rule. Kernel `(*kernel_size,
+    filters, channels)` as Keras keeps it; the call runs
+    `torch.nn.functional.conv_transpose3d`.
+
+    Args:
+        filters: number of output channels.
+        kernel_size, strides, dilation_rate: an integer or a tuple of 3.
+        padding: "valid" or "same".
+        output_padding: None, an integer or a tuple of 3 (each less than `strides`).
+        data_format: "channels_last" (default; None means the same) or
+            "channels_first".
+        activation, use_bias, kernel_initializer, bias_initializer: as `Dense`.
+        kernel_regularizer, bias_regularizer, activity_regularizer: as `Dense`.
+        kernel_constraint, bias_constraint: as `Dense`.
+        name, input_shape, input_dim, device, dtype: see `Layer` (`input_dim`: the channels).
+
+    Masks: not supported, as in Keras: a mask stops here, with a warning.
+
+    >>> Conv3DTranspose(2, 3, strides=2, padding="same")(torch.randn(1, 2, 3, 4, 3)).shape
+    torch.Size([1, 4, 6, 8, 2])
+    """
+
+    rank = 3
+
+    def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = (1, 1, 1),
+                 padding: str = "valid", output_padding: int | Sequence[int] | None = None,
+                 data_format: str | None = None, dilation_rate: int | Sequence[int] = (1, 1, 1),
+                 activation: ActivationLike = None, use_bias: bool = True,
+                 kernel_initializer: InitializerLike = "glorot_uniform", bias_initializer: InitializerLike = "zeros",
+                 kernel_regularizer: RegularizerLike = None, bias_regularizer: RegularizerLike = None,
+                 activity_regularizer: RegularizerLike = None, kernel_constraint: ConstraintLike = None,
+                 bias_constraint: ConstraintLike = None, **layer_kwargs: Any) -> None:
+        if layer_kwargs.get("name") is None:
+            layer_kwargs["name"] = unique_name("conv3d_transpose")
         super().__init__(filters, kernel_size, strides, padding, output_padding, data_format, dilation_rate,
                          activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
                          bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint, **layer_kwargs)

@@ -127,11 +127,13 @@ class Dense(Layer):
         if not self.built:
             self.build(tuple(inputs.shape))
         if inputs.dim() < 2 or inputs.shape[-1] != self.input_dim:
-            raise ValueError(f"{describe(self)} was built for {self.input_dim} input features on the last axis, "
-                             f"got input of shape {shape_text(inputs.shape)}")
+            raise ValueError(f"{describe(self)}: input of shape {shape_text(inputs.shape)} is incompatible with the "
+                             f"layer, which was built for {self.input_dim} input features on the last axis")
         require_float_input(inputs, describe(self))
         require_weight_dtype(inputs, self.kernel.dtype, describe(self))
-        outputs = self.activation(F.linear(inputs, self.kernel.t(), self.bias))
+        outputs = F.linear(inputs, self.kernel.t(), self.bias)
+        if self.activation is not None:         # Keras's `layer.activation = None` after construction: linear
+            outputs = self.activation(outputs)
         self.record_activity(outputs)
         return outputs
 
@@ -173,7 +175,8 @@ class Dropout(Layer):
         super().__init__(**layer_kwargs)
         owner = describe(self)
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= float(rate) <= 1.0:
-            raise ValueError(f"{owner}: `rate` must be a float in [0, 1], got {rate!r}")
+            raise ValueError(f"{owner}: Invalid value received for argument `rate`. Expected a float value between "
+                             f"0 and 1, got {rate!r}")
         self.rate = float(rate)
         self.noise_shape = _checked_noise_shape(noise_shape, owner)
         self.seed = seed
@@ -214,10 +217,14 @@ def _checked_noise_shape(noise_shape: Any, owner: str) -> tuple[int | None, ...]
     if noise_shape is None:
         return None
     if isinstance(noise_shape, (str, bytes)) or not hasattr(noise_shape, "__iter__"):
-        raise ValueError(f"{owner}: `noise_shape` must be a tuple of positive integers or None, got {noise_shape!r}")
+        raise ValueError(f"{owner}: Invalid value received for argument `noise_shape`. Expected a tuple or list of "
+                         f"integers, got {noise_shape!r}")
     noise_shape = tuple(noise_shape)
     for dim in noise_shape:
-        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or dim <= 0):
-            raise ValueError(
-                f"{owner}: `noise_shape` must be a tuple of positive integers or None, got {noise_shape!r}")
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, numbers.Integral)):
+            raise ValueError(f"{owner}: Invalid value received for argument `noise_shape`. Expected all elements "
+                             f"to be integers or None, got {noise_shape!r}")
+        if dim is not None and dim <= 0:
+            raise ValueError(f"{owner}: Invalid value received for argument `noise_shape`. Expected all dimensions "
+                             f"to be positive integers or None, got {noise_shape!r}")
     return tuple(None if dim is None else int(dim) for dim in noise_shape)

@@ -71,6 +71,7 @@ class Embedding(Layer):
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero      # as Keras: only an Embedding that masks supports masking
         self.input_length = input_length
         self.build(None)
         if weights is not None:
@@ -83,6 +84,11 @@ class Embedding(Layer):
 
     @classmethod
     def from_config(cls: type[LayerT], config: dict[str, Any]) -> LayerT:
+        for argument in ("input_dim", "output_dim"):    # Keras raises TypeError for these in a configuration
+            value = config.get(argument)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+                raise TypeError(f"{cls.__name__} {config.get('name')!r}: `{argument}` must be a positive integer, "
+                                f"got {value!r} in the configuration")
         return super().from_config(without_quantization(config, f"{cls.__name__} {config.get('name')!r}"))
 
     def build(self, input_shape: InputShape | None = None) -> None:

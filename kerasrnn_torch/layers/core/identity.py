@@ -24,7 +24,6 @@ class Identity(Layer):
 
     def __init__(self, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
-        self.built = True
 
     def forward(self, inputs: Any) -> Any:
         """`inputs`, as they are."""

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
 import torch
 
+from ... import activations
 from ..._checks import describe
 from ...core.layer import Layer
 from collections.abc import Callable
 from typing import Any
 from ..._types import ShapeLike
+from ...core import registry
 from ...core.registry import register_keras_class
 
 
@@ -41,8 +44,11 @@ class Lambda(Layer):
     `get_config()` has Keras's keys (`function`, `arguments`, and
     `output_shape` / `mask` when given), but holds the Python objects
     themselves rather than Keras's serialized bytecode: a `from_config` round
-    trip works within one Python session, and the config cannot be saved as
-    JSON.
+    trip works within one Python session. `from_config` also takes Keras's
+    serialized forms of named functions (found among the custom objects and
+    registered functions) and of tensors, and refuses a Python lambda's
+    bytecode (`{"class_name": "__lambda__"}`) whatever `safe_mode` says:
+    kerasrnn_torch never runs code a configuration holds.
 
     >>> Lambda(lambda x: x ** 2)(torch.tensor([1.0, 2.0, 3.0]))
     tensor([1., 4., 9.])
@@ -66,7 +72,19 @@ class Lambda(Layer):
         named = _positional_names(function)
         self._passes_mask = "mask" in named
         self._passes_training = "training" in named
-        self.built = True
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None,
+                    safe_mode: bool | None = None) -> "Lambda":
+        """A Lambda from `get_config()`'s dictionary, or from Keras's with its functions serialized by name
+        (`custom_objects` or registered functions); `safe_mode` is accepted, a lambda's bytecode is refused."""
+        config = dict(config)
+        with registry.custom_objects(custom_objects):
+            for key in ("function", "output_shape", "mask"):
+                value = config.get(key)
+                if isinstance(value, dict) and "class_name" in value:
+                    config[key] = _deserialized(value, key, config.get("name"))
+        return super().from_config(config)
 
     def get_config(self) -> dict:
         config = {**super().get_config(), "function": self.function}
@@ -97,6 +115,27 @@ class Lambda(Layer):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, function={getattr(self.function, '__name__', repr(self.function))}"
+
+
+def _deserialized(value: dict, key: str, name: Any) -> Any:
+    """Keras's serialized function (by name), tensor or array in a Lambda's configuration."""
+    kind = value["class_name"]
+    if kind == "__lambda__":
+        raise ValueError(f"Lambda {name!r}: its `{key}` is a Python lambda stored as bytecode, which "
+                         "kerasrnn_torch never runs (Keras runs it only with safe_mode=False); rebuild the layer as "
+                         "kr.Lambda(your_function), or name the function and pass it in custom_objects")
+    if kind in ("__tensor__", "__numpy__"):
+        inner = value.get("config") or {}
+        array = np.asarray(inner.get("value"), dtype=inner.get("dtype"))
+        return torch.as_tensor(array) if kind == "__tensor__" else array
+    if kind == "function" and isinstance(value.get("config"), str):
+        found = registry.custom_object(value["config"])
+        if found is None and value.get("module") in ("keras.activations", None):
+            found = activations.get(value["config"])
+        if found is not None:
+            return found
+    raise ValueError(f"Lambda {name!r}: its `{key}` {value!r} is unknown: pass the function in custom_objects or "
+                     "register it with @kr.saving.register_keras_serializable()")
 
 
 def _positional_names(function) -> set:

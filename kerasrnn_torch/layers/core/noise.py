@@ -15,6 +15,7 @@ import torch
 from ..._checks import describe, require_tensor, shape_text
 from ..._types import InputShape
 from ...core.layer import Layer
+from ...core.data_format import standardize as standardize_data_format
 from ...core.registry import register_keras_class
 from ...seeding import SeededGenerators
 from .dense import Dropout
@@ -61,6 +62,71 @@ class SpatialDropout1D(Dropout):
         return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": dtype}
 
 
+class _SpatialDropoutND(Dropout):
+    """Keras's SpatialDropout2D/3D: one draw per (sample, channel), shared over the spatial axes."""
+
+    rank: int = 2
+
+    def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None,
+                 **layer_kwargs: Any) -> None:
+        data_format = standardize_data_format(data_format, f"{type(self).__name__}")
+        ones = (1,) * self.rank
+        noise = (None, *ones, None) if data_format == "channels_last" else (None, None, *ones)
+        super().__init__(rate, noise_shape=noise, seed=seed, **layer_kwargs)
+        self.data_format = data_format
+
+    def forward(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        """Drop whole channels of `(batch, *spatial, channels)` inputs (channels first: `(batch, channels,
+        *spatial)`) while training."""
+        require_tensor(inputs, describe(self), f"a {self.rank + 2}-D tensor")
+        if inputs.dim() != self.rank + 2:
+            raise ValueError(f"{describe(self)} expects {self.rank + 2}-D inputs (batch, {self.rank} spatial axes, "
+                             f"channels; {self.data_format}), got shape {shape_text(inputs.shape)}")
+        return super().forward(inputs, training=training)
+
+    def get_config(self) -> dict:
+        policy = super().get_config()["dtype"]
+        dtype = policy["config"]["name"] if isinstance(policy, dict) else policy
+        return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": dtype,
+                "data_format": self.data_format}
+
+
+@register_keras_class("SpatialDropout2D")
+class SpatialDropout2D(_SpatialDropoutND):
+    """Drops whole channels of an image, as `keras.layers.SpatialDropout2D`.
+
+    For `(batch, rows, cols, channels)` inputs (`data_format="channels_first"`: `(batch, channels, rows,
+    cols)`) one draw per (sample, channel) is shared by every position; kept values are scaled by
+    `1 / (1 - rate)`.
+
+    Args:
+        rate: fraction of the channels to drop, in [0, 1].
+        data_format: "channels_last" (default) or "channels_first".
+        seed: integer for a reproducible stream of masks (None: PyTorch's global RNG).
+        name, dtype: see `Layer`.
+    """
+
+    rank = 2
+
+
+@register_keras_class("SpatialDropout3D")
+class SpatialDropout3D(_SpatialDropoutND):
+    """Drops whole channels of a volume, as `keras.layers.SpatialDropout3D`.
+
+    For `(batch, dim1, dim2, dim3, channels)` inputs (channels first: `(batch, channels, dim1, dim2,
+    dim3)`) one draw per (sample, channel) is shared by every position; kept values are scaled by
+    `1 / (1 - rate)`.
+
+    Args:
+        rate: fraction of the channels to drop, in [0, 1].
+        data_format: "channels_last" (default) or "channels_first".
+        seed: integer for a reproducible stream of masks (None: PyTorch's global RNG).
+        name, dtype: see `Layer`.
+    """
+
+    rank = 3
+
+
 class _Noise(Layer):
     supports_masking = True
 
@@ -68,7 +134,6 @@ class _Noise(Layer):
         super().__init__(**layer_kwargs)
         self.seed = seed
         self._generators = SeededGenerators(seed)
-        self.built = True
 
     def _training(self, training: bool | None) -> bool:
         return self.training if training is None else bool(training)

@@ -34,10 +34,6 @@ class _Merge(Layer):
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = None
 
-    def __init__(self, **layer_kwargs: Any) -> None:
-        super().__init__(**layer_kwargs)
-        self.built = True
-
     # ---------------------------------------------------------------- checks
     def _checked_inputs(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         owner = describe(self)
@@ -45,25 +41,31 @@ class _Merge(Layer):
             raise ValueError(f"{owner} must be called on a list of tensors, got {type(inputs).__name__}")
         count = "exactly" if self.min_inputs == self.max_inputs else "at least"
         if len(inputs) < self.min_inputs or (self.max_inputs is not None and len(inputs) > self.max_inputs):
-            raise ValueError(f"{owner} must be called on a list of {count} {self.min_inputs} "
-                             f"tensor{'s' if self.min_inputs > 1 else ''}, got {len(inputs)}")
+            raise ValueError(f"{owner}: the layer should be called on {count} {self.min_inputs} "
+                             f"input{'s' if self.min_inputs > 1 else ''} (a list of tensors), got {len(inputs)}")
         if not all(isinstance(t, torch.Tensor) for t in inputs):
             raise TypeError(f"{owner} expects a list of tensors, got "
                             f"[{', '.join(type(t).__name__ for t in inputs)}] (convert them with torch.as_tensor)")
         return list(inputs)
 
-    def _checked_masks(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None) -> list:
-        """One mask (or None) per input."""
+    def _checked_masks(self, inputs: Sequence[Any], mask: Sequence[torch.Tensor | None] | None) -> list:
+        """One mask (or None) per input; `inputs` may be tensors or kr.Input tensors (KerasTensor)."""
         if mask is None:
             return [None] * len(inputs)
         owner = describe(self)
         if not isinstance(mask, (list, tuple)):
-            raise ValueError(f"{owner}: `mask` must be a list with one entry (a tensor or None) per input, "
+            raise ValueError(f"{owner}: `mask` should be a list with one entry (a tensor or None) per input, "
                              f"got {type(mask).__name__}")
         if len(mask) != len(inputs):
-            raise ValueError(f"{owner}: `mask` must have one entry per input: got {len(mask)} masks "
-                             f"for {len(inputs)} inputs")
-        return list(mask)
+            raise ValueError(f"{owner}: the lists `inputs` and `mask` should have the same length: got "
+                             f"{len(mask)} masks for {len(inputs)} inputs")
+        return [None if m is None else torch.as_tensor(m) for m in mask]
+
+    def _mask_inputs(self, inputs: Any) -> list:
+        """`compute_mask`'s inputs: a list of tensors or of kr.Input tensors, as Keras takes both."""
+        if not isinstance(inputs, (list, tuple)):
+            raise ValueError(f"{describe(self)}: `inputs` should be a list of tensors, got {type(inputs).__name__}")
+        return list(inputs)
 
     def _check_batch_sizes(self, inputs: Sequence[torch.Tensor]):
         if len({t.shape[0] for t in inputs if t.dim() > 0}) > 1:
@@ -75,7 +77,10 @@ class _Merge(Layer):
         """Keras's rule: the logical OR of the masks when every input has one, else None."""
         if mask is None:
             return None
-        masks = self._checked_masks(self._checked_inputs(inputs), mask)
+        if not isinstance(mask, (list, tuple)):
+            raise ValueError(f"{describe(self)}: `mask` should be a list with one entry (a tensor or None) per "
+                             f"input, got {type(mask).__name__}")
+        masks = self._checked_masks(self._mask_inputs(inputs), mask)
         if any(m is None for m in masks):
             return None
         output = masks[0]
@@ -331,8 +336,8 @@ class Concatenate(_Merge):
         axis = self.axis % rank
         others = {tuple(s for i, s in enumerate(t.shape) if i != axis) for t in inputs}
         if len(others) > 1:
-            raise ValueError(f"{owner} (axis={self.axis}) expects inputs with equal shapes except on that axis, "
-                             f"got shapes {_shapes_text(inputs)}")
+            raise ValueError(f"{owner} (axis={self.axis}) requires inputs with matching shapes except for the "
+                             f"concatenation axis, got shapes {_shapes_text(inputs)}")
 
     def forward(self, inputs: Sequence[torch.Tensor],
                 mask: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
@@ -345,17 +350,24 @@ class Concatenate(_Merge):
     def compute_mask(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None = None) -> Any:
         if mask is None:
             return None
-        inputs = self._checked_inputs(inputs)
+        if not isinstance(mask, (list, tuple)):
+            raise ValueError(f"{describe(self)}: `mask` should be a list with one entry (a tensor or None) per "
+                             f"input, got {type(mask).__name__}")
+        inputs = self._mask_inputs(inputs)
         masks = self._checked_masks(inputs, mask)
         if all(m is None for m in masks):
             return None
+        known = next(m for m in masks if m is not None)
         full = []
         for x, m in zip(inputs, masks):
+            # A kr.Input tensor's unknown sizes (its batch axis) are the given masks' sizes.
+            shape = tuple(known.shape[i] if size is None and i < known.dim() else size
+                          for i, size in enumerate(x.shape))
             if m is None:
-                full.append(torch.ones(x.shape, dtype=torch.bool, device=x.device))
-            elif m.dim() < x.dim():
-                full.append(torch.logical_or(m.unsqueeze(-1), torch.zeros(x.shape, dtype=torch.bool,
-                                                                          device=x.device)))
+                full.append(torch.ones(shape, dtype=torch.bool, device=known.device))
+            elif m.dim() < len(shape):
+                full.append(torch.logical_or(m.unsqueeze(-1).to(torch.bool),
+                                             torch.zeros(shape, dtype=torch.bool, device=m.device)))
             else:
                 full.append(m.to(torch.bool))
         return torch.cat(full, dim=self.axis).any(dim=-1)

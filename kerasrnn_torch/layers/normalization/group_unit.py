@@ -21,7 +21,8 @@ def _axis_list(axis: Any, owner: str) -> int | list[int]:
         return [int(a) for a in axis]
     if isinstance(axis, numbers.Integral) and not isinstance(axis, bool):
         return int(axis)
-    raise TypeError(f"{owner}: `axis` must be an int or a list/tuple of ints, got {axis!r}")
+    raise TypeError(f"{owner}: Invalid value for `axis` argument: expected an int or a list/tuple of ints. "
+                    f"Received: axis={axis!r}")
 
 
 @register_keras_class("UnitNormalization")
@@ -45,7 +46,6 @@ class UnitNormalization(Layer):
     def __init__(self, axis: int | Sequence[int] = -1, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         self.axis = _axis_list(axis, describe(self))
-        self.built = True
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """`inputs` divided by their L2 norm over `axis`."""
@@ -119,8 +119,8 @@ class GroupNormalization(Layer):
         super().__init__(**layer_kwargs)
         owner = describe(self)
         if not isinstance(groups, int) or isinstance(groups, bool) or (groups <= 0 and groups != -1):
-            raise ValueError(f"{owner}: `groups` must be a positive integer (or -1 for instance normalization), "
-                             f"got {groups!r}")
+            raise ValueError(f"{owner}: the argument `groups` must be a positive integer (or -1 for instance "
+                             f"normalization), got {groups!r}")
         if not isinstance(axis, int) or isinstance(axis, bool):
             raise TypeError(f"{owner}: `axis` must be an integer, got {axis!r}")
         if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or epsilon < 0:
@@ -139,6 +139,13 @@ class GroupNormalization(Layer):
     def expected_weights(self) -> list[tuple[str, bool]]:
         return [(name, True) for name, used in (("gamma", self.scale), ("beta", self.center)) if used]
 
+    def check_symbolic_shapes(self, shapes: list) -> None:
+        """On kr.Input tensors: the channel axis must have a known size (Keras's check before building)."""
+        shape = shapes[0]
+        if not self.built and -len(shape) <= self.axis < len(shape) and shape[self.axis] is None:
+            raise ValueError(f"{describe(self)}: axis {self.axis} of the input tensor should have a defined "
+                             f"dimension but the layer received an input with shape {shape_text(shape)}")
+
     def build(self, input_shape: InputShape) -> None:
         owner = describe(self)
         if not -len(input_shape) <= self.axis < len(input_shape) or self.axis % len(input_shape) == 0:
@@ -155,7 +162,7 @@ class GroupNormalization(Layer):
                              f"channels ({channels})")
         if channels % self.groups:
             raise ValueError(f"{owner}: the number of groups ({self.groups}) must divide the number of channels "
-                             f"({channels})")
+                             f"({channels}) (in Keras's words, it must be a multiple of the number of channels)")
         if self.scale:
             self.add_weight("gamma", (int(channels),), self.gamma_initializer, regularizer=self.gamma_regularizer,
                             constraint=self.gamma_constraint)

@@ -52,6 +52,25 @@ def _real(value: Any, argument: str, owner: str, *, low=0.0) -> float:
     return float(value)
 
 
+def _checked_renorm_clipping(clipping: Any, owner: str) -> dict:
+    """Keras's checks of `renorm_clipping`: keys among rmax, rmin, dmax; rmax >= rmin; dmax >= 0."""
+    clipping = {} if clipping is None else clipping
+    if not isinstance(clipping, dict):
+        raise ValueError(f"{owner}: `renorm_clipping` must be a dict with keys among rmax, rmin and dmax, "
+                         f"got {clipping!r}")
+    unknown = set(clipping) - {"rmax", "rmin", "dmax"}
+    if unknown:
+        raise ValueError(f"{owner}: Received invalid keys for `renorm_clipping`: {sorted(unknown)} (expected "
+                         "keys among rmax, rmin and dmax)")
+    rmax, rmin, dmax = clipping.get("rmax"), clipping.get("rmin"), clipping.get("dmax")
+    if rmax is not None and rmin is not None and rmax < rmin:
+        raise ValueError(f"{owner}: in `renorm_clipping`, rmax should be greater than rmin, got rmax={rmax}, "
+                         f"rmin={rmin}")
+    if dmax is not None and dmax < 0:
+        raise ValueError(f"{owner}: in `renorm_clipping`, dmax should be non-negative, got dmax={dmax}")
+    return clipping
+
+
 @register_keras_class("LayerNormalization")
 class LayerNormalization(Layer):
     """Normalizes each example over `axis`, as `keras.layers.LayerNormalization`.
@@ -101,7 +120,7 @@ class LayerNormalization(Layer):
         elif isinstance(axis, numbers.Integral) and not isinstance(axis, bool):
             self.axis = int(axis)
         else:
-            raise TypeError(f"{owner}: `axis` must be an int or a non-empty list/tuple of ints, got {axis!r}")
+            raise TypeError(f"{owner}: Expected an int or a list/tuple of ints for the argument 'axis', got {axis!r}")
         self.epsilon = _real(epsilon, "epsilon", owner)
         self.center, self.scale, self.rms_scaling = bool(center), bool(scale), bool(rms_scaling)
         if self.rms_scaling:
@@ -154,10 +173,11 @@ class LayerNormalization(Layer):
         _check_float_input(self, inputs, self.gamma if self.gamma is not None else self.beta)
         axes = self._axes
         assert axes is not None     # built above
-        if inputs.dim() != self._input_rank or tuple(inputs.shape[a] for a in axes) != self._normalized_shape:
-            raise ValueError(f"{describe(self)} was built for {self._input_rank}-D inputs with sizes "
-                             f"{self._normalized_shape} on axes {list(axes)}, got input of shape "
-                             f"{shape_text(inputs.shape)}")
+        if inputs.dim() != self._input_rank:    # as Keras: any rank whose normalized axes have the built sizes
+            axes = self._normalized_axes(inputs.dim())
+        if tuple(inputs.shape[a] for a in axes) != self._normalized_shape:
+            raise ValueError(f"{describe(self)} was built for sizes {self._normalized_shape} on axes "
+                             f"{self.axis}, got input of shape {shape_text(inputs.shape)}")
         rank = inputs.dim()
         broadcast = [1] * rank
         for a in axes:
@@ -217,12 +237,23 @@ class BatchNormalization(Layer):
         beta_constraint, gamma_constraint: as Keras.
         synchronized: accepted for Keras compatibility; only False (Keras's
             torch backend refuses True as well).
-        renorm, renorm_clipping, renorm_momentum: accepted for Keras configs;
-            batch renormalization itself (renorm=True) is not implemented.
+        renorm: batch renormalization (Ioffe, 2017), as Keras 3: in training the
+            batch-normalized values become `x_hat * r + d` with
+            `r = batch_stddev / renorm_stddev` and
+            `d = (batch_mean - renorm_mean) / renorm_stddev` (no gradient
+            through r and d); three more non-trainable weights follow the
+            moving statistics: `moving_stddev`, `renorm_mean`, `renorm_stddev`
+            (`renorm_*` move with `renorm_momentum`; `moving_variance` is
+            derived as `moving_stddev**2 - epsilon`). Inference is unchanged.
+        renorm_clipping: with renorm, a dict with any of "rmin", "rmax" (bounds
+            of r) and "dmax" (|d| <= dmax).
+        renorm_momentum: the momentum of `renorm_mean` and `renorm_stddev`.
         name, input_shape, input_dim, device, dtype: see `Layer`.
 
-    Call: `layer(inputs, training=None, mask=None)`. A bool `mask` with one
-    axis fewer than the inputs (e.g. `(batch, steps)`) leaves the masked
+    Call: `layer(inputs, training=None, mask=None)`. A `mask` with one axis
+    fewer than the inputs (e.g. `(batch, steps)`, or any shape that broadcasts
+    to the inputs' shape without their last axis, such as `(batch, steps, 1)`
+    for `(batch, steps, h, channels)`; non-zero keeps) leaves the masked
     positions out of the training statistics, as Keras 3 does; the mask is
     passed on unchanged.
 
@@ -235,6 +266,9 @@ class BatchNormalization(Layer):
     beta: torch.Tensor | None
     moving_mean: torch.Tensor
     moving_variance: torch.Tensor
+    moving_stddev: torch.Tensor      # these three with renorm=True only
+    renorm_mean: torch.Tensor
+    renorm_stddev: torch.Tensor
     beta_regularizer: TensorFn | None
     gamma_regularizer: TensorFn | None
     beta_constraint: TensorFn | None
@@ -259,11 +293,11 @@ class BatchNormalization(Layer):
         if synchronized:
             raise ValueError(f"{owner}: synchronized=True (cross-replica statistics) is not supported; "
                              "expected synchronized=False")
-        if renorm:
-            raise ValueError(f"{owner}: renorm=True (batch renormalization) is not implemented; expected "
-                             "renorm=False")
-        self.synchronized, self.renorm = False, False
-        self.renorm_clipping, self.renorm_momentum = renorm_clipping, renorm_momentum
+        self.synchronized, self.renorm = False, bool(renorm)
+        if self.renorm:
+            renorm_clipping = _checked_renorm_clipping(renorm_clipping, owner)
+        self.renorm_clipping, self.renorm_momentum = renorm_clipping, _real(renorm_momentum, "renorm_momentum",
+                                                                            owner)
         self.center, self.scale = bool(center), bool(scale)
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
         self.moving_mean_initializer, self.moving_variance_initializer = (moving_mean_initializer,
@@ -275,7 +309,8 @@ class BatchNormalization(Layer):
 
     def expected_weights(self) -> list[tuple[str, bool]]:
         return ([("gamma", True)] if self.scale else []) + ([("beta", True)] if self.center else []) + \
-            [("moving_mean", False), ("moving_variance", False)]
+            [("moving_mean", False), ("moving_variance", False)] + \
+            ([("moving_stddev", False), ("renorm_mean", False), ("renorm_stddev", False)] if self.renorm else [])
 
     def build(self, input_shape: InputShape) -> None:
         self._input_rank = len(input_shape)
@@ -297,6 +332,14 @@ class BatchNormalization(Layer):
             self.register_parameter("beta", None)
         self.add_weight("moving_mean", shape, self.moving_mean_initializer, trainable=False)
         self.add_weight("moving_variance", shape, self.moving_variance_initializer, trainable=False)
+        if self.renorm:
+            # The standard deviations start at the square root of moving_variance_initializer's values.
+            self.add_weight("moving_stddev", shape, self.moving_variance_initializer, trainable=False)
+            self.add_weight("renorm_mean", shape, self.moving_mean_initializer, trainable=False)
+            self.add_weight("renorm_stddev", shape, self.moving_variance_initializer, trainable=False)
+            with torch.no_grad():
+                self.moving_stddev.sqrt_()
+                self.renorm_stddev.sqrt_()
         self.built = True
 
     def _check(self, inputs: torch.Tensor, mask: torch.Tensor | None):
@@ -316,8 +359,8 @@ class BatchNormalization(Layer):
                 got = shape_text(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
                 raise ValueError(f"{owner}: the mask must have one axis fewer than the inputs "
                                  f"{shape_text(inputs.shape)}, got {got}")
-            if tuple(mask.shape) != tuple(inputs.shape[:-1]):
-                raise ValueError(f"{owner}: the mask must have shape {shape_text(inputs.shape[:-1])} "
+            if any(m != 1 and m != i for m, i in zip(mask.shape, inputs.shape[:-1])):
+                raise ValueError(f"{owner}: the mask must broadcast to {shape_text(inputs.shape[:-1])} "
                                  f"(the input's shape without its last axis), got {shape_text(mask.shape)}")
 
     def _moments(self, inputs: torch.Tensor, mask: torch.Tensor | None):
@@ -327,7 +370,7 @@ class BatchNormalization(Layer):
             mean = inputs.mean(dim=axes)
             variance = inputs.square().mean(dim=axes) - mean.square()    # Keras's torch formula
             return mean, variance
-        keep = mask.bool().unsqueeze(-1).expand(inputs.shape)
+        keep = mask.bool().unsqueeze(-1).expand(inputs.shape)   # Keras broadcasts a mask with size-1 axes
         zero = torch.zeros((), dtype=inputs.dtype, device=inputs.device)
         count = keep.to(inputs.dtype).sum(dim=axes, keepdim=True) + _KERAS_EPSILON
         mean = torch.where(keep, inputs, zero).sum(dim=axes, keepdim=True) / count
@@ -341,21 +384,55 @@ class BatchNormalization(Layer):
         batch statistics."""
         self._check(inputs, mask)
         training = self.training if training is None else bool(training)
+        gamma, beta = self.gamma, self.beta
         if training and self.trainable:
             mean, variance = self._moments(inputs, mask)
-            with torch.no_grad():
-                self.moving_mean.mul_(self.momentum).add_(mean.detach() * (1.0 - self.momentum))
-                self.moving_variance.mul_(self.momentum).add_(variance.detach() * (1.0 - self.momentum))
+            if self.renorm:
+                gamma, beta = self._renormalized(mean, variance)
+            else:
+                with torch.no_grad():
+                    self.moving_mean.mul_(self.momentum).add_(mean.detach() * (1.0 - self.momentum))
+                    self.moving_variance.mul_(self.momentum).add_(variance.detach() * (1.0 - self.momentum))
         else:
             mean, variance = self.moving_mean, self.moving_variance
         broadcast = [1] * inputs.dim()
         assert self._channel_axis is not None     # built by _check
         broadcast[self._channel_axis] = -1
         multiplier = torch.rsqrt(variance + self.epsilon)
-        if self.gamma is not None:
-            multiplier = multiplier * self.gamma
+        if gamma is not None:
+            multiplier = multiplier * gamma
         outputs = (inputs - mean.reshape(broadcast)) * multiplier.reshape(broadcast)
-        return outputs + self.beta.reshape(broadcast) if self.beta is not None else outputs
+        return outputs + beta.reshape(broadcast) if beta is not None else outputs
+
+    def _renormalized(self, mean: torch.Tensor, variance: torch.Tensor):
+        """Batch renormalization's scale and offset (`r * gamma`, `d * gamma + beta`) for the batch's
+        moments, and the renorm and moving statistics' update, as Keras 3 computes them."""
+        stddev = torch.sqrt(variance + self.epsilon)
+        floor = torch.sqrt(torch.tensor(self.epsilon, dtype=mean.dtype, device=mean.device))
+        renorm_stddev = torch.maximum(self.renorm_stddev, floor)
+        with torch.no_grad():       # r and d carry no gradient
+            r = stddev / renorm_stddev
+            d = (mean - self.renorm_mean) / renorm_stddev
+            clipping = self.renorm_clipping or {}
+            if clipping.get("rmin") is not None:
+                r = torch.clamp(r, min=float(clipping["rmin"]))
+            if clipping.get("rmax") is not None:
+                r = torch.clamp(r, max=float(clipping["rmax"]))
+            if clipping.get("dmax") is not None:
+                d = torch.clamp(d, -float(clipping["dmax"]), float(clipping["dmax"]))
+            r, d = r.detach(), d.detach()
+        gamma = r if self.gamma is None else r * self.gamma
+        beta = d if self.gamma is None else d * self.gamma
+        if self.beta is not None:
+            beta = beta + self.beta
+        with torch.no_grad():
+            mean, stddev = mean.detach(), stddev.detach()
+            self.renorm_mean.mul_(self.renorm_momentum).add_(mean * (1.0 - self.renorm_momentum))
+            self.renorm_stddev.mul_(self.renorm_momentum).add_(stddev * (1.0 - self.renorm_momentum))
+            self.moving_mean.mul_(self.momentum).add_(mean * (1.0 - self.momentum))
+            self.moving_stddev.mul_(self.momentum).add_(stddev * (1.0 - self.momentum))
+            self.moving_variance.copy_(torch.relu(self.moving_stddev * self.moving_stddev - self.epsilon))
+        return gamma, beta
 
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,

@@ -21,7 +21,6 @@ class _GlobalPooling1D(Layer):
         super().__init__(**layer_kwargs)
         self.data_format = standardize_data_format(data_format, describe(self))
         self.keepdims = bool(keepdims)
-        self.built = True
 
     @property
     def steps_axis(self) -> int:
@@ -148,7 +147,6 @@ class MaxPooling1D(Layer):
             raise ValueError(f"{owner}: `padding` must be 'valid' or 'same', got {padding!r}")
         self.padding = padding
         self.data_format = standardize_data_format(data_format, owner)
-        self.built = True
 
     def get_config(self) -> dict:
         return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,

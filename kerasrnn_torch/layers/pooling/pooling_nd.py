@@ -1,5 +1,5 @@
 """Windowed and global pooling over 1, 2 or 3 spatial axes, as Keras 3's pooling layers:
-AveragePooling1D/2D, MaxPooling2D/3D, GlobalAveragePooling2D/3D, GlobalMaxPooling2D/3D.
+AveragePooling1D/2D/3D, MaxPooling2D/3D, GlobalAveragePooling2D/3D, GlobalMaxPooling2D/3D.
 
 "same" padding follows Keras's torch backend exactly: a padding that splits
 evenly goes to PyTorch's pooling (which leaves it out of maxima and averages);
@@ -57,7 +57,6 @@ class PoolingBase(Layer):
             raise ValueError(f"{owner}: `padding` must be 'valid' or 'same', got {padding!r}")
         self.padding = padding
         self.data_format = standardize_data_format(data_format, owner)
-        self.built = True
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Pool windows of `pool_size`, every `strides`, over the spatial axes."""
@@ -187,6 +186,28 @@ class AveragePooling2D(PoolingBase):
         super().__init__(pool_size, strides, padding, data_format, **layer_kwargs)
 
 
+@register_keras_class("AveragePooling3D")
+class AveragePooling3D(PoolingBase):
+    """Average over windows of three spatial axes, as `keras.layers.AveragePooling3D`.
+
+    Args:
+        pool_size: window size, an integer or a tuple of 3 (required, as in Keras).
+        strides: step between windows; None means `pool_size`.
+        padding: "valid" or "same" (as `AveragePooling1D`).
+        data_format: "channels_last" (default; None means the same) or "channels_first".
+        name, device, dtype: see `Layer`.
+
+    >>> AveragePooling3D(2)(torch.ones(1, 4, 4, 4, 3)).shape
+    torch.Size([1, 2, 2, 2, 3])
+    """
+
+    rank, mode = 3, "average"
+
+    def __init__(self, pool_size: int | Sequence[int], strides: int | Sequence[int] | None = None,
+                 padding: str = "valid", data_format: str | None = None, **layer_kwargs: Any) -> None:
+        super().__init__(pool_size, strides, padding, data_format, **layer_kwargs)
+
+
 class GlobalPoolingBase(Layer):
     """Keras's `BaseGlobalPooling`: every spatial axis pooled away (kept with size 1 with `keepdims`)."""
 
@@ -197,7 +218,6 @@ class GlobalPoolingBase(Layer):
         super().__init__(**layer_kwargs)
         self.data_format = standardize_data_format(data_format, describe(self))
         self.keepdims = bool(keepdims)
-        self.built = True
 
     @property
     def spatial_axes(self) -> list[int]:

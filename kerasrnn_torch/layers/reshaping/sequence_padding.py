@@ -16,7 +16,7 @@ from ...core.layer import Layer
 from ...core.registry import register_keras_class
 
 
-def _pair(value: Any, argument: str, owner: str) -> tuple[int, int]:
+def nonnegative_pair(value: Any, argument: str, owner: str) -> tuple[int, int]:
     """Two non-negative ints from `n` or `(left, right)`, as Keras's `standardize_tuple(..., allow_zero=True)`."""
     values = tuple(value) if isinstance(value, (list, tuple)) else (value, value)
     if len(values) != 2 or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0 for v in values):
@@ -60,7 +60,7 @@ class ZeroPadding1D(_SequenceLayer):
     def __init__(self, padding: int | Sequence[int] = 1, data_format: str | None = None,
                  **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
-        self.padding = _pair(padding, "padding", describe(self))
+        self.padding = nonnegative_pair(padding, "padding", describe(self))
         self.data_format = standardize_data_format(data_format, describe(self))
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -100,7 +100,7 @@ class Cropping1D(_SequenceLayer):
 
     def __init__(self, cropping: int | Sequence[int] = (1, 1), **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
-        self.cropping = _pair(cropping, "cropping", describe(self))
+        self.cropping = nonnegative_pair(cropping, "cropping", describe(self))
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """`inputs` without the cropped steps."""

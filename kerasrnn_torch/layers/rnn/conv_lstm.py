@@ -104,7 +104,8 @@ class ConvLSTMCell(RecurrentCell):
                               "padding", owner)
         self.data_format = data_formats.standardize(data_format, owner)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"{owner}: strides > 1 cannot be combined with dilation_rate > 1 (as in Keras); got "
+            raise ValueError(f"{owner}: Specifying `strides > 1` is not compatible with `dilation_rate > 1` "
+                             "(strides > 1 cannot be combined with dilation_rate > 1, as in Keras); got "
                              f"strides={self.strides}, dilation_rate={self.dilation_rate}")
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)

@@ -177,7 +177,7 @@ class KerasRecurrentLayer(RNN):
         kind = config.kind
         if mask is None and fused.one_cpu_step_pays(kind, inputs):
             return self._one_step_call(inputs, states)
-        weights = self._cached_torch_weights()
+        weights = self.torch_weights()          # public: a patched conversion is what runs
         layout = mask_tools.NO_MASK if mask is None else mask_tools.analyse(mask)
         need_states = self.return_state or self.stateful
         if layout.kind == "none":
@@ -268,7 +268,7 @@ class KerasRecurrentLayer(RNN):
         config = plan.config
         if plan.path != "fused" or config is None or config.kind is None or config.activation is None:
             return None
-        return FusedCall(config.kind, config.activation, self._cached_torch_weights())
+        return FusedCall(config.kind, config.activation, self.torch_weights())
 
     def torch_weights(self) -> list[torch.Tensor]:
         """`[weight_ih, weight_hh, bias_ih, bias_hh]` in PyTorch's layout, differentiable.

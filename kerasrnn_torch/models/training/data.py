@@ -148,8 +148,10 @@ class Batches:
     def epoch(self) -> Iterator[Batch]:
         """One epoch's batches, on the model's device."""
         if self.arrays is not None:
-            yield from self._array_epoch()
-            return
+            return self._array_epoch()
+        return self._source_epoch()
+
+    def _source_epoch(self) -> Iterator[Batch]:
         source: Iterator[Any]
         if self.loader is not None:
             source = iter(self.loader)
@@ -177,18 +179,40 @@ class Batches:
     exhausted = False
 
     def _array_epoch(self) -> Iterator[Batch]:
+        # Batches are views cut from the arrays (shuffled: from a gathered chunk of them), made before the
+        # epoch's steps run; the per-batch work is one tuple (or, for nested structures, one unflatten).
         assert self.arrays is not None and self.num_samples is not None
         leaves, spec = pytree.tree_flatten(self.arrays)
-        n, size = self.num_samples, self.batch_size
-        order = torch.randperm(n) if self.shuffle else None
-        for index in range(self.num_batches or 0):
-            start = index * size
-            if order is None:
-                batch = [leaf[start:start + size] if isinstance(leaf, torch.Tensor) else leaf for leaf in leaves]
-            else:
-                chosen = order[start:start + size]
-                batch = [leaf[chosen] if isinstance(leaf, torch.Tensor) else leaf for leaf in leaves]
-            yield self._place(pytree.tree_unflatten(batch, spec))
+        count = self.num_batches or 0
+        flat = all(leaf is None or isinstance(leaf, torch.Tensor) for leaf in self.arrays)
+        place = self.device is not None and self.device.type != "cpu"
+        order = torch.randperm(self.num_samples) if self.shuffle else None
+        chunk = max(1, count if order is None else SHUFFLE_CHUNK_SAMPLES // self.batch_size)
+        for first in range(0, count, chunk):
+            steps = min(chunk, count - first)
+            if flat:
+                for batch in zip(*(_cut(array, order, first, steps, self.batch_size) for array in self.arrays)):
+                    yield self._place(batch) if place else batch
+                continue
+            cut = [_cut(leaf, order, first, steps, self.batch_size) for leaf in leaves]
+            for batch_leaves in zip(*cut):
+                structured = pytree.tree_unflatten(list(batch_leaves), spec)
+                yield self._place(structured) if place else structured
+
+
+# Shuffled epochs gather this many samples' rows at a time (at least one batch): one indexing call per
+# leaf for many batches, with the extra memory bounded.
+SHUFFLE_CHUNK_SAMPLES = 4096
+
+
+def _cut(leaf: Any, order: torch.Tensor | None, first: int, count: int, size: int) -> list[Any]:
+    """`count` batches of `size` rows of one leaf from batch `first` on: views of the leaf, or of its rows
+    picked in `order` (the same rows, in the same order, as picking them batch by batch)."""
+    if not isinstance(leaf, torch.Tensor):
+        return [leaf] * count
+    start, stop = first * size, (first + count) * size
+    rows = leaf[start:stop] if order is None else leaf[order[start:stop]]
+    return list(rows.split(size))[:count]
 
 
 def _is_iterator(value: Any) -> bool:

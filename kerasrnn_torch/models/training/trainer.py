@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,9 +34,17 @@ class _Compiled:
         self.jit_compile = jit_compile
         self.total: torch.Tensor | None = None      # the loss tracker: sum of loss * batch size
         self.count = 0
+        self.scale: torch.Tensor | None = None      # `batch size` as a float32 tensor (`Trainer._record`)
+        self.scale_of = 0
         self.regularized: bool | None = None
         self.constrained: bool | None = None
         self.step_fn: Callable[..., Any] | None = None
+        self.test_fn: Callable[..., Any] | None = None
+        self.predict_fn: Callable[..., Any] | None = None
+        self.output_names: list[str] = []       # refreshed when a run starts (`Trainer._begin`)
+        self.maskless = False                   # the outputs carried no mask on this run's first batch
+        self.optimizer_built = False
+        self.trains_weights = True          # whether the model has trainable weights (read at its first step)
 
 
 class _Interrupts:
@@ -96,10 +105,12 @@ class Trainer(nn.Module):
             metrics: metric names or objects ("accuracy" resolved from the loss and shapes as Keras
                 does), a list, or per output (list of lists, or a dict by output name).
             weighted_metrics: as `metrics`, computed with the sample (and class) weights.
-            run_eagerly: accepted for Keras's code (PyTorch runs eagerly); True turns `jit_compile` off.
+            run_eagerly: accepted for Keras's code (PyTorch runs eagerly); True turns `jit_compile` off
+                (with a warning when `jit_compile=True` was asked for, as Keras warns).
             steps_per_execution: must be 1 (as on Keras's torch backend).
-            jit_compile: True runs the training step under `torch.compile`; "auto" is False, as on Keras's
-                torch backend.
+            jit_compile: True runs the train, test and predict steps (`fit`, `evaluate`, `predict` and
+                the `*_on_batch` calls) through `torch.compile` (its default inductor backend), as
+                Keras's torch backend does; "auto" resolves to False there, and so it does here.
         """
         if steps_per_execution != 1:
             raise ValueError("`steps_per_execution` must be 1 with the PyTorch backend. "
@@ -111,11 +122,11 @@ class Trainer(nn.Module):
             self._compiled_without_loss = True
             return
         self._compiled_without_loss = False
+        jit = _resolve_jit_compile(jit_compile, run_eagerly)
         names = self.output_names
         self.optimizer = resolve_optimizer(optimizer)
         self._compiled = _Compiled(self.optimizer, CompileLoss(loss, loss_weights, names),
-                                   CompileMetrics(metrics, weighted_metrics, names),
-                                   jit_compile is True and not run_eagerly)
+                                   CompileMetrics(metrics, weighted_metrics, names), jit)
         self.stop_training = False
 
     # ------------------------------------------------------------------ files
@@ -141,6 +152,18 @@ class Trainer(nn.Module):
         return getattr(self, "_compiled", None) is not None
 
     @property
+    def jit_compile(self) -> bool:
+        """Whether the steps run through `torch.compile` (`compile(jit_compile=...)`; False before `compile`)."""
+        state = getattr(self, "_compiled", None)
+        return bool(state is not None and state.jit_compile)
+
+    @jit_compile.setter
+    def jit_compile(self, value: bool) -> None:
+        state = self._state("jit_compile")
+        state.jit_compile = _resolve_jit_compile(value, False)
+        state.step_fn = state.test_fn = state.predict_fn = None
+
+    @property
     def output_names(self) -> list[str]:
         """The outputs' names: a dict's keys, else each output's layer name (Keras's names for per-output losses)."""
         structure_ = getattr(self, "output_structure", None)
@@ -158,6 +181,13 @@ class Trainer(nn.Module):
         """The loss tracker's and compiled metrics' objects, in Keras's order (after the first batch)."""
         state = self._state("metrics")
         return [*state.metrics.metrics, *state.loss.trackers]
+
+    def _begin(self, method: str) -> _Compiled:
+        """The compiled state, readied for a run of `method` (the outputs' names read once, not per batch)."""
+        state = self._state(method)
+        state.output_names = self.output_names
+        state.maskless = False
+        return state
 
     def _state(self, method: str) -> _Compiled:
         state = getattr(self, "_compiled", None)
@@ -192,9 +222,12 @@ class Trainer(nn.Module):
         inputs' names (and says which are missing), a subclassed model's `call` takes the dict itself."""
         return x
 
-    def _per_output(self, value: Any, what: str) -> list[Any]:
-        names = self.output_names
+    def _per_output(self, value: Any, what: str, names: list[str] | None = None) -> list[Any]:
+        if names is None:
+            names = self.output_names
         if len(names) == 1:
+            if value is None or isinstance(value, torch.Tensor):
+                return [value]
             if isinstance(value, dict) and list(value) == names:
                 return [value[names[0]]]
             if isinstance(value, (list, tuple)) and len(value) == 1:
@@ -216,14 +249,19 @@ class Trainer(nn.Module):
         raise ValueError(f"{what} must hold one entry per output {names} (a list or a dict by output name); got one "
                          f"{type(value).__name__}")
 
-    def _forward(self, x: Any, training: bool) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+    def _forward(self, state: _Compiled, x: Any, training: bool
+                 ) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
         outputs = self(x, training=training)
-        if isinstance(outputs, dict):
-            flat = [outputs[name] for name in self.output_names]
+        if isinstance(outputs, torch.Tensor):
+            flat = [outputs]
+        elif isinstance(outputs, dict):
+            flat = [outputs[name] for name in state.output_names]
         elif isinstance(outputs, (list, tuple)):
             flat = list(outputs)
         else:
             flat = [outputs]
+        if state.maskless:
+            return flat, [None] * len(flat)
         masks = self._output_masks(x, len(flat))
         return flat, masks
 
@@ -242,12 +280,18 @@ class Trainer(nn.Module):
     # ------------------------------------------------------------------ steps
     def _loss(self, state: _Compiled, x: Any, y: Any, sample_weight: Any, training: bool
               ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], list[Any], list[Any], int]:
-        y_pred, masks = self._forward(x, training)
-        y_true = self._per_output(y, "y")
-        if any(t is None for t in y_true):
-            raise ValueError("the data gives no targets (y) for the loss: pass y=, or (x, y) batches")
-        weights = self._per_output(sample_weight, "sample_weight")
-        batch = int(pytree.tree_leaves(x)[0].shape[0])
+        y_pred, masks = self._forward(state, x, training)
+        names = state.output_names
+        if len(names) == 1 and isinstance(y, torch.Tensor):        # the common case, without the general checks
+            y_true: list[Any] = [y]
+        else:
+            y_true = self._per_output(y, "y", names)
+            for target in y_true:
+                if target is None:
+                    raise ValueError("the data gives no targets (y) for the loss: pass y=, or (x, y) batches")
+        weights = [None] if sample_weight is None and len(names) == 1 \
+            else self._per_output(sample_weight, "sample_weight", names)
+        batch = int((x if isinstance(x, torch.Tensor) else pytree.tree_leaves(x)[0]).shape[0])
         loss = state.loss(y_true, y_pred, weights, masks, batch)
         if state.regularized is None:
             state.regularized = regularization_loss(self).grad_fn is not None
@@ -257,23 +301,42 @@ class Trainer(nn.Module):
 
     def _record(self, state: _Compiled, loss: torch.Tensor, y_true: list[Any], y_pred: list[torch.Tensor],
                 weights: list[Any], masks: list[Any], batch: int) -> None:
-        with torch.no_grad():
-            value = loss.detach().float()
-            if state.total is None or state.total.device != value.device:
-                state.total = torch.zeros((), device=value.device)
-            state.total.add_(value * batch)
-            state.count += batch
-            if state.metrics.built is None:
-                state.metrics.build(y_true, y_pred, state.loss)
-            if state.metrics.names:
-                state.metrics.update_state(y_true, [p.detach() for p in y_pred], weights, masks)
+        value = loss.detach()
+        if value.dtype != torch.float32:
+            value = value.float()
+        total = state.total
+        if total is None or total.device != value.device:
+            total = state.total = torch.zeros((), device=value.device)
+        scale = state.scale         # the batch size as a tensor: multiplying by it is faster than by an int
+        if scale is None or state.scale_of != batch or scale.device != value.device:
+            scale = state.scale = torch.tensor(float(batch), device=value.device)
+            state.scale_of = batch
+        total.add_(value * scale)
+        state.count += batch
+        if not state.maskless and all(mask is None for mask in masks):
+            state.maskless = True
+        metrics = state.metrics
+        if metrics.built is None:
+            metrics.build(y_true, y_pred, state.loss)
+        if metrics.names:
+            with torch.no_grad():
+                metrics.update_state(y_true, [p.detach() for p in y_pred], weights, masks)
 
     def _train_step(self, x: Any, y: Any, sample_weight: Any, guard: _Interrupts | None = None) -> None:
         state = self._compiled
         loss, y_true, y_pred, weights, masks, batch = self._loss(state, x, y, sample_weight, True)
         optimizer = state.optimizer
-        if needs_build(optimizer):
-            optimizer.build([p for p in self.parameters() if p.requires_grad])
+        if not state.optimizer_built:
+            trainable = [p for p in self.parameters() if p.requires_grad]
+            state.trains_weights = bool(trainable)
+            if needs_build(optimizer) and trainable:
+                optimizer.build(trainable)
+            state.optimizer_built = True
+        if not state.trains_weights:
+            # As Keras: nothing to update; the loss and metrics are still computed and logged.
+            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
+            self._record(state, loss, y_true, y_pred, weights, masks, batch)
+            return
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if guard is not None:
@@ -381,7 +444,7 @@ class Trainer(nn.Module):
         The weights move only through finished steps: bad data raises before the first update, and
         Ctrl-C stops between steps. Logs and history hold Python floats.
         """
-        state = self._state("fit")
+        state = self._begin("fit")
         if validation_split and validation_data is None:
             batches = self._batches(x, y, sample_weight, batch_size, shuffle, steps_per_epoch, class_weight)
             (x, y, sample_weight), validation_data = batches.split(validation_split)
@@ -416,7 +479,9 @@ class Trainer(nn.Module):
                 for index, (bx, by, bsw) in enumerate(batches.epoch()):
                     if wants_batches:
                         callback_list.on_train_batch_begin(index)
-                    step(self._model_inputs(bx), by, bsw, guard)
+                    if isinstance(bx, dict):
+                        bx = self._model_inputs(bx)
+                    step(bx, by, bsw, guard)
                     if wants_batches:
                         callback_list.on_train_batch_end(index, LazyLogs(self._logs))
                     if self.stop_training:
@@ -436,21 +501,55 @@ class Trainer(nn.Module):
         assert self.history is not None
         return self.history
 
+    # Keras's torch backend runs its steps through torch.compile when jit_compile is True. A model whose
+    # weights are still lazy builds them on its first call; that call runs eagerly (torch.compile cannot
+    # trace the weights' creation), the ones after it compiled.
     def _make_train_function(self, state: _Compiled) -> Callable[..., None]:
         if not state.jit_compile:
             return self._train_step
         if state.step_fn is None:
             state.step_fn = torch.compile(self._train_step)
-        return state.step_fn
+        return self._once_built(state.step_fn, self._train_step)
+
+    def _make_test_function(self, state: _Compiled) -> Callable[..., None]:
+        if not state.jit_compile:
+            return self._test_step
+        if state.test_fn is None:
+            state.test_fn = torch.compile(self._test_step)
+        return self._once_built(state.test_fn, self._test_step)
+
+    def _predict_step(self, x: Any) -> Any:
+        with torch.no_grad():
+            return self(x, training=False)
+
+    def _make_predict_function(self) -> Callable[[Any], Any]:
+        state = getattr(self, "_compiled", None)
+        if state is None or not state.jit_compile:
+            return self._predict_step
+        if state.predict_fn is None:
+            state.predict_fn = torch.compile(self._predict_step)
+        return self._once_built(state.predict_fn, self._predict_step)
+
+    def _lazy(self) -> bool:
+        return any(isinstance(p, nn.parameter.UninitializedParameter) for p in self.parameters())
+
+    def _once_built(self, compiled: Callable[..., Any], eager: Callable[..., Any]) -> Callable[..., Any]:
+        if not self._lazy():
+            return compiled
+
+        def step(*args: Any) -> Any:
+            return eager(*args) if self._lazy() else compiled(*args)
+        return step
 
     # ------------------------------------------------------------------ evaluate
     def _evaluate_batches(self, batches: Batches, callback_list: CallbackList) -> dict[str, float]:
         self.eval()
         self.reset_metrics()
+        step = self._make_test_function(self._compiled)
         callback_list.on_test_begin()
         for index, (bx, by, bsw) in enumerate(batches.epoch()):
             callback_list.on_test_batch_begin(index)
-            self._test_step(self._model_inputs(bx), by, bsw)
+            step(self._model_inputs(bx), by, bsw)
             callback_list.on_test_batch_end(index, LazyLogs(self._logs))
         logs = self._logs()
         callback_list.on_test_end(logs)
@@ -473,7 +572,7 @@ class Trainer(nn.Module):
         Returns the loss alone when there are no metrics, else the list `[loss, metrics...]`
         (Keras's order), or the dict.
         """
-        self._state("evaluate")
+        self._begin("evaluate")
         batches = self._batches(x, y, sample_weight, batch_size, False, steps)
         callback_list = self._callbacks(callbacks, verbose, 1, batches.num_batches, history=False)
         logs = self._evaluate_batches(batches, callback_list)
@@ -497,13 +596,13 @@ class Trainer(nn.Module):
         callback_list.on_predict_begin()
         collected: list[Any] = []
         spec = None
-        with torch.no_grad():
-            for index, (bx, _, _) in enumerate(batches.epoch()):
-                callback_list.on_predict_batch_begin(index)
-                outputs = self(self._model_inputs(bx), training=False)
-                leaves, spec = pytree.tree_flatten(outputs)
-                collected.append([leaf.detach() for leaf in leaves])
-                callback_list.on_predict_batch_end(index, {"outputs": outputs})
+        step = self._make_predict_function()
+        for index, (bx, _, _) in enumerate(batches.epoch()):
+            callback_list.on_predict_batch_begin(index)
+            outputs = step(self._model_inputs(bx))
+            leaves, spec = pytree.tree_flatten(outputs)
+            collected.append([leaf.detach() for leaf in leaves])
+            callback_list.on_predict_batch_end(index, {"outputs": outputs})
         callback_list.on_predict_end()
         if not collected or spec is None:
             raise ValueError("predict() got no data: x yielded no batch")
@@ -516,7 +615,7 @@ class Trainer(nn.Module):
                        return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """One training step on one batch, as Keras's `train_on_batch` (metrics accumulate until
         `reset_metrics()`); returns the loss (and metrics) so far."""
-        state = self._state("train_on_batch")
+        state = self._begin("train_on_batch")
         batches = self._batches(x, y, sample_weight, None, False, None, class_weight)
         batches.batch_size = batches.num_samples or 1
         batches.num_batches = 1
@@ -529,22 +628,36 @@ class Trainer(nn.Module):
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                       return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """The loss (and metrics) on one batch, as Keras's `test_on_batch`."""
-        self._state("test_on_batch")
+        state = self._begin("test_on_batch")
         batches = self._batches(x, y, sample_weight, None, False, None)
         batches.batch_size = batches.num_samples or 1
         batches.num_batches = 1
         self.eval()
+        step = self._make_test_function(state)
         for bx, by, bsw in batches.epoch():
-            self._test_step(self._model_inputs(bx), by, bsw)
+            step(self._model_inputs(bx), by, bsw)
         logs = self._logs()
         return logs if return_dict else self._ordered(logs)
 
     def predict_on_batch(self, x: Any) -> Any:
         """The outputs for one batch as NumPy arrays, as Keras's `predict_on_batch`."""
         self.eval()
-        with torch.no_grad():
-            outputs = self(self._model_inputs(structure(x, self._float_dtype())), training=False)
+        outputs = self._make_predict_function()(self._model_inputs(structure(x, self._float_dtype())))
         return pytree.tree_map(lambda t: t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t, outputs)
+
+
+def _resolve_jit_compile(value: Any, run_eagerly: bool) -> bool:
+    """Keras's rule on its torch backend: "auto" is eager; `run_eagerly` wins over True (with a warning)."""
+    if value == "auto":
+        return False
+    if not isinstance(value, (bool, int)) or isinstance(value, str):
+        raise ValueError(f'jit_compile must be True, False or "auto"; got {value!r}')
+    value = bool(value)
+    if value and run_eagerly:
+        warnings.warn("If `run_eagerly` is True, then `jit_compile` cannot also be True. Disabling `jit_compile`.",
+                      stacklevel=3)
+        return False
+    return value
 
 
 def _should_validate(epoch: int, frequency: int | Sequence[int]) -> bool:

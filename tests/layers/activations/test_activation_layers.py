@@ -1,7 +1,6 @@
 """ReLU, LeakyReLU, PReLU, ELU, Softmax and Identity against their keras.layers namesakes: values,
 gradients, masks, configs, errors (with the numeric cases of Keras's own tests)."""
 import re
-
 import keras
 import numpy as np
 import pytest
@@ -45,7 +44,7 @@ def test_activation_layer_matches_keras_and_passes_the_mask_on(name, kwargs):
     assert set(config) == set(ref_config)
     assert {k: v for k, v in config.items() if k != "name"} == {k: v for k, v in ref_config.items() if k != "name"}
     assert type(ours).from_config(config).get_config() == config
-    assert re.sub(r"_\d+$", "", ours.name) == re.sub(r"_\d+$", "", theirs.name)   # counters differ by test order
+    assert re.sub(r"_\d+$", "", ours.name) == re.sub(r"_\d+$", "", theirs.name)
 
 
 def test_relu_keras_numbers():
@@ -108,10 +107,10 @@ def test_prelu_builds_with_unknown_steps_on_a_shared_axis():
 
 
 ERRORS = [
-    ("ReLU", {"max_value": -1.0}, "`max_value` of a ReLU layer cannot be a negative"),
-    ("ReLU", {"negative_slope": -1.0}, "`negative_slope` of a ReLU layer cannot be None or a negative"),
-    ("ReLU", {"threshold": None}, "`threshold` of a ReLU layer cannot be None"),
-    ("LeakyReLU", {"negative_slope": -0.1}, "`negative_slope` of a LeakyReLU layer"),
+    ("ReLU", {"max_value": -1.0}, "max_value of a ReLU layer cannot be a negative"),
+    ("ReLU", {"negative_slope": -1.0}, "negative_slope of a ReLU layer cannot be None or a negative"),
+    ("ReLU", {"threshold": None}, "threshold of a ReLU layer cannot be None"),
+    ("LeakyReLU", {"negative_slope": -0.1}, "negative_slope of a LeakyReLU layer"),
     ("PReLU", {"shared_axes": [0]}, "`shared_axes` must be axes >= 1"),
     ("Softmax", {"axis": "x"}, "`axis` must be an integer"),
 ]

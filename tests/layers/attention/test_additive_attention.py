@@ -93,7 +93,7 @@ def test_additive_attention_masks_dropout_and_config_follow_attention():
 
 ERRORS = [
     ({"dropout": 1.0}, None, ValueError, r"`dropout` must be a float in \[0, 1\)"),
-    ({}, [torch.randn(2, 3, 4)], ValueError, "must be called on a list \\[query, value\\]"),
+    ({}, [torch.randn(2, 3, 4)], ValueError, "takes an inputs list of length 2 or 3"),
     ({}, [torch.randn(2, 3, 4), torch.randn(2, 5, 6)], ValueError, "query and key must have the same feature size"),
     ({"input_dim": 4}, [torch.randn(2, 3, 5), torch.randn(2, 5, 5)], ValueError, "built for 4 query features"),
     ({}, [torch.randn(2, 3, 4), torch.randn(2, 5, 4)], TypeError, "query_mask must be a bool tensor"),

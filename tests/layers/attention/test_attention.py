@@ -127,7 +127,8 @@ def test_attention_dropout_only_while_training():
 
 
 ATTENTION_ERRORS = [
-    (lambda: kr.Attention(score_mode="additive"), ValueError, "`score_mode` must be one of 'dot', 'concat'"),
+    (lambda: kr.Attention(score_mode="additive"), ValueError,
+     "Invalid value for argument score_mode. Expected one of {'dot', 'concat'}"),
     (lambda: kr.Attention(dropout=1.5), ValueError, "`dropout` must be a float in"),
     (lambda: kr.Attention()(torch.randn(2, 3, 4)), ValueError, r"list \[query, value\] or \[query, value, key\]"),
     (lambda: kr.Attention()([torch.randn(2, 3, 4)]), ValueError, "got a list of length 1"),

@@ -179,19 +179,25 @@ ERRORS = [
     ({"num_heads": 2, "key_dim": 2.5}, None, ValueError, "`key_dim` must be a positive integer"),
     ({"num_heads": 2, "key_dim": 3, "value_dim": -1}, None, ValueError, "`value_dim` must be a positive integer"),
     ({"num_heads": 2, "key_dim": 3, "dropout": 1.0}, None, ValueError, r"`dropout` must be a float in \[0, 1\)"),
-    ({"num_heads": 2, "key_dim": 3, "output_shape": "x"}, None, ValueError, "`output_shape` must be an int"),
-    ({"num_heads": 2, "key_dim": 3, "attention_axes": (1, 2)}, None, ValueError,
-     "`attention_axes` must be None .* not supported"),
-    ({"num_heads": 2, "key_dim": 3, "attention_axes": 4}, None, ValueError, "`attention_axes` must be None"),
-    ({"num_heads": 2, "key_dim": 3, "sliding_window": 0}, None, ValueError, "`sliding_window` must be a positive"),
+    ({"num_heads": 2, "key_dim": 3, "output_shape": "x"}, None, ValueError, "Invalid `output_shape`: expected an int"),
+    ({"num_heads": 2, "key_dim": 3, "attention_axes": (1, 2)}, "features", ValueError,
+     r"`attention_axes` \(1, 2\) must name distinct axes between the batch and the feature axis of the 3-D"),
+    ({"num_heads": 2, "key_dim": 3, "attention_axes": 4}, "features", ValueError, "must name distinct axes"),
+    ({"num_heads": 2, "key_dim": 3, "attention_axes": "x"}, None, ValueError,
+     "`attention_axes` must be None, an int, or a list or tuple of ints"),
+    ({"num_heads": 2, "key_dim": 3, "sliding_window": 0}, None, ValueError,
+     "`sliding_window` must be None or a positive integer, got 0"),
     ({"num_heads": 2, "key_dim": 3, "flash_attention": True, "dropout": 0.1}, None, ValueError,
      "flash_attention=True does not allow dropout"),
-    ({"num_heads": 2, "key_dim": 3}, "rank4", ValueError, r"query must have shape \(batch, steps, features\)"),
-    ({"num_heads": 2, "key_dim": 3}, "steps", ValueError, "key and value must have the same number of steps"),
+    ({"num_heads": 2, "key_dim": 3}, "rank4", ValueError,
+     r"must have one rank >= 3 .* got value of shape \(3, 5, 6\) and query of shape \(3, 1, 4, 6\)"),
+    ({"num_heads": 2, "key_dim": 3}, "steps", ValueError,
+     "all dimensions of `value` and `key`, except the last one, must be equal"),
     ({"num_heads": 2, "key_dim": 3, "input_dim": 4}, "features", ValueError, r"built for query, value and key"),
     ({"num_heads": 2, "key_dim": 3}, "mask_shape", ValueError, r"value_mask must have shape \(3, 5\)"),
     ({"num_heads": 2, "key_dim": 3}, "mask_twice", ValueError, "query_mask was given both"),
-    ({"num_heads": 2, "key_dim": 3}, "attention_mask", ValueError, "attention_mask must broadcast"),
+    ({"num_heads": 2, "key_dim": 3}, "attention_mask", ValueError,
+     r"mask of shape \(3, 1, 4, 7\) .* does not broadcast to the attention scores' shape \(3, 2, 4, 5\)"),
     ({"num_heads": 2, "key_dim": 3}, "list", TypeError, "expects a tensor for query"),
 ]
 
@@ -210,3 +216,45 @@ def test_mha_rejects_bad_arguments_and_inputs(kwargs, case, error, pattern):
              "list": lambda layer: layer([q, v], v)}
     with pytest.raises(error, match=pattern):
         calls[case](kr.MultiHeadAttention(**kwargs))
+
+
+# ------------------------------------------------------------ any rank, any attention axes, mask shapes
+HIGH_RANK = [
+    # query shape, value shape, attention_axes, attention_mask shape (None: no mask), scores
+    ((2, 3, 4, 6), (2, 3, 5, 6), (2,), None, True),
+    ((2, 3, 4, 6), (2, 3, 5, 6), (2,), (2, 3, 4, 5), False),
+    ((2, 3, 4, 6), (2, 2, 5, 6), None, None, True),
+    ((2, 3, 4, 6), (2, 2, 5, 6), (1, 2), (2, 3, 4, 2, 5), True),
+    ((2, 5, 3, 4, 6), (2, 5, 3, 2, 6), (2, 3), None, True),
+    ((2, 3, 4, 6), (2, 3, 5, 6), (-2,), None, True),
+    ((2, 4, 6), (2, 5, 6), None, (4, 5), False),          # (T, S): Keras adds batch and head axes
+    ((2, 4, 6), (2, 5, 6), None, (4, 5), True),
+    ((2, 4, 6), (2, 5, 6), None, (2, 2, 4, 5), False),    # (batch, heads, T, S)
+    ((2, 4, 6), (2, 5, 6), None, (2, 2, 4, 5), True),
+]
+
+
+@pytest.mark.parametrize("query_shape, value_shape, axes, mask_shape, scores", HIGH_RANK)
+def test_any_rank_attention_axes_and_mask_shapes_match_keras(query_shape, value_shape, axes, mask_shape, scores):
+    kwargs = {"num_heads": 2, "key_dim": 3, "attention_axes": axes}
+    theirs = keras.layers.MultiHeadAttention(**kwargs)
+    theirs.build(query_shape, value_shape)
+    random_weights(theirs)
+    ours = kr.MultiHeadAttention(**kwargs)
+    ours.build(query_shape, value_shape)
+    ours.set_weights(theirs.get_weights())
+    generator = torch.Generator().manual_seed(1)
+    query, value = torch.randn(query_shape, generator=generator), torch.randn(value_shape, generator=generator)
+    given = {} if mask_shape is None else {"attention_mask": torch.rand(mask_shape, generator=generator) > 0.3}
+    mine = [query.clone().requires_grad_(True), value.clone().requires_grad_(True)]
+    ref = [query.clone().requires_grad_(True), value.clone().requires_grad_(True)]
+    out_ours = as_list(ours(*mine, **given, return_attention_scores=scores))
+    out_theirs = as_list(theirs(*ref, **given, return_attention_scores=scores))
+    for a, b, what in zip(out_ours, out_theirs, ("output", "scores")):
+        assert_close(a, b, OUTPUT_ATOL, what)
+    weighted_sum(out_ours).backward()
+    weighted_sum(out_theirs).backward()
+    for a, b, what in zip(mine, ref, ("query grad", "value grad")):
+        assert_close(a.grad, b.grad, GRAD_ATOL, what)
+    assert ours.compute_output_shape(query_shape, value_shape) == tuple(theirs.compute_output_shape(
+        query_shape, value_shape))

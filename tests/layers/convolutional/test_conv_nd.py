@@ -1,4 +1,6 @@
-"""Conv2D, Conv3D, Conv1DTranspose, Conv2DTranspose against their keras.layers namesakes (torch backend)."""
+"""Conv2D, Conv3D and the transposed Conv1D/2D/3D against their keras.layers namesakes (torch backend)."""
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -7,6 +9,11 @@ from keras.src import backend as keras_backend
 
 import kerasrnn_torch as kr
 from reference import GRAD_ATOL, OUTPUT_ATOL, assert_close, random_weights, weighted_sum
+
+
+def automatic_name(layer):
+    """A layer's automatic name without the counter Keras and kr add ("conv3d_transpose_2" -> "conv3d_transpose")."""
+    return re.sub(r"_\d+$", "", layer.name)
 
 CONFIG_ONLY = {"kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
                "activity_regularizer", "kernel_constraint", "bias_constraint"}
@@ -35,6 +42,12 @@ CASES = [
     ("Conv2DTranspose", {"kernel_size": (2, 3), "strides": (2, 1), "activation": "relu"}, (2, 4, 5)),
     ("Conv2DTranspose", {"kernel_size": 3, "strides": 2, "padding": "same", "output_padding": (1, 0),
                          "data_format": "channels_first"}, (2, 4, 5)),
+    ("Conv3DTranspose", {"kernel_size": 2}, (2, 3, 4, 3)),
+    ("Conv3DTranspose", {"kernel_size": 3, "strides": 2, "padding": "same"}, (2, 3, 4, 2)),
+    ("Conv3DTranspose", {"kernel_size": (2, 3, 3), "strides": (1, 2, 3), "padding": "same",
+                         "output_padding": (0, 1, 2), "activation": "relu"}, (2, 2, 3, 2)),
+    ("Conv3DTranspose", {"kernel_size": 3, "dilation_rate": (1, 2, 1), "data_format": "channels_first"},
+     (2, 2, 3, 3)),
 ]
 
 
@@ -80,6 +93,9 @@ def test_conv_matches_keras_outputs_gradients_and_shapes(name, kwargs, spatial):
     ("Conv1DTranspose", {"kernel_size": 3}),
     ("Conv1DTranspose", {"kernel_size": 3, "strides": 2, "output_padding": 1, "padding": "SAME"}),
     ("Conv2DTranspose", {"kernel_size": (2, 3), "strides": 2, "output_padding": (1, 0), "dilation_rate": 1}),
+    ("Conv3DTranspose", {"kernel_size": 3}),
+    ("Conv3DTranspose", {"kernel_size": (1, 2, 3), "strides": (2, 1, 2), "output_padding": (1, 0, 0),
+                         "padding": "same", "data_format": "channels_first", "use_bias": False}),
 ])
 def test_conv_config_matches_keras_and_round_trips(name, kwargs):
     mine, ref = getattr(kr, name)(FILTERS, **kwargs).get_config(), getattr(keras.layers, name)(
@@ -88,7 +104,7 @@ def test_conv_config_matches_keras_and_round_trips(name, kwargs):
     for key in set(ref) - CONFIG_ONLY - {"name"}:
         assert mine[key] == ref[key], key
     assert getattr(kr, name).from_config(mine).get_config() == mine
-    assert getattr(kr, name)(2, 3).name.rsplit("_", 1)[0] == getattr(keras.layers, name)(2, 3).name.rsplit("_", 1)[0]
+    assert automatic_name(getattr(kr, name)(2, 3)) == automatic_name(getattr(keras.layers, name)(2, 3))
 
 
 @pytest.mark.parametrize("name", ["Conv2D", "Conv1DTranspose"])
@@ -132,6 +148,7 @@ def test_conv_input_dim_means_the_channels():
     assert kr.Conv2D(2, 3, input_dim=5).kernel.shape == (3, 3, 5, 2)
     assert kr.Conv1DTranspose(2, 3, input_dim=5, data_format="channels_first").kernel.shape == (3, 2, 5)
     assert kr.Conv2DTranspose(2, 3, input_shape=(None, None, 5)).kernel.shape == (3, 3, 2, 5)
+    assert kr.Conv3DTranspose(2, (1, 2, 3), input_dim=5).kernel.shape == (1, 2, 3, 2, 5)
 
 
 def test_conv_transpose_is_the_adjoint_of_the_convolution():

@@ -172,21 +172,22 @@ def test_merge_config_matches_keras_and_round_trips(name, kwargs):
 x3 = torch.randn(2, 3, 4)
 MERGE_ERRORS = [
     ("Add", {}, x3, None, ValueError, r"Add 'add\w*' must be called on a list of tensors, got Tensor"),
-    ("Add", {}, [], None, ValueError, r"list of at least 1 tensor, got 0"),
-    ("Subtract", {}, [x3], None, ValueError, r"Subtract 'subtract\w*' must be called on a list of exactly 2 tensors, "
-                                             r"got 1"),
-    ("Subtract", {}, [x3, x3, x3], None, ValueError, r"exactly 2 tensors, got 3"),
+    ("Add", {}, [], None, ValueError, r"should be called on at least 1 input \(a list of tensors\), got 0"),
+    ("Subtract", {}, [x3], None, ValueError, r"Subtract 'subtract\w*': the layer should be called on exactly 2 "
+                                             r"inputs \(a list of tensors\), got 1"),
+    ("Subtract", {}, [x3, x3, x3], None, ValueError, r"exactly 2 inputs \(a list of tensors\), got 3"),
     ("Add", {}, [x3, torch.randn(2, 3, 5)], None, ValueError,
      r"incompatible shapes \[\(2, 3, 4\), \(2, 3, 5\)\]"),
     ("Maximum", {}, [x3, torch.randn(3, 3, 4)], None, ValueError,
      r"different batch sizes: got shapes \[\(2, 3, 4\), \(3, 3, 4\)\]"),
     ("Average", {}, [x3, "text"], None, TypeError, r"expects a list of tensors, got \[Tensor, str\]"),
-    ("Add", {}, [x3, x3], [None], ValueError, r"one entry per input: got 1 masks for 2 inputs"),
-    ("Add", {}, [x3, x3], torch.ones(2, 3, dtype=torch.bool), ValueError, r"`mask` must be a list"),
+    ("Add", {}, [x3, x3], [None], ValueError, r"should have the same length: got 1 masks for 2 inputs"),
+    ("Add", {}, [x3, x3], torch.ones(2, 3, dtype=torch.bool), ValueError, r"`mask` should be a list"),
     ("Multiply", {}, [x3, x3], [torch.ones(2, 4, dtype=torch.bool)] * 2, ValueError,
      r"mask of shape \(2, 4\) does not fit an input of shape \(2, 3, 4\)"),
     ("Concatenate", {}, [x3, torch.randn(2, 5, 4)], None, ValueError,
-     r"Concatenate 'concatenate\w*' \(axis=-1\) expects inputs with equal shapes except on that axis, "
+     r"Concatenate 'concatenate\w*' \(axis=-1\) requires inputs with matching shapes except for the "
+     r"concatenation axis, "
      r"got shapes \[\(2, 3, 4\), \(2, 5, 4\)\]"),
     ("Concatenate", {}, [x3, torch.randn(2, 4)], None, ValueError, r"inputs of one rank"),
     ("Concatenate", {"axis": 3}, [x3, x3], None, ValueError, r"\(axis=3\) expects inputs of one rank that have"),
@@ -200,7 +201,7 @@ MERGE_ERRORS = [
     ("Dot", {"axes": 1}, [torch.randn(2, 3), torch.randn(3, 3)], None, ValueError, r"different batch sizes"),
     ("Dot", {"axes": 1}, [torch.randn(2), torch.randn(2)], None, ValueError, r"rank >= 2"),
     ("Dot", {"axes": 3}, [x3, x3], None, ValueError, r"axes 3 do not fit inputs of shapes"),
-    ("Dot", {"axes": 1}, [x3], None, ValueError, r"Dot 'dot\w*' must be called on a list of exactly 2 tensors"),
+    ("Dot", {"axes": 1}, [x3], None, ValueError, r"Dot 'dot\w*': the layer should be called on exactly 2 inputs"),
 ]
 
 

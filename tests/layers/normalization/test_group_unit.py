@@ -1,4 +1,6 @@
 """GroupNormalization and UnitNormalization against keras.layers: values, gradients, weights, configs, masks."""
+import re
+
 import keras
 import pytest
 import torch
@@ -41,7 +43,7 @@ def test_normalization_matches_keras(name, kwargs, shape):
     for key in ("groups", "axis", "epsilon", "center", "scale"):
         assert config.get(key) == ref_config.get(key), key
     assert type(ours).from_config(config).get_config() == config
-    assert ours.name.rsplit("_", 1)[0] == theirs.name.rsplit("_", 1)[0]
+    assert re.sub(r"_\d+$", "", ours.name) == re.sub(r"_\d+$", "", theirs.name)   # counters differ by test order
     mask = torch.ones(shape[:2], dtype=torch.bool)
     assert ours.compute_mask(x, mask) is mask
 

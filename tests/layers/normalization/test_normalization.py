@@ -179,14 +179,17 @@ def test_batch_normalization_config_matches_keras_and_round_trips():
 
 
 ERRORS = [
-    ("LayerNormalization", {"axis": "x"}, None, TypeError, "`axis` must be an int or a non-empty list"),
+    ("LayerNormalization", {"axis": "x"}, None, TypeError,
+     "Expected an int or a list/tuple of ints for the argument 'axis'"),
     ("LayerNormalization", {"axis": 3}, SHAPE, ValueError, r"`axis` 3 is out of range for a 3-D input"),
     ("LayerNormalization", {"axis": [0, 1]}, SHAPE, ValueError, "includes the batch axis"),
     ("LayerNormalization", {"epsilon": -1.0}, None, ValueError, "`epsilon` must be a number >= 0"),
-    ("LayerNormalization", {"input_shape": (5, 6)}, (4, 5, 7), ValueError, r"built for 3-D inputs.*\(4, 5, 7\)"),
+    ("LayerNormalization", {"input_shape": (5, 6)}, (4, 5, 7), ValueError,
+     r"built for sizes \(6,\) on axes -1, got input of shape \(4, 5, 7\)"),
     ("BatchNormalization", {"axis": 1.5}, None, TypeError, "`axis` must be an int"),
     ("BatchNormalization", {"synchronized": True}, None, ValueError, "synchronized=True .* not supported"),
-    ("BatchNormalization", {"renorm": True}, None, ValueError, "renorm=True .* not implemented"),
+    ("BatchNormalization", {"renorm": True, "renorm_clipping": {"rmax": 1.0, "dmax": -1.0}}, None, ValueError,
+     "dmax should be non-negative"),
     ("BatchNormalization", {"input_shape": (5, 6)}, (4, 5, 7), ValueError, r"6 channels on axis -1.*\(4, 5, 7\)"),
     ("BatchNormalization", {}, "bad_mask", ValueError, r"mask must have one axis fewer.*got \(4, 5, 6\)"),
     ("BatchNormalization", {}, "int_input", TypeError, "floating-point inputs"),

@@ -186,6 +186,7 @@ FUSED_CASES = [(name, pattern, options) for name in LAYERS
                for options in ("last_state", "sequences_state")]
 
 
+@pytest.mark.usefixtures("pytorch_kernels_only")
 @pytest.mark.parametrize("name, pattern, options", FUSED_CASES, ids=lambda v: str(v))
 def test_fused_bidirectional_equals_loop(name, pattern, options, monkeypatch):
     ours, _ = build_pair(name, OPTIONS[options])
@@ -240,6 +241,7 @@ def test_last_path_is_loop_when_one_direction_cannot_run_fused(monkeypatch):
     assert "forward layer" not in ours.dispatch_reason()
 
 
+@pytest.mark.usefixtures("pytorch_kernels_only")
 def test_input_dropout_in_training_runs_each_direction_fused(monkeypatch):
     ours = kr.Bidirectional(kr.GRU(UNITS, dropout=0.5, return_sequences=True), input_shape=(TIMESTEPS, FEATURES))
     x = torch.randn(BATCH, TIMESTEPS, FEATURES)

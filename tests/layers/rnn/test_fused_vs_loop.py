@@ -149,6 +149,7 @@ def test_unpacked_and_packed_right_padded_runs_agree(return_sequences, go_backwa
 @pytest.mark.parametrize("make", [lambda: kr.GRU(4, return_sequences=True, input_dim=3),
                                   lambda: kr.Bidirectional(kr.LSTM(4, return_sequences=True), input_dim=3)],
                          ids=["GRU", "Bidirectional"])
+@pytest.mark.usefixtures("pytorch_kernels_only")
 def test_pack_on_cpu_packs_and_changes_no_number(make, monkeypatch):
     from kerasrnn_torch.layers.rnn.engine import fused
     packed_calls = []

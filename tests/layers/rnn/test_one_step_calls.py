@@ -59,6 +59,7 @@ def test_one_step_equals_torch_nn_and_the_loop(kind, batch, grad, use_bias):
             torch.testing.assert_close(weight.grad, expected_grad, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.usefixtures("pytorch_kernels_only")
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
 def test_which_calls_skip_the_kernel(kind):
     _, ours = pair(kind=kind)

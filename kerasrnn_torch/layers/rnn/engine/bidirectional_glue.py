@@ -12,6 +12,9 @@ import torch
 
 from . import fused, keras_outputs
 from .masks import MaskLayout
+from .record import RAN
+
+TWO_WAY_REASON = "the two-way call runs PyTorch's bidirectional kernel"
 
 
 class TwoWayResult:
@@ -76,6 +79,8 @@ def run_two_way(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
     lengths = None
     if layout.kind == "right_padded":
         inputs, lengths = fused.packable(inputs, layout)
+    if not torch.compiler.is_compiling():
+        RAN.kernel, RAN.reason = "torch", TWO_WAY_REASON
     outputs, final = fused.call_kernel(kind, inputs, states, flat_weights, activation=activation,
                                        bidirectional=True, lengths=lengths)
     lengths = layout.lengths if layout.kind == "right_padded" else None

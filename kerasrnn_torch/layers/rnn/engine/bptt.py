@@ -30,6 +30,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from . import keras_outputs
+from .record import note
 
 # Activations whose derivative follows exactly from their output y = f(x).
 DIFFERENTIABLE = ("tanh", "sigmoid", "relu", "hard_sigmoid", "linear")
@@ -438,6 +439,7 @@ def run_cell_loop(spec: LoopSpec, cell, masks, inputs: torch.Tensor, states, mas
     order (under autograd); the node runs the steps; Keras's output rule for
     masks is applied to its results (engine/keras_outputs.py).
     """
+    note("bptt")
     x = inputs.transpose(0, 1)
     reading_mask = None
     if mask is not None:

@@ -6,6 +6,12 @@ fused kernel out, and the configuration it was made from (the kernel to run).
 A layer consults it through one hook, `RNN.decide()`, once per call (the
 recurrent layers keep the answer per configuration), and passes the `Plan` on;
 `for_export` adjusts a plan to a call traced by torch.export.
+
+Below the plan, on the CPU, the package's own kernel may run either path's
+call (engine/native.py: `native.cell_spec` for the loop, `FUSED_KINDS` and
+`torch_layout_serves` for the fused path); that per-call choice leaves the
+plan, `last_path` and the reasons here unchanged, and engine/record.py says
+which implementation ran.
 """
 from __future__ import annotations
 

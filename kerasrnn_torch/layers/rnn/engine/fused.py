@@ -14,8 +14,9 @@ from torch import _VF
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from ...._dtypes import autocast_enabled
-from . import keras_outputs
+from . import keras_outputs, native
 from .masks import MaskLayout
+from .record import RAN
 
 
 # Looked up once: `_VF.name` goes through a Python-level module __getattr__ on every access.
@@ -395,6 +396,20 @@ def run_unmasked(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fl
     With `need_states=False` the final states come back as an empty list
     (one reshape fewer per state: a visible share of a small call's time).
     """
+    reason = None
+    if inputs.device.type == "cpu":
+        if kind in native.FUSED_KINDS:
+            reason = native.torch_layout_serves(kind, inputs, flat_weights)
+            if reason is None:
+                native.note("cpu_kernel")
+                output, final_states = native.run_torch_layout(
+                    kind, inputs, states, flat_weights, activation=activation, mask=None, go_backwards=go_backwards,
+                    return_sequences=return_sequences)
+                return output, (final_states if need_states else [])
+        else:
+            reason = native.TORCH_IS_FASTER.get(kind)
+    if not torch.compiler.is_compiling():
+        RAN.kernel, RAN.reason = "torch", reason
     sequence = inputs.flip(1) if go_backwards else inputs
     outputs, final = call_kernel(kind, sequence, states, flat_weights, activation=activation)
     if not need_states:
@@ -432,7 +447,25 @@ def run_masked(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat
                activation: str, layout: MaskLayout, go_backwards: bool, return_sequences: bool,
                zero_output_for_mask: bool = False, need_cell_state: bool = True, pack: bool = False):
     """`run_unidirectional` with a mask (`layout.kind` not "none"); `states` already in the kernel's
-    `(1, batch, units)` layout. The kernel only reads them: they may be shared (`ZeroStates`)."""
+    `(1, batch, units)` layout. The kernel only reads them: they may be shared (`ZeroStates`).
+    On the CPU, the package's kernel runs it where it serves (`native.torch_layout_serves`): any mask
+    natively, no compaction, packing or segments."""
+    reason = None
+    if inputs.device.type == "cpu":
+        if pack:
+            reason = "pack_on_cpu asks for PyTorch's packed kernel"
+        elif kind in native.FUSED_KINDS:
+            reason = native.torch_layout_serves(kind, inputs, flat_weights, masked=True)
+            if reason is None:
+                native.note("cpu_kernel")
+                return native.run_torch_layout(kind, inputs, states, flat_weights, activation=activation,
+                                               mask=layout.mask, go_backwards=go_backwards,
+                                               return_sequences=return_sequences,
+                                               zero_output_for_mask=zero_output_for_mask)
+        else:
+            reason = native.TORCH_IS_FASTER.get(kind)
+    if not torch.compiler.is_compiling():
+        RAN.kernel, RAN.reason = "torch", reason
     timesteps = inputs.shape[1]
     assert layout.mask is not None                              # a masked layout has its mask
     reading_mask = layout.mask.flip(1) if go_backwards else layout.mask

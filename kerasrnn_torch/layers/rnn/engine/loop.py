@@ -16,7 +16,7 @@ import torch
 from torch.utils import _pytree as pytree
 
 from ...._dtypes import autocast_enabled
-from . import keras_outputs
+from . import keras_outputs, native
 
 
 def _is_flat(structure) -> bool:
@@ -124,6 +124,7 @@ def run_sequence(step, sequence, initial_states, *, mask: torch.Tensor | None = 
                  return_sequences: bool = False, zero_output_for_mask: bool = False,
                  output_is_first_state: bool = False):
     """`run_loop` over a batch-first (nested) `sequence` in the input's time order; a `scan` under torch.export."""
+    native.note("loop")
     if torch.compiler.is_exporting():
         return scan_loop(step, sequence, initial_states, mask=mask, go_backwards=go_backwards,
                          return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask,
@@ -226,14 +227,25 @@ def run_cell_loop(cell, masks, inputs: torch.Tensor, states, mask, *, go_backwar
     """The whole loop over a built-in cell: one input projection for every step, then the steps.
 
     A plain function of its arguments, so `compiled_cell_loop` can hand it to
-    torch.compile as it is.
+    torch.compile as it is. Where the package's CPU kernel serves the cell and
+    the call (`native.cell_spec`), the loop runs there, as one node.
     """
+    if not torch.compiler.is_compiling():
+        spec, reason = native.cell_spec(cell, inputs, masks)
+        if spec is not None:
+            native.note("cpu_kernel")
+            return native.run_cell(spec, cell, masks, inputs, states, mask, go_backwards=go_backwards,
+                                   return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask)
+    else:
+        reason = "torch.compile traces the cell loop"
     if mask is not None:
         inputs = zero_masked_steps(inputs, mask)
     sequence = cell.project(inputs, masks)    # every step's input projection in one product
-    return run_sequence(cell.make_step(masks), sequence, states, mask=mask, go_backwards=go_backwards,
-                        return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask,
-                        output_is_first_state=output_is_first_state)
+    result = run_sequence(cell.make_step(masks), sequence, states, mask=mask, go_backwards=go_backwards,
+                          return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask,
+                          output_is_first_state=output_is_first_state)
+    native.note("loop", reason)
+    return result
 
 
 _compiled_cell_loop = None

@@ -1,0 +1,522 @@
+// kerasrnn_torch's CPU recurrent kernel: the time loop of a built-in Keras cell (LSTM, GRU with either
+// reset_after, SimpleRNN) forward, and its backward through time, each as one C++ call.
+//
+// The input projection of every step is made by the caller (one matrix product under autograd). Per
+// step the forward does one recurrent product (ATen's addmm: BLAS) and ONE pass over the gates, which
+// applies the activations, the state update, the step mask and writes every buffer the backward reads.
+// The backward walks the steps in reverse: one pass over the gates for the pre-activation gradients,
+// one product for the gradient reaching the previous state; the recurrent kernel's gradient is one
+// product over all steps at the end. GRU with reset_after=False needs a second product per step (its
+// candidate's product reads the reset gate).
+//
+// Layouts (all contiguous unless said): x (T, B, G*U) projected inputs in reading order; step_mask
+// (T, B) bool or absent; recurrent_mask (B, U) (recurrent dropout, already scaled) or absent; kernel
+// (U, G*U), any strides; recurrent_bias (G*U) (GRU reset_after only) or absent; h0, c0 (B, U).
+// Gate columns: LSTM i, f, g, o; GRU z, r, candidate (or PyTorch's r, z, n with torch_order); the
+// gradient of x comes back in x's column order.
+#include <ATen/ATen.h>
+#include <torch/python.h>
+#include <ATen/Parallel.h>
+#include <ATen/cpu/vec/vec.h>
+#include <ATen/cpu/vec/functional.h>
+
+#include <vector>
+
+namespace {
+
+using at::Tensor;
+using c10::optional;
+
+enum Kind : int64_t { LSTM = 0, GRU = 1, GRU_BEFORE = 2, SIMPLE = 3 };
+enum Act : int64_t { LINEAR = 0, TANH = 1, SIGMOID = 2, RELU = 3, HARD_SIGMOID = 4 };
+
+template <typename scalar_t>
+using Vec = at::vec::Vectorized<scalar_t>;
+
+// ----------------------------------------------------------------------------- activations
+// tanh(x) = sign(x) * (1 - e) / (1 + e), e = exp(-2|x|), written with expm1 so that it stays accurate near 0
+// (within a few ulps of std::tanh); SLEEF's own vector tanh is several times slower than its expm1.
+template <typename scalar_t>
+C10_ALWAYS_INLINE Vec<scalar_t> fast_tanh(const Vec<scalar_t>& x) {
+  using V = Vec<scalar_t>;
+  V em = (x.abs() * V(scalar_t(-2))).expm1();
+  V t = em.neg() / (V(scalar_t(2)) + em);
+  return V::blendv(t, t.neg(), x < V(scalar_t(0)));
+}
+
+template <typename scalar_t>
+C10_ALWAYS_INLINE Vec<scalar_t> activate(int64_t act, const Vec<scalar_t>& x) {
+  using V = Vec<scalar_t>;
+  switch (act) {
+    case TANH: return fast_tanh<scalar_t>(x);
+    case SIGMOID: return V(scalar_t(1)) / (V(scalar_t(1)) + x.neg().exp());
+    case RELU: return at::vec::clamp_min(x, V(scalar_t(0)));
+    case HARD_SIGMOID:  // Keras 3: relu6(x + 3) / 6
+      return at::vec::clamp(x + V(scalar_t(3)), V(scalar_t(0)), V(scalar_t(6))) / V(scalar_t(6));
+    default: return x;
+  }
+}
+
+// grad * f'(x), from y = f(x): the derivatives autograd uses.
+template <typename scalar_t>
+C10_ALWAYS_INLINE Vec<scalar_t> derivative(int64_t act, const Vec<scalar_t>& grad, const Vec<scalar_t>& y) {
+  using V = Vec<scalar_t>;
+  const V zero(scalar_t(0)), one(scalar_t(1));
+  switch (act) {
+    case TANH: return grad * (one - y * y);
+    case SIGMOID: return grad * (one - y) * y;
+    case RELU: return V::blendv(grad, zero, y <= zero);
+    case HARD_SIGMOID: {
+      V outside = (y <= zero) | (y >= one);
+      return V::blendv(grad, zero, outside) / V(scalar_t(6));
+    }
+    default: return grad;
+  }
+}
+
+// torch.lerp(start, end, weight), as ATen computes it.
+template <typename scalar_t>
+C10_ALWAYS_INLINE Vec<scalar_t> lerp(const Vec<scalar_t>& start, const Vec<scalar_t>& end, const Vec<scalar_t>& weight) {
+  using V = Vec<scalar_t>;
+  const V half(scalar_t(0.5)), one(scalar_t(1));
+  const V small = weight.abs() < half;
+  const V coeff = V::blendv(weight - one, weight, small);
+  const V base = V::blendv(end, start, small);
+  return at::vec::fmadd(coeff, end - start, base);
+}
+
+// Runs `body(b)` over the batch rows, in parallel where the rows are large enough.
+template <typename F>
+inline void over_rows(int64_t batch, int64_t row_width, const F& body) {
+  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, row_width));
+  at::parallel_for(0, batch, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) body(b);
+  });
+}
+
+// Runs `body(j, n)` over the vector chunks of a row of `units` values (n < Vec::size() on the tail).
+template <typename scalar_t, typename F>
+inline void over_chunks(int64_t units, const F& body) {
+  constexpr int64_t step = Vec<scalar_t>::size();
+  int64_t j = 0;
+  for (; j + step <= units; j += step) body(j, step);
+  if (j < units) body(j, units - j);
+}
+
+template <typename scalar_t>
+inline Vec<scalar_t> load(const scalar_t* p, int64_t n) {
+  return n == Vec<scalar_t>::size() ? Vec<scalar_t>::loadu(p) : Vec<scalar_t>::loadu(p, n);
+}
+
+template <typename scalar_t>
+inline void store(const Vec<scalar_t>& v, scalar_t* p, int64_t n) {
+  if (n == Vec<scalar_t>::size()) v.store(p); else v.store(p, n);
+}
+
+struct Spec {
+  int64_t kind, act, gate;
+  bool torch_order;
+  int64_t gates() const { return kind == LSTM ? 4 : (kind == SIMPLE ? 1 : 3); }
+  // GRU's gate blocks, in units: z, r, candidate.
+  int64_t z_block() const { return torch_order ? 1 : 0; }
+  int64_t r_block() const { return torch_order ? 0 : 1; }
+};
+
+// ----------------------------------------------------------------------------- forward
+template <typename scalar_t>
+std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<Tensor>& step_mask,
+                                 const optional<Tensor>& recurrent_mask, const Tensor& kernel,
+                                 const optional<Tensor>& recurrent_bias, const Tensor& h0, const optional<Tensor>& c0,
+                                 bool keep) {
+  using V = Vec<scalar_t>;
+  const int64_t T = x.size(0), B = x.size(1), W = x.size(2), G = s.gates(), U = W / G;
+  auto opts = x.options();
+  // Without a backward to come (`keep` false), the per-step buffers hold one step (LSTM's c: two, in turn).
+  const int64_t TS = keep ? T : 1;
+  auto slot = [&](int64_t t) { return keep ? t : 0; };
+  auto c_slot = [&](int64_t t) { return keep ? t : t % 2; };
+  Tensor held = at::empty({T + 1, B, U}, opts);
+  held[0].copy_(h0);
+  Tensor gates = at::empty({TS, B, W}, opts);      // every gate after its activation
+  Tensor cs, act_c, inner, reset_h, fresh;
+  if (s.kind == LSTM) {
+    cs = at::empty({keep ? T + 1 : 2, B, U}, opts);
+    cs[0].copy_(c0.value());
+    act_c = at::empty({TS, B, U}, opts);
+  } else if (s.kind == GRU) {
+    inner = at::empty({TS, B, W}, opts);           // h_in @ kernel + recurrent bias
+  } else if (s.kind == GRU_BEFORE) {
+    reset_h = at::empty({TS, B, U}, opts);         // r * h_in
+  }
+  const bool masked = step_mask.has_value();
+  if (s.kind == SIMPLE && masked) fresh = at::empty({TS, B, U}, opts);   // each step's new h before the mask
+  const bool* mask_p = masked ? step_mask->data_ptr<bool>() : nullptr;
+  const bool dropped = recurrent_mask.has_value();
+  Tensor h_in = dropped ? at::empty({B, U}, opts) : Tensor();
+  Tensor z_buf = (s.kind == LSTM || s.kind == SIMPLE || s.kind == GRU_BEFORE)
+                     ? at::empty({B, s.kind == GRU_BEFORE ? 2 * U : W}, opts) : Tensor();
+  Tensor zr_kernel, c_kernel;
+  if (s.kind == GRU_BEFORE) {
+    zr_kernel = kernel.narrow(1, 0, 2 * U);
+    c_kernel = kernel.narrow(1, 2 * U, U);
+  }
+  Tensor pre_c = s.kind == GRU_BEFORE ? at::empty({B, U}, opts) : Tensor();
+
+  scalar_t* held_p = held.data_ptr<scalar_t>();
+  scalar_t* gates_p = gates.data_ptr<scalar_t>();
+  const scalar_t* x_p = x.data_ptr<scalar_t>();
+  const int64_t zb = s.z_block() * U, rb = s.r_block() * U, cb = 2 * U;
+
+  for (int64_t t = 0; t < T; ++t) {
+    Tensor h = held[t];
+    Tensor h_r = h;
+    if (dropped) h_r = at::mul_out(h_in, h, *recurrent_mask);
+    const bool* m = masked ? mask_p + t * B : nullptr;
+    const scalar_t* hp = held_p + t * B * U;
+    scalar_t* hn = held_p + (t + 1) * B * U;
+    const scalar_t* xt = x_p + t * B * W;
+    scalar_t* gt = gates_p + slot(t) * B * W;
+    if (s.kind == LSTM) {
+      at::mm_out(z_buf, h_r, kernel);                // x_t is added in the gates' pass
+      const scalar_t* zp = z_buf.data_ptr<scalar_t>();
+      const scalar_t* cp = cs.data_ptr<scalar_t>() + c_slot(t) * B * U;
+      scalar_t* cn = cs.data_ptr<scalar_t>() + c_slot(t + 1) * B * U;
+      scalar_t* ac = act_c.data_ptr<scalar_t>() + slot(t) * B * U;
+      over_rows(B, W, [&](int64_t b) {
+        const scalar_t* zrow = zp + b * W;
+        const scalar_t* xrow = xt + b * W;
+        scalar_t* grow = gt + b * W;
+        const bool use = m == nullptr || m[b];
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+          V i = activate<scalar_t>(s.gate, load(xrow + j, n) + load(zrow + j, n));
+          V f = activate<scalar_t>(s.gate, load(xrow + U + j, n) + load(zrow + U + j, n));
+          V g = activate<scalar_t>(s.act, load(xrow + 2 * U + j, n) + load(zrow + 2 * U + j, n));
+          V o = activate<scalar_t>(s.gate, load(xrow + 3 * U + j, n) + load(zrow + 3 * U + j, n));
+          store(i, grow + j, n); store(f, grow + U + j, n); store(g, grow + 2 * U + j, n);
+          store(o, grow + 3 * U + j, n);
+          V c_old = load(cp + b * U + j, n);
+          V c = f * c_old + i * g;
+          V a = activate<scalar_t>(s.act, c);
+          store(a, ac + b * U + j, n);
+          if (use) {
+            store(c, cn + b * U + j, n);
+            store(o * a, hn + b * U + j, n);
+          } else {
+            store(c_old, cn + b * U + j, n);
+            store(load(hp + b * U + j, n), hn + b * U + j, n);
+          }
+        });
+      });
+    } else if (s.kind == GRU) {
+      // The recurrent bias is added in the gates' pass (the candidate's part written back: the backward
+      // reads it), which saves addmm's copy of the bias into its output at every step.
+      Tensor in_t = inner[slot(t)];
+      at::mm_out(in_t, h_r, kernel);
+      scalar_t* ip = in_t.data_ptr<scalar_t>();
+      const scalar_t* bias_p = recurrent_bias.has_value() ? recurrent_bias->data_ptr<scalar_t>() : nullptr;
+      over_rows(B, W, [&](int64_t b) {
+        const scalar_t* xrow = xt + b * W;
+        scalar_t* irow = ip + b * W;
+        scalar_t* grow = gt + b * W;
+        const bool use = m == nullptr || m[b];
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+          V iz = load(irow + zb + j, n), ir = load(irow + rb + j, n), ic = load(irow + cb + j, n);
+          if (bias_p) {
+            iz = iz + load(bias_p + zb + j, n);
+            ir = ir + load(bias_p + rb + j, n);
+            ic = ic + load(bias_p + cb + j, n);
+            store(ic, irow + cb + j, n);
+          }
+          V z = activate<scalar_t>(s.gate, load(xrow + zb + j, n) + iz);
+          V r = activate<scalar_t>(s.gate, load(xrow + rb + j, n) + ir);
+          V c = activate<scalar_t>(s.act, load(xrow + cb + j, n) + r * ic);
+          store(z, grow + zb + j, n); store(r, grow + rb + j, n); store(c, grow + cb + j, n);
+          V h_old = load(hp + b * U + j, n);
+          store(use ? lerp<scalar_t>(c, h_old, z) : h_old, hn + b * U + j, n);
+        });
+      });
+    } else if (s.kind == GRU_BEFORE) {
+      at::mm_out(z_buf, h_r, zr_kernel);
+      const scalar_t* zp = z_buf.data_ptr<scalar_t>();
+      const scalar_t* hrp = h_r.data_ptr<scalar_t>();
+      scalar_t* rhp = reset_h.data_ptr<scalar_t>() + slot(t) * B * U;
+      over_rows(B, W, [&](int64_t b) {
+        const scalar_t* xrow = xt + b * W;
+        scalar_t* grow = gt + b * W;
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+          V z = activate<scalar_t>(s.gate, load(xrow + j, n) + load(zp + b * 2 * U + j, n));
+          V r = activate<scalar_t>(s.gate, load(xrow + U + j, n) + load(zp + b * 2 * U + U + j, n));
+          store(z, grow + j, n); store(r, grow + U + j, n);
+          store(r * load(hrp + b * U + j, n), rhp + b * U + j, n);
+        });
+      });
+      at::addmm_out(pre_c, x[t].narrow(1, 2 * U, U), reset_h[slot(t)], c_kernel);
+      const scalar_t* pp = pre_c.data_ptr<scalar_t>();
+      over_rows(B, W, [&](int64_t b) {
+        scalar_t* grow = gt + b * W;
+        const bool use = m == nullptr || m[b];
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+          V c = activate<scalar_t>(s.act, load(pp + b * U + j, n));
+          store(c, grow + cb + j, n);
+          V h_old = load(hp + b * U + j, n);
+          store(use ? lerp<scalar_t>(c, h_old, load(grow + j, n)) : h_old, hn + b * U + j, n);
+        });
+      });
+    } else {  // SIMPLE
+      at::mm_out(z_buf, h_r, kernel);
+      const scalar_t* zp = z_buf.data_ptr<scalar_t>();
+      scalar_t* fp = masked ? fresh.data_ptr<scalar_t>() + slot(t) * B * U : nullptr;
+      over_rows(B, W, [&](int64_t b) {
+        const bool use = m == nullptr || m[b];
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+          V y = activate<scalar_t>(s.act, load(xt + b * U + j, n) + load(zp + b * U + j, n));
+          if (fp) store(y, fp + b * U + j, n);
+          store(use ? y : load(hp + b * U + j, n), hn + b * U + j, n);
+        });
+      });
+    }
+  }
+  // held, what the backward reads (undefined tensors where a kind has none), then LSTM's final c.
+  Tensor c_last = s.kind == LSTM ? cs[c_slot(T)] : Tensor();
+  return {held, gates, cs, act_c, inner, reset_h, fresh, c_last};
+}
+
+// ----------------------------------------------------------------------------- backward
+// The running gradient `dh` (B, U) arrives at step t: the returned sequence's share is added, and with a
+// step mask a masked row passes it all to the held state (the new state gets none).
+template <typename scalar_t>
+std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_sequence,  // (B, T, U) contiguous
+                                  const optional<Tensor>& grad_h, const optional<Tensor>& grad_c,
+                                  const optional<Tensor>& step_mask, const optional<Tensor>& recurrent_mask,
+                                  const Tensor& kernel, const Tensor& held, const Tensor& gates, const Tensor& cs,
+                                  const Tensor& act_c, const Tensor& inner, const Tensor& reset_h,
+                                  const Tensor& fresh, bool need_kernel, bool need_bias) {
+  using V = Vec<scalar_t>;
+  const int64_t T = gates.size(0), B = gates.size(1), W = gates.size(2), G = s.gates(), U = W / G;
+  auto opts = gates.options();
+  Tensor dx = at::empty({T, B, W}, opts);
+  Tensor d_inner = s.kind == GRU ? at::empty({T, B, W}, opts) : Tensor();
+  Tensor dh = grad_h.has_value() ? at::empty({B, U}, opts).copy_(*grad_h) : at::zeros({B, U}, opts);
+  Tensor dc = s.kind == LSTM ? (grad_c.has_value() ? at::empty({B, U}, opts).copy_(*grad_c) : at::zeros({B, U}, opts))
+                             : Tensor();
+  Tensor through = at::empty({B, U}, opts);         // the product's share of the gradient of h_{t-1}
+  Tensor d_reset_h = s.kind == GRU_BEFORE ? at::empty({B, U}, opts) : Tensor();
+  const Tensor kernel_t = kernel.t();
+  Tensor zr_kernel_t, c_kernel_t;
+  if (s.kind == GRU_BEFORE) {
+    zr_kernel_t = kernel.narrow(1, 0, 2 * U).t();
+    c_kernel_t = kernel.narrow(1, 2 * U, U).t();
+  }
+  const bool masked = step_mask.has_value();
+  const bool* mask_p = masked ? step_mask->data_ptr<bool>() : nullptr;
+  const bool dropped = recurrent_mask.has_value();
+  const scalar_t* rm_p = dropped ? recurrent_mask->data_ptr<scalar_t>() : nullptr;
+  const scalar_t* seq_p = grad_sequence.has_value() ? grad_sequence->data_ptr<scalar_t>() : nullptr;
+  const scalar_t* held_p = held.data_ptr<scalar_t>();
+  const scalar_t* gates_p = gates.data_ptr<scalar_t>();
+  scalar_t* dx_p = dx.data_ptr<scalar_t>();
+  scalar_t* dh_p = dh.data_ptr<scalar_t>();
+  scalar_t* th_p = through.data_ptr<scalar_t>();
+  const int64_t zb = s.z_block() * U, rb = s.r_block() * U, cb = 2 * U;
+
+  // dh_{t-1} += through * recurrent mask (the product's share, where recurrent dropout scaled h_{t-1}).
+  auto add_through = [&]() {
+    if (!rm_p) {
+      dh.add_(through);
+      return;
+    }
+    over_rows(B, U, [&](int64_t b) {
+      over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+        store(load(dh_p + b * U + j, n) + load(th_p + b * U + j, n) * load(rm_p + b * U + j, n), dh_p + b * U + j, n);
+      });
+    });
+  };
+
+  for (int64_t t = T - 1; t >= 0; --t) {
+    const bool* m = masked ? mask_p + t * B : nullptr;
+    const scalar_t* hp = held_p + t * B * U;          // h_{t-1}
+    const scalar_t* gt = gates_p + t * B * W;
+    scalar_t* dxt = dx_p + t * B * W;
+    // The gradient arriving at step t (the running dh plus the returned sequence's share) reaches the
+    // step's new state where the step is used (`dnew`), else passes whole to the held state (`keep`).
+    auto arrive = [&](int64_t b, int64_t j, int64_t n, bool use, V& dnew, V& keep) {
+      V d = load(dh_p + b * U + j, n);
+      if (seq_p) d = d + load(seq_p + (b * T + t) * U + j, n);
+      dnew = use ? d : V(scalar_t(0));
+      keep = use ? V(scalar_t(0)) : d;
+    };
+    // One pass over the gates: the pre-activation gradients, and dh_{t-1} but for the product's share
+    // (added after it, by BLAS where no recurrent mask scales it).
+    Tensor product_rows;
+    if (s.kind == LSTM) {
+      const scalar_t* cp = cs.data_ptr<scalar_t>() + t * B * U;      // c_{t-1}
+      const scalar_t* ac = act_c.data_ptr<scalar_t>() + t * B * U;
+      scalar_t* dc_p = dc.data_ptr<scalar_t>();
+      over_rows(B, W, [&](int64_t b) {
+        const scalar_t* grow = gt + b * W;
+        scalar_t* drow = dxt + b * W;
+        const bool use = m == nullptr || m[b];
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+          V dnew, keep;
+          arrive(b, j, n, use, dnew, keep);
+          V i = load(grow + j, n), f = load(grow + U + j, n), g = load(grow + 2 * U + j, n);
+          V o = load(grow + 3 * U + j, n);
+          V a = load(ac + b * U + j, n);
+          V dcarried = load(dc_p + b * U + j, n);
+          V dc_new = use ? dcarried : V(scalar_t(0));
+          V dc_keep = use ? V(scalar_t(0)) : dcarried;
+          V dc_total = derivative<scalar_t>(s.act, dnew * o, a) + dc_new;
+          store(derivative<scalar_t>(s.gate, dc_total * g, i), drow + j, n);
+          store(derivative<scalar_t>(s.gate, dc_total * load(cp + b * U + j, n), f), drow + U + j, n);
+          store(derivative<scalar_t>(s.act, dc_total * i, g), drow + 2 * U + j, n);
+          store(derivative<scalar_t>(s.gate, dnew * a, o), drow + 3 * U + j, n);
+          store(dc_total * f + dc_keep, dc_p + b * U + j, n);
+          store(keep, dh_p + b * U + j, n);
+        });
+      });
+      product_rows = dx[t];
+    } else if (s.kind == GRU) {
+      const scalar_t* ip = inner.data_ptr<scalar_t>() + t * B * W;
+      scalar_t* di = d_inner.data_ptr<scalar_t>() + t * B * W;
+      over_rows(B, W, [&](int64_t b) {
+        const scalar_t* grow = gt + b * W;
+        scalar_t* drow = dxt + b * W;
+        scalar_t* dirow = di + b * W;
+        const bool use = m == nullptr || m[b];
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+          V dnew, keep;
+          arrive(b, j, n, use, dnew, keep);
+          V z = load(grow + zb + j, n), r = load(grow + rb + j, n), c = load(grow + cb + j, n);
+          V da = derivative<scalar_t>(s.act, dnew - dnew * z, c);
+          V dz = derivative<scalar_t>(s.gate, dnew * (load(hp + b * U + j, n) - c), z);
+          V dr = derivative<scalar_t>(s.gate, da * load(ip + b * W + cb + j, n), r);
+          store(dz, drow + zb + j, n); store(dz, dirow + zb + j, n);
+          store(dr, drow + rb + j, n); store(dr, dirow + rb + j, n);
+          store(da, drow + cb + j, n); store(da * r, dirow + cb + j, n);
+          store(keep + dnew * z, dh_p + b * U + j, n);
+        });
+      });
+      product_rows = d_inner[t];
+    } else if (s.kind == SIMPLE) {
+      const scalar_t* yp = fresh.defined() ? fresh.data_ptr<scalar_t>() + t * B * U
+                                           : held_p + (t + 1) * B * U;
+      over_rows(B, U, [&](int64_t b) {
+        const bool use = m == nullptr || m[b];
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+          V dnew, keep;
+          arrive(b, j, n, use, dnew, keep);
+          store(derivative<scalar_t>(s.act, dnew, load(yp + b * U + j, n)), dxt + b * U + j, n);
+          store(keep, dh_p + b * U + j, n);
+        });
+      });
+      product_rows = dx[t];
+    } else {  // GRU_BEFORE: the candidate's product first, then the gates'
+      over_rows(B, W, [&](int64_t b) {
+        const scalar_t* grow = gt + b * W;
+        scalar_t* drow = dxt + b * W;
+        const bool use = m == nullptr || m[b];
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+          V dnew, keep;
+          arrive(b, j, n, use, dnew, keep);
+          V z = load(grow + j, n), c = load(grow + cb + j, n);
+          store(derivative<scalar_t>(s.act, dnew - dnew * z, c), drow + cb + j, n);
+          store(derivative<scalar_t>(s.gate, dnew * (load(hp + b * U + j, n) - c), z), drow + j, n);
+          store(keep + dnew * z, dh_p + b * U + j, n);
+        });
+      });
+      at::mm_out(d_reset_h, dx[t].narrow(1, cb, U), c_kernel_t);
+      const scalar_t* drh = d_reset_h.data_ptr<scalar_t>();
+      // dr = gate'(d_reset_h * h_in); the reset product's share of h_in's gradient goes in `through`.
+      over_rows(B, W, [&](int64_t b) {
+        const scalar_t* grow = gt + b * W;
+        scalar_t* drow = dxt + b * W;
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+          V h_in = load(hp + b * U + j, n);
+          if (rm_p) h_in = h_in * load(rm_p + b * U + j, n);
+          V d = load(drh + b * U + j, n);
+          V r = load(grow + U + j, n);
+          store(derivative<scalar_t>(s.gate, d * h_in, r), drow + U + j, n);
+          store(d * r, th_p + b * U + j, n);
+        });
+      });
+      through.addmm_(dx[t].narrow(1, 0, 2 * U), zr_kernel_t);
+      add_through();
+      continue;
+    }
+    if (!rm_p) {
+      dh.addmm_(product_rows, kernel_t);
+    } else {
+      at::mm_out(through, product_rows, kernel_t);
+      add_through();
+    }
+  }
+
+  Tensor d_kernel, d_bias;
+  if (need_kernel) {
+    Tensor previous = held.narrow(0, 0, T);
+    if (dropped) previous = previous * *recurrent_mask;
+    Tensor h_flat = previous.reshape({T * B, U});
+    if (s.kind == GRU) {
+      d_kernel = at::mm(h_flat.t(), d_inner.reshape({T * B, W}));
+    } else if (s.kind == GRU_BEFORE) {
+      Tensor dx_flat = dx.reshape({T * B, W});
+      d_kernel = at::cat({at::mm(h_flat.t(), dx_flat.narrow(1, 0, 2 * U)),
+                          at::mm(reset_h.reshape({T * B, U}).t(), dx_flat.narrow(1, cb, U))}, 1);
+    } else {
+      d_kernel = at::mm(h_flat.t(), dx.reshape({T * B, W}));
+    }
+  }
+  if (need_bias && s.kind == GRU) d_bias = d_inner.sum(at::IntArrayRef({0, 1}));
+  return {dx, d_kernel, d_bias, dh, dc};
+}
+
+Spec make_spec(int64_t kind, int64_t act, int64_t gate, bool torch_order) {
+  TORCH_CHECK(kind >= LSTM && kind <= SIMPLE, "kerasrnn_torch cpu kernel: unknown cell kind ", kind);
+  TORCH_CHECK(act >= LINEAR && act <= HARD_SIGMOID && gate >= LINEAR && gate <= HARD_SIGMOID,
+              "kerasrnn_torch cpu kernel: unknown activation");
+  return Spec{kind, act, gate, torch_order};
+}
+
+std::vector<Tensor> forward(int64_t kind, int64_t act, int64_t gate, bool torch_order, const Tensor& x,
+                            const optional<Tensor>& step_mask, const optional<Tensor>& recurrent_mask,
+                            const Tensor& kernel, const optional<Tensor>& recurrent_bias, const Tensor& h0,
+                            const optional<Tensor>& c0, bool keep) {
+  Spec s = make_spec(kind, act, gate, torch_order);
+  TORCH_CHECK(x.dim() == 3 && x.is_contiguous() && x.device().is_cpu(), "x must be a contiguous CPU (T, B, W) tensor");
+  TORCH_CHECK(x.size(2) % s.gates() == 0, "x's width is not a multiple of the gates");
+  if (step_mask) TORCH_CHECK(step_mask->scalar_type() == at::kBool && step_mask->is_contiguous(), "bad step mask");
+  std::vector<Tensor> out;
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "kerasrnn_forward", [&] {
+    out = forward_impl<scalar_t>(s, x, step_mask,
+                                 recurrent_mask ? optional<Tensor>(recurrent_mask->contiguous()) : recurrent_mask,
+                                 kernel, recurrent_bias ? optional<Tensor>(recurrent_bias->contiguous()) : recurrent_bias,
+                                 h0, c0, keep);
+  });
+  return out;
+}
+
+std::vector<Tensor> backward(int64_t kind, int64_t act, int64_t gate, bool torch_order,
+                             const optional<Tensor>& grad_sequence, const optional<Tensor>& grad_h,
+                             const optional<Tensor>& grad_c, const optional<Tensor>& step_mask,
+                             const optional<Tensor>& recurrent_mask, const Tensor& kernel, const Tensor& held,
+                             const Tensor& gates, const optional<Tensor>& cs, const optional<Tensor>& act_c,
+                             const optional<Tensor>& inner, const optional<Tensor>& reset_h,
+                             const optional<Tensor>& fresh, bool need_kernel, bool need_bias) {
+  Spec s = make_spec(kind, act, gate, torch_order);
+  std::vector<Tensor> out;
+  auto def = [](const optional<Tensor>& t) { return t.has_value() ? *t : Tensor(); };
+  AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "kerasrnn_backward", [&] {
+    out = backward_impl<scalar_t>(
+        s, grad_sequence ? optional<Tensor>(grad_sequence->contiguous()) : grad_sequence, grad_h, grad_c, step_mask,
+        recurrent_mask ? optional<Tensor>(recurrent_mask->contiguous()) : recurrent_mask, kernel, held, gates,
+        def(cs), def(act_c), def(inner), def(reset_h), def(fresh), need_kernel, need_bias);
+  });
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("forward", &forward, "the time loop of a built-in cell, forward (kerasrnn_torch)");
+  m.def("backward", &backward, "its backward through time (kerasrnn_torch)");
+}

@@ -1,0 +1,307 @@
+"""The built-in cells' time loop on the package's CPU kernel (engine/cpu_kernel): one autograd node.
+
+The input projection of every step runs as one product under autograd
+(its backward gives the kernel's, input bias's and inputs' gradients); the
+node runs the steps in C++ (a recurrent product and one fused pass over the
+gates per step) and its backward through time in C++. Two entries:
+
+- `run_cell`: the cell loop of a built-in cell (LSTM, GRU with either
+  `reset_after`, SimpleRNN; tanh, sigmoid, hard_sigmoid, relu, linear;
+  recurrent dropout), on Keras's weights;
+- `run_torch_layout`: the fused path's call (PyTorch's gate order and weight
+  layout, as `fused.call_kernel` takes them).
+
+Either applies Keras's mask rules (engine/keras_outputs.py) to the held
+states the node returns, for a mask of any pattern. `serves` says when the
+kernel may run a call; `dispatch.cpu_kernel_choice` when it should.
+
+A backward under `create_graph=True` (a gradient to be differentiated
+again) runs the steps again with differentiable torch ops and returns their
+gradients, so higher-order gradients stay available, at the loop's speed.
+"""
+from __future__ import annotations
+
+import torch
+
+from . import cpu_kernel, keras_outputs
+from .record import last_run, note
+from .bptt import LoopSpec
+
+KIND_CODES = {"lstm": 0, "gru": 1, "gru_reset_before": 2, "simple_rnn": 3}
+ACTIVATION_CODES = {"linear": 0, "tanh": 1, "sigmoid": 2, "relu": 3, "hard_sigmoid": 4}
+ACTIVATIONS = tuple(ACTIVATION_CODES)
+_GATES = {"lstm": 4, "gru": 3, "gru_reset_before": 3, "simple_rnn": 1}
+
+
+# The fused path's kinds the kernel serves on the CPU, where it beats PyTorch's own CPU kernel (measured:
+# docs/benchmarks.md, "The CPU kernel"); the others keep PyTorch's kernel.
+FUSED_KINDS = frozenset({"gru"})
+TORCH_IS_FASTER = {kind: f"PyTorch's kernel is the faster for {kind} on the CPU" for kind in ("lstm", "simple_rnn")}
+
+
+def spec_supported(spec: LoopSpec | None) -> bool:
+    """Whether the kernel computes this cell's step."""
+    return spec is not None and spec.kind in KIND_CODES and spec.activation in ACTIVATION_CODES \
+        and (spec.kind == "simple_rnn" or spec.gate in ACTIVATION_CODES)
+
+
+def _forward_ad_or_functorch(tensors) -> bool:
+    if torch.autograd.forward_ad._current_level >= 0:
+        return True
+    wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+    return any(wrapped(t) for t in tensors)
+
+
+def serves(inputs: torch.Tensor, tensors=()) -> str | None:
+    """None when the kernel may run a call on `inputs`, else why not (a sentence).
+
+    It runs eagerly on CPU float32/float64 tensors outside autocast; torch.compile
+    and torch.export trace the other paths, torch.func transforms and forward-mode
+    AD need ops they can see through.
+    """
+    if inputs.device.type != "cpu":
+        return f"the CPU kernel runs on the CPU, these inputs are on {inputs.device.type}"
+    if inputs.dtype not in (torch.float32, torch.float64):
+        return f"the CPU kernel computes float32 and float64, these inputs are {inputs.dtype}"
+    if torch.compiler.is_compiling():
+        return "torch.compile and torch.export trace the other paths"
+    if torch.is_autocast_enabled("cpu"):
+        return "CPU autocast is on"
+    if _forward_ad_or_functorch((inputs, *tensors)):
+        return "forward-mode AD and torch.func transforms run the other paths"
+    return cpu_kernel.unavailable_reason()
+
+
+# ------------------------------------------------------------------ the autograd node
+class _Native(torch.autograd.Function):
+    """Inputs: the codes (kind, activation, gate activation, PyTorch's gate order), whether the held
+    sequence is returned, the projected sequence x (time, batch, gates*units) in reading order, the step
+    mask (time, batch) bool or None, the recurrent dropout mask or None, the recurrent kernel
+    (units, gates*units), GRU's recurrent bias or None, h0, c0 (LSTM) or None.
+    Outputs: [the held h sequence, batch first (only with `sequences`)], h_T, [c_T]."""
+
+    @staticmethod
+    def forward(ctx, codes, sequences, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0):
+        keep = any(ctx.needs_input_grad)          # else no backward will come: the kernel keeps one step's buffers
+        held, *saved, c_last = cpu_kernel.module().forward(*codes, x, step_mask, recurrent_mask, kernel,
+                                                           recurrent_bias, h0, c0, keep)
+        ctx.codes, ctx.sequences = codes, sequences
+        if keep:
+            ctx.save_for_backward(x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, held, *saved)
+        ctx.set_materialize_grads(False)
+        # A copy, never a view of `held` (callers write Keras's masked outputs into it in place).
+        outputs = [held[1:].transpose(0, 1).clone(memory_format=torch.contiguous_format)] if sequences else []
+        outputs.append(held[-1].clone())
+        if codes[0] == KIND_CODES["lstm"]:
+            outputs.append(c_last.clone())
+        return tuple(outputs)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        pending = list(grads)
+        grad_sequence = pending.pop(0) if ctx.sequences else None
+        grad_h = pending.pop(0)
+        grad_c = pending.pop(0) if ctx.codes[0] == KIND_CODES["lstm"] else None
+        x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, held, *saved = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        if torch.is_grad_enabled():
+            # create_graph=True: differentiable gradients, from the same steps as torch ops.
+            return (None, None, *_differentiable_backward(ctx.codes, ctx.sequences, grad_sequence, grad_h, grad_c,
+                                                          x, step_mask, recurrent_mask, kernel, recurrent_bias, h0,
+                                                          c0, needs))
+        dx, d_kernel, d_bias, dh0, dc0 = cpu_kernel.module().backward(
+            *ctx.codes, grad_sequence, grad_h, grad_c, step_mask, recurrent_mask, kernel, held, *saved,
+            needs[5], needs[6] and recurrent_bias is not None)
+        return (None, None, dx if needs[2] else None, None, None, d_kernel if needs[5] else None,
+                d_bias if needs[6] else None, dh0 if needs[7] else None, dc0 if needs[8] else None)
+
+
+def _activate(code: int, values: torch.Tensor) -> torch.Tensor:
+    if code == ACTIVATION_CODES["tanh"]:
+        return torch.tanh(values)
+    if code == ACTIVATION_CODES["sigmoid"]:
+        return torch.sigmoid(values)
+    if code == ACTIVATION_CODES["relu"]:
+        return torch.relu(values)
+    if code == ACTIVATION_CODES["hard_sigmoid"]:
+        return torch.clamp(values + 3.0, 0.0, 6.0) / 6.0
+    return values
+
+
+def reference_steps(codes, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0):
+    """The node's steps as differentiable torch ops: `(held h sequence (time+1, batch, units), c_T or None)`."""
+    kind, act, gate, torch_order = codes
+    units = h0.shape[-1]
+    h, c = h0, c0
+    held = [h0]
+    for t in range(x.shape[0]):
+        h_in = h if recurrent_mask is None else h * recurrent_mask
+        x_t = x[t]
+        if kind == KIND_CODES["lstm"]:
+            z = x_t + h_in @ kernel
+            i, f, o = (_activate(gate, z[:, k * units:(k + 1) * units]) for k in (0, 1, 3))
+            new_c = f * c + i * _activate(act, z[:, 2 * units:3 * units])
+            new_h = o * _activate(act, new_c)
+        elif kind == KIND_CODES["simple_rnn"]:
+            new_h, new_c = _activate(act, x_t + h_in @ kernel), None
+        else:
+            zb, rb = (units, 0) if torch_order else (0, units)
+            if kind == KIND_CODES["gru"]:
+                inner = h_in @ kernel if recurrent_bias is None else h_in @ kernel + recurrent_bias
+                z = _activate(gate, x_t[:, zb:zb + units] + inner[:, zb:zb + units])
+                r = _activate(gate, x_t[:, rb:rb + units] + inner[:, rb:rb + units])
+                candidate = _activate(act, x_t[:, 2 * units:] + r * inner[:, 2 * units:])
+            else:
+                zr = x_t[:, :2 * units] + h_in @ kernel[:, :2 * units]
+                z, r = _activate(gate, zr[:, :units]), _activate(gate, zr[:, units:])
+                candidate = _activate(act, x_t[:, 2 * units:] + (r * h_in) @ kernel[:, 2 * units:])
+            new_h, new_c = z * h + (1 - z) * candidate, None
+        if step_mask is not None:
+            used = step_mask[t].unsqueeze(-1)
+            new_h = torch.where(used, new_h, h)
+            if new_c is not None:
+                new_c = torch.where(used, new_c, c)
+        h, c = new_h, new_c
+        held.append(h)
+    return torch.stack(held), c
+
+
+def _differentiable_backward(codes, sequences, grad_sequence, grad_h, grad_c, x, step_mask, recurrent_mask, kernel,
+                             recurrent_bias, h0, c0, needs):
+    """The node's input gradients as a differentiable graph (for `create_graph=True`): the steps again as
+    torch ops on the saved inputs themselves, so the gradients stay connected to the graph before them."""
+    slots = {2: x, 5: kernel, 6: recurrent_bias, 7: h0, 8: c0}
+    wanted = {i: t for i, t in slots.items() if t is not None and needs[i] and t.requires_grad}
+    results: dict[int, torch.Tensor | None] = {}
+    held, c = reference_steps(codes, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0)
+    outputs, output_grads = [], []
+    for value, grad in ((held[1:].transpose(0, 1) if sequences else None, grad_sequence), (held[-1], grad_h),
+                        (c, grad_c)):
+        if value is not None and grad is not None:
+            outputs.append(value)
+            output_grads.append(grad)
+    if outputs and wanted:
+        grads = torch.autograd.grad(outputs, list(wanted.values()), output_grads, create_graph=True,
+                                    allow_unused=True)
+        results = dict(zip(wanted, grads))
+    return tuple(results.get(i) for i in range(2, 9))
+
+
+def run_steps(codes, sequences: bool, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0):
+    """The node: `(held sequence batch first or None, final states)`."""
+    results = _Native.apply(codes, sequences, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0)
+    if sequences:
+        return results[0], list(results[1:])
+    return None, list(results)
+
+
+def _keras_results(sequence, final_states, reading_mask, return_sequences: bool, zero_output_for_mask: bool):
+    """Keras's outputs from the node's held states (see bptt.run_cell_loop)."""
+    if return_sequences:
+        if reading_mask is not None:
+            sequence = keras_outputs.sequence_from_held(sequence, reading_mask, zero_output_for_mask, in_place=True)
+        return sequence, final_states
+    if reading_mask is None:
+        return final_states[0], final_states
+    return keras_outputs.last_from_held(final_states[0], reading_mask, zero_output_for_mask), final_states
+
+
+def _project(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """`x @ kernel + bias` for time-major `x` (time, batch, features), as one product: (time, batch, width)."""
+    steps, batch, features = x.shape
+    flat = x.reshape(steps * batch, features)
+    out = torch.mm(flat, kernel) if bias is None else torch.addmm(bias, flat, kernel)
+    return out.view(steps, batch, out.shape[-1])
+
+
+def _time_major(inputs: torch.Tensor, mask: torch.Tensor | None, go_backwards: bool):
+    """`(inputs time-major in reading order with masked steps zeroed, reading mask, step mask (time, batch))`.
+
+    Padding may hold nan: zeroed before the projection, whose backward would
+    otherwise turn it into nan weight gradients (see loop.zero_masked_steps).
+    """
+    x = inputs.transpose(0, 1)
+    reading_mask = step_mask = None
+    if mask is not None:
+        x = x.masked_fill(~mask.t().unsqueeze(-1), 0)
+        reading_mask = mask.flip(1) if go_backwards else mask
+        step_mask = reading_mask.t().contiguous()
+    if go_backwards:
+        x = x.flip(0)
+    return x, reading_mask, step_mask
+
+
+def cell_spec(cell, inputs: torch.Tensor, masks) -> tuple[LoopSpec | None, str | None]:
+    """`(the cell's spec, None)` when the kernel runs this loop call, else `(None, why not)`."""
+    loop_spec = getattr(cell, "loop_spec", None)
+    spec = loop_spec() if loop_spec is not None else None
+    if not spec_supported(spec):
+        return None, ("the cell computes a step of its own" if spec is None else
+                      f"the CPU kernel has no {spec.kind} step with {spec.activation}/{spec.gate}")
+    tensors = [cell.kernel, cell.recurrent_kernel] + ([cell.bias] if cell.bias is not None else [])
+    reason = serves(inputs, tensors)
+    if reason is None and cell.recurrent_kernel.dtype != inputs.dtype:
+        reason = "the weights' dtype differs from the inputs'"
+    return (spec, None) if reason is None else (None, reason)
+
+
+def torch_layout_serves(kind: str, inputs: torch.Tensor, flat_weights, masked: bool = False) -> str | None:
+    """None when the kernel runs this fused-path call, else why not (a sentence).
+
+    Masked calls without gradients stay on PyTorch's kernel: its glue (engine/fused.py) runs only each
+    row's used steps, which the kernel computes for every row at every step.
+    """
+    if kind not in FUSED_KINDS:
+        return TORCH_IS_FASTER.get(kind, f"the CPU kernel does not serve {kind}'s fused path")
+    if masked and not (torch.is_grad_enabled() and (inputs.requires_grad or any(w.requires_grad
+                                                                                 for w in flat_weights))):
+        return "without gradients, PyTorch's kernel is the faster on a masked batch (it skips the masked steps)"
+    reason = serves(inputs, flat_weights)
+    if reason is None and flat_weights[1].dtype != inputs.dtype:
+        reason = "the weights' dtype differs from the inputs'"
+    return reason
+
+
+def run_cell(spec: LoopSpec, cell, masks, inputs: torch.Tensor, states, mask, *, go_backwards: bool,
+             return_sequences: bool, zero_output_for_mask: bool):
+    """`loop.run_cell_loop` for a built-in cell on the kernel: `(output, final_states)`."""
+    x, reading_mask, step_mask = _time_major(inputs, mask, go_backwards)
+    if masks.inputs is not None:
+        x = x * masks.inputs
+    if type(cell).project.__qualname__ == "RecurrentCell.project":      # the built-in projection, as one product
+        projected = _project(x, cell.kernel, cell.input_bias())
+    else:
+        projected = cell.project(x).contiguous()
+    recurrent_bias = cell.bias[1] if spec.kind == "gru" and cell.bias is not None else None
+    codes = (KIND_CODES[spec.kind], ACTIVATION_CODES[spec.activation],
+             ACTIVATION_CODES[spec.gate] if spec.gate is not None else 0, False)
+    c0 = states[1] if spec.kind == "lstm" else None
+    sequence, final = run_steps(codes, return_sequences, projected, step_mask, masks.recurrent,
+                                cell.recurrent_kernel, recurrent_bias, states[0], c0)
+    return _keras_results(sequence, final, reading_mask, return_sequences, zero_output_for_mask)
+
+
+def run_torch_layout(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat_weights: list[torch.Tensor],
+                     *, activation: str, mask: torch.Tensor | None, go_backwards: bool, return_sequences: bool,
+                     zero_output_for_mask: bool = False):
+    """A fused-path call on the kernel, from PyTorch's layout (`[weight_ih, weight_hh, bias_ih, bias_hh]`,
+    gates in PyTorch's order, states `(1, batch, units)`): `(output, final states (batch, units))` with
+    Keras's meaning for masks and `go_backwards`."""
+    weight_ih, weight_hh, *biases = flat_weights
+    x, reading_mask, step_mask = _time_major(inputs, mask, go_backwards)
+    recurrent_bias = None
+    if biases:
+        bias_ih, bias_hh = biases
+        if kind == "gru":
+            bias, recurrent_bias = bias_ih, bias_hh
+        else:
+            bias = bias_ih + bias_hh
+        projected = _project(x, weight_ih.t(), bias)
+    else:
+        projected = _project(x, weight_ih.t(), None)
+    gate = "sigmoid" if kind != "simple_rnn" else "linear"
+    codes = (KIND_CODES[kind], ACTIVATION_CODES[activation], ACTIVATION_CODES[gate], kind == "gru")
+    c0 = states[1][0] if kind == "lstm" else None
+    sequence, final = run_steps(codes, return_sequences, projected, step_mask, None, weight_hh.t(),
+                                recurrent_bias, states[0][0], c0)
+    return _keras_results(sequence, final, reading_mask, return_sequences, zero_output_for_mask)

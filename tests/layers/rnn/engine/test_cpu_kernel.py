@@ -1,0 +1,378 @@
+"""The package's CPU recurrent kernel (engine/cpu_kernel, engine/native.py) against the cell loop.
+
+Every comparison runs the same layer, weights, inputs and dropout draws twice: once with the kernel on
+(the default) and once with it off (`KERASRNN_TORCH_CPU_KERNEL=0`) on the step-by-step cell loop
+(`force_path("loop")`), and checks which implementation ran each time (`record.last_run`).
+Where no compiler is present the kernel is unavailable and these comparisons cannot run: they are then
+skipped, saying why (the rest of the suite covers the paths that serve instead).
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import kerasrnn_torch as kr
+from hypothesis_profiles import PROFILE
+from kerasrnn_torch.layers.rnn.engine import cpu_kernel, native
+from kerasrnn_torch.layers.rnn.engine.record import last_run
+
+OUTPUT_ATOL = 1e-6
+GRAD_ATOL = 1e-5
+# A run with the kernel turned off in the environment (CI's second run) tests the other paths alone.
+OFF_BY_ENVIRONMENT = cpu_kernel.disabled_by_environment()
+
+
+def set_kernel(on: bool) -> None:
+    os.environ[cpu_kernel.ENV_SWITCH] = "1" if on else "0"
+    cpu_kernel.forget()
+
+
+@pytest.fixture
+def kernel_switch(monkeypatch):
+    """Restores the switch as it was (the environment's choice) after the test."""
+    monkeypatch.setenv(cpu_kernel.ENV_SWITCH, os.environ.get(cpu_kernel.ENV_SWITCH, "1"))
+    yield set_kernel
+    cpu_kernel.forget()
+
+
+def needs_kernel():
+    if OFF_BY_ENVIRONMENT:
+        pytest.skip(f"the CPU kernel is turned off in this run ({cpu_kernel.ENV_SWITCH})")
+    set_kernel(True)
+    reason = cpu_kernel.unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+
+
+def run(make, x, mask, *, kernel: bool, path: str, initial_state=None, seed=1):
+    set_kernel(kernel)
+    torch.manual_seed(seed)
+    layer = make()
+    inputs = x.clone().requires_grad_()
+    state = [s.clone().requires_grad_() for s in initial_state] if initial_state is not None else None
+    with kr.force_path(path):
+        result = layer(inputs, mask=mask, initial_state=state, training=True)
+    ran = last_run()
+    outputs = list(result) if isinstance(result, (list, tuple)) else [result]
+    weights = [torch.linspace(-1, 1, o.numel(), dtype=o.dtype).view(o.shape) for o in outputs]
+    loss = sum((o * w).sum() for o, w in zip(outputs, weights))
+    wrt = [inputs, *layer.parameters(), *(state or [])]
+    grads = torch.autograd.grad(loss, wrt, allow_unused=True)
+    return [o.detach() for o in outputs], grads, ran
+
+
+def compare(make, x, mask=None, initial_state=None, atol=OUTPUT_ATOL, grad_atol=GRAD_ATOL, kernel_path="auto", rtol=0.0):
+    ours = run(make, x, mask, kernel=True, path=kernel_path, initial_state=initial_state)
+    loop = run(make, x, mask, kernel=False, path="loop", initial_state=initial_state)
+    assert ours[2][0] == "cpu_kernel", ours[2]
+    assert loop[2][0] == "loop", loop[2]
+    assert len(ours[0]) == len(loop[0])
+    for a, b in zip(ours[0], loop[0]):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        torch.testing.assert_close(a, b, atol=atol, rtol=rtol)
+    for a, b in zip(ours[1], loop[1]):
+        assert (a is None) == (b is None)
+        if a is not None:
+            torch.testing.assert_close(a, b, atol=grad_atol, rtol=rtol)
+
+
+CONFIGS = {
+    "GRU": lambda **k: kr.GRU(5, **k),
+    "GRU_reset_before": lambda **k: kr.GRU(5, reset_after=False, **k),
+    "GRU_relu": lambda **k: kr.GRU(5, activation="relu", **k),
+    "GRU_hard_sigmoid_no_bias": lambda **k: kr.GRU(5, recurrent_activation="hard_sigmoid", use_bias=False, **k),
+    "GRU_recurrent_dropout": lambda **k: kr.GRU(5, recurrent_dropout=0.3, dropout=0.2, seed=3, **k),
+    "GRU_reset_before_recurrent_dropout": lambda **k: kr.GRU(5, reset_after=False, recurrent_dropout=0.4, seed=2, **k),
+    "LSTM": lambda **k: kr.LSTM(5, **k),
+    "LSTM_hard_sigmoid": lambda **k: kr.LSTM(5, recurrent_activation="hard_sigmoid", **k),
+    "LSTM_recurrent_dropout": lambda **k: kr.LSTM(5, recurrent_dropout=0.3, seed=3, **k),
+    "LSTM_relu_linear": lambda **k: kr.LSTM(5, activation="relu", recurrent_activation="linear", **k),
+    "SimpleRNN_sigmoid": lambda **k: kr.SimpleRNN(5, activation="sigmoid", **k),
+    "SimpleRNN_recurrent_dropout": lambda **k: kr.SimpleRNN(5, recurrent_dropout=0.3, seed=1, **k),
+    "RNN_GRUCell": lambda **k: kr.RNN(kr.GRUCell(5), **k),
+}
+
+
+def masks(batch, steps):
+    return {
+        "none": None,
+        "right_padded": torch.arange(steps) < torch.tensor([steps, 3, 0, 5][:batch]).unsqueeze(1),
+        "holes": torch.tensor([[1, 0, 1, 1, 0, 1, 0], [0, 0, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0, 1],
+                               [0, 1, 0, 1, 0, 1, 0]], dtype=torch.bool)[:batch, :steps],
+    }
+
+
+@pytest.mark.parametrize("mask_name", ["none", "right_padded", "holes"])
+@pytest.mark.parametrize("flags", [(False, False, False), (True, True, False), (True, False, True),
+                                   (False, True, True)], ids=lambda f: "seq{}_state{}_back{}".format(*map(int, f)))
+@pytest.mark.parametrize("name", CONFIGS)
+def test_kernel_equals_the_loop(name, flags, mask_name, kernel_switch):
+    needs_kernel()
+    return_sequences, return_state, go_backwards = flags
+    x = torch.randn(4, 7, 3)
+    x[1, 3:] = float("nan") if mask_name == "right_padded" else x[1, 3:]     # padding may hold anything
+
+    def make():
+        return CONFIGS[name](return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
+                             zero_output_for_mask=mask_name == "holes")
+    compare(make, x, masks(4, 7)[mask_name], kernel_path="loop" if name == "LSTM" else "auto")
+
+
+@pytest.mark.parametrize("name", ["GRU", "LSTM_hard_sigmoid"])
+def test_kernel_equals_the_loop_from_given_states_in_float64(name, kernel_switch):
+    needs_kernel()
+    x = torch.randn(4, 7, 3, dtype=torch.float64)
+    states = [torch.randn(4, 5, dtype=torch.float64) for _ in range(2 if name.startswith("LSTM") else 1)]
+    torch.set_default_dtype(torch.float64)
+    try:
+        compare(lambda: CONFIGS[name](return_sequences=True, return_state=True), x, masks(4, 7)["holes"], states,
+                atol=1e-12, grad_atol=1e-11)
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
+def test_fused_gru_runs_on_the_kernel_and_lstm_on_pytorchs(kernel_switch):
+    needs_kernel()
+    x = torch.randn(3, 6, 4, requires_grad=True)
+    gru, lstm = kr.GRU(5), kr.LSTM(5)
+    gru(x).sum().backward()
+    assert gru.last_path == "fused" and last_run() == ("cpu_kernel", None)
+    lstm(x).sum().backward()
+    assert lstm.last_path == "fused" and last_run()[0] == "torch"
+    assert "PyTorch's kernel is the faster for lstm" in last_run()[1]
+    with torch.no_grad():       # masked, without gradients: PyTorch's kernel skips the masked steps
+        gru(x, mask=masks(3, 6)["right_padded"])
+    assert last_run()[0] == "torch" and "masked" in last_run()[1]
+
+
+def test_the_switch_turns_it_off_and_says_so(kernel_switch):
+    kernel_switch(False)
+    layer = kr.LSTM(4, recurrent_activation="hard_sigmoid")
+    layer(torch.randn(2, 3, 2))
+    kind, reason = last_run()
+    assert kind == "loop" and cpu_kernel.ENV_SWITCH in reason
+    kr.GRU(4)(torch.randn(2, 3, 2))
+    assert last_run()[0] == "torch" and cpu_kernel.ENV_SWITCH in last_run()[1]
+
+
+def test_without_a_compiler_the_layers_run_the_current_paths(kernel_switch, monkeypatch):
+    monkeypatch.setattr(cpu_kernel, "_compiler", lambda: None)
+    kernel_switch(True)
+    assert cpu_kernel.module() is None
+    assert "no C++ compiler" in cpu_kernel.unavailable_reason()
+    x = torch.randn(2, 3, 2)
+    out = kr.GRU(4, reset_after=False)(x)
+    assert out.shape == (2, 4) and last_run()[0] == "loop" and "no C++ compiler" in last_run()[1]
+
+
+def test_a_failed_build_falls_back_and_keeps_the_reason(kernel_switch, monkeypatch):
+    def broken():
+        raise RuntimeError("Error building extension 'x': c++: not found\nmore")
+    monkeypatch.setattr(cpu_kernel, "_build", broken)
+    kernel_switch(True)
+    reason = cpu_kernel.unavailable_reason()
+    assert reason.startswith("the CPU kernel could not be built (RuntimeError: Error building extension")
+    assert "more" not in reason
+    kr.GRU(4)(torch.randn(2, 3, 2))
+    assert last_run()[0] == "torch"
+
+
+def test_a_long_build_is_announced_with_what_is_built(kernel_switch, monkeypatch, tmp_path, caplog):
+    from torch.utils import cpp_extension
+
+    def slow_load(**kwargs):
+        import time
+        time.sleep(0.3)
+        return "built " + kwargs["name"]
+    monkeypatch.setattr(cpp_extension, "load", slow_load)
+    monkeypatch.setattr(cpu_kernel, "ANNOUNCE_AFTER_S", 0.05)
+    monkeypatch.setenv(cpu_kernel.ENV_CACHE, str(tmp_path))
+    kernel_switch(True)
+    with caplog.at_level(logging.WARNING, logger="kerasrnn_torch"):
+        assert cpu_kernel.module().startswith("built kerasrnn_cpu_kernel_")
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("compiling its CPU recurrent kernel (recurrent.cpp" in m and str(tmp_path) in m for m in messages)
+    assert any("was built in" in m for m in messages)
+
+
+def test_a_cached_build_is_not_announced(kernel_switch, monkeypatch, tmp_path, caplog):
+    from torch.utils import cpp_extension
+    monkeypatch.setattr(cpp_extension, "load", lambda **kwargs: "loaded")
+    monkeypatch.setattr(cpu_kernel, "ANNOUNCE_AFTER_S", 0.0)
+    monkeypatch.setenv(cpu_kernel.ENV_CACHE, str(tmp_path))
+    flags = ["-O3", *cpu_kernel._cpu_flags()]
+    name = cpu_kernel.build_key(flags)
+    directory = tmp_path / "cpu_kernel" / f"torch-{torch.__version__}" / name
+    directory.mkdir(parents=True)
+    (directory / f"{name}.so").write_bytes(b"")
+    kernel_switch(True)
+    with caplog.at_level(logging.WARNING, logger="kerasrnn_torch"):
+        assert cpu_kernel.module() == "loaded"
+    assert not caplog.records
+
+
+def test_the_source_ships_with_the_package():
+    assert cpu_kernel.SOURCE.is_file()
+    import tomllib
+    from pathlib import Path
+    config = tomllib.loads((Path(__file__).parents[4] / "pyproject.toml").read_text())
+    data = config["tool"]["setuptools"]["package-data"]["kerasrnn_torch"]
+    assert "layers/rnn/engine/cpu_kernel/*.cpp" in data
+
+
+# ------------------------------------------------------------------ the node itself
+def node_case(kind, masked, dropped, torch_order=False, dtype=torch.float64, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    steps, batch, units = 4, 3, 2
+    gates = {"lstm": 4, "gru": 3, "gru_reset_before": 3, "simple_rnn": 1}[kind]
+
+    def rand(*shape, grad=True):
+        return torch.randn(*shape, generator=generator, dtype=dtype).mul_(0.7).requires_grad_(grad)
+    x = rand(steps, batch, gates * units)
+    kernel = rand(units, gates * units)
+    bias = rand(gates * units) if kind == "gru" else None
+    h0 = rand(batch, units)
+    c0 = rand(batch, units) if kind == "lstm" else None
+    step_mask = torch.tensor([[1, 0, 1], [1, 1, 0], [0, 1, 0], [1, 1, 0]], dtype=torch.bool) if masked else None
+    recurrent_mask = (torch.rand(batch, units, generator=generator, dtype=dtype) > 0.3).to(dtype) / 0.7 \
+        if dropped else None
+    gate = "linear" if kind == "simple_rnn" else "sigmoid"
+    codes = (native.KIND_CODES[kind], native.ACTIVATION_CODES["tanh"], native.ACTIVATION_CODES[gate], torch_order)
+    return codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0
+
+
+KINDS = [("lstm", False), ("gru", False), ("gru", True), ("gru_reset_before", False), ("simple_rnn", False)]
+
+
+@pytest.mark.parametrize("masked, dropped", [(False, False), (True, True)])
+@pytest.mark.parametrize("kind, torch_order", KINDS)
+def test_node_gradcheck_float64(kind, torch_order, masked, dropped, kernel_switch):
+    needs_kernel()
+    codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0 = node_case(kind, masked, dropped, torch_order)
+
+    def node(x, kernel, bias, h0, c0):
+        sequence, final = native.run_steps(codes, True, x, step_mask, recurrent_mask, kernel, bias, h0, c0)
+        return (sequence, *final)
+    assert torch.autograd.gradcheck(node, (x, kernel, bias, h0, c0))
+
+
+@pytest.mark.parametrize("kind, torch_order", KINDS)
+def test_node_equals_its_differentiable_reference(kind, torch_order, kernel_switch):
+    needs_kernel()
+    codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0 = node_case(kind, True, True, torch_order)
+    sequence, final = native.run_steps(codes, True, x, step_mask, recurrent_mask, kernel, bias, h0, c0)
+    held, c = native.reference_steps(codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0)
+    torch.testing.assert_close(sequence, held[1:].transpose(0, 1), atol=1e-12, rtol=0)
+    torch.testing.assert_close(final[0], held[-1], atol=1e-12, rtol=0)
+    if c is not None:
+        torch.testing.assert_close(final[1], c, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_second_order_gradients_run_the_differentiable_steps(kind, kernel_switch):
+    needs_kernel()
+    codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0 = node_case(kind, True, False)
+
+    def node(x, kernel, h0):
+        sequence, final = native.run_steps(codes, True, x, step_mask, recurrent_mask, kernel, bias, h0, c0)
+        return (sequence, *final)
+    assert torch.autograd.gradgradcheck(node, (x, kernel, h0))
+
+
+def test_a_gradient_penalty_through_a_layer_matches_the_loop(kernel_switch):
+    needs_kernel()
+    x = torch.randn(2, 5, 3)
+
+    def penalty(kernel_on):
+        set_kernel(kernel_on)
+        torch.manual_seed(0)
+        layer = kr.GRU(4, reset_after=False)
+        inputs = x.clone().requires_grad_()
+        with kr.force_path("auto" if kernel_on else "loop"):
+            (grad,) = torch.autograd.grad(layer(inputs).square().sum(), inputs, create_graph=True)
+        grad.square().sum().backward()
+        return grad.detach(), layer.cell.kernel.grad.clone()
+    (g1, k1), (g2, k2) = penalty(True), penalty(False)
+    torch.testing.assert_close(g1, g2, atol=1e-6, rtol=0)
+    torch.testing.assert_close(k1, k2, atol=1e-5, rtol=0)
+
+
+def test_float64_inference_mode_and_no_grad(kernel_switch):
+    needs_kernel()
+    layer = kr.LSTM(3, recurrent_activation="hard_sigmoid", return_sequences=True, dtype=torch.float64)
+    x = torch.randn(2, 4, 2, dtype=torch.float64)
+    with torch.inference_mode():
+        a = layer(x)
+    assert last_run()[0] == "cpu_kernel"
+    with torch.no_grad():
+        b = layer(x)
+    set_kernel(False)
+    with torch.no_grad():
+        c = layer(x)
+    assert torch.equal(a, b)
+    torch.testing.assert_close(a, c, atol=1e-12, rtol=0)
+
+
+# ------------------------------------------------------------------ fuzzing
+@st.composite
+def cases(draw):
+    kind = draw(st.sampled_from(["LSTM", "GRU", "SimpleRNN"]))
+    kwargs = dict(
+        activation=draw(st.sampled_from(native.ACTIVATIONS)),
+        use_bias=draw(st.booleans()),
+        dropout=draw(st.sampled_from([0.0, 0.3])),
+        recurrent_dropout=draw(st.sampled_from([0.0, 0.4])),
+        return_sequences=draw(st.booleans()),
+        return_state=draw(st.booleans()),
+        go_backwards=draw(st.booleans()),
+        zero_output_for_mask=draw(st.booleans()),
+        seed=7,
+    )
+    if kind != "SimpleRNN":
+        kwargs["recurrent_activation"] = draw(st.sampled_from(native.ACTIVATIONS))
+    if kind == "GRU":
+        kwargs["reset_after"] = draw(st.booleans())
+    batch = draw(st.integers(1, 4))
+    steps = draw(st.integers(1, 6))
+    mask_kind = draw(st.sampled_from(["none", "random", "right_padded", "all_false"]))
+    with_states = draw(st.booleans())
+    return kind, kwargs, batch, steps, mask_kind, with_states, draw(st.integers(0, 2 ** 16))
+
+
+@PROFILE
+@given(cases())
+def test_fuzzed_configurations_equal_the_loop_in_float64(case):
+    kind, kwargs, batch, steps, mask_kind, with_states, seed = case
+    before = os.environ.get(cpu_kernel.ENV_SWITCH)
+    needs_kernel()
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, steps, 3, generator=generator, dtype=torch.float64)
+    mask = None
+    if mask_kind == "random":
+        mask = torch.rand(batch, steps, generator=generator) > 0.4
+    elif mask_kind == "right_padded":
+        mask = torch.arange(steps) < torch.randint(0, steps + 1, (batch, 1), generator=generator)
+    elif mask_kind == "all_false":
+        mask = torch.zeros(batch, steps, dtype=torch.bool)
+    states = None
+    if with_states:
+        states = [torch.randn(batch, 4, generator=generator, dtype=torch.float64)
+                  for _ in range(2 if kind == "LSTM" else 1)]
+    layer_class = getattr(kr, kind)
+    torch.set_default_dtype(torch.float64)
+    try:
+        # Relative too: linear activations let values grow large.
+        compare(lambda: layer_class(4, **kwargs), x, mask, states, atol=1e-12, grad_atol=1e-10,
+                kernel_path="loop", rtol=1e-9)
+    finally:
+        torch.set_default_dtype(torch.float32)
+        if before is None:
+            os.environ.pop(cpu_kernel.ENV_SWITCH, None)
+        else:
+            os.environ[cpu_kernel.ENV_SWITCH] = before
+        cpu_kernel.forget()

@@ -1,0 +1,39 @@
+"""fit's array batches: cut before the steps run (views, or rows gathered a chunk at a time when shuffled),
+they are the rows Keras's order picks: in order, or in one `torch.randperm` order per epoch."""
+import numpy as np
+import pytest
+import torch
+
+from kerasrnn_torch.models.training import data
+from kerasrnn_torch.models.training.data import Batches
+
+N = 23
+X = np.arange(N * 3, dtype=np.float32).reshape(N, 3)
+
+
+@pytest.mark.parametrize("chunk", [5, 4096])           # several chunks per epoch, and one
+@pytest.mark.parametrize("steps", [None, 3])
+def test_shuffled_epochs_pick_the_rows_of_one_permutation(monkeypatch, chunk, steps):
+    monkeypatch.setattr(data, "SHUFFLE_CHUNK_SAMPLES", chunk)
+    batches = Batches({"a": X, "b": X[:, :1]}, np.arange(N), None, batch_size=4, shuffle=True, steps=steps)
+    torch.manual_seed(3)
+    epochs = [list(batches.epoch()) for _ in range(2)]
+    torch.manual_seed(3)
+    for epoch in epochs:
+        order = torch.randperm(N)
+        expected = [order[start:start + 4] for start in range(0, N, 4)][:steps]
+        assert len(epoch) == len(expected)
+        for (x, y, sample_weight), rows in zip(epoch, expected):
+            assert torch.equal(x["a"], torch.from_numpy(X)[rows]) and torch.equal(x["b"], torch.from_numpy(X)[rows, :1])
+            assert torch.equal(y, rows) and sample_weight is None
+
+
+def test_ordered_batches_are_views_of_the_arrays_with_the_last_partial_batch():
+    batches = Batches(X, X[:, 0], np.ones(N, dtype=np.float32), batch_size=10)
+    epoch = list(batches.epoch())
+    assert [len(x) for x, _, _ in epoch] == [10, 10, 3]
+    source = batches.arrays[0]
+    for index, (x, y, sample_weight) in enumerate(epoch):
+        assert x.data_ptr() == source[index * 10:].data_ptr()          # a view: no copy per batch
+        assert torch.equal(y, torch.from_numpy(X[index * 10:index * 10 + 10, 0]))
+        assert torch.equal(sample_weight, torch.ones(len(x)))
