@@ -104,6 +104,10 @@ class SpatialDropout2D(_SpatialDropoutND):
         data_format: "channels_last" (default) or "channels_first".
         seed: integer for a reproducible stream of masks (None: PyTorch's global RNG).
         name, dtype: see `Layer`.
+
+    >>> out = SpatialDropout2D(0.5, seed=0)(torch.ones(1, 2, 2, 3), training=True)
+    >>> bool((out == out[:, :1, :1]).all())      # one draw per channel, shared by every position
+    True
     """
 
     rank = 2
@@ -122,6 +126,9 @@ class SpatialDropout3D(_SpatialDropoutND):
         data_format: "channels_last" (default) or "channels_first".
         seed: integer for a reproducible stream of masks (None: PyTorch's global RNG).
         name, dtype: see `Layer`.
+
+    >>> SpatialDropout3D(0.5).eval()(torch.ones(1, 2, 2, 2, 3)).sum().item()
+    24.0
     """
 
     rank = 3
