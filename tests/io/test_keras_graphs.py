@@ -91,7 +91,7 @@ def check_graph(seed: int, directory) -> None:
             np.testing.assert_array_equal(a, b, err_msg=f"graph {seed}: save_keras_weights, layer {layer.name}")
 
 
-@scaled(5)
+@scaled(2)
 @given(seed=st.integers(0, 2**31 - 1))
 def test_random_keras_graphs_load_and_save_with_keras_s_numbers(seed, tmp_path_factory):
     check_graph(seed, tmp_path_factory.mktemp("graph"))

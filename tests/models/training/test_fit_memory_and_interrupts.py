@@ -77,6 +77,17 @@ def test_interrupt_from_a_generator_keeps_the_last_finished_step():
         assert np.array_equal(a, b)
 
 
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own SIGINT handler for the test: a process started in the background by a shell (a CI
+    runner, `cmd &`) inherits SIGINT ignored, and Python then installs no handler, so Ctrl-C could not
+    arrive at all."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("python_sigint_handler")
 @pytest.mark.parametrize("optimizer", ["keras", "torch"])
 def test_ctrl_c_inside_an_optimizer_step_finishes_that_step_then_stops(optimizer):
     """SIGINT arriving while the optimizer updates the weights: the update completes (no half-updated
