@@ -37,3 +37,24 @@ def test_ordered_batches_are_views_of_the_arrays_with_the_last_partial_batch():
         assert x.data_ptr() == source[index * 10:].data_ptr()          # a view: no copy per batch
         assert torch.equal(y, torch.from_numpy(X[index * 10:index * 10 + 10, 0]))
         assert torch.equal(sample_weight, torch.ones(len(x)))
+
+
+def test_a_bool_input_declared_bool_reaches_the_layer_as_a_mask():
+    """fit/train_on_batch/predict_on_batch give a bool `kr.Input` bool data, so it can be a recurrent
+    layer's mask (floating-point data would be refused as a mask)."""
+    import numpy as np
+
+    import kerasrnn_torch as kr
+
+    x, m = kr.Input((7, 3)), kr.Input((7,), dtype="bool")
+    model = kr.Model([x, m], kr.Dense(1)(kr.LSTM(4)(x, mask=m)))
+    model.compile(optimizer="sgd", loss="mse")
+    xs = np.random.rand(8, 7, 3).astype("float32")
+    masks = np.ones((8, 7), bool)
+    masks[:, 5:] = False
+    assert np.isfinite(model.train_on_batch([xs, masks], np.zeros((8, 1))))
+    assert model.predict_on_batch([xs, masks]).shape == (8, 1)
+    cut = xs.copy()
+    cut[:, 5:] = 100.0                              # masked steps: changing them changes nothing
+    np.testing.assert_allclose(model.predict([cut, masks], verbose=0), model.predict([xs, masks], verbose=0),
+                               atol=1e-6)
