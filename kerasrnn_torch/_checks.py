@@ -40,6 +40,36 @@ def shape_text(shape) -> str:
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
+def tracing() -> bool:
+    """True while torch.compile or torch.export traces a call: sizes may be symbolic there."""
+    import torch
+    return torch.compiler.is_compiling()
+
+
+def check_sizes(condition, message, error: type[Exception] = ValueError) -> None:
+    """Raise `error(message())` when `condition` is false; `message` is a function, called only then.
+
+    While tracing, `condition` may be a symbolic bool (build it with `==`, `&` and `|`, never `and`/`or`,
+    which would fix the sizes to the example's): it becomes `torch._check`, which keeps the sizes
+    symbolic and records the condition in the exported program.
+    """
+    if tracing():
+        import torch
+        torch._check(condition, message)
+    elif not condition:
+        raise error(message())
+
+
+def sizes_equal(a, b):
+    """Whether two shapes are equal, as a bool, or a symbolic bool for traced sizes (no guard taken)."""
+    if len(a) != len(b):
+        return False
+    equal = True
+    for i, j in zip(a, b):
+        equal = equal & (i == j)
+    return equal
+
+
 def require_tensor(value, owner: str, expected: str = "a tensor"):
     """Raise a TypeError naming what came when `value` is not a tensor (a list, a NumPy array, ...)."""
     import torch
