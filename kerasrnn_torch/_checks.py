@@ -60,6 +60,22 @@ def check_sizes(condition, message, error: type[Exception] = ValueError) -> None
         raise error(message())
 
 
+def require_static_axes(layer, inputs, axes, why: str) -> None:
+    """While exporting, refuse a dynamic size on `axes` of `inputs`, naming the layer, the axis and `why`.
+
+    Without it torch.export would fix the axis to the example's size (and torch.onnx.export would
+    quietly write a graph of that size).
+    """
+    import torch
+    if not torch.compiler.is_exporting():
+        return
+    from torch.fx.experimental.symbolic_shapes import is_concrete_int
+    for axis in axes:
+        if not is_concrete_int(inputs.shape[axis]):
+            raise ValueError(f"{describe(layer)}: axis {axis} of its input is dynamic in this export, but {why}; "
+                             f"export it with axis {axis} static (Dim.STATIC, or leave it out of dynamic_shapes)")
+
+
 def sizes_equal(a, b):
     """Whether two shapes are equal, as a bool, or a symbolic bool for traced sizes (no guard taken)."""
     if len(a) != len(b):
