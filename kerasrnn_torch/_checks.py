@@ -49,8 +49,8 @@ def tracing() -> bool:
 def check_sizes(condition, message, error: type[Exception] = ValueError) -> None:
     """Raise `error(message())` when `condition` is false; `message` is a function, called only then.
 
-    While tracing, `condition` may be a symbolic bool (build it with `==`, `&` and `|`, never `and`/`or`,
-    which would fix the sizes to the example's): it becomes `torch._check`, which keeps the sizes
+    While tracing, `condition` may be a symbolic bool (build it with `==`, `both` and
+    `sizes_equal`, never `and`/`or`, which would fix the sizes to the example's): it becomes `torch._check`, which keeps the sizes
     symbolic and records the condition in the exported program.
     """
     if tracing():
@@ -76,14 +76,30 @@ def require_static_axes(layer, inputs, axes, why: str) -> None:
                              f"export it with axis {axis} static (Dim.STATIC, or leave it out of dynamic_shapes)")
 
 
+def refuse_legacy_onnx(owner: str, why: str) -> None:
+    """Raise at once under the TorchScript-based ONNX exporter (`dynamo=False`), pointing to `dynamo=True`."""
+    import torch
+    if torch.jit.is_tracing() and torch.onnx.is_in_onnx_export():
+        raise RuntimeError(f"{owner} does not export with the TorchScript-based ONNX exporter (dynamo=False): "
+                           f"{why}. Use torch.onnx.export(..., dynamo=True), which exports it")
+
+
 def sizes_equal(a, b):
     """Whether two shapes are equal, as a bool, or a symbolic bool for traced sizes (no guard taken)."""
     if len(a) != len(b):
         return False
     equal = True
     for i, j in zip(a, b):
-        equal = equal & (i == j)
+        equal = both(equal, i == j)
     return equal
+
+
+def both(a, b):
+    """`a and b` for bools; `a & b` (no guard) when either is a symbolic bool of a traced call."""
+    import torch
+    if isinstance(a, torch.SymBool) or isinstance(b, torch.SymBool):
+        return a & b
+    return bool(a) and bool(b)
 
 
 def require_tensor(value, owner: str, expected: str = "a tensor"):

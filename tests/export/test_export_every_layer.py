@@ -113,3 +113,45 @@ def test_layer_exports_with_dynamic_batch_and_steps(name):
 
 def test_static_axes_are_only_the_documented_ones():
     assert set(STATIC_STEPS) | STATIC_SPATIAL | set(MIN_STEPS) <= set(CATALOG)
+
+
+@pytest.mark.parametrize("name, arguments, why", [
+    ("PReLU", {}, "alpha holds one value per position there"),
+    ("Reshape", {"target_shape": (3, 5)}, r"target_shape \(3, 5\) fixes the number of values per sample"),
+])
+def test_an_axis_the_layer_fixes_is_refused_by_name_and_axis(name, arguments, why):
+    import kerasrnn_torch as kr
+    layer = getattr(kr, name)(name="fixed", **arguments).eval()
+    x = torch.randn(2, 5, 3)
+    layer(x)
+    dynamic = (({0: Dim("batch", min=1, max=64), 1: Dim("steps", min=2, max=64)},),)   # forward(*args)
+    with pytest.raises(ValueError, match=rf"{name} 'fixed': axis 1 of its input is dynamic in this export, but {why}"):
+        torch.export.export(_Call(layer, "tensor"), (x,), dynamic_shapes=dynamic)
+
+
+@pytest.mark.parametrize("name, arguments", [("PReLU", {"shared_axes": [1]}), ("Reshape", {"target_shape": (-1, 3)})])
+def test_the_layers_own_way_to_a_dynamic_axis_exports(name, arguments):
+    import kerasrnn_torch as kr
+    layer = getattr(kr, name)(**arguments).eval()
+    x = torch.randn(2, 5, 3)
+    layer(x)
+    dynamic = (({0: Dim("batch", min=1, max=64), 1: Dim("steps", min=2, max=64)},),)   # forward(*args)
+    exported = torch.export.export(_Call(layer, "tensor"), (x,), dynamic_shapes=dynamic).module()
+    longer = torch.randn(3, 8, 3)
+    assert_close(exported(longer), layer(longer), 1e-6, f"{name} {arguments}: exported at another length")
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+@pytest.mark.filterwarnings("ignore:You are using the legacy TorchScript-based ONNX export:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:The feature will be removed:DeprecationWarning")   # inside the legacy exporter
+@pytest.mark.filterwarnings("ignore::UserWarning")   # the legacy exporter's own notes (constant folding, RNN batch sizes)
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_the_legacy_onnx_exporter_works_or_refuses_at_once(name, tmp_path):
+    """`torch.onnx.export(dynamo=False)` writes a graph, or stops with our message pointing to dynamo=True."""
+    module, args, _ = export_case(name)
+    try:
+        torch.onnx.export(module, args, tmp_path / "legacy.onnx", dynamo=False)
+    except RuntimeError as error:
+        assert "Use torch.onnx.export(..., dynamo=True)" in str(error), f"{name}: {error}"
+    else:
+        assert (tmp_path / "legacy.onnx").stat().st_size > 0

@@ -144,3 +144,12 @@ def test_conv_lstm_spatial_axis_is_refused_by_name():
     dynamic = ({0: Dim("batch", min=1, max=64), 2: Dim("width", min=2, max=64)},)
     with pytest.raises(ValueError, match=r"axis 2 of its input is dynamic in this export, but its states"):
         torch.export.export(model, (x,), dynamic_shapes=dynamic)
+
+
+@pytest.mark.filterwarnings("ignore:You are using the legacy TorchScript-based ONNX export:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:The feature will be removed:DeprecationWarning")   # inside the legacy exporter
+def test_the_legacy_exporter_refuses_a_functional_model_at_once(tmp_path):
+    model, inputs, shapes, example = built(seq2seq)
+    with pytest.raises(RuntimeError, match=r"Model 'functional.*' does not export with the TorchScript-based ONNX "
+                                           r"exporter \(dynamo=False\).*Use torch.onnx.export\(\.\.\., dynamo=True\)"):
+        torch.onnx.export(model, example, tmp_path / "legacy.onnx", dynamo=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ..._checks import check_sizes, describe, rate, shape_text, sizes_equal
+from ..._checks import both, check_sizes, describe, rate, shape_text, sizes_equal
 from ..._dtypes import autocast_enabled
 from ...core.layer import Layer
 from ...seeding import SeededGenerators
@@ -131,7 +131,7 @@ class Attention(Layer):
                     lambda: f"{owner}: query and key must have the same feature size; got {shapes()}")
         check_sizes(key.shape[-2] == value.shape[-2],
                     lambda: f"{owner}: key and value must have the same number of steps Tv; got {shapes()}")
-        check_sizes(sizes_equal(query.shape[:-2], key.shape[:-2]) & sizes_equal(key.shape[:-2], value.shape[:-2]),
+        check_sizes(both(sizes_equal(query.shape[:-2], key.shape[:-2]), sizes_equal(key.shape[:-2], value.shape[:-2])),
                     lambda: f"{owner}: query, value and key must share the batch axes; got {shapes()}")
         return query, value, key
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ... import activations, constraints, regularizers
-from ..._checks import check_sizes, describe, rate, require_tensor, shape_text, sizes_equal
+from ..._checks import both, check_sizes, describe, rate, require_tensor, shape_text, sizes_equal
 from ..._types import ConstraintLike, InitializerLike, InputShape, RegularizerLike
 from ...seeding import SeededGenerators
 from ..._dtypes import autocast_enabled
@@ -336,7 +336,7 @@ class MultiHeadAttention(Layer):
                 raise TypeError(f"{owner}: {role} must be floating point, got dtype {tensor.dtype}")
         def shapes():         # called only on failure: formatting a traced size would fix it
             return f"query {shape_text(query.shape)}, value {shape_text(value.shape)}, key {shape_text(key.shape)}"
-        check_sizes((query.shape[0] == value.shape[0]) & (value.shape[0] == key.shape[0]),
+        check_sizes(both(query.shape[0] == value.shape[0], value.shape[0] == key.shape[0]),
                     lambda: f"{owner}: query, value and key must have the same batch size; got {shapes()}")
         if not self.built:
             self.build(tuple(query.shape), tuple(value.shape), tuple(key.shape))
