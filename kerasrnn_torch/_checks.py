@@ -49,11 +49,11 @@ def tracing() -> bool:
 def check_sizes(condition, message, error: type[Exception] = ValueError) -> None:
     """Raise `error(message())` when `condition` is false; `message` is a function, called only then.
 
-    While tracing, `condition` may be a symbolic bool (build it with `==`, `both` and
-    `sizes_equal`, never `and`/`or`, which would fix the sizes to the example's): it becomes `torch._check`, which keeps the sizes
-    symbolic and records the condition in the exported program.
+    While tracing, `condition` may be a symbolic bool (build it with `==`, `both` and `sizes_equal`,
+    never `and`/`or`, which would fix the sizes to the example's): it becomes `torch._check`, which
+    keeps the sizes symbolic and records the condition in the exported program.
     """
-    if tracing():
+    if tracing() and not isinstance(condition, bool):
         import torch
         torch._check(condition, message)
     elif not condition:

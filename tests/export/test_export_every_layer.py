@@ -144,7 +144,8 @@ def test_the_layers_own_way_to_a_dynamic_axis_exports(name, arguments):
 @pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 @pytest.mark.filterwarnings("ignore:You are using the legacy TorchScript-based ONNX export:DeprecationWarning")
 @pytest.mark.filterwarnings("ignore:The feature will be removed:DeprecationWarning")   # inside the legacy exporter
-@pytest.mark.filterwarnings("ignore::UserWarning")   # the legacy exporter's own notes (constant folding, RNN batch sizes)
+# the legacy exporter's own notes (constant folding, RNN batch sizes)
+@pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("name", sorted(CATALOG))
 def test_the_legacy_onnx_exporter_works_or_refuses_at_once(name, tmp_path):
     """`torch.onnx.export(dynamo=False)` writes a graph, or stops with our message pointing to dynamo=True."""
