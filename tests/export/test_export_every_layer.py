@@ -156,3 +156,23 @@ def test_the_legacy_onnx_exporter_works_or_refuses_at_once(name, tmp_path):
         assert "Use torch.onnx.export(..., dynamo=True)" in str(error), f"{name}: {error}"
     else:
         assert (tmp_path / "legacy.onnx").stat().st_size > 0
+
+
+@pytest.mark.parametrize("name, arguments, shape", [
+    ("Conv1D", {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"}, (2, 7, 3)),
+    ("MaxPooling1D", {"pool_size": 3, "strides": 2, "padding": "same"}, (2, 7, 3)),
+    ("AveragePooling2D", {"pool_size": 3, "strides": 2, "padding": "same"}, (2, 7, 6, 3)),
+])
+def test_same_padding_with_strides_exports_with_dynamic_steps(name, arguments, shape):
+    """Keras's 'same' padding with strides depends on the length: it stays symbolic (odd and even lengths)."""
+    import kerasrnn_torch as kr
+    layer = getattr(kr, name)(**arguments).eval()
+    x = torch.randn(*shape)
+    layer(x)
+    spec = {0: Dim("batch", min=1, max=64)}
+    spec.update({axis: Dim(f"steps_{axis}", min=4, max=64) for axis in range(1, x.dim() - 1)})
+    exported = torch.export.export(_Call(layer, "tensor"), (x,), dynamic_shapes=((spec,),)).module()
+    for batch, added in OTHER_SIZES:
+        (other,) = resized((x,), (spec,), batch, added)
+        with torch.no_grad():
+            assert_close(exported(other), layer(other), 1e-5, f"{name}: exported at batch {batch}, {added} more steps")

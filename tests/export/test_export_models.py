@@ -64,7 +64,21 @@ def conv_lstm():
     return model, inputs, ({0: Dim("batch", min=1, max=64), 1: Dim("steps", min=2, max=64)},)
 
 
-MODELS = {"seq2seq_attention": seq2seq, "bidirectional_sentiment": sentiment, "conv_lstm": conv_lstm}
+def conv_attention():
+    """No recurrent layer: a convolution, pooling, a merge and self-attention, all over dynamic steps."""
+    inputs_ = kr.Input((None, 3))
+    features = kr.MaxPooling1D(2)(kr.Conv1D(6, 3, padding="same")(inputs_))
+    joined = kr.Concatenate()([features, kr.Dense(2)(features)])
+    attended = kr.MultiHeadAttention(num_heads=2, key_dim=4)(joined, joined)
+    model = kr.Model(inputs_, kr.Dense(2)(kr.GlobalAveragePooling1D()(kr.Add()([joined, attended]))))
+
+    def inputs(batch, steps, generator):
+        return (torch.randn(batch, 2 * steps, 3, generator=generator),)
+    return model, inputs, ({0: Dim("batch", min=1, max=64), 1: 2 * Dim("half_steps", min=2, max=32)},)
+
+
+MODELS = {"seq2seq_attention": seq2seq, "bidirectional_sentiment": sentiment, "conv_lstm": conv_lstm,
+          "conv_attention": conv_attention}
 EXAMPLE, OTHERS = (2, 6), ((3, 5), (5, 9))      # (batch, steps): the export's example, then two other shapes
 
 

@@ -6,6 +6,7 @@ import numbers
 import torch
 import torch.nn.functional as F
 
+from ..convolutional.conv_geometry import same_padding
 from ..._checks import describe, require_tensor, shape_text, tracing
 from ...core.layer import Layer
 from ...core.data_format import standardize as standardize_data_format
@@ -163,8 +164,9 @@ class MaxPooling1D(Layer):
         (size,), (stride,) = self.pool_size, self.strides
         steps = x.shape[-1]
         if self.padding.lower() == "same":
-            total = max(0, (-(-steps // stride) - 1) * stride + size - steps)
-            x = F.pad(x, (total // 2, total - total // 2), mode="replicate") if total else x
+            left, right = same_padding(steps, size, stride, 1)
+            if not isinstance(left, int) or not isinstance(right, int) or left or right:
+                x = F.pad(x, (left, right), mode="replicate")
         elif steps < size:
             raise ValueError(f"{describe(self)}: pool_size {size} is longer than the {steps} steps of the input "
                              f"(shape {shape_text(inputs.shape)}); use padding='same' or a shorter pool")
