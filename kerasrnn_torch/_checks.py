@@ -40,6 +40,68 @@ def shape_text(shape) -> str:
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
+def tracing() -> bool:
+    """True while torch.compile or torch.export traces a call: sizes may be symbolic there."""
+    import torch
+    return torch.compiler.is_compiling()
+
+
+def check_sizes(condition, message, error: type[Exception] = ValueError) -> None:
+    """Raise `error(message())` when `condition` is false; `message` is a function, called only then.
+
+    While tracing, `condition` may be a symbolic bool (build it with `==`, `both` and `sizes_equal`,
+    never `and`/`or`, which would fix the sizes to the example's): it becomes `torch._check`, which
+    keeps the sizes symbolic and records the condition in the exported program.
+    """
+    if tracing() and not isinstance(condition, bool):
+        import torch
+        torch._check(condition, message)
+    elif not condition:
+        raise error(message())
+
+
+def require_static_axes(layer, inputs, axes, why: str) -> None:
+    """While exporting, refuse a dynamic size on `axes` of `inputs`, naming the layer, the axis and `why`.
+
+    Without it torch.export would fix the axis to the example's size (and torch.onnx.export would
+    quietly write a graph of that size).
+    """
+    import torch
+    if not torch.compiler.is_exporting():
+        return
+    from torch.fx.experimental.symbolic_shapes import is_concrete_int
+    for axis in axes:
+        if not is_concrete_int(inputs.shape[axis]):
+            raise ValueError(f"{describe(layer)}: axis {axis} of its input is dynamic in this export, but {why}; "
+                             f"export it with axis {axis} static (Dim.STATIC, or leave it out of dynamic_shapes)")
+
+
+def refuse_legacy_onnx(owner: str, why: str) -> None:
+    """Raise at once under the TorchScript-based ONNX exporter (`dynamo=False`), pointing to `dynamo=True`."""
+    import torch
+    if torch.jit.is_tracing() and torch.onnx.is_in_onnx_export():
+        raise RuntimeError(f"{owner} does not export with the TorchScript-based ONNX exporter (dynamo=False): "
+                           f"{why}. Use torch.onnx.export(..., dynamo=True), which exports it")
+
+
+def sizes_equal(a, b):
+    """Whether two shapes are equal, as a bool, or a symbolic bool for traced sizes (no guard taken)."""
+    if len(a) != len(b):
+        return False
+    equal = True
+    for i, j in zip(a, b):
+        equal = both(equal, i == j)
+    return equal
+
+
+def both(a, b):
+    """`a and b` for bools; `a & b` (no guard) when either is a symbolic bool of a traced call."""
+    import torch
+    if isinstance(a, torch.SymBool) or isinstance(b, torch.SymBool):
+        return a & b
+    return bool(a) and bool(b)
+
+
 def require_tensor(value, owner: str, expected: str = "a tensor"):
     """Raise a TypeError naming what came when `value` is not a tensor (a list, a NumPy array, ...)."""
     import torch

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.utils import _pytree as pytree
 
-from .._checks import describe, shape_text
+from .._checks import describe, refuse_legacy_onnx, shape_text
 from ..core.layer import Layer, snake_case
 from ..core.dry_run import dry_run
 from ..core.input_layer import InputLayer
@@ -289,6 +289,8 @@ class Model(Trainer, Layer):
         if not self.is_functional:
             raise NotImplementedError(f"{describe(self)}: {type(self).__name__} does not define `call`: a subclassed "
                                       "model says what it computes in call(self, inputs, training=False)")
+        refuse_legacy_onnx(describe(self), "that exporter passes None for the keyword argument `mask` as one more "
+                           "input")
         values = self._flat_inputs(inputs)
         masks = self._flat_masks(mask)
         if training is None:

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ... import constraints, regularizers
-from ..._checks import describe, require_tensor, shape_text
+from ..._checks import describe, require_static_axes, require_tensor, shape_text
 from ..._types import ConstraintLike, InitializerLike, InputShape, RegularizerLike
 from ...core.layer import Layer
 from ...core.registry import register_keras_class
@@ -293,6 +293,9 @@ class PReLU(Layer):
         require_tensor(inputs, describe(self))
         if not self.built:
             self.build(tuple(inputs.shape))
+        if inputs.dim() == self.alpha.dim() + 1:
+            require_static_axes(self, inputs, [i + 1 for i, a in enumerate(self.alpha.shape) if a != 1],
+                                "alpha holds one value per position there (shared_axes makes an axis dynamic)")
         if inputs.dim() != self.alpha.dim() + 1 or any(
                 a != 1 and a != i for a, i in zip(self.alpha.shape, inputs.shape[1:])):
             raise ValueError(f"{describe(self)} was built for inputs (batch, {shape_text(self.alpha.shape)[1:-1]}) "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ..._checks import describe, rate, shape_text
+from ..._checks import both, check_sizes, describe, rate, shape_text, sizes_equal
 from ..._dtypes import autocast_enabled
 from ...core.layer import Layer
 from ...seeding import SeededGenerators
@@ -125,13 +125,14 @@ class Attention(Layer):
         if not query.dtype == value.dtype == key.dtype and not autocast_enabled(query.device.type):
             raise TypeError(f"{owner}: query, value and key must share one dtype, got query {query.dtype}, "
                             f"value {value.dtype}, key {key.dtype}")
-        shapes = f"query {shape_text(query.shape)}, value {shape_text(value.shape)}, key {shape_text(key.shape)}"
-        if query.shape[-1] != key.shape[-1]:
-            raise ValueError(f"{owner}: query and key must have the same feature size; got {shapes}")
-        if key.shape[-2] != value.shape[-2]:
-            raise ValueError(f"{owner}: key and value must have the same number of steps Tv; got {shapes}")
-        if not query.shape[:-2] == key.shape[:-2] == value.shape[:-2]:
-            raise ValueError(f"{owner}: query, value and key must share the batch axes; got {shapes}")
+        def shapes():         # called only on failure: formatting a traced size would fix it
+            return f"query {shape_text(query.shape)}, value {shape_text(value.shape)}, key {shape_text(key.shape)}"
+        check_sizes(query.shape[-1] == key.shape[-1],
+                    lambda: f"{owner}: query and key must have the same feature size; got {shapes()}")
+        check_sizes(key.shape[-2] == value.shape[-2],
+                    lambda: f"{owner}: key and value must have the same number of steps Tv; got {shapes()}")
+        check_sizes(both(sizes_equal(query.shape[:-2], key.shape[:-2]), sizes_equal(key.shape[:-2], value.shape[:-2])),
+                    lambda: f"{owner}: query, value and key must share the batch axes; got {shapes()}")
         return query, value, key
 
     def _split_mask(self, mask: Sequence[torch.Tensor | None] | None, query, value: Any):
@@ -147,9 +148,9 @@ class Attention(Layer):
                 if not isinstance(m, torch.Tensor) or m.dtype != torch.bool:
                     got = f"dtype {m.dtype}" if isinstance(m, torch.Tensor) else type(m).__name__
                     raise TypeError(f"{owner}: {role} must be a bool tensor (True = use the step), got {got}")
-                if tuple(m.shape) != expected:
-                    raise ValueError(f"{owner}: {role} must have shape {shape_text(expected)}, "
-                                     f"got {shape_text(m.shape)}")
+                check_sizes(sizes_equal(tuple(m.shape), expected),
+                            lambda: f"{owner}: {role} must have shape {shape_text(expected)}, "
+                                    f"got {shape_text(m.shape)}")
             checked.append(m)
         return checked[0], checked[1]
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ... import activations, constraints, regularizers
-from ..._checks import describe, rate, require_tensor, shape_text
+from ..._checks import both, check_sizes, describe, rate, require_tensor, shape_text, sizes_equal
 from ..._types import ConstraintLike, InitializerLike, InputShape, RegularizerLike
 from ...seeding import SeededGenerators
 from ..._dtypes import autocast_enabled
@@ -71,9 +71,9 @@ def _argument_int(value: Any, argument: str, owner: str) -> int:
 
 def _check_value_key(layer, value_shape: Sequence[Any], key_shape: Sequence[Any]) -> None:
     """Keras's rule: value and key agree on every axis but the last."""
-    if tuple(value_shape[1:-1]) != tuple(key_shape[1:-1]):
-        raise ValueError(f"{describe(layer)}: all dimensions of `value` and `key`, except the last one, must be "
-                         f"equal; got value {shape_text(value_shape)} and key {shape_text(key_shape)}")
+    check_sizes(sizes_equal(tuple(value_shape[1:-1]), tuple(key_shape[1:-1])),
+                lambda: f"{describe(layer)}: all dimensions of `value` and `key`, except the last one, must be "
+                        f"equal; got value {shape_text(value_shape)} and key {shape_text(key_shape)}")
 
 
 def _and(layer, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -334,14 +334,15 @@ class MultiHeadAttention(Layer):
                                  f"{shape_text(query.shape)}")
             if not tensor.is_floating_point():
                 raise TypeError(f"{owner}: {role} must be floating point, got dtype {tensor.dtype}")
-        shapes = f"query {shape_text(query.shape)}, value {shape_text(value.shape)}, key {shape_text(key.shape)}"
-        if not query.shape[0] == value.shape[0] == key.shape[0]:
-            raise ValueError(f"{owner}: query, value and key must have the same batch size; got {shapes}")
+        def shapes():         # called only on failure: formatting a traced size would fix it
+            return f"query {shape_text(query.shape)}, value {shape_text(value.shape)}, key {shape_text(key.shape)}"
+        check_sizes(both(query.shape[0] == value.shape[0], value.shape[0] == key.shape[0]),
+                    lambda: f"{owner}: query, value and key must have the same batch size; got {shapes()}")
         if not self.built:
             self.build(tuple(query.shape), tuple(value.shape), tuple(key.shape))
         got = (query.shape[-1], value.shape[-1], key.shape[-1])
-        if got != self._dims:
-            raise ValueError(f"{owner} was built for query, value and key feature sizes {self._dims}, got {shapes}")
+        check_sizes(sizes_equal(got, self._dims),
+                    lambda: f"{owner} was built for query, value and key feature sizes {self._dims}, got {shapes()}")
         weight_dtype = self.query_dense.kernel.dtype
         if not (query.dtype == value.dtype == key.dtype == weight_dtype) and not autocast_enabled(
                 query.device.type):
@@ -374,8 +375,9 @@ class MultiHeadAttention(Layer):
         if not isinstance(m, torch.Tensor):
             raise TypeError(f"{owner}: {role} must be a bool tensor (True = attend), got {type(m).__name__}")
         m = m if m.dtype == torch.bool else m != 0          # Keras casts masks to bool
-        if expected is not None and tuple(m.shape) != expected:
-            raise ValueError(f"{owner}: {role} must have shape {shape_text(expected)}, got {shape_text(m.shape)}")
+        if expected is not None:
+            check_sizes(sizes_equal(tuple(m.shape), expected),
+                        lambda: f"{owner}: {role} must have shape {shape_text(expected)}, got {shape_text(m.shape)}")
         return m
 
     def _attention_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask):

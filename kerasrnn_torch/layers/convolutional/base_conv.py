@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from ... import activations, constraints, regularizers
-from ..._checks import (describe, one_of, positive_int, require_float_input, require_tensor, require_weight_dtype,
-                       shape_text)
+from ..._checks import (check_sizes, describe, one_of, positive_int, require_float_input, require_tensor,
+                       require_weight_dtype, shape_text)
 from ..._types import ActivationLike, ConstraintLike, InitializerLike, InputShape, RegularizerLike
 from ...core.layer import Layer
 from .conv_geometry import int_tuple, same_padding
@@ -159,17 +159,17 @@ class ConvBase(Layer):
         spatial = x.shape[2:]
         pads = [(0, 0)] * self.rank
         if self.padding == "same":
-            pads = [same_padding(int(n), k, s, d) for n, k, s, d in
+            pads = [same_padding(n, k, s, d) for n, k, s, d in
                     zip(spatial, self.kernel_size, self.strides, self.dilation_rate)]
         elif self.padding == "causal":
             pads = [(self.dilation_rate[0] * (self.kernel_size[0] - 1), 0)]
         for n, (left, right), k, d in zip(spatial, pads, self.kernel_size, self.dilation_rate):
             span = (k - 1) * d + 1
-            if n + left + right < span:
-                raise ValueError(f"{describe(self)}: a spatial size of {n} in input shape "
-                                 f"{shape_text(x.shape)} (channels first) is smaller than the kernel's span of "
-                                 f"{span} with padding={self.padding!r}")
-        if all(left == right for left, right in pads):
+            check_sizes(n + left + right >= span,
+                        lambda: f"{describe(self)}: a spatial size of {n} in input shape "
+                                f"{shape_text(x.shape)} (channels first) is smaller than the kernel's span of "
+                                f"{span} with padding={self.padding!r}")
+        if all(isinstance(left, int) and isinstance(right, int) and left == right for left, right in pads):
             padding: Any = tuple(left for left, _ in pads)
         else:
             x = F.pad(x, [p for pair in reversed(pads) for p in pair])

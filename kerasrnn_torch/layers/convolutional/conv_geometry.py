@@ -36,8 +36,11 @@ def same_padding(length: int, kernel_size: int, stride: int, dilation: int) -> t
     if stride == 1:
         total = span - 1
     else:
-        steps = -(-length // stride)
-        total = max(0, (steps - 1) * stride + span - length)
+        # (ceil(length / stride) - 1) * stride + span - length, written with a remainder so that a traced
+        # (symbolic) length keeps a padding torch can reason about; Python's max would fix it.
+        total = span - stride + (-length) % stride
+        if span < stride:
+            total = max(0, total) if isinstance(total, int) else torch.sym_max(0, total)
     return total // 2, total - total // 2
 
 

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import torch
 
-from ..._checks import describe, shape_text
+from ..._checks import check_sizes, describe, shape_text, tracing
 from ...core.layer import Layer
 from ...core.symbolic import shifted
 from collections.abc import Sequence
@@ -68,9 +68,11 @@ class _Merge(Layer):
         return list(inputs)
 
     def _check_batch_sizes(self, inputs: Sequence[torch.Tensor]):
-        if len({t.shape[0] for t in inputs if t.dim() > 0}) > 1:
-            raise ValueError(f"{describe(self)} cannot merge tensors with different batch sizes: "
-                             f"got shapes {_shapes_text(inputs)}")
+        batched = [t for t in inputs if t.dim() > 0]
+        for t in batched[1:]:                 # no set of sizes: a traced size is not hashable
+            check_sizes(t.shape[0] == batched[0].shape[0],
+                        lambda: f"{describe(self)} cannot merge tensors with different batch sizes: "
+                                f"got shapes {_shapes_text(inputs)}")
 
     # ----------------------------------------------------------------- masks
     def compute_mask(self, inputs: Sequence[torch.Tensor], mask: Sequence[torch.Tensor | None] | None = None) -> Any:
@@ -118,6 +120,8 @@ class _ElementwiseMerge(_Merge):
         raise NotImplementedError
 
     def _check_broadcastable(self, inputs: Sequence[torch.Tensor]):
+        if tracing():              # torch's own broadcasting checks the symbolic sizes of a traced call
+            return
         shape = tuple(inputs[0].shape[1:])
         for other in inputs[1:]:
             shape = self._broadcast(shape, tuple(other.shape[1:]), inputs)
@@ -333,9 +337,11 @@ class Concatenate(_Merge):
         if any(t.dim() != rank for t in inputs) or not -rank <= self.axis < rank:
             raise ValueError(f"{owner} (axis={self.axis}) expects inputs of one rank that have that axis, got "
                              f"shapes {_shapes_text(inputs)}")
+        if tracing():              # torch.cat checks the symbolic sizes of a traced call
+            return
         axis = self.axis % rank
-        others = {tuple(s for i, s in enumerate(t.shape) if i != axis) for t in inputs}
-        if len(others) > 1:
+        others = [tuple(s for i, s in enumerate(t.shape) if i != axis) for t in inputs]
+        if any(other != others[0] for other in others[1:]):
             raise ValueError(f"{owner} (axis={self.axis}) requires inputs with matching shapes except for the "
                              f"concatenation axis, got shapes {_shapes_text(inputs)}")
 
@@ -445,10 +451,10 @@ class Dot(_Merge):
             axes.append(int(a) % t.dim())
         if 0 in axes:
             raise ValueError(f"{owner}: `axes` cannot include the batch axis 0, got axes={self.axes!r}")
-        if x.shape[axes[0]] != y.shape[axes[1]]:
-            raise ValueError(f"{owner}: the summed axes differ in size: axis {axes[0]} of x has "
-                             f"{x.shape[axes[0]]}, axis {axes[1]} of y has {y.shape[axes[1]]} "
-                             f"(shapes {_shapes_text([x, y])})")
+        check_sizes(x.shape[axes[0]] == y.shape[axes[1]],
+                    lambda: f"{owner}: the summed axes differ in size: axis {axes[0]} of x has "
+                            f"{x.shape[axes[0]]}, axis {axes[1]} of y has {y.shape[axes[1]]} "
+                            f"(shapes {_shapes_text([x, y])})")
         return axes
 
     def forward(self, inputs: Sequence[torch.Tensor],

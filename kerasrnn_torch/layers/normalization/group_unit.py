@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ... import constraints, regularizers
-from ..._checks import describe, require_float_input, require_tensor, shape_text
+from ..._checks import describe, refuse_legacy_onnx, require_float_input, require_tensor, shape_text
 from ..._types import ConstraintLike, InitializerLike, InputShape, RegularizerLike
 from ...core.layer import Layer
 from ...core.registry import register_keras_class
@@ -177,6 +177,7 @@ class GroupNormalization(Layer):
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Group-normalize `inputs` over their channel axis `axis`."""
+        refuse_legacy_onnx(describe(self), "its group_norm conversion misreads the channel count")
         require_tensor(inputs, describe(self))
         require_float_input(inputs, describe(self))
         if not self.built:

@@ -6,7 +6,8 @@ import numbers
 import torch
 import torch.nn.functional as F
 
-from ..._checks import describe, require_tensor, shape_text
+from ..convolutional.conv_geometry import same_padding
+from ..._checks import describe, require_tensor, shape_text, tracing
 from ...core.layer import Layer
 from ...core.data_format import standardize as standardize_data_format
 from typing import Any
@@ -163,12 +164,16 @@ class MaxPooling1D(Layer):
         (size,), (stride,) = self.pool_size, self.strides
         steps = x.shape[-1]
         if self.padding.lower() == "same":
-            total = max(0, (-(-steps // stride) - 1) * stride + size - steps)
-            x = F.pad(x, (total // 2, total - total // 2), mode="replicate") if total else x
+            left, right = same_padding(steps, size, stride, 1)
+            if not isinstance(left, int) or not isinstance(right, int) or left or right:
+                x = F.pad(x, (left, right), mode="replicate")
         elif steps < size:
             raise ValueError(f"{describe(self)}: pool_size {size} is longer than the {steps} steps of the input "
                              f"(shape {shape_text(inputs.shape)}); use padding='same' or a shorter pool")
-        output = F.max_pool1d(x, kernel_size=size, stride=stride)
+        if tracing():    # torch's max_pool1d fixes a traced length to the example's; the 2-D pool keeps it
+            output = F.max_pool2d(x.unsqueeze(-2), kernel_size=(1, size), stride=(1, stride)).squeeze(-2)
+        else:
+            output = F.max_pool1d(x, kernel_size=size, stride=stride)
         return output.transpose(1, 2) if self.data_format == "channels_last" else output
 
     def extra_repr(self) -> str:

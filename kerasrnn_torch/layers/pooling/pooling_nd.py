@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ..._checks import describe, require_tensor, shape_text
+from ..._checks import check_sizes, describe, require_tensor, shape_text
 from ..._types import InputShape
 from ...core.data_format import standardize as standardize_data_format
 from ...core.layer import Layer
@@ -66,16 +66,15 @@ class PoolingBase(Layer):
         spatial = x.shape[2:]
         padding: Any = 0
         if self.padding.lower() == "same":
-            pads = [same_padding(int(n), k, s, 1) for n, k, s in zip(spatial, self.pool_size, self.strides)]
-            if all(left == right for left, right in pads):
+            pads = [same_padding(n, k, s, 1) for n, k, s in zip(spatial, self.pool_size, self.strides)]
+            if all(isinstance(left, int) and isinstance(right, int) and left == right for left, right in pads):
                 padding = tuple(left for left, _ in pads)
             else:
                 x = F.pad(x, [p for pair in reversed(pads) for p in pair], mode="replicate")
         else:
             for n, k in zip(spatial, self.pool_size):
-                if n < k:
-                    raise ValueError(f"{describe(self)}: pool_size {self.pool_size} does not fit the input of shape "
-                                     f"{shape_text(inputs.shape)}; use padding='same' or a smaller pool")
+                check_sizes(n >= k, lambda: f"{describe(self)}: pool_size {self.pool_size} does not fit the input of "
+                                            f"shape {shape_text(inputs.shape)}; use padding='same' or a smaller pool")
         if self.mode == "max":
             outputs = _MAX[self.rank](x, self.pool_size, self.strides, padding)
         else:

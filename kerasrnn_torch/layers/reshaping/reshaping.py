@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from ..._checks import describe, require_tensor, shape_text
+from ..._checks import describe, require_static_axes, require_tensor, shape_text, tracing
 from ...core.data_format import standardize as standardize_data_format
 from ...core.layer import Layer
 import torch
@@ -168,6 +168,11 @@ class Reshape(_Rearrange):
         inputs = self._tensor(inputs, "a tensor of shape (batch, ...)")
         if inputs.dim() < 1:
             raise ValueError(f"{describe(self)} expects inputs with a batch axis, got a 0-D tensor")
+        if tracing():
+            if -1 in self.target_shape:      # torch infers the -1 from symbolic sizes (and checks that they fit)
+                return inputs.reshape(inputs.shape[0], *self.target_shape)
+            require_static_axes(self, inputs, range(1, inputs.dim()), f"target_shape {shape_text(self.target_shape)} "
+                                "fixes the number of values per sample (a -1 in it lets the axis vary)")
         return inputs.reshape(inputs.shape[0], *self._resolved(tuple(inputs.shape[1:])))
 
     def extra_repr(self) -> str:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, cast
 import torch
 
 from ... import activations
-from ..._checks import describe, one_of, positive_int, shape_text
+from ..._checks import describe, one_of, positive_int, refuse_legacy_onnx, require_static_axes, shape_text
 from ..._types import ActivationLike, ConstraintLike, DeviceLike, InitializerLike, InputShape, RegularizerLike, ShapeLike
 from ..._types import Step, TensorTree
 from ...core import data_format as data_formats
@@ -199,7 +199,13 @@ class ConvLSTMCell(RecurrentCell):
         """Raise, naming `owner` (default: this cell), unless `inputs` has the built spatial and channel sizes."""
         first = 2 if time else 1
         assert self.spatial_dims is not None    # the cell builds before its inputs are checked
+        if self.rank == 3:
+            refuse_legacy_onnx(owner or describe(self), "it cannot convert the 3-D kernels' memory layout")
         expected = self._layout(self.spatial_dims, self.input_dim)
+        if inputs.dim() == self.rank + first + 1:
+            spatial = range(first, first + self.rank) if self.channels_last else range(first + 1, inputs.dim())
+            require_static_axes(self, inputs, list(spatial), "its states have the spatial size of the input it "
+                                f"was built for, {shape_text(self.spatial_dims)}")
         if inputs.dim() != self.rank + first + 1 or tuple(inputs.shape[first:]) != expected:
             raise ValueError(f"{owner or describe(self)} was built for inputs of shape "
                              f"{step_text(self.rank, self.data_format, time)} = "

@@ -1,0 +1,169 @@
+"""Three composite models export with a dynamic batch and time axis, through torch.export and ONNX.
+
+The seq2seq encoder-decoder with Attention (functional API), a Bidirectional sentiment model over
+`Embedding(mask_zero=True)`, and a ConvLSTM model: each is exported once, then run at two other
+shapes, by the exported program and by onnxruntime, and compared with eager to 1e-5. An axis that a
+layer's weights fix is refused by name instead of being exported at the example's size.
+"""
+import onnxruntime
+import pytest
+import torch
+from torch.export import Dim
+
+import kerasrnn_torch as kr
+from reference import assert_close
+
+pytestmark = [   # torch-internal warnings raised while exporting (errors in this suite)
+    pytest.mark.filterwarnings(r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning"),
+    pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf Tensor:UserWarning"),
+    pytest.mark.filterwarnings("ignore:_check_is_size will be removed:FutureWarning"),
+]
+
+
+def randomize(module, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.copy_(torch.rand(parameter.shape, generator=generator) - 0.5)
+    return module
+
+
+def seq2seq():
+    source, target = kr.Input((None, 4), name="source"), kr.Input((None, 3), name="target")
+    encoded, h, c = kr.LSTM(8, return_sequences=True, return_state=True)(source)
+    decoded = kr.LSTM(8, return_sequences=True)(target, initial_state=[h, c])
+    outputs = kr.Dense(2)(kr.Attention()([decoded, encoded]))
+    model = kr.Model([source, target], outputs)
+
+    def inputs(batch, steps, generator):
+        return torch.randn(batch, steps, 4, generator=generator), torch.randn(batch, steps - 2, 3, generator=generator)
+    batch = Dim("batch", min=1, max=64)
+    shapes = ({0: batch, 1: Dim("source_steps", min=4, max=64)}, {0: batch, 1: Dim("target_steps", min=2, max=64)})
+    return model, inputs, shapes
+
+
+def sentiment():
+    model = kr.Sequential([kr.Input((None,), dtype="int64"), kr.Embedding(50, 8, mask_zero=True),
+                           kr.Bidirectional(kr.LSTM(6)), kr.Dense(1, activation="sigmoid")])
+
+    def inputs(batch, steps, generator):
+        ids = torch.randint(1, 50, (batch, steps), generator=generator)
+        lengths = torch.randint(1, steps + 1, (batch,), generator=generator)
+        ids[torch.arange(steps) >= lengths[:, None]] = 0                 # padded at the end
+        return (ids,)
+    return model, inputs, ({0: Dim("batch", min=1, max=64), 1: Dim("steps", min=2, max=64)},)
+
+
+def conv_lstm():
+    model = kr.Sequential([kr.Input((None, 6, 6, 2)),
+                           kr.ConvLSTM2D(3, 3, padding="same", return_sequences=True),
+                           kr.ConvLSTM2D(2, 3, padding="same"), kr.GlobalAveragePooling2D(), kr.Dense(2)])
+
+    def inputs(batch, steps, generator):
+        return (torch.randn(batch, steps, 6, 6, 2, generator=generator),)
+    return model, inputs, ({0: Dim("batch", min=1, max=64), 1: Dim("steps", min=2, max=64)},)
+
+
+def conv_attention():
+    """No recurrent layer: a convolution, pooling, a merge and self-attention, all over dynamic steps."""
+    inputs_ = kr.Input((None, 3))
+    features = kr.MaxPooling1D(2)(kr.Conv1D(6, 3, padding="same")(inputs_))
+    joined = kr.Concatenate()([features, kr.Dense(2)(features)])
+    attended = kr.MultiHeadAttention(num_heads=2, key_dim=4)(joined, joined)
+    model = kr.Model(inputs_, kr.Dense(2)(kr.GlobalAveragePooling1D()(kr.Add()([joined, attended]))))
+
+    def inputs(batch, steps, generator):
+        return (torch.randn(batch, 2 * steps, 3, generator=generator),)
+    return model, inputs, ({0: Dim("batch", min=1, max=64), 1: 2 * Dim("half_steps", min=2, max=32)},)
+
+
+MODELS = {"seq2seq_attention": seq2seq, "bidirectional_sentiment": sentiment, "conv_lstm": conv_lstm,
+          "conv_attention": conv_attention}
+EXAMPLE, OTHERS = (2, 6), ((3, 5), (5, 9))      # (batch, steps): the export's example, then two other shapes
+
+
+def for_forward(model, shapes):
+    """`dynamic_shapes` as torch.export reads them for `model.forward`: one entry per parameter, so a
+    functional model's `forward(*inputs)` takes them as one tuple, a Sequential's `forward(inputs)` one dict."""
+    return (shapes,) if isinstance(model, kr.Model) and not isinstance(model, kr.Sequential) else shapes
+
+
+def built(make):
+    model, inputs, shapes = make()
+    model = randomize(model).eval()
+    example = inputs(*EXAMPLE, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        model(*example)
+    return model, inputs, shapes, example
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_exports_with_dynamic_batch_and_time(name):
+    model, inputs, shapes, example = built(MODELS[name])
+    program = torch.export.export(model, example, dynamic_shapes=for_forward(model, shapes))
+    exported = program.module()
+    for batch, steps in OTHERS:
+        others = inputs(batch, steps, torch.Generator().manual_seed(batch))
+        with torch.no_grad():
+            assert_close(exported(*others), model(*others), 1e-5, f"{name}: exported at {batch}x{steps}")
+
+
+# Known defect of the recurrent engine's export loop, not of these layers: the ONNX exporter's decomposition
+# fails on a graph holding two LSTM-style scans with a dynamic time axis ("'SymInt' object has no attribute
+# 'unsqueeze'"); one LSTM, or two GRUs, convert. Strict: the mark must go once the loop is fixed.
+TWO_LSTM_SCANS = pytest.mark.xfail(strict=True, raises=Exception,
+                                   reason="ONNX decomposition of two LSTM scans (recurrent engine defect)")
+ONNX_CASES = [pytest.param(name, marks=TWO_LSTM_SCANS) if name in ("seq2seq_attention", "conv_lstm") else name
+              for name in sorted(MODELS)]
+
+
+@pytest.mark.parametrize("name", ONNX_CASES)
+def test_model_runs_in_onnxruntime_with_dynamic_batch_and_time(name, tmp_path):
+    model, inputs, shapes, example = built(MODELS[name])
+    path = tmp_path / f"{name}.onnx"
+    names = [f"input_{i}" for i in range(len(example))]
+    torch.onnx.export(model, example, path, dynamo=True, input_names=names,
+                      dynamic_shapes=for_forward(model, shapes))
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for graph_input, spec in zip(session.get_inputs(), shapes):
+        for axis in spec:          # the requested axes stayed dynamic: symbolic names, not the example's sizes
+            assert isinstance(graph_input.shape[axis], str), (name, graph_input.name, graph_input.shape)
+    for batch, steps in OTHERS:
+        others = inputs(batch, steps, torch.Generator().manual_seed(batch))
+        (output,) = session.run(None, {n: t.numpy() for n, t in zip(names, others)})
+        with torch.no_grad():
+            assert_close(output, model(*others), 1e-5, f"{name}: onnxruntime at {batch}x{steps}")
+
+
+def test_an_axis_fixed_by_weights_is_refused_by_name():
+    model = kr.Sequential([kr.Input((5, 3)), kr.PReLU(name="slopes")]).eval()
+    x = torch.randn(2, 5, 3)
+    dynamic = ({0: Dim("batch", min=1, max=64), 1: Dim("steps", min=2, max=64)},)
+    with pytest.raises(ValueError, match=r"PReLU 'slopes': axis 1 of its input is dynamic in this export"):
+        torch.export.export(model, (x,), dynamic_shapes=dynamic)
+    with pytest.raises(Exception, match=r"PReLU 'slopes': axis 1 of its input is dynamic"):
+        torch.onnx.export(model, (x,), dynamo=True, dynamic_shapes=dynamic)     # not a graph fixed at 5 steps
+    shared = kr.Sequential([kr.Input((None, 3)), kr.PReLU(shared_axes=[1])]).eval()
+    shared(x)
+    exported = torch.export.export(shared, (x,), dynamic_shapes=dynamic).module()
+    longer = torch.randn(3, 8, 3)
+    assert_close(exported(longer), shared(longer), 1e-6, "PReLU with the steps axis shared")
+
+
+def test_conv_lstm_spatial_axis_is_refused_by_name():
+    model = kr.Sequential([kr.Input((None, 6, 2)), kr.ConvLSTM1D(2, 3, padding="same", name="clstm")]).eval()
+    x = torch.randn(2, 4, 6, 2)
+    with torch.no_grad():
+        model(x)
+    dynamic = ({0: Dim("batch", min=1, max=64), 2: Dim("width", min=2, max=64)},)
+    with pytest.raises(ValueError, match=r"axis 2 of its input is dynamic in this export, but its states"):
+        torch.export.export(model, (x,), dynamic_shapes=dynamic)
+
+
+@pytest.mark.filterwarnings("ignore:You are using the legacy TorchScript-based ONNX export:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:The feature will be removed:DeprecationWarning")   # inside the legacy exporter
+def test_the_legacy_exporter_refuses_a_functional_model_at_once(tmp_path):
+    model, inputs, shapes, example = built(seq2seq)
+    with pytest.raises(RuntimeError, match=r"Model 'functional.*' does not export with the TorchScript-based ONNX "
+                                           r"exporter \(dynamo=False\).*Use torch.onnx.export\(\.\.\., dynamo=True\)"):
+        torch.onnx.export(model, example, tmp_path / "legacy.onnx", dynamo=False)
