@@ -65,13 +65,17 @@ def test_conv_symbolic_invalid_configuration(layer, input_shape, kernel_size, di
         conv(inputs)
 
 
-def test_conv_constraints():
-    layer = kr.Conv2D(filters=4, kernel_size=3, kernel_constraint="non_neg")
+# Keras asserts the weight carries the constraint; here also what it does: `kr.apply_constraints` (what `fit`
+# runs after each step) leaves the weight non-negative.
+@pytest.mark.parametrize("argument, weight", [("kernel_constraint", "kernel"), ("bias_constraint", "bias")])
+def test_conv_constraints(argument, weight):
+    layer = kr.Conv2D(filters=4, kernel_size=3, **{argument: "non_neg"})
     layer.build((None, 5, 5, 3))
-    assert isinstance(layer.kernel_constraint, kr.constraints.NonNeg)
-    layer = kr.Conv2D(filters=4, kernel_size=3, bias_constraint="non_neg")
-    layer.build((None, 5, 5, 3))
-    assert isinstance(layer.bias_constraint, kr.constraints.NonNeg)
+    assert isinstance(getattr(layer, argument), kr.constraints.NonNeg)
+    with torch.no_grad():
+        getattr(layer, weight).fill_(-1.0)
+    kr.apply_constraints(layer)
+    assert bool((getattr(layer, weight) >= 0).all())
 
 
 def test_conv_raises_exception_on_zero_dims():
