@@ -16,6 +16,7 @@ import torch
 from collections.abc import Sequence
 from typing import Any
 from ...core.registry import register_keras_class
+from ...core.symbolic import build_shape
 
 
 def _is_int(value: Any) -> bool:
@@ -56,9 +57,9 @@ class RepeatVector(_Rearrange):
     def __init__(self, n: int, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         if not _is_int(n):
-            raise TypeError(f"{describe(self)}: `n` must be an integer, got {n!r}")
+            raise TypeError(f"{describe(self)}: Expected an integer value for `n`, got {n!r} ({type(n).__name__})")
         if n <= 0:
-            raise ValueError(f"{describe(self)}: `n` must be a positive integer, got {n!r}")
+            raise ValueError(f"{describe(self)}: `n` should be a positive integer, got n={n!r}")
         self.n = int(n)
         self.built = True
 
@@ -140,10 +141,11 @@ class Reshape(_Rearrange):
             raise TypeError(f"{owner}: `target_shape` must be a tuple of integers, got {target_shape!r}")
         target_shape = tuple(target_shape)
         if not all(_is_int(d) and d >= -1 for d in target_shape):
-            raise ValueError(f"{owner}: `target_shape` must hold non-negative integers and at most one -1, "
-                             f"got {target_shape!r}")
+            raise ValueError(f"{owner}: each size in `target_shape` must be a non-negative integer or -1 "
+                             f"(one unknown size), got target_shape={target_shape!r}")
         if target_shape.count(-1) > 1:
-            raise ValueError(f"{owner}: `target_shape` may have at most one unknown size (-1), got {target_shape!r}")
+            raise ValueError(f"{owner}: `target_shape` may have at most one unknown dimension (-1), "
+                             f"got target_shape={target_shape!r}")
         self.target_shape = tuple(int(d) for d in target_shape)
         self.built = True
 
@@ -173,6 +175,10 @@ class Reshape(_Rearrange):
                 return inputs.reshape(inputs.shape[0], *self.target_shape)
             require_static_axes(self, inputs, range(1, inputs.dim()), f"target_shape {shape_text(self.target_shape)} "
                                 "fixes the number of values per sample (a -1 in it lets the axis vary)")
+        if -1 not in self.target_shape and None in build_shape(inputs)[1:]:
+            # A symbolic call on an input with an unknown axis after the batch one: as in Keras, the output
+            # has the target shape (the sizes the probe made up for that axis need not fit it).
+            return inputs.new_zeros((inputs.shape[0], *self.target_shape))
         return inputs.reshape(inputs.shape[0], *self._resolved(tuple(inputs.shape[1:])))
 
     def extra_repr(self) -> str:
@@ -202,8 +208,8 @@ class Permute(_Rearrange):
             raise TypeError(f"{owner}: `dims` must be a tuple of integers, got {dims!r}")
         dims = tuple(dims)
         if not all(_is_int(d) for d in dims) or sorted(dims) != list(range(1, len(dims) + 1)):
-            raise ValueError(f"{owner}: `dims` must be a permutation of 1, ..., n (1 is the axis after the "
-                             f"batch axis), got {dims!r}")
+            raise ValueError(f"{owner}: Invalid permutation argument `dims`: it must be a permutation of 1, ..., n "
+                             f"(1 is the axis after the batch axis), got dims={dims!r}")
         self.dims = tuple(int(d) for d in dims)
         self.built = True
 

@@ -107,8 +107,9 @@ class Cropping1D(_SequenceLayer):
         self._checked(inputs)
         start, end = self.cropping
         if start + end >= inputs.shape[1]:
-            raise ValueError(f"{describe(self)}: `cropping` {self.cropping} must leave at least one of the "
-                             f"{inputs.shape[1]} steps of input shape {shape_text(inputs.shape)}")
+            raise ValueError(f"{describe(self)}: `cropping` parameter of `Cropping1D` layer must be smaller than the "
+                             f"input length: cropping={self.cropping} leaves none of the {inputs.shape[1]} steps "
+                             f"of input shape {shape_text(inputs.shape)}")
         return inputs[:, start:inputs.shape[1] - end]
 
     def compute_output_shape(self, input_shape: InputShape) -> Any:
@@ -116,8 +117,9 @@ class Cropping1D(_SequenceLayer):
         if steps is not None:
             steps -= sum(self.cropping)
             if steps <= 0:
-                raise ValueError(f"{describe(self)}: `cropping` {self.cropping} must leave at least one step of "
-                                 f"input shape {shape_text(input_shape)}")
+                raise ValueError(f"{describe(self)}: `cropping` parameter of `Cropping1D` layer must be smaller "
+                                 f"than the input length: cropping={self.cropping}, input shape "
+                                 f"{shape_text(input_shape)}")
         return (input_shape[0], steps, input_shape[2])
 
     def get_config(self) -> dict:
@@ -142,9 +144,9 @@ class UpSampling1D(_SequenceLayer):
     def __init__(self, size: int = 2, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
         if not isinstance(size, int) or isinstance(size, bool):
-            raise TypeError(f"{describe(self)}: `size` must be an integer, got {size!r}")
+            raise TypeError(f"{describe(self)}: Expected an integer value for `size`, got {size!r} ({type(size).__name__})")
         if size <= 0:
-            raise ValueError(f"{describe(self)}: `size` must be a positive integer, got {size}")
+            raise ValueError(f"{describe(self)}: `size` should be a positive integer, got size={size}")
         self.size = size
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:

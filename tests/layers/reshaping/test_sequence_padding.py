@@ -46,9 +46,9 @@ def test_sequence_layer_matches_keras(name, kwargs, shape):
 @pytest.mark.parametrize("make, shape, error, pattern", [
     (lambda: kr.ZeroPadding1D(-1), None, ValueError, "`padding` must be a non-negative integer"),
     (lambda: kr.Cropping1D((1, 2, 3)), None, ValueError, "`cropping` must be"),
-    (lambda: kr.UpSampling1D(2.0), None, TypeError, "`size` must be an integer"),
-    (lambda: kr.UpSampling1D(0), None, ValueError, "`size` must be a positive integer"),
-    (lambda: kr.Cropping1D((2, 2)), (1, 4, 2), ValueError, "must leave at least one"),
+    (lambda: kr.UpSampling1D(2.0), None, TypeError, "Expected an integer value for `size`"),
+    (lambda: kr.UpSampling1D(0), None, ValueError, "`size` should be a positive integer"),
+    (lambda: kr.Cropping1D((2, 2)), (1, 4, 2), ValueError, "must be smaller than the input length"),
     (lambda: kr.ZeroPadding1D(), (1, 4), ValueError, r"expects inputs of shape \(batch, steps, features\)"),
 ], ids=["padding", "cropping", "size_type", "size_zero", "crop_all", "rank"])
 def test_sequence_layers_reject_bad_arguments(make, shape, error, pattern):
