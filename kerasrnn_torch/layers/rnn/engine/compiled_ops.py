@@ -220,6 +220,10 @@ def kernel_call(kind, inputs, states, flat_weights, activation, bidirectional, l
     """`fused._call_kernel` (same arguments, no `lengths`) as one opaque operator: `(outputs, final_states)`."""
     if lengths is not None:
         raise ValueError("kernel_call runs unpacked calls only; a masked call goes through unidirectional_call")
+    if torch.compiler.is_exporting():
+        # torch.export keeps the kernel itself in the exported program (an opaque operator would tie the
+        # program to this package); exporting runs no backward, so nothing needs Inductor there.
+        return _EAGER["kernel"](kind, inputs, states, flat_weights, activation, bidirectional, None, need_outputs)
     results = _call("kernel", (kind, activation, bool(bidirectional), len(states)),
                     [inputs, *states, *flat_weights])
     return results[0], results[1:]
