@@ -9,6 +9,7 @@ Markdown table (for docs/benchmarks.md).
 
     python scripts/bench_compile.py [--repeats 20] [--batch 16] [--timesteps 20] [--units 32]
         [--models seq-lstm-gru,bidirectional-masked,seq2seq-attention,convlstm] [--path auto|loop] [--threads N]
+        [--backend inductor]
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import time
 import warnings
 
 import torch
+import torch._inductor.config
 
 import kerasrnn_torch as kr
 
@@ -66,10 +68,10 @@ def inference(model, args):
         model(*args)
 
 
-def measure(model, args, step, repeats: int) -> dict[str, float]:
+def measure(model, args, step, repeats: int, backend: str = "inductor") -> dict[str, float]:
     """Compile time and steady-state medians (ms) of `step` eagerly and compiled with fullgraph=True."""
     torch._dynamo.reset()
-    compiled = torch.compile(model, fullgraph=True)
+    compiled = torch.compile(model, fullgraph=True, backend=backend)
     step(model, args)                              # eager warm-up (weights built, caches filled)
     start = time.perf_counter()
     step(compiled, args)
@@ -95,12 +97,19 @@ def main(argv=None) -> dict:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--path", default="auto", choices=("auto", "fused", "loop"))
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--backend", default="inductor", help="torch.compile's backend (aot_eager: no code generated)")
     options = parser.parse_args(argv)
     if options.threads:
         torch.set_num_threads(options.threads)
-    torch._inductor.config.fx_graph_cache = False      # every run compiles from scratch
-    warnings.filterwarnings("ignore", category=UserWarning)
-    results = {}
+    results: dict = {}
+    # Every run compiles from scratch (Inductor's cache off, for this run only).
+    with torch._inductor.config.patch(fx_graph_cache=False), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning)
+        _run(options, results)
+    return results
+
+
+def _run(options, results: dict) -> None:
     print(f"path {options.path}, batch {options.batch}, timesteps {options.timesteps}, units {options.units}, "
           f"{torch.get_num_threads()} threads, torch {torch.__version__}\n")
     print("| model | mode | compile (s) | eager (ms) | compiled (ms) | eager / compiled |")
@@ -110,11 +119,10 @@ def main(argv=None) -> dict:
         model, args = build(name, options.batch, options.timesteps, options.units)
         with kr.force_path(options.path):
             for mode, step in (("train step", train_step), ("inference", inference)):
-                row = measure(model, args, step, options.repeats)
+                row = measure(model, args, step, options.repeats, options.backend)
                 results[name, mode] = row
                 print(f"| {name} | {mode} | {row['compile_s']:.1f} | {row['eager_ms']:.2f} | "
                       f"{row['compiled_ms']:.2f} | {row['eager_ms'] / row['compiled_ms']:.2f}x |", flush=True)
-    return results
 
 
 if __name__ == "__main__":
