@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -108,7 +109,9 @@ _BODIES = {"kernel": (_run_kernel, _fake_kernel), "unidirectional": (_run_unidir
 
 
 # --------------------------------------------------------------- operators
+@functools.lru_cache(maxsize=256)
 def _decode(config: str) -> tuple:
+    """The configuration tuple `_call` wrote (a graph holds a few: each call decodes once)."""
     return ast.literal_eval(config)
 
 

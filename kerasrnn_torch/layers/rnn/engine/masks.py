@@ -34,7 +34,8 @@ class MaskLayout:
     `kind` is "none" (no mask, or every step used), "right_padded" (each row is
     a run of True then a run of False, possibly empty), "other" (any other
     pattern: left padding, holes) or, while torch.compile traces, "deferred"
-    (only `mask` set: the values are read when the compiled graph runs). For the last two, `lengths` (CPU int64) is
+    (only `mask` set: the values are read when the compiled graph runs).
+    For "right_padded" and "other", `lengths` (CPU int64) is
     each row's number of used steps, `mask` the mask itself, and
     `first_step_used` / `last_step_used` whether every row uses its first /
     last step.
