@@ -19,7 +19,7 @@ from ...seeding import SeededGenerators
 from ...core.layer import Layer
 from ...core.config import deserialize_layer, serialize_layer
 from .recurrent import KerasRecurrentLayer
-from .rnn import RNN, outside_graph
+from .rnn import RNN
 from .stacked_rnn_cells import output_size_of, state_count_of
 from typing import Any
 from ..._types import DeviceLike, InputShape, StatesLike, TensorTree
@@ -338,11 +338,6 @@ class Bidirectional(Layer):
             self._with_context(inner.check_built_inputs, inputs)
         mask = mask_tools.check_mask(mask, batch, timesteps, describe(self))
         forward_initial, backward_initial = self._split_initial_state(initial_state, batch, first)
-        if mask is not None and torch.compiler.is_compiling() and not torch.compiler.is_exporting() \
-                and plans.both_fused:
-            # The mask's layout is data: that part runs eagerly (see RNN.run_checked).
-            return outside_graph(self._run_planned, plans, inputs, forward_initial, backward_initial, mask,
-                                  training, batch)
         return self._run_planned(plans, inputs, forward_initial, backward_initial, mask, training, batch)
 
     def _run_planned(self, plans: DirectionPlans, inputs: TensorTree, forward_initial, backward_initial,

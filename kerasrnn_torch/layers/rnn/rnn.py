@@ -400,14 +400,8 @@ class RNN(Layer):
         """
         if plan is None:
             plan = self.decide()
-        if mask is not None and torch.compiler.is_compiling() and plan.config is not None \
-                and not torch.compiler.is_exporting():
-            # Reading a mask's layout and packing by lengths depend on the mask's values, which a
-            # compiled graph cannot: that part runs eagerly (one graph break per masked call).
-            output, final_states, path = outside_graph(self._run_planned, plan, inputs, states, mask, training,
-                                                       layout)
-        else:
-            output, final_states, path = self._run_planned(plan, inputs, states, mask, training, layout)
+        # Under torch.compile a masked fused call is one opaque operator (masks.analyse defers the layout).
+        output, final_states, path = self._run_planned(plan, inputs, states, mask, training, layout)
         return self._finish_call(output, final_states, path)
 
     def _finish_call(self, output, final_states, path):
@@ -496,9 +490,3 @@ class RNN(Layer):
 def _flat_spec(count: int) -> pytree.TreeSpec:
     """The pytree spec of a flat list of `count` tensors."""
     return pytree.tree_flatten(list(range(count)))[1]
-
-
-@torch.compiler.disable
-def outside_graph(function, *args: Any):
-    """Call `function` eagerly, also from inside a torch.compile'd model."""
-    return function(*args)

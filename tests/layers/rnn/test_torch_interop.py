@@ -431,7 +431,7 @@ def test_no_graph_breaks_without_a_mask(path, grad):
 
 @pytest.mark.filterwarnings(RESUME_WARNING)
 def test_torch_compile_of_fused_lstm_with_gradients_on_cpu():
-    # Inductor cannot compile the backward of the CPU LSTM kernel: that call runs eagerly inside the graph.
+    # Inductor cannot compile the backward of the CPU LSTM kernel: that call is one opaque operator of the graph.
     layer = randomize(kr.LSTM(4, return_sequences=True, input_dim=3))
     compile_and_compare(layer, "fused", torch.randn(2, 5, 3))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from . import fused, keras_outputs
+from . import compiled_ops, fused, keras_outputs
 from .masks import MaskLayout
 from .record import RAN
 
@@ -70,6 +70,10 @@ def run_two_way(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
     `return_sequences`, each direction's last output; see `TwoWayResult`.
     """
     units = states[0].shape[-1]
+    if layout.kind == "deferred":           # compiling: the mask is analysed when the graph runs
+        outputs, final, empty = compiled_ops.two_way_call(kind, inputs, states, flat_weights, activation=activation,
+                                                          mask=layout.mask, return_sequences=return_sequences)
+        return TwoWayResult(outputs, final, units, return_sequences, empty)
     holes = layout.kind == "other"
     if holes:
         # Both directions over the used steps alone (see fused.compacted): the forward one reads them in
@@ -98,3 +102,6 @@ def run_two_way(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
         # Each used step's outputs back at its own time (zeros at masked steps, as padding gave them).
         outputs = keras_outputs.hide(fused.held_sequence(outputs, mask), mask, in_place=True)
     return TwoWayResult(outputs, final, units, return_sequences, empty)
+
+
+compiled_ops.provide("two_way", run_two_way)

@@ -14,7 +14,7 @@ from torch import _VF
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from ...._dtypes import autocast_enabled
-from . import keras_outputs, native
+from . import compiled_ops, keras_outputs, native
 from .masks import MaskLayout
 from .record import RAN
 
@@ -45,9 +45,9 @@ def call_kernel(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], fla
         if autocast and _needs_float32_lstm():
             return _call_in_float32(*args)
         if compiling and torch.is_grad_enabled():
-            # Inductor cannot compile the backward of PyTorch's CPU (oneDNN) LSTM kernel; run it
-            # eagerly, as torch.compile does for torch.nn.LSTM itself (one graph break).
-            return _eager_call_kernel(*args)
+            # Inductor cannot compile the backward of PyTorch's CPU (oneDNN) LSTM kernel: the call is one
+            # opaque operator of the graph, run eagerly (engine/compiled_ops.py).
+            return compiled_ops.kernel_call(*args)
     outputs, final_states = _call_kernel(*args)
     return _in_autocast_dtype(outputs, final_states) if autocast else (outputs, final_states)
 
@@ -148,7 +148,7 @@ def _call_kernel(kind, inputs, states, flat_weights, activation, bidirectional, 
     return outputs, final_states
 
 
-_eager_call_kernel = torch.compiler.disable(_call_kernel)
+compiled_ops.provide("kernel", _call_kernel)
 
 
 def reverse_valid_steps(sequence: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -434,6 +434,11 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
     faster whole-batch run on the CPU; the final states then hold None for
     `c`. `pack=True` always packs (see `RightPaddedRun`).
     """
+    if layout.kind == "deferred":           # compiling: the mask is analysed when the graph runs
+        return compiled_ops.unidirectional_call(
+            kind, inputs, initial_states, flat_weights, activation=activation, mask=layout.mask,
+            go_backwards=go_backwards, return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask,
+            need_cell_state=need_cell_state, pack=pack)
     states = [s.unsqueeze(0) for s in initial_states]
     if layout.kind == "none":
         return run_unmasked(kind, inputs, states, flat_weights, activation=activation, go_backwards=go_backwards,
@@ -441,6 +446,9 @@ def run_unidirectional(kind: str, inputs: torch.Tensor, initial_states: list[tor
     return run_masked(kind, inputs, states, flat_weights, activation=activation, layout=layout,
                       go_backwards=go_backwards, return_sequences=return_sequences,
                       zero_output_for_mask=zero_output_for_mask, need_cell_state=need_cell_state, pack=pack)
+
+
+compiled_ops.provide("unidirectional", run_unidirectional)
 
 
 def run_masked(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat_weights: list[torch.Tensor], *,

@@ -32,8 +32,10 @@ class MaskLayout:
     """What the fused kernel needs to know about a mask.
 
     `kind` is "none" (no mask, or every step used), "right_padded" (each row is
-    a run of True then a run of False, possibly empty) or "other" (any other
-    pattern: left padding, holes). For the last two, `lengths` (CPU int64) is
+    a run of True then a run of False, possibly empty), "other" (any other
+    pattern: left padding, holes) or, while torch.compile traces, "deferred"
+    (only `mask` set: the values are read when the compiled graph runs).
+    For "right_padded" and "other", `lengths` (CPU int64) is
     each row's number of used steps, `mask` the mask itself, and
     `first_step_used` / `last_step_used` whether every row uses its first /
     last step.
@@ -53,6 +55,10 @@ def analyse(mask: torch.Tensor | None) -> MaskLayout:
     """Classify a mask; one device-to-host transfer, a handful of small ops (a CPU mask: one `tolist`)."""
     if mask is None:
         return NO_MASK
+    if torch.compiler.is_compiling() and not torch.compiler.is_exporting():
+        # The layout depends on the mask's values, which a compiled graph cannot read: the fused call runs
+        # as one operator that analyses the mask when the graph runs (engine/compiled_ops.py).
+        return MaskLayout("deferred", mask=mask)
     batch, timesteps = mask.shape
     if batch == 0 or timesteps == 0:
         return NO_MASK
