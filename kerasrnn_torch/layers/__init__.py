@@ -21,6 +21,8 @@ from .attention import *  # noqa: F401,F403
 from .convolutional import *  # noqa: F401,F403
 from .core import *  # noqa: F401,F403
 from .merging import *  # noqa: F401,F403
+# Keras's functional forms of the merge layers (`layers.concatenate([a, b])`), here only, not top-level.
+from .merging.functions import add, average, concatenate, dot, maximum, minimum, multiply, subtract  # noqa: F401
 from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .reshaping import *  # noqa: F401,F403
