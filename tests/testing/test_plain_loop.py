@@ -1,5 +1,6 @@
 """kr.testing and `check` compare the path a layer takes (the package's CPU kernel, where it serves) with
 the plain cell loop in Python: the kernel set aside, not compared with itself."""
+import pytest
 import torch
 
 import kerasrnn_torch as kr
@@ -7,12 +8,21 @@ from kerasrnn_torch.layers.rnn.engine import cpu_kernel, record
 from kerasrnn_torch.testing.agreement import plain_loop
 
 
+@pytest.fixture(autouse=True)
+def kernel_on(monkeypatch):
+    """The CPU kernel on for these tests, whatever the environment's switch says."""
+    monkeypatch.setenv(cpu_kernel.ENV_SWITCH, "1")
+    cpu_kernel.forget()
+    yield
+    cpu_kernel.forget()
+
+
 def test_the_reference_run_sets_the_cpu_kernel_aside_and_restores_it():
     layer = kr.GRU(4, reset_after=False)                       # loop-only: the kernel serves its loop
     x = torch.randn(2, 5, 3)
     layer(x)
     served = record.last_run()
-    assert served[0] == ("cpu_kernel" if cpu_kernel.unavailable_reason() is None else "loop")
+    assert served[0] == "cpu_kernel", cpu_kernel.unavailable_reason()
     with plain_loop():
         assert cpu_kernel.unavailable_reason() is not None
         layer(x)
@@ -23,11 +33,7 @@ def test_the_reference_run_sets_the_cpu_kernel_aside_and_restores_it():
 
 def test_a_broken_cpu_kernel_is_caught_by_assert_paths_agree(monkeypatch):
     """With the kernel on, a wrong kernel result differs from the plain loop's: the comparison sees it."""
-    if cpu_kernel.unavailable_reason() is not None:
-        # Without the kernel both runs are the plain loop and PyTorch's kernels: nothing of the kernel to break.
-        with plain_loop():
-            assert cpu_kernel.unavailable_reason() is not None
-        return
+    assert cpu_kernel.unavailable_reason() is None, cpu_kernel.unavailable_reason()
     from kerasrnn_torch.layers.rnn.engine import native
     real = native._Native.apply
 
