@@ -27,6 +27,13 @@ def _unit_interval(value: Any, argument: str, owner: str) -> float:
     return float(value)
 
 
+def _spatial_config(layer: Dropout, dropout_config: dict) -> dict:
+    """Keras's SpatialDropout config: rate, seed, name and the dtype as its name ("float32"), nothing else."""
+    policy = dropout_config["dtype"]
+    dtype = policy["config"]["name"] if isinstance(policy, dict) else policy
+    return {"rate": layer.rate, "seed": layer.seed, "name": layer.name, "dtype": dtype}
+
+
 @register_keras_class("SpatialDropout1D")
 class SpatialDropout1D(Dropout):
     """Drops whole feature channels of a sequence, as `keras.layers.SpatialDropout1D`.
@@ -56,10 +63,7 @@ class SpatialDropout1D(Dropout):
         return super().forward(inputs, training=training)
 
     def get_config(self) -> dict:
-        # Keras's SpatialDropout writes these four keys only, the dtype as its name ("float32").
-        policy = super().get_config()["dtype"]
-        dtype = policy["config"]["name"] if isinstance(policy, dict) else policy
-        return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": dtype}
+        return _spatial_config(self, super().get_config())
 
 
 class _SpatialDropoutND(Dropout):
@@ -85,10 +89,7 @@ class _SpatialDropoutND(Dropout):
         return super().forward(inputs, training=training)
 
     def get_config(self) -> dict:
-        policy = super().get_config()["dtype"]
-        dtype = policy["config"]["name"] if isinstance(policy, dict) else policy
-        return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": dtype,
-                "data_format": self.data_format}
+        return {**_spatial_config(self, super().get_config()), "data_format": self.data_format}
 
 
 @register_keras_class("SpatialDropout2D")
