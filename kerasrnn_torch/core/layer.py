@@ -402,6 +402,12 @@ class Weight(nn.Parameter):
     def numpy(self, *, force: bool = False) -> np.ndarray:
         return self.detach().cpu().numpy().copy()
 
+    @property
+    def value(self) -> Weight:
+        """The weight itself (Keras's `variable.value`, the tensor under the variable): `w.value.grad` is
+        its gradient, as a model's own `train_step` reads it on Keras's torch backend."""
+        return self
+
 
 class Layer(nn.Module):
     """Base class: Keras weight API and lazy build on a `torch.nn.Module`.
@@ -851,6 +857,7 @@ class Layer(nn.Module):
         elif isinstance(placeholder, nn.UninitializedParameter):
             # The same object, so optimizers made before the build hold it; `.to()` may have moved it.
             placeholder.materialize(shape, device=placeholder.device, dtype=placeholder.dtype)
+            placeholder.__class__ = Weight      # materialize made it a plain Parameter
             parameter = placeholder
             if column_major:
                 parameter.data = _column_major(shape, device=parameter.device, dtype=parameter.dtype)
@@ -861,8 +868,7 @@ class Layer(nn.Module):
             tensor = _column_major(shape, **factory_kwargs) if column_major \
                 else torch.empty(shape, **factory_kwargs)
             initializers.apply(initializers.get(initializer), tensor)
-            kind = Weight if self.keras_style else nn.Parameter
-            parameter = kind(tensor, requires_grad=trainable and self.trainable)
+            parameter = Weight(tensor, requires_grad=trainable and self.trainable)
             self.register_parameter(name, parameter)
         if regularizer is not None:
             self._regularized.append((name, regularizer))
@@ -880,7 +886,7 @@ class Layer(nn.Module):
         if column_major and not parameter.t().is_contiguous():
             with torch.no_grad():
                 parameter.data = _column_major(shape, device=parameter.device, dtype=parameter.dtype).copy_(parameter)
-        if self.keras_style and not isinstance(parameter, Weight):
+        if not isinstance(parameter, Weight):
             parameter.__class__ = Weight
         return parameter
 

@@ -32,7 +32,7 @@ from .functional_config import model_config, model_from_config
 from .summary import functional_summary, summary as generic_summary
 from ..core import registry
 from ..core.registry import register_keras_class
-from .subclassed import (init_subclassed, refuse_train_step_override, subclassed_config, subclassed_from_config,
+from .subclassed import (init_subclassed, subclassed_config, subclassed_from_config,
                          subclassed_layers)
 from .training.trainer import Trainer
 from ..core.layer import _recording_arguments, training_context
@@ -93,7 +93,6 @@ class Model(Trainer, Layer):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        refuse_train_step_override(cls)
         init = vars(cls).get("__init__")
         if init is not None and cls.get_config is Model.get_config:
             cls.__init__ = _recording_arguments(init)  # type: ignore[method-assign]

@@ -5,8 +5,8 @@ functional model (models/functional.py). Constructed without them, from a
 subclass, it is a subclassed model: a Keras-style layer (see
 `Layer.__init_subclass__`: `call` runs as `forward`, built at its first call)
 with the training methods. This module holds what differs for that kind:
-construction, Keras's `get_config`/`from_config` rules, and the refusal of an
-overridden `train_step`, which `fit` here does not run.
+construction and Keras's `get_config`/`from_config` rules (an overridden
+`train_step` and the other steps are run by `fit`: models/training/trainer.py).
 """
 from __future__ import annotations
 
@@ -18,22 +18,6 @@ from torch import nn
 from .._checks import describe
 from ..core.layer import Layer, snake_case, unique_name
 from ..core.tracking import expanded_children
-
-# Keras's training hooks a subclass may override; `fit` here runs its own step and would ignore them.
-_TRAINING_HOOKS = ("train_step", "test_step", "predict_step", "compute_loss")
-
-
-def refuse_train_step_override(cls: type) -> None:
-    """A subclass overriding Keras's `train_step` (or `test_step`, `predict_step`, `compute_loss`) is refused
-    at class creation: `fit`/`evaluate`/`predict` here run their own step, and would silently skip it."""
-    overridden = [hook for hook in _TRAINING_HOOKS if hook in vars(cls)]
-    if overridden:
-        raise TypeError(
-            f"{cls.__name__} overrides {', '.join(overridden)}: kerasrnn_torch's fit/evaluate/predict run their "
-            "own step and do not call a model's train_step, test_step, predict_step or compute_loss, so the override "
-            "would be ignored. Not supported yet: write the loop in PyTorch (loss = ...; loss.backward(); "
-            "optimizer.step()), or move the extra loss into call() with self.add_loss(...), which fit adds")
-
 
 def init_subclassed(model: Any, name: str | None, kwargs: dict[str, Any]) -> None:
     """Set up a subclassed model as Keras's `Model.__init__()` without inputs: a Keras layer, built at its first
@@ -91,5 +75,5 @@ def subclassed_from_config(cls: type, config: dict[str, Any]) -> Any:
         ) from error
 
 
-__all__ = ["init_subclassed", "refuse_train_step_override", "subclassed_config", "subclassed_from_config",
+__all__ = ["init_subclassed", "subclassed_config", "subclassed_from_config",
            "subclassed_layers"]

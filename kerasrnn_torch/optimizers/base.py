@@ -254,6 +254,49 @@ class Optimizer(torch.optim.Optimizer):
         self._iterations += 1
         return loss
 
+    def apply(self, grads: Iterable[Any], trainable_variables: Iterable[Any] | None = None) -> None:
+        """Keras's `optimizer.apply(grads, trainable_variables)`: one update of `trainable_variables` from
+        `grads` (in the same order; a None gradient leaves its variable as it is), as a model's own
+        `train_step` calls it. Builds the optimizer on those variables first when it is not built; without
+        them, the variables it was built on. Only the variables given move, whatever `.grad` the others
+        hold; the `.grad` of each is left as it was.
+        """
+        grads = list(grads)
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(f"{type(self).__name__}.apply(grads) before the optimizer is built: pass "
+                                 "trainable_variables (the weights the gradients belong to)")
+            variables = [p for group in self.param_groups for p in group["params"]]
+        else:
+            variables = list(trainable_variables)
+            if not self.built:
+                self.build(variables)
+        if len(grads) != len(variables):
+            raise ValueError(f"{type(self).__name__}.apply: got {len(grads)} gradients for {len(variables)} "
+                             "variables; give one gradient (or None) per variable")
+        given = {id(v): g for v, g in zip(variables, grads)}
+        owned = [p for group in self.param_groups for p in group["params"]]
+        unknown = [i for i, v in enumerate(variables) if given[id(v)] is not None
+                   and not any(v is p for p in owned)]
+        if unknown:
+            raise ValueError(f"{type(self).__name__}.apply: the variables at positions {unknown} are not among "
+                             "those the optimizer was built on; use one optimizer per set of weights")
+        saved = [(p, p.grad) for p in owned]
+        try:
+            for p in owned:
+                grad = given.get(id(p))
+                p.grad = None if grad is None else torch.as_tensor(grad, dtype=p.dtype, device=p.device)
+            if any(p.grad is not None for p in owned):
+                self.step()
+        finally:
+            for p, grad in saved:
+                p.grad = grad
+
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Any]]) -> None:
+        """Keras's `apply_gradients([(grad, variable), ...])`: `apply` on the pairs."""
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
     def _scaled_and_clipped(self, grads: TensorList) -> TensorList:
         if self.loss_scale_factor is not None:
             grads = torch._foreach_div(grads, self.loss_scale_factor)

@@ -20,16 +20,23 @@ from ..._types import PathLike
 from ...core import registry
 from ...core.layer import Layer
 from ..regularization import apply_constraints, regularization_loss
+from ...metrics.metric import Metric
 from .compile_utils import CompileLoss, CompileMetrics, needs_build, resolve_optimizer
+from .custom_steps import (CompiledMetrics, LossTracker, batch_size_of, flatten_logs, metrics_result,
+                           metrics_result_or_logs, overrides, pack_x_y_sample_weight, unpack_x_y_sample_weight)
 from .data import Batches, structure
+
+# Keras's methods a model may override; overriding one sends every batch through the model's own step.
+_TRAIN_HOOKS = ("train_step", "compute_loss", "compute_metrics")
+_TEST_HOOKS = ("test_step", "compute_loss", "compute_metrics")
 
 
 class _Compiled:
     """What `compile` set up (kept apart from the module's attributes: nothing here is a submodule)."""
 
-    def __init__(self, optimizer: Any, loss: CompileLoss, metrics: CompileMetrics, jit_compile: bool) -> None:
+    def __init__(self, optimizer: Any, loss: CompileLoss | None, metrics: CompileMetrics, jit_compile: bool) -> None:
         self.optimizer = optimizer
-        self.loss = loss
+        self.loss = loss                        # None: compiled without a loss (a model's own step may need none)
         self.metrics = metrics
         self.jit_compile = jit_compile
         self.total: torch.Tensor | None = None      # the loss tracker: sum of loss * batch size
@@ -45,6 +52,9 @@ class _Compiled:
         self.maskless = False                   # the outputs carried no mask on this run's first batch
         self.optimizer_built = False
         self.trains_weights = True          # whether the model has trainable weights (read at its first step)
+        self.loss_tracker = LossTracker(self)   # `model.metrics[0]`, a view on total/count
+        self.compiled_metrics: CompiledMetrics | None = None     # made on first use (it needs the model)
+        self.step_logs: dict[str, Any] | None = None    # the last logs of a model's own step (None: built-in step)
 
 
 class _Interrupts:
@@ -115,17 +125,12 @@ class Trainer(nn.Module):
         if steps_per_execution != 1:
             raise ValueError("`steps_per_execution` must be 1 with the PyTorch backend. "
                              f"Received: steps_per_execution={steps_per_execution}")
-        if loss is None:
-            # As Keras: a model compiled without a loss predicts; fit and evaluate then ask for one.
-            self.optimizer = resolve_optimizer(optimizer)
-            self.__dict__.pop("_compiled", None)
-            self._compiled_without_loss = True
-            return
-        self._compiled_without_loss = False
+        # As Keras, a loss may be left out: the model predicts, and a model's own `train_step` may compute
+        # its loss itself; the built-in step then asks for one.
         jit = _resolve_jit_compile(jit_compile, run_eagerly)
         names = self.output_names
         self.optimizer = resolve_optimizer(optimizer)
-        self._compiled = _Compiled(self.optimizer, CompileLoss(loss, loss_weights, names),
+        self._compiled = _Compiled(self.optimizer, None if loss is None else CompileLoss(loss, loss_weights, names),
                                    CompileMetrics(metrics, weighted_metrics, names), jit)
         self.stop_training = False
 
@@ -178,23 +183,51 @@ class Trainer(nn.Module):
 
     @property
     def metrics(self) -> list[Any]:
-        """The loss tracker's and compiled metrics' objects, in Keras's order (after the first batch)."""
-        state = self._state("metrics")
-        return [*state.metrics.metrics, *state.loss.trackers]
+        """Keras's `model.metrics`: once compiled, the loss tracker (named "loss") and the compiled metrics
+        as one object named "compile_metrics" (when `compile` was given metrics), then the per-output loss
+        trackers; then the `kr.metrics` objects assigned to the model as attributes. `reset_metrics` and the
+        start of each epoch reset them all; a model's own `train_step` may update and read them."""
+        found: list[Any] = []
+        state = getattr(self, "_compiled", None)
+        if state is not None:
+            found.append(state.loss_tracker)
+            if any(state.metrics.user[0]) or any(state.metrics.user[1]):
+                found.append(self._compiled_metrics(state))
+            if state.loss is not None:
+                found.extend(state.loss.trackers)
+        found.extend(value for value in vars(self).values() if isinstance(value, Metric))
+        return found
 
-    def _begin(self, method: str) -> _Compiled:
-        """The compiled state, readied for a run of `method` (the outputs' names read once, not per batch)."""
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names of `model.metrics`, as Keras's."""
+        return [metric.name for metric in self.metrics]
+
+    def _compiled_metrics(self, state: _Compiled) -> CompiledMetrics:
+        if state.compiled_metrics is None:
+            state.compiled_metrics = CompiledMetrics(self, state)
+        return state.compiled_metrics
+
+    def _begin(self, method: str, builtin: bool = True) -> _Compiled:
+        """The compiled state, readied for a run of `method` (the outputs' names read once, not per batch);
+        `builtin`: the run's steps are the built-in ones, which need the compiled loss."""
         state = self._state(method)
+        if builtin:
+            self._require_loss(state, method)
         state.output_names = self.output_names
         state.maskless = False
+        state.step_logs = None if builtin else {}
         return state
+
+    @staticmethod
+    def _require_loss(state: _Compiled, method: str) -> None:
+        if state.loss is None:
+            raise ValueError(f"No loss to compute for `{method}()`: the model was compiled without one. Provide a "
+                             "`loss` argument in `compile()` (a Keras loss name, a kr.losses object, a torch loss "
+                             "module or a function (y_true, y_pred)), or override the model's train_step/test_step")
 
     def _state(self, method: str) -> _Compiled:
         state = getattr(self, "_compiled", None)
-        if state is None and getattr(self, "_compiled_without_loss", False):
-            raise ValueError(f"No loss to compute for `{method}()`: the model was compiled without one. Provide a "
-                             "`loss` argument in `compile()` (a Keras loss name, a kr.losses object, a torch loss "
-                             "module or a function (y_true, y_pred))")
         if state is None:
             raise RuntimeError(f"You must call `compile()` before using the model's `{method}()`: e.g. "
                                "model.compile(optimizer=torch.optim.SGD(model.parameters(), lr=0.01), loss='mse')")
@@ -251,19 +284,21 @@ class Trainer(nn.Module):
 
     def _forward(self, state: _Compiled, x: Any, training: bool
                  ) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
-        outputs = self(x, training=training)
-        if isinstance(outputs, torch.Tensor):
-            flat = [outputs]
-        elif isinstance(outputs, dict):
-            flat = [outputs[name] for name in state.output_names]
-        elif isinstance(outputs, (list, tuple)):
-            flat = list(outputs)
-        else:
-            flat = [outputs]
+        flat = self._flat_outputs(self(x, training=training), state.output_names)
         if state.maskless:
             return flat, [None] * len(flat)
         masks = self._output_masks(x, len(flat))
         return flat, masks
+
+    @staticmethod
+    def _flat_outputs(outputs: Any, names: list[str]) -> list[torch.Tensor]:
+        if isinstance(outputs, torch.Tensor):
+            return [outputs]
+        if isinstance(outputs, dict):
+            return [outputs[name] for name in names]
+        if isinstance(outputs, (list, tuple)):
+            return list(outputs)
+        return [outputs]
 
     def _output_masks(self, x: Any, count: int) -> list[torch.Tensor | None]:
         if isinstance(self, Layer):
@@ -281,7 +316,13 @@ class Trainer(nn.Module):
     def _loss(self, state: _Compiled, x: Any, y: Any, sample_weight: Any, training: bool
               ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], list[Any], list[Any], int]:
         y_pred, masks = self._forward(state, x, training)
-        names = state.output_names
+        loss, y_true, weights, batch = self._compiled_loss(state, x, y, sample_weight, y_pred, masks, state.output_names)
+        return loss, y_true, y_pred, weights, masks, batch
+
+    def _compiled_loss(self, state: _Compiled, x: Any, y: Any, sample_weight: Any, y_pred: list[torch.Tensor],
+                       masks: list[Any], names: list[str]) -> tuple[torch.Tensor, list[Any], list[Any], int]:
+        """The compiled loss (plus the regularization and `add_loss` terms) of flat predictions."""
+        assert state.loss is not None
         if len(names) == 1 and isinstance(y, torch.Tensor):        # the common case, without the general checks
             y_true: list[Any] = [y]
         else:
@@ -291,13 +332,13 @@ class Trainer(nn.Module):
                     raise ValueError("the data gives no targets (y) for the loss: pass y=, or (x, y) batches")
         weights = [None] if sample_weight is None and len(names) == 1 \
             else self._per_output(sample_weight, "sample_weight", names)
-        batch = int((x if isinstance(x, torch.Tensor) else pytree.tree_leaves(x)[0]).shape[0])
+        batch = int(x.shape[0]) if isinstance(x, torch.Tensor) else batch_size_of(y_pred if x is None else x)
         loss = state.loss(y_true, y_pred, weights, masks, batch)
         if state.regularized is None:
             state.regularized = regularization_loss(self).grad_fn is not None
         if state.regularized:
             loss = loss + regularization_loss(self)
-        return loss, y_true, y_pred, weights, masks, batch
+        return loss, y_true, weights, batch
 
     def _record(self, state: _Compiled, loss: torch.Tensor, y_true: list[Any], y_pred: list[torch.Tensor],
                 weights: list[Any], masks: list[Any], batch: int) -> None:
@@ -325,6 +366,12 @@ class Trainer(nn.Module):
     def _train_step(self, x: Any, y: Any, sample_weight: Any, guard: _Interrupts | None = None) -> None:
         state = self._compiled
         loss, y_true, y_pred, weights, masks, batch = self._loss(state, x, y, sample_weight, True)
+        self._update(state, loss, guard)
+        self._record(state, loss, y_true, y_pred, weights, masks, batch)
+
+    def _update(self, state: _Compiled, loss: torch.Tensor, guard: _Interrupts | None) -> None:
+        """One optimizer update from `loss` (constraints applied after it); none where the model has no
+        trainable weights (warned, as Keras warns)."""
         optimizer = state.optimizer
         if not state.optimizer_built:
             trainable = [p for p in self.parameters() if p.requires_grad]
@@ -334,8 +381,7 @@ class Trainer(nn.Module):
             state.optimizer_built = True
         if not state.trains_weights:
             # As Keras: nothing to update; the loss and metrics are still computed and logged.
-            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
-            self._record(state, loss, y_true, y_pred, weights, masks, batch)
+            warnings.warn("The model does not have any trainable weights.", stacklevel=3)
             return
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -352,7 +398,6 @@ class Trainer(nn.Module):
             if guard.pending:
                 guard.pending = False
                 raise KeyboardInterrupt
-        self._record(state, loss, y_true, y_pred, weights, masks, batch)
 
     def _test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
         state = self._compiled
@@ -360,13 +405,88 @@ class Trainer(nn.Module):
             loss, y_true, y_pred, weights, masks, batch = self._loss(state, x, y, sample_weight, False)
         self._record(state, loss, y_true, y_pred, weights, masks, batch)
 
+    # ------------------------------------------------------------------ Keras's overridable steps
+    # `fit`, `evaluate` and `predict` call these only where a subclass overrides one of them (or
+    # `compute_loss`/`compute_metrics`); otherwise they run the lean built-in steps above, which compute
+    # the same numbers.
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """One training step on a batch, as Keras's default: forward, `compute_loss`, backward, one
+        optimizer update, then `compute_metrics`. `data` is `x`, `(x, y)` or `(x, y, sample_weight)`.
+        Override it for a custom training algorithm: `fit` then calls the override on every batch and
+        logs the dict it returns."""
+        state = self._state("train_step")
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        state.loss_tracker.update_state(loss.detach(), sample_weight=batch_size_of(x))
+        self._update(state, loss, None)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """One evaluation step, as Keras's default: forward in inference mode, `compute_loss`,
+        `compute_metrics`. `evaluate` (and `fit`'s validation) call an override on every batch."""
+        state = self._state("test_step")
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+        state.loss_tracker.update_state(loss.detach(), sample_weight=batch_size_of(x))
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def predict_step(self, data: Any) -> Any:
+        """The outputs for one batch, as Keras's default; `predict` calls an override on every batch
+        (under `torch.no_grad()`) and concatenates what it returns."""
+        x, _, _ = unpack_x_y_sample_weight(data)
+        return self(x, training=False)
+
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
+                     training: bool = True) -> torch.Tensor:
+        """The total loss of a batch, as Keras's: the compiled loss of `y` and `y_pred` (weighted by
+        `sample_weight`), plus the regularization and `add_loss` terms of the latest call. Without a
+        compiled loss, those terms alone."""
+        state = self._state("compute_loss")
+        if state.loss is None:
+            return regularization_loss(self)
+        names = state.output_names or self.output_names
+        flat = self._flat_outputs(y_pred, names)
+        masks = self._output_masks(x, len(flat)) if x is not None else [None] * len(flat)
+        if y is not None and not isinstance(y, torch.Tensor) and len(names) == 1 \
+                and not isinstance(y, (list, tuple, dict)):
+            y = torch.as_tensor(y, device=flat[0].device)
+        return self._compiled_loss(state, x, y, sample_weight, flat, masks, names)[0]
+
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> dict[str, Any]:
+        """Update the compiled metrics with a batch and return every metric's result, as Keras's."""
+        state = self._state("compute_metrics")
+        if any(state.metrics.user[0]) or any(state.metrics.user[1]):
+            self._compiled_metrics(state).update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def _own_step(self, state: _Compiled | None, method: str) -> Callable[[Any], Any]:
+        """A step that hands each batch to the model's `method` and keeps the logs it returns (under
+        `torch.no_grad()` for evaluation and prediction, as Keras's torch backend runs them)."""
+        function = getattr(self, method)
+        if state is not None and state.jit_compile:
+            compiled = state.__dict__.setdefault("own_steps", {})
+            if method not in compiled:
+                compiled[method] = torch.compile(function)
+            function = self._once_built(compiled[method], function)
+        grad = method == "train_step"
+
+        def step(data: Any) -> Any:
+            with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
+                result = function(data)
+            if state is not None and method != "predict_step":
+                state.step_logs = result if result is not None else {}
+            return result
+        return step
+
     def reset_metrics(self) -> None:
-        """Reset the loss tracker and every metric, as Keras's `reset_metrics`."""
+        """Reset the loss tracker and every metric of `model.metrics`, as Keras's `reset_metrics`."""
         state = self._state("reset_metrics")
         state.total, state.count = None, 0
         state.metrics.reset_state()
-        for tracker in state.loss.trackers:
-            tracker.reset_state()
+        for metric in self.metrics:
+            metric.reset_state()
 
     def _results(self) -> dict[str, torch.Tensor]:
         state = self._compiled
@@ -374,20 +494,38 @@ class Trainer(nn.Module):
         logs = {"loss": total / max(state.count, 1)}
         if state.metrics.built is not None:
             logs.update(state.metrics.result())
-        for tracker in state.loss.trackers:
+        for tracker in state.loss.trackers if state.loss is not None else ():
             logs[tracker.name] = tracker.result()
         return logs
 
     def _logs(self) -> dict[str, float]:
-        """The current results as Python floats (one device sync)."""
+        """The current batch's logs as Python floats (one device sync): the built-in step's results, or
+        what the model's own step returned."""
+        state = self._compiled
+        if state.step_logs is not None:
+            return flatten_logs(state.step_logs)
         results = self._results()
         values = torch.stack([v.float().to(results["loss"].device) for v in results.values()]).tolist()
         return dict(zip(results, values))
 
+    def _final_logs(self) -> dict[str, float]:
+        """The logs at the end of an epoch or evaluation: after a model's own step, as Keras, the metrics'
+        results where their names are those of the step's last logs, else those logs."""
+        state = self._compiled
+        if state.step_logs is not None:
+            return metrics_result_or_logs(self.metrics, flatten_logs(state.step_logs))
+        return self._logs()
+
+    def get_metrics_result(self) -> dict[str, Any]:
+        """Keras's `get_metrics_result`: every metric of `model.metrics` by name, as Python floats."""
+        return metrics_result(self.metrics)
+
     def _ordered(self, logs: dict[str, float]) -> float | list[float]:
         """Keras's list order for `evaluate`: loss, the metrics' own names, the per-output losses, the rest sorted."""
         state = self._compiled
-        order = ["loss", *[m.name for m in state.metrics.metrics], *[t.name for t in state.loss.trackers]]
+        order: list[str] = []
+        for metric in self.metrics:
+            order += [name for _, name in state.metrics.names] if isinstance(metric, CompiledMetrics) else [metric.name]
         values = [logs[name] for name in order if name in logs]
         values += [logs[key] for key in sorted(logs) if key not in order]
         return values[0] if len(values) == 1 else values
@@ -444,7 +582,8 @@ class Trainer(nn.Module):
         The weights move only through finished steps: bad data raises before the first update, and
         Ctrl-C stops between steps. Logs and history hold Python floats.
         """
-        state = self._begin("fit")
+        custom = overrides(self, Trainer, *_TRAIN_HOOKS)
+        state = self._begin("fit", builtin=not custom)
         if validation_split and validation_data is None:
             batches = self._batches(x, y, sample_weight, batch_size, shuffle, steps_per_epoch, class_weight)
             (x, y, sample_weight), validation_data = batches.split(validation_split)
@@ -463,7 +602,7 @@ class Trainer(nn.Module):
                                            validation_steps)
         callback_list = self._callbacks(callbacks, verbose, epochs, batches.num_batches, history=True)
         self.stop_training = False
-        step = self._make_train_function(state)
+        step = self._make_train_function(state) if not custom else self._own_train_function(state)
         guard = _Interrupts()
         epoch_logs: dict[str, Any] = {}
         with guard:
@@ -489,7 +628,7 @@ class Trainer(nn.Module):
                 if index < 0:       # an exhausted generator
                     self.stop_training = True
                     break
-                epoch_logs = self._logs()
+                epoch_logs = self._final_logs()
                 self.eval()
                 if validation is not None and _should_validate(epoch, validation_freq):
                     val_logs = self._evaluate_batches(validation, callback_list)
@@ -511,6 +650,20 @@ class Trainer(nn.Module):
             state.step_fn = torch.compile(self._train_step)
         return self._once_built(state.step_fn, self._train_step)
 
+    def _own_train_function(self, state: _Compiled) -> Callable[..., None]:
+        own = self._own_step(state, "train_step")
+
+        def step(x: Any, y: Any, sample_weight: Any, guard: _Interrupts | None = None) -> None:
+            own(pack_x_y_sample_weight(x, y, sample_weight))
+        return step
+
+    def _own_test_function(self, state: _Compiled) -> Callable[..., None]:
+        own = self._own_step(state, "test_step")
+
+        def step(x: Any, y: Any, sample_weight: Any) -> None:
+            own(pack_x_y_sample_weight(x, y, sample_weight))
+        return step
+
     def _make_test_function(self, state: _Compiled) -> Callable[..., None]:
         if not state.jit_compile:
             return self._test_step
@@ -524,6 +677,9 @@ class Trainer(nn.Module):
 
     def _make_predict_function(self) -> Callable[[Any], Any]:
         state = getattr(self, "_compiled", None)
+        if overrides(self, Trainer, "predict_step"):
+            own = self._own_step(state, "predict_step")
+            return lambda x: own(pack_x_y_sample_weight(x))
         if state is None or not state.jit_compile:
             return self._predict_step
         if state.predict_fn is None:
@@ -544,14 +700,20 @@ class Trainer(nn.Module):
     # ------------------------------------------------------------------ evaluate
     def _evaluate_batches(self, batches: Batches, callback_list: CallbackList) -> dict[str, float]:
         self.eval()
+        state = self._compiled
+        custom = overrides(self, Trainer, *_TEST_HOOKS)
+        if not custom:
+            self._require_loss(state, "evaluate")
+        training_logs, state.step_logs = state.step_logs, ({} if custom else None)
         self.reset_metrics()
-        step = self._make_test_function(self._compiled)
+        step = self._own_test_function(state) if custom else self._make_test_function(state)
         callback_list.on_test_begin()
         for index, (bx, by, bsw) in enumerate(batches.epoch()):
             callback_list.on_test_batch_begin(index)
             step(self._model_inputs(bx), by, bsw)
             callback_list.on_test_batch_end(index, LazyLogs(self._logs))
-        logs = self._logs()
+        logs = self._final_logs()
+        state.step_logs = training_logs
         callback_list.on_test_end(logs)
         return logs
 
@@ -572,7 +734,7 @@ class Trainer(nn.Module):
         Returns the loss alone when there are no metrics, else the list `[loss, metrics...]`
         (Keras's order), or the dict.
         """
-        self._begin("evaluate")
+        self._begin("evaluate", builtin=False)
         batches = self._batches(x, y, sample_weight, batch_size, False, steps)
         callback_list = self._callbacks(callbacks, verbose, 1, batches.num_batches, history=False)
         logs = self._evaluate_batches(batches, callback_list)
@@ -615,25 +777,28 @@ class Trainer(nn.Module):
                        return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """One training step on one batch, as Keras's `train_on_batch` (metrics accumulate until
         `reset_metrics()`); returns the loss (and metrics) so far."""
-        state = self._begin("train_on_batch")
+        custom = overrides(self, Trainer, *_TRAIN_HOOKS)
+        state = self._begin("train_on_batch", builtin=not custom)
         batches = self._batches(x, y, sample_weight, None, False, None, class_weight)
         batches.batch_size = batches.num_samples or 1
         batches.num_batches = 1
         self.train()
+        step = self._own_train_function(state) if custom else self._make_train_function(state)
         for bx, by, bsw in batches.epoch():
-            self._make_train_function(state)(self._model_inputs(bx), by, bsw, None)
+            step(self._model_inputs(bx), by, bsw, None)
         logs = self._logs()
         return logs if return_dict else self._ordered(logs)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                       return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """The loss (and metrics) on one batch, as Keras's `test_on_batch`."""
-        state = self._begin("test_on_batch")
+        custom = overrides(self, Trainer, *_TEST_HOOKS)
+        state = self._begin("test_on_batch", builtin=not custom)
         batches = self._batches(x, y, sample_weight, None, False, None)
         batches.batch_size = batches.num_samples or 1
         batches.num_batches = 1
         self.eval()
-        step = self._make_test_function(state)
+        step = self._own_test_function(state) if custom else self._make_test_function(state)
         for bx, by, bsw in batches.epoch():
             step(self._model_inputs(bx), by, bsw)
         logs = self._logs()
