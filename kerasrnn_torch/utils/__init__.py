@@ -17,8 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["TimeseriesDataset", "get_file", "normalize", "pad_sequences", "plot_attention_scores", "set_random_seed",
-           "split_dataset", "timeseries_dataset_from_array", "to_categorical"]
+from .packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
+
+__all__ = ["TimeseriesDataset", "get_file", "normalize", "pack_x_y_sample_weight", "pad_sequences",
+           "plot_attention_scores", "set_random_seed", "split_dataset", "timeseries_dataset_from_array",
+           "to_categorical", "unpack_x_y_sample_weight"]
 
 
 def set_random_seed(seed: int) -> None:

@@ -186,14 +186,27 @@ def test_the_guide_vae_trains_with_its_add_loss_term_like_keras():
         np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-5)
 
 
-def test_an_overridden_train_step_is_refused_naming_the_limitation():
-    with pytest.raises(TypeError, match="train_step.*would be ignored"):
-        class Custom(kr.Model):
-            def call(self, inputs):
-                return inputs
+def test_a_subclassed_model_s_own_train_step_is_what_fit_runs():
+    """It was refused at class creation before `fit` ran a model's own step; now `fit` calls it."""
+    seen = []
 
-            def train_step(self, data):
-                return {}
+    class Custom(kr.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = kr.layers.Dense(1)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+        def train_step(self, data):
+            x, y = data
+            seen.append(tuple(x.shape))
+            return {"batches": float(len(seen))}
+
+    model = Custom()
+    model.compile(optimizer="sgd", loss="mse")
+    history = model.fit(np.ones((8, 3), "float32"), np.ones((8, 1), "float32"), batch_size=4, epochs=2, verbose=0)
+    assert seen == [(4, 3)] * 4 and history.history == {"batches": [2.0, 4.0]}
 
 
 def test_a_subclass_without_call_says_so():

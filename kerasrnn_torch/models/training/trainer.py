@@ -650,18 +650,20 @@ class Trainer(nn.Module):
             state.step_fn = torch.compile(self._train_step)
         return self._once_built(state.step_fn, self._train_step)
 
-    def _own_train_function(self, state: _Compiled) -> Callable[..., None]:
+    # `fit`/`evaluate` hand a model's own step the batch packed (`x`, `(x, y)` or `(x, y, sample_weight)`);
+    # the `*_on_batch` calls hand it `(x, y, sample_weight)` whatever is None, as Keras's do.
+    def _own_train_function(self, state: _Compiled, triple: bool = False) -> Callable[..., None]:
         own = self._own_step(state, "train_step")
 
         def step(x: Any, y: Any, sample_weight: Any, guard: _Interrupts | None = None) -> None:
-            own(pack_x_y_sample_weight(x, y, sample_weight))
+            own((x, y, sample_weight) if triple else pack_x_y_sample_weight(x, y, sample_weight))
         return step
 
-    def _own_test_function(self, state: _Compiled) -> Callable[..., None]:
+    def _own_test_function(self, state: _Compiled, triple: bool = False) -> Callable[..., None]:
         own = self._own_step(state, "test_step")
 
         def step(x: Any, y: Any, sample_weight: Any) -> None:
-            own(pack_x_y_sample_weight(x, y, sample_weight))
+            own((x, y, sample_weight) if triple else pack_x_y_sample_weight(x, y, sample_weight))
         return step
 
     def _make_test_function(self, state: _Compiled) -> Callable[..., None]:
@@ -675,11 +677,13 @@ class Trainer(nn.Module):
         with torch.no_grad():
             return self(x, training=False)
 
-    def _make_predict_function(self) -> Callable[[Any], Any]:
+    def _make_predict_function(self, wrapped: bool = False) -> Callable[[Any], Any]:
+        """`wrapped`: a model's own `predict_step` gets `(x,)`, as Keras's `predict_on_batch` hands it over
+        (`predict` hands over the batch itself)."""
         state = getattr(self, "_compiled", None)
         if overrides(self, Trainer, "predict_step"):
             own = self._own_step(state, "predict_step")
-            return lambda x: own(pack_x_y_sample_weight(x))
+            return lambda x: own((x,) if wrapped else pack_x_y_sample_weight(x))
         if state is None or not state.jit_compile:
             return self._predict_step
         if state.predict_fn is None:
@@ -775,15 +779,16 @@ class Trainer(nn.Module):
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                        class_weight: dict[int, float] | None = None,
                        return_dict: bool = False) -> float | list[float] | dict[str, float]:
-        """One training step on one batch, as Keras's `train_on_batch` (metrics accumulate until
-        `reset_metrics()`); returns the loss (and metrics) so far."""
+        """One training step on one batch, as Keras's `train_on_batch`: the metrics are reset first, so the
+        loss (and metrics) returned are this batch's."""
         custom = overrides(self, Trainer, *_TRAIN_HOOKS)
         state = self._begin("train_on_batch", builtin=not custom)
         batches = self._batches(x, y, sample_weight, None, False, None, class_weight)
         batches.batch_size = batches.num_samples or 1
         batches.num_batches = 1
         self.train()
-        step = self._own_train_function(state) if custom else self._make_train_function(state)
+        self.reset_metrics()
+        step = self._own_train_function(state, triple=True) if custom else self._make_train_function(state)
         for bx, by, bsw in batches.epoch():
             step(self._model_inputs(bx), by, bsw, None)
         logs = self._logs()
@@ -791,14 +796,15 @@ class Trainer(nn.Module):
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                       return_dict: bool = False) -> float | list[float] | dict[str, float]:
-        """The loss (and metrics) on one batch, as Keras's `test_on_batch`."""
+        """The loss (and metrics) on one batch, as Keras's `test_on_batch` (the metrics reset first)."""
         custom = overrides(self, Trainer, *_TEST_HOOKS)
         state = self._begin("test_on_batch", builtin=not custom)
         batches = self._batches(x, y, sample_weight, None, False, None)
         batches.batch_size = batches.num_samples or 1
         batches.num_batches = 1
         self.eval()
-        step = self._own_test_function(state) if custom else self._make_test_function(state)
+        self.reset_metrics()
+        step = self._own_test_function(state, triple=True) if custom else self._make_test_function(state)
         for bx, by, bsw in batches.epoch():
             step(self._model_inputs(bx), by, bsw)
         logs = self._logs()
@@ -807,7 +813,7 @@ class Trainer(nn.Module):
     def predict_on_batch(self, x: Any) -> Any:
         """The outputs for one batch as NumPy arrays, as Keras's `predict_on_batch`."""
         self.eval()
-        outputs = self._make_predict_function()(self._model_inputs(structure(x, self._float_dtype())))
+        outputs = self._make_predict_function(wrapped=True)(self._model_inputs(structure(x, self._float_dtype())))
         return pytree.tree_map(lambda t: t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t, outputs)
 
 
