@@ -525,7 +525,8 @@ class Trainer(nn.Module):
         state = self._compiled
         order: list[str] = []
         for metric in self.metrics:
-            order += [name for _, name in state.metrics.names] if isinstance(metric, CompiledMetrics) else [metric.name]
+            # As Keras: the compiled metrics' own names (a weighted twin repeats its plain twin's value).
+            order += [m.name for m in state.metrics.metrics] if isinstance(metric, CompiledMetrics) else [metric.name]
         values = [logs[name] for name in order if name in logs]
         values += [logs[key] for key in sorted(logs) if key not in order]
         return values[0] if len(values) == 1 else values
