@@ -68,6 +68,11 @@ from . import callbacks, losses, metrics  # noqa: E402
 
 __all__ += ["callbacks", "losses", "metrics"]
 
+# kr.random: Keras's random draws (a model's own train_step draws its noise with them).
+from . import random  # noqa: E402
+
+__all__ += ["random"]
+
 # kr.ops: Keras 3's keras.ops functions, on tensors and recorded in functional graphs.
 from . import ops  # noqa: E402
 

@@ -39,7 +39,7 @@ class SeededGenerators(nn.Module):
         self.seed = seed
         self._by_device: dict[torch.device, torch.Generator] = {}
 
-    def get(self, device) -> torch.Generator | None:
+    def get(self, device: torch.device | str) -> torch.Generator | None:
         if self.seed is None:
             return None
         device = torch.device(device)

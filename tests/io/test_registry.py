@@ -35,7 +35,7 @@ EXPECTED_PUBLIC_NAMES = {
     "SeparableConv2D", "AveragePooling3D", "ZeroPadding2D", "ZeroPadding3D", "Cropping2D", "Cropping3D",
     "UpSampling2D", "UpSampling3D",
     # Keras's namespaces.
-    "layers", "models", "saving", "utils"}
+    "layers", "models", "saving", "utils", "random"}
 
 
 def define_prelu():

@@ -240,7 +240,7 @@ class CompileMetrics:
         """Every metric object, in result order."""
         return [metric for metric, _ in self.names]
 
-    def build(self, y_true: list[torch.Tensor], y_pred: list[torch.Tensor], loss: CompileLoss) -> None:
+    def build(self, y_true: list[torch.Tensor], y_pred: list[torch.Tensor], loss: CompileLoss | None) -> None:
         """Resolve the metrics from the first batch's shapes."""
         if self.deferred_error is not None:
             raise self.deferred_error
