@@ -276,8 +276,8 @@ class Optimizer(torch.optim.Optimizer):
                              "variables; give one gradient (or None) per variable")
         given = {id(v): g for v, g in zip(variables, grads)}
         owned = [p for group in self.param_groups for p in group["params"]]
-        unknown = [i for i, v in enumerate(variables) if given[id(v)] is not None
-                   and not any(v is p for p in owned)]
+        owned_ids = {id(p) for p in owned}
+        unknown = [i for i, v in enumerate(variables) if given[id(v)] is not None and id(v) not in owned_ids]
         if unknown:
             raise ValueError(f"{type(self).__name__}.apply: the variables at positions {unknown} are not among "
                              "those the optimizer was built on; use one optimizer per set of weights")
