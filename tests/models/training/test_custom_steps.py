@@ -383,3 +383,35 @@ def test_every_weight_of_a_built_model_has_keras_s_value():
     for weight in [*model.trainable_weights, *lazy.trainable_weights]:
         assert isinstance(weight, Weight) and isinstance(weight, torch.nn.Parameter)
         assert weight.value is weight
+
+
+def test_a_hand_written_loop_with_optimizer_apply_gives_keras_s_weights():
+    """The keras.io guide "Writing a training loop from scratch in PyTorch" with Keras's optimizer and loss:
+    `v.value.grad` and `optimizer.apply` inside `torch.no_grad()`, an `add_loss` term from `model.losses`."""
+    def program(lib):
+        class ActivityRegularization(lib.layers.Layer):
+            def call(self, inputs):
+                self.add_loss(1e-2 * torch.sum(inputs))
+                return inputs
+
+        inputs = lib.Input(shape=(8,))
+        hidden = ActivityRegularization()(lib.layers.Dense(6, activation="relu")(inputs))
+        model = lib.Model(inputs, lib.layers.Dense(3)(hidden))
+        return model, lib.optimizers.Adam(learning_rate=1e-2), lib.losses.CategoricalCrossentropy(from_logits=True)
+
+    (theirs, their_opt, their_loss), (ours, our_opt, our_loss) = program(keras), program(kr)
+    ours.set_weights(theirs.get_weights())
+    targets = torch.nn.functional.one_hot(torch.as_tensor(RNG.integers(0, 3, 64)), 3).float()
+    for model, optimizer, loss_fn in ((theirs, their_opt, their_loss), (ours, our_opt, our_loss)):
+        for start in range(0, 64, 16):
+            logits = model(torch.as_tensor(X[start:start + 16]))
+            loss = loss_fn(targets[start:start + 16], logits)
+            if model.losses:
+                loss = loss + torch.sum(*model.losses)
+            model.zero_grad()
+            weights = [v for v in model.trainable_weights]
+            loss.backward()
+            with torch.no_grad():
+                optimizer.apply([v.value.grad for v in weights], weights)
+    for mine, theirs_w in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(mine, theirs_w, rtol=1e-5, atol=1e-6)
