@@ -23,6 +23,7 @@ from torch import nn
 from torch.utils import _pytree as pytree
 
 from .. import _dtypes, constraints, initializers, regularizers
+from ..weight import Weight
 from .._types import DeviceLike, InitializerLike, InputShape, ShapeLike
 from .._checks import add_note, describe, positive_int, shape_hint, shape_of, shape_text, weight_tensors
 from .symbolic import bind_arguments, build_shape, first_node, has_symbolic, output_shape_of, symbolic_call
@@ -375,38 +376,6 @@ def _to_tensor(value: Any, dtype: torch.dtype, device: torch.device | None, keep
     if isinstance(value, dict):
         return {k: _to_tensor(v, dtype, device, keep_bool) for k, v in value.items()}
     return value
-
-
-class Weight(nn.Parameter):
-    """A weight of a Keras-style layer: a `torch.nn.Parameter` with Keras's variable methods.
-
-    `assign`, `assign_add` and `assign_sub` write in place outside autograd (as Keras's variables
-    update), and `numpy()` gives a copy of the values whether or not the weight trains.
-    """
-
-    def assign(self, value: Any) -> Weight:
-        with torch.no_grad():
-            self.copy_(torch.as_tensor(value, dtype=self.dtype, device=self.device))
-        return self
-
-    def assign_add(self, value: Any) -> Weight:
-        with torch.no_grad():
-            self.add_(torch.as_tensor(value, dtype=self.dtype, device=self.device))
-        return self
-
-    def assign_sub(self, value: Any) -> Weight:
-        with torch.no_grad():
-            self.sub_(torch.as_tensor(value, dtype=self.dtype, device=self.device))
-        return self
-
-    def numpy(self, *, force: bool = False) -> np.ndarray:
-        return self.detach().cpu().numpy().copy()
-
-    @property
-    def value(self) -> Weight:
-        """The weight itself (Keras's `variable.value`, the tensor under the variable): `w.value.grad` is
-        its gradient, as a model's own `train_step` reads it on Keras's torch backend."""
-        return self
 
 
 class Layer(nn.Module):

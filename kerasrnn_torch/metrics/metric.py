@@ -7,8 +7,10 @@ from typing import Any
 
 import torch
 
+from .. import _dtypes, initializers
 from ..losses import functions as loss_functions
 from ..losses.reduction import apply_mask, squeeze_or_expand_to_same_rank
+from ..weight import Weight
 
 
 def _snake(name: str) -> str:
@@ -47,8 +49,43 @@ class Metric:
         raise NotImplementedError
 
     def reset_state(self) -> None:
-        """Forget every batch seen."""
-        raise NotImplementedError
+        """Forget every batch seen: by default, every variable made with `add_variable` back to zeros
+        (as Keras's default)."""
+        variables = self.__dict__.get("_own_variables")
+        if variables is None:
+            raise NotImplementedError(f"{type(self).__name__} has no variables made with add_variable(); "
+                                      "define reset_state()")
+        for variable in variables:
+            variable.assign(torch.zeros_like(variable))
+
+    def add_variable(self, shape: Any = (), initializer: Any = "zeros", dtype: Any = None,
+                     aggregation: str = "sum", name: str | None = None) -> Weight:
+        """A state variable of a metric written as Keras's (`self.total = self.add_variable(shape=(),
+        initializer="zeros", name="total")`): a non-trainable `Weight` with `assign`, `assign_add`,
+        `value` and `numpy()`, initialized by a `kr.initializers` name or object, on the CPU.
+        `aggregation` is accepted for Keras's code (one device: nothing to aggregate)."""
+        if aggregation not in ("none", "mean", "sum", "only_first_replica"):
+            raise ValueError(f"{type(self).__name__}.add_variable: `aggregation` must be one of 'none', 'mean', "
+                             f"'sum', 'only_first_replica'; got {aggregation!r}")
+        dtype_ = self.dtype if dtype is None else _dtypes.from_name(dtype, f"{type(self).__name__}.add_variable")
+        shape = (int(shape),) if isinstance(shape, int) else tuple(int(d) for d in shape)
+        tensor = torch.empty(shape, dtype=dtype_)
+        with torch.no_grad():
+            initializers.apply(initializers.get(initializer), tensor)
+        variable = Weight(tensor, requires_grad=False)
+        self.__dict__.setdefault("_own_variables", []).append(variable)
+        return variable
+
+    def add_weight(self, shape: Any = (), initializer: Any = "zeros", dtype: Any = None,
+                   aggregation: str = "sum", name: str | None = None) -> Weight:
+        """Keras's older name for `add_variable`."""
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype, aggregation=aggregation,
+                                 name=name)
+
+    @property
+    def variables(self) -> list[Weight]:
+        """The variables made with `add_variable`, in order."""
+        return list(self.__dict__.get("_own_variables", ()))
 
     def __call__(self, *args: Any, **kwargs: Any) -> torch.Tensor:
         """`update_state(...)` then `result()`."""

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 
 from .packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from .py_dataset import PyDataset, Sequence
 
-__all__ = ["TimeseriesDataset", "get_file", "normalize", "pack_x_y_sample_weight", "pad_sequences",
+__all__ = ["PyDataset", "Sequence", "TimeseriesDataset", "get_file", "normalize", "pack_x_y_sample_weight", "pad_sequences",
            "plot_attention_scores", "set_random_seed", "split_dataset", "timeseries_dataset_from_array",
            "to_categorical", "unpack_x_y_sample_weight"]
 

@@ -12,6 +12,8 @@ import torch
 import torch.utils._pytree as pytree
 from torch.utils.data import DataLoader, Dataset
 
+from ...utils.py_dataset import PyDataset
+
 Batch = tuple[Any, Any, Any]
 
 
@@ -87,6 +89,20 @@ class Batches:
             raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
         self.loader: Any = None
         self.iterator: Iterator[Any] | None = None
+        self.py_dataset: PyDataset | None = None
+        if isinstance(x, PyDataset):
+            if y is not None or sample_weight is not None:
+                raise ValueError(f"when x is a {type(x).__name__} (a PyDataset), its batches hold the targets: y and "
+                                 "sample_weight must be None")
+            self.py_dataset, self.shuffle = x, shuffle
+            self.arrays = None
+            self.num_samples = None
+            self.num_batches = x.num_batches if steps is None or x.num_batches is None else min(steps, x.num_batches)
+            if self.num_batches is None and steps is None:
+                raise ValueError(f"{type(x).__name__} defines no __len__: give steps_per_epoch (or steps)")
+            if self.num_batches is None:
+                self.num_batches = steps
+            return
         if isinstance(x, (DataLoader, Dataset)) or _is_iterator(x):
             if y is not None or sample_weight is not None:
                 raise ValueError(f"when x is a {type(x).__name__}, it yields the targets: y and sample_weight must be "
@@ -153,7 +169,9 @@ class Batches:
 
     def _source_epoch(self) -> Iterator[Batch]:
         source: Iterator[Any]
-        if self.loader is not None:
+        if self.py_dataset is not None:
+            source = _py_dataset_epoch(self.py_dataset, self.num_batches or 0, self.shuffle)
+        elif self.loader is not None:
             source = iter(self.loader)
         else:
             assert self.iterator is not None
@@ -213,6 +231,15 @@ def _cut(leaf: Any, order: torch.Tensor | None, first: int, count: int, size: in
     start, stop = first * size, (first + count) * size
     rows = leaf[start:stop] if order is None else leaf[order[start:stop]]
     return list(rows.split(size))[:count]
+
+
+def _py_dataset_epoch(dataset: PyDataset, count: int, shuffle: bool) -> Iterator[Any]:
+    """One epoch of a PyDataset's batches (in a random order when shuffling), between its epoch hooks."""
+    dataset.on_epoch_begin()
+    order = torch.randperm(count).tolist() if shuffle else range(count)
+    for index in order:
+        yield dataset[index]
+    dataset.on_epoch_end()
 
 
 def _is_iterator(value: Any) -> bool:

@@ -1,0 +1,46 @@
+"""`Weight`: the parameter type of every layer weight and metric variable (Keras's variable methods on a
+`torch.nn.Parameter`). A module of its own, so that layers and metrics both use it without importing
+each other."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class Weight(nn.Parameter):
+    """A weight of a layer (or a metric's variable): a `torch.nn.Parameter` with Keras's variable methods.
+
+    `assign`, `assign_add` and `assign_sub` write in place outside autograd (as Keras's variables
+    update), `numpy()` gives a copy of the values whether or not the weight trains, and `value` is the
+    weight itself.
+    """
+
+    def assign(self, value: Any) -> Weight:
+        with torch.no_grad():
+            self.copy_(torch.as_tensor(value, dtype=self.dtype, device=self.device))
+        return self
+
+    def assign_add(self, value: Any) -> Weight:
+        with torch.no_grad():
+            self.add_(torch.as_tensor(value, dtype=self.dtype, device=self.device))
+        return self
+
+    def assign_sub(self, value: Any) -> Weight:
+        with torch.no_grad():
+            self.sub_(torch.as_tensor(value, dtype=self.dtype, device=self.device))
+        return self
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        return self.detach().cpu().numpy().copy()
+
+    @property
+    def value(self) -> Weight:
+        """The weight itself (Keras's `variable.value`, the tensor under the variable): `w.value.grad` is
+        its gradient, as a model's own `train_step` reads it on Keras's torch backend."""
+        return self
+
+
+__all__ = ["Weight"]
