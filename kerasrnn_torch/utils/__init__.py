@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib
 import random
-from collections.abc import Iterator, Sequence
+from collections import abc
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -86,7 +87,7 @@ def normalize(x: Any, axis: int = -1, order: int = 2) -> Any:
     return array / np.expand_dims(norm, axis)     # (Keras's NumPy path puts axis=0's norms on axis -1)
 
 
-def pad_sequences(sequences: Sequence[Any], maxlen: int | None = None, dtype: Any = "int32", padding: str = "pre",
+def pad_sequences(sequences: abc.Sequence[Any], maxlen: int | None = None, dtype: Any = "int32", padding: str = "pre",
                   truncating: str = "pre", value: Any = 0.0) -> np.ndarray:
     """Sequences of different lengths -> one `(len(sequences), maxlen, ...)` NumPy array, as Keras's.
 
@@ -295,9 +296,9 @@ def get_file(fname: str | None = None, origin: str | None = None, *args: Any, **
                        "with keras.utils.get_file or curl) and use its local path instead")
 
 
-def plot_attention_scores(scores: Any, samples: int | Sequence[int] | None = None,
-                          heads: int | Sequence[int] | None = None, query_labels: Sequence[str] | None = None,
-                          key_labels: Sequence[str] | None = None, cmap: str = "viridis", colorbar: bool = True,
+def plot_attention_scores(scores: Any, samples: int | abc.Sequence[int] | None = None,
+                          heads: int | abc.Sequence[int] | None = None, query_labels: abc.Sequence[str] | None = None,
+                          key_labels: abc.Sequence[str] | None = None, cmap: str = "viridis", colorbar: bool = True,
                           ax: Any = None) -> Any:
     """Heat maps of attention scores with matplotlib (the `plot` extra: `pip install kerasrnn_torch[plot]`).
 
