@@ -891,6 +891,11 @@ class Layer(nn.Module):
         them for its layer and every layer inside it, so `layer.losses` (and `model.losses`) hold the
         latest forward pass's terms, to add to the training loss.
         """
+        if has_symbolic((loss,), None):
+            # Keras 3 refuses it too (Keras 2 kept a symbolic term and computed it in each forward pass).
+            raise ValueError(f"{describe(self)}: `add_loss()` can only be called from inside `build()` or `call()`, on "
+                             f"a tensor, not on a symbolic tensor of a functional graph (received {loss!r}). Compute "
+                             "the term inside a layer's `call` and add it there with `self.add_loss(...)`")
         term = loss if isinstance(loss, torch.Tensor) else torch.as_tensor(loss, dtype=self.factory_kwargs["dtype"])
         self._added_losses = [*self._added_losses, term]      # a new list: a saved call record stays as it was
 

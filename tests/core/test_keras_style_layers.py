@@ -224,6 +224,14 @@ def test_add_loss_is_collected_per_call_like_keras():
         assert_close(ours.losses[0], theirs.losses[0])
 
 
+def test_add_loss_on_a_symbolic_tensor_is_refused_as_keras_3_refuses_it():
+    inputs = kr.Input((3,))
+    outputs = kr.layers.Dense(2)(inputs)
+    model = kr.Model(inputs, outputs)
+    with pytest.raises(ValueError, match="`add_loss\\(\\)` can only be called from inside `build\\(\\)` or `call\\(\\)`"):
+        model.add_loss(kr.ops.mean(outputs))
+
+
 def test_add_loss_terms_in_functional_and_sequential_models():
     x = np.random.default_rng(5).uniform(size=(2, 3)).astype(np.float32)
     inputs = kr.Input(shape=(3,))
