@@ -6,10 +6,20 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.utils._pytree as pytree
 
 from . import functions
 from .reduction import (check_reduction, combine_masks, output_mask, reduce_weighted_values,
                         squeeze_or_expand_to_same_rank)
+
+
+def _float_tensor(value: Any) -> torch.Tensor:
+    value = torch.as_tensor(value)
+    return value if value.is_floating_point() else value.float()
+
+
+def _is_pair(value: Any) -> bool:
+    return isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, torch.Tensor) for v in value)
 
 
 def _snake(name: str) -> str:
@@ -43,7 +53,16 @@ class Loss:
 
     def __call__(self, y_true: Any, y_pred: torch.Tensor, sample_weight: Any = None,
                  mask: torch.Tensor | None = None) -> torch.Tensor:
-        """The reduced loss; `sample_weight` per sample (or broadcastable), `mask` the output's mask."""
+        """The reduced loss; `sample_weight` per sample (or broadcastable), `mask` the output's mask.
+
+        `y_true` and `y_pred` may also be matching structures (tuples, lists, dicts) of tensors, as a
+        loss laid over several outputs at once receives them; `call` then gets the structures."""
+        if isinstance(y_pred, (list, tuple, dict)):
+            y_pred = pytree.tree_map(_float_tensor, y_pred)
+            y_true = pytree.tree_map(torch.as_tensor, y_true)
+            values = self.call(y_true, y_pred)
+            return reduce_weighted_values(values, sample_weight, combine_masks(mask, output_mask(values)),
+                                          self.reduction)
         y_pred = torch.as_tensor(y_pred)
         if not y_pred.is_floating_point():
             y_pred = y_pred.float()
@@ -89,7 +108,13 @@ class LossFunctionWrapper(Loss):
         self.fn_kwargs = kwargs
 
     def call(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
-        """`fn(y_true, y_pred, **kwargs)`, the two ranks first aligned as Keras aligns them."""
+        """`fn(y_true, y_pred, **kwargs)`, the two ranks first aligned as Keras aligns them (leaf by leaf
+        when they are structures)."""
+        if isinstance(y_pred, (list, tuple, dict)):
+            aligned = pytree.tree_map(squeeze_or_expand_to_same_rank, y_true, y_pred)
+            y_true = pytree.tree_map(lambda pair: pair[0], aligned, is_leaf=_is_pair)
+            y_pred = pytree.tree_map(lambda pair: pair[1], aligned, is_leaf=_is_pair)
+            return self.fn(y_true, y_pred, **self.fn_kwargs)
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self.fn_kwargs)
 

@@ -22,6 +22,7 @@ from ...core.layer import Layer
 from ..regularization import apply_constraints, regularization_loss
 from .compile_utils import CompileLoss, CompileMetrics, needs_build, resolve_optimizer
 from .data import Batches, structure
+from .structured_loss import StructuredLoss, flatten, shape_text
 
 
 class _Compiled:
@@ -125,7 +126,7 @@ class Trainer(nn.Module):
         jit = _resolve_jit_compile(jit_compile, run_eagerly)
         names = self.output_names
         self.optimizer = resolve_optimizer(optimizer)
-        self._compiled = _Compiled(self.optimizer, CompileLoss(loss, loss_weights, names),
+        self._compiled = _Compiled(self.optimizer, CompileLoss(loss, loss_weights, names, self._leaf_output_names()),
                                    CompileMetrics(metrics, weighted_metrics, names), jit)
         self.stop_training = False
 
@@ -175,6 +176,15 @@ class Trainer(nn.Module):
         tensors = structure_ if isinstance(structure_, (list, tuple)) else [structure_]
         return [str(getattr(getattr(getattr(t, "node", None), "layer", None), "name", None)
                     or getattr(t, "name", "output")) for t in tensors]
+
+    def _leaf_output_names(self) -> list[str]:
+        """Keras's `output_names`: the layer name of every output tensor, nested structures flattened (dict keys
+        sorted); the names per-loss trackers of nested outputs take."""
+        structure_ = getattr(self, "output_structure", None)
+        if structure_ is None:
+            return self.output_names
+        return [str(getattr(getattr(getattr(t, "node", None), "layer", None), "name", None)
+                    or getattr(t, "name", "output")) for t in flatten(structure_)]
 
     @property
     def metrics(self) -> list[Any]:
@@ -249,9 +259,8 @@ class Trainer(nn.Module):
         raise ValueError(f"{what} must hold one entry per output {names} (a list or a dict by output name); got one "
                          f"{type(value).__name__}")
 
-    def _forward(self, state: _Compiled, x: Any, training: bool
-                 ) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
-        outputs = self(x, training=training)
+    def _split_outputs(self, state: _Compiled, x: Any, outputs: Any
+                       ) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
         if isinstance(outputs, torch.Tensor):
             flat = [outputs]
         elif isinstance(outputs, dict):
@@ -280,7 +289,12 @@ class Trainer(nn.Module):
     # ------------------------------------------------------------------ steps
     def _loss(self, state: _Compiled, x: Any, y: Any, sample_weight: Any, training: bool
               ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], list[Any], list[Any], int]:
-        y_pred, masks = self._forward(state, x, training)
+        outputs = self(x, training=training)
+        batch = int((x if isinstance(x, torch.Tensor) else pytree.tree_leaves(x)[0]).shape[0])
+        structured = state.loss.structured_for(y, outputs)
+        if structured is not None:
+            return self._structured_loss(state, structured, x, y, sample_weight, outputs, batch)
+        y_pred, masks = self._split_outputs(state, x, outputs)
         names = state.output_names
         if len(names) == 1 and isinstance(y, torch.Tensor):        # the common case, without the general checks
             y_true: list[Any] = [y]
@@ -291,12 +305,33 @@ class Trainer(nn.Module):
                     raise ValueError("the data gives no targets (y) for the loss: pass y=, or (x, y) batches")
         weights = [None] if sample_weight is None and len(names) == 1 \
             else self._per_output(sample_weight, "sample_weight", names)
-        batch = int((x if isinstance(x, torch.Tensor) else pytree.tree_leaves(x)[0]).shape[0])
         loss = state.loss(y_true, y_pred, weights, masks, batch)
         if state.regularized is None:
             state.regularized = regularization_loss(self).grad_fn is not None
         if state.regularized:
             loss = loss + regularization_loss(self)
+        return loss, y_true, y_pred, weights, masks, batch
+
+    def _structured_loss(self, state: _Compiled, structured: StructuredLoss, x: Any, y: Any, sample_weight: Any,
+                         outputs: Any, batch: int
+                         ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], list[Any], list[Any], int]:
+        """`_loss` for losses laid over nested outputs (Keras's structures); metrics stay per top-level output."""
+        if y is None:
+            raise ValueError("the data gives no targets (y) for the loss: pass y=, or (x, y) batches")
+        loss = structured(y, outputs, sample_weight, batch)
+        if state.regularized is None:
+            state.regularized = regularization_loss(self).grad_fn is not None
+        if state.regularized:
+            loss = loss + regularization_loss(self)
+        if not state.metrics.wants_outputs():
+            return loss, [], [], [], [], batch
+        y_pred, masks = self._split_outputs(state, x, outputs)
+        if not all(isinstance(p, torch.Tensor) for p in y_pred):
+            raise ValueError("Invalid `metrics`: metrics take one output tensor each, but this model's outputs nest "
+                             f"containers ({shape_text(outputs)}); compile the metrics on a model whose outputs are "
+                             "a tensor, a list, a tuple or a dict of tensors")
+        y_true = self._per_output(y, "y", state.output_names)
+        weights = self._per_output(sample_weight, "sample_weight", state.output_names)
         return loss, y_true, y_pred, weights, masks, batch
 
     def _record(self, state: _Compiled, loss: torch.Tensor, y_true: list[Any], y_pred: list[torch.Tensor],
