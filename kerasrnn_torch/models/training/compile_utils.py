@@ -254,12 +254,17 @@ class CompileLoss:
 class CompileMetrics:
     """The metrics of a compiled model, per output; `result()` gives them by Keras's names."""
 
-    def __init__(self, metrics: Any, weighted_metrics: Any, output_names: Sequence[str]) -> None:
+    def __init__(self, metrics: Any, weighted_metrics: Any, output_names: Sequence[str],
+                 prefix: bool | None = None) -> None:
         for value, name in ((metrics, "metrics"), (weighted_metrics, "weighted_metrics")):
             if value and not isinstance(value, (list, tuple, dict)):
                 raise ValueError(f"Expected `{name}` argument to be a list, tuple, or dict. Received instead: "
                                  f"{name}={value} of type {type(value)}")
         self.output_names = list(output_names)
+        self.user_args = (metrics, weighted_metrics)
+        # Names prefixed with the output's (default: with several outputs); outputs without names (a subclassed
+        # model's list) are not prefixed, as Keras's.
+        self.prefix = len(self.output_names) > 1 if prefix is None else prefix
         self.deferred_error: UnknownOutputKey | None = None
         try:
             self.user = [self._split(metrics), self._split(weighted_metrics)]
@@ -306,7 +311,7 @@ class CompileMetrics:
             raise self.deferred_error
         self.built = [[[get_metric(m, y_true[i], y_pred[i], None) for m in kind[i]]
                        for i in range(len(self.output_names))] for kind in self.user]
-        prefix = len(self.output_names) > 1
+        prefix = self.prefix
         seen: dict[str, int] = {}
         self.names = []
         for weighted, kind in enumerate(self.built):

@@ -20,7 +20,7 @@ from ..._types import PathLike
 from ...core import registry
 from ...core.layer import Layer
 from ..regularization import apply_constraints, regularization_loss
-from .compile_utils import CompileLoss, CompileMetrics, needs_build, resolve_optimizer
+from .compile_utils import CompileLoss, CompileMetrics, get_loss, needs_build, resolve_optimizer
 from .data import Batches, structure
 from .structured_loss import StructuredLoss, flatten, shape_text
 
@@ -43,6 +43,7 @@ class _Compiled:
         self.test_fn: Callable[..., Any] | None = None
         self.predict_fn: Callable[..., Any] | None = None
         self.output_names: list[str] = []       # refreshed when a run starts (`Trainer._begin`)
+        self.names_from_outputs = False         # a subclassed model's outputs named from its first batch
         self.maskless = False                   # the outputs carried no mask on this run's first batch
         self.optimizer_built = False
         self.trains_weights = True          # whether the model has trainable weights (read at its first step)
@@ -195,7 +196,8 @@ class Trainer(nn.Module):
     def _begin(self, method: str) -> _Compiled:
         """The compiled state, readied for a run of `method` (the outputs' names read once, not per batch)."""
         state = self._state(method)
-        state.output_names = self.output_names
+        if not state.names_from_outputs:
+            state.output_names = self.output_names
         state.maskless = False
         return state
 
@@ -291,6 +293,9 @@ class Trainer(nn.Module):
               ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], list[Any], list[Any], int]:
         outputs = self(x, training=training)
         batch = int((x if isinstance(x, torch.Tensor) else pytree.tree_leaves(x)[0]).shape[0])
+        if not state.names_from_outputs and getattr(self, "output_structure", None) is None \
+                and isinstance(outputs, (list, tuple, dict)):
+            self._name_outputs(state, outputs)
         structured = state.loss.structured_for(y, outputs)
         if structured is not None:
             return self._structured_loss(state, structured, x, y, sample_weight, outputs, batch)
@@ -311,6 +316,20 @@ class Trainer(nn.Module):
         if state.regularized:
             loss = loss + regularization_loss(self)
         return loss, y_true, y_pred, weights, masks, batch
+
+    def _name_outputs(self, state: _Compiled, outputs: Any) -> None:
+        """A subclassed model's several outputs, seen on its first batch, named as Keras names them: a dict's
+        keys; a list's or tuple's outputs have no names (their losses' trackers take the losses' names, their
+        metrics no prefix). The losses are then laid over the outputs as Keras's `CompileLoss` lays them."""
+        names = sorted(outputs) if isinstance(outputs, dict) else [f"output_{i + 1}" for i in range(len(outputs))]
+        state.names_from_outputs = True
+        state.output_names = [str(name) for name in names]
+        loss = state.loss
+        loss.output_names = state.output_names
+        loss.structured = StructuredLoss(loss.user_loss, loss.user_weights, [], get_loss)
+        loss.decided = True
+        metrics, weighted = state.metrics.user_args
+        state.metrics = CompileMetrics(metrics, weighted, state.output_names, prefix=isinstance(outputs, dict))
 
     def _structured_loss(self, state: _Compiled, structured: StructuredLoss, x: Any, y: Any, sample_weight: Any,
                          outputs: Any, batch: int
