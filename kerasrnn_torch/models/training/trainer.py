@@ -293,10 +293,11 @@ class Trainer(nn.Module):
               ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], list[Any], list[Any], int]:
         outputs = self(x, training=training)
         batch = int((x if isinstance(x, torch.Tensor) else pytree.tree_leaves(x)[0]).shape[0])
-        if not state.names_from_outputs and getattr(self, "output_structure", None) is None \
-                and isinstance(outputs, (list, tuple, dict)):
+        if isinstance(outputs, (list, tuple, dict)) and not state.names_from_outputs \
+                and getattr(self, "output_structure", None) is None:
             self._name_outputs(state, outputs)
-        structured = state.loss.structured_for(y, outputs)
+        compile_loss = state.loss
+        structured = compile_loss.structured if compile_loss.decided else compile_loss.structured_for(y, outputs)
         if structured is not None:
             return self._structured_loss(state, structured, x, y, sample_weight, outputs, batch)
         y_pred, masks = self._split_outputs(state, x, outputs)
