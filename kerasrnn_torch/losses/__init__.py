@@ -17,12 +17,14 @@ import torch
 from torch import nn
 
 from .functions import (binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy,
-                        categorical_focal_crossentropy, categorical_hinge, cosine_similarity, dice, hinge, huber,
+                        categorical_focal_crossentropy, categorical_generalized_cross_entropy, categorical_hinge,
+                        circle, cosine_similarity, ctc, dice, hinge, huber,
                         kl_divergence, log_cosh, mean_absolute_error, mean_absolute_percentage_error,
                         mean_squared_error, mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy,
                         squared_hinge, tversky)
-from .loss import (BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy, CategoricalFocalCrossentropy,
-                   CategoricalHinge, CosineSimilarity, Dice, Hinge, Huber, KLDivergence, LogCosh, Loss,
+from .loss import (CTC, BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
+                   CategoricalFocalCrossentropy, CategoricalGeneralizedCrossEntropy, CategoricalHinge, Circle,
+                   CosineSimilarity, Dice, Hinge, Huber, KLDivergence, LogCosh, Loss,
                    LossFunctionWrapper, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError,
                    MeanSquaredLogarithmicError, Poisson, SparseCategoricalCrossentropy, SquaredHinge, Tversky)
 from .reduction import reduce_weighted_values
@@ -31,12 +33,13 @@ _CLASSES: dict[str, type[Loss]] = {cls.__name__: cls for cls in (
     Loss, LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, CosineSimilarity, Huber, LogCosh, KLDivergence, Poisson, Hinge, SquaredHinge,
     CategoricalHinge, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
-    BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky)}
+    BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky, CTC, Circle,
+    CategoricalGeneralizedCrossEntropy)}
 _FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {fn.__name__: fn for fn in (
     mean_squared_error, mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
     cosine_similarity, huber, log_cosh, kl_divergence, poisson, hinge, squared_hinge, categorical_hinge,
     binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy, binary_focal_crossentropy,
-    categorical_focal_crossentropy, dice, tversky)}
+    categorical_focal_crossentropy, dice, tversky, ctc, circle, categorical_generalized_cross_entropy)}
 # Keras's short names.
 _ALIASES = {"mse": mean_squared_error, "MSE": mean_squared_error, "mae": mean_absolute_error,
             "MAE": mean_absolute_error, "mape": mean_absolute_percentage_error,
@@ -88,9 +91,11 @@ __all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError
            "MeanSquaredLogarithmicError", "CosineSimilarity", "Huber", "LogCosh", "KLDivergence", "Poisson",
            "Hinge", "SquaredHinge", "CategoricalHinge", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy",
-           "Dice", "Tversky", "mean_squared_error", "mean_absolute_error",
+           "Dice", "Tversky", "CTC", "Circle", "CategoricalGeneralizedCrossEntropy", "mean_squared_error",
+           "mean_absolute_error",
            "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "cosine_similarity", "huber",
            "log_cosh", "kl_divergence", "poisson", "hinge", "squared_hinge", "categorical_hinge",
            "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
-           "binary_focal_crossentropy", "categorical_focal_crossentropy", "dice", "tversky", "get", "names",
+           "binary_focal_crossentropy", "categorical_focal_crossentropy", "dice", "tversky", "ctc", "circle",
+           "categorical_generalized_cross_entropy", "get", "names",
            "serialize", "reduce_weighted_values"]

@@ -249,3 +249,62 @@ def categorical_focal_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, a
         y_pred = torch.softmax(y_pred, dim=axis)
     output = torch.clamp(y_pred / torch.sum(y_pred, dim=axis, keepdim=True), EPSILON, 1.0 - EPSILON)
     return torch.sum(alpha * torch.pow(1.0 - output, gamma) * (-y_true * torch.log(output)), dim=axis)
+
+
+def ctc(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """The CTC loss per sample, as `keras.losses.ctc`: `y_true` (batch, max_length) integer labels, 0 the
+    blank (padding: a sample's label length is its count of nonzero ids), `y_pred` (batch, steps, classes)
+    unnormalized logits, every step counting."""
+    if y_true.dim() != 2:
+        raise ValueError("Targets `y_true` are expected to be a tensor of shape `(batch_size, max_length)` in "
+                         f"integer format. Received: y_true.shape={shape_text(y_true.shape)}")
+    if y_pred.dim() != 3:
+        raise ValueError("Logits `y_pred` are expected to be a tensor of shape `(batch_size, max_length, "
+                         f"num_classes)`. Received: y_pred.shape={shape_text(y_pred.shape)}")
+    targets = torch.as_tensor(y_true, device=y_pred.device).long()
+    logits = y_pred if y_pred.dtype in (torch.float32, torch.float64) else y_pred.float()
+    batch, steps = logits.shape[0], logits.shape[1]
+    input_lengths = torch.full((batch,), steps, dtype=torch.long, device=logits.device)
+    target_lengths = (targets != 0).sum(dim=-1)
+    log_probs = F.log_softmax(logits.transpose(0, 1), dim=-1)
+    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="none")
+
+
+def circle(y_true: torch.Tensor, y_pred: torch.Tensor, ref_labels: torch.Tensor | None = None,
+           ref_embeddings: torch.Tensor | None = None, remove_diagonal: bool = True, gamma: float = 80,
+           margin: float = 0.4) -> torch.Tensor:
+    """The Circle loss per sample (Sun et al., 2020), as `keras.losses.circle`: `y_true` integer labels,
+    `y_pred` L2-normalized embeddings, compared with `ref_embeddings`/`ref_labels` (default: the batch
+    itself, without each sample's pair with itself when `remove_diagonal`). Samples whose loss is 0 carry
+    an output mask, so a mean runs over the others (as Keras's)."""
+    labels = torch.as_tensor(y_true, device=y_pred.device).to(torch.int32)
+    references = y_pred if ref_embeddings is None else torch.as_tensor(ref_embeddings, device=y_pred.device)
+    ref = labels if ref_labels is None else torch.as_tensor(ref_labels, device=y_pred.device).to(torch.int32)
+    distances = (1 - y_pred @ references.T).clamp_min(0.0)
+    query = labels.reshape(-1, 1) if labels.dim() == 1 else labels
+    keys = ref.reshape(-1, 1) if ref.dim() == 1 else ref
+    positive = query == keys.T
+    negative = ~positive
+    if remove_diagonal:
+        positive = positive & ~torch.eye(query.numel(), keys.numel(), dtype=torch.bool, device=y_pred.device)
+    positive_f, negative_f = positive.to(distances.dtype), negative.to(distances.dtype)
+    positive_weights = ((margin + distances) * positive_f).clamp_min(0.0)
+    negative_weights = ((1 + margin - distances) * negative_f).clamp_min(0.0)
+    positive_terms = -gamma * positive_weights * (margin - distances)
+    negative_terms = gamma * negative_weights * ((1 - margin) - distances)
+    minus_inf = torch.tensor(float("-inf"), dtype=distances.dtype, device=distances.device)
+    positive_loss = torch.logsumexp(torch.where(positive, positive_terms, minus_inf), dim=1)
+    negative_loss = torch.logsumexp(torch.where(negative, negative_terms, minus_inf), dim=1)
+    values = F.softplus(positive_loss + negative_loss)
+    set_output_mask(values, values > 0)
+    return values
+
+
+def categorical_generalized_cross_entropy(y_true: torch.Tensor, y_pred: torch.Tensor, q: float) -> torch.Tensor:
+    """The generalized crossentropy (Zhang & Sabuncu, 2018), `(1 - p**q) / q` with `p` the probability given
+    to the true class, as `keras.losses.categorical_generalized_cross_entropy`: `y_true` integer class ids,
+    `y_pred` class probabilities."""
+    ids = torch.as_tensor(y_true, device=y_pred.device).long()
+    one_hot = F.one_hot(ids, num_classes=y_pred.shape[-1]).to(y_pred.dtype)
+    probability = (y_pred * one_hot).sum(dim=-1)
+    return (1 - probability.pow(q)) / q

@@ -6,10 +6,20 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.utils._pytree as pytree
 
 from . import functions
 from .reduction import (check_reduction, combine_masks, output_mask, reduce_weighted_values,
                         squeeze_or_expand_to_same_rank)
+
+
+def _float_tensor(value: Any) -> torch.Tensor:
+    value = torch.as_tensor(value)
+    return value if value.is_floating_point() else value.float()
+
+
+def _is_pair(value: Any) -> bool:
+    return isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, torch.Tensor) for v in value)
 
 
 def _snake(name: str) -> str:
@@ -43,7 +53,16 @@ class Loss:
 
     def __call__(self, y_true: Any, y_pred: torch.Tensor, sample_weight: Any = None,
                  mask: torch.Tensor | None = None) -> torch.Tensor:
-        """The reduced loss; `sample_weight` per sample (or broadcastable), `mask` the output's mask."""
+        """The reduced loss; `sample_weight` per sample (or broadcastable), `mask` the output's mask.
+
+        `y_true` and `y_pred` may also be matching structures (tuples, lists, dicts) of tensors, as a
+        loss laid over several outputs at once receives them; `call` then gets the structures."""
+        if isinstance(y_pred, (list, tuple, dict)):
+            y_pred = pytree.tree_map(_float_tensor, y_pred)
+            y_true = pytree.tree_map(torch.as_tensor, y_true)
+            values = self.call(y_true, y_pred)
+            return reduce_weighted_values(values, sample_weight, combine_masks(mask, output_mask(values)),
+                                          self.reduction)
         y_pred = torch.as_tensor(y_pred)
         if not y_pred.is_floating_point():
             y_pred = y_pred.float()
@@ -89,7 +108,13 @@ class LossFunctionWrapper(Loss):
         self.fn_kwargs = kwargs
 
     def call(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
-        """`fn(y_true, y_pred, **kwargs)`, the two ranks first aligned as Keras aligns them."""
+        """`fn(y_true, y_pred, **kwargs)`, the two ranks first aligned as Keras aligns them (leaf by leaf
+        when they are structures)."""
+        if isinstance(y_pred, (list, tuple, dict)):
+            aligned = pytree.tree_map(squeeze_or_expand_to_same_rank, y_true, y_pred)
+            y_true = pytree.tree_map(lambda pair: pair[0], aligned, is_leaf=_is_pair)
+            y_pred = pytree.tree_map(lambda pair: pair[1], aligned, is_leaf=_is_pair)
+            return self.fn(y_true, y_pred, **self.fn_kwargs)
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self.fn_kwargs)
 
@@ -426,3 +451,73 @@ class Tversky(LossFunctionWrapper):
     def __init__(self, alpha: float = 0.5, beta: float = 0.5, reduction: str | None = "sum_over_batch_size",
                  name: str = "tversky", axis: int | tuple[int, ...] | None = None) -> None:
         super().__init__(functions.tversky, reduction=reduction, name=name, alpha=alpha, beta=beta, axis=axis)
+
+
+class CTC(LossFunctionWrapper):
+    """The CTC (Connectionist Temporal Classification) loss, as `keras.losses.CTC`: `y_true` (batch,
+    max_length) integer labels with 0 the blank/padding, `y_pred` (batch, steps, classes) logits.
+
+    Args:
+        reduction, name: as `Loss` (name "ctc").
+
+    >>> round(float(CTC()(torch.tensor([[1, 2]]), torch.zeros(1, 4, 3))), 4)
+    1.6864
+    """
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "ctc") -> None:
+        super().__init__(functions.ctc, reduction=reduction, name=name)
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras's: the name and reduction only."""
+        return Loss.get_config(self)
+
+
+class Circle(LossFunctionWrapper):
+    """The Circle loss between integer labels and L2-normalized embeddings, as `keras.losses.Circle`.
+
+    Args:
+        gamma: the scale of the similarity scores (default 80).
+        margin: the relaxation margin (default 0.4).
+        remove_diagonal: leave each sample's pair with itself out of the positives (default True).
+        reduction, name: as `Loss` (name "circle").
+
+    >>> e = torch.nn.functional.normalize(torch.tensor([[1., 0.], [0.8, 0.6], [0., 1.]]), dim=-1)
+    >>> round(float(Circle()(torch.tensor([0, 0, 1]), e)), 4)
+    3.2008
+    """
+
+    def __init__(self, gamma: float = 80.0, margin: float = 0.4, remove_diagonal: bool = True,
+                 reduction: str | None = "sum_over_batch_size", name: str = "circle") -> None:
+        super().__init__(functions.circle, reduction=reduction, name=name, gamma=gamma, margin=margin,
+                         remove_diagonal=remove_diagonal)
+        self.gamma, self.margin, self.remove_diagonal = gamma, margin, remove_diagonal
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras's: the name, reduction, gamma, margin and remove_diagonal."""
+        return {**Loss.get_config(self), "gamma": self.gamma, "margin": self.margin,
+                "remove_diagonal": self.remove_diagonal}
+
+
+class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
+    """The generalized crossentropy against integer class ids, as
+    `keras.losses.CategoricalGeneralizedCrossEntropy`: `(1 - p**q) / q`, `p` the true class's probability.
+
+    Args:
+        q: the noise parameter, in (0, 1) (default 0.5): near 0 the loss is like crossentropy, near 1
+            like the mean absolute error.
+        reduction, name: as `Loss` (name "categorical_generalized_cross_entropy").
+
+    >>> round(float(CategoricalGeneralizedCrossEntropy()(torch.tensor([0, 1]), torch.tensor([[.7, .3], [.2, .8]]))), 4)
+    0.2689
+    """
+
+    def __init__(self, q: float = 0.5, reduction: str | None = "sum_over_batch_size",
+                 name: str = "categorical_generalized_cross_entropy") -> None:
+        if not 0 < q < 1:
+            raise ValueError(f"q must be in the interval (0, 1); got q={q!r}")
+        super().__init__(functions.categorical_generalized_cross_entropy, reduction=reduction, name=name, q=q)
+        self.q = q
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras's: the name, reduction and q."""
+        return {**Loss.get_config(self), "q": self.q}

@@ -584,6 +584,8 @@ def _revivable_as_functional(cls, config) -> bool:
 def _sorted_dicts(structure):
     if isinstance(structure, dict):
         return {key: _sorted_dicts(structure[key]) for key in sorted(structure)}
+    if isinstance(structure, tuple) and hasattr(structure, "_fields"):       # a namedtuple
+        return type(structure)(*(_sorted_dicts(v) for v in structure))
     if isinstance(structure, (list, tuple)):
         return type(structure)(_sorted_dicts(v) for v in structure)
     return structure

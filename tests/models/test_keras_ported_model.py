@@ -5,6 +5,7 @@ kr's compile/fit with Keras's arguments and compare the history keys Keras gives
 listed, with their reasons, in tests/keras_ported_left_out.md.
 """
 import pickle
+from collections import namedtuple
 
 import numpy as np
 import pytest
@@ -65,6 +66,36 @@ def _get_model_multi_outputs_dict_with_single_tensor():
     x = Input(shape=(3,), name="input_a")
     output = layers.Dense(1, name="output_a")(x)
     return Model(x, {"output_a": output, "output_b": output})
+
+
+def _get_model_multi_outputs_struct_list_like(_type):
+    x = Input(shape=(3,), name="x")
+    y1 = layers.Dense(1, name="y1", activation="sigmoid")(x)
+    y2 = layers.Dense(1, name="y2", activation="sigmoid")(x)
+    return Model(x, _type([y1, y2]))
+
+
+def _get_model_multi_outputs_struct_namedtuple():
+    Y = namedtuple("Y", ["y1", "y2"])
+    x = Input(shape=(3,), name="x")
+    y1 = layers.Dense(1, name="y1", activation="sigmoid")(x)
+    y2 = layers.Dense(1, name="y2", activation="sigmoid")(x)
+    return Model(x, Y(y1, y2)), Y
+
+
+def _get_model_multi_outputs_struct_dict():
+    x = Input(shape=(3,), name="x")
+    y1 = layers.Dense(1, name="y1", activation="sigmoid")(x)
+    y2 = layers.Dense(1, name="y2", activation="sigmoid")(x)
+    return Model(x, {"a": y1, "b": y2})
+
+
+def _get_model_multi_outputs_struct():
+    x = Input(shape=(3,), name="x")
+    y1 = layers.Dense(1, name="y1", activation="sigmoid")(x)
+    y2 = layers.Dense(1, name="y2", activation="sigmoid")(x)
+    y3 = layers.Dense(1, name="y3", activation="sigmoid")(x)
+    return Model(x, {"a": (y1, y2), "b": {"b1": y1, "b2": y2}, "c": {"c1": (y1, y2), "c2": y2}, "d": y3})
 
 
 def _get_model_optional_inputs():
@@ -401,3 +432,136 @@ def test_two_losses_for_one_output_are_added_as_keras_adds_them():
     assert sorted(got) == sorted(want)
     for key in want:
         np.testing.assert_allclose(got[key], want[key], rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- one loss over nested output structures
+def _leaves(value):
+    if isinstance(value, dict):
+        return [leaf for key in sorted(value) for leaf in _leaves(value[key])]
+    if isinstance(value, (list, tuple)):
+        return [leaf for entry in value for leaf in _leaves(entry)]
+    return [value]
+
+
+def _assert_same_structure(spec, value):
+    """Keras's `tree.assert_same_structure` for this test: same containers all the way down."""
+    if isinstance(spec, (list, tuple, dict)):
+        if type(value) is not type(spec):
+            raise ValueError(f"Expected {type(spec).__name__} but got {type(value).__name__}")
+        keys = sorted(spec) if isinstance(spec, dict) else range(len(spec))
+        if (sorted(value) if isinstance(value, dict) else range(len(value))) != keys:
+            raise ValueError(f"Expected {type(spec).__name__} with entries {list(keys)}")
+        for key in keys:
+            _assert_same_structure(spec[key], value[key])
+    elif isinstance(value, (list, tuple, dict)):
+        raise ValueError(f"Expected a tensor but got {type(value).__name__}")
+
+
+def get_struct_loss(structure):
+    """Keras's test loss: asserts it receives `structure`'s containers and ranks, then sums the leaves' MAE."""
+    def loss_fn(y_true, y_pred):
+        _assert_same_structure(structure, y_true)
+        _assert_same_structure(structure, y_pred)
+        for spec, tensor in zip(_leaves(structure), _leaves(y_true)):
+            assert spec.ndim == tensor.ndim
+        for spec, tensor in zip(_leaves(structure), _leaves(y_pred)):
+            assert spec.ndim == tensor.ndim
+        diff = 0
+        for y_p, y_t in zip(_leaves(y_pred), _leaves(y_true)):
+            diff += kr.losses.mean_absolute_error(y_t, y_p)
+        return diff
+    return loss_fn
+
+
+def _map(fn, value):
+    if isinstance(value, dict):
+        return {key: _map(fn, entry) for key, entry in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(_map(fn, entry) for entry in value))
+    if isinstance(value, (list, tuple)):
+        return type(value)(_map(fn, entry) for entry in value)
+    return fn(value)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("other_type", [list, tuple])
+@pytest.mark.parametrize("_type", [tuple, list])
+def test_functional_struct_outputs_struct_losses(_type, other_type, weighted):
+    model = _get_model_multi_outputs_struct_list_like(_type)
+    assert model.is_functional
+    x = np.random.rand(8, 3)
+    y1 = np.random.rand(8, 1)
+    y2 = np.random.rand(8, 1)
+    y = _type([y1, y2])
+    output = model.output
+    loss = other_type([get_struct_loss(output),
+                       _type([get_struct_loss(output[0]), get_struct_loss(output[1])])])
+    loss_weights = _map(lambda _: np.random.rand(), loss) if weighted else None
+    model.compile(optimizer="sgd", loss=loss, loss_weights=loss_weights)
+    if _type is other_type:
+        with pytest.raises(ValueError, match=f"[Ee]xpected.*{_type.__name__}"):
+            model.fit(x, y, batch_size=2, epochs=1, verbose=0)
+    else:
+        outputs = model.predict(x, verbose=0)
+        assert isinstance(outputs, _type)
+        hist = model.fit(x, y, batch_size=2, epochs=1, verbose=0)
+        assert sorted(hist.history.keys()) == sorted(["loss", "y1_loss", "y2_loss", "y1_y2_loss"])
+
+
+@pytest.mark.parametrize("weighted", [True, False], ids=["weighted", "not_weighted"])
+def test_functional_struct_outputs_dict_struct_losses(weighted):
+    model = _get_model_multi_outputs_struct_dict()
+    assert model.is_functional
+    x = np.random.rand(8, 3)
+    y1 = np.random.rand(8, 1)
+    y2 = np.random.rand(8, 1)
+    y = {"a": y1, "b": y2}
+    output = model.output
+    loss = [get_struct_loss(output), {"a": get_struct_loss(output["a"]), "b": get_struct_loss(output["a"])}]
+    loss_weights = _map(lambda _: np.random.rand(), loss) if weighted else None
+    model.compile(optimizer="sgd", loss=loss, loss_weights=loss_weights)
+    outputs = model.predict(x, verbose=0)
+    assert isinstance(outputs, dict)
+    hist = model.fit(x, y, batch_size=2, epochs=1, verbose=0)
+    assert sorted(hist.history.keys()) == sorted(["loss", "a_loss", "b_loss", "a_b_loss"])
+
+
+def test_functional_struct_outputs_namedtuple_struct_losses():
+    model, Y = _get_model_multi_outputs_struct_namedtuple()
+    assert model.is_functional
+    x = np.random.rand(8, 3)
+    y1 = np.random.rand(8, 1)
+    y2 = np.random.rand(8, 1)
+    y = Y(y1, y2)
+    output = model.output
+    model.compile(optimizer="sgd", loss=[get_struct_loss(output),
+                                         Y(get_struct_loss(output.y1), get_struct_loss(output.y2))])
+    outputs = model.predict(x, verbose=0)
+    assert isinstance(outputs, tuple)
+    hist = model.fit(x, y, batch_size=2, epochs=1, verbose=0)
+    assert sorted(hist.history.keys()) == sorted(["loss", "y1_loss", "y2_loss", "y1_y2_loss"])
+
+
+def test_functional_deeply_nested_outputs_struct_losses():
+    model = _get_model_multi_outputs_struct()
+    assert model.is_functional
+    x = np.random.rand(8, 3)
+    y1 = np.random.rand(8, 1)
+    y2 = np.random.rand(8, 1)
+    y3 = np.random.rand(8, 1)
+    y = {"a": (y1, y2), "b": {"b1": y1, "b2": y2}, "c": {"c1": (y1, y2), "c2": y2}, "d": y3}
+    output = model.output
+    model.compile(
+        optimizer="sgd",
+        loss={
+            "a": [get_struct_loss(output["a"]), (None, get_struct_loss(output["a"][1]))],
+            "b": [get_struct_loss(output["b"]), {"b1": get_struct_loss(output["b"]["b1"])}],
+            "c": [get_struct_loss(output["c"]), {"c1": get_struct_loss(output["c"]["c1"])}],
+            "d": get_struct_loss(output["d"]),
+        },
+    )
+    outputs = model.predict(x, verbose=0)
+    assert isinstance(outputs, dict)
+    hist = model.fit(x, y, batch_size=2, epochs=1, verbose=0)
+    assert sorted(hist.history.keys()) == sorted(
+        ["a/y2_loss", "a_loss", "b/b1_loss", "b_loss", "c/c1_loss", "c_loss", "d_loss", "loss"])

@@ -19,6 +19,7 @@ from ... import optimizers
 from ...losses.loss import Loss, LossFunctionWrapper
 from ...losses.reduction import squeeze_or_expand_to_same_rank
 from ...metrics.metric import Mean, MeanMetricWrapper, Metric
+from .structured_loss import StructuredLoss, needs_structure
 
 
 
@@ -116,6 +117,35 @@ def _per_output(value: Any, names: Sequence[str], what: str) -> list[Any]:
     return [_single(value)] * count
 
 
+def _is_config(value: Any) -> bool:
+    return isinstance(value, dict) and "class_name" in value
+
+
+def _leaves(value: Any) -> list[Any]:
+    """The loss identifiers of a (nested) loss structure; a Keras config dict is one identifier."""
+    if isinstance(value, (list, tuple)):
+        return [leaf for entry in value for leaf in _leaves(entry)]
+    if isinstance(value, dict) and not _is_config(value):
+        return [leaf for entry in value.values() for leaf in _leaves(entry)]
+    return [value]
+
+
+def _deep(value: Any) -> bool:
+    """Whether a loss (or weights) structure nests containers: a dict inside, or a container in a container
+    other than one output's plain list of losses."""
+    if not isinstance(value, (list, tuple, dict)) or _is_config(value):
+        return False
+    entries = list(value.values()) if isinstance(value, dict) else list(value)
+    for entry in entries:
+        if isinstance(entry, dict) and not _is_config(entry):
+            return True
+        if isinstance(entry, (list, tuple)) and (type(entry) is not list or any(
+                isinstance(inner, (list, tuple)) or (isinstance(inner, dict) and not _is_config(inner))
+                for inner in entry)):
+            return True
+    return False
+
+
 class UnknownOutputKey(KeyError, ValueError):
     """A dict of losses or metrics keyed by a name that is no output's (a KeyError, as Keras's, and a
     ValueError)."""
@@ -134,28 +164,54 @@ def _single(entry: Any) -> Any:
 class CompileLoss:
     """The loss of a compiled model: one `Loss` per output, weighted and summed."""
 
-    def __init__(self, loss: Any, loss_weights: Any, output_names: Sequence[str]) -> None:
+    def __init__(self, loss: Any, loss_weights: Any, output_names: Sequence[str],
+                 leaf_names: Sequence[str] | None = None) -> None:
         if loss_weights is not None and not isinstance(loss_weights, (list, tuple, dict, float, int)):
             raise ValueError("Expected `loss_weights` argument to be a float (single output case) or a list, tuple, "
                              f"or dict (multiple output case). Received instead: loss_weights={loss_weights} of "
                              f"type {type(loss_weights)}")
         self.user_loss = loss
+        self.user_weights = loss_weights
         self.output_names = list(output_names)
-        # As Keras: a key that names no output is reported when fit/evaluate first builds the loss.
-        self.deferred_error: UnknownOutputKey | None = None
+        self.deferred_error: Exception | None = None
+        # As Keras: a key that names no output is reported when fit/evaluate first builds the loss; so is a
+        # structure of losses that fits the outputs only as a nested structure (`StructuredLoss` may take it).
+        deep = self.deep = _deep(loss) or _deep(loss_weights)
         try:
             self.losses_per_output = _per_output(loss, self.output_names, "loss")
+            self.weights = _per_output(loss_weights, self.output_names, "loss_weights") \
+                if loss_weights is not None else [None] * len(self.output_names)
         except UnknownOutputKey as error:
             self.deferred_error, self.losses_per_output = error, [None] * len(self.output_names)
-        for identifier in (i for entry in self.losses_per_output     # unknown names fail at compile, as Keras's
-                           for i in (entry if isinstance(entry, (list, tuple)) else [entry])):
+            self.weights = [None] * len(self.output_names)
+        except ValueError as error:
+            if not deep:
+                raise
+            self.deferred_error, self.losses_per_output = error, [None] * len(self.output_names)
+            self.weights = [None] * len(self.output_names)
+        for identifier in _leaves(loss):        # unknown names fail at compile, as Keras's
             if isinstance(identifier, (str, dict)) and not (isinstance(identifier, str)
                                                             and identifier.lower() in ("crossentropy", "ce")):
                 losses_module.get(identifier)
-        self.weights = _per_output(loss_weights, self.output_names, "loss_weights") if loss_weights is not None \
-            else [None] * len(self.output_names)
         self.flat: list[tuple[int, Loss, float | None]] | None = None
-        self.trackers: list[Mean] = []
+        self.flat_trackers: list[Mean] = []
+        # Nested outputs, or a loss laid over the outputs as a structure: Keras's walk (decided on the first batch).
+        self.leaf_names = list(leaf_names) if leaf_names is not None else self.output_names
+        self.structured: StructuredLoss | None = None
+        self.decided = False
+
+    @property
+    def trackers(self) -> list[Mean]:
+        """The per-loss `Mean` trackers (`<name>_loss`), when several losses count."""
+        return self.structured.trackers if self.structured is not None else self.flat_trackers
+
+    def structured_for(self, y: Any, outputs: Any) -> StructuredLoss | None:
+        """The structured layout when the outputs or the loss need one (decided once, on the first batch)."""
+        if not self.decided:
+            self.decided = True
+            if needs_structure(self.user_loss, outputs, self.leaf_names, self.deep):
+                self.structured = StructuredLoss(self.user_loss, self.user_weights, self.leaf_names, get_loss)
+        return self.structured
 
     def build(self, y_true: list[torch.Tensor], y_pred: list[torch.Tensor]) -> None:
         """Resolve each output's loss from the first batch's shapes."""
@@ -171,7 +227,7 @@ class CompileLoss:
         if not self.flat:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
         if len(self.flat) > 1:
-            self.trackers = [Mean(name=f"{self.output_names[index]}_loss") for index, _, _ in self.flat]
+            self.flat_trackers = [Mean(name=f"{self.output_names[index]}_loss") for index, _, _ in self.flat]
 
     def __call__(self, y_true: list[torch.Tensor], y_pred: list[torch.Tensor], sample_weight: list[Any],
                  masks: list[torch.Tensor | None], batch_size: int) -> torch.Tensor:
@@ -186,8 +242,8 @@ class CompileLoss:
                 raise ValueError(f"the loss {loss.name!r} of output {self.output_names[index]!r} does not fit: "
                                  f"targets of shape {tuple(torch.as_tensor(y_true[index]).shape)}, predictions of "
                                  f"shape {tuple(y_pred[index].shape)}: {error}") from error
-            if self.trackers:
-                self.trackers[position].update_state(value.detach(), sample_weight=batch_size)
+            if self.flat_trackers:
+                self.flat_trackers[position].update_state(value.detach(), sample_weight=batch_size)
             if weight is not None:
                 value = value * weight
             total = value if total is None else total + value
@@ -198,12 +254,17 @@ class CompileLoss:
 class CompileMetrics:
     """The metrics of a compiled model, per output; `result()` gives them by Keras's names."""
 
-    def __init__(self, metrics: Any, weighted_metrics: Any, output_names: Sequence[str]) -> None:
+    def __init__(self, metrics: Any, weighted_metrics: Any, output_names: Sequence[str],
+                 prefix: bool | None = None) -> None:
         for value, name in ((metrics, "metrics"), (weighted_metrics, "weighted_metrics")):
             if value and not isinstance(value, (list, tuple, dict)):
                 raise ValueError(f"Expected `{name}` argument to be a list, tuple, or dict. Received instead: "
                                  f"{name}={value} of type {type(value)}")
         self.output_names = list(output_names)
+        self.user_args = (metrics, weighted_metrics)
+        # Names prefixed with the output's (default: with several outputs); outputs without names (a subclassed
+        # model's list) are not prefixed, as Keras's.
+        self.prefix = len(self.output_names) > 1 if prefix is None else prefix
         self.deferred_error: UnknownOutputKey | None = None
         try:
             self.user = [self._split(metrics), self._split(weighted_metrics)]
@@ -235,6 +296,10 @@ class CompileMetrics:
         return [list(entry) if isinstance(entry, (list, tuple)) else ([] if entry is None else [entry])
                 for entry in per]
 
+    def wants_outputs(self) -> bool:
+        """Whether any metric was asked for (the outputs are then split per top-level output for them)."""
+        return self.deferred_error is not None or any(kind[i] for kind in self.user for i in range(len(kind)))
+
     @property
     def metrics(self) -> list[Metric]:
         """Every metric object, in result order."""
@@ -246,7 +311,7 @@ class CompileMetrics:
             raise self.deferred_error
         self.built = [[[get_metric(m, y_true[i], y_pred[i], None) for m in kind[i]]
                        for i in range(len(self.output_names))] for kind in self.user]
-        prefix = len(self.output_names) > 1
+        prefix = self.prefix
         seen: dict[str, int] = {}
         self.names = []
         for weighted, kind in enumerate(self.built):

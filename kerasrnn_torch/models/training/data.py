@@ -46,6 +46,8 @@ def structure(value: Any, float_dtype: torch.dtype) -> Any:
         value = np.asarray(value)
     if isinstance(value, dict):
         return {key: structure(v, float_dtype) for key, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):       # a namedtuple
+        return type(value)(*(structure(v, float_dtype) for v in value))
     if isinstance(value, (list, tuple)):
         return type(value)(structure(v, float_dtype) for v in value)
     return to_tensor(value, float_dtype)

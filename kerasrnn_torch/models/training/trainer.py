@@ -21,10 +21,11 @@ from ...core import registry
 from ...core.layer import Layer
 from ..regularization import apply_constraints, regularization_loss
 from ...metrics.metric import Metric
-from .compile_utils import CompileLoss, CompileMetrics, needs_build, resolve_optimizer
+from .compile_utils import CompileLoss, CompileMetrics, get_loss, needs_build, resolve_optimizer
 from .custom_steps import (CompiledMetrics, LossTracker, batch_size_of, flatten_logs, metrics_result,
                            metrics_result_or_logs, overrides, pack_x_y_sample_weight, unpack_x_y_sample_weight)
 from .data import Batches, structure
+from .structured_loss import StructuredLoss, flatten, shape_text
 
 # Keras's methods a model may override; overriding one sends every batch through the model's own step.
 _TRAIN_HOOKS = ("train_step", "compute_loss", "compute_metrics")
@@ -49,6 +50,7 @@ class _Compiled:
         self.test_fn: Callable[..., Any] | None = None
         self.predict_fn: Callable[..., Any] | None = None
         self.output_names: list[str] = []       # refreshed when a run starts (`Trainer._begin`)
+        self.names_from_outputs = False         # a subclassed model's outputs named from its first batch
         self.maskless = False                   # the outputs carried no mask on this run's first batch
         self.optimizer_built = False
         self.trains_weights = True          # whether the model has trainable weights (read at its first step)
@@ -130,7 +132,8 @@ class Trainer(nn.Module):
         jit = _resolve_jit_compile(jit_compile, run_eagerly)
         names = self.output_names
         self.optimizer = resolve_optimizer(optimizer)
-        self._compiled = _Compiled(self.optimizer, None if loss is None else CompileLoss(loss, loss_weights, names),
+        self._compiled = _Compiled(self.optimizer, None if loss is None
+                                   else CompileLoss(loss, loss_weights, names, self._leaf_output_names()),
                                    CompileMetrics(metrics, weighted_metrics, names), jit)
         self.stop_training = False
 
@@ -181,6 +184,15 @@ class Trainer(nn.Module):
         return [str(getattr(getattr(getattr(t, "node", None), "layer", None), "name", None)
                     or getattr(t, "name", "output")) for t in tensors]
 
+    def _leaf_output_names(self) -> list[str]:
+        """Keras's `output_names`: the layer name of every output tensor, nested structures flattened (dict keys
+        sorted); the names per-loss trackers of nested outputs take."""
+        structure_ = getattr(self, "output_structure", None)
+        if structure_ is None:
+            return self.output_names
+        return [str(getattr(getattr(getattr(t, "node", None), "layer", None), "name", None)
+                    or getattr(t, "name", "output")) for t in flatten(structure_)]
+
     @property
     def metrics(self) -> list[Any]:
         """Keras's `model.metrics`: once compiled, the loss tracker (named "loss") and the compiled metrics
@@ -214,7 +226,8 @@ class Trainer(nn.Module):
         state = self._state(method)
         if builtin:
             self._require_loss(state, method)
-        state.output_names = self.output_names
+        if not state.names_from_outputs:
+            state.output_names = self.output_names
         state.maskless = False
         state.step_logs = None if builtin else {}
         return state
@@ -282,9 +295,9 @@ class Trainer(nn.Module):
         raise ValueError(f"{what} must hold one entry per output {names} (a list or a dict by output name); got one "
                          f"{type(value).__name__}")
 
-    def _forward(self, state: _Compiled, x: Any, training: bool
-                 ) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
-        flat = self._flat_outputs(self(x, training=training), state.output_names)
+    def _split_outputs(self, state: _Compiled, x: Any, outputs: Any
+                       ) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+        flat = self._flat_outputs(outputs, state.output_names)
         if state.maskless:
             return flat, [None] * len(flat)
         masks = self._output_masks(x, len(flat))
@@ -315,14 +328,23 @@ class Trainer(nn.Module):
     # ------------------------------------------------------------------ steps
     def _loss(self, state: _Compiled, x: Any, y: Any, sample_weight: Any, training: bool
               ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], list[Any], list[Any], int]:
-        y_pred, masks = self._forward(state, x, training)
-        loss, y_true, weights, batch = self._compiled_loss(state, x, y, sample_weight, y_pred, masks, state.output_names)
-        return loss, y_true, y_pred, weights, masks, batch
+        return self._loss_of(state, x, y, sample_weight, self(x, training=training))
 
-    def _compiled_loss(self, state: _Compiled, x: Any, y: Any, sample_weight: Any, y_pred: list[torch.Tensor],
-                       masks: list[Any], names: list[str]) -> tuple[torch.Tensor, list[Any], list[Any], int]:
-        """The compiled loss (plus the regularization and `add_loss` terms) of flat predictions."""
+    def _loss_of(self, state: _Compiled, x: Any, y: Any, sample_weight: Any, outputs: Any
+                 ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], list[Any], list[Any], int]:
+        """The compiled loss (plus the regularization and `add_loss` terms) of a batch's outputs, with the flat
+        targets, predictions, weights and masks the metrics take. `x` may be None (`compute_loss`)."""
         assert state.loss is not None
+        batch = int(x.shape[0]) if isinstance(x, torch.Tensor) else batch_size_of(outputs if x is None else x)
+        if isinstance(outputs, (list, tuple, dict)) and not state.names_from_outputs \
+                and getattr(self, "output_structure", None) is None:
+            self._name_outputs(state, outputs)
+        compile_loss = state.loss
+        structured = compile_loss.structured if compile_loss.decided else compile_loss.structured_for(y, outputs)
+        if structured is not None:
+            return self._structured_loss(state, structured, x, y, sample_weight, outputs, batch)
+        y_pred, masks = self._split_outputs(state, x, outputs)
+        names = state.output_names
         if len(names) == 1 and isinstance(y, torch.Tensor):        # the common case, without the general checks
             y_true: list[Any] = [y]
         else:
@@ -332,13 +354,49 @@ class Trainer(nn.Module):
                     raise ValueError("the data gives no targets (y) for the loss: pass y=, or (x, y) batches")
         weights = [None] if sample_weight is None and len(names) == 1 \
             else self._per_output(sample_weight, "sample_weight", names)
-        batch = int(x.shape[0]) if isinstance(x, torch.Tensor) else batch_size_of(y_pred if x is None else x)
         loss = state.loss(y_true, y_pred, weights, masks, batch)
         if state.regularized is None:
             state.regularized = regularization_loss(self).grad_fn is not None
         if state.regularized:
             loss = loss + regularization_loss(self)
-        return loss, y_true, weights, batch
+        return loss, y_true, y_pred, weights, masks, batch
+
+    def _name_outputs(self, state: _Compiled, outputs: Any) -> None:
+        """A subclassed model's several outputs, seen on its first batch, named as Keras names them: a dict's
+        keys; a list's or tuple's outputs have no names (their losses' trackers take the losses' names, their
+        metrics no prefix). The losses are then laid over the outputs as Keras's `CompileLoss` lays them."""
+        names = sorted(outputs) if isinstance(outputs, dict) else [f"output_{i + 1}" for i in range(len(outputs))]
+        state.names_from_outputs = True
+        state.output_names = [str(name) for name in names]
+        loss = state.loss
+        assert loss is not None         # `_loss_of` runs only with a compiled loss
+        loss.output_names = state.output_names
+        loss.structured = StructuredLoss(loss.user_loss, loss.user_weights, [], get_loss)
+        loss.decided = True
+        metrics, weighted = state.metrics.user_args
+        state.metrics = CompileMetrics(metrics, weighted, state.output_names, prefix=isinstance(outputs, dict))
+
+    def _structured_loss(self, state: _Compiled, structured: StructuredLoss, x: Any, y: Any, sample_weight: Any,
+                         outputs: Any, batch: int
+                         ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], list[Any], list[Any], int]:
+        """`_loss` for losses laid over nested outputs (Keras's structures); metrics stay per top-level output."""
+        if y is None:
+            raise ValueError("the data gives no targets (y) for the loss: pass y=, or (x, y) batches")
+        loss = structured(y, outputs, sample_weight, batch)
+        if state.regularized is None:
+            state.regularized = regularization_loss(self).grad_fn is not None
+        if state.regularized:
+            loss = loss + regularization_loss(self)
+        if not state.metrics.wants_outputs():
+            return loss, [], [], [], [], batch
+        y_pred, masks = self._split_outputs(state, x, outputs)
+        if not all(isinstance(p, torch.Tensor) for p in y_pred):
+            raise ValueError("Invalid `metrics`: metrics take one output tensor each, but this model's outputs nest "
+                             f"containers ({shape_text(outputs)}); compile the metrics on a model whose outputs are "
+                             "a tensor, a list, a tuple or a dict of tensors")
+        y_true = self._per_output(y, "y", state.output_names)
+        weights = self._per_output(sample_weight, "sample_weight", state.output_names)
+        return loss, y_true, y_pred, weights, masks, batch
 
     def _record(self, state: _Compiled, loss: torch.Tensor, y_true: list[Any], y_pred: list[torch.Tensor],
                 weights: list[Any], masks: list[Any], batch: int) -> None:
@@ -446,13 +504,11 @@ class Trainer(nn.Module):
         state = self._state("compute_loss")
         if state.loss is None:
             return regularization_loss(self)
-        names = state.output_names or self.output_names
-        flat = self._flat_outputs(y_pred, names)
-        masks = self._output_masks(x, len(flat)) if x is not None else [None] * len(flat)
-        if y is not None and not isinstance(y, torch.Tensor) and len(names) == 1 \
-                and not isinstance(y, (list, tuple, dict)):
-            y = torch.as_tensor(y, device=flat[0].device)
-        return self._compiled_loss(state, x, y, sample_weight, flat, masks, names)[0]
+        if not state.output_names:          # called outside fit/evaluate
+            state.output_names = self.output_names
+        if y is not None and not isinstance(y, (torch.Tensor, list, tuple, dict)):
+            y = torch.as_tensor(y)
+        return self._loss_of(state, x, y, sample_weight, y_pred)[0]
 
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> dict[str, Any]:
         """Update the compiled metrics with a batch and return every metric's result, as Keras's."""
