@@ -320,6 +320,33 @@ def test_functional_dict_outputs_with_single_tensor():
     assert sorted(hist.history.keys()) == sorted(["loss", "output_a_loss", "output_b_loss"])
 
 
+def _get_model_with_custom_compute_loss():
+    class MyModel(Model):
+        def __init__(self):
+            inputs = Input(shape=(3,), name="inputs")
+            outputs = layers.Dense(1, name="a")(inputs)
+            super().__init__(inputs=inputs, outputs=outputs)
+
+        def compute_loss(self, x, y, y_pred, sample_weight=None, **kwargs):
+            y_pred = [y_pred, y_pred]  # To list
+            return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, **kwargs)
+
+    return MyModel()
+
+
+def test_functional_list_outputs_with_custom_compute_loss():
+    model = _get_model_with_custom_compute_loss()
+    assert model.is_functional
+    x = np.random.rand(8, 3)
+    y1 = np.random.rand(8, 1)
+    y2 = np.random.randint(0, 2, (8, 1))
+    # `model` has 1 output, but in `compute_loss` it is separated into 2.
+    assert len(model.outputs) == 1
+    model.compile(optimizer="sgd", loss=["mean_squared_error", "binary_crossentropy"])
+    hist = model.fit(x, (y1, y2), batch_size=2, epochs=1, verbose=0)
+    assert sorted(hist.history.keys()) == sorted(["binary_crossentropy_loss", "loss", "mean_squared_error_loss"])
+
+
 def test_functional_list_outputs_dict_losses_invalid_keys():
     model = _get_model_multi_outputs_list()
     x, y1, y2 = _data()

@@ -19,7 +19,7 @@ from ... import optimizers
 from ...losses.loss import Loss, LossFunctionWrapper
 from ...losses.reduction import squeeze_or_expand_to_same_rank
 from ...metrics.metric import Mean, MeanMetricWrapper, Metric
-from .structured_loss import StructuredLoss, needs_structure
+from .structured_loss import StructuredLoss, flatten, is_nested, needs_structure
 
 
 
@@ -209,7 +209,11 @@ class CompileLoss:
         """The structured layout when the outputs or the loss need one (decided once, on the first batch)."""
         if not self.decided:
             self.decided = True
-            if needs_structure(self.user_loss, outputs, self.leaf_names, self.deep):
+            if is_nested(outputs) and len(flatten(outputs)) != len(self.leaf_names):
+                # Predictions of another structure than the model's outputs (a `compute_loss` override that
+                # splits them, as Keras's tests do): laid out as Keras lays unnamed outputs.
+                self.structured = StructuredLoss(self.user_loss, self.user_weights, [], get_loss)
+            elif needs_structure(self.user_loss, outputs, self.leaf_names, self.deep):
                 self.structured = StructuredLoss(self.user_loss, self.user_weights, self.leaf_names, get_loss)
         return self.structured
 
