@@ -15,8 +15,9 @@ REFRESH_SECONDS = 0.1
 
 
 def format_value(value: Any) -> str:
-    """Keras's number format: 4 decimals, or 4 significant digits in exponent form past 1e3."""
-    value = float(value)
+    """Keras's number format: 4 decimals, or 4 significant digits in exponent form past 1e3; an array (a
+    metric with several thresholds) shows its mean, as Keras's bar does."""
+    value = float(value) if not hasattr(value, "shape") or not value.shape else float(value.mean())
     return f"{value:.4e}" if abs(value) > 1e3 else f"{value:.4f}"
 
 

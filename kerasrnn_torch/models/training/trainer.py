@@ -561,8 +561,11 @@ class Trainer(nn.Module):
         if state.step_logs is not None:
             return flatten_logs(state.step_logs)
         results = self._results()
-        values = torch.stack([v.float().to(results["loss"].device) for v in results.values()]).tolist()
-        return dict(zip(results, values))
+        if all(v.dim() == 0 for v in results.values()):
+            values = torch.stack([v.float().to(results["loss"].device) for v in results.values()]).tolist()
+            return dict(zip(results, values))
+        # A metric with several thresholds gives one value per threshold: a NumPy array, as Keras logs it.
+        return {key: float(v) if v.dim() == 0 else v.detach().float().cpu().numpy() for key, v in results.items()}
 
     def _final_logs(self) -> dict[str, float]:
         """The logs at the end of an epoch or evaluation: after a model's own step, as Keras, the metrics'

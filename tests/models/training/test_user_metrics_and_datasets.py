@@ -136,3 +136,24 @@ def test_a_shuffled_py_dataset_visits_every_batch_once_per_epoch():
     assert sorted(seen[:5]) == sorted(seen[5:]) == [0, 1, 2, 3, 4]
     with pytest.raises(ValueError, match="its batches hold the targets"):
         model.fit(Recording(), Y, verbose=0)
+
+
+def test_a_metric_with_several_thresholds_logs_one_value_per_threshold_as_keras(capsys):
+    def program(lib):
+        inputs = lib.Input((12,))
+        model = lib.Model(inputs, lib.layers.Dense(1, activation="sigmoid")(inputs))
+        model.compile(optimizer="sgd", loss="binary_crossentropy",
+                      metrics=[lib.metrics.Precision(thresholds=[0.3, 0.5, 0.7])])
+        return model
+
+    theirs, ours = program(keras), program(kr)
+    ours.set_weights(theirs.get_weights())
+    binary = (Y % 2).astype("float32")
+    expected = theirs.fit(X, binary, batch_size=32, epochs=2, shuffle=False, verbose=0).history
+    got = ours.fit(X, binary, batch_size=32, epochs=2, shuffle=False, verbose=1).history
+    assert "precision: " in capsys.readouterr().out            # the bar shows the mean, as Keras's
+    for mine, theirs_epoch in zip(got["precision"], expected["precision"]):
+        assert mine.shape == (3,)
+        np.testing.assert_allclose(mine, theirs_epoch, rtol=1e-5)
+    loss, precision = ours.evaluate(X, binary, verbose=0)
+    np.testing.assert_allclose(precision, theirs.evaluate(X, binary, verbose=0)[1], rtol=1e-5)
