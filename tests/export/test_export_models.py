@@ -143,7 +143,27 @@ def _onnx_round_trip(name, tmp_path, shapes_for_export, others):
 def test_model_runs_in_onnxruntime_with_dynamic_batch_and_time(name, tmp_path):
     """Models with several recurrent layers included: torch.onnx retraces each layer's loop (a scan) with
     gradients, and the steps traced for export keep the symbolic batch size out of their backward (no
-    slice, no unused gate block), which that retrace could not save (engine/loop.py's `scan_loop`)."""
+    slice, no unused gate block), which that retrace could not save (engine/loop.py's `scan_loop`).
+
+    The torch limit, without this package (torch 2.13): `torch.export` of this module works, while
+    `torch.onnx.export(TwoScans(), (torch.randn(5, 2, 6),), dynamo=True, dynamic_shapes={"x": {0: Dim("time",
+    min=2, max=64), 1: Dim("batch", min=2, max=64)}})` raises "'SymInt' object has no attribute 'unsqueeze'"
+    (with one scan, or without the slice, it converts)::
+
+        class TwoScans(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.u = torch.nn.Parameter(torch.randn(3, 6))
+
+            def scan_once(self, x):                      # x: (time, batch, 6)
+                def step(h, x_t):
+                    h = (x_t + h @ self.u)[:, :3].tanh()
+                    return h, h.clone()
+                return torch._higher_order_ops.scan.scan(step, x.new_zeros(x.shape[1], 3), x)[1]
+
+            def forward(self, x):
+                return self.scan_once(self.scan_once(x).repeat(1, 1, 2))
+    """
     _onnx_round_trip(name, tmp_path, (0, 1), OTHERS)
 
 
