@@ -259,28 +259,44 @@ class ConvLSTMCell(RecurrentCell):
     def make_step(self, masks: DropoutMasks = NO_DROPOUT) -> Step:
         """The step: the recurrent convolution ("same", stride 1) of h, then the LSTM gates."""
         channels_last = self.channels_last
-        weight = torch_kernel(self.recurrent_kernel, channels_last)     # converted once per call
+        exporting = torch.compiler.is_exporting()
+        # While torch.export traces, one spatial axis in channels-last runs as a channels-first 1-D
+        # convolution: the exported loop (a scan) holds the weight it reads, and torch.onnx's capture
+        # treats a size-1 axis there (the unit height of the 2-D form) as symbolic, which fails.
+        moved = exporting and channels_last and self.rank == 1
+        weight = torch_kernel(self.recurrent_kernel, channels_last and not moved)     # converted once per call
         ones = (1,) * self.rank
         pads = [same_padding(0, k, 1, 1) for k in self.kernel_size]
         # PyTorch pads both sides alike: pad by the right side's amount and drop the first output
         # position where Keras pads one step less on the left (even kernels); a view, no copy.
         padding = tuple(right for _, right in pads)
         crop = None
-        if any(left != right for left, right in pads):
+        pre_pad = None
+        if exporting and any(left != right for left, right in pads):
+            # While torch.export traces, h is padded as Keras pads it instead: a crop's gradient needs
+            # the symbolic batch size, which the exported loop cannot keep (see LSTMCell.make_step).
+            pre_pad, padding = pads, (0,) * self.rank
+        elif any(left != right for left, right in pads):
             spatial = tuple(slice(right - left, None) for left, right in pads)
             crop = (slice(None), *spatial, slice(None)) if channels_last else (slice(None), slice(None), *spatial)
         recurrent_mask = masks.recurrent
         groups = 1 if recurrent_mask is None else 4
         axis = -1 if channels_last else 1
         activation, gate = self.activation, self.recurrent_activation
-        elementwise = activations.is_elementwise(gate)
+        # While torch.export traces, each gate reads its own block, as LSTMCell.make_step says.
+        elementwise = activations.is_elementwise(gate) and not exporting
         gate_copies = self._gate_copies
 
         def step(projected: torch.Tensor, states: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
             h, c = states
             if recurrent_mask is not None:
                 h = gate_copies(h.unsqueeze(0) * recurrent_mask)
-            z = conv_in_layout(h, weight, None, ones, padding, ones, groups, channels_last)
+            if pre_pad is not None:
+                h = pad_spatial(h, pre_pad, channels_last)
+            if moved:
+                z = conv_in_layout(h.movedim(-1, 1), weight, None, ones, padding, ones, groups, False).movedim(1, -1)
+            else:
+                z = conv_in_layout(h, weight, None, ones, padding, ones, groups, channels_last)
             if crop is not None:
                 z = z[crop]
             z = projected + z

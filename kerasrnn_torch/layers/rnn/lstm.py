@@ -71,10 +71,12 @@ class LSTMCell(RecurrentCell):
         recurrent_mask = masks.recurrent
         units = self.units
 
-        # Gate blocks are cut with split, not slicing: torch.onnx cannot yet export a slice's gradient
-        # bookkeeping inside the loop's exported form (a scan) when the batch size is unbounded.
+        # Gate blocks are cut with split, not slicing, and while torch.export traces every block is used:
+        # the loop's exported form (a scan) cannot save a symbolic batch size for its backward, which
+        # a slice's gradient, or an unused block's zeros, would need (torch.onnx retraces it with
+        # gradients). See engine/loop.py's `scan_loop`.
         split = [2 * units, units, units]
-        if activations.is_elementwise(gate):
+        if activations.is_elementwise(gate) and not torch.compiler.is_exporting():
             # One gate call over all four blocks (the c block's result is unused): fewer
             # kernels per step, the same numbers.
             def step(projected, states):

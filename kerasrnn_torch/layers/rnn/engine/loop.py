@@ -167,6 +167,14 @@ def scan_loop(step, sequence, initial_states, *, mask: torch.Tensor | None = Non
     graph, the scan holds one step. The carry is the states and, with a mask,
     the output held since the latest used step; every step's output is
     scanned out and the last one taken when no sequence is returned.
+
+    A step traced here must not need the symbolic batch size in its
+    backward: torch.onnx retraces the scan with gradients, and (torch 2.13)
+    the scan's autograd then saves that size as a per-step output, which it
+    cannot stack ("'SymInt' object has no attribute 'unsqueeze'", once a
+    graph holds two such scans). A slice, or a chunk or split with a block
+    left unused, may need it; so the built-in cells' steps, while exporting,
+    use every gate block and pad rather than crop.
     """
     scan = _fresh_scan()
     reading = pytree.tree_map(lambda t: t.flip(1), sequence) if go_backwards else sequence
