@@ -25,7 +25,9 @@ from torch.utils import _pytree as pytree
 from .. import _dtypes, constraints, initializers, regularizers
 from .._types import DeviceLike, InitializerLike, InputShape, ShapeLike
 from .._checks import add_note, describe, positive_int, shape_hint, shape_of, shape_text, weight_tensors
-from .symbolic import bind_arguments, build_shape, first_node, has_symbolic, output_shape_of, symbolic_call
+from .symbolic import (bind_arguments, build_shape, first_node, has_symbolic, output_shape_of, spec_shape,
+                       symbolic_call)
+from .input_spec import InputSpec, check_inputs
 from .docstrings import document_constructor
 from .tracking import expanded_children, tracked
 
@@ -508,14 +510,51 @@ class Layer(nn.Module):
             if type(value) is not torch.Tensor:
                 break
         else:
-            if not kwargs:
+            if not kwargs and self._input_spec is None:
                 return super().__call__(*args)
         # Called on kr.Input tensors (the functional API), a layer records the call instead of running it.
         if has_symbolic(args, kwargs):
+            if self._input_spec is not None:
+                self.check_input_spec(args, kwargs)
             return symbolic_call(self, args, kwargs)
+        if self._input_spec is not None:
+            self.check_input_spec(args, kwargs)
         if _holds_array(args) or _holds_array(kwargs.values()):
             args, kwargs = self._converted_inputs(args, kwargs)
         return super().__call__(*args, **kwargs)
+
+    # ---------------------------------------------------------------- input_spec
+    # None (no checks) unless the layer sets one: the call's hot path reads this class attribute.
+    _input_spec: Any = None
+
+    @property
+    def input_spec(self) -> Any:
+        """What the layer accepts as its first call argument: an `InputSpec`, a list (or nested structure)
+        of them, one per input tensor, or None (no check). Each call checks its first argument against it,
+        as Keras's layers do, with a ValueError naming the layer, what was expected and what came."""
+        return self._input_spec
+
+    @input_spec.setter
+    def input_spec(self, value: Any) -> None:
+        leaves = pytree.tree_leaves(value, is_leaf=lambda v: v is None or isinstance(v, InputSpec))
+        if not all(leaf is None or isinstance(leaf, InputSpec) for leaf in leaves):
+            raise TypeError(f"{describe(self)}: `input_spec` must be an InputSpec, a list of them (one per input "
+                            f"tensor) or None, got {value!r}")
+        self.__dict__["_input_spec"] = value if leaves else None
+
+    def check_input_spec(self, args: tuple, kwargs: dict) -> None:
+        """Check the call's first argument against `input_spec` (a ValueError where it does not fit)."""
+        spec = self.input_spec
+        if spec is None:
+            return
+        if args:
+            first = args[0]
+        else:
+            arguments = bind_arguments(self, args, kwargs)
+            first = next(iter(arguments.values()), None)
+        dtype = self.factory_kwargs["dtype"]
+        check_inputs(spec, first, self.name, float_dtype=dtype if dtype.is_floating_point else None,
+                     shape_of=spec_shape)
 
     def _converted_inputs(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
         """NumPy arrays among the call's arguments as tensors, as Keras converts them: floating-point
@@ -615,6 +654,8 @@ class Layer(nn.Module):
         else:
             build()
         self.built = True
+        if self._input_spec is not None:        # `build` may set it, as Keras's layers do: the call checks it
+            self.check_input_spec(args, kwargs)
 
     def compute_output_shape(self, input_shape: InputShape) -> Any:
         """The output's shape for inputs of `input_shape` (batch axis first, None where unknown).

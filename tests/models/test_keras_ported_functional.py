@@ -338,6 +338,16 @@ def test_bad_input_spec():
         model({"a": np.zeros((2, 3)), "b": np.zeros((2, 4))})
 
 
+def test_manual_input_spec():
+    inputs = Input(shape=(None, 3))
+    outputs = layers.Dense(2)(inputs)
+    model = Model(inputs, outputs)
+    model.input_spec = kr.InputSpec(shape=(None, 4, 3))
+    with pytest.raises(ValueError, match=r"expected shape=\(None, 4, 3\), found shape=\(2, 3, 3\)"):
+        model(np.zeros((2, 3, 3)))
+    model(np.zeros((2, 4, 3)))
+
+
 def test_functional_slicing():
     inputs = Input(shape=(None, 2), name="input")
     x1 = layers.Dense(3, name="dense1")(inputs)
