@@ -29,6 +29,7 @@ from ..core.input_layer import InputLayer
 from ..core.input_spec import InputSpec
 from ..core.symbolic import KerasTensor, Node, bind_arguments, has_symbolic, output_shape_of
 from .call_options import keywords_for, running_in_mode
+from . import json_config
 from .functional_config import model_config, model_from_config
 from .summary import functional_summary, summary as generic_summary
 from ..core import registry
@@ -483,6 +484,11 @@ class Model(Trainer, Layer):
             if cls is not Model and not _revivable_as_functional(cls, config):
                 return subclassed_from_config(cls, config)
             return model_from_config(cls, config, f"{cls.__name__}.from_config ({config.get('name')!r})")
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's architecture as Keras's JSON string (`kr.models.model_from_json` and Keras's read it);
+        `kwargs` go to `json.dumps`."""
+        return json_config.to_json(self, **kwargs)
 
     # ---------------------------------------------------------------- summary
     def summary(self, print_fn: Callable[[str], object] | None = print, **kwargs: Any) -> str | None:
