@@ -509,6 +509,35 @@ def test_warning_for_mismatched_inputs_structure():
     assert len(list(filter(is_input_warning, warning_logs))) == 0
 
 
+def _small_mobilenet():
+    """A stand-in for Keras's `applications.mobilenet.MobileNet(include_top=False, weights=None)` (kr has no
+    applications): a functional model of its kinds of layers, on images of any size."""
+    inputs = Input(shape=(None, None, 3))
+    x = layers.Conv2D(8, 3, strides=2, padding="same", use_bias=False)(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU(6.0)(x)
+    x = layers.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU(6.0)(x)
+    x = layers.Conv2D(16, 1, use_bias=False)(x)
+    return Model(inputs, x, name="small_mobilenet")
+
+
+def test_for_functional_in_sequential():
+    # Test for a v3.4.1 regression.
+    image_size = (100, 100, 3)
+    base_model = _small_mobilenet()
+    model = kr.Sequential()
+    model.add(layers.Input(shape=image_size))
+    model.add(base_model)
+    model.add(layers.GlobalAveragePooling2D())
+    model.add(layers.Dense(7, activation="softmax"))
+    config = model.get_config()
+    model = kr.Sequential.from_config(config)
+    assert model.get_config() == config and isinstance(model.layers[0], Model)
+    assert tuple(model(np.zeros((1, *image_size))).shape) == (1, 7)
+
+
 def test_layers_setter():
     inputs = Input(shape=(3,), batch_size=2, name="input")
     outputs = layers.Dense(5)(inputs)
