@@ -28,6 +28,7 @@ from .._checks import add_note, describe, positive_int, shape_hint, shape_of, sh
 from .symbolic import (bind_arguments, build_shape, first_node, has_symbolic, output_shape_of, spec_shape,
                        symbolic_call)
 from .input_spec import InputSpec, check_inputs
+from .config import serialize_object
 from .docstrings import document_constructor
 from .tracking import expanded_children, tracked
 
@@ -319,6 +320,11 @@ def _tracking_setattr(original: Callable[[Any, str, Any], None]) -> Callable[[An
     def __setattr__(self: nn.Module, name: str, value: Any) -> None:
         if isinstance(value, (list, tuple, dict)) and not name.startswith("_"):
             value = tracked(value, describe(self), name)
+        if isinstance(value, nn.Module) and not self.__dict__.get("_trainable", True):
+            # A frozen layer's trainable weights are none (Keras's rule): the layers it takes on are frozen too.
+            for inner in [value, *expanded_children(value)] if not isinstance(value, Layer) else [value]:
+                if isinstance(inner, Layer):
+                    inner.trainable = False
         original(self, name, value)
     __setattr__.tracks_sublayers = True  # type: ignore[attr-defined]
     return __setattr__
@@ -404,6 +410,11 @@ class Weight(nn.Parameter):
     def numpy(self, *, force: bool = False) -> np.ndarray:
         return self.detach().cpu().numpy().copy()
 
+    @property
+    def trainable(self) -> bool:
+        """Keras's name for whether the weight trains: `requires_grad`."""
+        return self.requires_grad
+
 
 class Layer(nn.Module):
     """Base class: Keras weight API and lazy build on a `torch.nn.Module`.
@@ -471,9 +482,12 @@ class Layer(nn.Module):
 
     def __init__(self, *, name: str | None = None, input_shape: ShapeLike | None = None, input_dim: int | None = None,
                  device: DeviceLike = None, dtype: torch.dtype | str | dict[str, Any] | None = None,
-                 trainable: bool = True) -> None:
+                 trainable: bool = True, activity_regularizer: Any = None) -> None:
         super().__init__()
         self.name = name or unique_name(snake_case(type(self).__name__))
+        if not isinstance(trainable, (bool, np.bool_)):
+            raise ValueError(f"{describe(self)}: Expected `trainable` to be a boolean. Received: trainable={trainable!r} "
+                             f"(of type {type(trainable).__name__})")
         if dtype is not None and not isinstance(dtype, torch.dtype):
             dtype = dtype_from_policy(dtype, describe(self))
         self.factory_kwargs: dict[str, Any] = {"device": torch.device(device) if device is not None else None,
@@ -485,6 +499,12 @@ class Layer(nn.Module):
         self._regularized: list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = []
         self._constraints: list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = []
         self.activity_regularizer: Callable[[torch.Tensor], torch.Tensor] | None = None
+        if activity_regularizer is not None:
+            if not type(self).keras_style:
+                # A built-in layer that has one takes it as its own argument; the others would ignore it.
+                raise TypeError(f"{describe(self)}: {type(self).__name__} takes no `activity_regularizer` (a layer "
+                                "written Keras's way, with `call`, does)")
+            self.activity_regularizer = regularizers.get(activity_regularizer)
         self._activity_losses: list[torch.Tensor] = []
         self._added_losses: list[torch.Tensor] = []
         self.input_shape_hint = self.hint_from(input_shape, input_dim)
@@ -575,12 +595,16 @@ class Layer(nn.Module):
             forward = vars(klass).get("forward")
             if forward is not None and not _is_keras_call(forward):
                 return forward(self, *args, **kwargs)
+        if type(self) is Layer:
+            raise NotImplementedError("Layer Layer does not have a `call` method implemented: a subclass defines "
+                                      "`call(self, inputs)` (Keras's way) or `forward` (PyTorch's)")
         raise NotImplementedError(f"{describe(self)}: no built-in layer above {type(self).__name__} computes "
                                   "anything for super().call(...) to run; define call() without it")
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """What a layer computes: a subclass defines `call` (Keras's way) or `forward` (PyTorch's)."""
         raise NotImplementedError(
+            f"Layer {type(self).__name__} does not have a `call` method implemented: "
             f"{type(self).__name__} defines neither `call` nor `forward`: define "
             f"`call(self, inputs)` (Keras's way; `training=None` and `mask=None` may follow) to say what "
             f"{describe(self)} computes")
@@ -665,6 +689,10 @@ class Layer(nn.Module):
         of shapes, several inputs take a list of shapes. Layers with integer
         inputs (Embedding) say it directly.
         """
+        if type(self).forward is Layer.forward:
+            raise NotImplementedError(f"Layer {type(self).__name__} does not have a `compute_output_shape` method "
+                                      "implemented. Should implement `def compute_output_shape(self, input_shape)` "
+                                      "(or `call`, from which it is worked out)")
         return output_shape_of(self, input_shape)
 
     def _apply(self, fn, recurse=True):
@@ -732,6 +760,9 @@ class Layer(nn.Module):
             config.update(auto)
             if not _accepts(type(self), "name"):
                 del config["name"]
+        if self.keras_style and self.activity_regularizer is not None and "activity_regularizer" not in config:
+            config["activity_regularizer"] = serialize_object(self.activity_regularizer, "keras.regularizers",
+                                                              describe(self), "activity_regularizer")
         return config
 
     @classmethod
@@ -1010,6 +1041,20 @@ class Layer(nn.Module):
     @property
     def non_trainable_weights(self) -> list[torch.Tensor]:
         return [w for w in self.weights if not w.requires_grad]
+
+    # Keras's names for the same lists (its variables also hold seed-generator and metric state, which kr
+    # layers keep outside their weights).
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        return self.weights
+
+    @property
+    def trainable_variables(self) -> list[torch.Tensor]:
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[torch.Tensor]:
+        return self.non_trainable_weights
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights as numpy arrays, in the order and shapes Keras uses."""

@@ -1,0 +1,356 @@
+"""Keras 3.15's keras/src/layers/layer_test.py (the `Layer` base class), ported to kr's names: the cases
+about what a layer written Keras's way does (building at the first call, tracking, losses, `training`,
+trainable weights, `add_weight`, pickling). `backend.KerasTensor(shape)` is `kr.Input(batch_shape=shape)`.
+Cases not ported are listed, with their reasons, in tests/keras_ported_left_out.md."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import kerasrnn_torch as kr
+
+layers = kr.layers
+ops = kr.ops
+
+
+def KerasTensor(shape):
+    return kr.Input(batch_shape=shape)
+
+
+def _numpy(x):
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+@pytest.mark.parametrize("method", ["call", "compute_output_shape"])
+def test_not_implemented_error(method):
+    layer = layers.Layer()
+    layer.built = True
+    with pytest.raises(NotImplementedError, match=f"does not have a `{method}` method implemented."):
+        getattr(layer, method)(None)
+
+
+def test_layer_tracking():
+    class LayerWithDenseLayers(layers.Layer):
+        def __init__(self, units):
+            super().__init__()
+            self.dense1 = layers.Dense(units)
+            self.layer_dict = {"dense2": layers.Dense(units)}
+            self.layer_list = [layers.Dense(units)]
+            self.units = units
+
+        def build(self, input_shape):
+            self.layer_list.append(layers.Dense(self.units))
+
+        def call(self, x):
+            x = self.dense1(x)
+            x = self.layer_dict["dense2"](x)
+            x = self.layer_list[0](x)
+            x = self.layer_list[1](x)
+            return x
+
+    class ParentLayer(layers.Layer):
+        def __init__(self, inner_layer):
+            super().__init__()
+            self.inner_layer = inner_layer
+
+        def call(self, x):
+            return self.inner_layer(x)
+
+    layer = LayerWithDenseLayers(3)
+    layer.build((1, 3))
+    layer(np.zeros((1, 3)))
+    assert len(layer.weights) == 8        # Keras's 9 variables include its SeedGenerator's state
+
+    layer = ParentLayer(LayerWithDenseLayers(3))
+    layer(np.zeros((1, 3)))
+    assert len(layer.weights) == 8
+
+    layer = ParentLayer(ParentLayer(LayerWithDenseLayers(3)))
+    layer(np.zeros((1, 3)))
+    assert len(layer.weights) == 8
+
+
+def test_build_on_call():
+    class LayerWithUnbuiltState(layers.Layer):
+        def __init__(self, units):
+            super().__init__()
+            self.dense1 = layers.Dense(units)
+
+        def call(self, x):
+            return self.dense1(x)
+
+    layer = LayerWithUnbuiltState(2)
+    layer(KerasTensor((3, 4)))
+    assert len(layer.weights) == 2
+
+    class KwargsLayerWithUnbuiltState(layers.Layer):
+        def __init__(self, units):
+            super().__init__()
+            self.dense1 = layers.Dense(units)
+            self.dense2 = layers.Dense(units)
+
+        def call(self, x1, x2):
+            return self.dense1(x1) + self.dense2(x2)
+
+    layer = KwargsLayerWithUnbuiltState(2)
+    layer(KerasTensor((3, 4)), KerasTensor((3, 4)))
+    assert len(layer.weights) == 4
+
+    layer = KwargsLayerWithUnbuiltState(2)
+    layer(x1=KerasTensor((3, 4)), x2=KerasTensor((3, 4)))
+    assert len(layer.weights) == 4
+
+    class DictLayerWithUnbuiltState(layers.Layer):
+        def __init__(self, units):
+            super().__init__()
+            self.dense = layers.Dense(units)
+
+        def call(self, xs):
+            result = self.dense(xs["x1"])
+            if xs.get("x2", None) is not None:
+                result += self.dense(xs["x2"])
+            return result
+
+    layer = DictLayerWithUnbuiltState(2)
+    layer({"x1": KerasTensor((3, 4)), "x2": KerasTensor((3, 4))})
+    assert len(layer.weights) == 2
+
+    layer = DictLayerWithUnbuiltState(2)
+    layer({"x1": KerasTensor((3, 4)), "x2": None})
+    assert len(layer.weights) == 2
+
+    class ListLayerWithUnbuiltState(layers.Layer):
+        def __init__(self, units):
+            super().__init__()
+            self.dense = layers.Dense(units)
+
+        def call(self, xs):
+            result = self.dense(xs[0])
+            if xs[1] is not None:
+                result += self.dense(xs[1])
+            return result
+
+    layer = ListLayerWithUnbuiltState(2)
+    layer([KerasTensor((3, 4)), KerasTensor((3, 4))])
+    assert len(layer.weights) == 2
+
+    layer = ListLayerWithUnbuiltState(2)
+    layer([KerasTensor((3, 4)), None])
+    assert len(layer.weights) == 2
+
+
+def test_activity_regularization():
+    class ActivityRegularizer(layers.Layer):
+        def call(self, x):
+            return x
+
+    layer = ActivityRegularizer(activity_regularizer="l1")
+    layer(np.ones((1,)))
+    assert len(layer.losses) == 1
+    np.testing.assert_allclose(_numpy(layer.losses[0]), 0.01, rtol=1e-6)
+
+    # losses are reset upon call
+    layer(np.ones((1,)))
+    assert len(layer.losses) == 1
+    np.testing.assert_allclose(_numpy(layer.losses[0]), 0.01, rtol=1e-6)
+
+    # KerasTensors are no op
+    layer = ActivityRegularizer(activity_regularizer="l1")
+    layer(layers.Input(batch_shape=(2, 2)))
+    assert len(layer.losses) == 0
+
+
+@pytest.mark.parametrize("batch_size", [0, 1, 5, 10])
+def test_activity_regularization_batch_normalization(batch_size):
+    class SimpleLayer(layers.Layer):
+        def call(self, x):
+            return x
+
+    layer = SimpleLayer(activity_regularizer="l2")
+    layer(ops.ones((batch_size, 5)) * 2.0)
+    assert len(layer.losses) == 1
+    expected_loss = 0.0 if batch_size == 0 else 0.2
+    np.testing.assert_allclose(_numpy(layer.losses[0]), expected_loss, rtol=1e-6)
+
+
+def test_add_loss():
+    class LossLayer(layers.Layer):
+        def call(self, x):
+            self.add_loss(ops.sum(x))
+            return x
+
+    layer = LossLayer()
+    layer(np.ones((1,)))
+    assert len(layer.losses) == 1
+    np.testing.assert_allclose(_numpy(layer.losses[0]), 1.0)
+
+    # losses are reset upon call
+    layer = LossLayer()
+    layer(np.ones((1,)))
+    assert len(layer.losses) == 1
+    np.testing.assert_allclose(_numpy(layer.losses[0]), 1.0)
+
+    # It works inside a model
+    model = kr.Sequential([layer])
+    model(np.ones((1,)))
+    assert len(model.losses) == 1
+    np.testing.assert_allclose(_numpy(model.losses[0]), 1.0)
+
+    # It works recursively in nested models
+    model = kr.Sequential([model])
+    model(np.ones((1,)))
+    assert len(model.losses) == 1
+    np.testing.assert_allclose(_numpy(model.losses[0]), 1.0)
+
+
+def test_training_arg_value_resolution():
+    class TrainingLayer(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.dp = layers.Dropout(0.9)
+
+        def call(self, x, training=False):
+            return self.dp(x)
+
+    layer = TrainingLayer()
+    x = np.ones((4, 4))
+    y = layer(x)
+    assert float(ops.min(y)) == 1
+    y = layer(x, training=True)
+    assert float(ops.min(y)) == 0
+
+    class WrappedTrainingLayer(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.dp = TrainingLayer()
+
+        def call(self, x, training=False):
+            return self.dp(x)
+
+    layer = WrappedTrainingLayer()
+    y = layer(x)
+    assert float(ops.min(y)) == 1
+    y = layer(x, training=True)
+    assert float(ops.min(y)) == 0
+
+    class TrainingLayerExplicit(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.dp = layers.Dropout(0.9)
+
+        def call(self, x, training=False):
+            return self.dp(x, training=True)
+
+    layer = TrainingLayerExplicit()
+    y = layer(x, training=False)
+    assert float(ops.min(y)) == 0
+
+    class BadLayer(layers.Layer):
+        def call(self, x, training=False):
+            raise RuntimeError("oops!")
+
+    layer = BadLayer()
+    try:
+        layer(x, training=True)
+    except RuntimeError:
+        pass
+    layer = TrainingLayer()
+    y = layer(x)
+    assert float(ops.min(y)) == 1
+
+
+def test_trainable_setting():
+    class NonTrainableWeightsLayer(layers.Layer):
+        def build(self, _):
+            self.w1 = self.add_weight(shape=(), initializer="ones", trainable=True)
+            self.w2 = self.add_weight(shape=(), initializer="ones", trainable=False)
+
+        def call(self, inputs):
+            return inputs
+
+    class NestedNonTrainableWeightsLayer(layers.Layer):
+        def build(self, _):
+            self.w1 = self.add_weight(shape=(), initializer="ones", trainable=True)
+            self.w2 = self.add_weight(shape=(), initializer="ones", trainable=False)
+            self.nested = NonTrainableWeightsLayer()
+            self.nested.build(None)
+
+        def call(self, inputs):
+            return inputs
+
+    # Keras's non_trainable_variables count one more than its non_trainable_weights: its SeedGenerator's
+    # state (kr layers draw from torch generators); kr's are the non-trainable weights.
+    layer = NestedNonTrainableWeightsLayer()
+    layer.build(None)
+    assert len(layer.trainable_weights) == 2 and len(layer.trainable_variables) == 2
+    assert len(layer.non_trainable_weights) == 2
+
+    layer.trainable = False
+    assert len(layer.trainable_weights) == 0 and len(layer.trainable_variables) == 0
+    assert len(layer.non_trainable_weights) == 4
+    assert not layer.w1.trainable and not layer.nested.w1.trainable
+
+    layer.trainable = True
+    assert len(layer.trainable_weights) == 2 and len(layer.trainable_variables) == 2
+    assert len(layer.non_trainable_weights) == 2
+    assert layer.w1.trainable and layer.nested.w1.trainable
+
+    layer = NestedNonTrainableWeightsLayer(trainable=False)
+    layer.build(None)
+    assert len(layer.trainable_weights) == 0 and len(layer.trainable_variables) == 0
+    assert len(layer.non_trainable_weights) == 4
+
+    layer.trainable = True
+    assert len(layer.trainable_weights) == 2 and len(layer.trainable_variables) == 2
+    assert len(layer.non_trainable_weights) == 2
+
+
+def test_add_weight_defaults():
+    class MyLayer(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.w1 = self.add_weight()
+            self.w2 = self.add_weight(dtype="int32", trainable=False)
+            self.w3 = self.add_weight(dtype="bool", trainable=False)
+            self.w4 = self.add_weight(dtype="int32", shape=(2, 2), trainable=False)
+            self.w5 = self.add_weight(initializer="ones", shape=(2, 2))
+
+    layer = MyLayer()
+    assert tuple(layer.w1.shape) == () and layer.w1.dtype == torch.float32
+    assert tuple(layer.w2.shape) == () and layer.w2.dtype == torch.int32
+    np.testing.assert_allclose(_numpy(layer.w2), 0)
+    assert tuple(layer.w3.shape) == () and layer.w3.dtype == torch.bool
+    np.testing.assert_allclose(_numpy(layer.w3), False)
+    assert tuple(layer.w4.shape) == (2, 2) and layer.w4.dtype == torch.int32
+    np.testing.assert_allclose(_numpy(layer.w4), np.zeros((2, 2)))
+    assert tuple(layer.w5.shape) == (2, 2) and layer.w5.dtype == torch.float32
+    np.testing.assert_allclose(_numpy(layer.w5), np.ones((2, 2)))
+
+
+def test_trainable_init_arg_validation():
+    for value in ("yes", 1, None):
+        with pytest.raises(ValueError, match="to be a boolean"):
+            layers.Dense(2, trainable=value)
+
+
+def test_trainable_init_arg():
+    inputs = layers.Input(shape=(1,))
+    layer = layers.Dense(2, trainable=False)
+    outputs = layer(inputs)
+    model = kr.Model(inputs, outputs)
+
+    assert not layer.trainable
+    assert len(layer.trainable_weights) == 0
+    assert len(model.trainable_weights) == 0 and len(model.non_trainable_weights) == 2
+
+    layer.trainable = True
+    assert layer.trainable
+    assert len(layer.trainable_weights) == 2
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 0
+
+
+def test_pickle_layer():
+    layer = layers.Dense(2)
+    reloaded = pickle.loads(pickle.dumps(layer))
+    assert layer.get_config() == reloaded.get_config()
