@@ -25,8 +25,8 @@ from torch.utils import _pytree as pytree
 from .. import _dtypes, constraints, initializers, regularizers
 from .._types import DeviceLike, InitializerLike, InputShape, ShapeLike
 from .._checks import add_note, describe, positive_int, shape_hint, shape_of, shape_text, weight_tensors
-from .symbolic import (bind_arguments, build_shape, first_node, has_symbolic, output_shape_of, spec_shape,
-                       symbolic_call)
+from .symbolic import (bind_arguments, build_shape, call_parameters, first_node, has_symbolic, output_shape_of,
+                       spec_shape, symbolic_call)
 from .input_spec import InputSpec, check_inputs
 from .config import serialize_object
 from .docstrings import document_constructor
@@ -570,7 +570,10 @@ class Layer(nn.Module):
         if args:
             first = args[0]
         else:
-            arguments = bind_arguments(self, args, kwargs)
+            try:
+                arguments = bind_arguments(self, args, kwargs)
+            except TypeError:
+                arguments = kwargs          # the call itself will name what does not fit
             first = next(iter(arguments.values()), None)
         dtype = self.factory_kwargs["dtype"]
         check_inputs(spec, first, self.name, float_dtype=dtype if dtype.is_floating_point else None,
@@ -666,6 +669,8 @@ class Layer(nn.Module):
 
     def _build_for_call(self, args: tuple, kwargs: dict) -> None:
         """Keras's build at the first call: `build(input_shape)` from the call's tensor arguments."""
+        if "training" in kwargs and "training" not in call_parameters(self):
+            kwargs = {k: v for k, v in kwargs.items() if k != "training"}    # the call context's, not call's
         arguments = bind_arguments(self, args, kwargs)
         shapes = {f"{name}_shape": _shapes(value) for name, value in arguments.items() if _holds_tensor(value)}
         build: Callable[..., None] = self.build
@@ -674,6 +679,15 @@ class Layer(nn.Module):
         if len(parameters) == 1 and shapes:
             build(next(iter(shapes.values())))
         elif parameters:
+            call_names = call_parameters(self)
+            for p in parameters:         # Keras's rule: several build arguments are named after call's, "<name>_shape"
+                rule = (f"a `build()` with more than one argument names each after an argument of `call()` with "
+                        f"a `_shape` suffix, e.g. `build(self, foo_shape, bar_shape)` for `call(self, foo, bar)`. "
+                        f"For layer '{type(self).__name__}', received `build()` argument `{p.name}`")
+                if not p.name.endswith("_shape"):
+                    raise ValueError(f"{rule}, which does not end in `_shape`.")
+                if p.name[:-len("_shape")] not in call_names:
+                    raise ValueError(f"{rule}, but `call()` does not have argument `{p.name[:-len('_shape')]}`.")
             build(**{p.name: shapes.get(p.name) for p in parameters})
         else:
             build()

@@ -354,3 +354,130 @@ def test_pickle_layer():
     layer = layers.Dense(2)
     reloaded = pickle.loads(pickle.dumps(layer))
     assert layer.get_config() == reloaded.get_config()
+
+
+def test_build_signature_errors():
+    class NoShapeSuffix(layers.Layer):
+        def build(self, foo_shape, bar):
+            self.built = True
+
+        def call(self, foo, bar):
+            return foo + bar
+
+    class NonMatchingArgument(layers.Layer):
+        def build(self, foo_shape, baz_shape):
+            self.built = True
+
+        def call(self, foo, bar):
+            return foo[:, 0] + bar[:, 0]
+
+    class MatchingArguments(layers.Layer):
+        def build(self, bar_shape, foo_shape):
+            self.foo_shape = foo_shape
+            self.bar_shape = bar_shape
+
+        def call(self, foo, bar):
+            return foo[:, 0] + bar[:, 0]
+
+    class SubsetArguments(layers.Layer):
+        def build(self, baz_shape, foo_shape):
+            self.foo_shape = foo_shape
+            self.baz_shape = baz_shape
+
+        def call(self, foo, bar=None, baz=None):
+            return foo[:, 0] + bar[:, 0] + baz[:, 0]
+
+    class SingleArgument(layers.Layer):
+        def build(self, anything_whatsoever):
+            self.foo_shape = anything_whatsoever
+
+        def call(self, foo, bar):
+            return foo[:, 0] + bar[:, 0]
+
+    foo = ops.ones((4, 1))
+    bar = ops.ones((4, 2))
+    baz = ops.ones((4, 3))
+    with pytest.raises(ValueError, match=r"argument `bar`, which does not end in `_shape`"):
+        layer = NoShapeSuffix()
+        layer(foo, bar)
+
+    with pytest.raises(ValueError, match=r"`baz_shape`, but `call\(\)` does not have argument `baz`"):
+        layer = NonMatchingArgument()
+        layer(foo, bar)
+
+    layer = MatchingArguments()
+    layer(foo, bar)
+    assert tuple(layer.foo_shape) == tuple(foo.shape)
+    assert tuple(layer.bar_shape) == tuple(bar.shape)
+
+    layer = SubsetArguments()
+    layer(foo, bar, baz)
+    assert tuple(layer.foo_shape) == tuple(foo.shape)
+    assert tuple(layer.baz_shape) == tuple(baz.shape)
+
+    layer = SingleArgument()
+    layer(foo, bar)
+    assert tuple(layer.foo_shape) == tuple(foo.shape)
+
+
+def test_training_arg_not_specified():
+    class NoTrainingSpecified(layers.Layer):
+        def __init__(self):
+            super().__init__()
+
+        def build(self, input_shape):
+            self.activation = layers.Activation("linear")
+
+        def call(self, inputs):
+            return self.activation(inputs)
+
+    layer = NoTrainingSpecified()
+    inputs = torch.rand(1, 100, 100, 3)
+    layer(inputs, training=True)
+
+
+def test_serialize_activity_regularizer():
+    layer = layers.Dense(2, activity_regularizer="l2")
+    config = layer.get_config()
+    assert config["activity_regularizer"]["class_name"] == "L2"
+    revived = layers.Dense.from_config(config)
+    assert isinstance(revived.activity_regularizer, kr.regularizers.L2)
+    layer = layers.Dense(2)
+    assert "activity_regularizer" not in layer.get_config()
+
+
+def test_torch_params_create_deterministic():
+    class MyLayer(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.w1 = self.add_weight()
+            self.w2 = self.add_weight(dtype="int32", trainable=False)
+            self.w3 = self.add_weight(dtype="bool", trainable=False)
+            self.w4 = self.add_weight(dtype="int32", shape=(2, 2), trainable=False)
+            self.w5 = self.add_weight(initializer="ones", shape=(2, 2))
+
+    layer1 = MyLayer()
+    layer1.build(None)
+    layer1_names = list(pname for pname, _ in layer1.named_parameters())
+    layer2 = MyLayer()
+    layer2.build(None)
+    layer2_names = list(pname for pname, _ in layer2.named_parameters())
+    assert layer1_names == layer2_names
+
+
+def test_layer_build_with_attention_mask_arg():
+    class CustomLayer(layers.Layer):
+        def call(self, inputs, attention_mask=None):
+            if attention_mask is not None:
+                return inputs * ops.cast(attention_mask, inputs.dtype)
+            return inputs
+
+        def build(self, inputs_shape, attention_mask_shape=None):
+            assert attention_mask_shape is not None
+            self.built = True
+
+    layer = CustomLayer()
+    x = np.ones((2, 3), dtype="float32")
+    mask = np.ones((2, 1), dtype="float32")
+    y = layer(x, attention_mask=mask)
+    assert tuple(y.shape) == (2, 3)
