@@ -654,6 +654,9 @@ class Layer(nn.Module):
                     module._added_losses = []
         _keras_call_depth[0] += 1
         _training_context.append(training)
+        state = self.__dict__
+        calling = state.get("_in_call", False)
+        state["_in_call"] = True            # add_weight refuses to run now, as Keras's locked state does
         try:
             if training == self.training:
                 outputs = call(self, *args, **kwargs)
@@ -661,6 +664,7 @@ class Layer(nn.Module):
                 with _in_mode(self, training):
                     outputs = call(self, *args, **kwargs)
         finally:
+            state["_in_call"] = calling
             _training_context.pop()
             _keras_call_depth[0] -= 1
         if self.activity_regularizer is not None:
@@ -882,6 +886,10 @@ class Layer(nn.Module):
         is contiguous, as PyTorch's kernels take their weights, and gradients computed in that form
         accumulate without a transposing copy.
         """
+        if self.__dict__.get("_in_call", False):
+            raise ValueError(f"{describe(self)}: You cannot add new elements of state (variables or sub-layers) to "
+                             "a layer while its `call` runs: create the weights in `__init__()` or in `build()`, "
+                             "which runs before the first call")
         unknown = set(keras_options) - {"autocast", "aggregation", "overwrite_with_gradient"}
         if unknown:
             raise TypeError(f"{describe(self)}.add_weight got unexpected arguments {sorted(unknown)}")

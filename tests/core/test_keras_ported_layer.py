@@ -481,3 +481,100 @@ def test_layer_build_with_attention_mask_arg():
     mask = np.ones((2, 1), dtype="float32")
     y = layer(x, attention_mask=mask)
     assert tuple(y.shape) == (2, 3)
+
+
+def test_end_to_end_masking():
+    # Check that masking survives compilation
+    model = kr.Sequential([layers.Embedding(2, 2, mask_zero=True, embeddings_initializer="ones")])
+    model.compile(loss="mse")
+    targets = np.array([[[1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [1.0, 1.0]]])
+    loss = model.evaluate(np.array([[1, 0, 0, 1]]), targets, verbose=0)
+    np.testing.assert_allclose(loss, 0.0, atol=1e-7)
+
+
+# Keras attaches a mask to an eager tensor (`backend.set_keras_mask(x, mask)`) for the next layer to find; kr
+# passes masks explicitly, so the cases below are the explicit `mask=` forms of Keras's test_masking.
+def test_masking():
+    seen = {}
+
+    class BasicMaskedLayer(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.supports_masking = True
+
+        def call(self, x, mask=None):
+            seen["basic"] = mask
+            return x
+
+    layer = BasicMaskedLayer()
+    layer(ops.ones((4, 4)), mask=ops.ones((4,)))
+    assert seen["basic"] is not None
+
+    class NestedInputMaskedLayer(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.supports_masking = True
+
+        def call(self, x, mask=None):
+            assert isinstance(x, list) and len(x) == 2
+            assert isinstance(mask, list) and len(mask) == 2
+            seen["nested"] = True
+            return x
+
+    layer = NestedInputMaskedLayer()
+    layer([ops.ones((4, 4)), ops.ones((4, 4))], mask=[ops.ones((4,)), ops.ones((4,))])
+    assert seen["nested"]
+
+    class PositionalInputsMaskedLayer(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.supports_masking = True
+
+        def call(self, x1, x2, x1_mask=None, x2_mask=None):
+            assert x1_mask is not None and x2_mask is not None
+            seen["positional"] = True
+            return x1 + x2
+
+    layer = PositionalInputsMaskedLayer()
+    x1, x2, mask = ops.ones((4, 4)), ops.ones((4, 4)), ops.ones((4,))
+    layer(x1, x2, x1_mask=mask, x2_mask=mask)
+    layer(x1=x1, x2=x2, x1_mask=mask, x2_mask=mask)
+    assert seen["positional"]
+
+
+def test_masking_with_explicit_kwarg_propagation():
+    class PassthroughMaskLayer(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.supports_masking = True
+
+        def call(self, x, mask=None):
+            self.used_mask = mask is not None
+            return x
+
+    layer = PassthroughMaskLayer()
+    x = ops.ones((4, 4))
+    explicit_mask = torch.tensor([True, True, False, False])
+    layer(x, mask=explicit_mask)
+    assert layer.used_mask
+    # the output's mask (what Keras attaches to y): the layer passes the explicit mask on
+    np.testing.assert_array_equal(_numpy(layer.compute_mask(x, explicit_mask)), _numpy(explicit_mask))
+
+    # in a functional model the mask travels to the next layer by itself, as Keras's attached mask does
+    inputs = kr.Input((4,), dtype="int64")
+    hidden = layers.Embedding(5, 4, mask_zero=True)(inputs)
+    outputs = PassthroughMaskLayer()(hidden)
+    model = kr.Model(inputs, outputs)
+    model(torch.tensor([[1, 2, 0, 0]]))
+    assert model.layers[-1].used_mask
+
+
+def test_tracker_locking():
+    class BadLayer(layers.Layer):
+        def call(self, x):
+            self.w = self.add_weight(initializer="zeros", shape=())
+            return x
+
+    layer = BadLayer()
+    with pytest.raises(ValueError, match="cannot add new elements of state"):
+        layer(np.random.random((3, 2)))
