@@ -460,6 +460,11 @@ class Layer(nn.Module):
         `build` marks it built; one that defines `forward` runs as a `torch.nn.Module`, unchanged."""
         super().__init_subclass__(**kwargs)
         document_constructor(cls)
+        spec = vars(cls).get("input_spec")
+        if spec is not None and not isinstance(spec, property):
+            # `input_spec = InputSpec(...)` in the class body: every instance's spec, which each call checks.
+            delattr(cls, "input_spec")
+            Layer.input_spec.fset(cls, spec)  # type: ignore[attr-defined]
         call = _own_call_function(cls)
         cls.keras_style = call is not None
         if call is None:
@@ -558,9 +563,13 @@ class Layer(nn.Module):
     def input_spec(self, value: Any) -> None:
         leaves = pytree.tree_leaves(value, is_leaf=lambda v: v is None or isinstance(v, InputSpec))
         if not all(leaf is None or isinstance(leaf, InputSpec) for leaf in leaves):
-            raise TypeError(f"{describe(self)}: `input_spec` must be an InputSpec, a list of them (one per input "
-                            f"tensor) or None, got {value!r}")
-        self.__dict__["_input_spec"] = value if leaves else None
+            owner = describe(self) if isinstance(self, Layer) else getattr(self, "__name__", "?")
+            raise TypeError(f"{owner}: `input_spec` must be an InputSpec, a list of them (one per input tensor) or "
+                            f"None, got {value!r}")
+        if isinstance(self, type):
+            setattr(self, "_input_spec", value if leaves else None)     # a class's spec (see __init_subclass__)
+        else:
+            self.__dict__["_input_spec"] = value if leaves else None
 
     def check_input_spec(self, args: tuple, kwargs: dict) -> None:
         """Check the call's first argument against `input_spec` (a ValueError where it does not fit)."""

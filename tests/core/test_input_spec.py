@@ -246,3 +246,16 @@ def test_a_layer_without_a_spec_never_runs_the_check(monkeypatch):
     lstm(x, mask=torch.ones(2, 4, dtype=torch.bool))
     lstm(np.zeros((2, 4, 5), dtype="float32"))
     kr.Model(inputs := kr.Input((4, 5)), kr.LSTM(3)(inputs))(x)
+
+
+def test_a_spec_in_the_class_body_is_checked():
+    class Rank2(kr.Layer):
+        input_spec = kr.InputSpec(ndim=2)
+
+        def call(self, x):
+            return x
+    layer = Rank2(name="rank2")
+    layer(torch.zeros(2, 3))
+    assert isinstance(layer.input_spec, kr.InputSpec)
+    with pytest.raises(ValueError, match=r"layer 'rank2'.*expected ndim=2, found ndim=3"):
+        layer(torch.zeros(2, 3, 4))
