@@ -5,6 +5,7 @@ from . import activations, constraints, initializers, regularizers
 from .core.input_layer import InputLayer
 from .core.layer import Layer
 from .core.input_layer import Input
+from .core.input_spec import InputSpec
 from .core.symbolic import KerasTensor
 
 # The layers, by family (layers/<family>/): each family's __all__ is exported as it is, so a new
@@ -41,7 +42,7 @@ from ._version import __version__  # noqa: E402
 __all__ = [
     # Modules of functions and objects.
     "activations", "constraints", "initializers", "regularizers",
-    # The framework and the layers: kr.layers's names (Input, InputLayer, Layer, then each family's __all__).
+    # The framework and the layers: kr.layers's names (Input, InputLayer, InputSpec, Layer, then each family's __all__).
     "KerasTensor", *layers.__all__,
     # The engine's path switch.
     "force_path",

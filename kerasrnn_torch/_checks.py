@@ -20,6 +20,14 @@ def positive_int(value, argument: str, owner: str) -> int:
     return int(value)
 
 
+def strictly_positive(value, argument: str, owner: str) -> int:
+    """A positive int; zero or a negative int is refused in Keras's sentence for it (its tests match it)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value <= 0:
+        raise ValueError(f"{owner}: Invalid value for argument `{argument}`. Expected a strictly positive value. "
+                         f"Received {argument}={int(value)}.")
+    return positive_int(value, argument, owner)
+
+
 def rate(value, argument: str, owner: str) -> float:
     """A dropout rate in [0, 1)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= float(value) < 1.0:

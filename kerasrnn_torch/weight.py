@@ -42,5 +42,10 @@ class Weight(nn.Parameter):
         its gradient, as a model's own `train_step` reads it on Keras's torch backend."""
         return self
 
+    @property
+    def trainable(self) -> bool:
+        """Keras's name for whether the weight trains: `requires_grad`."""
+        return self.requires_grad
+
 
 __all__ = ["Weight"]

@@ -26,7 +26,7 @@ def test_kr_layers_is_every_family_s_layers():
     for family in families:
         module = __import__(f"kerasrnn_torch.layers.{family}", fromlist=["__all__"])
         names.update(module.__all__)
-    assert set(kr.layers.__all__) == names | {"Input", "InputLayer", "Layer"}
+    assert set(kr.layers.__all__) == names | {"Input", "InputLayer", "InputSpec", "Layer"}
     for name in kr.layers.__all__:
         assert getattr(kr.layers, name) is getattr(kr, name), name
     assert set(kr.layers.__all__) <= set(kr.__all__)

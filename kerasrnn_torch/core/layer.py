@@ -26,7 +26,10 @@ from .. import _dtypes, constraints, initializers, regularizers
 from ..weight import Weight
 from .._types import DeviceLike, InitializerLike, InputShape, ShapeLike
 from .._checks import add_note, describe, positive_int, shape_hint, shape_of, shape_text, weight_tensors
-from .symbolic import bind_arguments, build_shape, first_node, has_symbolic, output_shape_of, symbolic_call
+from .symbolic import (bind_arguments, build_shape, call_parameters, first_node, has_symbolic, output_shape_of,
+                       spec_shape, symbolic_call)
+from .input_spec import InputSpec, check_inputs
+from .config import serialize_object
 from .docstrings import document_constructor
 from .tracking import expanded_children, tracked
 
@@ -318,6 +321,11 @@ def _tracking_setattr(original: Callable[[Any, str, Any], None]) -> Callable[[An
     def __setattr__(self: nn.Module, name: str, value: Any) -> None:
         if isinstance(value, (list, tuple, dict)) and not name.startswith("_"):
             value = tracked(value, describe(self), name)
+        if isinstance(value, nn.Module) and not self.__dict__.get("_trainable", True):
+            # A frozen layer's trainable weights are none (Keras's rule): the layers it takes on are frozen too.
+            for inner in [value, *expanded_children(value)] if not isinstance(value, Layer) else [value]:
+                if isinstance(inner, Layer):
+                    inner.trainable = False
         original(self, name, value)
     __setattr__.tracks_sublayers = True  # type: ignore[attr-defined]
     return __setattr__
@@ -422,6 +430,11 @@ class Layer(nn.Module):
         `build` marks it built; one that defines `forward` runs as a `torch.nn.Module`, unchanged."""
         super().__init_subclass__(**kwargs)
         document_constructor(cls)
+        spec = vars(cls).get("input_spec")
+        if spec is not None and not isinstance(spec, property):
+            # `input_spec = InputSpec(...)` in the class body: every instance's spec, which each call checks.
+            delattr(cls, "input_spec")
+            Layer.input_spec.fset(cls, spec)  # type: ignore[attr-defined]
         call = _own_call_function(cls)
         cls.keras_style = call is not None
         if call is None:
@@ -444,9 +457,12 @@ class Layer(nn.Module):
 
     def __init__(self, *, name: str | None = None, input_shape: ShapeLike | None = None, input_dim: int | None = None,
                  device: DeviceLike = None, dtype: torch.dtype | str | dict[str, Any] | None = None,
-                 trainable: bool = True) -> None:
+                 trainable: bool = True, activity_regularizer: Any = None) -> None:
         super().__init__()
         self.name = name or unique_name(snake_case(type(self).__name__))
+        if not isinstance(trainable, (bool, np.bool_)):
+            raise ValueError(f"{describe(self)}: Expected `trainable` to be a boolean. Received: trainable={trainable!r} "
+                             f"(of type {type(trainable).__name__})")
         if dtype is not None and not isinstance(dtype, torch.dtype):
             dtype = dtype_from_policy(dtype, describe(self))
         self.factory_kwargs: dict[str, Any] = {"device": torch.device(device) if device is not None else None,
@@ -458,6 +474,12 @@ class Layer(nn.Module):
         self._regularized: list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = []
         self._constraints: list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = []
         self.activity_regularizer: Callable[[torch.Tensor], torch.Tensor] | None = None
+        if activity_regularizer is not None:
+            if not type(self).keras_style:
+                # A built-in layer that has one takes it as its own argument; the others would ignore it.
+                raise TypeError(f"{describe(self)}: {type(self).__name__} takes no `activity_regularizer` (a layer "
+                                "written Keras's way, with `call`, does)")
+            self.activity_regularizer = regularizers.get(activity_regularizer)
         self._activity_losses: list[torch.Tensor] = []
         self._added_losses: list[torch.Tensor] = []
         self.input_shape_hint = self.hint_from(input_shape, input_dim)
@@ -483,14 +505,58 @@ class Layer(nn.Module):
             if type(value) is not torch.Tensor:
                 break
         else:
-            if not kwargs:
+            if not kwargs and self._input_spec is None:
                 return super().__call__(*args)
         # Called on kr.Input tensors (the functional API), a layer records the call instead of running it.
         if has_symbolic(args, kwargs):
+            if self._input_spec is not None:
+                self.check_input_spec(args, kwargs)
             return symbolic_call(self, args, kwargs)
+        if self._input_spec is not None:
+            self.check_input_spec(args, kwargs)
         if _holds_array(args) or _holds_array(kwargs.values()):
             args, kwargs = self._converted_inputs(args, kwargs)
         return super().__call__(*args, **kwargs)
+
+    # ---------------------------------------------------------------- input_spec
+    # None (no checks) unless the layer sets one: the call's hot path reads this class attribute.
+    _input_spec: Any = None
+
+    @property
+    def input_spec(self) -> Any:
+        """What the layer accepts as its first call argument: an `InputSpec`, a list (or nested structure)
+        of them, one per input tensor, or None (no check). Each call checks its first argument against it,
+        as Keras's layers do, with a ValueError naming the layer, what was expected and what came."""
+        return self._input_spec
+
+    @input_spec.setter
+    def input_spec(self, value: Any) -> None:
+        leaves = pytree.tree_leaves(value, is_leaf=lambda v: v is None or isinstance(v, InputSpec))
+        if not all(leaf is None or isinstance(leaf, InputSpec) for leaf in leaves):
+            owner = describe(self) if isinstance(self, Layer) else getattr(self, "__name__", "?")
+            raise TypeError(f"{owner}: `input_spec` must be an InputSpec, a list of them (one per input tensor) or "
+                            f"None, got {value!r}")
+        if isinstance(self, type):
+            setattr(self, "_input_spec", value if leaves else None)     # a class's spec (see __init_subclass__)
+        else:
+            self.__dict__["_input_spec"] = value if leaves else None
+
+    def check_input_spec(self, args: tuple, kwargs: dict) -> None:
+        """Check the call's first argument against `input_spec` (a ValueError where it does not fit)."""
+        spec = self.input_spec
+        if spec is None:
+            return
+        if args:
+            first = args[0]
+        else:
+            try:
+                arguments = bind_arguments(self, args, kwargs)
+            except TypeError:
+                arguments = kwargs          # the call itself will name what does not fit
+            first = next(iter(arguments.values()), None)
+        dtype = self.factory_kwargs["dtype"]
+        check_inputs(spec, first, self.name, float_dtype=dtype if dtype.is_floating_point else None,
+                     shape_of=spec_shape)
 
     def _converted_inputs(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
         """NumPy arrays among the call's arguments as tensors, as Keras converts them: floating-point
@@ -511,12 +577,16 @@ class Layer(nn.Module):
             forward = vars(klass).get("forward")
             if forward is not None and not _is_keras_call(forward):
                 return forward(self, *args, **kwargs)
+        if type(self) is Layer:
+            raise NotImplementedError("Layer Layer does not have a `call` method implemented: a subclass defines "
+                                      "`call(self, inputs)` (Keras's way) or `forward` (PyTorch's)")
         raise NotImplementedError(f"{describe(self)}: no built-in layer above {type(self).__name__} computes "
                                   "anything for super().call(...) to run; define call() without it")
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """What a layer computes: a subclass defines `call` (Keras's way) or `forward` (PyTorch's)."""
         raise NotImplementedError(
+            f"Layer {type(self).__name__} does not have a `call` method implemented: "
             f"{type(self).__name__} defines neither `call` nor `forward`: define "
             f"`call(self, inputs)` (Keras's way; `training=None` and `mask=None` may follow) to say what "
             f"{describe(self)} computes")
@@ -563,6 +633,9 @@ class Layer(nn.Module):
                     module._added_losses = []
         _keras_call_depth[0] += 1
         _training_context.append(training)
+        state = self.__dict__
+        calling = state.get("_in_call", False)
+        state["_in_call"] = True            # add_weight refuses to run now, as Keras's locked state does
         try:
             if training == self.training:
                 outputs = call(self, *args, **kwargs)
@@ -570,6 +643,7 @@ class Layer(nn.Module):
                 with _in_mode(self, training):
                     outputs = call(self, *args, **kwargs)
         finally:
+            state["_in_call"] = calling
             _training_context.pop()
             _keras_call_depth[0] -= 1
         if self.activity_regularizer is not None:
@@ -578,6 +652,8 @@ class Layer(nn.Module):
 
     def _build_for_call(self, args: tuple, kwargs: dict) -> None:
         """Keras's build at the first call: `build(input_shape)` from the call's tensor arguments."""
+        if "training" in kwargs and "training" not in call_parameters(self):
+            kwargs = {k: v for k, v in kwargs.items() if k != "training"}    # the call context's, not call's
         arguments = bind_arguments(self, args, kwargs)
         shapes = {f"{name}_shape": _shapes(value) for name, value in arguments.items() if _holds_tensor(value)}
         build: Callable[..., None] = self.build
@@ -586,10 +662,21 @@ class Layer(nn.Module):
         if len(parameters) == 1 and shapes:
             build(next(iter(shapes.values())))
         elif parameters:
+            call_names = call_parameters(self)
+            for p in parameters:         # Keras's rule: several build arguments are named after call's, "<name>_shape"
+                rule = (f"a `build()` with more than one argument names each after an argument of `call()` with "
+                        f"a `_shape` suffix, e.g. `build(self, foo_shape, bar_shape)` for `call(self, foo, bar)`. "
+                        f"For layer '{type(self).__name__}', received `build()` argument `{p.name}`")
+                if not p.name.endswith("_shape"):
+                    raise ValueError(f"{rule}, which does not end in `_shape`.")
+                if p.name[:-len("_shape")] not in call_names:
+                    raise ValueError(f"{rule}, but `call()` does not have argument `{p.name[:-len('_shape')]}`.")
             build(**{p.name: shapes.get(p.name) for p in parameters})
         else:
             build()
         self.built = True
+        if self._input_spec is not None:        # `build` may set it, as Keras's layers do: the call checks it
+            self.check_input_spec(args, kwargs)
 
     def compute_output_shape(self, input_shape: InputShape) -> Any:
         """The output's shape for inputs of `input_shape` (batch axis first, None where unknown).
@@ -599,6 +686,10 @@ class Layer(nn.Module):
         of shapes, several inputs take a list of shapes. Layers with integer
         inputs (Embedding) say it directly.
         """
+        if type(self).forward is Layer.forward:
+            raise NotImplementedError(f"Layer {type(self).__name__} does not have a `compute_output_shape` method "
+                                      "implemented. Should implement `def compute_output_shape(self, input_shape)` "
+                                      "(or `call`, from which it is worked out)")
         return output_shape_of(self, input_shape)
 
     def _apply(self, fn, recurse=True):
@@ -666,6 +757,9 @@ class Layer(nn.Module):
             config.update(auto)
             if not _accepts(type(self), "name"):
                 del config["name"]
+        if self.keras_style and self.activity_regularizer is not None and "activity_regularizer" not in config:
+            config["activity_regularizer"] = serialize_object(self.activity_regularizer, "keras.regularizers",
+                                                              describe(self), "activity_regularizer")
         return config
 
     @classmethod
@@ -771,6 +865,10 @@ class Layer(nn.Module):
         is contiguous, as PyTorch's kernels take their weights, and gradients computed in that form
         accumulate without a transposing copy.
         """
+        if self.__dict__.get("_in_call", False):
+            raise ValueError(f"{describe(self)}: You cannot add new elements of state (variables or sub-layers) to "
+                             "a layer while its `call` runs: create the weights in `__init__()` or in `build()`, "
+                             "which runs before the first call")
         unknown = set(keras_options) - {"autocast", "aggregation", "overwrite_with_gradient"}
         if unknown:
             raise TypeError(f"{describe(self)}.add_weight got unexpected arguments {sorted(unknown)}")
@@ -949,6 +1047,20 @@ class Layer(nn.Module):
     @property
     def non_trainable_weights(self) -> list[torch.Tensor]:
         return [w for w in self.weights if not w.requires_grad]
+
+    # Keras's names for the same lists (its variables also hold seed-generator and metric state, which kr
+    # layers keep outside their weights).
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        return self.weights
+
+    @property
+    def trainable_variables(self) -> list[torch.Tensor]:
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[torch.Tensor]:
+        return self.non_trainable_weights
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights as numpy arrays, in the order and shapes Keras uses."""

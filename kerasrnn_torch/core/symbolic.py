@@ -503,6 +503,18 @@ def build_shape(tensor: torch.Tensor) -> tuple:
     return shape
 
 
+def spec_shape(value: Any) -> tuple:
+    """The shape an `InputSpec` check sees for `value`: a KerasTensor's own (None where unknown); inside a
+    symbolic call, a probe value's KerasTensor shape, and None on every axis of a value computed from the
+    probes (its sizes are made up); else the value's shape."""
+    if isinstance(value, KerasTensor) or not _PROBING or not isinstance(value, torch.Tensor):
+        return tuple(value.shape)
+    known = _PROBING[-1][1]
+    if id(value) in known:
+        return known[id(value)]
+    return (None,) * value.dim()
+
+
 # Each layer's first symbolic call: Keras's `layer.input` and `layer.output` are its tensors.
 _first_nodes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 

@@ -3,7 +3,8 @@
 `Model` (functional) and `Sequential`; `load_model` and `save_model` are
 `kr.saving.load_model` / `kr.saving.save_model` (`kr.from_keras` /
 `kr.save_keras` with Keras's arguments); `clone_model` builds the same model
-again from its configuration, with new weights.
+again from its configuration, with new weights; `model_from_json` builds one from
+`model.to_json()`'s string (kr's or Keras's).
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from .._types import PathLike
 from ..core import registry
 from .functional import Model
 from .sequential import Sequential
+from .json_config import model_from_json
 
-__all__ = ["Model", "Sequential", "clone_model", "load_model", "save_model"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
 
 
 def load_model(filepath: PathLike, custom_objects: Mapping[str, Any] | None = None, compile: bool = True,

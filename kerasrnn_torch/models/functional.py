@@ -26,8 +26,10 @@ from .._checks import describe, refuse_legacy_onnx, shape_text
 from ..core.layer import Layer, snake_case
 from ..core.dry_run import dry_run
 from ..core.input_layer import InputLayer
+from ..core.input_spec import InputSpec
 from ..core.symbolic import KerasTensor, Node, bind_arguments, has_symbolic, output_shape_of
 from .call_options import keywords_for, running_in_mode
+from . import json_config
 from .functional_config import model_config, model_from_config
 from .summary import functional_summary, summary as generic_summary
 from ..core import registry
@@ -188,6 +190,23 @@ class Model(Trainer, Layer):
         if not self.is_functional:
             return Layer.output.fget(self)  # type: ignore[attr-defined]
         return self._outputs_structure
+
+    @property
+    def input_spec(self) -> Any:
+        """What the model accepts: the `InputSpec` assigned to it (checked at each call, as any layer's), else,
+        for a functional model, one per input made from its `kr.Input`s (which the model's own input checks
+        apply), as Keras's."""
+        if self._input_spec is not None or not self.is_functional:
+            return self._input_spec
+        if isinstance(self._inputs_given, dict):
+            if not all(isinstance(t, KerasTensor) for t in self._inputs_given.values()):
+                return None             # a nested dict: Keras checks nothing
+            return [_input_spec_of(self._inputs_given[key], name=key) for key in sorted(self._inputs_given)]
+        return [_input_spec_of(t) for t in self.inputs]
+
+    @input_spec.setter
+    def input_spec(self, value: Any) -> None:
+        Layer.input_spec.fset(self, value)  # type: ignore[attr-defined]
 
     @property
     def operations(self) -> list:
@@ -465,6 +484,11 @@ class Model(Trainer, Layer):
                 return subclassed_from_config(cls, config)
             return model_from_config(cls, config, f"{cls.__name__}.from_config ({config.get('name')!r})")
 
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's architecture as Keras's JSON string (`kr.models.model_from_json` and Keras's read it);
+        `kwargs` go to `json.dumps`."""
+        return json_config.to_json(self, **kwargs)
+
     # ---------------------------------------------------------------- summary
     def summary(self, print_fn: Callable[[str], object] | None = print, **kwargs: Any) -> str | None:
         """Print Keras's functional summary table (with "Connected to"); `print_fn=None` returns the text. A
@@ -481,6 +505,14 @@ class Model(Trainer, Layer):
 
 
 # ------------------------------------------------------------------ the graph
+def _input_spec_of(tensor: KerasTensor, name: str | None = None) -> InputSpec:
+    """Keras's derived spec of a functional model's input: its shape with any batch size, a trailing axis of
+    size 1 allowed or not, its name, whether it may be None."""
+    return InputSpec(shape=(None, *tensor.shape[1:]), allow_last_axis_squeeze=True,
+                     name=tensor.name if name is None else name,
+                     optional=bool(getattr(tensor.node.layer, "optional", False)))
+
+
 class _Graph:
     """The nodes between inputs and outputs, ordered as Keras orders them (ops/function.py's map_graph)."""
 

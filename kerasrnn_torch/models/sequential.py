@@ -19,6 +19,7 @@ from ..core import registry
 from ..core.config import deserialize_layer, serialize_layer
 from ..core.input_layer import InputLayer, input_layer_config
 from ..core.symbolic import KerasTensor
+from . import json_config
 from .call_options import keywords_for, running_in_mode
 from .training.trainer import Trainer
 from .summary import dry_run, example_input, is_built, known_input, summary, weights_of
@@ -89,6 +90,11 @@ class Sequential(Trainer, Layer):
         self._maybe_rebuild()
 
     # ---------------------------------------------------------------- config
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's architecture as Keras's JSON string (`kr.models.model_from_json` and Keras's read it);
+        `kwargs` go to `json.dumps`."""
+        return json_config.to_json(self, **kwargs)
+
     def get_config(self) -> dict:
         """Keras's configuration: the layers, each serialized as Keras serializes a layer.
 

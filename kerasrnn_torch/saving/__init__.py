@@ -274,3 +274,7 @@ def _deserialize(config: Any) -> Any:
     if module == "keras.optimizers":
         return optimizers.deserialize(config)
     return layer_config.deserialize_layer(config, "deserialize_keras_object")
+
+
+registry.provide("serialize_keras_object", serialize_keras_object)
+registry.provide("deserialize_keras_object", deserialize_keras_object)

@@ -20,6 +20,7 @@ EXPECTED_PUBLIC_NAMES = {
     "Activation", "Add", "AdditiveAttention", "Attention", "Average", "BatchNormalization", "Bidirectional",
     "Concatenate", "Conv1D", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "ConvLSTMCell", "Dense", "Dot", "Dropout",
     "Embedding", "Flatten", "GRU", "GRUCell", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Input", "InputLayer",
+    "InputSpec",
     "KerasTensor", "LSTM", "LSTMCell", "Lambda", "Layer", "LayerNormalization", "LoadReport", "Masking",
     "MaxPooling1D", "Maximum", "Minimum", "Model", "MultiHeadAttention", "Multiply", "Permute", "RNN",
     "RepeatVector", "Reshape", "Sequential", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "Subtract",

@@ -174,13 +174,13 @@ def test_restored_multi_output_type(out_type):
 
 
 def test_restored_nested_input():
-    # Keras's to_json / model_from_json round trip, as the configuration it serializes
     input_a = Input(shape=(3,), batch_size=2, name="input_a")
     x = layers.Dense(5)(input_a)
     outputs = layers.Dense(4)(x)
     model = Model([[input_a]], outputs)
-    config = model.get_config()
-    assert Model.from_config(config).get_config() == config
+    json_config = model.to_json()
+    restored_json_config = kr.models.model_from_json(json_config).to_json()
+    assert json_config == restored_json_config
 
 
 def test_functional_input_shape_and_type():
@@ -336,6 +336,16 @@ def test_bad_input_spec():
         model(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"expected shape=\(None, 4\), found shape=\(2, 3\)"):
         model({"a": np.zeros((2, 3)), "b": np.zeros((2, 4))})
+
+
+def test_manual_input_spec():
+    inputs = Input(shape=(None, 3))
+    outputs = layers.Dense(2)(inputs)
+    model = Model(inputs, outputs)
+    model.input_spec = kr.InputSpec(shape=(None, 4, 3))
+    with pytest.raises(ValueError, match=r"expected shape=\(None, 4, 3\), found shape=\(2, 3, 3\)"):
+        model(np.zeros((2, 3, 3)))
+    model(np.zeros((2, 4, 3)))
 
 
 def test_functional_slicing():
@@ -497,6 +507,35 @@ def test_warning_for_mismatched_inputs_structure():
         warnings.simplefilter("always")
         model.predict((np.ones((2, 2)), np.zeros((2, 2))), verbose=0)
     assert len(list(filter(is_input_warning, warning_logs))) == 0
+
+
+def _small_mobilenet():
+    """A stand-in for Keras's `applications.mobilenet.MobileNet(include_top=False, weights=None)` (kr has no
+    applications): a functional model of its kinds of layers, on images of any size."""
+    inputs = Input(shape=(None, None, 3))
+    x = layers.Conv2D(8, 3, strides=2, padding="same", use_bias=False)(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU(6.0)(x)
+    x = layers.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU(6.0)(x)
+    x = layers.Conv2D(16, 1, use_bias=False)(x)
+    return Model(inputs, x, name="small_mobilenet")
+
+
+def test_for_functional_in_sequential():
+    # Test for a v3.4.1 regression.
+    image_size = (100, 100, 3)
+    base_model = _small_mobilenet()
+    model = kr.Sequential()
+    model.add(layers.Input(shape=image_size))
+    model.add(base_model)
+    model.add(layers.GlobalAveragePooling2D())
+    model.add(layers.Dense(7, activation="softmax"))
+    config = model.get_config()
+    model = kr.Sequential.from_config(config)
+    assert model.get_config() == config and isinstance(model.layers[0], Model)
+    assert tuple(model(np.zeros((1, *image_size))).shape) == (1, 7)
 
 
 def test_layers_setter():

@@ -123,6 +123,13 @@ def test_functional_rerouting():
     assert isinstance(model, Model) and model.is_functional
 
 
+def test_json_serialization():
+    model = _get_model()
+    json_string = model.to_json()
+    new_model = kr.models.model_from_json(json_string)
+    assert json_string == new_model.to_json()
+
+
 def test_tuple_input_model_subclass():
     class MultiInputModel(Model):
         def __init__(self, **kwargs):

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from ... import activations, constraints, regularizers
 from ..._checks import (check_sizes, describe, one_of, positive_int, require_float_input, require_tensor,
-                       require_weight_dtype, shape_text)
+                       require_weight_dtype, shape_text, strictly_positive)
 from ..._types import ActivationLike, ConstraintLike, InitializerLike, InputShape, RegularizerLike
 from ...core.layer import Layer
 from .conv_geometry import int_tuple, same_padding
@@ -53,20 +53,23 @@ class ConvBase(Layer):
         super().__init__(**layer_kwargs)
         owner = describe(self)
         rank = self.rank
-        self.filters = positive_int(filters, "filters", owner)
+        self.filters = strictly_positive(filters, "filters", owner)
         self.kernel_size = int_tuple(kernel_size, rank, "kernel_size", owner)
         self.strides = int_tuple(strides, rank, "strides", owner)
         self.dilation_rate = int_tuple(dilation_rate, rank, "dilation_rate", owner)
+        if isinstance(groups, int) and not isinstance(groups, bool) and groups <= 0:
+            raise ValueError(f"{owner}: The number of groups must be a positive integer. Received: groups={groups}.")
         self.groups = positive_int(groups, "groups", owner)
         padding = padding.lower() if isinstance(padding, str) else padding
         self.padding = one_of(padding, self.allowed_paddings, "padding", owner)
         self.data_format = one_of("channels_last" if data_format is None else str(data_format).lower(),
                                   ("channels_last", "channels_first"), "data_format", owner)
         if self.filters % self.groups:
-            raise ValueError(f"{owner}: `filters` ({self.filters}) must be divisible by `groups` ({self.groups})")
+            raise ValueError(f"{owner}: The number of filters must be evenly divisible by the number of groups. "
+                             f"Received: groups={self.groups}, filters={self.filters}.")
         if max(self.strides) > 1 and max(self.dilation_rate) > 1 and not self.strides_with_dilation:
-            raise ValueError(f"{owner}: strides > 1 cannot be combined with dilation_rate > 1; got "
-                             f"strides={self.strides}, dilation_rate={self.dilation_rate}")
+            raise ValueError(f"{owner}: `strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+                             f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
         self._given_activation = activation
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -154,6 +157,11 @@ class ConvBase(Layer):
         rank = self.rank
         return self.kernel.permute(rank + 1, rank, *range(rank))
 
+    def _given_layout(self, shape: Sequence[int]) -> tuple[int, ...]:
+        """A channels-first shape in the layer's `data_format` (as the user gave the input)."""
+        shape = tuple(shape)
+        return (shape[0], *shape[2:], shape[1]) if self.data_format == "channels_last" else shape
+
     def torch_forward(self, x: torch.Tensor) -> torch.Tensor:
         """Convolve a channels-first `x` (no bias, no activation)."""
         spatial = x.shape[2:]
@@ -166,9 +174,9 @@ class ConvBase(Layer):
         for n, (left, right), k, d in zip(spatial, pads, self.kernel_size, self.dilation_rate):
             span = (k - 1) * d + 1
             check_sizes(n + left + right >= span,
-                        lambda: f"{describe(self)}: a spatial size of {n} in input shape "
-                                f"{shape_text(x.shape)} (channels first) is smaller than the kernel's span of "
-                                f"{span} with padding={self.padding!r}")
+                        lambda: f"{describe(self)}: Computed output size would be zero or negative: a spatial "
+                                f"size of {n} in input shape {shape_text(self._given_layout(x.shape))} is "
+                                f"smaller than the kernel's span of {span} with padding={self.padding!r}")
         if all(isinstance(left, int) and isinstance(right, int) and left == right for left, right in pads):
             padding: Any = tuple(left for left, _ in pads)
         else:

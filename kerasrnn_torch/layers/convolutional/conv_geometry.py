@@ -23,10 +23,13 @@ _CONVOLUTIONS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 def int_tuple(value: Any, rank: int, argument: str, owner: str) -> tuple[int, ...]:
     """`rank` positive ints from `n` or a sequence of `rank` ints, as Keras's `standardize_tuple`."""
     values = tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
-    if len(values) != rank or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v <= 0
-                                  for v in values):
+    if len(values) != rank or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in values):
         raise ValueError(f"{owner}: `{argument}` must be a positive integer or a tuple of {rank} positive "
                          f"integers, got {value!r}")
+    below = {int(v) for v in values if v <= 0}
+    if below:       # Keras's sentence (its tests match it)
+        raise ValueError(f"{owner}: The `{argument}` argument must be a tuple of {rank} integers. Received "
+                         f"{argument}={value!r}, including values {below} that do not satisfy `value > 0`")
     return tuple(int(v) for v in values)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..._checks import describe, positive_int
+from ..._checks import describe, strictly_positive
 from ..._types import ActivationLike, ConstraintLike, InitializerLike, RegularizerLike
 from ...core.layer import unique_name
 from ...core.registry import register_keras_class
@@ -52,7 +52,7 @@ class DepthwiseConvBase(ConvBase):
         super().__init__(1, kernel_size, strides, padding, data_format, dilation_rate, 1, activation, use_bias,
                          depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
                          activity_regularizer, depthwise_constraint, bias_constraint, **layer_kwargs)
-        self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier", describe(self))
+        self.depth_multiplier = strictly_positive(depth_multiplier, "depth_multiplier", describe(self))
         self.finish_init()
 
     def kernel_shape(self, channels: int) -> tuple[int, ...]:

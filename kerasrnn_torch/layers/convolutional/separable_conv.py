@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ... import constraints, regularizers
-from ..._checks import describe, positive_int
+from ..._checks import describe, strictly_positive
 from ..._types import ActivationLike, ConstraintLike, InitializerLike, RegularizerLike
 from ...core.layer import unique_name
 from ...core.registry import register_keras_class
@@ -46,7 +46,7 @@ class SeparableConvBase(ConvBase):
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1, activation,
                          use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
                          activity_regularizer, depthwise_constraint, bias_constraint, **layer_kwargs)
-        self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier", describe(self))
+        self.depth_multiplier = strictly_positive(depth_multiplier, "depth_multiplier", describe(self))
         self.pointwise_initializer = pointwise_initializer
         self._given.update(pointwise_regularizer=pointwise_regularizer, pointwise_constraint=pointwise_constraint)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)

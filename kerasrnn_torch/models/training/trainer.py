@@ -554,7 +554,7 @@ class Trainer(nn.Module):
             logs[tracker.name] = tracker.result()
         return logs
 
-    def _logs(self) -> dict[str, float]:
+    def _logs(self) -> dict[str, Any]:
         """The current batch's logs as Python floats (one device sync): the built-in step's results, or
         what the model's own step returned."""
         state = self._compiled

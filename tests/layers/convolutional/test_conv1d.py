@@ -118,14 +118,14 @@ def test_conv1d_config_matches_keras_and_round_trips(kwargs):
 
 
 ERRORS = [
-    ({"filters": 0, "kernel_size": 3}, None, ValueError, "`filters` must be a positive integer, got 0"),
-    ({"filters": 2, "kernel_size": 0}, None, ValueError, "`kernel_size` must be a positive integer"),
+    ({"filters": 0, "kernel_size": 3}, None, ValueError, "Invalid value for argument `filters`. Expected a strictly positive value. Received filters=0."),
+    ({"filters": 2, "kernel_size": 0}, None, ValueError, r"The `kernel_size` argument must be a tuple of 1 integers. Received kernel_size=0, including values \{0\}"),
     ({"filters": 2, "kernel_size": (3, 3)}, None, ValueError, "`kernel_size` must be a positive integer or a tuple of 1"),
     ({"filters": 2, "kernel_size": 3, "padding": "full"}, None, ValueError, "`padding` must be one of"),
     ({"filters": 2, "kernel_size": 3, "data_format": "nwc"}, None, ValueError, "`data_format` must be one of"),
-    ({"filters": 3, "kernel_size": 3, "groups": 2}, None, ValueError, r"`filters` \(3\) must be divisible"),
+    ({"filters": 3, "kernel_size": 3, "groups": 2}, None, ValueError, r"The number of filters must be evenly divisible by the number of groups. Received: groups=2, filters=3."),
     ({"filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, None, ValueError,
-     "strides > 1 cannot be combined with dilation_rate > 1"),
+     "`strides > 1` not supported in conjunction with `dilation_rate > 1`"),
     ({"filters": 2, "kernel_size": 3, "groups": 2}, (2, 5, 3), ValueError, "3 channels must be divisible"),
     ({"filters": 2, "kernel_size": 3}, (2, 5), ValueError, r"\(batch, steps, channels\).*2-D shape"),
     ({"filters": 2, "kernel_size": 4}, (2, 3, 1), ValueError, "a spatial size of 3 .* smaller than the kernel's span of 4"),

@@ -123,12 +123,12 @@ def test_conv_drops_the_mask_like_keras(name):
 
 
 ERRORS = [
-    ("Conv2D", {"filters": 0, "kernel_size": 3}, None, "`filters` must be a positive integer"),
+    ("Conv2D", {"filters": 0, "kernel_size": 3}, None, "Invalid value for argument `filters`. Expected a strictly positive value"),
     ("Conv2D", {"filters": 2, "kernel_size": (3, 3, 3)}, None, "`kernel_size` must be a positive integer or a tuple of 2"),
     ("Conv2D", {"filters": 2, "kernel_size": 3, "padding": "causal"}, None, "`padding` must be one of"),
-    ("Conv2D", {"filters": 3, "kernel_size": 3, "groups": 2}, None, r"`filters` \(3\) must be divisible"),
+    ("Conv2D", {"filters": 3, "kernel_size": 3, "groups": 2}, None, r"The number of filters must be evenly divisible by the number of groups. Received: groups=2, filters=3."),
     ("Conv2D", {"filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, None,
-     "strides > 1 cannot be combined"),
+     "`strides > 1` not supported in conjunction with `dilation_rate > 1`"),
     ("Conv2D", {"filters": 2, "kernel_size": 3}, (2, 5, 3), r"expects inputs of shape \(batch, rows, cols"),
     ("Conv2D", {"filters": 2, "kernel_size": 4}, (2, 3, 5, 1), "smaller than the kernel's span of 4"),
     ("Conv3D", {"filters": 2, "kernel_size": 3, "groups": 2}, (1, 3, 3, 3, 3), "3 channels must be divisible"),

@@ -140,13 +140,13 @@ def test_depthwise_is_one_convolution_per_channel():
 
 
 ERRORS = [
-    ("DepthwiseConv1D", {"kernel_size": 3, "depth_multiplier": 0}, None, "`depth_multiplier` must be a positive"),
-    ("DepthwiseConv2D", {"kernel_size": (1, 0)}, None, "`kernel_size` must be a positive integer or a tuple of 2"),
-    ("DepthwiseConv2D", {"kernel_size": 2, "strides": (1, 0)}, None, "`strides` must be a positive integer"),
+    ("DepthwiseConv1D", {"kernel_size": 3, "depth_multiplier": 0}, None, "Invalid value for argument `depth_multiplier`. Expected a strictly positive value"),
+    ("DepthwiseConv2D", {"kernel_size": (1, 0)}, None, r"The `kernel_size` argument must be a tuple of 2 integers. Received kernel_size=\(1, 0\)"),
+    ("DepthwiseConv2D", {"kernel_size": 2, "strides": (1, 0)}, None, r"The `strides` argument must be a tuple of 2 integers. Received strides=\(1, 0\)"),
     ("DepthwiseConv1D", {"kernel_size": 3, "padding": "causal"}, None, "`padding` must be one of"),
-    ("SeparableConv1D", {"filters": 0, "kernel_size": 1}, None, "`filters` must be a positive integer"),
+    ("SeparableConv1D", {"filters": 0, "kernel_size": 1}, None, "Invalid value for argument `filters`. Expected a strictly positive value"),
     ("SeparableConv1D", {"filters": 1, "kernel_size": 1, "depth_multiplier": 0}, None,
-     "`depth_multiplier` must be a positive"),
+     "Invalid value for argument `depth_multiplier`. Expected a strictly positive value"),
     ("SeparableConv1D", {"filters": 4, "kernel_size": 11, "strides": 5}, (4, 10, 12),
      "smaller than the kernel's span of 11"),
     ("SeparableConv2D", {"filters": 4, "kernel_size": 3}, (2, 5, 3), r"expects inputs of shape \(batch, rows, cols"),

@@ -20,8 +20,6 @@ LEFT_OUT = [
     ("run_layer_test's mixed-precision, symbolic-call and serialization-library checks",
      "Keras-internal machinery; configs, files and numbers are tested against Keras itself in "
      "test_depthwise_separable.py, test_conv_nd.py and tests/layers/test_layer_files.py"),
-    ("Keras's exact error texts in test_bad_init_args / test_invalid_output_shape_raises",
-     "the same mistakes raise ValueError here too, with our own messages (asserted below)"),
     ("tpu_atol / tpu_rtol", "no TPU: the CPU tolerances are kept"),
 ]
 
@@ -128,21 +126,31 @@ def test_keras_separable_basic(name, multiplier, filters, kernel_size, strides, 
     assert not layer.supports_masking
 
 
-@pytest.mark.parametrize("make", [
-    lambda: kr.DepthwiseConv1D(depth_multiplier=0, kernel_size=1),
-    lambda: kr.DepthwiseConv2D(depth_multiplier=2, kernel_size=(1, 0)),
-    lambda: kr.DepthwiseConv2D(depth_multiplier=2, kernel_size=(2, 2), strides=(1, 0)),
-    lambda: kr.SeparableConv1D(depth_multiplier=0, filters=1, kernel_size=1),
-    lambda: kr.SeparableConv1D(depth_multiplier=1, filters=0, kernel_size=1),
-    lambda: kr.SeparableConv2D(depth_multiplier=2, filters=2, kernel_size=(1, 0)),
-    lambda: kr.SeparableConv2D(depth_multiplier=2, filters=2, kernel_size=(2, 2), strides=(1, 0)),
-    lambda: kr.Conv1DTranspose(filters=2, kernel_size=2, strides=2, output_padding=2),
-    lambda: kr.Conv2DTranspose(filters=16, kernel_size=3, strides=[1, 1], output_padding=1),
-    lambda: kr.Conv3DTranspose(filters=8, kernel_size=3, strides=1, output_padding=1),
+_POSITIVE = "Invalid value for argument `{0}`. Expected a strictly positive value. Received {0}=0."
+_ZERO_IN = r"The `{0}` argument must be a tuple of {1} integers. Received {0}=\(1, 0\), including values \{{0\}} " \
+           r"that do not satisfy `value > 0`"
+_OUTPUT_PADDING = r"`output_padding` must be strictly less than `strides`"
+
+
+# Keras's own patterns (DepthwiseConv2D's pins 2 integers, the others \d+).
+@pytest.mark.parametrize("make, message", [
+    (lambda: kr.DepthwiseConv1D(depth_multiplier=0, kernel_size=1), _POSITIVE.format("depth_multiplier")),
+    (lambda: kr.DepthwiseConv2D(depth_multiplier=2, kernel_size=(1, 0)), _ZERO_IN.format("kernel_size", 2)),
+    (lambda: kr.DepthwiseConv2D(depth_multiplier=2, kernel_size=(2, 2), strides=(1, 0)),
+     _ZERO_IN.format("strides", r"\d+")),
+    (lambda: kr.SeparableConv1D(depth_multiplier=0, filters=1, kernel_size=1), _POSITIVE.format("depth_multiplier")),
+    (lambda: kr.SeparableConv1D(depth_multiplier=1, filters=0, kernel_size=1), _POSITIVE.format("filters")),
+    (lambda: kr.SeparableConv2D(depth_multiplier=2, filters=2, kernel_size=(1, 0)),
+     _ZERO_IN.format("kernel_size", r"\d+")),
+    (lambda: kr.SeparableConv2D(depth_multiplier=2, filters=2, kernel_size=(2, 2), strides=(1, 0)),
+     _ZERO_IN.format("strides", r"\d+")),
+    (lambda: kr.Conv1DTranspose(filters=2, kernel_size=2, strides=2, output_padding=2), _OUTPUT_PADDING),
+    (lambda: kr.Conv2DTranspose(filters=16, kernel_size=3, strides=[1, 1], output_padding=1), _OUTPUT_PADDING),
+    (lambda: kr.Conv3DTranspose(filters=8, kernel_size=3, strides=1, output_padding=1), _OUTPUT_PADDING),
 ], ids=["dw_multiplier", "dw_kernel_zero", "dw_strides_zero", "sep_multiplier", "sep_filters", "sep_kernel_zero",
         "sep_strides_zero", "t1_output_padding", "t2_output_padding", "t3_output_padding"])
-def test_keras_bad_init_args(make):
-    with pytest.raises(ValueError, match="must be|must not|strictly less"):
+def test_keras_bad_init_args(make, message):
+    with pytest.raises(ValueError, match=message):
         make()
 
 
@@ -153,7 +161,10 @@ def test_keras_bad_init_args(make):
     (lambda: kr.SeparableConv2D(8, 5, strides=2, padding="valid", data_format="channels_last"), (2, 4, 4, 3)),
 ], ids=["depthwise1d", "depthwise2d", "separable1d", "separable2d"])
 def test_keras_invalid_output_shape_raises(make, shape):
-    with pytest.raises(ValueError, match="smaller than the kernel's span"):
+    with pytest.raises(ValueError, match=r"Computed output size would be zero or negative."):
+        make()(torch.rand(shape))
+    # ours also says where: the axis's size in the shape as given, and the kernel's span
+    with pytest.raises(ValueError, match=rf"input shape \({shape[0]}, {shape[1]}, .*smaller than the kernel's span"):
         make()(torch.rand(shape))
 
 

@@ -39,16 +39,25 @@ def test_conv_basic(case):
                    expected_num_losses=0, supports_masking=False)
 
 
+# Keras's own patterns (its assertRaisesRegex arguments), unchanged.
 @pytest.mark.parametrize("make, message", [
-    (lambda: kr.Conv1D(filters=0, kernel_size=1), "filters"),
-    (lambda: kr.Conv2D(filters=2, kernel_size=(1, 0)), "kernel_size"),
-    (lambda: kr.Conv2D(filters=2, kernel_size=(2, 2), strides=(1, 0)), "strides"),
-    (lambda: kr.Conv2D(filters=2, kernel_size=(2, 2), strides=2, dilation_rate=(2, 1)), "dilation_rate"),
-    (lambda: kr.Conv2D(filters=5, kernel_size=(2, 2), groups=0), "groups"),
-    (lambda: kr.Conv2D(filters=5, kernel_size=(2, 2), groups=2), "groups"),
+    (lambda: kr.Conv1D(filters=0, kernel_size=1),
+     "Invalid value for argument `filters`. Expected a strictly positive value. Received filters=0."),
+    (lambda: kr.Conv2D(filters=2, kernel_size=(1, 0)),
+     r"The `kernel_size` argument must be a tuple of \d+ integers. Received kernel_size=\(1, 0\), including values "
+     r"\{0\} that do not satisfy `value > 0`"),
+    (lambda: kr.Conv2D(filters=2, kernel_size=(2, 2), strides=(1, 0)),
+     r"The `strides` argument must be a tuple of \d+ integers. Received strides=\(1, 0\), including values \{0\} "
+     r"that do not satisfy `value > 0`"),
+    (lambda: kr.Conv2D(filters=2, kernel_size=(2, 2), strides=2, dilation_rate=(2, 1)),
+     r"`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: strides=\(2, 2\) and "
+     r"dilation_rate=\(2, 1\)"),
+    (lambda: kr.Conv2D(filters=5, kernel_size=(2, 2), groups=0),
+     "The number of groups must be a positive integer. Received: groups=0."),
+    (lambda: kr.Conv2D(filters=5, kernel_size=(2, 2), groups=2),
+     "The number of filters must be evenly divisible by the number of groups. Received: groups=2, filters=5."),
 ], ids=["filters", "kernel_size", "strides", "strides_and_dilation", "groups", "filters_by_groups"])
 def test_bad_init_args(make, message):
-    # Keras's messages differ in wording; each names the argument at fault.
     with pytest.raises(ValueError, match=message):
         make()
 

@@ -115,18 +115,25 @@ def test_shape_inference_static_unknown_shape(kernel_size, strides, padding, out
     assert tuple(y.shape) == (None, None, None, 2)
 
 
-# conv_transpose_test.py: test_bad_init_args (Conv3DTranspose's case is in test_keras_conv_cases.py). Keras's
-# messages differ in wording; each names the argument at fault.
+# conv_transpose_test.py: test_bad_init_args (Conv3DTranspose's case is in test_keras_conv_cases.py), with
+# Keras's own patterns.
 @pytest.mark.parametrize("make, message", [
-    (lambda: kr.Conv1DTranspose(filters=0, kernel_size=1), "filters"),
-    (lambda: kr.Conv2DTranspose(filters=2, kernel_size=(1, 0)), "kernel_size"),
-    (lambda: kr.Conv2DTranspose(filters=2, kernel_size=(2, 2), strides=(1, 0)), "strides"),
-    (lambda: kr.Conv1DTranspose(filters=2, kernel_size=3, strides=2, output_padding=2), "output_padding"),
-    (lambda: kr.Conv2DTranspose(filters=2, kernel_size=3, strides=2, output_padding=3), "output_padding"),
-    (lambda: kr.Conv2DTranspose(filters=2, kernel_size=3, strides=(2, 3), output_padding=(1, 3)), "output_padding"),
-    (lambda: kr.Conv2DTranspose(filters=2, kernel_size=(2, 2), strides=2, dilation_rate=(2, 1)), "dilation_rate"),
-    (lambda: kr.Conv1DTranspose(filters=2, kernel_size=2, strides=2, output_padding=2), "output_padding"),
-    (lambda: kr.Conv2DTranspose(filters=16, kernel_size=3, strides=[1, 1], output_padding=1), "output_padding"),
+    (lambda: kr.Conv1DTranspose(filters=0, kernel_size=1),
+     "Invalid value for argument `filters`. Expected a strictly positive value. Received filters=0."),
+    (lambda: kr.Conv2DTranspose(filters=2, kernel_size=(1, 0)),
+     r"The `kernel_size` argument must be a tuple of \d+ integers. Received kernel_size=\(1, 0\), including values"
+     r" \{0\} that do not satisfy `value > 0`"),
+    (lambda: kr.Conv2DTranspose(filters=2, kernel_size=(2, 2), strides=(1, 0)),
+     r"The `strides` argument must be a tuple of \d+ integers. Received strides=\(1, 0\), including values \{0\} "
+     r"that do not satisfy `value > 0`"),
+    (lambda: kr.Conv1DTranspose(filters=2, kernel_size=3, strides=2, output_padding=2), r"`output_padding` must be strictly less than `strides`"),
+    (lambda: kr.Conv2DTranspose(filters=2, kernel_size=3, strides=2, output_padding=3), r"`output_padding` must be strictly less than `strides`"),
+    (lambda: kr.Conv2DTranspose(filters=2, kernel_size=3, strides=(2, 3), output_padding=(1, 3)), r"`output_padding` must be strictly less than `strides`"),
+    (lambda: kr.Conv2DTranspose(filters=2, kernel_size=(2, 2), strides=2, dilation_rate=(2, 1)),
+     r"`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: strides=\(2, 2\) and "
+     r"dilation_rate=\(2, 1\)"),
+    (lambda: kr.Conv1DTranspose(filters=2, kernel_size=2, strides=2, output_padding=2), r"`output_padding` must be strictly less than `strides`"),
+    (lambda: kr.Conv2DTranspose(filters=16, kernel_size=3, strides=[1, 1], output_padding=1), r"`output_padding` must be strictly less than `strides`"),
 ])
 def test_bad_init_args(make, message):
     with pytest.raises(ValueError, match=message):

@@ -1,7 +1,7 @@
 """Keras 3's keras/src/layers/normalization/batch_normalization_test.py, ported to kr (Keras's numbers and
 tolerances). Keras's `variable.assign(v)` is `weight.copy_(v)` under no_grad here; Keras's eager masks
-(`Masking()(x)` attaching a mask) are passed as `mask=`. Left out: test_large_value_within_autocast_scope
-and the synchronized=True case (see tests/keras_ported_left_out.md)."""
+(`Masking()(x)` attaching a mask) are passed as `mask=`; Keras's private `AutocastScope` is `torch.autocast`.
+Keras runs the synchronized=True case on TensorFlow only (as here: kr refuses synchronized=True)."""
 import itertools
 
 import numpy as np
@@ -284,3 +284,15 @@ def test_broadcast_mask_matches_keras():
                                atol=1e-6)
     with pytest.raises(ValueError, match=r"mask must broadcast to \(2, 3, 4\).*got \(2, 2, 1\)"):
         ours(torch.as_tensor(x), training=True, mask=torch.ones(2, 2, 1))
+
+
+def test_large_value_within_autocast_scope():
+    # Keras's private AutocastScope("float16") is torch.autocast here; Keras's `assign` is `copy_` under no_grad
+    layer = kr.BatchNormalization()
+    layer.build((1, 4, 4, 3))
+    # Use 70000 to trigger overflow for float16
+    large_value = torch.full(layer.moving_variance.shape, 70000.0)
+    with torch.autocast("cpu", dtype=torch.float16):
+        with torch.no_grad():
+            layer.moving_variance.copy_(large_value)
+        np.testing.assert_allclose(layer.moving_variance.detach().numpy(), large_value.numpy())

@@ -1,6 +1,5 @@
 """Keras 3's group_normalization_test.py and unit_normalization_test.py (keras/src/layers/normalization),
-ported to kr (Keras's numbers and tolerances). Left out: GroupNormalization's
-test_large_value_within_autocast_scope (see tests/keras_ported_left_out.md)."""
+ported to kr (Keras's numbers and tolerances); Keras's private `AutocastScope` is `torch.autocast`."""
 import numpy as np
 import pytest
 import torch
@@ -139,3 +138,15 @@ def test_un_correctness():
     for b in range(2):
         for c in range(2):
             np.testing.assert_allclose(squared_l2_norm(outputs[b, :, c]), 1.0, atol=1e-6, rtol=1e-6)
+
+
+def test_large_value_within_autocast_scope():
+    # Keras's private AutocastScope("float16") is torch.autocast here; Keras's `assign` is `copy_` under no_grad
+    layer = kr.GroupNormalization(groups=2)
+    layer.build((1, 2, 4))
+    # Use 70000 to trigger overflow for float16
+    large_value = torch.full(layer.gamma.shape, 70000.0)
+    with torch.autocast("cpu", dtype=torch.float16):
+        with torch.no_grad():
+            layer.gamma.copy_(large_value)
+        np.testing.assert_allclose(layer.gamma.detach().numpy(), large_value.numpy())

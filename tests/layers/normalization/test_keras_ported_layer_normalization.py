@@ -1,5 +1,5 @@
 """Keras 3's keras/src/layers/normalization/layer_normalization_test.py, ported to kr (Keras's numbers
-and tolerances). Left out: test_large_value_within_autocast_scope (see tests/keras_ported_left_out.md)."""
+and tolerances); Keras's private `AutocastScope` is `torch.autocast`."""
 import numpy as np
 import pytest
 import torch
@@ -75,3 +75,15 @@ def test_another_rank_with_the_same_normalized_axis_matches_keras():
     np.testing.assert_allclose(layer(x).detach().numpy(), keras.ops.convert_to_numpy(reference(x)), atol=1e-6)
     with pytest.raises(ValueError, match="was built for sizes"):
         layer(np.ones((5, 3), dtype="float32"))
+
+
+def test_large_value_within_autocast_scope():
+    # Keras's private AutocastScope("float16") is torch.autocast here; Keras's `assign` is `copy_` under no_grad
+    layer = kr.LayerNormalization()
+    layer.build((1, 4, 4, 3))
+    # Use 70000 to trigger overflow for float16
+    large_value = torch.full(layer.gamma.shape, 70000.0)
+    with torch.autocast("cpu", dtype=torch.float16):
+        with torch.no_grad():
+            layer.gamma.copy_(large_value)
+        np.testing.assert_allclose(layer.gamma.detach().numpy(), large_value.numpy())

@@ -106,7 +106,7 @@ ERRORS = [
     (lambda: kr.Cropping2D(-1), None, "`cropping` must be a non-negative integer"),
     (lambda: kr.Cropping3D(((1, 2), (3, 4), (5, 6, 7))), None, "`cropping` must be a non-negative integer"),
     (lambda: kr.Cropping2D(((3, 2), (0, 0))), (1, 5, 6, 1), "must leave at least one position"),
-    (lambda: kr.UpSampling2D(0), None, "`size` must be a positive integer or a tuple of 2"),
+    (lambda: kr.UpSampling2D(0), None, r"The `size` argument must be a tuple of 2 integers. Received size=0, including values \{0\}"),
     (lambda: kr.UpSampling2D(interpolation="lanczos3"), None, "`interpolation` must be one of"),
     (lambda: kr.UpSampling3D((2, 2)), None, "`size` must be a positive integer or a tuple of 3"),
     (lambda: kr.ZeroPadding3D(data_format="ndhwc"), None, "`data_format` must be one of"),
