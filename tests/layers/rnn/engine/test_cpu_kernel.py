@@ -241,7 +241,8 @@ def node_case(kind, masked, dropped, torch_order=False, dtype=torch.float64, see
         if dropped else None
     gate = "linear" if kind == "simple_rnn" else "sigmoid"
     codes = (native.KIND_CODES[kind], native.ACTIVATION_CODES["tanh"], native.ACTIVATION_CODES[gate], torch_order)
-    return codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0
+    input_bias = rand(gates * units)        # the projection's bias, added by the kernel
+    return codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0, input_bias
 
 
 KINDS = [("lstm", False), ("gru", False), ("gru", True), ("gru_reset_before", False), ("simple_rnn", False)]
@@ -251,20 +252,22 @@ KINDS = [("lstm", False), ("gru", False), ("gru", True), ("gru_reset_before", Fa
 @pytest.mark.parametrize("kind, torch_order", KINDS)
 def test_node_gradcheck_float64(kind, torch_order, masked, dropped, kernel_switch):
     needs_kernel()
-    codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0 = node_case(kind, masked, dropped, torch_order)
+    codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0, input_bias = node_case(kind, masked, dropped,
+                                                                                      torch_order)
 
-    def node(x, kernel, bias, h0, c0):
-        sequence, final = native.run_steps(codes, True, x, step_mask, recurrent_mask, kernel, bias, h0, c0)
+    def node(x, kernel, bias, h0, c0, input_bias):
+        sequence, final = native.run_steps(codes, True, x, step_mask, recurrent_mask, kernel, bias, h0, c0,
+                                           input_bias)
         return (sequence, *final)
-    assert torch.autograd.gradcheck(node, (x, kernel, bias, h0, c0))
+    assert torch.autograd.gradcheck(node, (x, kernel, bias, h0, c0, input_bias))
 
 
 @pytest.mark.parametrize("kind, torch_order", KINDS)
 def test_node_equals_its_differentiable_reference(kind, torch_order, kernel_switch):
     needs_kernel()
-    codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0 = node_case(kind, True, True, torch_order)
-    sequence, final = native.run_steps(codes, True, x, step_mask, recurrent_mask, kernel, bias, h0, c0)
-    held, c = native.reference_steps(codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0)
+    codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0, input_bias = node_case(kind, True, True, torch_order)
+    sequence, final = native.run_steps(codes, True, x, step_mask, recurrent_mask, kernel, bias, h0, c0, input_bias)
+    held, c = native.reference_steps(codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0, input_bias)
     torch.testing.assert_close(sequence, held[1:].transpose(0, 1), atol=1e-12, rtol=0)
     torch.testing.assert_close(final[0], held[-1], atol=1e-12, rtol=0)
     if c is not None:
@@ -274,12 +277,13 @@ def test_node_equals_its_differentiable_reference(kind, torch_order, kernel_swit
 @pytest.mark.parametrize("kind", ["gru", "lstm"])
 def test_second_order_gradients_run_the_differentiable_steps(kind, kernel_switch):
     needs_kernel()
-    codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0 = node_case(kind, True, False)
+    codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0, input_bias = node_case(kind, True, False)
 
-    def node(x, kernel, h0):
-        sequence, final = native.run_steps(codes, True, x, step_mask, recurrent_mask, kernel, bias, h0, c0)
+    def node(x, kernel, h0, input_bias):
+        sequence, final = native.run_steps(codes, True, x, step_mask, recurrent_mask, kernel, bias, h0, c0,
+                                           input_bias)
         return (sequence, *final)
-    assert torch.autograd.gradgradcheck(node, (x, kernel, h0))
+    assert torch.autograd.gradgradcheck(node, (x, kernel, h0, input_bias))
 
 
 def test_a_gradient_penalty_through_a_layer_matches_the_loop(kernel_switch):
