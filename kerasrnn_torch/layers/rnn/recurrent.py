@@ -187,7 +187,7 @@ class KerasRecurrentLayer(RNN):
             params = self._modules["cell"]._parameters
             kernel, recurrent_kernel, bias = params["kernel"], params["recurrent_kernel"], params["bias"]
             own = (kernel, recurrent_kernel) if bias is None else (kernel, recurrent_kernel, bias)
-            if native.torch_layout_serves(kind, inputs, own, mask is not None) is None:
+            if native.torch_layout_serves(kind, inputs, own) is None:
                 native.note("cpu_kernel")
                 output, final_states = native.run_keras_layout(
                     kind, inputs, states, kernel, recurrent_kernel, bias, activation=config.activation, mask=mask,

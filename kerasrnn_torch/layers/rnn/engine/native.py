@@ -261,17 +261,15 @@ def cell_spec(cell, inputs: torch.Tensor, masks) -> tuple[LoopSpec | None, str |
     return (spec, None) if reason is None else (None, reason)
 
 
-def torch_layout_serves(kind: str, inputs: torch.Tensor, flat_weights, masked: bool = False) -> str | None:
+def torch_layout_serves(kind: str, inputs: torch.Tensor, flat_weights) -> str | None:
     """None when the kernel runs this fused-path call, else why not (a sentence).
 
-    Masked calls without gradients stay on PyTorch's kernel: its glue (engine/fused.py) runs only each
-    row's used steps, which the kernel computes for every row at every step.
+    Masked calls too, with gradients or without: PyTorch's glue (engine/fused.py) runs only each row's used
+    steps, the kernel every step of every row, yet without gradients (no buffers kept) the kernel was the
+    faster at the MNIST size and about even at the medium size (docs/benchmarks.md, "The CPU kernel").
     """
     if kind not in FUSED_KINDS:
         return TORCH_IS_FASTER.get(kind, f"the CPU kernel does not serve {kind}'s fused path")
-    if masked and not (torch.is_grad_enabled() and (inputs.requires_grad or any(w.requires_grad
-                                                                                 for w in flat_weights))):
-        return "without gradients, PyTorch's kernel is the faster on a masked batch (it skips the masked steps)"
     reason = serves(inputs, flat_weights)
     if reason is None and flat_weights[1].dtype != inputs.dtype:
         reason = "the weights' dtype differs from the inputs'"
