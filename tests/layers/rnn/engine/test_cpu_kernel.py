@@ -378,3 +378,31 @@ def test_fuzzed_configurations_equal_the_loop_in_float64(case):
         else:
             os.environ[cpu_kernel.ENV_SWITCH] = before
         cpu_kernel.forget()
+
+
+def test_kept_buffers_are_not_reused_while_a_graph_or_a_gradient_holds_them(kernel_switch):
+    """The kernel keeps its large buffers between calls (page faults); two graphs alive at once, and a
+    gradient kept on a leaf, must each keep their own."""
+    needs_kernel()
+    torch.manual_seed(0)
+    layer = kr.GRU(32, return_sequences=True)
+    x1, x2 = torch.randn(16, 40, 5, requires_grad=True), torch.randn(16, 40, 5, requires_grad=True)
+    alone = []
+    for x in (x1, x2):               # each graph used at once
+        (grad,) = torch.autograd.grad(layer(x).square().sum(), x)
+        alone.append(grad)
+    y1, y2 = layer(x1), layer(x2)    # both graphs alive, their saved buffers of the same shapes
+    (g2,) = torch.autograd.grad(y2.square().sum(), x2)
+    (g1,) = torch.autograd.grad(y1.square().sum(), x1)
+    # (BLAS may round differently on differently aligned buffers; a reused buffer would differ wholesale.)
+    torch.testing.assert_close(g1, alone[0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(g2, alone[1], atol=1e-5, rtol=0)
+    # The node's input gradient kept as a leaf's .grad is not overwritten by the next call.
+    codes = (native.KIND_CODES["gru"], native.ACTIVATION_CODES["tanh"], native.ACTIVATION_CODES["sigmoid"], False)
+    kernel, h0 = torch.randn(32, 96) * 0.2, torch.zeros(16, 32)
+    leaves = [torch.randn(40, 16, 96, requires_grad=True) for _ in range(2)]
+    native.run_steps(codes, True, leaves[0], None, None, kernel, None, h0, None)[0].sum().backward()
+    first = leaves[0].grad.clone()
+    native.run_steps(codes, True, leaves[1], None, None, kernel, None, h0, None)[0].square().sum().backward()
+    torch.testing.assert_close(leaves[0].grad, first, atol=0, rtol=0)    # the same memory, untouched
+    assert leaves[0].grad.data_ptr() != leaves[1].grad.data_ptr()

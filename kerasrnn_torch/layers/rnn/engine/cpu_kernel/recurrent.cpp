@@ -23,6 +23,7 @@
 #include <ATen/cpu/vec/vec.h>
 #include <ATen/cpu/vec/functional.h>
 
+#include <mutex>
 #include <vector>
 
 namespace {
@@ -176,6 +177,66 @@ inline void store(const Vec<scalar_t>& v, scalar_t* p, int64_t n) {
   if (n == Vec<scalar_t>::size()) v.store(p); else v.store(p, n);
 }
 
+// ----------------------------------------------------------------------------- kept buffers
+// The per-step buffers of a call (held states, gates, their gradients) are large: a training step at the
+// MNIST size allocates several of about 1.4 MB each. Freshly allocated each call, they cost page faults
+// (glibc returns the freed top of its heap to the system and takes it back at the next call: about 700
+// faults per training step, a third of its time, measured). A few are kept between calls instead and
+// handed out again once nothing else holds their memory (this list's tensor is its storage's only owner):
+// buffers saved for a backward, or held by a view, or kept as a gradient, are never reused while alive. Each
+// call gets a tensor of its own on the kept storage (Python's wrapper of a tensor handed out may keep the
+// tensor object itself alive; it holds the storage only through it).
+class KeptBuffers {
+ public:
+  Tensor take(at::IntArrayRef shape, const at::TensorOptions& opts) {
+    int64_t numel = 1;
+    for (int64_t n : shape) numel *= n;
+    const int64_t bytes = numel * static_cast<int64_t>(opts.dtype().itemsize());
+    if (bytes < kSmallest || bytes > kLargest) return at::empty(shape, opts);
+    std::lock_guard<std::mutex> guard(mutex_);
+    for (const Tensor& t : kept_) {
+      if (free(t) && t.sizes() == shape && t.dtype() == opts.dtype()) return on(t);
+    }
+    Tensor fresh = at::empty(shape, opts);
+    // Room for it: the free buffers of other shapes leave first, oldest first.
+    for (size_t i = 0; i < kept_.size() && (total_ + bytes > kLargest || kept_.size() >= kCount);) {
+      if (free(kept_[i])) {
+        total_ -= kept_[i].nbytes();
+        kept_.erase(kept_.begin() + i);
+      } else {
+        ++i;
+      }
+    }
+    if (total_ + bytes <= kLargest && kept_.size() < kCount) {
+      kept_.push_back(fresh);
+      total_ += bytes;
+      return on(fresh);
+    }
+    return fresh;
+  }
+
+ private:
+  static bool free(const Tensor& t) { return t.storage().use_count() == 1; }
+  static Tensor on(const Tensor& t) {
+    return at::empty({0}, t.options()).set_(t.storage(), 0, t.sizes(), t.strides());
+  }
+  static constexpr int64_t kSmallest = 64 << 10;      // smaller ones come from malloc's own free lists
+  static constexpr int64_t kLargest = 256 << 20;      // all kept buffers together, at most
+  static constexpr size_t kCount = 32;
+  std::mutex mutex_;
+  std::vector<Tensor> kept_;
+  int64_t total_ = 0;
+};
+
+KeptBuffers& kept_buffers() {
+  static KeptBuffers* buffers = new KeptBuffers();   // never destroyed: tensors outlive module teardown
+  return *buffers;
+}
+
+inline Tensor buffer(at::IntArrayRef shape, const at::TensorOptions& opts) {
+  return kept_buffers().take(shape, opts);
+}
+
 struct Spec {
   int64_t kind, act, gate;
   bool torch_order;
@@ -198,21 +259,21 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
   const int64_t TS = keep ? T : 1;
   auto slot = [&](int64_t t) { return keep ? t : 0; };
   auto c_slot = [&](int64_t t) { return keep ? t : t % 2; };
-  Tensor held = at::empty({T + 1, B, U}, opts);
+  Tensor held = buffer({T + 1, B, U}, opts);
   held[0].copy_(h0);
-  Tensor gates = at::empty({TS, B, W}, opts);      // every gate after its activation
+  Tensor gates = buffer({TS, B, W}, opts);      // every gate after its activation
   Tensor cs, act_c, inner, reset_h, fresh;
   if (s.kind == LSTM) {
-    cs = at::empty({keep ? T + 1 : 2, B, U}, opts);
+    cs = buffer({keep ? T + 1 : 2, B, U}, opts);
     cs[0].copy_(c0.value());
-    act_c = at::empty({TS, B, U}, opts);
+    act_c = buffer({TS, B, U}, opts);
   } else if (s.kind == GRU) {
-    inner = at::empty({TS, B, W}, opts);           // h_in @ kernel + recurrent bias
+    inner = buffer({TS, B, W}, opts);           // h_in @ kernel + recurrent bias
   } else if (s.kind == GRU_BEFORE) {
-    reset_h = at::empty({TS, B, U}, opts);         // r * h_in
+    reset_h = buffer({TS, B, U}, opts);         // r * h_in
   }
   const bool masked = step_mask.has_value();
-  if (s.kind == SIMPLE && masked) fresh = at::empty({TS, B, U}, opts);   // each step's new h before the mask
+  if (s.kind == SIMPLE && masked) fresh = buffer({TS, B, U}, opts);   // each step's new h before the mask
   const bool* mask_p = masked ? step_mask->data_ptr<bool>() : nullptr;
   const bool dropped = recurrent_mask.has_value();
   Tensor h_in = dropped ? at::empty({B, U}, opts) : Tensor();
@@ -365,8 +426,8 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
   using V = Vec<scalar_t>;
   const int64_t T = gates.size(0), B = gates.size(1), W = gates.size(2), G = s.gates(), U = W / G;
   auto opts = gates.options();
-  Tensor dx = at::empty({T, B, W}, opts);
-  Tensor d_inner = s.kind == GRU ? at::empty({T, B, W}, opts) : Tensor();
+  Tensor dx = buffer({T, B, W}, opts);
+  Tensor d_inner = s.kind == GRU ? buffer({T, B, W}, opts) : Tensor();
   Tensor dh = grad_h.has_value() ? at::empty({B, U}, opts).copy_(*grad_h) : at::zeros({B, U}, opts);
   Tensor dc = s.kind == LSTM ? (grad_c.has_value() ? at::empty({B, U}, opts).copy_(*grad_c) : at::zeros({B, U}, opts))
                              : Tensor();
