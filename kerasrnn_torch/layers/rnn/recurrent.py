@@ -184,8 +184,10 @@ class KerasRecurrentLayer(RNN):
         if kind in native.FUSED_KINDS and not converted and inputs.device.type == "cpu" \
                 and not (mask is not None and self.pack_on_cpu):
             # The package's CPU kernel reads Keras's weights as they are: no conversion to PyTorch's layout.
-            params = self._modules["cell"]._parameters
-            kernel, recurrent_kernel, bias = params["kernel"], params["recurrent_kernel"], params["bias"]
+            params = cast(RecurrentCell, self._modules["cell"])._parameters
+            kernel = cast(torch.Tensor, params["kernel"])
+            recurrent_kernel = cast(torch.Tensor, params["recurrent_kernel"])
+            bias = params["bias"]
             own = (kernel, recurrent_kernel) if bias is None else (kernel, recurrent_kernel, bias)
             if native.torch_layout_serves(kind, inputs, own) is None:
                 native.note("cpu_kernel")
