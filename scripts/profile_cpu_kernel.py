@@ -36,7 +36,7 @@ LAYERS = {
 }
 
 
-def per_call(fn, budget_s: float = 0.05) -> float:
+def per_call(fn, budget_s: float) -> float:
     """CPU ms per call, the mean over calls for at least `budget_s` of CPU time."""
     fn()
     calls, start = 0, time.process_time()
@@ -48,13 +48,15 @@ def per_call(fn, budget_s: float = 0.05) -> float:
             return 1e3 * spent / calls
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Prints the table (and the profiles with --profile); returns the medians, CPU ms per call."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=SIZES, default="mnist")
     parser.add_argument("--layer", choices=LAYERS, default="gru")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--budget-ms", type=float, default=50.0, help="CPU time per variant and round")
     parser.add_argument("--profile", action="store_true", help="print torch.profiler tables too")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(1)
     torch.manual_seed(0)
     batch, steps, features, units = SIZES[args.size]
@@ -114,7 +116,7 @@ def main() -> None:
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(args.rounds):
         for name, fn in variants.items():
-            times[name].append(per_call(fn))
+            times[name].append(per_call(fn, args.budget_ms / 1e3))
     print(f"{args.layer} at {args.size} {SIZES[args.size]}: CPU ms per call, median of {args.rounds} rounds")
     for name, values in times.items():
         print(f"  {name:12s} {statistics.median(values):8.3f}   (min {min(values):.3f})")
@@ -128,6 +130,7 @@ def main() -> None:
                     variants[name]()
             print(f"\n== {name} (20 calls)")
             print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 if __name__ == "__main__":
