@@ -13,7 +13,7 @@ import torch
 from ... import activations
 from ..._checks import describe, one_of, positive_int, shape_hint
 from ..._dtypes import autocast_enabled
-from .engine import dispatch, fused
+from .engine import dispatch, fused, native
 from .engine import masks as mask_tools
 from .engine.dispatch import FusedConfig
 from .engine.layout import to_torch_weights
@@ -179,11 +179,25 @@ class KerasRecurrentLayer(RNN):
             return self._one_step_call(inputs, states)
         # The public conversion when it is patched on the instance or overridden by a class (what runs is
         # what the user sees), else its cached body directly (two frames less on the hot path).
-        weights = self.torch_weights() if ("torch_weights" in self.__dict__
-                                            or type(self).torch_weights is not _STANDARD_CONVERSION) \
-            else self._cached_torch_weights()
-        layout = mask_tools.NO_MASK if mask is None else mask_tools.analyse(mask)
+        converted = "torch_weights" in self.__dict__ or type(self).torch_weights is not _STANDARD_CONVERSION
         need_states = self.return_state or self.stateful
+        if kind in native.FUSED_KINDS and not converted and inputs.device.type == "cpu" \
+                and not (mask is not None and self.pack_on_cpu):
+            # The package's CPU kernel reads Keras's weights as they are: no conversion to PyTorch's layout.
+            params = cast(RecurrentCell, self._modules["cell"])._parameters
+            kernel = cast(torch.Tensor, params["kernel"])
+            recurrent_kernel = cast(torch.Tensor, params["recurrent_kernel"])
+            bias = params["bias"]
+            own = (kernel, recurrent_kernel) if bias is None else (kernel, recurrent_kernel, bias)
+            if native.torch_layout_serves(kind, inputs, own) is None:
+                native.note("cpu_kernel")
+                output, final_states = native.run_keras_layout(
+                    kind, inputs, states, kernel, recurrent_kernel, bias, activation=config.activation, mask=mask,
+                    go_backwards=self.go_backwards, return_sequences=self.return_sequences,
+                    zero_output_for_mask=self.zero_output_for_mask)
+                return self._finish_lean_call(output, final_states)
+        weights = self.torch_weights() if converted else self._cached_torch_weights()
+        layout = mask_tools.NO_MASK if mask is None else mask_tools.analyse(mask)
         if layout.kind == "none":
             output, final_states = fused.run_unmasked(
                 kind, inputs, states, weights, activation=config.activation, go_backwards=self.go_backwards,

@@ -191,8 +191,9 @@ def test_pack_on_cpu_set_on_the_class_applies_to_every_layer_not_set_itself(monk
 
 
 @pytest.mark.parametrize("return_sequences", [False, True])
-def test_a_packed_call_assembles_the_padded_sequence_only_when_it_is_returned(return_sequences, monkeypatch):
-    # The GRU without gradients packs on the CPU; returning only the last output, it reads the final
+def test_a_packed_call_assembles_the_padded_sequence_only_when_it_is_returned(return_sequences, monkeypatch,
+                                                                             pytorch_kernels_only):
+    # The GRU without gradients packs on the CPU (on PyTorch's kernel); returning only the last output, it reads the final
     # states alone, as torch.nn's user reading h_n does (no padded sequence built and dropped).
     from kerasrnn_torch.layers.rnn.engine import fused
     assembled = []

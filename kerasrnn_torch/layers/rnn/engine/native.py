@@ -77,17 +77,20 @@ class _Native(torch.autograd.Function):
     """Inputs: the codes (kind, activation, gate activation, PyTorch's gate order), whether the held
     sequence is returned, the projected sequence x (time, batch, gates*units) in reading order, the step
     mask (time, batch) bool or None, the recurrent dropout mask or None, the recurrent kernel
-    (units, gates*units), GRU's recurrent bias or None, h0, c0 (LSTM) or None.
+    (units, gates*units), GRU's recurrent bias or None, h0, c0 (LSTM) or None, the input projection's
+    bias (gates*units) or None (added to x in the kernel's pass over the gates, where the projection left it
+    out: one pass over x fewer than addmm's).
     Outputs: [the held h sequence, batch first (only with `sequences`)], h_T, [c_T]."""
 
     @staticmethod
-    def forward(ctx, codes, sequences, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0):
+    def forward(ctx, codes, sequences, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, input_bias):
         keep = any(ctx.needs_input_grad)          # else no backward will come: the kernel keeps one step's buffers
         held, *saved, c_last = cpu_kernel.module().forward(*codes, x, step_mask, recurrent_mask, kernel,
-                                                           recurrent_bias, h0, c0, keep)
+                                                           recurrent_bias, h0, c0, input_bias, keep)
         ctx.codes, ctx.sequences = codes, sequences
         if keep:
-            ctx.save_for_backward(x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, held, *saved)
+            ctx.save_for_backward(x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, input_bias, held,
+                                  *saved)
         ctx.set_materialize_grads(False)
         # A copy, never a view of `held` (callers write Keras's masked outputs into it in place).
         outputs = [held[1:].transpose(0, 1).clone(memory_format=torch.contiguous_format)] if sequences else []
@@ -102,18 +105,19 @@ class _Native(torch.autograd.Function):
         grad_sequence = pending.pop(0) if ctx.sequences else None
         grad_h = pending.pop(0)
         grad_c = pending.pop(0) if ctx.codes[0] == KIND_CODES["lstm"] else None
-        x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, held, *saved = ctx.saved_tensors
+        x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, input_bias, held, *saved = ctx.saved_tensors
         needs = ctx.needs_input_grad
         if torch.is_grad_enabled():
             # create_graph=True: differentiable gradients, from the same steps as torch ops.
             return (None, None, *_differentiable_backward(ctx.codes, ctx.sequences, grad_sequence, grad_h, grad_c,
                                                           x, step_mask, recurrent_mask, kernel, recurrent_bias, h0,
-                                                          c0, needs))
-        dx, d_kernel, d_bias, dh0, dc0 = cpu_kernel.module().backward(
+                                                          c0, input_bias, needs))
+        dx, d_kernel, d_bias, dh0, dc0, d_input_bias = cpu_kernel.module().backward(
             *ctx.codes, grad_sequence, grad_h, grad_c, step_mask, recurrent_mask, kernel, held, *saved,
-            needs[5], needs[6] and recurrent_bias is not None)
+            needs[5], needs[6] and recurrent_bias is not None, needs[9] and input_bias is not None)
         return (None, None, dx if needs[2] else None, None, None, d_kernel if needs[5] else None,
-                d_bias if needs[6] else None, dh0 if needs[7] else None, dc0 if needs[8] else None)
+                d_bias if needs[6] else None, dh0 if needs[7] else None, dc0 if needs[8] else None,
+                d_input_bias if needs[9] else None)
 
 
 def _activate(code: int, values: torch.Tensor) -> torch.Tensor:
@@ -128,7 +132,7 @@ def _activate(code: int, values: torch.Tensor) -> torch.Tensor:
     return values
 
 
-def reference_steps(codes, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0):
+def reference_steps(codes, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, input_bias=None):
     """The node's steps as differentiable torch ops: `(held h sequence (time+1, batch, units), c_T or None)`."""
     kind, act, gate, torch_order = codes
     units = h0.shape[-1]
@@ -136,7 +140,7 @@ def reference_steps(codes, x, step_mask, recurrent_mask, kernel, recurrent_bias,
     held = [h0]
     for t in range(x.shape[0]):
         h_in = h if recurrent_mask is None else h * recurrent_mask
-        x_t = x[t]
+        x_t = x[t] if input_bias is None else x[t] + input_bias
         if kind == KIND_CODES["lstm"]:
             z = x_t + h_in @ kernel
             i, f, o = (_activate(gate, z[:, k * units:(k + 1) * units]) for k in (0, 1, 3))
@@ -167,13 +171,13 @@ def reference_steps(codes, x, step_mask, recurrent_mask, kernel, recurrent_bias,
 
 
 def _differentiable_backward(codes, sequences, grad_sequence, grad_h, grad_c, x, step_mask, recurrent_mask, kernel,
-                             recurrent_bias, h0, c0, needs):
+                             recurrent_bias, h0, c0, input_bias, needs):
     """The node's input gradients as a differentiable graph (for `create_graph=True`): the steps again as
     torch ops on the saved inputs themselves, so the gradients stay connected to the graph before them."""
-    slots = {2: x, 5: kernel, 6: recurrent_bias, 7: h0, 8: c0}
+    slots = {2: x, 5: kernel, 6: recurrent_bias, 7: h0, 8: c0, 9: input_bias}
     wanted = {i: t for i, t in slots.items() if t is not None and needs[i] and t.requires_grad}
     results: dict[int, torch.Tensor | None] = {}
-    held, c = reference_steps(codes, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0)
+    held, c = reference_steps(codes, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, input_bias)
     outputs, output_grads = [], []
     for value, grad in ((held[1:].transpose(0, 1) if sequences else None, grad_sequence), (held[-1], grad_h),
                         (c, grad_c)):
@@ -184,12 +188,24 @@ def _differentiable_backward(codes, sequences, grad_sequence, grad_h, grad_c, x,
         grads = torch.autograd.grad(outputs, list(wanted.values()), output_grads, create_graph=True,
                                     allow_unused=True)
         results = dict(zip(wanted, grads))
-    return tuple(results.get(i) for i in range(2, 9))
+    return tuple(results.get(i) for i in range(2, 10))
 
 
-def run_steps(codes, sequences: bool, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0):
-    """The node: `(held sequence batch first or None, final states)`."""
-    results = _Native.apply(codes, sequences, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0)
+def run_steps(codes, sequences: bool, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, input_bias=None):
+    """The node: `(held sequence batch first or None, final states)`.
+
+    Where no gradient can come (grad mode off, or no input requiring one) the kernel runs without the
+    node: it then keeps one step's buffers, not every step's (a Function's forward sees `needs_input_grad`
+    True under `torch.no_grad()` too), and saves nothing.
+    """
+    if not torch.is_grad_enabled() or not any(t is not None and t.requires_grad
+                                              for t in (x, kernel, recurrent_bias, h0, c0, input_bias)):
+        held, *_, c_last = cpu_kernel.module().forward(*codes, x, step_mask, recurrent_mask, kernel, recurrent_bias,
+                                                       h0, c0, input_bias, False)
+        final = [held[-1].clone()] if codes[0] != KIND_CODES["lstm"] else [held[-1].clone(), c_last.clone()]
+        return (held[1:].transpose(0, 1).clone(memory_format=torch.contiguous_format) if sequences else None), final
+    results = _Native.apply(codes, sequences, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0,
+                            input_bias)
     if sequences:
         return results[0], list(results[1:])
     return None, list(results)
@@ -245,17 +261,15 @@ def cell_spec(cell, inputs: torch.Tensor, masks) -> tuple[LoopSpec | None, str |
     return (spec, None) if reason is None else (None, reason)
 
 
-def torch_layout_serves(kind: str, inputs: torch.Tensor, flat_weights, masked: bool = False) -> str | None:
+def torch_layout_serves(kind: str, inputs: torch.Tensor, flat_weights) -> str | None:
     """None when the kernel runs this fused-path call, else why not (a sentence).
 
-    Masked calls without gradients stay on PyTorch's kernel: its glue (engine/fused.py) runs only each
-    row's used steps, which the kernel computes for every row at every step.
+    Masked calls too, with gradients or without: PyTorch's glue (engine/fused.py) runs only each row's used
+    steps, the kernel every step of every row, yet without gradients (no buffers kept) the kernel was the
+    faster at the MNIST size and about even at the medium size (docs/benchmarks.md, "The CPU kernel").
     """
     if kind not in FUSED_KINDS:
         return TORCH_IS_FASTER.get(kind, f"the CPU kernel does not serve {kind}'s fused path")
-    if masked and not (torch.is_grad_enabled() and (inputs.requires_grad or any(w.requires_grad
-                                                                                 for w in flat_weights))):
-        return "without gradients, PyTorch's kernel is the faster on a masked batch (it skips the masked steps)"
     reason = serves(inputs, flat_weights)
     if reason is None and flat_weights[1].dtype != inputs.dtype:
         reason = "the weights' dtype differs from the inputs'"
@@ -268,8 +282,9 @@ def run_cell(spec: LoopSpec, cell, masks, inputs: torch.Tensor, states, mask, *,
     x, reading_mask, step_mask = _time_major(inputs, mask, go_backwards)
     if masks.inputs is not None:
         x = x * masks.inputs
+    input_bias = None
     if type(cell).project.__qualname__ == "RecurrentCell.project":      # the built-in projection, as one product
-        projected = _project(x, cell.kernel, cell.input_bias())
+        projected, input_bias = _project(x, cell.kernel, None), cell.input_bias()
     else:
         projected = cell.project(x).contiguous()
     recurrent_bias = cell.bias[1] if spec.kind == "gru" and cell.bias is not None else None
@@ -277,7 +292,7 @@ def run_cell(spec: LoopSpec, cell, masks, inputs: torch.Tensor, states, mask, *,
              ACTIVATION_CODES[spec.gate] if spec.gate is not None else 0, False)
     c0 = states[1] if spec.kind == "lstm" else None
     sequence, final = run_steps(codes, return_sequences, projected, step_mask, masks.recurrent,
-                                cell.recurrent_kernel, recurrent_bias, states[0], c0)
+                                cell.recurrent_kernel, recurrent_bias, states[0], c0, input_bias)
     return _keras_results(sequence, final, reading_mask, return_sequences, zero_output_for_mask)
 
 
@@ -289,19 +304,33 @@ def run_torch_layout(kind: str, inputs: torch.Tensor, states: list[torch.Tensor]
     Keras's meaning for masks and `go_backwards`."""
     weight_ih, weight_hh, *biases = flat_weights
     x, reading_mask, step_mask = _time_major(inputs, mask, go_backwards)
-    recurrent_bias = None
+    recurrent_bias = bias = None
     if biases:
         bias_ih, bias_hh = biases
         if kind == "gru":
             bias, recurrent_bias = bias_ih, bias_hh
         else:
             bias = bias_ih + bias_hh
-        projected = _project(x, weight_ih.t(), bias)
-    else:
-        projected = _project(x, weight_ih.t(), None)
+    projected = _project(x, weight_ih.t(), None)
     gate = "sigmoid" if kind != "simple_rnn" else "linear"
     codes = (KIND_CODES[kind], ACTIVATION_CODES[activation], ACTIVATION_CODES[gate], kind == "gru")
     c0 = states[1][0] if kind == "lstm" else None
     sequence, final = run_steps(codes, return_sequences, projected, step_mask, None, weight_hh.t(),
-                                recurrent_bias, states[0][0], c0)
+                                recurrent_bias, states[0][0], c0, bias)
+    return _keras_results(sequence, final, reading_mask, return_sequences, zero_output_for_mask)
+
+
+def run_keras_layout(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], kernel: torch.Tensor,
+                     recurrent_kernel: torch.Tensor, bias: torch.Tensor | None, *, activation: str,
+                     mask: torch.Tensor | None, go_backwards: bool, return_sequences: bool,
+                     zero_output_for_mask: bool = False):
+    """`run_torch_layout` for a GRU (reset_after) on Keras's weights as the layer holds them: kernel
+    `(features, 3*units)`, recurrent kernel `(units, 3*units)`, bias `(2, 3*units)` or None; states
+    `(1, batch, units)`. No conversion to PyTorch's gate order and layout (and none of its gradient ops
+    in training), and the recurrent product reads a contiguous kernel."""
+    x, reading_mask, step_mask = _time_major(inputs, mask, go_backwards)
+    input_bias, recurrent_bias = (None, None) if bias is None else bias.unbind(0)
+    codes = (KIND_CODES[kind], ACTIVATION_CODES[activation], ACTIVATION_CODES["sigmoid"], False)
+    sequence, final = run_steps(codes, return_sequences, _project(x, kernel, None), step_mask, None, recurrent_kernel,
+                                recurrent_bias, states[0][0], None, input_bias)
     return _keras_results(sequence, final, reading_mask, return_sequences, zero_output_for_mask)

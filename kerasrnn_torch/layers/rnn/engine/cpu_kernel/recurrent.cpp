@@ -11,7 +11,10 @@
 //
 // Layouts (all contiguous unless said): x (T, B, G*U) projected inputs in reading order; step_mask
 // (T, B) bool or absent; recurrent_mask (B, U) (recurrent dropout, already scaled) or absent; kernel
-// (U, G*U), any strides; recurrent_bias (G*U) (GRU reset_after only) or absent; h0, c0 (B, U).
+// (U, G*U), any strides (copied once per call where not contiguous: the per-step products run faster on a
+// contiguous kernel); recurrent_bias (G*U) (GRU reset_after only) or absent; h0, c0 (B, U); input_bias (G*U)
+// or absent: the input projection's bias, added in the gates' pass when the caller's projection left it out
+// (its gradient is the sum of x's).
 // Gate columns: LSTM i, f, g, o; GRU z, r, candidate (or PyTorch's r, z, n with torch_order); the
 // gradient of x comes back in x's column order.
 #include <ATen/ATen.h>
@@ -20,6 +23,7 @@
 #include <ATen/cpu/vec/vec.h>
 #include <ATen/cpu/vec/functional.h>
 
+#include <mutex>
 #include <vector>
 
 namespace {
@@ -34,8 +38,52 @@ template <typename scalar_t>
 using Vec = at::vec::Vectorized<scalar_t>;
 
 // ----------------------------------------------------------------------------- activations
-// tanh(x) = sign(x) * (1 - e) / (1 + e), e = exp(-2|x|), written with expm1 so that it stays accurate near 0
-// (within a few ulps of std::tanh); SLEEF's own vector tanh is several times slower than its expm1.
+// The gates' pass of a small step is bound by its activations' arithmetic, not by memory. In float64 they are
+// computed plainly (SLEEF's exp and expm1, divisions). In float32, where speed matters, each is one exp of a
+// non-positive argument, e = exp(-|x|) in (0, 1], and one reciprocal of 1 + e in (1, 2] (the hardware's
+// estimate refined by a Newton step, within 2 ulps: several times cheaper than a division, and never meeting
+// an infinity or a zero). SLEEF's expm1 and tanh cost several times its exp.
+
+// 1 / d for d in [1, 2].
+template <typename scalar_t>
+C10_ALWAYS_INLINE Vec<scalar_t> reciprocal_1_2(const Vec<scalar_t>& d) {
+  return Vec<scalar_t>(scalar_t(1)) / d;
+}
+#if defined(CPU_CAPABILITY_AVX512)
+template <>
+C10_ALWAYS_INLINE Vec<float> reciprocal_1_2<float>(const Vec<float>& d) {
+  const __m512 v = d;
+  const __m512 r = _mm512_rcp14_ps(v);                                        // 14 bits
+  return Vec<float>(_mm512_mul_ps(r, _mm512_fnmadd_ps(v, r, _mm512_set1_ps(2.0f))));  // r (2 - d r): 24+
+}
+#elif defined(CPU_CAPABILITY_AVX2)
+template <>
+C10_ALWAYS_INLINE Vec<float> reciprocal_1_2<float>(const Vec<float>& d) {
+  const __m256 v = d;
+  const __m256 r = _mm256_rcp_ps(v);                                          // 12 bits
+  return Vec<float>(_mm256_mul_ps(r, _mm256_fnmadd_ps(v, r, _mm256_set1_ps(2.0f))));
+}
+#endif
+
+template <typename scalar_t>
+C10_ALWAYS_INLINE Vec<scalar_t> fast_sigmoid(const Vec<scalar_t>& x) {
+  using V = Vec<scalar_t>;
+  return V(scalar_t(1)) / (V(scalar_t(1)) + x.neg().exp());
+}
+
+// sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) below, e = exp(-|x|).
+template <>
+C10_ALWAYS_INLINE Vec<float> fast_sigmoid<float>(const Vec<float>& x) {
+  using V = Vec<float>;
+  const V e = x.abs().neg().exp();
+  const V inv = reciprocal_1_2<float>(V(1.0f) + e);
+  return V::blendv(inv, e * inv, x < V(0.0f));
+}
+
+// tanh(x) = sign(x) * (1 - e) / (1 + e), e = exp(-2|x|). In float64 1 - e comes from expm1 (accurate near 0,
+// within a few ulps of std::tanh). In float32 below |x| = 1/8, where 1 - e loses digits, the odd series
+// x - x^3/3 + 2x^5/15 - 17x^7/315 + 62x^9/2835 takes over (its error there is below 1e-11; the exp form's
+// above it is within a few float ulps).
 template <typename scalar_t>
 C10_ALWAYS_INLINE Vec<scalar_t> fast_tanh(const Vec<scalar_t>& x) {
   using V = Vec<scalar_t>;
@@ -44,12 +92,28 @@ C10_ALWAYS_INLINE Vec<scalar_t> fast_tanh(const Vec<scalar_t>& x) {
   return V::blendv(t, t.neg(), x < V(scalar_t(0)));
 }
 
+template <>
+C10_ALWAYS_INLINE Vec<float> fast_tanh<float>(const Vec<float>& x) {
+  using V = Vec<float>;
+  const V one(1.0f);
+  const V a = x.abs();
+  const V e = (a * V(-2.0f)).exp();
+  V t = (one - e) * reciprocal_1_2<float>(one + e);
+  t = V::blendv(t, t.neg(), x < V(0.0f));
+  const V x2 = x * x;
+  V p = at::vec::fmadd(x2, V(62.0f / 2835.0f), V(-17.0f / 315.0f));
+  p = at::vec::fmadd(x2, p, V(2.0f / 15.0f));
+  p = at::vec::fmadd(x2, p, V(-1.0f / 3.0f));
+  p = at::vec::fmadd(x2, p, one);
+  return V::blendv(t, x * p, a < V(0.125f));
+}
+
 template <typename scalar_t>
 C10_ALWAYS_INLINE Vec<scalar_t> activate(int64_t act, const Vec<scalar_t>& x) {
   using V = Vec<scalar_t>;
   switch (act) {
     case TANH: return fast_tanh<scalar_t>(x);
-    case SIGMOID: return V(scalar_t(1)) / (V(scalar_t(1)) + x.neg().exp());
+    case SIGMOID: return fast_sigmoid<scalar_t>(x);
     case RELU: return at::vec::clamp_min(x, V(scalar_t(0)));
     case HARD_SIGMOID:  // Keras 3: relu6(x + 3) / 6
       return at::vec::clamp(x + V(scalar_t(3)), V(scalar_t(0)), V(scalar_t(6))) / V(scalar_t(6));
@@ -113,6 +177,66 @@ inline void store(const Vec<scalar_t>& v, scalar_t* p, int64_t n) {
   if (n == Vec<scalar_t>::size()) v.store(p); else v.store(p, n);
 }
 
+// ----------------------------------------------------------------------------- kept buffers
+// The per-step buffers of a call (held states, gates, their gradients) are large: a training step at the
+// MNIST size allocates several of about 1.4 MB each. Freshly allocated each call, they cost page faults
+// (glibc returns the freed top of its heap to the system and takes it back at the next call: about 700
+// faults per training step, a third of its time, measured). A few are kept between calls instead and
+// handed out again once nothing else holds their memory (this list's tensor is its storage's only owner):
+// buffers saved for a backward, or held by a view, or kept as a gradient, are never reused while alive. Each
+// call gets a tensor of its own on the kept storage (Python's wrapper of a tensor handed out may keep the
+// tensor object itself alive; it holds the storage only through it).
+class KeptBuffers {
+ public:
+  Tensor take(at::IntArrayRef shape, const at::TensorOptions& opts) {
+    int64_t numel = 1;
+    for (int64_t n : shape) numel *= n;
+    const int64_t bytes = numel * static_cast<int64_t>(opts.dtype().itemsize());
+    if (bytes < kSmallest || bytes > kLargest) return at::empty(shape, opts);
+    std::lock_guard<std::mutex> guard(mutex_);
+    for (const Tensor& t : kept_) {
+      if (free(t) && t.sizes() == shape && t.dtype() == opts.dtype()) return on(t);
+    }
+    Tensor fresh = at::empty(shape, opts);
+    // Room for it: the free buffers of other shapes leave first, oldest first.
+    for (size_t i = 0; i < kept_.size() && (total_ + bytes > kLargest || kept_.size() >= kCount);) {
+      if (free(kept_[i])) {
+        total_ -= kept_[i].nbytes();
+        kept_.erase(kept_.begin() + i);
+      } else {
+        ++i;
+      }
+    }
+    if (total_ + bytes <= kLargest && kept_.size() < kCount) {
+      kept_.push_back(fresh);
+      total_ += bytes;
+      return on(fresh);
+    }
+    return fresh;
+  }
+
+ private:
+  static bool free(const Tensor& t) { return t.storage().use_count() == 1; }
+  static Tensor on(const Tensor& t) {
+    return at::empty({0}, t.options()).set_(t.storage(), 0, t.sizes(), t.strides());
+  }
+  static constexpr int64_t kSmallest = 64 << 10;      // smaller ones come from malloc's own free lists
+  static constexpr int64_t kLargest = 256 << 20;      // all kept buffers together, at most
+  static constexpr size_t kCount = 32;
+  std::mutex mutex_;
+  std::vector<Tensor> kept_;
+  int64_t total_ = 0;
+};
+
+KeptBuffers& kept_buffers() {
+  static KeptBuffers* buffers = new KeptBuffers();   // never destroyed: tensors outlive module teardown
+  return *buffers;
+}
+
+inline Tensor buffer(at::IntArrayRef shape, const at::TensorOptions& opts) {
+  return kept_buffers().take(shape, opts);
+}
+
 struct Spec {
   int64_t kind, act, gate;
   bool torch_order;
@@ -127,7 +251,7 @@ template <typename scalar_t>
 std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<Tensor>& step_mask,
                                  const optional<Tensor>& recurrent_mask, const Tensor& kernel,
                                  const optional<Tensor>& recurrent_bias, const Tensor& h0, const optional<Tensor>& c0,
-                                 bool keep) {
+                                 const optional<Tensor>& input_bias, bool keep) {
   using V = Vec<scalar_t>;
   const int64_t T = x.size(0), B = x.size(1), W = x.size(2), G = s.gates(), U = W / G;
   auto opts = x.options();
@@ -135,21 +259,21 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
   const int64_t TS = keep ? T : 1;
   auto slot = [&](int64_t t) { return keep ? t : 0; };
   auto c_slot = [&](int64_t t) { return keep ? t : t % 2; };
-  Tensor held = at::empty({T + 1, B, U}, opts);
+  Tensor held = buffer({T + 1, B, U}, opts);
   held[0].copy_(h0);
-  Tensor gates = at::empty({TS, B, W}, opts);      // every gate after its activation
+  Tensor gates = buffer({TS, B, W}, opts);      // every gate after its activation
   Tensor cs, act_c, inner, reset_h, fresh;
   if (s.kind == LSTM) {
-    cs = at::empty({keep ? T + 1 : 2, B, U}, opts);
+    cs = buffer({keep ? T + 1 : 2, B, U}, opts);
     cs[0].copy_(c0.value());
-    act_c = at::empty({TS, B, U}, opts);
+    act_c = buffer({TS, B, U}, opts);
   } else if (s.kind == GRU) {
-    inner = at::empty({TS, B, W}, opts);           // h_in @ kernel + recurrent bias
+    inner = buffer({TS, B, W}, opts);           // h_in @ kernel + recurrent bias
   } else if (s.kind == GRU_BEFORE) {
-    reset_h = at::empty({TS, B, U}, opts);         // r * h_in
+    reset_h = buffer({TS, B, U}, opts);         // r * h_in
   }
   const bool masked = step_mask.has_value();
-  if (s.kind == SIMPLE && masked) fresh = at::empty({TS, B, U}, opts);   // each step's new h before the mask
+  if (s.kind == SIMPLE && masked) fresh = buffer({TS, B, U}, opts);   // each step's new h before the mask
   const bool* mask_p = masked ? step_mask->data_ptr<bool>() : nullptr;
   const bool dropped = recurrent_mask.has_value();
   Tensor h_in = dropped ? at::empty({B, U}, opts) : Tensor();
@@ -165,6 +289,11 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
   scalar_t* held_p = held.data_ptr<scalar_t>();
   scalar_t* gates_p = gates.data_ptr<scalar_t>();
   const scalar_t* x_p = x.data_ptr<scalar_t>();
+  // x_t's columns plus the input bias (where the caller left it out of the projection: one pass fewer).
+  const scalar_t* ib_p = input_bias.has_value() ? input_bias->data_ptr<scalar_t>() : nullptr;
+  auto xin = [ib_p](const scalar_t* row, int64_t col, int64_t n) {
+    return ib_p ? load(row + col, n) + load(ib_p + col, n) : load(row + col, n);
+  };
   const int64_t zb = s.z_block() * U, rb = s.r_block() * U, cb = 2 * U;
 
   for (int64_t t = 0; t < T; ++t) {
@@ -188,16 +317,18 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
         scalar_t* grow = gt + b * W;
         const bool use = m == nullptr || m[b];
         over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
-          V i = activate<scalar_t>(s.gate, load(xrow + j, n) + load(zrow + j, n));
-          V f = activate<scalar_t>(s.gate, load(xrow + U + j, n) + load(zrow + U + j, n));
-          V g = activate<scalar_t>(s.act, load(xrow + 2 * U + j, n) + load(zrow + 2 * U + j, n));
-          V o = activate<scalar_t>(s.gate, load(xrow + 3 * U + j, n) + load(zrow + 3 * U + j, n));
-          store(i, grow + j, n); store(f, grow + U + j, n); store(g, grow + 2 * U + j, n);
-          store(o, grow + 3 * U + j, n);
+          V i = activate<scalar_t>(s.gate, xin(xrow, j, n) + load(zrow + j, n));
+          V f = activate<scalar_t>(s.gate, xin(xrow, U + j, n) + load(zrow + U + j, n));
+          V g = activate<scalar_t>(s.act, xin(xrow, 2 * U + j, n) + load(zrow + 2 * U + j, n));
+          V o = activate<scalar_t>(s.gate, xin(xrow, 3 * U + j, n) + load(zrow + 3 * U + j, n));
+          if (keep) {
+            store(i, grow + j, n); store(f, grow + U + j, n); store(g, grow + 2 * U + j, n);
+            store(o, grow + 3 * U + j, n);
+          }
           V c_old = load(cp + b * U + j, n);
           V c = f * c_old + i * g;
           V a = activate<scalar_t>(s.act, c);
-          store(a, ac + b * U + j, n);
+          if (keep) store(a, ac + b * U + j, n);
           if (use) {
             store(c, cn + b * U + j, n);
             store(o * a, hn + b * U + j, n);
@@ -225,12 +356,12 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
             iz = iz + load(bias_p + zb + j, n);
             ir = ir + load(bias_p + rb + j, n);
             ic = ic + load(bias_p + cb + j, n);
-            store(ic, irow + cb + j, n);
+            if (keep) store(ic, irow + cb + j, n);
           }
-          V z = activate<scalar_t>(s.gate, load(xrow + zb + j, n) + iz);
-          V r = activate<scalar_t>(s.gate, load(xrow + rb + j, n) + ir);
-          V c = activate<scalar_t>(s.act, load(xrow + cb + j, n) + r * ic);
-          store(z, grow + zb + j, n); store(r, grow + rb + j, n); store(c, grow + cb + j, n);
+          V z = activate<scalar_t>(s.gate, xin(xrow, zb + j, n) + iz);
+          V r = activate<scalar_t>(s.gate, xin(xrow, rb + j, n) + ir);
+          V c = activate<scalar_t>(s.act, xin(xrow, cb + j, n) + r * ic);
+          if (keep) { store(z, grow + zb + j, n); store(r, grow + rb + j, n); store(c, grow + cb + j, n); }
           V h_old = load(hp + b * U + j, n);
           store(use ? lerp<scalar_t>(c, h_old, z) : h_old, hn + b * U + j, n);
         });
@@ -244,8 +375,8 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
         const scalar_t* xrow = xt + b * W;
         scalar_t* grow = gt + b * W;
         over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
-          V z = activate<scalar_t>(s.gate, load(xrow + j, n) + load(zp + b * 2 * U + j, n));
-          V r = activate<scalar_t>(s.gate, load(xrow + U + j, n) + load(zp + b * 2 * U + U + j, n));
+          V z = activate<scalar_t>(s.gate, xin(xrow, j, n) + load(zp + b * 2 * U + j, n));
+          V r = activate<scalar_t>(s.gate, xin(xrow, U + j, n) + load(zp + b * 2 * U + U + j, n));
           store(z, grow + j, n); store(r, grow + U + j, n);
           store(r * load(hrp + b * U + j, n), rhp + b * U + j, n);
         });
@@ -256,7 +387,8 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
         scalar_t* grow = gt + b * W;
         const bool use = m == nullptr || m[b];
         over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
-          V c = activate<scalar_t>(s.act, load(pp + b * U + j, n));
+          V c = activate<scalar_t>(s.act, ib_p ? load(pp + b * U + j, n) + load(ib_p + cb + j, n)
+                                                : load(pp + b * U + j, n));
           store(c, grow + cb + j, n);
           V h_old = load(hp + b * U + j, n);
           store(use ? lerp<scalar_t>(c, h_old, load(grow + j, n)) : h_old, hn + b * U + j, n);
@@ -269,7 +401,7 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
       over_rows(B, W, [&](int64_t b) {
         const bool use = m == nullptr || m[b];
         over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
-          V y = activate<scalar_t>(s.act, load(xt + b * U + j, n) + load(zp + b * U + j, n));
+          V y = activate<scalar_t>(s.act, xin(xt + b * U, j, n) + load(zp + b * U + j, n));
           if (fp) store(y, fp + b * U + j, n);
           store(use ? y : load(hp + b * U + j, n), hn + b * U + j, n);
         });
@@ -290,18 +422,18 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
                                   const optional<Tensor>& step_mask, const optional<Tensor>& recurrent_mask,
                                   const Tensor& kernel, const Tensor& held, const Tensor& gates, const Tensor& cs,
                                   const Tensor& act_c, const Tensor& inner, const Tensor& reset_h,
-                                  const Tensor& fresh, bool need_kernel, bool need_bias) {
+                                  const Tensor& fresh, bool need_kernel, bool need_bias, bool need_input_bias) {
   using V = Vec<scalar_t>;
   const int64_t T = gates.size(0), B = gates.size(1), W = gates.size(2), G = s.gates(), U = W / G;
   auto opts = gates.options();
-  Tensor dx = at::empty({T, B, W}, opts);
-  Tensor d_inner = s.kind == GRU ? at::empty({T, B, W}, opts) : Tensor();
+  Tensor dx = buffer({T, B, W}, opts);
+  Tensor d_inner = s.kind == GRU ? buffer({T, B, W}, opts) : Tensor();
   Tensor dh = grad_h.has_value() ? at::empty({B, U}, opts).copy_(*grad_h) : at::zeros({B, U}, opts);
   Tensor dc = s.kind == LSTM ? (grad_c.has_value() ? at::empty({B, U}, opts).copy_(*grad_c) : at::zeros({B, U}, opts))
                              : Tensor();
   Tensor through = at::empty({B, U}, opts);         // the product's share of the gradient of h_{t-1}
   Tensor d_reset_h = s.kind == GRU_BEFORE ? at::empty({B, U}, opts) : Tensor();
-  const Tensor kernel_t = kernel.t();
+  const Tensor kernel_t = kernel.t().contiguous();
   Tensor zr_kernel_t, c_kernel_t;
   if (s.kind == GRU_BEFORE) {
     zr_kernel_t = kernel.narrow(1, 0, 2 * U).t();
@@ -467,7 +599,8 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
     }
   }
   if (need_bias && s.kind == GRU) d_bias = d_inner.sum(at::IntArrayRef({0, 1}));
-  return {dx, d_kernel, d_bias, dh, dc};
+  Tensor d_input_bias = need_input_bias ? dx.sum(at::IntArrayRef({0, 1})) : Tensor();
+  return {dx, d_kernel, d_bias, dh, dc, d_input_bias};
 }
 
 Spec make_spec(int64_t kind, int64_t act, int64_t gate, bool torch_order) {
@@ -480,7 +613,7 @@ Spec make_spec(int64_t kind, int64_t act, int64_t gate, bool torch_order) {
 std::vector<Tensor> forward(int64_t kind, int64_t act, int64_t gate, bool torch_order, const Tensor& x,
                             const optional<Tensor>& step_mask, const optional<Tensor>& recurrent_mask,
                             const Tensor& kernel, const optional<Tensor>& recurrent_bias, const Tensor& h0,
-                            const optional<Tensor>& c0, bool keep) {
+                            const optional<Tensor>& c0, const optional<Tensor>& input_bias, bool keep) {
   Spec s = make_spec(kind, act, gate, torch_order);
   TORCH_CHECK(x.dim() == 3 && x.is_contiguous() && x.device().is_cpu(), "x must be a contiguous CPU (T, B, W) tensor");
   TORCH_CHECK(x.size(2) % s.gates() == 0, "x's width is not a multiple of the gates");
@@ -489,8 +622,9 @@ std::vector<Tensor> forward(int64_t kind, int64_t act, int64_t gate, bool torch_
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "kerasrnn_forward", [&] {
     out = forward_impl<scalar_t>(s, x, step_mask,
                                  recurrent_mask ? optional<Tensor>(recurrent_mask->contiguous()) : recurrent_mask,
-                                 kernel, recurrent_bias ? optional<Tensor>(recurrent_bias->contiguous()) : recurrent_bias,
-                                 h0, c0, keep);
+                                 kernel.contiguous(),
+                                 recurrent_bias ? optional<Tensor>(recurrent_bias->contiguous()) : recurrent_bias,
+                                 h0, c0, input_bias ? optional<Tensor>(input_bias->contiguous()) : input_bias, keep);
   });
   return out;
 }
@@ -501,7 +635,7 @@ std::vector<Tensor> backward(int64_t kind, int64_t act, int64_t gate, bool torch
                              const optional<Tensor>& recurrent_mask, const Tensor& kernel, const Tensor& held,
                              const Tensor& gates, const optional<Tensor>& cs, const optional<Tensor>& act_c,
                              const optional<Tensor>& inner, const optional<Tensor>& reset_h,
-                             const optional<Tensor>& fresh, bool need_kernel, bool need_bias) {
+                             const optional<Tensor>& fresh, bool need_kernel, bool need_bias, bool need_input_bias) {
   Spec s = make_spec(kind, act, gate, torch_order);
   std::vector<Tensor> out;
   auto def = [](const optional<Tensor>& t) { return t.has_value() ? *t : Tensor(); };
@@ -509,7 +643,7 @@ std::vector<Tensor> backward(int64_t kind, int64_t act, int64_t gate, bool torch
     out = backward_impl<scalar_t>(
         s, grad_sequence ? optional<Tensor>(grad_sequence->contiguous()) : grad_sequence, grad_h, grad_c, step_mask,
         recurrent_mask ? optional<Tensor>(recurrent_mask->contiguous()) : recurrent_mask, kernel, held, gates,
-        def(cs), def(act_c), def(inner), def(reset_h), def(fresh), need_kernel, need_bias);
+        def(cs), def(act_c), def(inner), def(reset_h), def(fresh), need_kernel, need_bias, need_input_bias);
   });
   return out;
 }
