@@ -54,7 +54,15 @@ class HeadProjection(Layer):
         if self.in_shape is not None and self.out_shape is not None:
             self.create(self.in_shape, self.out_shape)
         else:
+            self.built = False
             self.declare_weights(self.expected_weights())
+
+    def build(self, input_shape: InputShape) -> None:
+        """Make the weights for inputs `(..., features)` (the owner normally calls `create` at its build)."""
+        if self.out_shape is None or input_shape[-1] is None:
+            raise ValueError(f"{describe(self)}: its owner's build gives this projection its shapes; "
+                             f"it cannot build from inputs {shape_text(input_shape)} alone")
+        self.create((int(input_shape[-1]),), self.out_shape)
 
     def expected_weights(self) -> list[tuple[str, bool]]:
         return [("kernel", True), ("bias", True)] if self.use_bias else [("kernel", True)]
