@@ -79,11 +79,14 @@ class HeadProjection(Layer):
         self.built = True
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        lead = inputs.shape[:inputs.dim() - len(self.in_shape)]
-        flat_in, flat_out = math.prod(self.in_shape), math.prod(self.out_shape)
+        in_shape, out_shape = self.in_shape, self.out_shape
+        if in_shape is None or out_shape is None:
+            raise ValueError(f"{describe(self)} runs once its owner's build has given it its shapes")
+        lead = inputs.shape[:inputs.dim() - len(in_shape)]
+        flat_in, flat_out = math.prod(in_shape), math.prod(out_shape)
         bias = None if self.bias is None else self.bias.reshape(flat_out)
         outputs = F.linear(inputs.reshape(*lead, flat_in), self.kernel.reshape(flat_in, flat_out).t(), bias)
-        outputs = self.activation(outputs.reshape(*lead, *self.out_shape))
+        outputs = self.activation(outputs.reshape(*lead, *out_shape))
         self.record_activity(outputs)
         return outputs
 
