@@ -201,8 +201,8 @@ class Model(Trainer, Layer):
         super()._apply(fn, recurse)
         if recurse:
             for operation in self.__dict__.get("_operations", ()):
-                if getattr(operation, "is_operation", False) and operation._buffers:
-                    operation._apply(fn, recurse)
+                if getattr(operation, "is_operation", False):
+                    operation.move_constants(fn)
         return self
 
     @property

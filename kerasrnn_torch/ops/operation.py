@@ -158,6 +158,12 @@ class Operation(Layer):
         self.register_buffer(key, value_tensor, persistent=False)
         return Constant(key, isinstance(value, np.ndarray))
 
+    def move_constants(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """Apply a module move (`.to()`, `.double()`, ...) to the recorded constants: the owning model calls
+        it, as an operation is no submodule of it."""
+        if self._buffers:
+            self._apply(fn)
+
     def constant_value(self, constant: Constant) -> torch.Tensor | np.ndarray:
         """A recorded constant's value now (on the operation's device and dtype), as it was given: a
         tensor, or a NumPy array (on the CPU) for one given as NumPy."""

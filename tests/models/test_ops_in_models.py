@@ -241,7 +241,7 @@ def test_to_dtype_moves_the_constants_of_operations_with_the_weights():
     assert got.dtype == torch.float64
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
     held = [b for op in inner.operations + outer.operations if getattr(op, "is_operation", False)
-            for b in op._buffers.values()]
+            for b in op.buffers()]
     assert len(held) == 4 and {b.dtype for b in held} == {torch.float64, torch.int64}   # integers stay integers
     assert "constant_0" not in outer.state_dict() and not any("constant" in k for k in outer.state_dict())
 

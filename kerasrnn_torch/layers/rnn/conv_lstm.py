@@ -508,6 +508,10 @@ class ConvLSTM2D(ConvLSTM):
     Always runs the cell loop (`last_path == "loop"`): the input convolution
     once over all frames, the recurrent convolution at each step.
 
+    Keras fixes the spatial size at the build; once built, this layer also
+    takes frames of other spatial sizes (the states take the size the frames
+    give), so `torch.export` can keep the spatial axes dynamic.
+
     >>> layer = ConvLSTM2D(8, 3, padding="same", return_sequences=True)
     >>> layer(torch.randn(2, 4, 16, 16, 3)).shape
     torch.Size([2, 4, 16, 16, 8])
