@@ -213,6 +213,16 @@ class Model(Trainer, Layer):
         """The layers and the operations (`kr.ops` calls) in Keras's order, as Keras's `model.operations`."""
         return list(self._operations)
 
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        # The operations are no submodules (see __init__), but the tensor and NumPy constants of their
+        # calls are their buffers: `.to(device)`, `.double()` and the like move them with the weights.
+        super()._apply(fn, recurse)
+        if recurse:
+            for operation in self.__dict__.get("_operations", ()):
+                if getattr(operation, "is_operation", False):
+                    operation.move_constants(fn)
+        return self
+
     @property
     def nodes(self) -> list:
         """The layer calls of the graph (`Node`s), in the order the model runs them, inputs first."""

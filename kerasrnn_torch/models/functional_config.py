@@ -30,7 +30,7 @@ from ..core.config import deserialize_layer, keras_class_name, serialize_layer
 from ..core.input_layer import InputLayer
 from ..layers.rnn.rnn import RNN
 from ..core.symbolic import KerasTensor
-from ..ops.operation import OPERATIONS, Operation
+from ..ops.operation import OPERATIONS, Constant, Operation
 from ..core.registry import class_for
 from ..ops.operation import is_operation as is_operation_object
 
@@ -60,7 +60,7 @@ def model_config(model) -> dict:
         name, call, index = history(tensor)
         return [name, call + 1 if _is_functional(tensor.node.layer) else call, index]
 
-    def encode(value):
+    def encode(value, owner):
         if isinstance(value, KerasTensor):
             dtype = str(value.dtype).replace("torch.", "")
             return {"class_name": KERAS_TENSOR,
@@ -69,6 +69,8 @@ def model_config(model) -> dict:
             return {"class_name": SLICE, "config": {"start": value.start, "stop": value.stop, "step": value.step}}
         if value is Ellipsis:
             return {"class_name": ELLIPSIS, "config": {}}
+        if isinstance(value, Constant):       # an operation's buffer, written as the tensor or array it was given
+            value = owner.constant_value(value)
         if isinstance(value, (torch.Tensor, np.ndarray)):      # a constant of a kr.ops call, as Keras writes one
             array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
             return {"class_name": TENSOR if isinstance(value, torch.Tensor) else NUMPY,
@@ -85,7 +87,7 @@ def model_config(model) -> dict:
         nodes = sorted((n for n in model.nodes if n.layer is layer and not n.is_input), key=lambda n: n.call_index)
         entry["inbound_nodes"] = []
         for node in nodes:
-            args, kwargs = pytree.tree_unflatten([encode(v) for v in node.arguments], node.argument_spec)
+            args, kwargs = pytree.tree_unflatten([encode(v, layer) for v in node.arguments], node.argument_spec)
             entry["inbound_nodes"].append({"args": list(args), "kwargs": kwargs})
         layers.append(entry)
     return {"name": model.name, "trainable": model.trainable, "layers": layers,

@@ -22,7 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+import numpy as np
 import torch
+from torch.utils import _pytree as pytree
 
 from ..core.layer import Layer, snake_case, unique_name
 from ..core.symbolic import has_symbolic
@@ -99,6 +101,30 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class Constant:
+    """A torch tensor or NumPy array among an operation's recorded call arguments: the value is the
+    operation's (non-persistent) buffer `key`, so `model.to(device)` and `.to(dtype)` move it as they
+    move weights. `numpy` says which it was, for the config Keras writes."""
+
+    __slots__ = ("key", "numpy")
+
+    def __init__(self, key: str, numpy: bool) -> None:
+        self.key, self.numpy = key, numpy
+
+    def __repr__(self) -> str:
+        return f"Constant({self.key!r})"
+
+    def __getstate__(self) -> tuple[str, bool]:
+        return self.key, self.numpy
+
+    def __setstate__(self, state: tuple[str, bool]) -> None:
+        self.key, self.numpy = state
+
+
+def _is_constant_value(value: Any) -> bool:
+    return isinstance(value, (torch.Tensor, np.ndarray)) and not has_symbolic((value,), {})
+
+
 class Operation(Layer):
     """A `kr.ops` call in a functional graph: Keras's operation `spec.keras_name` with `config`.
 
@@ -114,7 +140,40 @@ class Operation(Layer):
         self.spec = spec
         self.config = dict(config or {})
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if has_symbolic(args, kwargs):
+            # Recorded in a graph: each tensor or NumPy constant becomes a buffer of this operation.
+            args, kwargs = pytree.tree_map(self._hold, (args, kwargs), is_leaf=_is_constant_value)
+        return super().__call__(*args, **kwargs)
+
+    def _hold(self, value: Any) -> Any:
+        if not _is_constant_value(value):
+            return value
+        key = f"constant_{sum(1 for name in self._buffers if name.startswith('constant_'))}"
+        if isinstance(value, np.ndarray):        # as kr.ops converts NumPy (uint32, which torch lacks, as int64)
+            value_tensor = torch.from_numpy(np.ascontiguousarray(value.astype(np.int64) if value.dtype == np.uint32
+                                                                 else value))
+        else:
+            value_tensor = value
+        self.register_buffer(key, value_tensor, persistent=False)
+        return Constant(key, isinstance(value, np.ndarray))
+
+    def move_constants(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """Apply a module move (`.to()`, `.double()`, ...) to the recorded constants: the owning model calls
+        it, as an operation is no submodule of it."""
+        if self._buffers:
+            self._apply(fn)
+
+    def constant_value(self, constant: Constant) -> torch.Tensor | np.ndarray:
+        """A recorded constant's value now (on the operation's device and dtype), as it was given: a
+        tensor, or a NumPy array (on the CPU) for one given as NumPy."""
+        value = self._buffers[constant.key]
+        assert value is not None            # registered by `_hold`
+        return value.detach().cpu().numpy() if constant.numpy else value
+
     def forward(self, *args: Any) -> Any:
+        if self._buffers:
+            args = pytree.tree_map(lambda v: self._buffers[v.key] if isinstance(v, Constant) else v, args)
         return self.spec.function(*args, **self.config)
 
     def get_config(self) -> dict[str, Any]:

@@ -26,11 +26,10 @@ def test_every_layer_loads_a_state_dict_before_its_first_call(name):
     torch.testing.assert_close(_first(got), _first(expected), rtol=0, atol=1e-6)
     assert list(target.state_dict()) == list(source.state_dict())
     if optimizer is None:
-        # MultiHeadAttention's projections are sublayers made at its build (as Keras's are): the load
-        # builds them, but an optimizer made before it has nothing of them.
-        assert name == "MultiHeadAttention" or not list(source.parameters()), \
-            f"{name}: weights the unbuilt layer had no placeholder for"
+        assert not list(source.parameters()), f"{name}: weights the unbuilt layer had no placeholder for"
         return
+    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    assert all(id(p) in held for p in target.parameters()), f"{name}: the load replaced a placeholder"
     before = {n: p.detach().clone() for n, p in target.named_parameters() if p.requires_grad}
     output = _first(call(target, x))
     (output * torch.randn_like(output)).sum().backward()
@@ -76,3 +75,28 @@ def test_a_recurrent_layer_loaded_before_its_call_keeps_keras_layout_and_the_fus
     torch.testing.assert_close(target(x), expected, rtol=0, atol=1e-6)
     assert target.cell.kernel.t().is_contiguous() and target.last_path == "fused"
     assert [w.shape for w in target.get_weights()] == [(5, 24), (6, 24), (24,)]
+
+
+@pytest.mark.parametrize("options", [{}, {"use_gate": True, "output_shape": 5, "value_dim": 3},
+                                     {"use_bias": False}])
+def test_multi_head_attention_optimizer_made_before_the_load_trains_every_projection(options):
+    query, value = torch.randn(2, 4, 6), torch.randn(2, 3, 7)
+    source = kr.MultiHeadAttention(num_heads=2, key_dim=4, **options)
+    expected = source(query, value)
+    target = kr.MultiHeadAttention(num_heads=2, key_dim=4, **options)
+    optimizer = torch.optim.SGD(target.parameters(), lr=0.1)
+    target.load_state_dict(source.state_dict())
+    assert list(target.state_dict()) == list(source.state_dict())
+    torch.testing.assert_close(target(query, value), expected, rtol=0, atol=1e-6)
+    before = [p.detach().clone() for p in target.parameters()]
+    assert len(optimizer.param_groups[0]["params"]) == len(before) == len(list(source.parameters()))
+    target(query, value).square().sum().backward()
+    optimizer.step()
+    assert all(not torch.equal(p, b) for p, b in zip(target.parameters(), before))
+
+
+def test_multi_head_attention_frozen_at_construction_keeps_its_placeholders_frozen():
+    layer = kr.MultiHeadAttention(num_heads=2, key_dim=4, trainable=False)
+    assert list(layer.parameters()) and not any(p.requires_grad for p in layer.parameters())
+    layer(torch.randn(2, 4, 6), torch.randn(2, 3, 6))
+    assert not any(p.requires_grad for p in layer.parameters())

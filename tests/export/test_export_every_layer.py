@@ -24,8 +24,6 @@ STATIC_STEPS = {
 }
 # Layers whose inputs must agree on every axis but the features: one Dim per axis, shared by the inputs.
 SHARED_STEPS = {"Add", "Average", "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract"}
-# Recurrent convolutions whose spatial axes stay static: the cell sizes its states from the built input.
-STATIC_SPATIAL = {"ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "ConvLSTMCell"}
 # The fewest steps (per axis) the export covers. torch specializes an output axis of size 1, so a valid
 # convolution, crop or pool must leave 2 steps at least: kernel 3 needs 4 steps, a pool of 2 needs 4.
 MIN_STEPS = {
@@ -53,8 +51,6 @@ def dynamic_axes(name, tensor):
     if name in STATIC_STEPS:
         return []
     if not tensor.is_floating_point():               # token ids (batch, steps)
-        return [1]
-    if name in STATIC_SPATIAL:
         return [1]
     return list(range(1, tensor.dim() - 1))          # steps and spatial axes, not the features
 
@@ -112,7 +108,7 @@ def test_layer_exports_with_dynamic_batch_and_steps(name):
 
 
 def test_static_axes_are_only_the_documented_ones():
-    assert set(STATIC_STEPS) | STATIC_SPATIAL | set(MIN_STEPS) <= set(CATALOG)
+    assert set(STATIC_STEPS) | set(MIN_STEPS) <= set(CATALOG)
 
 
 @pytest.mark.parametrize("name, arguments, why", [

@@ -182,14 +182,23 @@ def test_an_axis_fixed_by_weights_is_refused_by_name():
     assert_close(exported(longer), shared(longer), 1e-6, "PReLU with the steps axis shared")
 
 
-def test_conv_lstm_spatial_axis_is_refused_by_name():
-    model = kr.Sequential([kr.Input((None, 6, 2)), kr.ConvLSTM1D(2, 3, padding="same", name="clstm")]).eval()
-    x = torch.randn(2, 4, 6, 2)
+def test_a_conv_lstm_model_exports_with_dynamic_spatial_axes():
+    """The spatial axes stay dynamic through a ConvLSTM (its states take the frames' size) and the layers
+    after it; the exported program runs at other widths and heights with the eager numbers."""
+    model = kr.Sequential([kr.Input((None, 6, 6, 2)), kr.ConvLSTM2D(3, 3, padding="same", return_sequences=True),
+                           kr.ConvLSTM2D(2, 3, strides=2, padding="same"), kr.GlobalAveragePooling2D(),
+                           kr.Dense(2)])
+    model = randomize(model).eval()
+    x = torch.randn(2, 4, 6, 6, 2)
     with torch.no_grad():
         model(x)
-    dynamic = ({0: Dim("batch", min=1, max=64), 2: Dim("width", min=2, max=64)},)
-    with pytest.raises(ValueError, match=r"axis 2 of its input is dynamic in this export, but its states"):
-        torch.export.export(model, (x,), dynamic_shapes=dynamic)
+    dynamic = ({0: Dim("batch", min=1, max=64), 1: Dim("steps", min=2, max=64), 2: Dim("rows", min=4, max=64),
+                3: Dim("cols", min=4, max=64)},)
+    exported = torch.export.export(model, (x,), dynamic_shapes=dynamic).module()
+    for shape in ((3, 5, 9, 7, 2), (1, 2, 4, 10, 2)):
+        other = torch.randn(shape)
+        with torch.no_grad():
+            assert_close(exported(other), model(other), 1e-5, f"ConvLSTM model exported, at {shape}")
 
 
 @pytest.mark.filterwarnings("ignore:You are using the legacy TorchScript-based ONNX export:DeprecationWarning")

@@ -219,6 +219,52 @@ def test_constants_in_ops_are_embedded_and_written_as_keras_does(tmp_path):
     np.testing.assert_allclose(numpy(ours_loaded(torch.tensor(x))), numpy(keras_model(x)), rtol=1e-6, atol=1e-6)
 
 
+def _constants_model():
+    """Constants that float32 cannot hold exactly, so a constant left in float32 shows in float64 results."""
+    inputs = kr.Input((3,))
+    x = ops.add(inputs, np.array([0.1, 0.2, 0.3], np.float32))
+    x = x * torch.tensor([1 / 3, -0.7, 1.1])
+    x = ops.multiply(x, np.array([2, 3, 4], np.int64))
+    return kr.Model(inputs, x)
+
+
+def test_to_dtype_moves_the_constants_of_operations_with_the_weights():
+    inner = _constants_model()
+    outer_input = kr.Input((3,))
+    outer = kr.Model(outer_input, ops.subtract(inner(outer_input), torch.tensor(0.9)))
+    x = torch.randn(4, 3, dtype=torch.float64)
+    outer.to(torch.float64)
+    def held(values):            # the float32 constants' values, as the move to float64 keeps them
+        return torch.tensor(values, dtype=torch.float32).double()
+    expected = (x + held([0.1, 0.2, 0.3])) * held([1 / 3, -0.7, 1.1]) * held([2.0, 3.0, 4.0]) - held(0.9)
+    got = outer(x)
+    assert got.dtype == torch.float64
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+    held = [b for op in inner.operations + outer.operations if getattr(op, "is_operation", False)
+            for b in op.buffers()]
+    assert len(held) == 4 and {b.dtype for b in held} == {torch.float64, torch.int64}   # integers stay integers
+    assert "constant_0" not in outer.state_dict() and not any("constant" in k for k in outer.state_dict())
+
+
+def test_to_device_moves_the_constants_of_operations():
+    model = _constants_model()
+    model.to("meta")
+    out = model(torch.randn(4, 3, device="meta"))           # a constant left on the CPU would raise here
+    assert out.device.type == "meta" and out.shape == (4, 3)
+
+
+def test_constants_written_after_a_move_are_the_values_held():
+    model = _constants_model().to(torch.float64)
+    written = [argument for entry in model.get_config()["layers"] for node in entry.get("inbound_nodes", [])
+               for argument in node["args"] if isinstance(argument, dict)
+               and argument.get("class_name") in ("__numpy__", "__tensor__")]
+    assert [a["class_name"] for a in written] == ["__numpy__", "__tensor__", "__numpy__"]
+    assert [a["config"]["dtype"] for a in written] == ["float64", "float64", "int64"]
+    rebuilt = kr.Model.from_config(json.loads(json.dumps(model.get_config())))
+    x = torch.randn(2, 3, dtype=torch.float64)
+    torch.testing.assert_close(rebuilt(x), model(x), rtol=0, atol=1e-12)
+
+
 def test_a_layer_called_on_a_real_tensor_beside_an_input_is_still_refused():
     inputs = kr.Input((3,))
     with pytest.raises(TypeError, match="both symbolic tensors"):

@@ -28,6 +28,9 @@ class HeadProjection(Layer):
 
     The kernel has shape `in_shape + out_shape` and the bias `out_shape`, as
     the EinsumDense sublayers of Keras's MultiHeadAttention lay them out.
+    With a shape not known yet (None: the owner's inputs are not seen), the
+    weights are placeholders until `create(in_shape, out_shape)`, so an
+    optimizer made before then holds them, as PyTorch's lazy modules do.
     """
 
     # The weights `add_weight` registers (declared for type checkers; `bias` is None without one).
@@ -38,28 +41,58 @@ class HeadProjection(Layer):
                  bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint, activation=None,
                  **layer_kwargs):
         super().__init__(**layer_kwargs)
-        self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
+        self.in_shape = None if in_shape is None else tuple(in_shape)
+        self.out_shape = None if out_shape is None else tuple(out_shape)
         self.activation = activations.get(activation)
         self.activity_regularizer = activity_regularizer
-        self.add_weight("kernel", self.in_shape + self.out_shape, kernel_initializer,
-                        regularizer=kernel_regularizer, constraint=kernel_constraint)
-        if use_bias:
-            self.add_weight("bias", self.out_shape, bias_initializer, regularizer=bias_regularizer,
-                            constraint=bias_constraint)
-        else:
+        self.use_bias = bool(use_bias)
+        self._weight_options = {"kernel_initializer": kernel_initializer, "bias_initializer": bias_initializer,
+                                "kernel_regularizer": kernel_regularizer, "bias_regularizer": bias_regularizer,
+                                "kernel_constraint": kernel_constraint, "bias_constraint": bias_constraint}
+        if not self.use_bias:
             self.register_parameter("bias", None)
+        if self.in_shape is not None and self.out_shape is not None:
+            self.create(self.in_shape, self.out_shape)
+        else:
+            self.built = False
+            self.declare_weights(self.expected_weights())
+
+    def build(self, input_shape: InputShape) -> None:
+        """Make the weights for inputs `(..., features)` (the owner normally calls `create` at its build)."""
+        if self.out_shape is None or input_shape[-1] is None:
+            raise ValueError(f"{describe(self)}: its owner's build gives this projection its shapes; "
+                             f"it cannot build from inputs {shape_text(input_shape)} alone")
+        self.create((int(input_shape[-1]),), self.out_shape)
+
+    def expected_weights(self) -> list[tuple[str, bool]]:
+        return [("kernel", True), ("bias", True)] if self.use_bias else [("kernel", True)]
+
+    def create(self, in_shape: Sequence[int], out_shape: Sequence[int]) -> None:
+        """Make (or fill the placeholders of) the kernel `in_shape + out_shape` and the bias `out_shape`."""
+        self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
+        options = self._weight_options
+        self.add_weight("kernel", self.in_shape + self.out_shape, options["kernel_initializer"],
+                        regularizer=options["kernel_regularizer"], constraint=options["kernel_constraint"])
+        if self.use_bias:
+            self.add_weight("bias", self.out_shape, options["bias_initializer"],
+                            regularizer=options["bias_regularizer"], constraint=options["bias_constraint"])
         self.built = True
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        lead = inputs.shape[:inputs.dim() - len(self.in_shape)]
-        flat_in, flat_out = math.prod(self.in_shape), math.prod(self.out_shape)
+        in_shape, out_shape = self.in_shape, self.out_shape
+        if in_shape is None or out_shape is None:
+            raise ValueError(f"{describe(self)} runs once its owner's build has given it its shapes")
+        lead = inputs.shape[:inputs.dim() - len(in_shape)]
+        flat_in, flat_out = math.prod(in_shape), math.prod(out_shape)
         bias = None if self.bias is None else self.bias.reshape(flat_out)
         outputs = F.linear(inputs.reshape(*lead, flat_in), self.kernel.reshape(flat_in, flat_out).t(), bias)
-        outputs = self.activation(outputs.reshape(*lead, *self.out_shape))
+        outputs = self.activation(outputs.reshape(*lead, *out_shape))
         self.record_activity(outputs)
         return outputs
 
     def extra_repr(self) -> str:
+        if not self.built:
+            return f"name={self.name!r}, kernel=(not built)"
         return f"name={self.name!r}, kernel={shape_text(self.kernel.shape)}"
 
 
@@ -232,6 +265,18 @@ class MultiHeadAttention(Layer):
             "kernel_constraint": constraints.get(kernel_constraint),
             "bias_constraint": constraints.get(bias_constraint)}
         self._dims: tuple[int, int, int] | None = None        # (query, value, key) feature sizes once built
+        # The projections exist from construction, their weights placeholders until the build gives them
+        # their feature sizes: an optimizer made before the first call (or a load) holds every weight.
+        heads, common, factory = self.num_heads, self._projection_kwargs, self.factory_kwargs
+        self.query_dense = HeadProjection(None, (heads, self.key_dim), name="query", **common, **factory)
+        self.key_dense = HeadProjection(None, (heads, self.key_dim), name="key", **common, **factory)
+        self.gate_dense: HeadProjection | None = HeadProjection(
+            None, (heads, self.value_dim), name="gate", activation="sigmoid", **common, **factory) \
+            if self.use_gate else None
+        self.value_dense = HeadProjection(None, (heads, self.value_dim), name="value", **common, **factory)
+        self.output_dense = HeadProjection(None, None, name="attention_output", **common, **factory)
+        if not self.trainable:
+            self.trainable = False           # the projections' placeholders take it too
         self.build_from_hint()
 
     @staticmethod
@@ -283,20 +328,13 @@ class MultiHeadAttention(Layer):
                                  f"{role} {shape_text(shape)}")
         self._axes_for(len(query_shape))
         dims = (int(query_shape[-1]), int(value_shape[-1]), int(key_shape[-1]))
-        heads, common = self.num_heads, self._projection_kwargs
-        self.query_dense = HeadProjection((dims[0],), (heads, self.key_dim), name="query", **common,
-                                          **self.factory_kwargs)
-        self.key_dense = HeadProjection((dims[2],), (heads, self.key_dim), name="key", **common,
-                                        **self.factory_kwargs)
-        if self.use_gate:
-            self.gate_dense: HeadProjection | None = HeadProjection(
-                (dims[0],), (heads, self.value_dim), name="gate", activation="sigmoid", **common, **self.factory_kwargs)
-        else:
-            self.gate_dense = None
-        self.value_dense = HeadProjection((dims[1],), (heads, self.value_dim), name="value", **common,
-                                          **self.factory_kwargs)
-        self.output_dense = HeadProjection((heads, self.value_dim), self.output_shape or (dims[0],),
-                                           name="attention_output", **common, **self.factory_kwargs)
+        heads = self.num_heads
+        self.query_dense.create((dims[0],), (heads, self.key_dim))
+        self.key_dense.create((dims[2],), (heads, self.key_dim))
+        if self.gate_dense is not None:
+            self.gate_dense.create((dims[0],), (heads, self.value_dim))
+        self.value_dense.create((dims[1],), (heads, self.value_dim))
+        self.output_dense.create((heads, self.value_dim), self.output_shape or (dims[0],))
         if not self.trainable:
             self.trainable = False
         self._dims = dims

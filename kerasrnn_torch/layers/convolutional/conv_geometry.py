@@ -50,7 +50,9 @@ def same_padding(length: int, kernel_size: int, stride: int, dilation: int) -> t
 def output_length(length: int, kernel_size: int, stride: int, dilation: int, padding: str) -> int:
     """The output size along one axis (Keras's rule; 0 or less: the kernel does not fit)."""
     if padding == "same":
-        return -(-length // stride)
+        # ceil(length / stride), written as the convolution's own arithmetic gives it with the padding
+        # above, so that torch.export sees one expression for a traced length (-(-n // s) would be another)
+        return (length + (-length) % stride) // stride
     span = (kernel_size - 1) * dilation + 1
     return (length - span) // stride + 1
 

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, cast
 import torch
 
 from ... import activations
-from ..._checks import describe, one_of, positive_int, refuse_legacy_onnx, require_static_axes, shape_text
+from ..._checks import check_sizes, describe, one_of, positive_int, refuse_legacy_onnx, shape_text
 from ..._types import ActivationLike, ConstraintLike, DeviceLike, InitializerLike, InputShape, RegularizerLike, ShapeLike
 from ..._types import Step, TensorTree
 from ...core import data_format as data_formats
@@ -109,7 +109,7 @@ class ConvLSTMCell(RecurrentCell):
                              f"strides={self.strides}, dilation_rate={self.dilation_rate}")
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.spatial_dims: tuple[int, ...] | None = None     # the input's spatial size, fixed at build as in Keras
+        self.spatial_dims: tuple[int, ...] | None = None     # the spatial size the cell was built for
         self.output_spatial_dims: tuple[int, ...] | None = None
         self.build_from_hint()
 
@@ -126,6 +126,15 @@ class ConvLSTMCell(RecurrentCell):
         if self.channels_last:
             return tuple(step_shape[:-1]), step_shape[-1]
         return tuple(step_shape[1:]), step_shape[0]
+
+    def output_spatial(self, spatial: Sequence[Any]) -> tuple[Any, ...]:
+        """The states' spatial size for frames of spatial size `spatial` (sizes may be symbolic)."""
+        return tuple(output_length(n, k, s, d, self.padding)
+                     for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+
+    def frame_spatial(self, inputs: torch.Tensor) -> tuple[Any, ...]:
+        """The spatial size of one step `(batch, *step)` or of a sequence's frames `(batch, time, *step)`."""
+        return self._split(tuple(inputs.shape[inputs.dim() - self.rank - 1:]))[0]
 
     @property
     def state_shape(self) -> torch.Size | None:
@@ -154,8 +163,7 @@ class ConvLSTMCell(RecurrentCell):
         if channels is None or None in spatial:
             raise ValueError(f"{owner} needs known spatial and channel sizes (as Keras's ConvLSTM), got input shape "
                              f"{shape_text(input_shape)}")
-        out = tuple(output_length(n, k, s, d, self.padding)
-                    for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+        out = self.output_spatial(spatial)
         if min(out) <= 0:
             spans = tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))
             raise ValueError(f"{owner}: the kernel (spanning {spans} with dilation_rate {self.dilation_rate}) is "
@@ -182,7 +190,8 @@ class ConvLSTMCell(RecurrentCell):
         self.built = True
 
     def get_initial_state(self, batch_size: int) -> list[torch.Tensor]:
-        """Zero states `[h, c]` of the output's spatial size, on the weights' device and dtype."""
+        """Zero states `[h, c]` of the output's spatial size for the built input, on the weights' device
+        and dtype (`initial_state_for` sizes them for other inputs)."""
         if not self.built:
             raise ValueError(f"{describe(self)} has no state shape before it is built (its spatial size comes from "
                              "its input)")
@@ -191,34 +200,49 @@ class ConvLSTMCell(RecurrentCell):
         return [torch.zeros(batch_size, *state_shape, device=kernel.device, dtype=kernel.dtype)
                 for _ in range(2)]
 
+    def initial_state_for(self, batch_size: Any, inputs: torch.Tensor) -> list[torch.Tensor] | None:
+        """Zero states `[h, c]` for `inputs` (one step or a sequence): the spatial size these frames give,
+        which may differ from the built one (a symbolic size stays symbolic under torch.export). None
+        when `inputs` is no such tensor (the caller then takes `get_initial_state`)."""
+        if not self.built or inputs.dim() not in (self.step_rank, self.step_rank + 1):
+            return None
+        kernel = self.kernel
+        shape = self._layout(self.output_spatial(self.frame_spatial(inputs)), self.filters)
+        return [torch.zeros(batch_size, *shape, device=kernel.device, dtype=kernel.dtype) for _ in range(2)]
+
     def check_step_input(self, inputs: torch.Tensor) -> None:
         """One step's input against the built sizes."""
         self.check_frames(inputs, time=False)
 
     def check_frames(self, inputs: torch.Tensor, time: bool, owner: str | None = None) -> None:
-        """Raise, naming `owner` (default: this cell), unless `inputs` has the built spatial and channel sizes."""
+        """Raise, naming `owner` (default: this cell), unless `inputs` has the built rank and channels and
+        frames the kernel fits. Unlike Keras, which fixes the spatial size at the build, other spatial
+        sizes run (as they do through a convolution): the states take the size the frames give."""
         first = 2 if time else 1
+        owner = owner or describe(self)
         assert self.spatial_dims is not None    # the cell builds before its inputs are checked
         if self.rank == 3:
-            refuse_legacy_onnx(owner or describe(self), "it cannot convert the 3-D kernels' memory layout")
-        expected = self._layout(self.spatial_dims, self.input_dim)
-        if inputs.dim() == self.rank + first + 1:
-            spatial = range(first, first + self.rank) if self.channels_last else range(first + 1, inputs.dim())
-            require_static_axes(self, inputs, list(spatial), "its states have the spatial size of the input it "
-                                f"was built for, {shape_text(self.spatial_dims)}")
-        if inputs.dim() != self.rank + first + 1 or tuple(inputs.shape[first:]) != expected:
-            raise ValueError(f"{owner or describe(self)} was built for inputs of shape "
-                             f"{step_text(self.rank, self.data_format, time)} = "
-                             f"{shape_text((None,) * first + expected)}, got input of shape {shape_text(inputs.shape)}")
+            refuse_legacy_onnx(owner, "it cannot convert the 3-D kernels' memory layout")
+        channel_axis = -1 if self.channels_last else first
+        if inputs.dim() != self.rank + first + 1 or inputs.shape[channel_axis] != self.input_dim:
+            raise ValueError(f"{owner} was built for inputs of shape {step_text(self.rank, self.data_format, time)} "
+                             f"with {self.input_dim} channels, got input of shape {shape_text(inputs.shape)}")
+        if self.padding == "valid":
+            spatial = self.frame_spatial(inputs)
+            for n, k, d in zip(spatial, self.kernel_size, self.dilation_rate):
+                span = (k - 1) * d + 1
+                check_sizes(n >= span, lambda: f"{owner}: the kernel (spanning {span} with dilation_rate "
+                                               f"{self.dilation_rate}) is larger than the input's spatial size "
+                                               f"{shape_text(spatial)} with padding='valid'")
 
     # -------------------------------------------------------------- dropout
     def dropout_masks(self, batch: int, training: bool, like: torch.Tensor) -> DropoutMasks:
         """Keras's masks: four per kind (one per gate), `(4, batch, *step input)` and `(4, batch, *state)`."""
         if not training or not (self.dropout or self.recurrent_dropout):
             return NO_DROPOUT
-        state_shape = self.state_shape
-        assert self.spatial_dims is not None and state_shape is not None    # known once built
-        step = self._layout(self.spatial_dims, self.input_dim)
+        spatial = self.frame_spatial(like)
+        step = self._layout(spatial, self.input_dim)
+        state_shape = self._layout(self.output_spatial(spatial), self.filters)
         return DropoutMasks(
             self._draw((4, batch, *step), self.dropout, like) if self.dropout else None,
             self._draw((4, batch, *state_shape), self.recurrent_dropout, like) if self.recurrent_dropout
@@ -245,10 +269,9 @@ class ConvLSTMCell(RecurrentCell):
             frames, groups = self._gate_copies(frames.unsqueeze(0) * drop), 4
         padding = (0,) * self.rank
         if self.padding == "same":
-            assert self.spatial_dims is not None    # known once built
             pads = [same_padding(n, k, s, d) for n, k, s, d in
-                    zip(self.spatial_dims, self.kernel_size, self.strides, self.dilation_rate)]
-            if all(left == right for left, right in pads):
+                    zip(self.frame_spatial(inputs), self.kernel_size, self.strides, self.dilation_rate)]
+            if all(isinstance(left, int) and isinstance(right, int) and left == right for left, right in pads):
                 padding = tuple(left for left, _ in pads)
             else:                      # Keras's extra step on the right: pad once, outside the steps
                 frames = pad_spatial(frames, pads, self.channels_last)
@@ -500,6 +523,10 @@ class ConvLSTM2D(ConvLSTM):
 
     Always runs the cell loop (`last_path == "loop"`): the input convolution
     once over all frames, the recurrent convolution at each step.
+
+    Keras fixes the spatial size at the build; once built, this layer also
+    takes frames of other spatial sizes (the states take the size the frames
+    give), so `torch.export` can keep the spatial axes dynamic.
 
     >>> layer = ConvLSTM2D(8, 3, padding="same", return_sequences=True)
     >>> layer(torch.randn(2, 4, 16, 16, 3)).shape

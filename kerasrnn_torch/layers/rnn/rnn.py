@@ -215,7 +215,9 @@ class RNN(Layer):
         """The cell's zero initial states for `batch` rows (a list, as `initial_state`)."""
         if not like.is_floating_point():
             like = torch.zeros((), device=like.device)
-        return initial_state_of(self.cell, batch, like)
+        sized = getattr(self.cell, "initial_state_for", None)     # states sized from the input (ConvLSTMCell)
+        states = sized(batch, like) if callable(sized) else None
+        return states if states is not None else initial_state_of(self.cell, batch, like)
 
     def initial_states(self, initial_state: StatesLike, batch: int, like: torch.Tensor) -> list[Any]:
         """The states a call starts from: `initial_state` checked and converted, else a stateful layer's

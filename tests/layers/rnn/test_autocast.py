@@ -97,3 +97,18 @@ def test_a_float64_layer_is_left_in_float64():
     layer = kr.LSTM(5, dtype=torch.float64, use_cudnn=False)
     (output,) = run(layer, torch.randn(3, 6, 4, dtype=torch.float64), None)
     assert output.dtype == torch.float64
+
+
+@pytest.mark.parametrize("make", [lambda rs: kr.LSTM(4, return_state=True, return_sequences=rs, input_dim=3),
+                                  lambda rs: kr.Bidirectional(kr.GRU(4, return_state=True, return_sequences=rs),
+                                                              input_dim=3)],
+                         ids=["lstm", "bidirectional-gru"])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_a_fully_masked_row_keeps_every_result_in_autocasts_dtype(make, return_sequences):
+    """The empty row's initial states join the others' in the kernel's dtype: no float32 state (or last
+    output) comes back under CPU bfloat16 autocast."""
+    layer = make(return_sequences)
+    mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2, [False] * 5])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        results = layer(torch.randn(3, 5, 3), mask=mask)
+    assert [r.dtype for r in results] == [torch.bfloat16] * len(results)

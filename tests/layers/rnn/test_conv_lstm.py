@@ -75,6 +75,24 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
+def test_a_built_layer_takes_another_spatial_size_with_keras_numbers_for_that_size(case):
+    """Keras fixes the spatial size at the build; ours runs other sizes (as a convolution does), with the
+    numbers of a Keras layer built for them: states sized from the frames, "same" padding (odd totals
+    with strides included) recomputed for the new size."""
+    rank, kwargs = CASES[case]
+    kwargs = {"kernel_size": 3, **kwargs}
+    data_format = kwargs.get("data_format", "channels_last")
+    ours, _ = layer_pair(rank, kwargs, input_shape(rank, data_format, size=6))
+    other = 5 if rank == 3 else 7           # smaller 3-D frames keep the gradients' sums within GRAD_ATOL
+    keras_layer = KERAS[rank](FILTERS, **kwargs)
+    keras_layer.build(input_shape(rank, data_format, size=other))
+    for variable, value in zip(keras_layer.weights, ours.get_weights()):
+        variable.assign(value)
+    compare(rank, kwargs, size=other, ours=ours, keras_layer=keras_layer)
+    assert ours.cell.spatial_dims == (6,) * rank          # what it was built for stays
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
 def test_outputs_states_and_gradients_equal_keras(case):
     rank, kwargs = CASES[case]
     kwargs = {"kernel_size": 3, **kwargs}
@@ -241,11 +259,12 @@ def test_bad_input_is_explained():
                                          r"\(batch, time, rows, cols, channels\), got a 4-D"):
         layer(torch.randn(2, 4, 8, 8))
     layer(torch.randn(2, 4, 8, 8, 3))
-    with pytest.raises(ValueError, match=r"'video' was built for inputs of shape .* = \(None, None, 8, 8, 3\), "
-                                         r"got input of shape \(2, 4, 8, 8, 5\)"):
+    with pytest.raises(ValueError, match=r"'video' was built for inputs of shape \(batch, time, rows, cols, "
+                                         r"channels\) with 3 channels, got input of shape \(2, 4, 8, 8, 5\)"):
         layer(torch.randn(2, 4, 8, 8, 5))
-    with pytest.raises(ValueError, match=r"got input of shape \(2, 4, 9, 8, 3\)"):
-        layer(torch.randn(2, 4, 9, 8, 3))
+    with pytest.raises(ValueError, match=r"'video': the kernel \(spanning 3 .*\) is larger than the input's "
+                                         r"spatial size \(2, 8\) with padding='valid'"):
+        layer(torch.randn(2, 4, 2, 8, 3))          # built for 8 x 8; 2 rows do not fit the kernel
     with pytest.raises(ValueError, match=r"'small'.*larger than the input's spatial size \(2, 8\) with "
                                          r"padding='valid'"):
         kr.ConvLSTM2D(2, 3, name="small")(torch.randn(1, 2, 2, 8, 1))

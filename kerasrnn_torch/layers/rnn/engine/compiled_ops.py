@@ -121,11 +121,32 @@ def _grad_mode(config: tuple) -> bool:
     return bool(config[-1])
 
 
+def _autocast_of(config: tuple) -> tuple[str, torch.dtype] | None:
+    """The autocast the call was traced under (the word before the grad mode): (device type, dtype), or None.
+    A custom operator's implementation runs below autocast, so the body enters it again itself."""
+    if config[-2] is None:
+        return None
+    device_type, dtype = config[-2]
+    return device_type, getattr(torch, dtype)
+
+
+def _run_body(body: str, decoded: tuple, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The eager body under the autocast the eager call would have run in; float32 results in autocast's
+    dtype, as the eager fused calls return them (`fused._in_autocast_dtype`)."""
+    autocast = _autocast_of(decoded)
+    if autocast is None:
+        return _BODIES[body][0](decoded[:-2], tensors)
+    device_type, dtype = autocast
+    with torch.autocast(device_type, dtype=dtype):
+        outputs = _BODIES[body][0](decoded[:-2], tensors)
+    return [o.to(dtype) if o.dtype == torch.float32 else o for o in outputs]
+
+
 @torch.library.custom_op("kerasrnn::opaque", mutates_args=())
 def _opaque(body: str, config: str, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     decoded = _decode(config)
     with torch.set_grad_enabled(_grad_mode(decoded)):
-        outputs = _BODIES[body][0](decoded[:-1], tensors)
+        outputs = _run_body(body, decoded, tensors)
     return _unaliased(outputs, tensors)
 
 
@@ -148,7 +169,12 @@ def _unaliased(outputs: list[torch.Tensor], inputs: list[torch.Tensor]) -> list[
 
 @_opaque.register_fake
 def _fake_opaque(body, config, tensors):
-    return _BODIES[body][1](_decode(config)[:-1], tensors)
+    decoded = _decode(config)
+    outputs = _BODIES[body][1](decoded[:-2], tensors)
+    autocast = _autocast_of(decoded)
+    if autocast is None:
+        return outputs
+    return [o.new_empty(o.shape, dtype=autocast[1]) if o.dtype == torch.float32 else o for o in outputs]
 
 
 @contextlib.contextmanager
@@ -174,7 +200,7 @@ def _opaque_backward(body: str, config: str, tensors: list[torch.Tensor],
     decoded = _decode(config)
     with _autograd_on():
         leaves = [t.detach().requires_grad_(t.is_floating_point()) for t in tensors]
-        outputs = _BODIES[body][0](decoded[:-1], leaves)
+        outputs = _run_body(body, decoded, leaves)
         pairs = [(o, g) for o, g in zip(outputs, grads) if o.requires_grad and g.numel()]
         wanted = [t for t in leaves if t.requires_grad]
         found = torch.autograd.grad([o for o, _ in pairs], wanted, [g for _, g in pairs], allow_unused=True) \
@@ -214,7 +240,10 @@ _opaque.register_autograd(_backward, setup_context=_setup_context)
 
 
 def _call(body: str, config: tuple, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    encoded = repr((*config, torch.is_grad_enabled()))
+    device_type = tensors[0].device.type
+    autocast = (device_type, str(torch.get_autocast_dtype(device_type)).replace("torch.", "")) \
+        if torch.is_autocast_enabled(device_type) else None
+    encoded = repr((*config, autocast, torch.is_grad_enabled()))
     return torch.ops.kerasrnn.opaque(body, encoded, list(tensors))
 
 

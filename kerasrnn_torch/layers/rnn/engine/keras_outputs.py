@@ -46,7 +46,8 @@ def last_from_held(last_held: torch.Tensor, reading_mask: torch.Tensor, zero_out
 
 
 def keep_initial_states(final: list, initial: list, empty: torch.Tensor, batch_axis: int = 0) -> list:
-    """A fully masked row keeps its initial states; `batch_axis` 1 for the kernel's `(directions, batch, units)`."""
+    """A fully masked row keeps its initial states; `batch_axis` 1 for the kernel's `(directions, batch, units)`.
+    The states stay in the kernel's dtype (autocast's, under autocast), as the other rows'."""
     shape = (1, -1, 1) if batch_axis == 1 else (-1, 1)
     where = empty.view(*shape)
-    return [torch.where(where, s0, s) if s is not None else None for s0, s in zip(initial, final)]
+    return [torch.where(where, s0.to(s.dtype), s) if s is not None else None for s0, s in zip(initial, final)]

@@ -27,10 +27,12 @@ def _lstm_tensors(batch=3, timesteps=5, features=3, units=4, directions=1):
 def test_the_operator_passes_torchs_custom_operator_checks():
     # Schema, fake form against the real outputs, autograd registration, tracing by AOT autograd.
     inputs, states, weights = _lstm_tensors()
-    config = repr(("lstm", "tanh", False, 2, True))
+    config = repr(("lstm", "tanh", False, 2, None, True))        # ..., autocast (none), grad mode
+    torch.library.opcheck(torch.ops.kerasrnn.opaque.default, ("kernel", config, [inputs, *states, *weights]))
+    config = repr(("lstm", "tanh", False, 2, ("cpu", "bfloat16"), True))      # traced under CPU autocast
     torch.library.opcheck(torch.ops.kerasrnn.opaque.default, ("kernel", config, [inputs, *states, *weights]))
     mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2, [False] * 5])
-    config = repr(("lstm", "tanh", False, True, False, True, False, 2, True))
+    config = repr(("lstm", "tanh", False, True, False, True, False, 2, None, True))
     torch.library.opcheck(torch.ops.kerasrnn.opaque.default,
                           ("unidirectional", config,
                            [inputs, mask, *[s[0].detach().requires_grad_() for s in states], *weights]))
@@ -126,3 +128,48 @@ def test_compiled_masked_calls_give_the_eager_numbers(case, monkeypatch):
         assert_close(a, b, OUTPUT_ATOL, f"{case}: outputs")
     for a, b in zip(compiled_grads, eager_grads):
         assert_close(a, b, GRAD_ATOL, f"{case}: gradients")
+
+
+# Under CPU bfloat16 autocast: torch.nn.LSTM (eager and compiled) computes in bfloat16 (autocast lowers
+# its oneDNN kernel) and returns bfloat16, and so do our eager fused calls; the opaque operator runs
+# below autocast, so it enters the autocast its call was traced under again.
+AUTOCAST_CASES = {
+    "lstm-with-gradients": (lambda: kr.LSTM(4, return_sequences=True, input_dim=3), None),
+    "lstm-masked": (lambda: kr.LSTM(4, return_state=True, input_dim=3), "right"),
+    "gru-masked": (lambda: kr.GRU(4, return_sequences=True, input_dim=3), "holes"),
+}
+
+
+@pytest.mark.parametrize("case", list(AUTOCAST_CASES))
+def test_compiled_opaque_calls_under_cpu_autocast_compute_as_eager(case):
+    make, mask_name = AUTOCAST_CASES[case]
+    torch.manual_seed(0)
+    layer = make()
+    x = torch.randn(3, 5, 3)
+    mask = None if mask_name is None else _masks()[mask_name]
+    parameters = list(layer.parameters())
+
+    def run(module):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            outputs = module(x, mask=mask)
+        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        total = sum((o.float() * torch.linspace(-1, 1, o.numel()).view(o.shape)).sum() for o in outputs)
+        return outputs, torch.autograd.grad(total, parameters)
+    eager, eager_grads = run(layer)
+    torch._dynamo.reset()
+    compiled, compiled_grads = run(torch.compile(layer, fullgraph=True, backend="aot_eager"))
+    for a, b in zip(compiled, eager):
+        assert a.dtype == b.dtype == torch.bfloat16, (case, a.dtype, b.dtype)
+        assert torch.equal(a, b), f"{case}: outputs differ from eager under autocast"
+    for a, b in zip(compiled_grads, eager_grads):
+        # The backward recomputes the bfloat16 forward (in another order of accumulation): bfloat16's precision.
+        assert a.dtype == torch.float32
+        torch.testing.assert_close(a, b, rtol=2 ** -7, atol=2 ** -7 * float(b.abs().max()), msg=f"{case}: gradients")
+
+
+def test_torch_nn_lstm_under_cpu_autocast_returns_bfloat16_as_ours():
+    """What the compiled opaque call matches: torch.nn.LSTM's own dtype under CPU autocast."""
+    module = torch.nn.LSTM(3, 4, batch_first=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        output, (h, c) = module(torch.randn(2, 5, 3))
+    assert output.dtype == h.dtype == c.dtype == torch.bfloat16
