@@ -112,7 +112,7 @@ class Flatten(_Rearrange):
             raise ValueError(f"{describe(self)} expects inputs with a batch axis, got a 0-D tensor")
         if self.data_format == "channels_first" and inputs.dim() > 2:
             inputs = inputs.movedim(1, -1)
-        return inputs.reshape(inputs.shape[0], math.prod(inputs.shape[1:]))
+        return inputs.flatten(1) if inputs.dim() > 1 else inputs.reshape(-1, 1)
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, data_format={self.data_format!r}"

@@ -94,12 +94,12 @@ class TimeDistributed(Layer):
             self._check_mask(mask, inputs)
             if "mask" in self._layer_takes:
                 # Keras gives each step its slice of the mask: (batch,) for a (batch, time) mask.
-                kwargs["mask"] = mask.reshape(batch * time, *mask.shape[2:])
+                kwargs["mask"] = mask.flatten(0, 1)
         if "training" in self._layer_takes:
             kwargs["training"] = self.training if training is None else bool(training)
-        outputs = self.layer(inputs.reshape(batch * time, *inputs.shape[2:]), **kwargs)
-        return pytree.tree_map(lambda t: t.reshape(batch, time, *t.shape[1:]) if isinstance(t, torch.Tensor)
-                               else t, outputs)
+        outputs = self.layer(inputs.flatten(0, 1), **kwargs)
+        return pytree.tree_map(lambda t: t.unflatten(0, (batch, time)) if isinstance(t, torch.Tensor) else t,
+                               outputs)
 
     def _check_mask(self, mask: torch.Tensor | None, inputs: torch.Tensor):
         if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
