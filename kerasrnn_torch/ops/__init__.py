@@ -25,12 +25,33 @@ from .numpy import (abs, absolute, add, all, any, arange, argmax, argmin, broadc
                     max, maximum, mean, min, minimum, mod, multiply, negative, not_equal, ones, ones_like, power,
                     prod, repeat, reshape, split, sqrt, square, squeeze, stack, std, subtract, sum, take,
                     take_along_axis, tanh, tensordot, tile, transpose, true_divide, var, where, zeros, zeros_like)
+from .arrays import (amax, amin, roll, argsort, array, average, bincount, copy, count_nonzero, cross, cumprod, cumsum,
+                     diag, diagonal, diff, digitize, empty, empty_like, flip, hstack, identity, in_top_k, inner,
+                     kron, median, meshgrid, moveaxis, nanmean, nansum, ndim, nonzero, outer, pad, percentile, ptp,
+                     quantile, ravel, rot90, searchsorted, segment_max, segment_min, segment_prod, segment_sum,
+                     select, size, sort, swapaxes, top_k, trace, tri, tril, triu, unstack, vstack)
+from .elementwise import (allclose, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, ceil, cos, cosh,
+                          deg2rad, divide_no_nan, erf, erfinv, exp2, expm1, floor, fmod, heaviside, hypot, isclose,
+                          isfinite, isinf, isnan, log1p, log2, log10, logaddexp, logical_xor, nan_to_num, rad2deg,
+                          reciprocal, round, rsqrt, sign, sin, sinh, tan, trunc)
 from .operation import OPERATIONS, Operation, is_operation
 
 __all__ = [
     # arithmetic
     "abs", "absolute", "add", "clip", "divide", "exp", "floor_divide", "log", "maximum", "minimum", "mod",
     "multiply", "negative", "power", "sqrt", "square", "subtract", "true_divide",
+    # element-wise math
+    "allclose", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "ceil", "cos", "cosh",
+    "deg2rad", "divide_no_nan", "erf", "erfinv", "exp2", "expm1", "floor", "fmod", "heaviside", "hypot", "isclose",
+    "isfinite", "isinf", "isnan", "log1p", "log2", "log10", "logaddexp", "logical_xor", "nan_to_num", "rad2deg",
+    "reciprocal", "round", "rsqrt", "sign", "sin", "sinh", "tan", "trunc",
+    # arrays: rearranging, triangles, cumulative, sorting, statistics, products, segments
+    "amax", "amin", "roll", "argsort", "array", "average", "bincount", "copy", "count_nonzero", "cross", "cumprod", "cumsum",
+    "diag", "diagonal", "diff", "digitize", "empty", "empty_like", "flip", "hstack", "identity", "in_top_k", "inner",
+    "kron", "median", "meshgrid", "moveaxis", "nanmean", "nansum", "ndim", "nonzero", "outer", "pad", "percentile",
+    "ptp", "quantile", "ravel", "rot90", "searchsorted", "segment_max", "segment_min", "segment_prod",
+    "segment_sum", "select", "size", "sort", "swapaxes", "top_k", "trace", "tri", "tril", "triu", "unstack",
+    "vstack",
     # reductions
     "all", "any", "argmax", "argmin", "max", "mean", "min", "prod", "std", "sum", "var",
     # shapes and new tensors

@@ -1,0 +1,272 @@
+"""The kr.ops functions beyond the first set (element-wise math, arrays, nn, core, linalg) against keras.ops."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from keras import ops as kops
+
+from kerasrnn_torch import ops
+
+from .test_ops_match_keras import check
+
+RNG = np.random.default_rng(1)
+
+
+def arrays(dtype: str, shape=(3, 4), low=-2.0, high=2.0):
+    if dtype == "bool":
+        return RNG.uniform(size=shape) > 0.5
+    if dtype.startswith("int"):
+        return RNG.integers(int(low) - 1, int(high) + 2, size=shape).astype(dtype)
+    return RNG.uniform(low, high, size=shape).astype(dtype)
+
+
+def both(name, *args, atol=1e-6, **kwargs):
+    """Ours on torch tensors and on the NumPy arrays against Keras's."""
+    to_torch = [torch.from_numpy(np.array(a)) if isinstance(a, np.ndarray) else a for a in args]
+    theirs = getattr(kops, name)(*args, **kwargs)
+    check(getattr(ops, name)(*to_torch, **kwargs), theirs, atol)
+    check(getattr(ops, name)(*args, **kwargs), theirs, atol)
+
+
+# name -> the input range where it is defined
+UNARY_MATH = {"sin": (-2, 2), "cos": (-2, 2), "tan": (-1, 1), "arcsin": (-0.9, 0.9), "arccos": (-0.9, 0.9),
+              "arctan": (-2, 2), "sinh": (-2, 2), "cosh": (-2, 2), "arcsinh": (-2, 2), "arccosh": (1.1, 3),
+              "arctanh": (-0.9, 0.9), "deg2rad": (-90, 90), "rad2deg": (-2, 2), "floor": (-3, 3),
+              "ceil": (-3, 3), "round": (-3, 3), "trunc": (-3, 3), "sign": (-2, 2), "log1p": (0.1, 3),
+              "log2": (0.1, 3), "log10": (0.1, 3), "expm1": (-2, 2), "exp2": (-2, 2), "reciprocal": (0.5, 3),
+              "rsqrt": (0.5, 3), "erf": (-2, 2), "erfinv": (-0.9, 0.9), "isnan": (-2, 2), "isinf": (-2, 2),
+              "isfinite": (-2, 2), "nan_to_num": (-2, 2)}
+INT_DOMAIN = {"arcsin", "arccos", "arctanh", "erfinv", "arccosh", "log1p", "log2", "log10", "reciprocal", "rsqrt"}
+
+
+def _unary_cases():
+    for name in UNARY_MATH:
+        for dtype in ["float32", "float16", "int32", "bool"]:
+            yield name, dtype
+
+
+@pytest.mark.parametrize("name, dtype", list(_unary_cases()))
+def test_unary_math(name, dtype):
+    low, high = UNARY_MATH[name]
+    if dtype in ("int32", "bool") and name in INT_DOMAIN:
+        x = RNG.integers(1, 4, size=(3, 4)).astype(dtype) if dtype == "int32" else RNG.uniform(size=(3, 4)) > 0.5
+    else:
+        x = arrays(dtype, (3, 4), low, high)
+    try:
+        theirs = getattr(kops, name)(x)
+    except Exception:           # no rule in Keras's torch backend for this dtype: ours must refuse too
+        with pytest.raises(Exception):
+            getattr(ops, name)(torch.from_numpy(np.array(x)))
+        return
+    check(getattr(ops, name)(torch.from_numpy(np.array(x))), theirs, 2e-3 if dtype == "float16" else 1e-5)
+
+
+@pytest.mark.parametrize("name", ["arctan2", "hypot", "heaviside", "fmod", "divide_no_nan", "logaddexp",
+                                  "logical_xor", "isclose", "allclose"])
+@pytest.mark.parametrize("dtypes", [("float32", "float32"), ("int32", "int32"), ("int32", "float32"),
+                                    ("float16", "float16"), ("bool", "bool")])
+def test_binary_math(name, dtypes):
+    a, b = arrays(dtypes[0]), arrays(dtypes[1], (4,))
+    if name in ("fmod", "divide_no_nan") and dtypes[1] != "bool":
+        b[1] = 0 if name == "divide_no_nan" else b[1] or 1
+    if name == "fmod" and dtypes[1] == "bool":
+        b[:] = True
+    try:
+        theirs = getattr(kops, name)(a, b)
+    except Exception:
+        with pytest.raises(Exception):
+            getattr(ops, name)(torch.from_numpy(a), torch.from_numpy(b))
+        return
+    check(getattr(ops, name)(torch.from_numpy(a), torch.from_numpy(b)), theirs,
+          2e-3 if "float16" in dtypes else 1e-6)
+
+
+def test_special_values_and_options():
+    x = np.array([1.0, np.nan, np.inf, -np.inf, -2.0], dtype="float32")
+    both("nan_to_num", x)
+    both("nan_to_num", x, nan=5.0, posinf=9.0, neginf=-9.0)
+    both("isnan", x)
+    both("isinf", x)
+    both("isfinite", x)
+    both("isclose", x, x, equal_nan=True)
+    both("isclose", arrays("float32"), arrays("float32"), 0.5, 1.0)
+    both("round", arrays("float32") * 10, 1)
+    both("round", arrays("int32") * 10, -1)
+    both("divide_no_nan", arrays("float32"), 0.0)
+    both("divide_no_nan", 2, np.array([0, 1, 2], dtype="int32"))
+
+
+def test_rearranging():
+    x = arrays("float32", (2, 3, 4))
+    both("flip", x)
+    both("flip", x, axis=1)
+    both("flip", x, axis=(0, 2))
+    both("roll", x, 2)
+    both("roll", x, -1, axis=2)
+    both("roll", x, (1, 2), axis=(0, 2))
+    both("moveaxis", x, 0, -1)
+    both("moveaxis", x, (0, 1), (2, 0))
+    both("swapaxes", x, 0, 2)
+    both("ravel", x)
+    both("rot90", x)
+    both("rot90", x, k=3, axes=(1, 2))
+    both("hstack", [x, x])
+    both("vstack", [x, x])
+    both("hstack", [np.ones(3, "float32"), np.zeros(2, "float32")])
+    both("vstack", [np.ones(3, "float32"), np.zeros(3, "float32")])
+    t = torch.from_numpy(x)               # Keras's torch backend unstacks tensors only
+    check(ops.unstack(t, axis=1), kops.unstack(t, axis=1))
+    check(ops.unstack(x, num=2), kops.unstack(t, num=2))
+    with pytest.raises(ValueError, match="kr.ops.unstack: num=3 but axis 0"):
+        ops.unstack(t, num=3)
+    both("meshgrid", np.arange(3.0, dtype="float32"), np.arange(4.0, dtype="float32"))
+    both("meshgrid", np.arange(3), np.arange(4), indexing="ij")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "float16"])
+def test_pad(dtype):
+    x = arrays(dtype, (2, 3, 4))
+    both("pad", x, ((0, 0), (1, 2), (2, 1)))
+    both("pad", x, ((1, 1), (0, 0), (0, 0)), constant_values=3)
+    both("pad", arrays(dtype, (3, 4)), ((1, 1), (2, 2)), mode="reflect")
+    both("pad", x, ((0, 0), (1, 2), (2, 1)), mode="symmetric")
+    both("pad", x, ((0, 0), (0, 0), (1, 2)), mode="circular")
+    with pytest.raises(ValueError, match="kr.ops.pad: `constant_values`"):
+        ops.pad(torch.from_numpy(x), ((0, 0), (1, 1), (1, 1)), mode="reflect", constant_values=1)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "bool"])
+def test_triangles_and_diagonals(dtype):
+    x = arrays(dtype, (2, 4, 4))
+    m = arrays(dtype, (4, 5))
+    both("tril", x)
+    both("tril", m, -1)
+    both("triu", x, 1)
+    both("diag", m)
+    both("diag", m, 1)
+    both("diag", arrays(dtype, (3,)))
+    both("diagonal", x)
+    both("diagonal", x, 1, 1, 2)
+    both("trace", m)
+    both("trace", x, 0, 1, 2)
+    check(ops.tri(3, 4, 1), kops.tri(3, 4, 1))
+    check(ops.tri(3, dtype="int32"), kops.tri(3, dtype="int32"))
+    check(ops.identity(3), kops.identity(3))
+    check(ops.identity(2, dtype="int32"), kops.identity(2, dtype="int32"))
+
+
+@pytest.mark.filterwarnings("ignore:The use of `x.T`", "ignore:Tensor.T is deprecated")  # Keras's count_nonzero
+@pytest.mark.parametrize("dtype", ["float32", "int32", "bool", "float16", "int64"])
+def test_cumulative_sorting_counting(dtype):
+    x = arrays(dtype, (3, 4, 2))
+    for name in ["cumsum", "cumprod"]:
+        both(name, x, atol=1e-2 if dtype == "float16" else 1e-6)
+        both(name, x, axis=1, atol=1e-2 if dtype == "float16" else 1e-6)
+    both("cumsum", x, axis=0, dtype="float32")
+    if dtype != "bool":
+        both("diff", x)
+        both("diff", x, n=2, axis=1)
+    both("sort", x)
+    both("sort", x, axis=0)
+    both("sort", x, axis=None)
+    both("argsort", x)
+    both("argsort", x, axis=1)
+    both("argsort", x, axis=None)
+    both("count_nonzero", x, axis=(0, 2))
+    both("count_nonzero", x, axis=())
+    # Keras's torch backend transposes results of 2 or more axes (its symbolic shape does not): ours keeps
+    # NumPy's layout, which Keras documents and its other backends give.
+    np.testing.assert_array_equal(ops.count_nonzero(x, axis=1).numpy(), np.count_nonzero(x, axis=1))
+    assert ops.count_nonzero(x).dtype == torch.int32 and int(ops.count_nonzero(x)) == np.count_nonzero(x)
+    if dtype != "bool":
+        for name in ["amax", "amin", "ptp"]:
+            both(name, x)
+            both(name, x, axis=1)
+            both(name, x, axis=(0, 2), keepdims=True)
+    assert ops.ndim(torch.from_numpy(x)) == kops.ndim(x)
+    both("size", x)
+    both("copy", x)
+    both("array", x)
+    both("array", x, dtype="float32")
+    both("nonzero", x)
+
+
+def test_top_k_and_search():
+    x = arrays("float32", (3, 6))
+    both("top_k", x, 2)
+    both("top_k", x, 3, sorted=True)
+    targets = np.array([0, 3, 5], dtype="int32")
+    both("in_top_k", targets, x, 2)
+    both("in_top_k", targets, x, 1)
+    sequence = np.array([0.0, 1.0, 1.5, 3.0], dtype="float32")
+    both("searchsorted", sequence, x)
+    both("searchsorted", sequence, x, side="right")
+    both("digitize", x, sequence)
+    both("digitize", arrays("int32"), np.array([0, 2, 4], dtype="int32"))
+    with pytest.raises(ValueError, match="kr.ops.searchsorted: the sorted sequence must be 1-D"):
+        ops.searchsorted(torch.ones(2, 2), torch.ones(3))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "float16"])
+def test_statistics(dtype):
+    x = arrays(dtype, (3, 4, 5))
+    atol = 2e-3 if dtype == "float16" else 1e-5
+    for name in ["median", "nanmean", "nansum"]:
+        both(name, x, atol=atol)
+        both(name, x, axis=1, atol=atol)
+        both(name, x, axis=(0, 2), keepdims=True, atol=atol)
+    both("average", x, atol=atol)
+    both("average", x, axis=1, atol=atol)
+    both("average", x, axis=-1, weights=arrays("float32", (5,), 0.1, 1.0), atol=atol)
+    both("quantile", x, 0.3, atol=atol)
+    both("quantile", x, np.array([0.1, 0.9], dtype="float32"), axis=1, atol=atol)
+    both("quantile", x, 0.5, axis=(0, 1), keepdims=True, method="nearest", atol=atol)
+    both("quantile", x, np.array([0.2, 0.5], dtype="float32"), axis=2, keepdims=True, atol=atol)
+    both("percentile", x, 40, axis=0, atol=atol)
+    both("percentile", x, np.array([10.0, 90.0], dtype="float32"), method="lower", atol=atol)
+
+
+def test_nan_reductions_skip_nans():
+    x = arrays("float32", (3, 4))
+    x[0, 1] = x[2, 3] = np.nan
+    both("nanmean", x)
+    both("nanmean", x, axis=0)
+    both("nansum", x, axis=1)
+
+
+@pytest.mark.filterwarnings("ignore:Using torch.cross without specifying the dim")   # Keras's own call
+@pytest.mark.parametrize("dtypes", [("float32", "float32"), ("int32", "int32"), ("int32", "float32"),
+                                    ("float16", "float16")])
+def test_products(dtypes):
+    atol = 1e-2 if "float16" in dtypes else 1e-5
+    both("outer", arrays(dtypes[0], (3,)), arrays(dtypes[1], (2, 2)), atol=atol)
+    both("inner", arrays(dtypes[0], (2, 3)), arrays(dtypes[1], (4, 3)), atol=atol)
+    both("cross", arrays(dtypes[0], (4, 3)), arrays(dtypes[1], (4, 3)), atol=atol)
+    both("cross", arrays(dtypes[0], (3, 5)), arrays(dtypes[1], (3, 5)), axis=0, atol=atol)
+    both("kron", arrays(dtypes[0], (2, 3)), arrays(dtypes[1], (2, 2)), atol=atol)
+
+
+def test_select_bincount_and_new_tensors():
+    x = arrays("float32", (3, 4))
+    both("select", [x > 1, x < -1], [x, -x], 0.5)
+    both("select", [x > 0], [np.ones_like(x)])
+    ids = np.array([0, 2, 2, 5, 1], dtype="int32")
+    both("bincount", ids)
+    both("bincount", ids, minlength=8)
+    both("bincount", ids, weights=np.linspace(0, 1, 5).astype("float32"))
+    both("bincount", np.array([[0, 1, 1], [2, 2, 0]], dtype="int32"), minlength=3)
+    assert tuple(ops.empty((2, 3)).shape) == (2, 3) and ops.empty((2, 3)).dtype == torch.float32
+    assert ops.empty(2, dtype="int32").dtype == torch.int32
+    assert ops.empty_like(torch.ones(2, 3, dtype=torch.float16)).dtype == torch.float16
+    assert ops.empty_like(torch.ones(2, 3), dtype="int32").dtype == torch.int32
+
+
+@pytest.mark.parametrize("name", ["segment_sum", "segment_max", "segment_min", "segment_prod"])
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_segments(name, dtype):
+    data = arrays(dtype, (6, 3))
+    ids = np.array([0, 0, 1, 3, 3, 3], dtype="int32")
+    both(name, data, ids)
+    both(name, data, ids, num_segments=5)
+    both(name, data, np.array([0, -1, 1, 1, 2, 4], dtype="int32"), num_segments=3)
