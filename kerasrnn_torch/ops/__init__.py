@@ -25,6 +25,9 @@ from .numpy import (abs, absolute, add, all, any, arange, argmax, argmin, broadc
                     max, maximum, mean, min, minimum, mod, multiply, negative, not_equal, ones, ones_like, power,
                     prod, repeat, reshape, split, sqrt, square, squeeze, stack, std, subtract, sum, take,
                     take_along_axis, tanh, tensordot, tile, transpose, true_divide, var, where, zeros, zeros_like)
+from .activations import (celu, glu, hard_shrink, hard_sigmoid, hard_silu, hard_swish, hard_tanh, leaky_relu,
+                          log_sigmoid, relu6, selu, soft_shrink, softsign, sparse_plus, sparsemax, squareplus,
+                          tanh_shrink, threshold)
 from .arrays import (amax, amin, roll, argsort, array, average, bincount, copy, count_nonzero, cross, cumprod, cumsum,
                      diag, diagonal, diff, digitize, empty, empty_like, flip, hstack, identity, in_top_k, inner,
                      kron, median, meshgrid, moveaxis, nanmean, nansum, ndim, nonzero, outer, pad, percentile, ptp,
@@ -34,6 +37,9 @@ from .elementwise import (allclose, arccos, arccosh, arcsin, arcsinh, arctan, ar
                           deg2rad, divide_no_nan, erf, erfinv, exp2, expm1, floor, fmod, heaviside, hypot, isclose,
                           isfinite, isinf, isnan, log1p, log2, log10, logaddexp, logical_xor, nan_to_num, rad2deg,
                           reciprocal, round, rsqrt, sign, sin, sinh, tan, trunc)
+from .nn_functions import (batch_normalization, binary_crossentropy, categorical_crossentropy, dot_product_attention,
+                           layer_normalization, moments, multi_hot, rms_normalization,
+                           sparse_categorical_crossentropy)
 from .operation import OPERATIONS, Operation, is_operation
 
 __all__ = [
@@ -64,6 +70,11 @@ __all__ = [
     # neural networks
     "elu", "gelu", "log_softmax", "logsumexp", "normalize", "one_hot", "relu", "sigmoid", "silu", "softmax",
     "softplus", "swish", "tanh",
+    "celu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "leaky_relu",
+    "log_sigmoid", "relu6", "selu", "soft_shrink", "softsign", "sparse_plus", "sparsemax", "squareplus",
+    "tanh_shrink", "threshold",
+    "batch_normalization", "binary_crossentropy", "categorical_crossentropy", "dot_product_attention",
+    "layer_normalization", "moments", "multi_hot", "rms_normalization", "sparse_categorical_crossentropy",
     # comparisons and logic
     "equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_not", "logical_or",
     "not_equal",

@@ -270,3 +270,89 @@ def test_segments(name, dtype):
     both(name, data, ids)
     both(name, data, ids, num_segments=5)
     both(name, data, np.array([0, -1, 1, 1, 2, 4], dtype="int32"), num_segments=3)
+
+
+ACTIVATIONS = [("leaky_relu", {}), ("leaky_relu", {"negative_slope": 0.1}), ("relu6", {}), ("selu", {}),
+               ("celu", {}), ("celu", {"alpha": 0.5}), ("softsign", {}), ("hard_sigmoid", {}), ("hard_silu", {}),
+               ("hard_swish", {}), ("log_sigmoid", {}), ("glu", {}), ("glu", {"axis": 1}), ("hard_tanh", {}),
+               ("soft_shrink", {}), ("soft_shrink", {"threshold": 1.0}), ("hard_shrink", {}), ("tanh_shrink", {}),
+               ("squareplus", {}), ("squareplus", {"b": 1}), ("sparse_plus", {}), ("sparsemax", {}),
+               ("sparsemax", {"axis": 0}), ("threshold", {"threshold": 0.3, "default_value": -1.0})]
+
+
+@pytest.mark.parametrize("name, kwargs", ACTIVATIONS)
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_activations(name, kwargs, dtype):
+    x = (RNG.standard_normal((4, 6)) * 3).astype(dtype)
+    both(name, x, atol=1e-6 if dtype == "float32" else 2e-3, **kwargs)
+
+
+def test_glu_needs_an_even_axis():
+    with pytest.raises(ValueError, match="kr.ops.glu: axis -1 .* even size"):
+        ops.glu(torch.ones(2, 3))
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_crossentropies(from_logits):
+    logits = RNG.standard_normal((4, 5)).astype("float32")
+    probs = kops.convert_to_numpy(kops.softmax(logits))
+    output = logits if from_logits else probs
+    labels = np.array([0, 3, 4, 1])
+    both("categorical_crossentropy", np.eye(5, dtype="float32")[labels], output, from_logits=from_logits)
+    both("sparse_categorical_crossentropy", labels, output, from_logits=from_logits)
+    both("sparse_categorical_crossentropy", labels[:, None], output, from_logits=from_logits)
+    both("categorical_crossentropy", np.eye(5, dtype="float32")[labels].T, output.T, from_logits=from_logits,
+         axis=0)
+    both("sparse_categorical_crossentropy", labels, output.T, from_logits=from_logits, axis=0)
+    binary = RNG.uniform(size=(4, 3)).astype("float32")
+    both("binary_crossentropy", (binary > 0.5).astype("float32"),
+         binary if not from_logits else logits[:, :3], from_logits=from_logits)
+    with pytest.raises(ValueError, match="kr.ops.binary_crossentropy: `target` and `output` must have the same"):
+        ops.binary_crossentropy(torch.ones(2, 3), torch.ones(2, 1))
+
+
+def test_multi_hot_and_moments():
+    both("multi_hot", np.array([[0, 2], [1, 1]], dtype="int32"), num_classes=4)
+    both("multi_hot", np.array([0, 3], dtype="int32"), num_classes=5, dtype="int32")
+    x = arrays("float32", (3, 4, 5))
+    both("moments", x, [0])
+    both("moments", x, [0, 2], keepdims=True)
+    both("moments", x.astype("float16"), [1], atol=2e-3)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_normalizations(dtype):
+    atol = 1e-5 if dtype == "float32" else 3e-3
+    x = arrays(dtype, (3, 4, 5))
+    mean, variance = arrays("float32", (5,)), arrays("float32", (5,), 0.5, 2.0)
+    both("batch_normalization", x.astype("float32"), mean, variance, axis=-1)
+    both("batch_normalization", x.astype("float32"), mean[:4], variance[:4], 1, mean[:4], variance[:4],
+         epsilon=0.1)
+    gamma, beta = arrays(dtype, (5,)), arrays(dtype, (5,))
+    both("layer_normalization", x, atol=atol)
+    both("layer_normalization", x, gamma, beta, atol=atol)
+    both("layer_normalization", x, axis=(1, 2), atol=atol)
+    # Keras's torch backend hands a middle axis to torch's layer_norm, which refuses it; ours normalizes it,
+    # as Keras does for the last axis of the transposed input.
+    g4 = arrays(dtype, (4,))
+    ours = ops.layer_normalization(torch.from_numpy(x), torch.from_numpy(g4), axis=1, epsilon=1e-3)
+    theirs = kops.layer_normalization(np.swapaxes(x, 1, 2), g4, epsilon=1e-3)
+    check(ours.transpose(1, 2), theirs, atol)
+    with pytest.warns(UserWarning, match="rms_scaling=True is deprecated"):
+        with pytest.warns(UserWarning, match="rms_scaling=True`, which is deprecated"):
+            both("layer_normalization", x, gamma, rms_scaling=True, atol=atol)
+    both("rms_normalization", x, atol=atol)
+    both("rms_normalization", x, gamma, epsilon=1e-2, atol=atol)
+    both("rms_normalization", x, axis=(1, 2), atol=atol)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"is_causal": True}, {"scale": 0.3}, {"mask": "mask"},
+                                    {"mask": "mask", "is_causal": True}, {"bias": "bias"}])
+def test_dot_product_attention(kwargs):
+    q, k, v = (arrays("float32", (2, 5, 4, 8)) for _ in range(3))
+    if kwargs.get("mask") == "mask":
+        kwargs = {**kwargs, "mask": RNG.uniform(size=(2, 4, 5, 5)) > 0.3}
+    if kwargs.get("bias") == "bias":
+        kwargs = {**kwargs, "bias": arrays("float32", (2, 4, 5, 5))}
+    both("dot_product_attention", q, k, v, atol=1e-5, **kwargs)
+    both("dot_product_attention", q, k[:, :, :2], v[:, :, :2], atol=1e-5, **kwargs)   # grouped heads
