@@ -16,6 +16,8 @@ tensor([1., 1.])
 from __future__ import annotations
 
 from ..core import symbolic as _symbolic
+from .control import (cond, dtype, fori_loop, map, saturate_cast, scan, scatter, scatter_update, slice_update,
+                      stop_gradient, switch, vectorized_map, while_loop)
 from .core import cast, convert_to_numpy, convert_to_tensor, is_tensor, shape, slice
 from .nn import (elu, gelu, log_softmax, logsumexp, normalize, one_hot, relu, sigmoid, silu, softmax, softplus,
                  swish)
@@ -78,6 +80,9 @@ __all__ = [
     # comparisons and logic
     "equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_not", "logical_or",
     "not_equal",
+    # core: gradients, updates, control flow (the callables' functions run eagerly, inside a layer)
+    "cond", "dtype", "fori_loop", "map", "saturate_cast", "scan", "scatter", "scatter_update", "slice_update",
+    "stop_gradient", "switch", "vectorized_map", "while_loop",
     # the graph's operation objects
     "OPERATIONS", "Operation", "is_operation",
 ]

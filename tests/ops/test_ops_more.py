@@ -356,3 +356,63 @@ def test_dot_product_attention(kwargs):
         kwargs = {**kwargs, "bias": arrays("float32", (2, 4, 5, 5))}
     both("dot_product_attention", q, k, v, atol=1e-5, **kwargs)
     both("dot_product_attention", q, k[:, :, :2], v[:, :, :2], atol=1e-5, **kwargs)   # grouped heads
+
+
+def test_core_updates_and_casts():
+    x = arrays("float32", (4, 3))
+    t = torch.from_numpy(x).requires_grad_()
+    stopped = ops.stop_gradient(t * 2)
+    assert not stopped.requires_grad
+    check(stopped, kops.stop_gradient(kops.convert_to_tensor(x) * 2))
+    assert ops.dtype(t) == kops.dtype(x) == "float32"
+    assert ops.dtype(torch.ones(2, dtype=torch.int64)) == "int64"
+    indices = np.array([[0, 1], [2, 2], [0, 1]], dtype="int32")
+    both("scatter", indices, np.array([1.0, 2.0, 3.0], dtype="float32"), (3, 3))
+    both("scatter", np.array([[1], [0]], dtype="int32"), arrays("float32", (2, 4)), (3, 4))
+    for reduction in [None, "add", "max", "min", "mul"]:
+        both("scatter_update", x, np.array([[0, 1], [3, 2]], dtype="int32"), np.array([5.0, -5.0], "float32"),
+             reduction=reduction)
+    with pytest.raises(ValueError, match="kr.ops.scatter_update: `reduction` must be"):
+        ops.scatter_update(torch.ones(2, 2), torch.tensor([[0, 0]]), torch.ones(1), reduction="sub")
+    both("slice_update", x, (1, 1), arrays("float32", (2, 2)))
+    both("slice_update", x, np.array([2, 0]), arrays("float32", (2, 3)))
+    big = np.array([-1e6, -3.5, 0.0, 300.7, 1e10], dtype="float32")
+    for wanted in ["uint8", "int8", "int16", "int32", "float16"]:
+        both("saturate_cast", big, wanted)
+    both("saturate_cast", np.array([-300, 5, 70000], dtype="int32"), "int16")
+
+
+def test_control_flow_runs_eagerly():
+    x = torch.from_numpy(arrays("float32", (3, 2)))
+    assert torch.equal(ops.cond(x.sum() > 100, lambda: x + 1, lambda: x - 1), kops.cond(x.sum() > 100,
+                                                                                         lambda: x + 1,
+                                                                                         lambda: x - 1))
+    branches = [lambda a: a * 2, lambda a: a * 3]
+    for index in [0, 1, 5, -2]:
+        check(ops.switch(index, branches, x), kops.switch(index, branches, x))
+    check(ops.while_loop(lambda i, s: i < 5, lambda i, s: (i + 1, s * 2), (0, x)),
+          kops.while_loop(lambda i, s: i < 5, lambda i, s: (i + 1, s * 2), (0, x)))
+    check(ops.while_loop(lambda v: v.sum() < 50, lambda v: v + 1, x, maximum_iterations=3),
+          kops.while_loop(lambda v: v.sum() < 50, lambda v: v + 1, x, maximum_iterations=3))
+    check(ops.fori_loop(0, 4, lambda i, v: v + i, x), kops.fori_loop(0, 4, lambda i, v: v + i, x))
+
+    def step(carry, xi):
+        return carry + xi, carry * xi
+    for reverse in [False, True]:
+        check(ops.scan(step, torch.zeros(2), x, reverse=reverse), kops.scan(step, torch.zeros(2), x,
+                                                                              reverse=reverse))
+    check(ops.scan(lambda c, _: (c + 1, c), torch.zeros(2), length=3),
+          kops.scan(lambda c, _: (c + 1, c), torch.zeros(2), length=3))
+    check(ops.map(lambda row: row.sum(), x), kops.map(lambda row: row.sum(), x))
+    check(ops.vectorized_map(lambda row: row * row.sum(), x), kops.vectorized_map(lambda row: row * row.sum(), x))
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: ops.cond(t, lambda: t, lambda: t), lambda t: ops.map(lambda r: r, t),
+    lambda t: ops.scan(lambda c, x: (c, x), t, t), lambda t: ops.while_loop(lambda v: True, lambda v: v, t),
+    lambda t: ops.fori_loop(0, 2, lambda i, v: v, t), lambda t: ops.vectorized_map(lambda r: r, t),
+    lambda t: ops.switch(0, [lambda v: v], t)])
+def test_control_flow_on_keras_tensors_says_to_call_it_in_a_layer(call):
+    import kerasrnn_torch as kr
+    with pytest.raises(ValueError, match="call it inside a layer's call"):
+        call(kr.Input((3,)))
