@@ -16,9 +16,11 @@ tensor([1., 1.])
 from __future__ import annotations
 
 from ..core import symbolic as _symbolic
+from . import linalg
 from .control import (cond, dtype, fori_loop, map, saturate_cast, scan, scatter, scatter_update, slice_update,
                       stop_gradient, switch, vectorized_map, while_loop)
 from .core import cast, convert_to_numpy, convert_to_tensor, is_tensor, shape, slice
+from .linalg import cholesky, det, eigh, inv, lstsq, norm, qr, solve, solve_triangular, svd
 from .nn import (elu, gelu, log_softmax, logsumexp, normalize, one_hot, relu, sigmoid, silu, softmax, softplus,
                  swish)
 from .numpy import (abs, absolute, add, all, any, arange, argmax, argmin, broadcast_to, clip, concatenate, divide,
@@ -67,7 +69,8 @@ __all__ = [
     "full", "full_like", "get_item", "is_tensor", "linspace", "ones", "ones_like", "repeat", "reshape", "shape",
     "slice", "split", "squeeze", "stack", "take", "take_along_axis", "tile", "transpose", "where", "zeros",
     "zeros_like",
-    # linear algebra
+    # linear algebra (also in kr.ops.linalg, as keras.ops.linalg)
+    "linalg", "cholesky", "det", "eigh", "inv", "lstsq", "norm", "qr", "solve", "solve_triangular", "svd",
     "dot", "einsum", "matmul", "tensordot",
     # neural networks
     "elu", "gelu", "log_softmax", "logsumexp", "normalize", "one_hot", "relu", "sigmoid", "silu", "softmax",

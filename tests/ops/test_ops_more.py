@@ -416,3 +416,57 @@ def test_control_flow_on_keras_tensors_says_to_call_it_in_a_layer(call):
     import kerasrnn_torch as kr
     with pytest.raises(ValueError, match="call it inside a layer's call"):
         call(kr.Input((3,)))
+
+
+def _spd(batch=(), n=4):
+    m = RNG.standard_normal((*batch, n, n)).astype("float32")
+    return m @ np.swapaxes(m, -1, -2) + n * np.eye(n, dtype="float32")
+
+
+@pytest.mark.parametrize("batch", [(), (2,)])
+def test_linalg(batch):
+    a = _spd(batch)
+    b = arrays("float32", (*batch, 4, 2))
+    for name in ["inv", "det", "cholesky", "eigh"]:
+        both(name, a, atol=1e-4)
+        check(getattr(ops.linalg, name)(torch.from_numpy(a)), getattr(kops.linalg, name)(a), 1e-4)
+    both("cholesky", a, upper=True, atol=1e-4)
+    both("solve", a, b, atol=1e-4)
+    both("solve_triangular", np.tril(a), b, lower=True, atol=1e-4)
+    both("solve_triangular", np.triu(a), b, atol=1e-4)
+    both("solve_triangular", np.triu(a), b[..., 0], atol=1e-4)
+    rect = arrays("float32", (*batch, 5, 3))
+    both("qr", rect, atol=1e-4)
+    both("qr", rect, mode="complete", atol=1e-4)
+    both("svd", rect, compute_uv=False, atol=1e-4)
+    u, s, vh = ops.svd(torch.from_numpy(rect), full_matrices=False)
+    np.testing.assert_allclose((u * s.unsqueeze(-2)) @ vh, rect, atol=1e-5)
+    check(ops.svd(torch.from_numpy(rect))[1], kops.svd(rect)[1], 1e-4)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "float16"])
+@pytest.mark.parametrize("kwargs", [{}, {"axis": 1}, {"ord": 1, "axis": -1}, {"ord": "fro", "axis": (0, 1)},
+                                    {"ord": 2, "axis": (1, 0), "keepdims": True}, {"ord": np.inf, "axis": 0}])
+def test_norm(dtype, kwargs):
+    x = arrays(dtype, (4, 3))
+    if dtype == "float16" and kwargs.get("ord") == 2:      # torch has no float16 spectral norm: both refuse
+        with pytest.raises(RuntimeError):
+            kops.norm(x, **kwargs)
+        with pytest.raises(RuntimeError):
+            ops.norm(torch.from_numpy(x), **kwargs)
+        return
+    both("norm", x, atol=2e-2 if dtype == "float16" else 1e-5, **kwargs)
+
+
+def test_lstsq_and_linalg_errors():
+    a, b = arrays("float32", (6, 3)), arrays("float32", (6, 2))
+    both("lstsq", a, b, atol=1e-4)
+    both("lstsq", a, b, rcond=1e-3, atol=1e-4)
+    with pytest.raises(ValueError, match="kr.ops.inv: x's last two axes must be square"):
+        ops.inv(torch.ones(2, 3))
+    with pytest.raises(ValueError, match="kr.ops.det: x must have at least 2 axes"):
+        ops.det(torch.ones(3))
+    with pytest.raises(ValueError, match="kr.ops.qr: `mode` must be"):
+        ops.qr(torch.ones(2, 2), mode="r")
+    with pytest.raises(ValueError, match="kr.ops.cholesky: the decomposition failed"):
+        ops.cholesky(-torch.eye(2))
