@@ -41,12 +41,18 @@ def roll(x: Any, shift: Any, axis: Axis = None) -> torch.Tensor:
     return torch.roll(x, _axes(shift), dims=_axes(axis))
 
 
-@operation("Pad", config=("pad_width", "mode"))
 def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = None) -> torch.Tensor:
     """`x` padded by `pad_width` (a (before, after) pair per axis), as `keras.ops.pad`.
 
     Modes: "constant" (with `constant_values`, 0 by default), "reflect", "symmetric" (torch's
     "replicate", as Keras's torch backend) and "circular"."""
+    return _pad(x, constant_values, pad_width=pad_width, mode=mode)
+
+
+# Keras's `Pad` takes `pad_width` and `mode` as its config and `constant_values` as a call argument: the
+# operation's function lists its call arguments first, as the recorded node calls it.
+@operation("Pad", config=("pad_width", "mode"))
+def _pad(x: Any, constant_values: Any = None, *, pad_width: Any, mode: str = "constant") -> torch.Tensor:
     x = tensor(x)
     if constant_values is not None and mode != "constant":
         raise ValueError(f"kr.ops.pad: `constant_values` goes with mode='constant' only, got mode={mode!r}")
@@ -314,9 +320,13 @@ def ptp(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
     return torch.amax(x, dim=_axes(axis), keepdim=keepdims) - torch.amin(x, dim=_axes(axis), keepdim=keepdims)
 
 
-@operation("Average", config=("axis",))
 def average(x: Any, axis: Axis = None, weights: Any = None) -> torch.Tensor:
     """The (weighted) mean over `axis`, as `keras.ops.average`."""
+    return _average(x, weights, axis=axis)
+
+
+@operation("Average", config=("axis",))
+def _average(x: Any, weights: Any = None, *, axis: Axis = None) -> torch.Tensor:
     x = tensor(x)
     w = None if weights is None else tensor(weights)
     dtype = result_type(x, 0.0) if w is None else result_type(x, w, 0.0)

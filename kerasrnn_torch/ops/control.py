@@ -58,7 +58,7 @@ def saturate_cast(x: Any, dtype: DTypeLike) -> torch.Tensor:
     assert wanted is not None
     in_min, in_max = _limits(x.dtype)
     out_min, out_max = _limits(wanted)
-    np_dtype = torch.empty((), dtype=x.dtype).numpy().dtype if x.dtype != torch.bfloat16 else np.float32
+    np_dtype = np.dtype(np.float32) if x.dtype == torch.bfloat16 else torch.empty((), dtype=x.dtype).numpy().dtype
     low = np.asarray(builtins.max(in_min, out_min)).astype(np_dtype)
     if low < out_min:
         low = np.nextafter(low, np_dtype.type(0), dtype=np_dtype)

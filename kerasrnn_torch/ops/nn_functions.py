@@ -108,11 +108,17 @@ def moments(x: Any, axes: Any, keepdims: bool = False, synchronized: bool = Fals
     return mean, variance
 
 
-@operation("BatchNorm", config=("axis", "epsilon"), module="nn")
 def batch_normalization(x: Any, mean: Any, variance: Any, axis: int, offset: Any = None, scale: Any = None,
                         epsilon: float = 1e-3) -> torch.Tensor:
     """`(x - mean) / sqrt(variance + epsilon) * scale + offset`, the statistics along `axis`, as
     `keras.ops.batch_normalization`."""
+    return _batch_normalization(x, mean, variance, offset, scale, axis=axis, epsilon=epsilon)
+
+
+# Keras's `BatchNorm` takes `axis` and `epsilon` as its config, the tensors as call arguments (in this order).
+@operation("BatchNorm", config=("axis", "epsilon"), module="nn")
+def _batch_normalization(x: Any, mean: Any, variance: Any, offset: Any = None, scale: Any = None, *, axis: int,
+                         epsilon: float = 1e-3) -> torch.Tensor:
     x = tensor(x)
     mean, variance = tensor(mean), tensor(variance)
     shape = [1] * x.ndim
