@@ -20,6 +20,10 @@ from . import linalg
 from .control import (cond, dtype, fori_loop, map, saturate_cast, scan, scatter, scatter_update, slice_update,
                       stop_gradient, switch, vectorized_map, while_loop)
 from .core import cast, convert_to_numpy, convert_to_tensor, is_tensor, shape, slice
+from .extras import (append, array_split, bitwise_and, bitwise_invert, bitwise_left_shift, bitwise_not, bitwise_or,
+                     bitwise_right_shift, bitwise_xor, cbrt, diagflat, dsplit, dstack, erfc, fabs, fliplr, flipud,
+                     fmax, fmin, gcd, hsplit, isneginf, isposinf, lcm, left_shift, logaddexp2, nancumprod, nancumsum,
+                     nanmax, nanmin, right_shift, signbit, sinc, vdot, vsplit)
 from .linalg import cholesky, det, eigh, inv, lstsq, norm, qr, solve, solve_triangular, svd
 from .nn import (elu, gelu, log_softmax, logsumexp, normalize, one_hot, relu, sigmoid, silu, softmax, softplus,
                  swish)
@@ -62,6 +66,11 @@ __all__ = [
     "ptp", "quantile", "ravel", "rot90", "searchsorted", "segment_max", "segment_min", "segment_prod",
     "segment_sum", "select", "size", "sort", "swapaxes", "top_k", "trace", "tri", "tril", "triu", "unstack",
     "vstack",
+    # more NumPy-style functions: cube roots, NaN-aware extremes, bits, splits and stacks
+    "append", "array_split", "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not", "bitwise_or",
+    "bitwise_right_shift", "bitwise_xor", "cbrt", "diagflat", "dsplit", "dstack", "erfc", "fabs", "fliplr", "flipud",
+    "fmax", "fmin", "gcd", "hsplit", "isneginf", "isposinf", "lcm", "left_shift", "logaddexp2", "nancumprod",
+    "nancumsum", "nanmax", "nanmin", "right_shift", "signbit", "sinc", "vdot", "vsplit",
     # reductions
     "all", "any", "argmax", "argmin", "max", "mean", "min", "prod", "std", "sum", "var",
     # shapes and new tensors
