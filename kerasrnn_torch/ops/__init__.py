@@ -20,11 +20,12 @@ from . import linalg
 from .control import (cond, dtype, fori_loop, map, saturate_cast, scan, scatter, scatter_update, slice_update,
                       stop_gradient, switch, vectorized_map, while_loop)
 from .core import cast, convert_to_numpy, convert_to_tensor, is_tensor, shape, slice
-from .extras import (append, array_split, bitwise_and, bitwise_invert, bitwise_left_shift, bitwise_not, bitwise_or,
+from .extras import (isin, nanprod, nanstd, nanvar, append, array_split, bitwise_and, bitwise_invert, bitwise_left_shift, bitwise_not, bitwise_or,
                      bitwise_right_shift, bitwise_xor, cbrt, diagflat, dsplit, dstack, erfc, fabs, fliplr, flipud,
                      fmax, fmin, gcd, hsplit, isneginf, isposinf, lcm, left_shift, logaddexp2, nancumprod, nancumsum,
                      nanmax, nanmin, right_shift, signbit, sinc, vdot, vsplit)
-from .linalg import cholesky, det, eigh, inv, lstsq, norm, qr, solve, solve_triangular, svd
+from .linalg import (cholesky, cholesky_inverse, det, eig, eigh, inv, logdet, lstsq, lu_factor, matrix_rank, norm,
+                     pinv, qr, slogdet, solve, solve_triangular, svd)
 from .nn import (elu, gelu, log_softmax, logsumexp, normalize, one_hot, relu, sigmoid, silu, softmax, softplus,
                  swish)
 from .numpy import (abs, absolute, add, all, any, arange, argmax, argmin, broadcast_to, clip, concatenate, divide,
@@ -33,7 +34,7 @@ from .numpy import (abs, absolute, add, all, any, arange, argmax, argmin, broadc
                     max, maximum, mean, min, minimum, mod, multiply, negative, not_equal, ones, ones_like, power,
                     prod, repeat, reshape, split, sqrt, square, squeeze, stack, std, subtract, sum, take,
                     take_along_axis, tanh, tensordot, tile, transpose, true_divide, var, where, zeros, zeros_like)
-from .activations import (celu, glu, hard_shrink, hard_sigmoid, hard_silu, hard_swish, hard_tanh, leaky_relu,
+from .activations import (sparse_sigmoid, celu, glu, hard_shrink, hard_sigmoid, hard_silu, hard_swish, hard_tanh, leaky_relu,
                           log_sigmoid, relu6, selu, soft_shrink, softsign, sparse_plus, sparsemax, squareplus,
                           tanh_shrink, threshold)
 from .arrays import (amax, amin, roll, argsort, array, average, bincount, copy, count_nonzero, cross, cumprod, cumsum,
@@ -45,7 +46,7 @@ from .elementwise import (allclose, arccos, arccosh, arcsin, arcsinh, arctan, ar
                           deg2rad, divide_no_nan, erf, erfinv, exp2, expm1, floor, fmod, heaviside, hypot, isclose,
                           isfinite, isinf, isnan, log1p, log2, log10, logaddexp, logical_xor, nan_to_num, rad2deg,
                           reciprocal, round, rsqrt, sign, sin, sinh, tan, trunc)
-from .nn_functions import (batch_normalization, binary_crossentropy, categorical_crossentropy, dot_product_attention,
+from .nn_functions import (psnr, batch_normalization, binary_crossentropy, categorical_crossentropy, dot_product_attention,
                            layer_normalization, moments, multi_hot, rms_normalization,
                            sparse_categorical_crossentropy)
 from .operation import OPERATIONS, Operation, is_operation
@@ -66,7 +67,8 @@ __all__ = [
     "ptp", "quantile", "ravel", "rot90", "searchsorted", "segment_max", "segment_min", "segment_prod",
     "segment_sum", "select", "size", "sort", "swapaxes", "top_k", "trace", "tri", "tril", "triu", "unstack",
     "vstack",
-    # more NumPy-style functions: cube roots, NaN-aware extremes, bits, splits and stacks
+    # more NumPy-style functions: cube roots, NaN-aware statistics, bits, splits and stacks
+    "isin", "nanprod", "nanstd", "nanvar",
     "append", "array_split", "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not", "bitwise_or",
     "bitwise_right_shift", "bitwise_xor", "cbrt", "diagflat", "dsplit", "dstack", "erfc", "fabs", "fliplr", "flipud",
     "fmax", "fmin", "gcd", "hsplit", "isneginf", "isposinf", "lcm", "left_shift", "logaddexp2", "nancumprod",
@@ -79,14 +81,15 @@ __all__ = [
     "slice", "split", "squeeze", "stack", "take", "take_along_axis", "tile", "transpose", "where", "zeros",
     "zeros_like",
     # linear algebra (also in kr.ops.linalg, as keras.ops.linalg)
-    "linalg", "cholesky", "det", "eigh", "inv", "lstsq", "norm", "qr", "solve", "solve_triangular", "svd",
+    "linalg", "cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "logdet", "lstsq", "lu_factor",
+    "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd",
     "dot", "einsum", "matmul", "tensordot",
     # neural networks
     "elu", "gelu", "log_softmax", "logsumexp", "normalize", "one_hot", "relu", "sigmoid", "silu", "softmax",
     "softplus", "swish", "tanh",
     "celu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "leaky_relu",
     "log_sigmoid", "relu6", "selu", "soft_shrink", "softsign", "sparse_plus", "sparsemax", "squareplus",
-    "tanh_shrink", "threshold",
+    "tanh_shrink", "threshold", "sparse_sigmoid", "psnr",
     "batch_normalization", "binary_crossentropy", "categorical_crossentropy", "dot_product_attention",
     "layer_normalization", "moments", "multi_hot", "rms_normalization", "sparse_categorical_crossentropy",
     # comparisons and logic

@@ -132,3 +132,11 @@ def sparsemax(x: Any, axis: int = -1) -> torch.Tensor:
 def threshold(x: Any, threshold: float, default_value: float) -> torch.Tensor:
     """`x` where `x > threshold`, else `default_value`, as `keras.ops.threshold`."""
     return functional.threshold(tensor(x), threshold=threshold, value=default_value)
+
+
+@operation("SparseSigmoid", module="nn")
+def sparse_sigmoid(x: Any) -> torch.Tensor:
+    """0 below -1, `(x + 1) / 2` up to 1, 1 above, as `keras.ops.sparse_sigmoid`."""
+    x = tensor(x)
+    return torch.where(x <= -1, torch.zeros((), dtype=x.dtype), torch.where(x >= 1, torch.ones((), dtype=x.dtype),
+                                                                            0.5 * (x + 1)))

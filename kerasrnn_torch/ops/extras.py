@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from .arrays import cumprod, cumsum
+from .numpy import prod
 from .core import DTypeLike, as_float, floatx, result_type, tensor
 from .operation import operation
 
@@ -209,6 +210,53 @@ def nancumprod(x: Any, axis: int | None = None, dtype: DTypeLike = None) -> torc
     return cumprod.spec.function(torch.nan_to_num(tensor(x), nan=1.0), axis, dtype)   # type: ignore[attr-defined]
 
 
+def _nan_axes(axis: Axis) -> Any:
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+@operation("Nanvar", config=("axis", "keepdims"))
+def nanvar(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
+    """The variance over `axis` ignoring NaNs, as `keras.ops.nanvar`."""
+    x = as_float(tensor(x))
+    if axis == () or axis == []:
+        return torch.where(torch.isnan(x), x, torch.zeros((), dtype=x.dtype))
+    dims = _nan_axes(axis)
+    valid = ~torch.isnan(x)
+    mean = torch.nanmean(x, dim=dims, keepdim=True)
+    centered = torch.where(valid, x - mean, torch.zeros_like(x)).square()
+    return centered.sum(dim=dims, keepdim=keepdims) / valid.sum(dim=dims, keepdim=keepdims)
+
+
+@operation("Nanstd", config=("axis", "keepdims"))
+def nanstd(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
+    """The standard deviation over `axis` ignoring NaNs, as `keras.ops.nanstd`."""
+    return torch.sqrt(nanvar.spec.function(x, axis, keepdims))     # type: ignore[attr-defined]
+
+
+@operation("Nanprod", config=("axis", "keepdims"))
+def nanprod(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
+    """The product over `axis` counting NaNs as 1, as `keras.ops.nanprod`."""
+    x = tensor(x)
+    if axis == () or axis == []:
+        return torch.nan_to_num(x, nan=1)
+    if x.dtype.is_floating_point:
+        x = torch.where(torch.isnan(x), torch.ones((), dtype=x.dtype), x)
+    return prod.spec.function(x, axis, keepdims)     # type: ignore[attr-defined]
+
+
+@operation("IsIn", config=("assume_unique", "invert"))
+def isin(x1: Any, x2: Any, assume_unique: bool = False, invert: bool = False) -> torch.Tensor:
+    """Where the entries of `x1` occur in `x2` (not, with `invert`), as `keras.ops.isin`."""
+    a, b = tensor(x1), tensor(x2)
+    if result_type(a, b) == torch.bool:
+        a, b = a.to(torch.int32), b.to(torch.int32)
+    if a.dtype == torch.bool:
+        a = a.to(b.dtype)
+    if b.dtype == torch.bool:
+        b = b.to(a.dtype)
+    return torch.isin(a, b, assume_unique=assume_unique, invert=invert)
+
+
 # ------------------------------------------------------------------ splits, stacks, flips
 @operation("Vdot")
 def vdot(x1: Any, x2: Any) -> torch.Tensor:
@@ -287,5 +335,5 @@ def flipud(x: Any) -> torch.Tensor:
 __all__ = ["cbrt", "fabs", "fmax", "fmin", "isneginf", "isposinf", "signbit", "sinc", "erfc", "logaddexp2", "gcd",
            "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert", "bitwise_not",
            "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift", "nanmax", "nanmin",
-           "nancumsum", "nancumprod", "vdot", "dstack", "vsplit", "hsplit", "dsplit", "array_split", "diagflat",
+           "nancumsum", "nancumprod", "nanvar", "nanstd", "nanprod", "isin", "vdot", "dstack", "vsplit", "hsplit", "dsplit", "array_split", "diagflat",
            "append", "fliplr", "flipud"]

@@ -114,4 +114,51 @@ def lstsq(a: Any, b: Any, rcond: float | None = None) -> torch.Tensor:
     return torch.linalg.lstsq(a, b)[0]
 
 
-__all__ = ["cholesky", "det", "eigh", "inv", "lstsq", "norm", "qr", "solve", "solve_triangular", "svd"]
+@operation("Pinv", config=("rcond",), module="linalg")
+def pinv(x: Any, rcond: float | None = None) -> torch.Tensor:
+    """The Moore-Penrose pseudo-inverse (singular values below `rcond` times the largest dropped), as
+    `keras.ops.pinv`."""
+    return torch.linalg.pinv(_matrix(x, "pinv", square=False), rtol=rcond)
+
+
+@operation("MatrixRank", config=("tol",), module="linalg")
+def matrix_rank(x: Any, tol: float | None = None) -> torch.Tensor:
+    """The number of singular values above `tol` (torch's default: None), int32, as `keras.ops.matrix_rank`."""
+    return torch.linalg.matrix_rank(_matrix(x, "matrix_rank", square=False), atol=tol).to(torch.int32)
+
+
+@operation("Eig", module="linalg")
+def eig(x: Any) -> Any:
+    """The (complex) eigenvalues and eigenvectors of a square matrix, as `keras.ops.eig`."""
+    return torch.linalg.eig(_matrix(x, "eig"))
+
+
+@operation("LuFactor", module="linalg")
+def lu_factor(x: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """The packed LU factors and the 0-based pivots, as `keras.ops.lu_factor`."""
+    factors, pivots = torch.linalg.lu_factor(_matrix(x, "lu_factor", square=False))
+    return factors, pivots - 1
+
+
+@operation("CholeskyInverse", config=("upper",), module="linalg")
+def cholesky_inverse(x: Any, upper: bool = False) -> torch.Tensor:
+    """The inverse of the matrix whose Cholesky factor is `x` (lower unless `upper`), as
+    `keras.ops.cholesky_inverse`."""
+    return torch.cholesky_inverse(_matrix(x, "cholesky_inverse"), upper=upper)
+
+
+@operation("Logdet", module="math")
+def logdet(x: Any) -> torch.Tensor:
+    """The natural log of the determinant, as `keras.ops.logdet` (NaN for a negative determinant)."""
+    return torch.logdet(_matrix(x, "logdet"))
+
+
+@operation("Slogdet")
+def slogdet(x: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """The sign and the log of the absolute value of the determinant, as `keras.ops.slogdet`."""
+    return tuple(torch.linalg.slogdet(_matrix(x, "slogdet")))    # type: ignore[return-value]
+
+
+__all__ = ["cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "lstsq", "lu_factor", "matrix_rank", "norm",
+           "pinv", "qr", "solve", "solve_triangular", "svd"]
+# `logdet` and `slogdet` are keras.ops's (not keras.ops.linalg's); kr.ops imports them from here.

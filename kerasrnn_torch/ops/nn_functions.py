@@ -236,3 +236,15 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
                                                   attn_mask=None if attn_mask is None else attn_mask.contiguous(),
                                                   is_causal=is_causal, scale=scale)
     return out.transpose(1, 2)
+
+
+@operation("PSNR", config=("max_val",), module="nn")
+def psnr(x1: Any, x2: Any, max_val: float) -> torch.Tensor:
+    """The peak signal-to-noise ratio in dB of two same-shape tensors (values up to `max_val`), as
+    `keras.ops.psnr`."""
+    a, b = tensor(x1), tensor(x2)
+    if a.shape != b.shape:
+        raise ValueError(f"kr.ops.psnr: x1 and x2 must have the same shape, got {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    peak = tensor(max_val, a.dtype)
+    return 20 * torch.log10(peak) - 10 * torch.log10(torch.mean((a - b) ** 2))

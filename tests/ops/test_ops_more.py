@@ -540,3 +540,40 @@ def test_more_shapes_and_nan_reductions():
         both(name, y)
         both(name, y, axis=1)
         both(name, arrays("int32", (3, 4)), axis=0, dtype="float32")
+
+
+def test_nan_statistics_and_isin():
+    y = arrays("float32", (4, 6, 2))
+    y[0, 1, :] = np.nan
+    y[1, :, 0] = np.nan
+    for name in ["nanvar", "nanstd", "nanprod"]:
+        both(name, y, atol=1e-5)
+        both(name, y, axis=1, atol=1e-5)
+        both(name, y, axis=(0, 2), keepdims=True, atol=1e-5)
+        both(name, arrays("int32", (3, 4)), axis=1, atol=1e-5)
+    both("nanprod", arrays("int32", (3, 4)))
+    both("isin", arrays("int32", (3, 4)), np.array([0, 2, 3], dtype="int32"))
+    both("isin", arrays("float32", (3, 4)), y[0, 0], invert=True)
+    both("isin", arrays("bool", (3, 4)), np.array([True]))
+
+
+def test_more_linalg_and_nn():
+    a = _spd((2,))
+    for name in ["logdet", "slogdet", "pinv", "matrix_rank", "lu_factor"]:
+        both(name, a, atol=1e-4)
+    both("pinv", arrays("float32", (5, 3)), rcond=0.1, atol=1e-4)
+    both("matrix_rank", np.ones((4, 4), "float32"), atol=0)
+    both("matrix_rank", arrays("float32", (5, 3)), tol=1.0)
+    lower = np.linalg.cholesky(a)
+    both("cholesky_inverse", lower, atol=1e-4)
+    both("cholesky_inverse", np.swapaxes(lower, -1, -2), upper=True, atol=1e-4)
+    values, vectors = ops.eig(torch.from_numpy(a[0]))
+    k_values, _ = kops.eig(a[0])
+    np.testing.assert_allclose(np.sort(values.real.numpy()), np.sort(kops.convert_to_numpy(k_values).real),
+                               atol=1e-4)
+    assert values.dtype == k_values.dtype and vectors.shape == (4, 4)
+    both("sparse_sigmoid", (RNG.standard_normal((3, 4)) * 2).astype("float32"))
+    x1, x2 = arrays("float32", (2, 3, 4), 0, 1), arrays("float32", (2, 3, 4), 0, 1)
+    both("psnr", x1, x2, 1.0, atol=1e-4)
+    with pytest.raises(ValueError, match="kr.ops.psnr: x1 and x2 must have the same shape"):
+        ops.psnr(torch.ones(2, 3), torch.ones(3, 2), 1.0)
