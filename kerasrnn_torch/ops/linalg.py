@@ -156,7 +156,8 @@ def logdet(x: Any) -> torch.Tensor:
 @operation("Slogdet")
 def slogdet(x: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """The sign and the log of the absolute value of the determinant, as `keras.ops.slogdet`."""
-    return tuple(torch.linalg.slogdet(_matrix(x, "slogdet")))    # type: ignore[return-value]
+    sign, log_abs = torch.linalg.slogdet(_matrix(x, "slogdet"))
+    return sign, log_abs
 
 
 __all__ = ["cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "lstsq", "lu_factor", "matrix_rank", "norm",
