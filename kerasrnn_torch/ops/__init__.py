@@ -20,7 +20,8 @@ from . import linalg
 from .control import (cond, dtype, fori_loop, map, saturate_cast, scan, scatter, scatter_update, slice_update,
                       stop_gradient, switch, vectorized_map, while_loop)
 from .core import cast, convert_to_numpy, convert_to_tensor, is_tensor, shape, slice
-from .extras import (isin, nanprod, nanstd, nanvar, append, array_split, bitwise_and, bitwise_invert, bitwise_left_shift, bitwise_not, bitwise_or,
+from .extras import (conj, conjugate, corrcoef, imag, isreal, nanargmax, nanargmin, nanmedian, nanpercentile,
+                     nanquantile, real, unravel_index, vander, isin, nanprod, nanstd, nanvar, append, array_split, bitwise_and, bitwise_invert, bitwise_left_shift, bitwise_not, bitwise_or,
                      bitwise_right_shift, bitwise_xor, cbrt, diagflat, dsplit, dstack, erfc, fabs, fliplr, flipud,
                      fmax, fmin, gcd, hsplit, isneginf, isposinf, lcm, left_shift, logaddexp2, nancumprod, nancumsum,
                      nanmax, nanmin, right_shift, signbit, sinc, vdot, vsplit)
@@ -68,7 +69,8 @@ __all__ = [
     "segment_sum", "select", "size", "sort", "swapaxes", "top_k", "trace", "tri", "tril", "triu", "unstack",
     "vstack",
     # more NumPy-style functions: cube roots, NaN-aware statistics, bits, splits and stacks
-    "isin", "nanprod", "nanstd", "nanvar",
+    "isin", "nanprod", "nanstd", "nanvar", "conj", "conjugate", "corrcoef", "imag", "isreal", "nanargmax",
+    "nanargmin", "nanmedian", "nanpercentile", "nanquantile", "real", "unravel_index", "vander",
     "append", "array_split", "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not", "bitwise_or",
     "bitwise_right_shift", "bitwise_xor", "cbrt", "diagflat", "dsplit", "dstack", "erfc", "fabs", "fliplr", "flipud",
     "fmax", "fmin", "gcd", "hsplit", "isneginf", "isposinf", "lcm", "left_shift", "logaddexp2", "nancumprod",

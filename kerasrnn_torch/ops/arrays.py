@@ -341,7 +341,7 @@ def _average(x: Any, weights: Any = None, *, axis: Axis = None) -> torch.Tensor:
     return torch.sum(x * w, dim=_axes(axis)) / torch.sum(w, dim=-1)
 
 
-def _quantile(x: Any, q: Any, axis: Axis, method: str, keepdims: bool) -> torch.Tensor:
+def _quantile(x: Any, q: Any, axis: Axis, method: str, keepdims: bool, skip_nans: bool = False) -> torch.Tensor:
     x = tensor(x)
     result = x.dtype if x.dtype.is_floating_point else floatx()
     compute = torch.promote_types(x.dtype, torch.float32) if x.dtype.is_floating_point else torch.float32
@@ -354,7 +354,7 @@ def _quantile(x: Any, q: Any, axis: Axis, method: str, keepdims: bool) -> torch.
         axes = [a % x.ndim for a in axes]
         others = [d for d in range(x.ndim) if d not in axes]
         y = x.permute(others + axes).reshape([x.shape[d] for d in others] + [-1])
-    y = torch.quantile(y, q, dim=-1, interpolation=method)
+    y = (torch.nanquantile if skip_nans else torch.quantile)(y, q, dim=-1, interpolation=method)
     if keepdims:
         if axes is None:
             y = y.reshape(y.shape + (1,) * x.ndim) if q.ndim > 0 else y.reshape((1,) * x.ndim)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
-from .arrays import cumprod, cumsum
-from .numpy import prod
+from .arrays import _quantile, cumprod, cumsum
+from .numpy import argmax, argmin, prod
 from .core import DTypeLike, as_float, floatx, result_type, tensor
 from .operation import operation
 
@@ -257,6 +258,113 @@ def isin(x1: Any, x2: Any, assume_unique: bool = False, invert: bool = False) ->
     return torch.isin(a, b, assume_unique=assume_unique, invert=invert)
 
 
+@operation("Nanquantile", config=("axis", "method", "keepdims"))
+def nanquantile(x: Any, q: Any, axis: Axis = None, method: str = "linear", keepdims: bool = False
+                ) -> torch.Tensor:
+    """The `q`-th quantiles (0 to 1) over `axis` ignoring NaNs, as `keras.ops.nanquantile`."""
+    return _quantile(x, q, axis, method, keepdims, skip_nans=True)
+
+
+@operation("Nanpercentile", config=("axis", "method", "keepdims"))
+def nanpercentile(x: Any, q: Any, axis: Axis = None, method: str = "linear", keepdims: bool = False
+                  ) -> torch.Tensor:
+    """The `q`-th percentiles (0 to 100) over `axis` ignoring NaNs, as `keras.ops.nanpercentile`."""
+    return _quantile(x, tensor(q, floatx()) / 100.0, axis, method, keepdims, skip_nans=True)
+
+
+@operation("Nanmedian", config=("axis", "keepdims"))
+def nanmedian(x: Any, axis: Axis = None, keepdims: bool = False) -> torch.Tensor:
+    """The median over `axis` ignoring NaNs, as `keras.ops.nanmedian`."""
+    if axis == () or axis == []:
+        return tensor(x)
+    return _quantile(x, 0.5, axis, "linear", keepdims, skip_nans=True)
+
+
+def _nan_arg(x: Any, axis: int | None, keepdims: bool, largest: bool) -> torch.Tensor:
+    x = tensor(x)
+    pick = argmax if largest else argmin
+    if not x.dtype.is_floating_point:
+        return pick.spec.function(x, axis, keepdims)     # type: ignore[attr-defined]
+    nan = torch.isnan(x)
+    clean = torch.where(nan, float("-inf") if largest else float("inf"), x)
+    all_nan = nan.all() if axis is None else nan.all(dim=axis, keepdim=keepdims)
+    return torch.where(all_nan, torch.tensor(-1, dtype=torch.int32),
+                       pick.spec.function(clean, axis, keepdims))     # type: ignore[attr-defined]
+
+
+@operation("Nanargmax", config=("axis", "keepdims"))
+def nanargmax(x: Any, axis: int | None = None, keepdims: bool = False) -> torch.Tensor:
+    """The index of the maximum along `axis` ignoring NaNs (-1 where all are NaN), as `keras.ops.nanargmax`."""
+    return _nan_arg(x, axis, keepdims, largest=True)
+
+
+@operation("Nanargmin", config=("axis", "keepdims"))
+def nanargmin(x: Any, axis: int | None = None, keepdims: bool = False) -> torch.Tensor:
+    """The index of the minimum along `axis` ignoring NaNs (-1 where all are NaN), as `keras.ops.nanargmin`."""
+    return _nan_arg(x, axis, keepdims, largest=False)
+
+
+# ------------------------------------------------------------------ complex parts
+def _complex_ready(x: Any) -> torch.Tensor:
+    return x if isinstance(x, torch.Tensor) else torch.from_numpy(np.asarray(x))
+
+
+@operation("Real")
+def real(x: Any) -> torch.Tensor:
+    """The real part, as `keras.ops.real`."""
+    return torch.real(_complex_ready(x))
+
+
+@operation("Imag")
+def imag(x: Any) -> torch.Tensor:
+    """The imaginary part, as `keras.ops.imag` (torch has none for real tensors, as Keras's torch backend)."""
+    return torch.imag(_complex_ready(x))
+
+
+@operation("Conjugate")
+def conjugate(x: Any) -> torch.Tensor:
+    """The complex conjugate, as `keras.ops.conjugate`."""
+    return torch.conj(_complex_ready(x)).resolve_conj()
+
+
+def conj(x: Any) -> torch.Tensor:
+    """The complex conjugate, as `keras.ops.conj` (Keras's operation `Conjugate`)."""
+    return conjugate(x)
+
+
+@operation("Isreal")
+def isreal(x: Any) -> torch.Tensor:
+    """Where the imaginary part is 0 (everywhere for real tensors), as `keras.ops.isreal`."""
+    return torch.isreal(tensor(x))
+
+
+# ------------------------------------------------------------------ more arrays
+@operation("Vander", config=("N", "increasing"))
+def vander(x: Any, N: int | None = None, increasing: bool = False) -> torch.Tensor:  # noqa: N803 (Keras's name)
+    """The Vandermonde matrix of the 1-D `x` (powers decreasing unless `increasing`), as `keras.ops.vander`."""
+    x = tensor(x)
+    return torch.vander(x, N=N, increasing=increasing).to(result_type(x))
+
+
+@operation("UnravelIndex", config=("shape",))
+def unravel_index(indices: Any, shape: Sequence[int]) -> tuple[torch.Tensor, ...]:
+    """The coordinates in `shape` of flat `indices`, as `keras.ops.unravel_index`."""
+    indices = tensor(indices)
+    dtype = result_type(indices)
+    return tuple(part.to(dtype) for part in torch.unravel_index(indices, tuple(shape)))
+
+
+@operation("Corrcoef")
+def corrcoef(x: Any) -> torch.Tensor:
+    """The Pearson correlation coefficients of the rows of `x`, as `keras.ops.corrcoef`."""
+    x = tensor(x)
+    if x.dtype == torch.bool:
+        x = x.to(floatx())
+    elif x.dtype == torch.int64:
+        x = x.to(torch.float64)
+    return torch.corrcoef(x)
+
+
 # ------------------------------------------------------------------ splits, stacks, flips
 @operation("Vdot")
 def vdot(x1: Any, x2: Any) -> torch.Tensor:
@@ -335,5 +443,6 @@ def flipud(x: Any) -> torch.Tensor:
 __all__ = ["cbrt", "fabs", "fmax", "fmin", "isneginf", "isposinf", "signbit", "sinc", "erfc", "logaddexp2", "gcd",
            "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert", "bitwise_not",
            "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift", "nanmax", "nanmin",
-           "nancumsum", "nancumprod", "nanvar", "nanstd", "nanprod", "isin", "vdot", "dstack", "vsplit", "hsplit", "dsplit", "array_split", "diagflat",
+           "nancumsum", "nancumprod", "nanvar", "nanstd", "nanprod", "isin", "nanquantile", "nanpercentile", "nanmedian", "nanargmax",
+           "nanargmin", "real", "imag", "conjugate", "conj", "isreal", "vander", "unravel_index", "corrcoef", "vdot", "dstack", "vsplit", "hsplit", "dsplit", "array_split", "diagflat",
            "append", "fliplr", "flipud"]

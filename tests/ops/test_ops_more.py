@@ -577,3 +577,28 @@ def test_more_linalg_and_nn():
     both("psnr", x1, x2, 1.0, atol=1e-4)
     with pytest.raises(ValueError, match="kr.ops.psnr: x1 and x2 must have the same shape"):
         ops.psnr(torch.ones(2, 3), torch.ones(3, 2), 1.0)
+
+
+def test_nan_quantiles_args_and_complex_parts():
+    y = arrays("float32", (4, 6, 2))
+    y[0, 1, :] = np.nan
+    y[1, :, 0] = np.nan
+    for name in ["nanmedian", "nanargmax", "nanargmin"]:
+        both(name, y)
+        both(name, y, axis=1)
+        both(name, arrays("int32", (3, 4)), axis=0)
+    both("nanmedian", y, axis=(0, 2), keepdims=True)
+    both("nanargmax", y, axis=2, keepdims=True)
+    both("nanquantile", y, 0.3, axis=1)
+    both("nanquantile", y, np.array([0.2, 0.8], dtype="float32"), axis=(0, 1), keepdims=True)
+    both("nanpercentile", y, 75, axis=0, method="nearest")
+    z = (RNG.standard_normal((3, 2)) + 1j * RNG.standard_normal((3, 2))).astype("complex64")
+    for name in ["real", "imag", "conjugate", "conj", "isreal"]:
+        both(name, z)
+    both("real", arrays("float32"))
+    both("isreal", arrays("float32"))
+    both("vander", arrays("float32", (4,)))
+    both("vander", arrays("int32", (3,)), N=5, increasing=True)
+    both("unravel_index", np.array([0, 5, 11], dtype="int32"), (3, 4))
+    both("corrcoef", arrays("float32", (3, 6)), atol=1e-5)
+    both("corrcoef", arrays("int32", (3, 6)), atol=1e-5)
