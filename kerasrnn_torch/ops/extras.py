@@ -441,8 +441,8 @@ def flipud(x: Any) -> torch.Tensor:
 
 
 __all__ = ["cbrt", "fabs", "fmax", "fmin", "isneginf", "isposinf", "signbit", "sinc", "erfc", "logaddexp2", "gcd",
-           "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert", "bitwise_not",
-           "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift", "nanmax", "nanmin",
-           "nancumsum", "nancumprod", "nanvar", "nanstd", "nanprod", "isin", "nanquantile", "nanpercentile", "nanmedian", "nanargmax",
-           "nanargmin", "real", "imag", "conjugate", "conj", "isreal", "vander", "unravel_index", "corrcoef", "vdot", "dstack", "vsplit", "hsplit", "dsplit", "array_split", "diagflat",
-           "append", "fliplr", "flipud"]
+           "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert", "bitwise_not", "bitwise_left_shift",
+           "bitwise_right_shift", "left_shift", "right_shift", "nanmax", "nanmin", "nancumsum", "nancumprod",
+           "nanvar", "nanstd", "nanprod", "isin", "nanquantile", "nanpercentile", "nanmedian", "nanargmax",
+           "nanargmin", "real", "imag", "conjugate", "conj", "isreal", "vander", "unravel_index", "corrcoef",
+           "vdot", "dstack", "vsplit", "hsplit", "dsplit", "array_split", "diagflat", "append", "fliplr", "flipud"]

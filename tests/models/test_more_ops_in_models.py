@@ -43,7 +43,8 @@ def paired():
     return model, keras_model
 
 
-ADDED = {"BatchNorm", "Sin", "Cos", "Arctan2", "Floor", "Round", "Sign", "Cumsum", "Flip", "Pad", "LayerNorm", "LeakyRelu",
+ADDED = {"BatchNorm", "Sin", "Cos", "Arctan2", "Floor", "Round", "Sign", "Cumsum", "Flip", "Pad", "LayerNorm",
+         "LeakyRelu",
          "Moments", "TopK", "Norm", "Log1p", "Sort", "Moveaxis", "Tril", "Swapaxes", "Rsqrt", "HardSigmoid",
          "Isclose", "StopGradient", "Selu"}
 
