@@ -38,6 +38,7 @@ from .extras import (append, array_split, bitwise_and, bitwise_invert, bitwise_l
                      left_shift, logaddexp2, nanargmax, nanargmin, nancumprod, nancumsum, nanmax, nanmedian, nanmin,
                      nanpercentile, nanprod, nanquantile, nanstd, nanvar, real, right_shift, signbit, sinc,
                      unravel_index, vander, vdot, vsplit)
+from .extras import i0, ldexp, nextafter
 from .linalg import (cholesky, cholesky_inverse, det, eig, eigh, inv, logdet, lstsq, lu_factor, matrix_rank, norm,
                      pinv, qr, slogdet, solve, solve_triangular, svd)
 from .nn import elu, gelu, log_softmax, logsumexp, normalize, one_hot, relu, sigmoid, silu, softmax, softplus, swish
@@ -69,6 +70,7 @@ __all__ = [
     "segment_max", "segment_min", "segment_prod", "segment_sum", "select", "size", "sort", "swapaxes",
     "top_k", "trace", "tri", "tril", "triu", "unstack", "vstack",
     # more NumPy-style functions: cube roots, NaN-aware statistics, bits, splits and stacks
+    "i0", "ldexp", "nextafter",
     "isin", "nanprod", "nanstd", "nanvar", "conj", "conjugate", "corrcoef", "imag", "isreal", "nanargmax",
     "nanargmin", "nanmedian", "nanpercentile", "nanquantile", "real", "unravel_index", "vander", "append",
     "array_split", "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not", "bitwise_or",

@@ -109,6 +109,39 @@ def lcm(x1: Any, x2: Any) -> torch.Tensor:
     return torch.lcm(tensor(x1), tensor(x2))
 
 
+_INTS = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+
+@operation("Ldexp")
+def ldexp(x1: Any, x2: Any) -> torch.Tensor:
+    """`x1 * 2 ** x2` for an integer `x2`, as `keras.ops.ldexp`."""
+    a, b = tensor(x1), tensor(x2)
+    if b.dtype not in _INTS:
+        raise TypeError(f"kr.ops.ldexp: the exponent x2 must be an integer tensor, got {b.dtype}")
+    return torch.ldexp(a, b).to(_float_of(a, b))
+
+
+@operation("Nextafter")
+def nextafter(x1: Any, x2: Any) -> torch.Tensor:
+    """The next representable number after `x1` toward `x2` (found in float64, as Keras's torch backend), as
+    `keras.ops.nextafter`."""
+    a, b = tensor(x1), tensor(x2)
+    return torch.nextafter(a.to(torch.float64), b.to(torch.float64)).to(_float_of(a, b))
+
+
+@operation("I0")
+def i0(x: Any) -> torch.Tensor:
+    """The modified Bessel function of the first kind, order 0, as `keras.ops.i0`."""
+    x = tensor(x)
+    if x.dtype in (torch.int64, torch.float64):
+        dtype = torch.float64
+    elif x.dtype in (torch.bfloat16, torch.float16):
+        dtype = x.dtype
+    else:
+        dtype = floatx()
+    return torch.i0(x.to(dtype))
+
+
 # ------------------------------------------------------------------ bits
 @operation("BitwiseAnd")
 def bitwise_and(x: Any, y: Any) -> torch.Tensor:
@@ -440,9 +473,10 @@ def flipud(x: Any) -> torch.Tensor:
     return torch.flipud(tensor(x))
 
 
-__all__ = ["cbrt", "fabs", "fmax", "fmin", "isneginf", "isposinf", "signbit", "sinc", "erfc", "logaddexp2", "gcd",
-           "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert", "bitwise_not", "bitwise_left_shift",
-           "bitwise_right_shift", "left_shift", "right_shift", "nanmax", "nanmin", "nancumsum", "nancumprod",
-           "nanvar", "nanstd", "nanprod", "isin", "nanquantile", "nanpercentile", "nanmedian", "nanargmax",
-           "nanargmin", "real", "imag", "conjugate", "conj", "isreal", "vander", "unravel_index", "corrcoef",
-           "vdot", "dstack", "vsplit", "hsplit", "dsplit", "array_split", "diagflat", "append", "fliplr", "flipud"]
+__all__ = ["ldexp", "nextafter", "i0", "cbrt", "fabs", "fmax", "fmin", "isneginf", "isposinf", "signbit", "sinc",
+           "erfc", "logaddexp2", "gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert",
+           "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift", "nanmax",
+           "nanmin", "nancumsum", "nancumprod", "nanvar", "nanstd", "nanprod", "isin", "nanquantile",
+           "nanpercentile", "nanmedian", "nanargmax", "nanargmin", "real", "imag", "conjugate", "conj", "isreal",
+           "vander", "unravel_index", "corrcoef", "vdot", "dstack", "vsplit", "hsplit", "dsplit", "array_split",
+           "diagflat", "append", "fliplr", "flipud"]

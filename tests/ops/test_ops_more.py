@@ -602,3 +602,15 @@ def test_nan_quantiles_args_and_complex_parts():
     both("unravel_index", np.array([0, 5, 11], dtype="int32"), (3, 4))
     both("corrcoef", arrays("float32", (3, 6)), atol=1e-5)
     both("corrcoef", arrays("int32", (3, 6)), atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "float16", "bool"])
+def test_ldexp_nextafter_i0(dtype):
+    x = arrays(dtype, (3, 4))
+    exponents = RNG.integers(-3, 4, size=(3, 4)).astype("int32")
+    atol = 2e-3 if dtype == "float16" else 1e-6
+    both("ldexp", x, exponents, atol=atol)
+    both("nextafter", x, arrays("float32", (3, 4)), atol=0)
+    both("i0", x, atol=atol)
+    with pytest.raises(TypeError, match="kr.ops.ldexp: the exponent x2 must be an integer"):
+        ops.ldexp(torch.ones(2), torch.ones(2))
