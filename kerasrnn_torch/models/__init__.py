@@ -17,7 +17,7 @@ from ..core import registry
 from .functional import Model
 from .sequential import Sequential
 
-__all__ = ["Model", "Sequential", "clone_model", "load_model", "save_model"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
 
 
 def load_model(filepath: PathLike, custom_objects: Mapping[str, Any] | None = None, compile: bool = True,
@@ -33,6 +33,13 @@ def save_model(model: nn.Module, filepath: PathLike, overwrite: bool = True, zip
                **kwargs: Any) -> None:
     """As `keras.models.save_model`: `kr.saving.save_model` (a `.keras` archive Keras's `load_model` reads)."""
     registry.provided("save_model")(model, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+
+def model_from_json(json_string: str, custom_objects: Mapping[str, Any] | None = None) -> Sequential | Model:
+    """As `keras.models.model_from_json`: the `kr.Sequential` or `kr.Model` a JSON configuration describes
+    (`model.to_json()`'s or Keras's), with new weights; `custom_objects` names a user's own classes."""
+    model: Sequential | Model = registry.provided("model_from_json")(json_string, custom_objects=custom_objects)
+    return model
 
 
 def clone_model(model: Sequential | Model, input_tensors: Any = None, clone_function: Any = None,

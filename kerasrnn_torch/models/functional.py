@@ -446,6 +446,12 @@ class Model(Trainer, Layer):
         return state
 
     # ----------------------------------------------------------------- config
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's Keras configuration as a JSON string, as Keras's `to_json` (`kwargs` go to `json.dumps`);
+        `kr.models.model_from_json` (or Keras's) builds the model again from it, with new weights."""
+        text: str = registry.provided("model_to_json")(self, **kwargs)
+        return text
+
     def get_config(self) -> dict:
         """Keras's functional configuration: layers with their calls (`inbound_nodes`), inputs and outputs; for a
         subclassed model, Keras's automatic one (its constructor's arguments, see models/subclassed.py)."""

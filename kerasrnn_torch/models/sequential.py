@@ -89,6 +89,12 @@ class Sequential(Trainer, Layer):
         self._maybe_rebuild()
 
     # ---------------------------------------------------------------- config
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's Keras configuration as a JSON string, as Keras's `to_json` (`kwargs` go to `json.dumps`);
+        `kr.models.model_from_json` (or Keras's) builds the model again from it, with new weights."""
+        text: str = registry.provided("model_to_json")(self, **kwargs)
+        return text
+
     def get_config(self) -> dict:
         """Keras's configuration: the layers, each serialized as Keras serializes a layer.
 

@@ -13,6 +13,7 @@ loaders and `from_config`) gives names to classes for a while.
 """
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -26,7 +27,9 @@ from .. import activations, constraints, initializers, optimizers, regularizers
 from .._types import PathLike
 from ..core import config as layer_config
 from ..core import registry
+from ..io.keras_config import model_from_config
 from ..io.keras_files import from_keras, load_keras_weights
+from ..io.keras_save import _config_json as model_config_json
 from ..io.keras_save import save_keras, save_keras_weights
 from ..io.weight_matching import LoadReport
 from ..models.functional import Model
@@ -169,8 +172,34 @@ def _check_keras_path(filepath: PathLike, function: str) -> None:
         raise TypeError(f"{function}: expected a path to a .keras file, got {filepath!r}")
 
 
+def model_from_json(json_string: str, custom_objects: Mapping[str, Any] | None = None) -> Sequential | Model:
+    """The model a JSON configuration describes (`model.to_json()`'s, or Keras's), built with new weights, as
+    `keras.models.model_from_json`; `custom_objects` names a user's own classes."""
+    if not isinstance(json_string, (str, bytes)):
+        raise TypeError(f"model_from_json: expected a JSON string, got {type(json_string).__name__}")
+    try:
+        config = json.loads(json_string)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"model_from_json: the string is not JSON ({error})") from None
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError("model_from_json: expected a serialized model (a JSON object with 'class_name' and "
+                         f"'config'), got {str(json_string)[:80]!r}")
+    with registry.custom_objects(custom_objects):
+        model: Sequential | Model = model_from_config(config, "model_from_json")
+    return model
+
+
+def model_to_json(model: nn.Module, **kwargs: Any) -> str:
+    """`model.to_json(**kwargs)`: the model's Keras configuration as JSON (what a `.keras` archive's
+    config.json holds); `kwargs` go to `json.dumps`."""
+    text = model_config_json(model)      # what save_keras writes (checked: every value has a JSON form)
+    return json.dumps(json.loads(text), **kwargs) if kwargs else text
+
+
 registry.provide("load_model", load_model)
 registry.provide("save_model", save_model)
+registry.provide("model_from_json", model_from_json)
+registry.provide("model_to_json", model_to_json)
 
 
 # ------------------------------------------------------------ objects <-> configurations
