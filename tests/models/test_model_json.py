@@ -55,16 +55,16 @@ def test_to_json_passes_json_arguments():
 
 
 def test_model_from_json_takes_custom_objects():
-    class Scale(kr.Layer):
+    class JsonOnlyScale(kr.Layer):
         def call(self, x):
             return 3 * x
 
-    model = kr.Sequential([kr.Input((2,)), Scale(name="scale")])
+    model = kr.Sequential([kr.Input((2,)), JsonOnlyScale(name="scale")])
     text = model.to_json()
-    with pytest.raises(ValueError, match="Scale"):
+    with pytest.raises(ValueError, match="JsonOnlyScale"):
         kr.models.model_from_json(text)
-    again = kr.models.model_from_json(text, custom_objects={"Scale": Scale})
-    assert isinstance(again.layers[0], Scale)
+    again = kr.models.model_from_json(text, custom_objects={"JsonOnlyScale": JsonOnlyScale})
+    assert isinstance(again.layers[0], JsonOnlyScale)
 
 
 def test_model_from_json_refuses_what_is_not_a_model():
