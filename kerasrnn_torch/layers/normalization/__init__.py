@@ -1,5 +1,6 @@
-"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization."""
+"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization, RMSNormalization."""
 from .group_unit import GroupNormalization, UnitNormalization
 from .normalization import BatchNormalization, LayerNormalization
+from .rms import RMSNormalization
 
-__all__ = ["BatchNormalization", "GroupNormalization", "LayerNormalization", "UnitNormalization"]
+__all__ = ["BatchNormalization", "GroupNormalization", "LayerNormalization", "RMSNormalization", "UnitNormalization"]
