@@ -47,11 +47,11 @@ class ActivityRegularization(Layer):
         owner = describe(self)
         self.l1, self.l2 = _factor(l1, "l1", owner), _factor(l2, "l2", owner)
         self.activity_regularizer = regularizers.L1L2(l1=self.l1, l2=self.l2)
-        self.built = True
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """`inputs`, unchanged (the regularization term is recorded from them)."""
         require_tensor(inputs, describe(self))
+        self.record_activity(inputs)
         return inputs
 
     def compute_output_shape(self, input_shape: InputShape) -> Any:
@@ -99,7 +99,6 @@ class AlphaDropout(Layer):
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
         self._generators = SeededGenerators(seed)
-        self.built = True
 
     def forward(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
         """Alpha-dropped `inputs` while training (`training=True`, or None in train mode); `inputs` otherwise."""

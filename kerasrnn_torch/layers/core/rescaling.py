@@ -57,7 +57,6 @@ class Rescaling(Layer):
         owner = describe(self)
         self.scale = _number_or_array(scale, "scale", owner)
         self.offset = _number_or_array(offset, "offset", owner)
-        self.built = True
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """`inputs * scale + offset` in the layer's dtype."""
