@@ -51,7 +51,8 @@ class ActivityRegularization(Layer):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """`inputs`, unchanged (the regularization term is recorded from them)."""
         require_tensor(inputs, describe(self))
-        self.record_activity(inputs)
+        if not torch.compiler.is_exporting():      # an exported program computes outputs, not losses
+            self.record_activity(inputs)
         return inputs
 
     def compute_output_shape(self, input_shape: InputShape) -> Any:
