@@ -102,6 +102,7 @@ CATALOG = {  # class name -> (constructor arguments, a function making the input
     "LayerNormalization": ({}, _x(2, 5, 3)),
     "UnitNormalization": ({}, _x(2, 5, 3)),
     "RMSNormalization": ({}, _x(2, 5, 3)),
+    "Normalization": ({"mean": [0.5, -1.0, 2.0], "variance": [1.0, 4.0, 0.25]}, _x(2, 5, 3)),
     "AdditiveAttention": ({}, lambda: [torch.randn(2, 5, 3), torch.randn(2, 4, 3)]),
     "Attention": ({}, lambda: [torch.randn(2, 5, 3), torch.randn(2, 4, 3)]),
     "MultiHeadAttention": ({"num_heads": 2, "key_dim": 3}, lambda: (torch.randn(2, 5, 3), torch.randn(2, 4, 3))),

@@ -49,6 +49,7 @@ LAYERS = [
     ("Rescaling", {"scale": 1 / 255, "offset": -0.5}, (5, 3)),
     ("RMSNormalization", {"epsilon": 1e-4}, (5, 3)),
     ("RMSNormalization", {"axis": [1, 2]}, (5, 3)),
+    ("Normalization", {"mean": [1.0, 2.0, 3.0], "variance": [4.0, 1.0, 0.5]}, (5, 3)),
     ("SpatialDropout2D", {"rate": 0.3, "seed": 1}, (4, 4, 3)),
     ("SpatialDropout3D", {"rate": 0.3, "data_format": "channels_first"}, (3, 2, 2, 2)),
     ("GaussianNoise", {"stddev": 0.2, "seed": 1}, (5, 3)),
