@@ -41,6 +41,8 @@ class ActivityRegularization(Layer):
     """
 
     supports_masking = True
+    l1: float
+    l2: float
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
@@ -85,6 +87,10 @@ class AlphaDropout(Layer):
     """
 
     supports_masking = True
+    rate: float
+    noise_shape: tuple[int | None, ...] | None
+    seed: int | None
+    _generators: SeededGenerators
 
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None, seed: int | None = None,
                  **layer_kwargs: Any) -> None:

@@ -31,6 +31,8 @@ class RMSNormalization(Layer):
 
     supports_masking = True
     scale: torch.Tensor
+    axis: int | list[int]
+    epsilon: float
 
     def __init__(self, axis: int | list[int] = -1, epsilon: float = 1e-6, **layer_kwargs: Any) -> None:
         super().__init__(**layer_kwargs)
