@@ -48,7 +48,7 @@ class Progbar:
     list of `(name, value)` pairs: an averaged name shows the mean of its values weighted by the steps each
     covered, as Keras's does.
 
-    >>> bar = Progbar(4, verbose=0)
+    >>> bar = Progbar(10, verbose=0)
     >>> bar.add(2, [("loss", 1.0)]); bar.add(2, [("loss", 3.0)])
     >>> bar.average("loss")
     2.0
