@@ -27,8 +27,10 @@ def _factor(value: Any, argument: str, owner: str) -> float:
 
 @register_keras_class("ActivityRegularization")
 class ActivityRegularization(Layer):
-    """Passes its inputs on and adds `l1 * sum(|x|) + l2 * sum(x**2)` (divided by the batch size) to the
-    model's losses, as `keras.layers.ActivityRegularization`.
+    """Passes its inputs on and adds their L1/L2 penalty to the losses, as `keras.layers.ActivityRegularization`.
+
+    The term is `l1 * sum(|x|) + l2 * sum(x**2)`, divided by the batch size, in the layer's (and the
+    model's) `losses` after each call.
 
     Args:
         l1: the L1 factor (0).

@@ -38,8 +38,9 @@ def _serialized(value: Any) -> Any:
 
 @register_keras_class("Rescaling")
 class Rescaling(Layer):
-    """Multiplies the inputs by `scale` and adds `offset`, as `keras.layers.Rescaling` (in the layer's float
-    dtype; integer inputs, e.g. image bytes, come out as floats).
+    """Multiplies the inputs by `scale` and adds `offset`, as `keras.layers.Rescaling`.
+
+    Computed in the layer's float dtype: integer inputs (image bytes, say) come out as floats.
 
     Args:
         scale: a number, or an array broadcast against the inputs' last axes (a per-channel scale).

@@ -25,8 +25,8 @@ class RMSNormalization(Layer):
         epsilon: added to the mean square (1e-6).
         name, device, dtype, input_shape: see `Layer`.
 
-    >>> [round(value, 4) for value in RMSNormalization()(torch.tensor([[3.0, 4.0]]))[0].tolist()]
-    [0.8485, 1.1314]
+    >>> tuple(round(value, 4) for value in RMSNormalization()(torch.tensor([[3.0, 4.0]]))[0].tolist())
+    (0.8485, 1.1314)
     """
 
     supports_masking = True
