@@ -48,7 +48,85 @@ def gelu(x: torch.Tensor) -> torch.Tensor:
     return F.gelu(x)
 
 
-_BY_NAME: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+def celu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """Keras's `celu`: `x` above 0, `alpha * (exp(x / alpha) - 1)` below."""
+    return F.celu(x, alpha=alpha)
+
+
+def glu(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Keras's gated linear unit: `x` split in two halves `a, b` along `axis` (of even size), `a * sigmoid(b)`."""
+    if x.shape[axis] % 2:
+        raise ValueError(f"glu: the axis {axis} of the input must have an even size (it is split in two halves), "
+                         f"got shape {tuple(x.shape)}")
+    return F.glu(x, dim=axis)
+
+
+def hard_shrink(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """Keras's `hard_shrink`: `x` where `|x| > threshold`, else 0."""
+    return F.hardshrink(x, lambd=threshold)
+
+
+def hard_tanh(x: torch.Tensor) -> torch.Tensor:
+    """Keras's `hard_tanh`: `x` clipped to [-1, 1]."""
+    return F.hardtanh(x, min_val=-1.0, max_val=1.0)
+
+
+def log_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """Keras's `log_sigmoid`: `log(sigmoid(x))`, computed stably."""
+    return F.logsigmoid(x)
+
+
+def soft_shrink(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """Keras's `soft_shrink`: `x - threshold` above `threshold`, `x + threshold` below `-threshold`, else 0."""
+    return F.softshrink(x, lambd=threshold)
+
+
+def sparse_plus(x: torch.Tensor) -> torch.Tensor:
+    """Keras's `sparse_plus`: 0 up to -1, `(x + 1)**2 / 4` between -1 and 1, `x` from 1 on."""
+    return torch.where(x <= -1, torch.zeros_like(x), torch.where(x < 1, 0.25 * (x + 1) ** 2, x))
+
+
+def sparse_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """Keras's `sparse_sigmoid`: 0 up to -1, `(x + 1) / 2` between -1 and 1, 1 from 1 on."""
+    return torch.clamp(0.5 * (x + 1), min=0.0, max=1.0)
+
+
+def sparsemax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Keras's `sparsemax`: the Euclidean projection of `x` onto the probability simplex along `axis` (like
+    softmax, the values along `axis` sum to 1, but small inputs get exactly 0).
+
+    The threshold is Martins and Astudillo's: `(sum of the k largest - 1) / k` for the support's size `k`, as
+    Keras has it since keras-team/keras#23469 (Keras 3.15 summed the support's running sums instead, which
+    agrees where one value is in the support and gives values that do not sum to 1 elsewhere).
+    """
+    ordered = torch.sort(x, dim=axis, descending=True).values
+    running = torch.cumsum(ordered, dim=axis)
+    shape = [1] * x.dim()
+    shape[axis] = -1
+    rank = torch.arange(1, x.shape[axis] + 1, device=x.device, dtype=x.dtype).view(shape)
+    in_support = ordered * rank > running - 1          # the k largest values with 1 + k * z_k > sum of them
+    size = in_support.sum(dim=axis, keepdim=True)
+    total = torch.gather(running, axis, size - 1)      # the sum of the k largest values
+    tau = (total - 1) / size.to(x.dtype)
+    return torch.clamp(x - tau, min=0.0)
+
+
+def squareplus(x: torch.Tensor, b: float = 4) -> torch.Tensor:
+    """Keras's `squareplus`: `(x + sqrt(x**2 + b)) / 2`, a smooth relu (`b` >= 0 sets the curve near 0)."""
+    return (x + torch.sqrt(x * x + b)) / 2
+
+
+def tanh_shrink(x: torch.Tensor) -> torch.Tensor:
+    """Keras's `tanh_shrink`: `x - tanh(x)`."""
+    return F.tanhshrink(x)
+
+
+def threshold(x: torch.Tensor, threshold: float, default_value: float) -> torch.Tensor:
+    """Keras's `threshold`: `x` where `x > threshold`, else `default_value`."""
+    return F.threshold(x, threshold, default_value)
+
+
+_BY_NAME: dict[str, Callable[..., torch.Tensor]] = {
     "linear": linear,
     "tanh": torch.tanh,
     "sigmoid": torch.sigmoid,
@@ -69,6 +147,18 @@ _BY_NAME: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "softmax": softmax,
     "log_softmax": log_softmax,
     "leaky_relu": leaky_relu,
+    "celu": celu,
+    "glu": glu,
+    "hard_shrink": hard_shrink,
+    "hard_tanh": hard_tanh,
+    "log_sigmoid": log_sigmoid,
+    "soft_shrink": soft_shrink,
+    "sparse_plus": sparse_plus,
+    "sparse_sigmoid": sparse_sigmoid,
+    "sparsemax": sparsemax,
+    "squareplus": squareplus,
+    "tanh_shrink": tanh_shrink,
+    "threshold": threshold,
 }
 
 # Callables that are the same function as a Keras name (checked by identity).
@@ -129,7 +219,7 @@ def canonical_name(fn: Callable[..., Any]) -> str | None:
 def is_elementwise(fn: Callable[..., Any]) -> bool:
     """Whether `fn` is a known function that acts on each element alone (softmax does not)."""
     name = canonical_name(fn)
-    return name is not None and name not in ("softmax", "log_softmax")
+    return name is not None and name not in ("softmax", "log_softmax", "glu", "sparsemax")
 
 
 def describe(fn: Callable[..., Any]) -> str:

@@ -176,3 +176,10 @@ def deserialize(config: str | dict[str, Any]) -> Callable[[torch.Tensor], torch.
         raise ValueError(f"A serialized constraint is a Keras name or a dict with 'class_name' and 'config', "
                          f"got {config!r}")
     return get(config)
+
+
+# Keras's lowercase aliases of the classes (`keras.constraints.max_norm is keras.constraints.MaxNorm`).
+max_norm = MaxNorm
+min_max_norm = MinMaxNorm
+non_neg = NonNeg
+unit_norm = UnitNorm

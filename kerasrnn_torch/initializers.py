@@ -380,3 +380,23 @@ def apply(initializer: Callable[..., Any], tensor: torch.Tensor,
         if isinstance(result, torch.Tensor) and result is not tensor:
             tensor.copy_(result)
     return tensor
+
+
+# Keras's other names of the classes (`keras.initializers.glorot_uniform is keras.initializers.GlorotUniform`).
+zeros = Zeros
+ones = Ones
+constant = Constant
+random_normal = RandomNormal
+random_uniform = RandomUniform
+truncated_normal = TruncatedNormal
+variance_scaling = VarianceScaling
+glorot_uniform = GlorotUniform
+glorot_normal = GlorotNormal
+he_uniform = HeUniform
+he_normal = HeNormal
+lecun_uniform = LecunUniform
+lecun_normal = LecunNormal
+orthogonal = Orthogonal
+OrthogonalInitializer = Orthogonal
+identity = Identity
+IdentityInitializer = Identity

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -138,5 +138,60 @@ def categorical(logits: Any, num_samples: int, dtype: Any = "int32", seed: Any =
     return draws.to(_dtypes.from_name(dtype, "kr.random.categorical"))
 
 
-__all__ = ["SeedGenerator", "categorical", "dropout", "normal", "randint", "shuffle", "truncated_normal",
-           "uniform"]
+def _drawn_with(seed: Any, device: torch.device, draw: Callable[[], torch.Tensor]) -> torch.Tensor:
+    """`draw()` on torch's global generator, reseeded from `seed` for the call (torch's gamma, beta and
+    binomial samplers take no generator) and put back as it was afterwards, as Keras's torch backend does."""
+    generator = _generator(seed, device)
+    if generator is None:
+        return draw()
+    call_seed = int(torch.randint(0, 2**62, (), generator=generator, device=device).item())
+    index = [] if device.type == "cpu" else [device.index if device.index is not None else 0]
+    with torch.random.fork_rng(devices=index, device_type=device.type):
+        torch.manual_seed(call_seed)
+        return draw()
+
+
+def _parameter(value: Any, shape: tuple[int, ...], device: torch.device, owner: str, name: str) -> torch.Tensor:
+    tensor = torch.as_tensor(value, dtype=torch.float32, device=device)
+    try:
+        return torch.broadcast_to(tensor, shape)
+    except RuntimeError:
+        raise ValueError(f"{owner}: `{name}` of shape {tuple(tensor.shape)} does not broadcast to the shape "
+                         f"{shape}") from None
+
+
+def gamma(shape: Sequence[int] | int, alpha: Any, dtype: Any = None, seed: Any = None) -> torch.Tensor:
+    """Draws from the gamma distribution of shape parameter `alpha` (a number or a tensor that broadcasts to
+    `shape`) and scale 1, as `keras.random.gamma`."""
+    device, size = _device(), _shape(shape)
+    dtype_ = _float(dtype, "kr.random.gamma")
+    concentration = _parameter(alpha, size, device, "kr.random.gamma", "alpha")
+    return _drawn_with(seed, device, lambda: torch._standard_gamma(concentration.contiguous())).to(dtype_)
+
+
+def beta(shape: Sequence[int] | int, alpha: Any, beta: Any, dtype: Any = None, seed: Any = None) -> torch.Tensor:
+    """Draws from the beta distribution of parameters `alpha` and `beta` (numbers or tensors that broadcast to
+    `shape`), values in [0, 1], as `keras.random.beta`."""
+    device, size = _device(), _shape(shape)
+    dtype_ = _float(dtype, "kr.random.beta")
+    first = _parameter(alpha, size, device, "kr.random.beta", "alpha")
+    second = _parameter(beta, size, device, "kr.random.beta", "beta")
+    distribution = torch.distributions.Beta(first, second)
+    return _drawn_with(seed, device, distribution.sample).to(dtype_)
+
+
+def binomial(shape: Sequence[int] | int, counts: Any, probabilities: Any, dtype: Any = None,
+             seed: Any = None) -> torch.Tensor:
+    """Draws of the number of successes in `counts` trials of success probability `probabilities` (numbers or
+    tensors that broadcast to `shape`), in a float dtype as `keras.random.binomial`."""
+    device, size = _device(), _shape(shape)
+    dtype_ = _float(dtype, "kr.random.binomial")
+    trials = _parameter(counts, size, device, "kr.random.binomial", "counts")
+    chances = _parameter(probabilities, size, device, "kr.random.binomial", "probabilities")
+    if bool(((chances < 0) | (chances > 1)).any()):
+        raise ValueError("kr.random.binomial: `probabilities` must lie in [0, 1]")
+    return _drawn_with(seed, device, lambda: torch.binomial(trials.contiguous(), chances.contiguous())).to(dtype_)
+
+
+__all__ = ["SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal", "randint", "shuffle",
+           "truncated_normal", "uniform"]

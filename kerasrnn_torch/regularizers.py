@@ -188,3 +188,11 @@ def deserialize(config: str | dict[str, Any]) -> Callable[[torch.Tensor], torch.
         raise ValueError(f"A serialized regularizer is a Keras name or a dict with 'class_name' and 'config', "
                          f"got {config!r}")
     return get(config)
+
+
+# Keras's lowercase aliases of the classes (`keras.regularizers.l1 is keras.regularizers.L1`): `l1_l2()` is
+# `L1L2()` with zero factors, as Keras's alias (the name "l1_l2" given to `get` still means 0.01 each).
+l1 = L1
+l2 = L2
+l1_l2 = L1L2
+orthogonal_regularizer = OrthogonalRegularizer

@@ -65,3 +65,63 @@ def test_bad_arguments_name_what_was_expected():
         kr.random.categorical(torch.ones(3), 2)
     with pytest.raises(ValueError, match="dtype"):
         kr.random.normal((2,), dtype="int32")
+
+
+GAMMA_FAMILY = [
+    ("gamma", lambda kr_or_keras, shape, seed: kr_or_keras.random.gamma(shape, alpha=3.0, seed=seed), 3.0, 3.0),
+    ("beta", lambda kr_or_keras, shape, seed: kr_or_keras.random.beta(shape, alpha=2.0, beta=3.0, seed=seed),
+     0.4, 0.04),
+    ("binomial", lambda kr_or_keras, shape, seed: kr_or_keras.random.binomial(shape, counts=10, probabilities=0.3,
+                                                                             seed=seed), 3.0, 2.1),
+]
+
+
+@pytest.mark.parametrize("name, draw, mean, variance", GAMMA_FAMILY)
+def test_gamma_beta_binomial_follow_keras_s_distributions(name, draw, mean, variance):
+    import keras
+    values = draw(kr, (200_000,), 7)
+    theirs = keras.ops.convert_to_numpy(draw(keras, (200_000,), 7))
+    assert values.dtype == torch.float32 and str(theirs.dtype) == "float32"
+    assert values.shape == theirs.shape == (200_000,)
+    for sample in (values.numpy(), theirs):
+        assert sample.mean() == pytest.approx(mean, rel=0.02)
+        assert sample.var() == pytest.approx(variance, rel=0.05)
+    if name == "binomial":
+        assert torch.equal(values, values.round()) and values.min() >= 0 and values.max() <= 10
+    if name == "beta":
+        assert values.min() >= 0 and values.max() <= 1
+
+
+@pytest.mark.parametrize("name, draw, mean, variance", GAMMA_FAMILY)
+def test_gamma_beta_binomial_seeds_as_the_other_draws(name, draw, mean, variance):
+    assert torch.equal(draw(kr, (6,), 3), draw(kr, (6,), 3))
+    gen = kr.random.SeedGenerator(11)
+    first, second = draw(kr, (6,), gen), draw(kr, (6,), gen)
+    assert not torch.equal(first, second)
+    assert torch.equal(draw(kr, (6,), kr.random.SeedGenerator(11)), first)
+    # A seeded draw leaves torch's global generator where it was.
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    draw(kr, (6,), 5)
+    assert torch.equal(torch.rand(3), expected)
+    torch.manual_seed(1)
+    unseeded = draw(kr, (6,), None)
+    torch.manual_seed(1)
+    assert torch.equal(draw(kr, (6,), None), unseeded)
+
+
+def test_gamma_beta_binomial_take_parameters_per_entry_and_dtypes():
+    alpha = torch.tensor([0.5, 50.0])
+    values = kr.random.gamma((20_000, 2), alpha=alpha, seed=0, dtype="float64")
+    assert values.dtype == torch.float64
+    np.testing.assert_allclose(values.mean(0).numpy(), [0.5, 50.0], rtol=0.05)
+    draws = kr.random.binomial((4, 3), counts=torch.tensor([0.0, 5.0, 9.0]), probabilities=1.0, seed=1)
+    assert draws.tolist() == [[0.0, 5.0, 9.0]] * 4
+    assert kr.random.beta((2, 2), alpha=1.0, beta=1.0, dtype=torch.float16).dtype == torch.float16
+    with pytest.raises(ValueError, match="alpha"):
+        kr.random.gamma((3,), alpha=torch.ones(4))
+    with pytest.raises(ValueError, match="probabilities"):
+        kr.random.binomial((3,), counts=3, probabilities=1.5)
+    with pytest.raises(ValueError, match="dtype"):
+        kr.random.gamma((3,), alpha=1.0, dtype="int32")

@@ -87,6 +87,23 @@ def serialize(loss: Loss) -> dict[str, Any]:
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
 
 
+def deserialize(config: Any) -> Any:
+    """What `serialize` (or Keras's `keras.losses.serialize`) describes, as `keras.losses.deserialize`.
+
+    A dictionary gives the loss object (or, for Keras's `{"class_name": "function", "config": name}`, the loss
+    function); a name gives what `get` gives (a class's name: a new object; a function's name: the function).
+    """
+    if isinstance(config, dict) and config.get("class_name") == "function":
+        name = config.get("config")
+        found = (_FUNCTIONS.get(name) or _ALIASES.get(name)) if isinstance(name, str) else None
+        if found is None:
+            raise ValueError(f"losses.deserialize: unknown loss function {name!r}; Keras's loss names are {names()}")
+        return found
+    if not isinstance(config, (dict, str)):
+        raise ValueError(f"losses.deserialize: expected a serialized loss (a dict) or a loss name, got {config!r}")
+    return get(config)
+
+
 __all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
            "MeanSquaredLogarithmicError", "CosineSimilarity", "Huber", "LogCosh", "KLDivergence", "Poisson",
            "Hinge", "SquaredHinge", "CategoricalHinge", "BinaryCrossentropy", "CategoricalCrossentropy",
@@ -98,4 +115,4 @@ __all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError
            "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
            "binary_focal_crossentropy", "categorical_focal_crossentropy", "dice", "tversky", "ctc", "circle",
            "categorical_generalized_cross_entropy", "get", "names",
-           "serialize", "reduce_weighted_values"]
+           "serialize", "deserialize", "reduce_weighted_values"]

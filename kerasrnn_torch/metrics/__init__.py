@@ -7,9 +7,17 @@ tensor(1.)
 """
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from .. import losses
+# Keras's `keras.metrics` holds the per-sample loss functions too (the same functions as `keras.losses`').
+from ..losses.functions import (binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy,
+                                categorical_focal_crossentropy, categorical_hinge, hinge, huber, kl_divergence,
+                                log_cosh, mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
+                                mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy,
+                                squared_hinge)
 from .accuracy_functions import (accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
                        sparse_top_k_categorical_accuracy, top_k_categorical_accuracy)
 from .classes import (Accuracy, BinaryAccuracy, BinaryCrossentropy, CategoricalAccuracy, CategoricalCrossentropy,
@@ -92,6 +100,61 @@ def get(identifier: Any) -> Metric:
                      f"{type(identifier).__name__} {identifier!r}")
 
 
+_LOSS_FUNCTIONS = {fn.__name__: fn for fn in (
+    binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy, categorical_focal_crossentropy,
+    categorical_hinge, hinge, huber, kl_divergence, log_cosh, mean_absolute_error, mean_absolute_percentage_error,
+    mean_squared_error, mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy, squared_hinge)}
+
+
+def _snake_name(name: str) -> str:
+    """Keras's snake case of a class name (an acronym stays one word: "KLDivergence" -> "kl_divergence")."""
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)).lower()
+
+
+_SNAKE_CLASSES = {_snake_name(name): cls for name, cls in _CLASSES.items()}
+
+
+def serialize(metric: Any) -> dict[str, Any]:
+    """Keras's serialized form of a metric, as `keras.metrics.serialize`: `{"module": "keras.metrics",
+    "class_name", "config", "registered_name"}` for a `Metric`; a metric function (`binary_accuracy`, a loss
+    function) as Keras writes a function (`{"class_name": "function", "config": its name, ...}`)."""
+    if isinstance(metric, Metric):
+        return {"module": "keras.metrics", "class_name": type(metric).__name__, "config": metric.get_config(),
+                "registered_name": None}
+    name = getattr(metric, "__name__", None)
+    if name in _FUNCTIONS or name in _LOSS_FUNCTIONS:
+        return {"module": "builtins", "class_name": "function", "config": name, "registered_name": "function"}
+    raise ValueError(f"metrics.serialize: expected a kr.metrics Metric or one of Keras's metric functions, got "
+                     f"{metric!r}")
+
+
+def deserialize(config: Any) -> Any:
+    """What `serialize` (or Keras's) describes, as `keras.metrics.deserialize`.
+
+    A dictionary gives the metric object (or the function, for `{"class_name": "function"}`); a name gives the
+    metric object of that class ("AUC", "mean_squared_error" -> `MeanSquaredError()`, as Keras), or the function
+    of that name where no class has it.
+    """
+    if isinstance(config, dict):
+        if config.get("class_name") == "function":
+            name = config.get("config")
+            found = (_FUNCTIONS.get(name) or _LOSS_FUNCTIONS.get(name)) if isinstance(name, str) else None
+            if found is None:
+                raise ValueError(f"metrics.deserialize: unknown metric function {name!r}; known: "
+                                 f"{sorted({*_FUNCTIONS, *_LOSS_FUNCTIONS})}")
+            return found
+        return get(config)
+    if isinstance(config, str):
+        cls = _CLASSES.get(config) or _SNAKE_CLASSES.get(config) or _SNAKE.get(config)
+        if cls is not None:
+            return cls()
+        found = _FUNCTIONS.get(config) or _LOSS_FUNCTIONS.get(config)
+        if found is not None:
+            return found
+        raise ValueError(f"metrics.deserialize: unknown metric {config!r}; Keras's metric names are {names()}")
+    raise ValueError(f"metrics.deserialize: expected a serialized metric (a dict) or a metric name, got {config!r}")
+
+
 __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
            "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
@@ -103,4 +166,8 @@ __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccu
            "SensitivityAtSpecificity", "SpecificityAtSensitivity", "PrecisionAtRecall", "RecallAtPrecision",
            "AUC", "Precision", "Recall", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
            "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
-           "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "get", "names"]
+           "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "get", "names",
+           "serialize", "deserialize", "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
+           "categorical_focal_crossentropy", "categorical_hinge", "hinge", "huber", "kl_divergence", "log_cosh",
+           "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
+           "mean_squared_logarithmic_error", "poisson", "sparse_categorical_crossentropy", "squared_hinge"]

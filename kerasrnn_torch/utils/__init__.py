@@ -19,11 +19,39 @@ import numpy as np
 import torch
 
 from .packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from .progbar import Progbar
 from .py_dataset import PyDataset, Sequence
+from .dtypes import standardize_dtype
 
-__all__ = ["PyDataset", "Sequence", "TimeseriesDataset", "get_file", "normalize", "pack_x_y_sample_weight", "pad_sequences",
-           "plot_attention_scores", "set_random_seed", "split_dataset", "timeseries_dataset_from_array",
-           "to_categorical", "unpack_x_y_sample_weight"]
+__all__ = ["CustomObjectScope", "Progbar", "PyDataset", "Sequence", "TimeseriesDataset", "clear_session",
+           "custom_object_scope", "deserialize_keras_object", "get_custom_objects", "get_file",
+           "get_registered_name", "get_registered_object", "get_source_inputs", "is_keras_tensor", "normalize",
+           "pack_x_y_sample_weight", "pad_sequences", "plot_attention_scores", "register_keras_serializable",
+           "serialize_keras_object", "set_random_seed", "split_dataset", "standardize_dtype",
+           "timeseries_dataset_from_array", "to_categorical", "unpack_x_y_sample_weight"]
+
+# Keras's `keras.utils` also holds names of the framework (core/session.py: clear_session, ...) and of its
+# saving registry (kr.saving's own objects: `kr.utils.register_keras_serializable is
+# kr.saving.register_keras_serializable`). This package is a helper, below core/ and saving/ (docs/
+# architecture.md), and the models import it, so those names are looked up when first asked for.
+_ELSEWHERE = {"clear_session": "core.session", "get_source_inputs": "core.session",
+              "is_keras_tensor": "core.session", **{name: "saving" for name in (
+                  "CustomObjectScope", "custom_object_scope", "deserialize_keras_object", "get_custom_objects",
+                  "get_registered_name", "get_registered_object", "register_keras_serializable",
+                  "serialize_keras_object")}}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ELSEWHERE:
+        module = importlib.import_module(f"{__name__.rpartition('.')[0]}.{_ELSEWHERE[name]}")
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_ELSEWHERE))
 
 
 def set_random_seed(seed: int) -> None:

@@ -284,10 +284,10 @@ def test_torch_module_with_parameters_has_no_keras_counterpart(saved):
 
 
 def test_from_keras_names_the_layer_it_cannot_map(tmp_path):
-    keras_model = keras.Sequential([keras.Input((8, 3)), keras.layers.AlphaDropout(0.1, name="noise"),
+    keras_model = keras.Sequential([keras.Input((8, 3)), keras.layers.Solarization(addition_factor=0.1, name="noise"),
                                     keras.layers.LSTM(2)])
     keras_model.save(tmp_path / "noise.keras")
-    with pytest.raises(ValueError, match=r"'noise' is a AlphaDropout, which has no kerasrnn_torch counterpart"):
+    with pytest.raises(ValueError, match=r"'noise' is a Solarization, which has no kerasrnn_torch counterpart"):
         kr.from_keras(tmp_path / "noise.keras")
 
 
