@@ -24,11 +24,13 @@ def model_from_json(json_string: str, custom_objects: Mapping[str, Any] | None =
 
     `custom_objects` (`{"Name": Class}`) names classes of the JSON that are not registered.
     """
+    if not isinstance(json_string, (str, bytes, bytearray)):
+        raise TypeError(f"model_from_json: expected the JSON string of model.to_json(), got "
+                        f"{type(json_string).__name__}")
     try:
         config = json.loads(json_string)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"model_from_json: expected the JSON string of model.to_json(), got "
-                         f"{type(json_string).__name__} ({error})") from None
+    except ValueError as error:
+        raise ValueError(f"model_from_json: the string is not JSON ({error})") from None
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError("model_from_json: the JSON does not describe a model (a dict with 'class_name' and "
                          f"'config' is expected), got {str(json_string)[:80]!r}")

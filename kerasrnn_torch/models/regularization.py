@@ -29,13 +29,7 @@ def regularization_loss(model: nn.Module) -> torch.Tensor:
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"regularization_loss expects a torch.nn.Module, got {type(model).__name__}")
-    terms = []
-    for layer in _layers(model):
-        # Each layer's own terms: `layer.losses` also includes its sublayers',
-        # which the walk over modules() visits on their own.
-        terms.extend(layer.weight_regularization_losses())
-        terms.extend(layer.activity_losses)
-        terms.extend(layer.__dict__.get("_added_losses", ()))     # `add_loss` terms of the latest call
+    terms = regularization_terms(model)
     if not terms:
         like = next(model.parameters(), None)
         return torch.zeros((), device=None if like is None else like.device,
@@ -44,6 +38,19 @@ def regularization_loss(model: nn.Module) -> torch.Tensor:
     for term in terms[1:]:
         total = total + term
     return total
+
+
+def regularization_terms(model: nn.Module) -> list[torch.Tensor]:
+    """Every regularization term of `model`'s layers: weight penalties, activity penalties and `add_loss`
+    terms of the latest call (whether or not they carry gradients)."""
+    terms: list[torch.Tensor] = []
+    for layer in _layers(model):
+        # Each layer's own terms: `layer.losses` also includes its sublayers',
+        # which the walk over modules() visits on their own.
+        terms.extend(layer.weight_regularization_losses())
+        terms.extend(layer.activity_losses)
+        terms.extend(layer.__dict__.get("_added_losses", ()))     # `add_loss` terms of the latest call
+    return terms
 
 
 def apply_constraints(model: nn.Module) -> None:

@@ -72,5 +72,5 @@ def test_model_from_json_refuses_what_is_not_a_model():
         kr.models.model_from_json("{nope")
     with pytest.raises(ValueError, match="class_name"):
         kr.models.model_from_json("[1, 2]")
-    with pytest.raises(TypeError, match="JSON string"):
+    with pytest.raises(TypeError, match="expected the JSON string"):
         kr.models.model_from_json({"class_name": "Sequential"})

@@ -19,7 +19,7 @@ from ...callbacks.progbar import ProgbarLogger
 from ..._types import PathLike
 from ...core import registry
 from ...core.layer import Layer
-from ..regularization import apply_constraints, regularization_loss
+from ..regularization import apply_constraints, regularization_loss, regularization_terms
 from ...metrics.metric import Metric
 from .compile_utils import CompileLoss, CompileMetrics, get_loss, needs_build, resolve_optimizer
 from .custom_steps import (CompiledMetrics, LossTracker, batch_size_of, flatten_logs, metrics_result,
@@ -356,7 +356,7 @@ class Trainer(nn.Module):
             else self._per_output(sample_weight, "sample_weight", names)
         loss = state.loss(y_true, y_pred, weights, masks, batch)
         if state.regularized is None:
-            state.regularized = regularization_loss(self).grad_fn is not None
+            state.regularized = bool(regularization_terms(self))   # evaluate (no grad) counts them too
         if state.regularized:
             loss = loss + regularization_loss(self)
         return loss, y_true, y_pred, weights, masks, batch
@@ -384,7 +384,7 @@ class Trainer(nn.Module):
             raise ValueError("the data gives no targets (y) for the loss: pass y=, or (x, y) batches")
         loss = structured(y, outputs, sample_weight, batch)
         if state.regularized is None:
-            state.regularized = regularization_loss(self).grad_fn is not None
+            state.regularized = bool(regularization_terms(self))   # evaluate (no grad) counts them too
         if state.regularized:
             loss = loss + regularization_loss(self)
         if not state.metrics.wants_outputs():

@@ -191,3 +191,22 @@ def test_generator_dataloader_and_dict_inputs_train():
     before = [w.copy() for w in two.get_weights()]
     two.fit({"b": X, "a": X}, y, epochs=1, verbose=0)
     assert not np.allclose(before[0], two.get_weights()[0])
+
+
+def test_evaluate_and_on_batch_calls_count_regularization_terms_as_keras():
+    """Weight and activity penalties enter the loss `evaluate`, `test_on_batch` and `train_on_batch` report,
+    as in Keras (evaluate once left them out: it runs without gradients)."""
+    def build(api):
+        inputs = api.Input((5,))
+        hidden = api.layers.Dense(4, activity_regularizer="l2", kernel_regularizer="l1")(inputs)
+        model = api.Model(inputs, api.layers.Dense(1)(hidden))
+        model.compile(optimizer=api.optimizers.SGD(0.01), loss="mse")
+        return model
+
+    k_model, ours = _pair(build)
+    x = np.random.default_rng(1).random((16, 5)).astype("float32")
+    y = np.random.default_rng(2).random((16, 1)).astype("float32")
+    np.testing.assert_allclose(ours.evaluate(x, y, verbose=0), k_model.evaluate(x, y, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(ours.test_on_batch(x, y), k_model.test_on_batch(x, y), rtol=1e-5)
+    np.testing.assert_allclose(ours.train_on_batch(x, y), k_model.train_on_batch(x, y), rtol=1e-5)
+    np.testing.assert_allclose(ours.evaluate(x, y, verbose=0), k_model.evaluate(x, y, verbose=0), rtol=1e-5)

@@ -143,7 +143,7 @@ def test_a_metric_with_several_thresholds_logs_one_value_per_threshold_as_keras(
         inputs = lib.Input((12,))
         model = lib.Model(inputs, lib.layers.Dense(1, activation="sigmoid")(inputs))
         model.compile(optimizer="sgd", loss="binary_crossentropy",
-                      metrics=[lib.metrics.Precision(thresholds=[0.3, 0.5, 0.7])])
+                      metrics=[lib.metrics.Precision(thresholds=[0.3, 0.5, 0.7], name="precision")])
         return model
 
     theirs, ours = program(keras), program(kr)
