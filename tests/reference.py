@@ -65,3 +65,17 @@ def masks_by_name(batch: int, timesteps: int) -> dict[str, torch.Tensor]:
     empty_row[2] = False
     return {"right_padded": right, "left_padded": left, "holes": holes, "fully_masked_row": empty_row,
             "all_true": torch.ones(batch, timesteps, dtype=torch.bool)}
+
+
+def sparsemax_reference(z, axis=-1):
+    """Martins and Astudillo's sparsemax (Algorithm 1), one slice at a time: the reference for
+    `sparsemax`, where Keras 3.15's threshold is wrong (keras-team/keras#23469)."""
+    z = np.moveaxis(np.asarray(z, dtype="float64"), axis, -1)
+    out = np.zeros_like(z)
+    for index in np.ndindex(z.shape[:-1]):
+        row = z[index]
+        ordered = np.sort(row)[::-1]
+        running = np.cumsum(ordered)
+        k = max(j for j in range(1, len(row) + 1) if 1 + j * ordered[j - 1] > running[j - 1])
+        out[index] = np.maximum(row - (running[k - 1] - 1) / k, 0)
+    return np.moveaxis(out, -1, axis)

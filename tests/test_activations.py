@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from kerasrnn_torch import activations
-from reference import numpy
+from reference import numpy, sparsemax_reference
 
 NAMES = sorted(activations._BY_NAME)
 
@@ -26,19 +26,6 @@ def test_activation_equals_keras_on_same_input(name):
 
 # Keras's `threshold` has no defaults for its two parameters.
 ARGUMENTS = {"threshold": {"threshold": 0.5, "default_value": -2.0}}
-
-
-def sparsemax_reference(z, axis=-1):
-    """Martins and Astudillo's sparsemax (Algorithm 1), one slice at a time."""
-    z = np.moveaxis(np.asarray(z, dtype="float64"), axis, -1)
-    out = np.zeros_like(z)
-    for index in np.ndindex(z.shape[:-1]):
-        row = z[index]
-        ordered = np.sort(row)[::-1]
-        running = np.cumsum(ordered)
-        k = max(j for j in range(1, len(row) + 1) if 1 + j * ordered[j - 1] > running[j - 1])
-        out[index] = np.maximum(row - (running[k - 1] - 1) / k, 0)
-    return np.moveaxis(out, -1, axis)
 
 
 NEW_ACTIVATIONS = ["celu", "glu", "hard_shrink", "hard_tanh", "log_sigmoid", "soft_shrink", "sparse_plus",

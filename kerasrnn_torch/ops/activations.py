@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch.nn import functional
 
+from .. import activations
 from .core import tensor
 from .operation import operation
 
@@ -109,23 +110,14 @@ def squareplus(x: Any, b: float = 4) -> torch.Tensor:
 @operation("SparsePlus", module="nn")
 def sparse_plus(x: Any) -> torch.Tensor:
     """0 below -1, `(x + 1) ** 2 / 4` up to 1, `x` above, as `keras.ops.sparse_plus`."""
-    x = tensor(x)
-    return torch.where(x <= -1, torch.zeros_like(x), torch.where(x < 1, 0.25 * (x + 1) ** 2, x))
+    return activations.sparse_plus(tensor(x))
 
 
 @operation("Sparsemax", config=("axis",), module="nn")
 def sparsemax(x: Any, axis: int = -1) -> torch.Tensor:
-    """The Euclidean projection of `x` onto the probability simplex along `axis`, as `keras.ops.sparsemax`."""
-    logits = tensor(x)
-    ordered = torch.sort(logits, dim=axis, descending=True).values
-    running = torch.cumsum(ordered, dim=axis)
-    shape = [1] * logits.ndim
-    shape[axis] = -1
-    ranks = torch.arange(1, logits.shape[axis] + 1, dtype=logits.dtype).reshape(shape)
-    support = ordered - (running - 1) / ranks > 0
-    count = torch.sum(support, dim=axis, keepdim=True)
-    tau = (torch.sum(torch.where(support, running, torch.zeros(())), dim=axis, keepdim=True) - 1) / count
-    return torch.clamp(logits - tau, min=0.0)
+    """The Euclidean projection of `x` onto the probability simplex along `axis`, as `keras.ops.sparsemax`
+    (`kr.activations.sparsemax`: Keras's corrected threshold, keras-team/keras#23469)."""
+    return activations.sparsemax(tensor(x), axis=axis)
 
 
 @operation("Threshold", config=("threshold", "default_value"), module="nn")
