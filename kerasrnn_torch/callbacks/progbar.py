@@ -8,6 +8,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from ..utils.progbar import format_number, mean_of
 from .callback import Callback
 
 # The bar redraws at most this often; batch logs are read (a device sync) only when it does.
@@ -15,10 +16,9 @@ REFRESH_SECONDS = 0.1
 
 
 def format_value(value: Any) -> str:
-    """Keras's number format: 4 decimals, or 4 significant digits in exponent form past 1e3; an array (a
-    metric with several thresholds) shows its mean, as Keras's bar does."""
-    value = float(value) if not hasattr(value, "shape") or not value.shape else float(value.mean())
-    return f"{value:.4e}" if abs(value) > 1e3 else f"{value:.4f}"
+    """A log value as Keras's bar shows it (`keras.utils.Progbar`'s format; an array, a metric with several
+    thresholds, shows its mean)."""
+    return format_number(value if isinstance(value, (int, float)) else mean_of(value))
 
 
 def format_logs(logs: Mapping[str, Any] | None) -> str:

@@ -10,14 +10,15 @@ from typing import Any, TextIO
 import numpy as np
 
 
-def _mean(value: Any) -> float:
+def mean_of(value: Any) -> float:
     """A number to show: a tensor or an array shows its mean (as Keras's bar does)."""
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
     return float(np.mean(value))
 
 
-def _number(value: float) -> str:
+def format_number(value: float) -> str:
+    """Keras's progress-bar number: 4 decimals, or exponent form at 1e-3 and below."""
     return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
 
 
@@ -93,7 +94,7 @@ class Progbar:
         if name not in self._values:
             raise KeyError(f"Progbar: no value named {name!r} yet (it has {self._values_order})")
         total, steps = self._values[name]
-        return _mean(total) / max(1, steps)
+        return mean_of(total) / max(1, steps)
 
     def update(self, current: int, values: Sequence[tuple[str, Any]] | None = None,
                finalize: bool | None = None) -> None:
@@ -144,7 +145,7 @@ class Progbar:
         return (now - self._time_after_first_step) / max(current - 1, 1)
 
     def _value_text(self) -> str:
-        return "".join(f" - {name}: {_number(self.average(name))}" for name in self._values_order)
+        return "".join(f" - {name}: {format_number(self.average(name))}" for name in self._values_order)
 
     def _interactive(self) -> bool:
         stream = self._stream()

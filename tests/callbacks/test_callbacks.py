@@ -119,3 +119,15 @@ def test_tensorboard_needs_tensorboard():
     except ImportError:
         with pytest.raises(ImportError, match="pip install tensorboard"):
             kr.callbacks.TensorBoard()
+
+
+def test_the_fit_bar_formats_numbers_as_keras_s_progbar():
+    """Keras's bar: 4 decimals above 1e-3, exponent form at 1e-3 and below (also for large values: decimals);
+    an array (a metric with several thresholds) shows its mean."""
+    import numpy as np
+    from kerasrnn_torch.callbacks.progbar import format_value
+    assert format_value(0.12345) == "0.1235"
+    assert format_value(0.0001) == "1.0000e-04"
+    assert format_value(12345.678) == "12345.6780"
+    assert format_value(np.array([0.25, 0.75])) == "0.5000"
+    assert format_value(torch.tensor(0.5)) == "0.5000"
