@@ -93,9 +93,11 @@ class LossTracker(Metric):
         state = self._compiled
         if sample_weight is None:
             total, count = values.sum(), values.numel()
+        elif isinstance(sample_weight, (int, float)):       # a batch size, as the default step gives: no sync
+            total, count = values.sum() * sample_weight, sample_weight * values.numel()
         else:
-            weight = torch.as_tensor(sample_weight, dtype=torch.float32, device=values.device)
-            weight = torch.broadcast_to(weight, values.shape) if weight.dim() <= values.dim() else weight
+            weight = torch.broadcast_to(torch.as_tensor(sample_weight, dtype=torch.float32, device=values.device),
+                                        values.shape)
             total, count = (values * weight).sum(), float(weight.sum())
         if state.total is None or state.total.device != total.device:
             state.total = torch.zeros((), device=total.device)
