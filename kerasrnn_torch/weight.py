@@ -42,10 +42,22 @@ class Weight(nn.Parameter):
         its gradient, as a model's own `train_step` reads it on Keras's torch backend."""
         return self
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # torch.nn.Parameter pickles as a plain Parameter (its rebuild function makes one), which would
+        # drop Keras's methods from a pickled or `torch.save`d model's weights.
+        return _rebuild_weight, (self.data, self.requires_grad, dict(self.__dict__))
+
     @property
     def trainable(self) -> bool:
         """Keras's name for whether the weight trains: `requires_grad`."""
         return self.requires_grad
+
+
+def _rebuild_weight(data: torch.Tensor, requires_grad: bool, state: dict[str, Any] | None = None) -> Weight:
+    """A pickled `Weight` again: its values, whether it trains, and its attributes."""
+    weight = Weight(data, requires_grad=requires_grad)
+    weight.__dict__.update(state or {})
+    return weight
 
 
 __all__ = ["Weight"]

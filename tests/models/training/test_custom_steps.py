@@ -415,3 +415,18 @@ def test_a_hand_written_loop_with_optimizer_apply_gives_keras_s_weights():
                 optimizer.apply([v.value.grad for v in weights], weights)
     for mine, theirs_w in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(mine, theirs_w, rtol=1e-5, atol=1e-6)
+
+
+def test_pickled_and_torch_saved_models_keep_keras_s_weight_methods():
+    import io
+    import pickle
+
+    model = kr.Sequential([kr.Input((3,)), kr.layers.Dense(2)])
+    model.layers[0].kernel.tag = "kept"
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    buffer.seek(0)
+    for copy in (pickle.loads(pickle.dumps(model)), torch.load(buffer, weights_only=False)):
+        kernel = copy.layers[0].kernel
+        assert isinstance(kernel, Weight) and kernel.value is kernel and kernel.tag == "kept"
+        assert torch.equal(kernel, model.layers[0].kernel) and kernel.requires_grad
