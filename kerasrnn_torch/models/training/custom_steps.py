@@ -74,6 +74,17 @@ def metrics_result_or_logs(metrics: list[Any], logs: dict[str, Any]) -> dict[str
     return results if set(results) == set(logs) else dict(logs)
 
 
+def update_compiled_metrics(state: Any, y_true: list[Any], y_pred: list[torch.Tensor], weights: list[Any],
+                            masks: list[Any]) -> None:
+    """Fold a batch (flat, one entry per output) into the compiled metrics, resolving them on the first."""
+    metrics = state.metrics
+    if metrics.built is None:
+        metrics.build(y_true, y_pred, state.loss)
+    if metrics.names:
+        with torch.no_grad():
+            metrics.update_state(y_true, [p.detach() for p in y_pred], weights, masks)
+
+
 class LossTracker(Metric):
     """The metric named "loss" in `model.metrics`: the mean of the losses given, weighted by
     `sample_weight` (the built-in step gives the batch size, as Keras's does).
@@ -136,11 +147,7 @@ class CompiledMetrics(Metric):
         y_list = [torch.as_tensor(t, device=p.device) if t is not None and not isinstance(t, torch.Tensor) else t
                   for t, p in zip(y_list, flat_pred)]
         weights = model._per_output(sample_weight, "sample_weight", names)
-        metrics = state.metrics
-        if metrics.built is None:
-            metrics.build(y_list, flat_pred, state.loss)
-        with torch.no_grad():
-            metrics.update_state(y_list, [p.detach() for p in flat_pred], weights, [None] * len(flat_pred))
+        update_compiled_metrics(state, y_list, flat_pred, weights, [None] * len(flat_pred))
 
     def result(self) -> dict[str, torch.Tensor]:       # type: ignore[override]
         metrics = self._compiled.metrics
@@ -150,5 +157,5 @@ class CompiledMetrics(Metric):
         self._compiled.metrics.reset_state()
 
 
-__all__ = ["CompiledMetrics", "LossTracker", "batch_size_of", "flatten_logs", "metrics_result",
+__all__ = ["CompiledMetrics", "LossTracker", "batch_size_of", "flatten_logs", "metrics_result", "update_compiled_metrics",
            "metrics_result_or_logs", "overrides", "pack_x_y_sample_weight", "unpack_x_y_sample_weight"]

@@ -23,7 +23,8 @@ from ..regularization import apply_constraints, regularization_loss, regularizat
 from ...metrics.metric import Metric
 from .compile_utils import CompileLoss, CompileMetrics, get_loss, needs_build, resolve_optimizer
 from .custom_steps import (CompiledMetrics, LossTracker, batch_size_of, flatten_logs, metrics_result,
-                           metrics_result_or_logs, overrides, pack_x_y_sample_weight, unpack_x_y_sample_weight)
+                           metrics_result_or_logs, overrides, pack_x_y_sample_weight, unpack_x_y_sample_weight,
+                           update_compiled_metrics)
 from .data import Batches, structure
 from .structured_loss import StructuredLoss, flatten, shape_text
 
@@ -414,12 +415,7 @@ class Trainer(nn.Module):
         state.count += batch
         if not state.maskless and all(mask is None for mask in masks):
             state.maskless = True
-        metrics = state.metrics
-        if metrics.built is None:
-            metrics.build(y_true, y_pred, state.loss)
-        if metrics.names:
-            with torch.no_grad():
-                metrics.update_state(y_true, [p.detach() for p in y_pred], weights, masks)
+        update_compiled_metrics(state, y_true, y_pred, weights, masks)
 
     def _train_step(self, x: Any, y: Any, sample_weight: Any, guard: _Interrupts | None = None) -> None:
         state = self._compiled
