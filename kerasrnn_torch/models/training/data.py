@@ -12,6 +12,7 @@ import torch
 import torch.utils._pytree as pytree
 from torch.utils.data import DataLoader, Dataset
 
+from ...utils.packing import unpack_x_y_sample_weight
 from ...utils.py_dataset import PyDataset
 
 Batch = tuple[Any, Any, Any]
@@ -54,10 +55,11 @@ def structure(value: Any, float_dtype: torch.dtype) -> Any:
 
 
 def unpack(data: Any) -> Batch:
-    """Keras's `unpack_x_y_sample_weight`: (x,), (x, y) or (x, y, sample_weight); anything else is x."""
-    if isinstance(data, (list, tuple)) and 1 <= len(data) <= 3:
-        return (data[0], data[1] if len(data) > 1 else None, data[2] if len(data) > 2 else None)
-    return data, None, None
+    """Keras's `unpack_x_y_sample_weight`: (x,), (x, y) or (x, y, sample_weight); anything else (a longer
+    list: several inputs) is x."""
+    if isinstance(data, (list, tuple)) and not 1 <= len(data) <= 3:
+        return data, None, None
+    return unpack_x_y_sample_weight(data)
 
 
 def class_weights(y: Any, class_weight: dict[int, float]) -> torch.Tensor:
