@@ -29,8 +29,9 @@ from .data import Batches, structure
 from .structured_loss import StructuredLoss, flatten, shape_text
 
 # Keras's methods a model may override; overriding one sends every batch through the model's own step.
-_TRAIN_HOOKS = ("train_step", "compute_loss", "compute_metrics")
-_TEST_HOOKS = ("test_step", "compute_loss", "compute_metrics")
+# An overridden `metrics` property counts too: Keras's default step logs what it lists.
+_TRAIN_HOOKS = ("train_step", "compute_loss", "compute_metrics", "metrics")
+_TEST_HOOKS = ("test_step", "compute_loss", "compute_metrics", "metrics")
 
 
 class _Compiled:

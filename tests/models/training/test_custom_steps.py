@@ -430,3 +430,32 @@ def test_pickled_and_torch_saved_models_keep_keras_s_weight_methods():
         kernel = copy.layers[0].kernel
         assert isinstance(kernel, Weight) and kernel.value is kernel and kernel.tag == "kept"
         assert torch.equal(kernel, model.layers[0].kernel) and kernel.requires_grad
+
+
+def test_an_overridden_metrics_property_is_what_the_default_step_logs():
+    """Keras's default step returns `get_metrics_result()` over `model.metrics`: a subclass adding a tracker
+    there (updated in `call`) sees it in the history, as in Keras."""
+    def program(lib):
+        class Tracked(lib.Model):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                self.seen = lib.metrics.Mean(name="seen")
+
+            @property
+            def metrics(self):
+                return [*super().metrics, self.seen]
+
+            def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, **kwargs):
+                self.seen.update_state(lib.ops.mean(y_pred))
+                return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, **kwargs)
+
+        model = _dense_model(Tracked, lib)
+        model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        return model
+
+    theirs, ours = _paired(program)
+    expected = theirs.fit(X, Y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    got = ours.fit(X, Y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    assert sorted(got) == sorted(expected) == ["loss", "mae", "seen"]
+    for key in expected:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-5, atol=1e-6)
