@@ -16,7 +16,6 @@ from typing import Any
 import torch
 
 from . import _dtypes
-from .layers.core.dense import dropout as layer_dropout
 from .seeding import SeededGenerators
 
 
@@ -120,7 +119,11 @@ def dropout(inputs: Any, rate: float, noise_shape: Sequence[int] | None = None, 
     inputs = torch.as_tensor(inputs)
     if not 0 <= rate < 1:
         raise ValueError(f"kr.random.dropout: `rate` must be in [0, 1), got {rate!r}")
-    return layer_dropout(inputs, rate, noise_shape=noise_shape, generator=_generator(seed, inputs.device))
+    shape = inputs.shape if noise_shape is None else tuple(
+        inputs.shape[i] if d is None else int(d) for i, d in enumerate(noise_shape))
+    keep = torch.empty(shape, dtype=inputs.dtype, device=inputs.device).uniform_(
+        generator=_generator(seed, inputs.device)) >= rate
+    return torch.where(keep, inputs / (1 - rate), torch.zeros((), dtype=inputs.dtype, device=inputs.device))
 
 
 def categorical(logits: Any, num_samples: int, dtype: Any = "int32", seed: Any = None) -> torch.Tensor:
