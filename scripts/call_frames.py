@@ -78,11 +78,16 @@ def _cases() -> dict[str, Callable[[], Callable[[], object]]]:
     torch.manual_seed(0)
 
     def masked_lstm(train: bool = False):
+        """Training: gradients, the package's CPU kernel; else no gradients (a prediction): PyTorch's kernel."""
         def make():
             layer = kr.LSTM(16)
             layer.train(train)
             x, mask = torch.randn(4, 10, 8), _holes_mask(4, 10)
-            return lambda: layer(x, mask=mask)
+
+            def call():
+                with torch.set_grad_enabled(train):
+                    return layer(x, mask=mask)
+            return call
         return make
 
     def unmasked_lstm():
@@ -108,8 +113,8 @@ def _cases() -> dict[str, Callable[[], Callable[[], object]]]:
         return lambda: layer(x, mask=mask)
 
     return {
-        "masked fused LSTM (eval)": masked_lstm(False),
-        "masked fused LSTM (train)": masked_lstm(True),
+        "masked fused LSTM (predict: PyTorch's kernel)": masked_lstm(False),
+        "masked fused LSTM (train: the CPU kernel)": masked_lstm(True),
         "unmasked fused LSTM": unmasked_lstm,
         "unmasked fused GRU, sequences": gru,
         "LSTM falling back to the loop (recurrent_dropout, training)": loop_fallback,

@@ -181,6 +181,7 @@ class KerasRecurrentLayer(RNN):
         # what the user sees), else its cached body directly (two frames less on the hot path).
         converted = "torch_weights" in self.__dict__ or type(self).torch_weights is not _STANDARD_CONVERSION
         need_states = self.return_state or self.stateful
+        declined = None         # why the package's CPU kernel does not run the call, once asked
         if kind in native.FUSED_KINDS and not converted and inputs.device.type == "cpu" \
                 and not (mask is not None and self.pack_on_cpu):
             # The package's CPU kernel reads Keras's weights as they are: no conversion to PyTorch's layout.
@@ -189,7 +190,8 @@ class KerasRecurrentLayer(RNN):
             recurrent_kernel = cast(torch.Tensor, params["recurrent_kernel"])
             bias = params["bias"]
             own = (kernel, recurrent_kernel) if bias is None else (kernel, recurrent_kernel, bias)
-            if native.torch_layout_serves(kind, inputs, own) is None:
+            declined = native.torch_layout_serves(kind, inputs, own)
+            if declined is None:
                 native.note("cpu_kernel")
                 output, final_states = native.run_keras_layout(
                     kind, inputs, states, kernel, recurrent_kernel, bias, activation=config.activation, mask=mask,
@@ -201,12 +203,13 @@ class KerasRecurrentLayer(RNN):
         if layout.kind == "none":
             output, final_states = fused.run_unmasked(
                 kind, inputs, states, weights, activation=config.activation, go_backwards=self.go_backwards,
-                return_sequences=self.return_sequences, need_states=need_states)
+                return_sequences=self.return_sequences, need_states=need_states, kernel_declined=declined)
         else:
             output, final_states = fused.run_masked(
                 kind, inputs, states, weights, activation=config.activation, layout=layout,
                 go_backwards=self.go_backwards, return_sequences=self.return_sequences,
-                zero_output_for_mask=self.zero_output_for_mask, need_cell_state=need_states, pack=self.pack_on_cpu)
+                zero_output_for_mask=self.zero_output_for_mask, need_cell_state=need_states, pack=self.pack_on_cpu,
+                kernel_declined=declined)
         return self._finish_lean_call(output, final_states)
 
     def _one_step_call(self, inputs: torch.Tensor, states: list[torch.Tensor]) -> Any:

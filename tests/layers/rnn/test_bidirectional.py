@@ -156,7 +156,7 @@ def test_generic_rnn_matches_keras_with_holes(return_sequences):
     assert ours.forward_layer.zero_output_for_mask is return_sequences
 
 
-def test_custom_backward_layer_matches_keras(monkeypatch):
+def test_custom_backward_layer_matches_keras(monkeypatch, pytorch_kernels_only):
     keras_layer = keras.layers.Bidirectional(
         keras.layers.LSTM(UNITS, return_sequences=True, return_state=True),
         backward_layer=keras.layers.GRU(UNITS, return_sequences=True, return_state=True, go_backwards=True))
@@ -218,7 +218,7 @@ def test_fused_bidirectional_equals_loop(name, pattern, options, monkeypatch):
 
 
 @pytest.mark.parametrize("pack", [False, True], ids=["whole", "two_way_packed"])
-def test_holes_run_both_directions_fused_with_the_loop_s_numbers(monkeypatch, pack):
+def test_holes_run_both_directions_fused_with_the_loop_s_numbers(monkeypatch, pack, pytorch_kernels_only):
     ours, _ = build_pair("LSTM", OPTIONS["sequences"])
     ours.pack_on_cpu = pack                       # packed on the CPU: one two-way kernel call
     calls = KernelCalls(monkeypatch)
@@ -231,7 +231,7 @@ def test_holes_run_both_directions_fused_with_the_loop_s_numbers(monkeypatch, pa
         assert_close(fused, ours(x, mask=mask), OUTPUT_ATOL, "holes, fused vs loop")
 
 
-def test_last_path_is_loop_when_one_direction_cannot_run_fused(monkeypatch):
+def test_last_path_is_loop_when_one_direction_cannot_run_fused(monkeypatch, pytorch_kernels_only):
     ours = kr.Bidirectional(kr.LSTM(UNITS), backward_layer=kr.LSTM(UNITS, activation="relu", go_backwards=True))
     calls = KernelCalls(monkeypatch)
     ours(torch.randn(BATCH, TIMESTEPS, FEATURES))

@@ -1,6 +1,7 @@
 """One decision per call, and a short walk through the package: a masked fused LSTM call stays within
-25 Python frames of the package and 5 of its files (scripts/call_frames.py measures it), and every
-route consults the dispatcher (`RNN.decide` -> `dispatch.plan`) at most once per call."""
+27 Python frames of the package and 6 of its files on PyTorch's kernel, 32 and 8 on the package's CPU
+kernel (scripts/call_frames.py measures it), and every route consults the dispatcher (`RNN.decide` ->
+`dispatch.plan`) at most once per call."""
 import importlib.util
 import sys
 from pathlib import Path
@@ -19,13 +20,16 @@ _spec.loader.exec_module(call_frames)
 dispatch = sys.modules[type(kr.LSTM(2).decide()).__module__]
 recurrent = sys.modules[kr.LSTM.__mro__[1].__module__]
 
-MAX_FRAMES, MAX_FILES = 25, 5
+# (frames, files) at most, per route: PyTorch's kernel (no gradients), the package's CPU kernel (training).
+BUDGETS = {"masked fused LSTM (predict: PyTorch's kernel)": (27, 6),
+           "masked fused LSTM (train: the CPU kernel)": (32, 8)}
 
 
-@pytest.mark.parametrize("case", ["masked fused LSTM (eval)", "masked fused LSTM (train)"])
+@pytest.mark.parametrize("case", list(BUDGETS))
 def test_a_masked_fused_lstm_call_walks_few_frames_and_files(case):
     walk = call_frames.measure(call_frames.CASES[case]())
-    assert walk.frames <= MAX_FRAMES and walk.files <= MAX_FILES, "\n".join(walk.path)
+    frames, files = BUDGETS[case]
+    assert walk.frames <= frames and walk.files <= files, "\n".join(walk.path)
 
 
 def test_the_script_prints_every_case(capsys):
@@ -125,6 +129,6 @@ def test_the_fused_call_is_not_wrapped_in_a_broad_except(monkeypatch):
         raise RuntimeError("kernel exploded")
     monkeypatch.setattr(engine_fused, "_call_kernel", broken)
     layer = kr.LSTM(3, input_dim=2)
-    for mask in (None, _holes(2, 4)):
-        with pytest.raises(RuntimeError, match="kernel exploded"):
+    for mask in (None, _holes(2, 4)):        # no gradients: PyTorch's kernel (with them, the package's CPU kernel)
+        with pytest.raises(RuntimeError, match="kernel exploded"), torch.no_grad():
             layer(torch.randn(2, 4, 2), mask=mask)

@@ -122,7 +122,7 @@ def test_auto_runs_fused_for_eligible_configuration_and_loop_otherwise():
 
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("return_sequences", [False, True])
-def test_unpacked_and_packed_right_padded_runs_agree(return_sequences, go_backwards):
+def test_unpacked_and_packed_right_padded_runs_agree(return_sequences, go_backwards, pytorch_kernels_only):
     # On the CPU a right-padded batch runs whole (faster than packing) unless LSTM's final c is needed,
     # which only the packed kernel gives: the two must agree on everything they both return.
     from kerasrnn_torch.layers.rnn.engine import fused, masks
@@ -171,7 +171,7 @@ def test_pack_on_cpu_packs_and_changes_no_number(make, monkeypatch):
         assert_close(whole, packed, OUTPUT_ATOL)
 
 
-def test_pack_on_cpu_set_on_the_class_applies_to_every_layer_not_set_itself(monkeypatch):
+def test_pack_on_cpu_set_on_the_class_applies_to_every_layer_not_set_itself(monkeypatch, pytorch_kernels_only):
     # `kr.RNN.pack_on_cpu = True` once is the process-wide switch for the lower peak memory.
     from kerasrnn_torch.layers.rnn.engine import fused
     packed_calls = []

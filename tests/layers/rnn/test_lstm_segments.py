@@ -66,7 +66,7 @@ def test_segments_cut_a_batch_where_its_rows_end():
     assert fused.Segments.of(torch.tensor([0, 0])).ends == []
 
 
-def test_segments_run_without_gradients_only_when_their_stretches_are_long_enough(monkeypatch):
+def test_segments_run_without_gradients_only_when_their_stretches_are_long_enough(monkeypatch, pytorch_kernels_only):
     # Each kernel call costs a fixed amount; forward-only, packing's leaner steps win over short stretches.
     assert fused.Segments.of(LENGTHS).worth_it(False)                       # 9 steps in 4 stretches
     dense = torch.tensor([1, 2, 3, 4, 4])
@@ -88,7 +88,7 @@ def test_segments_run_without_gradients_only_when_their_stretches_are_long_enoug
 
 
 @pytest.mark.parametrize("stateful", [False, True], ids=["return_state", "stateful"])
-def test_final_c_wanted_runs_one_unpacked_call_per_distinct_length(monkeypatch, stateful):
+def test_final_c_wanted_runs_one_unpacked_call_per_distinct_length(monkeypatch, stateful, pytorch_kernels_only):
     # Before: a call that needed c went through PyTorch's packed kernel, whose CPU backward is slow.
     layer = kr.LSTM(UNITS, return_state=not stateful, stateful=stateful, input_dim=FEATURES)
     calls = KernelCalls(monkeypatch)
@@ -161,7 +161,7 @@ def test_segments_match_keras(return_sequences, go_backwards):
 
 
 @pytest.mark.parametrize("return_sequences", [False, True], ids=["last", "sequences"])
-def test_bidirectional_segments_equal_the_loop_and_keras(return_sequences, monkeypatch):
+def test_bidirectional_segments_equal_the_loop_and_keras(return_sequences, monkeypatch, pytorch_kernels_only):
     kwargs = dict(return_sequences=return_sequences, return_state=True)
     theirs = keras.layers.Bidirectional(keras.layers.LSTM(UNITS, **kwargs))
     theirs.build((BATCH, TIMESTEPS, FEATURES))
@@ -195,7 +195,7 @@ def test_stateful_segments_carry_the_loop_s_states_across_calls():
             assert_close(a, b, OUTPUT_ATOL, f"states after call {call}")
 
 
-def test_segments_packing_and_the_whole_batch_agree_on_everything_they_share():
+def test_segments_packing_and_the_whole_batch_agree_on_everything_they_share(pytorch_kernels_only):
     layer = kr.LSTM(UNITS, input_dim=FEATURES, bias_initializer="random_uniform")
     x = torch.randn(BATCH, TIMESTEPS, FEATURES)
     layout = masks.analyse(MASK)

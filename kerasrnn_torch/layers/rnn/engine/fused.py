@@ -390,24 +390,24 @@ class ZeroStates:
 
 
 def run_unmasked(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat_weights: list[torch.Tensor], *,
-                 activation: str, go_backwards: bool, return_sequences: bool, need_states: bool = True):
+                 activation: str, go_backwards: bool, return_sequences: bool, need_states: bool = True,
+                 kernel_declined: str | None = None):
     """`run_unidirectional` without a mask; `states` are already in the kernel's `(1, batch, units)` layout.
 
     With `need_states=False` the final states come back as an empty list
     (one reshape fewer per state: a visible share of a small call's time).
+    `kernel_declined`: why the package's CPU kernel does not run this call, where the caller asked already
+    (`native.torch_layout_serves`); None: ask here.
     """
-    reason = None
-    if inputs.device.type == "cpu":
-        if kind in native.FUSED_KINDS:
-            reason = native.torch_layout_serves(kind, inputs, flat_weights)
-            if reason is None:
-                native.note("cpu_kernel")
-                output, final_states = native.run_torch_layout(
-                    kind, inputs, states, flat_weights, activation=activation, mask=None, go_backwards=go_backwards,
-                    return_sequences=return_sequences)
-                return output, (final_states if need_states else [])
-        else:
-            reason = native.TORCH_IS_FASTER.get(kind)
+    reason = kernel_declined
+    if reason is None and inputs.device.type == "cpu":
+        reason = native.torch_layout_serves(kind, inputs, flat_weights)
+        if reason is None:
+            native.note("cpu_kernel")
+            output, final_states = native.run_torch_layout(
+                kind, inputs, states, flat_weights, activation=activation, mask=None, go_backwards=go_backwards,
+                return_sequences=return_sequences)
+            return output, (final_states if need_states else [])
     if not torch.compiler.is_compiling():
         RAN.kernel, RAN.reason = "torch", reason
     sequence = inputs.flip(1) if go_backwards else inputs
@@ -453,16 +453,17 @@ compiled_ops.provide("unidirectional", run_unidirectional)
 
 def run_masked(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat_weights: list[torch.Tensor], *,
                activation: str, layout: MaskLayout, go_backwards: bool, return_sequences: bool,
-               zero_output_for_mask: bool = False, need_cell_state: bool = True, pack: bool = False):
+               zero_output_for_mask: bool = False, need_cell_state: bool = True, pack: bool = False,
+               kernel_declined: str | None = None):
     """`run_unidirectional` with a mask (`layout.kind` not "none"); `states` already in the kernel's
     `(1, batch, units)` layout. The kernel only reads them: they may be shared (`ZeroStates`).
     On the CPU, the package's kernel runs it where it serves (`native.torch_layout_serves`): any mask
-    natively, no compaction, packing or segments."""
-    reason = None
-    if inputs.device.type == "cpu":
+    natively, no compaction, packing or segments. `kernel_declined`: as in `run_unmasked`."""
+    reason = kernel_declined
+    if reason is None and inputs.device.type == "cpu":
         if pack:
             reason = "pack_on_cpu asks for PyTorch's packed kernel"
-        elif kind in native.FUSED_KINDS:
+        else:
             reason = native.torch_layout_serves(kind, inputs, flat_weights)
             if reason is None:
                 native.note("cpu_kernel")
@@ -470,8 +471,6 @@ def run_masked(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat
                                                mask=layout.mask, go_backwards=go_backwards,
                                                return_sequences=return_sequences,
                                                zero_output_for_mask=zero_output_for_mask)
-        else:
-            reason = native.TORCH_IS_FASTER.get(kind)
     if not torch.compiler.is_compiling():
         RAN.kernel, RAN.reason = "torch", reason
     timesteps = inputs.shape[1]

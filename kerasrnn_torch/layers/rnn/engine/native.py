@@ -33,10 +33,13 @@ ACTIVATIONS = tuple(ACTIVATION_CODES)
 _GATES = {"lstm": 4, "gru": 3, "gru_reset_before": 3, "simple_rnn": 1}
 
 
-# The fused path's kinds the kernel serves on the CPU, where it beats PyTorch's own CPU kernel (measured:
-# docs/benchmarks.md, "The CPU kernel"); the others keep PyTorch's kernel.
-FUSED_KINDS = frozenset({"gru"})
-TORCH_IS_FASTER = {kind: f"PyTorch's kernel is the faster for {kind} on the CPU" for kind in ("lstm", "simple_rnn")}
+# The fused path's calls the kernel serves on the CPU, where it beats PyTorch's own CPU kernel (measured:
+# docs/benchmarks.md, "The CPU kernel" and "Against the strongest peers"): every GRU call; LSTM calls that
+# need gradients (its forward alone is faster on PyTorch's oneDNN kernel). SimpleRNN keeps PyTorch's.
+FUSED_KINDS = frozenset({"gru", "lstm"})
+TRAINING_ONLY_KINDS = frozenset({"lstm"})
+TORCH_IS_FASTER = {"lstm": "PyTorch's kernel is the faster for an LSTM call without gradients on the CPU",
+                   "simple_rnn": "PyTorch's kernel is the faster for simple_rnn on the CPU"}
 
 
 def spec_supported(spec: LoopSpec | None) -> bool:
@@ -45,11 +48,16 @@ def spec_supported(spec: LoopSpec | None) -> bool:
         and (spec.kind == "simple_rnn" or spec.gate in ACTIVATION_CODES)
 
 
-def _forward_ad_or_functorch(tensors) -> bool:
+def _forward_ad_or_functorch(inputs: torch.Tensor, tensors) -> bool:
     if torch.autograd.forward_ad._current_level >= 0:
         return True
     wrapped = torch._C._functorch.is_functorch_wrapped_tensor
-    return any(wrapped(t) for t in tensors)
+    if wrapped(inputs):
+        return True
+    for t in tensors:               # a loop, not any(generator): a frame less on every call
+        if wrapped(t):
+            return True
+    return False
 
 
 def serves(inputs: torch.Tensor, tensors=()) -> str | None:
@@ -67,7 +75,7 @@ def serves(inputs: torch.Tensor, tensors=()) -> str | None:
         return "torch.compile and torch.export trace the other paths"
     if torch.is_autocast_enabled("cpu"):
         return "CPU autocast is on"
-    if _forward_ad_or_functorch((inputs, *tensors)):
+    if _forward_ad_or_functorch(inputs, tensors):
         return "forward-mode AD and torch.func transforms run the other paths"
     return cpu_kernel.unavailable_reason()
 
@@ -198,8 +206,7 @@ def run_steps(codes, sequences: bool, x, step_mask, recurrent_mask, kernel, recu
     node: it then keeps one step's buffers, not every step's (a Function's forward sees `needs_input_grad`
     True under `torch.no_grad()` too), and saves nothing.
     """
-    if not torch.is_grad_enabled() or not any(t is not None and t.requires_grad
-                                              for t in (x, kernel, recurrent_bias, h0, c0, input_bias)):
+    if not _needs_gradients(x, (kernel, recurrent_bias, h0, c0, input_bias)):
         held, *_, c_last = cpu_kernel.module().forward(*codes, x, step_mask, recurrent_mask, kernel, recurrent_bias,
                                                        h0, c0, input_bias, False)
         final = [held[-1].clone()] if codes[0] != KIND_CODES["lstm"] else [held[-1].clone(), c_last.clone()]
@@ -261,6 +268,17 @@ def cell_spec(cell, inputs: torch.Tensor, masks) -> tuple[LoopSpec | None, str |
     return (spec, None) if reason is None else (None, reason)
 
 
+def _needs_gradients(inputs: torch.Tensor, tensors) -> bool:
+    if not torch.is_grad_enabled():
+        return False
+    if inputs.requires_grad:
+        return True
+    for t in tensors:
+        if t is not None and t.requires_grad:
+            return True
+    return False
+
+
 def torch_layout_serves(kind: str, inputs: torch.Tensor, flat_weights) -> str | None:
     """None when the kernel runs this fused-path call, else why not (a sentence).
 
@@ -268,7 +286,7 @@ def torch_layout_serves(kind: str, inputs: torch.Tensor, flat_weights) -> str | 
     steps, the kernel every step of every row, yet without gradients (no buffers kept) the kernel was the
     faster at the MNIST size and about even at the medium size (docs/benchmarks.md, "The CPU kernel").
     """
-    if kind not in FUSED_KINDS:
+    if kind not in FUSED_KINDS or kind in TRAINING_ONLY_KINDS and not _needs_gradients(inputs, flat_weights):
         return TORCH_IS_FASTER.get(kind, f"the CPU kernel does not serve {kind}'s fused path")
     reason = serves(inputs, flat_weights)
     if reason is None and flat_weights[1].dtype != inputs.dtype:
@@ -324,13 +342,17 @@ def run_keras_layout(kind: str, inputs: torch.Tensor, states: list[torch.Tensor]
                      recurrent_kernel: torch.Tensor, bias: torch.Tensor | None, *, activation: str,
                      mask: torch.Tensor | None, go_backwards: bool, return_sequences: bool,
                      zero_output_for_mask: bool = False):
-    """`run_torch_layout` for a GRU (reset_after) on Keras's weights as the layer holds them: kernel
-    `(features, 3*units)`, recurrent kernel `(units, 3*units)`, bias `(2, 3*units)` or None; states
-    `(1, batch, units)`. No conversion to PyTorch's gate order and layout (and none of its gradient ops
+    """`run_torch_layout` for a GRU (reset_after) or an LSTM on Keras's weights as the layer holds them:
+    kernel `(features, gates*units)`, recurrent kernel `(units, gates*units)`, bias (GRU `(2, 3*units)`,
+    LSTM `(4*units,)`) or None; states `(1, batch, units)` (LSTM: h and c). No conversion to PyTorch's gate order and layout (and none of its gradient ops
     in training), and the recurrent product reads a contiguous kernel."""
     x, reading_mask, step_mask = _time_major(inputs, mask, go_backwards)
-    input_bias, recurrent_bias = (None, None) if bias is None else bias.unbind(0)
+    if kind == "gru":
+        input_bias, recurrent_bias = (None, None) if bias is None else bias.unbind(0)
+    else:
+        input_bias, recurrent_bias = bias, None
     codes = (KIND_CODES[kind], ACTIVATION_CODES[activation], ACTIVATION_CODES["sigmoid"], False)
+    c0 = states[1][0] if kind == "lstm" else None
     sequence, final = run_steps(codes, return_sequences, _project(x, kernel, None), step_mask, None, recurrent_kernel,
-                                recurrent_bias, states[0][0], None, input_bias)
+                                recurrent_bias, states[0][0], c0, input_bias)
     return _keras_results(sequence, final, reading_mask, return_sequences, zero_output_for_mask)

@@ -134,16 +134,21 @@ def test_kernel_equals_the_loop_from_given_states_in_float64(name, kernel_switch
         torch.set_default_dtype(torch.float32)
 
 
-def test_fused_gru_runs_on_the_kernel_and_lstm_on_pytorchs(kernel_switch):
+def test_fused_gru_runs_on_the_kernel_and_lstm_too_where_gradients_are_needed(kernel_switch):
     needs_kernel()
     x = torch.randn(3, 6, 4, requires_grad=True)
     gru, lstm = kr.GRU(5), kr.LSTM(5)
     gru(x).sum().backward()
     assert gru.last_path == "fused" and last_run() == ("cpu_kernel", None)
     lstm(x).sum().backward()
-    assert lstm.last_path == "fused" and last_run()[0] == "torch"
-    assert "PyTorch's kernel is the faster for lstm" in last_run()[1]
-    with torch.no_grad():       # masked, without gradients: the kernel too
+    assert lstm.last_path == "fused" and last_run() == ("cpu_kernel", None)
+    lstm(x.detach(), mask=masks(3, 6)["holes"]).sum().backward()     # the weights' gradients alone: the kernel too
+    assert last_run() == ("cpu_kernel", None)
+    with torch.no_grad():       # an LSTM call without gradients: PyTorch's oneDNN kernel, which is faster there
+        lstm(x)
+    assert last_run()[0] == "torch" and "PyTorch's kernel is the faster for an LSTM call without gradients" \
+        in last_run()[1]
+    with torch.no_grad():       # masked GRU, without gradients: the kernel
         gru(x, mask=masks(3, 6)["right_padded"])
     assert last_run() == ("cpu_kernel", None)
 

@@ -129,7 +129,8 @@ def unavailable_reason() -> str | None:
     """None when `module()` is the kernel, else why the layers do without it (a sentence)."""
     if _suspended:
         return "the CPU kernel is set aside for this block (the reference run of the cell loop)"
-    module()
+    if "reason" not in _state:
+        module()
     return _state["reason"]
 
 
