@@ -32,6 +32,7 @@ from .structured_loss import StructuredLoss, flatten, shape_text
 # An overridden `metrics` property counts too: Keras's default step logs what it lists.
 _TRAIN_HOOKS = ("train_step", "compute_loss", "compute_metrics", "metrics")
 _TEST_HOOKS = ("test_step", "compute_loss", "compute_metrics", "metrics")
+_MODULE_TRAIN = nn.Module.train
 
 
 class _Compiled:
@@ -247,6 +248,15 @@ class Trainer(nn.Module):
             raise RuntimeError(f"You must call `compile()` before using the model's `{method}()`: e.g. "
                                "model.compile(optimizer=torch.optim.SGD(model.parameters(), lr=0.01), loss='mse')")
         return state
+
+    def _enter_mode(self, training: bool) -> None:
+        """`self.train(training)`, skipped where every module is in that mode already and none overrides
+        `train`: reading each module's flag costs a fraction of setting it (a visible share of a small
+        model's `predict_on_batch`)."""
+        for module in self.modules():
+            if module.training != training or type(module).train is not _MODULE_TRAIN:
+                self.train(training)
+                return
 
     # ------------------------------------------------------------------ data
     def _float_dtype(self) -> torch.dtype:
@@ -670,7 +680,7 @@ class Trainer(nn.Module):
             for epoch in range(start, epochs):
                 self.reset_metrics()
                 callback_list.on_epoch_begin(epoch)
-                self.train()
+                self._enter_mode(True)
                 index = -1
                 for index, (bx, by, bsw) in enumerate(batches.epoch()):
                     if wants_batches:
@@ -686,7 +696,7 @@ class Trainer(nn.Module):
                     self.stop_training = True
                     break
                 epoch_logs = self._final_logs()
-                self.eval()
+                self._enter_mode(False)
                 if validation is not None and _should_validate(epoch, validation_freq):
                     val_logs = self._evaluate_batches(validation, callback_list)
                     epoch_logs.update({f"val_{key}": value for key, value in val_logs.items()})
@@ -760,7 +770,7 @@ class Trainer(nn.Module):
 
     # ------------------------------------------------------------------ evaluate
     def _evaluate_batches(self, batches: Batches, callback_list: CallbackList) -> dict[str, float]:
-        self.eval()
+        self._enter_mode(False)
         state = self._compiled
         custom = overrides(self, Trainer, *_TEST_HOOKS)
         if not custom:
@@ -815,7 +825,7 @@ class Trainer(nn.Module):
         """
         batches = self._batches(x, None, None, batch_size, False, steps)
         callback_list = self._callbacks(callbacks, verbose, 1, batches.num_batches, history=False)
-        self.eval()
+        self._enter_mode(False)
         callback_list.on_predict_begin()
         collected: list[Any] = []
         spec = None
@@ -843,7 +853,7 @@ class Trainer(nn.Module):
         batches = self._batches(x, y, sample_weight, None, False, None, class_weight)
         batches.batch_size = batches.num_samples or 1
         batches.num_batches = 1
-        self.train()
+        self._enter_mode(True)
         self.reset_metrics()
         step = self._own_train_function(state, triple=True) if custom else self._make_train_function(state)
         for bx, by, bsw in batches.epoch():
@@ -859,7 +869,7 @@ class Trainer(nn.Module):
         batches = self._batches(x, y, sample_weight, None, False, None)
         batches.batch_size = batches.num_samples or 1
         batches.num_batches = 1
-        self.eval()
+        self._enter_mode(False)
         self.reset_metrics()
         step = self._own_test_function(state, triple=True) if custom else self._make_test_function(state)
         for bx, by, bsw in batches.epoch():
@@ -869,7 +879,7 @@ class Trainer(nn.Module):
 
     def predict_on_batch(self, x: Any) -> Any:
         """The outputs for one batch as NumPy arrays, as Keras's `predict_on_batch`."""
-        self.eval()
+        self._enter_mode(False)
         outputs = self._make_predict_function(wrapped=True)(self._model_inputs(structure(x, self._float_dtype())))
         return pytree.tree_map(lambda t: t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t, outputs)
 

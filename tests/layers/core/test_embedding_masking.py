@@ -169,6 +169,54 @@ def test_masking_outputs_and_mask_match_keras(mask_value):
     assert mask[2].tolist() == [False, True, False, False, False, False]
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_masking_special_values_match_keras(dtype):
+    """NaN, infinities, tiny values and negative zeros decide the mask as Keras's comparison does."""
+    x = masking_inputs(0.0).to(dtype)
+    x[0, 0] = torch.tensor([0.0, -0.0, 0.0, -0.0], dtype=dtype)                  # zeros of both signs: masked
+    x[0, 1] = torch.tensor([0.0, float("nan"), 0.0, 0.0], dtype=dtype)            # kept
+    x[0, 3] = torch.tensor([float("-inf"), 0.0, float("inf"), 0.0], dtype=dtype)  # kept
+    x[1, 0] = 0.0
+    x[1, 0, 1] = torch.finfo(dtype).smallest_normal * torch.finfo(dtype).eps      # kept: the smallest subnormal
+    assert x[1, 0, 1] > 0
+    theirs = keras.layers.Masking()
+    ours = kr.Masking()
+    mask = ours.compute_mask(x)
+    assert torch.equal(mask, torch.as_tensor(theirs.compute_mask(x)))
+    assert mask[0, :4].tolist() == [False, True, False, True] and mask[1, 0]
+    # Keras's layer computes in float32 (its default dtype): its output is compared there; in float64, the
+    # selection Keras makes, in float64.
+    expected = torch.as_tensor(keras.ops.convert_to_numpy(theirs(x))) if dtype == torch.float32 else \
+        torch.where(mask.unsqueeze(-1), x, torch.zeros((), dtype=dtype))
+    out = ours(x)
+    assert out.dtype == dtype and torch.equal(out.isnan(), expected.isnan())
+    assert torch.equal(torch.nan_to_num(out), torch.nan_to_num(expected))
+
+
+def test_masking_computes_the_mask_once_per_input_and_again_after_an_in_place_change():
+    x = masking_inputs(0.0)
+    layer = kr.Masking()
+    layer(x)
+    first = layer.compute_mask(x)
+    assert layer.compute_mask(x) is first                           # the forward's, kept for this tensor
+    x[0, 0] = 0.0                                                   # in place: the tensor's version changes
+    assert not layer.compute_mask(x)[0, 0] and first[0, 0]
+    other = x.clone()
+    other[1, 1] = 0.0
+    assert not layer.compute_mask(other)[1, 1]                      # another tensor: its own mask
+    assert torch.equal(layer(x), torch.where(layer.compute_mask(x).unsqueeze(-1), x, torch.zeros(())))
+
+
+def test_a_called_masking_layer_pickles():
+    import pickle
+
+    layer = kr.Masking()
+    x = masking_inputs(0.0)
+    layer(x)
+    copy = pickle.loads(pickle.dumps(layer))
+    assert torch.equal(copy.compute_mask(x), layer.compute_mask(x)) and torch.equal(copy(x), layer(x))
+
+
 def test_masking_on_four_dimensional_inputs_masks_the_last_axis_like_keras():
     x = masking_inputs(0.0).reshape(3, 2, 3, 4)
     theirs = keras.layers.Masking()

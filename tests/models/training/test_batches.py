@@ -58,3 +58,51 @@ def test_a_bool_input_declared_bool_reaches_the_layer_as_a_mask():
     cut[:, 5:] = 100.0                              # masked steps: changing them changes nothing
     np.testing.assert_allclose(model.predict([cut, masks], verbose=0), model.predict([xs, masks], verbose=0),
                                atol=1e-6)
+
+
+def test_the_batch_calls_set_every_module_s_mode_and_run_an_overridden_train():
+    """`predict_on_batch`/`test_on_batch` run in eval mode and `train_on_batch` in training mode, whatever a
+    module was set to by hand, and a module's own `train` override still runs (the walk that sets the mode
+    is skipped only where nothing would change)."""
+    import kerasrnn_torch as kr
+
+    calls = []
+
+    class Watched(kr.layers.Dense):
+        def train(self, mode=True):
+            calls.append(mode)
+            return super().train(mode)
+
+    inputs = kr.Input((3,))
+    hidden = kr.layers.Dropout(0.5)(kr.layers.Dense(4)(inputs))
+    model = kr.Model(inputs, Watched(1)(hidden))
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = torch.randn(5, 3), torch.randn(5, 1)
+    model.predict_on_batch(x)
+    assert not any(m.training for m in model.modules()) and calls[-1] is False
+    model.layers[2].train()                         # the Dropout, by hand
+    calls.clear()
+    first = model.predict_on_batch(x)
+    assert not any(m.training for m in model.modules()) and calls == [False]
+    assert torch.equal(torch.as_tensor(first), torch.as_tensor(model.predict_on_batch(x)))   # no dropout
+    model.train_on_batch(x, y)
+    assert all(m.training for m in model.modules()) and calls[-1] is True
+    model.test_on_batch(x, y)
+    assert not any(m.training for m in model.modules()) and calls[-1] is False
+
+
+def test_a_model_already_in_its_mode_is_not_walked_again():
+    import kerasrnn_torch as kr
+
+    inputs = kr.Input((3,))
+    model = kr.Model(inputs, kr.layers.Dense(1)(kr.layers.Dense(4)(inputs)))
+    model.compile(optimizer="sgd", loss="mse")
+    x = torch.randn(5, 3)
+    model.predict_on_batch(x)
+    walks = []
+    model.train = lambda mode=True: walks.append(mode) or torch.nn.Module.train(model, mode)    # on the instance
+    model.predict_on_batch(x)
+    assert walks == []
+    model.layers[1].train()
+    model.predict_on_batch(x)
+    assert walks[-1] is False and not any(m.training for m in model.modules())

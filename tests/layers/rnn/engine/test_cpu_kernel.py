@@ -411,3 +411,33 @@ def test_kept_buffers_are_not_reused_while_a_graph_or_a_gradient_holds_them(kern
     native.run_steps(codes, True, leaves[1], None, None, kernel, None, h0, None)[0].square().sum().backward()
     torch.testing.assert_close(leaves[0].grad, first, atol=0, rtol=0)    # the same memory, untouched
     assert leaves[0].grad.data_ptr() != leaves[1].grad.data_ptr()
+
+
+@pytest.mark.parametrize("name, code, exact", [("sigmoid", native.ACTIVATION_CODES["sigmoid"], torch.sigmoid),
+                                               ("tanh", native.ACTIVATION_CODES["tanh"], torch.tanh)])
+def test_float32_activations_are_within_4_ulps_of_the_exact_values(name, code, exact, kernel_switch):
+    """The kernel's own float32 sigmoid and tanh (an inlined exp or expm1 and a refined reciprocal) against
+    float64, over the whole range and at the special values: one SimpleRNN step from a zero state with a
+    zero recurrent kernel is the activation of its inputs."""
+    needs_kernel()
+    values = torch.cat([torch.linspace(-120, 120, 240001), torch.linspace(-1, 1, 20001),
+                        torch.logspace(-38, 1, 2000), -torch.logspace(-38, 1, 2000),
+                        torch.tensor([0.0, -0.0, float("inf"), float("-inf"), float("nan"), 88.0, -88.0, 104.5])])
+    units = 16
+    values = torch.cat([values, torch.zeros((-values.numel()) % units)])
+    batch = values.numel() // units
+    held = cpu_kernel.module().forward(native.KIND_CODES["simple_rnn"], code, 0, False,
+                                       values.view(1, batch, units), None, None, torch.zeros(units, units), None,
+                                       torch.zeros(batch, units), None, None, False)[0]
+    ours = held[1].reshape(-1).double()
+    reference = exact(values.double())
+    finite = torch.isfinite(reference)
+    ulp = torch.finfo(torch.float32).eps / 2 * reference.abs()        # half an epsilon of the value: one ulp or two
+    normal = finite & (reference.abs() >= torch.finfo(torch.float32).smallest_normal)
+    assert ((ours - reference).abs() <= 4 * ulp)[normal].all()
+    tiny = finite & ~normal
+    assert ((ours - reference).abs() <= 1e-37)[tiny].all()              # below the normal floats: about zero
+    assert torch.isnan(ours[torch.isnan(values)]).all()
+    assert ours[values == float("inf")].item() == 1.0
+    assert ours[values == float("-inf")].item() == (-1.0 if name == "tanh" else pytest.approx(0.0, abs=1e-37))
+    assert torch.equal(torch.sign(ours[normal]), torch.sign(reference[normal]))

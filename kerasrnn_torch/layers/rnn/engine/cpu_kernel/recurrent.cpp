@@ -39,29 +39,103 @@ using Vec = at::vec::Vectorized<scalar_t>;
 
 // ----------------------------------------------------------------------------- activations
 // The gates' pass of a small step is bound by its activations' arithmetic, not by memory. In float64 they are
-// computed plainly (SLEEF's exp and expm1, divisions). In float32, where speed matters, each is one exp of a
-// non-positive argument, e = exp(-|x|) in (0, 1], and one reciprocal of 1 + e in (1, 2] (the hardware's
-// estimate refined by a Newton step, within 2 ulps: several times cheaper than a division, and never meeting
-// an infinity or a zero). SLEEF's expm1 and tanh cost several times its exp.
+// computed plainly (SLEEF's exp and expm1, divisions). In float32, where speed matters, they are inlined here:
+// one exp (or expm1) by range reduction and a polynomial, and one reciprocal (the hardware's estimate refined
+// by a Newton step: several times cheaper than a division). SLEEF's exp is a function call that checks every
+// argument's range (a third of the gates' pass of a small GRU step, measured), its expm1 and tanh cost several
+// times its exp. Each result is within 4 ulps of the exact value (tests/layers/rnn/engine/test_cpu_kernel.py
+// measures it against float64 over the whole range).
 
-// 1 / d for d in [1, 2].
+// 1 / d for d >= 1 (a result below the smallest normal float may come back as zero).
 template <typename scalar_t>
-C10_ALWAYS_INLINE Vec<scalar_t> reciprocal_1_2(const Vec<scalar_t>& d) {
+C10_ALWAYS_INLINE Vec<scalar_t> reciprocal_at_least_1(const Vec<scalar_t>& d) {
   return Vec<scalar_t>(scalar_t(1)) / d;
 }
 #if defined(CPU_CAPABILITY_AVX512)
 template <>
-C10_ALWAYS_INLINE Vec<float> reciprocal_1_2<float>(const Vec<float>& d) {
+C10_ALWAYS_INLINE Vec<float> reciprocal_at_least_1<float>(const Vec<float>& d) {
   const __m512 v = d;
   const __m512 r = _mm512_rcp14_ps(v);                                        // 14 bits
   return Vec<float>(_mm512_mul_ps(r, _mm512_fnmadd_ps(v, r, _mm512_set1_ps(2.0f))));  // r (2 - d r): 24+
 }
 #elif defined(CPU_CAPABILITY_AVX2)
 template <>
-C10_ALWAYS_INLINE Vec<float> reciprocal_1_2<float>(const Vec<float>& d) {
+C10_ALWAYS_INLINE Vec<float> reciprocal_at_least_1<float>(const Vec<float>& d) {
   const __m256 v = d;
   const __m256 r = _mm256_rcp_ps(v);                                          // 12 bits
   return Vec<float>(_mm256_mul_ps(r, _mm256_fnmadd_ps(v, r, _mm256_set1_ps(2.0f))));
+}
+#endif
+
+#if defined(CPU_CAPABILITY_AVX512) || defined(CPU_CAPABILITY_AVX2)
+#define KERASRNN_FAST_FLOAT 1
+#if defined(CPU_CAPABILITY_AVX512)
+// The smallest argument of exp: AVX-512's scalef reaches the subnormals, AVX2's 2^n needs n >= -126.
+constexpr float kExpLowest = -104.0f;
+// p * 2^n for integral n.
+C10_ALWAYS_INLINE Vec<float> times_power_of_2(const Vec<float>& p, const Vec<float>& n) {
+  return Vec<float>(_mm512_scalef_ps(p, n));
+}
+C10_ALWAYS_INLINE Vec<float> round_to_integer(const Vec<float>& v) {
+  return Vec<float>(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+#else
+constexpr float kExpLowest = -87.3f;
+C10_ALWAYS_INLINE Vec<float> times_power_of_2(const Vec<float>& p, const Vec<float>& n) {
+  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return Vec<float>(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)));
+}
+C10_ALWAYS_INLINE Vec<float> round_to_integer(const Vec<float>& v) {
+  return Vec<float>(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+#endif
+
+// max(low, min(x, high)), NaN staying NaN (the second operand of min and max is returned for a NaN).
+C10_ALWAYS_INLINE Vec<float> clamp_keeping_nan(const Vec<float>& x, float low, float high) {
+#if defined(CPU_CAPABILITY_AVX512)
+  return Vec<float>(_mm512_max_ps(_mm512_set1_ps(low), _mm512_min_ps(_mm512_set1_ps(high), x)));
+#else
+  return Vec<float>(_mm256_max_ps(_mm256_set1_ps(low), _mm256_min_ps(_mm256_set1_ps(high), x)));
+#endif
+}
+
+// x = n ln2 + r with |r| <= ln2/2 (ln2 in two parts, so that r is exact): returns r and sets n.
+C10_ALWAYS_INLINE Vec<float> reduce_by_ln2(const Vec<float>& x, Vec<float>& n) {
+  n = round_to_integer(x * Vec<float>(1.44269504088896341f));
+  Vec<float> r = at::vec::fmadd(n, Vec<float>(-0.693359375f), x);
+  return at::vec::fmadd(n, Vec<float>(2.12194440e-4f), r);
+}
+
+// exp(x) for x in [kExpLowest, 88] (clamped to it): 2^n exp(r), exp(r) by its Taylor polynomial of degree 7
+// (truncation below 6e-9, relative).
+C10_ALWAYS_INLINE Vec<float> exp_clamped(const Vec<float>& x) {
+  using V = Vec<float>;
+  V n;
+  const V r = reduce_by_ln2(clamp_keeping_nan(x, kExpLowest, 88.0f), n);
+  V p = at::vec::fmadd(r, V(1.0f / 5040.0f), V(1.0f / 720.0f));
+  p = at::vec::fmadd(r, p, V(1.0f / 120.0f));
+  p = at::vec::fmadd(r, p, V(1.0f / 24.0f));
+  p = at::vec::fmadd(r, p, V(1.0f / 6.0f));
+  p = at::vec::fmadd(r, p, V(0.5f));
+  p = at::vec::fmadd(r, p, V(1.0f));
+  p = at::vec::fmadd(r, p, V(1.0f));
+  return times_power_of_2(p, n);
+}
+
+// expm1(x) for x in [-18, 0] (clamped): 2^n expm1(r) + (2^n - 1), expm1(r) = r + r^2 (1/2 + r/6 + ... r^5/5040)
+// (truncation below 2e-8, relative): where n = 0 (|x| <= ln2/2) no digits cancel.
+C10_ALWAYS_INLINE Vec<float> expm1_nonpositive(const Vec<float>& x) {
+  using V = Vec<float>;
+  V n;
+  const V r = reduce_by_ln2(clamp_keeping_nan(x, -18.0f, 0.0f), n);
+  V q = at::vec::fmadd(r, V(1.0f / 5040.0f), V(1.0f / 720.0f));
+  q = at::vec::fmadd(r, q, V(1.0f / 120.0f));
+  q = at::vec::fmadd(r, q, V(1.0f / 24.0f));
+  q = at::vec::fmadd(r, q, V(1.0f / 6.0f));
+  q = at::vec::fmadd(r, q, V(0.5f));
+  const V em = at::vec::fmadd(r * r, q, r);
+  const V scale = times_power_of_2(V(1.0f), n);
+  return at::vec::fmadd(scale, em, scale - V(1.0f));
 }
 #endif
 
@@ -71,64 +145,7 @@ C10_ALWAYS_INLINE Vec<scalar_t> fast_sigmoid(const Vec<scalar_t>& x) {
   return V(scalar_t(1)) / (V(scalar_t(1)) + x.neg().exp());
 }
 
-// exp(x) for x <= 0 (or NaN), float32, inlined: x = n ln2 + r with |r| <= ln2/2, exp(r) by its Taylor
-// polynomial of degree 7 (truncation below 6e-9, relative), times 2^n. Within 2 ulps of the exact value
-// (SLEEF's exp, which torch's `exp` calls, is a function call with the range checks of every argument: a
-// third of the gates' pass of a small GRU step, measured). Below -87.3 (AVX2) or -104 (AVX-512, whose
-// scalef reaches the subnormals) the argument is clamped: the result there is below 2e-38, which only
-// ever meets 1 + e or a product with a value at most 1.
-template <typename scalar_t>
-C10_ALWAYS_INLINE Vec<scalar_t> exp_nonpositive(const Vec<scalar_t>& x) {
-  return x.exp();
-}
-
-C10_ALWAYS_INLINE Vec<float> exp_polynomial(const Vec<float>& r) {
-  using V = Vec<float>;
-  V p = at::vec::fmadd(r, V(1.0f / 5040.0f), V(1.0f / 720.0f));
-  p = at::vec::fmadd(r, p, V(1.0f / 120.0f));
-  p = at::vec::fmadd(r, p, V(1.0f / 24.0f));
-  p = at::vec::fmadd(r, p, V(1.0f / 6.0f));
-  p = at::vec::fmadd(r, p, V(0.5f));
-  p = at::vec::fmadd(r, p, V(1.0f));
-  return at::vec::fmadd(r, p, V(1.0f));
-}
-
-#if defined(CPU_CAPABILITY_AVX512)
-template <>
-C10_ALWAYS_INLINE Vec<float> exp_nonpositive<float>(const Vec<float>& x) {
-  const __m512 a = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);                 // NaN stays NaN
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(a, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), a);             // ln2 in two parts
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  return Vec<float>(_mm512_scalef_ps(exp_polynomial(Vec<float>(r)), n));
-}
-#elif defined(CPU_CAPABILITY_AVX2)
-template <>
-C10_ALWAYS_INLINE Vec<float> exp_nonpositive<float>(const Vec<float>& x) {
-  const __m256 a = _mm256_max_ps(_mm256_set1_ps(-87.3f), x);                   // n >= -126; NaN stays NaN
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(a, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), a);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  const __m256i scale = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return Vec<float>(_mm256_mul_ps(exp_polynomial(Vec<float>(r)), _mm256_castsi256_ps(scale)));
-}
-#endif
-
-// sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) below, e = exp(-|x|).
-template <>
-C10_ALWAYS_INLINE Vec<float> fast_sigmoid<float>(const Vec<float>& x) {
-  using V = Vec<float>;
-  const V e = exp_nonpositive<float>(x.abs().neg());
-  const V inv = reciprocal_1_2<float>(V(1.0f) + e);
-  return V::blendv(inv, e * inv, x < V(0.0f));
-}
-
-// tanh(x) = sign(x) * (1 - e) / (1 + e), e = exp(-2|x|). In float64 1 - e comes from expm1 (accurate near 0,
-// within a few ulps of std::tanh). In float32 below |x| = 1/8, where 1 - e loses digits, the odd series
-// x - x^3/3 + 2x^5/15 - 17x^7/315 + 62x^9/2835 takes over (its error there is below 1e-11; the exp form's
-// above it is within a few float ulps).
+// tanh(x) = sign(x) * -em / (2 + em), em = expm1(-2|x|): accurate near 0 too.
 template <typename scalar_t>
 C10_ALWAYS_INLINE Vec<scalar_t> fast_tanh(const Vec<scalar_t>& x) {
   using V = Vec<scalar_t>;
@@ -137,21 +154,26 @@ C10_ALWAYS_INLINE Vec<scalar_t> fast_tanh(const Vec<scalar_t>& x) {
   return V::blendv(t, t.neg(), x < V(scalar_t(0)));
 }
 
+#ifdef KERASRNN_FAST_FLOAT
+// sigmoid(x) = 1 / (1 + exp(-x)): 1 + exp(-x) is at least 1, and for x below about -87 the result (below
+// 2e-38) may come back as zero.
+template <>
+C10_ALWAYS_INLINE Vec<float> fast_sigmoid<float>(const Vec<float>& x) {
+  using V = Vec<float>;
+  return reciprocal_at_least_1<float>(V(1.0f) + exp_clamped(x.neg()));
+}
+
+// tanh(x) = sign(x) * -em / (2 + em), em = expm1(-2|x|) in [-1, 0] (2 + em in [1, 2]); the sign is copied
+// from x's bit (tanh(-0) = -0).
 template <>
 C10_ALWAYS_INLINE Vec<float> fast_tanh<float>(const Vec<float>& x) {
   using V = Vec<float>;
-  const V one(1.0f);
-  const V a = x.abs();
-  const V e = exp_nonpositive<float>(a * V(-2.0f));
-  V t = (one - e) * reciprocal_1_2<float>(one + e);
-  t = V::blendv(t, t.neg(), x < V(0.0f));
-  const V x2 = x * x;
-  V p = at::vec::fmadd(x2, V(62.0f / 2835.0f), V(-17.0f / 315.0f));
-  p = at::vec::fmadd(x2, p, V(2.0f / 15.0f));
-  p = at::vec::fmadd(x2, p, V(-1.0f / 3.0f));
-  p = at::vec::fmadd(x2, p, one);
-  return V::blendv(t, x * p, a < V(0.125f));
+  const V sign_bit(-0.0f);
+  const V em = expm1_nonpositive(x.abs() * V(-2.0f));
+  const V magnitude = (em * reciprocal_at_least_1<float>(V(2.0f) + em)).abs();
+  return magnitude | (x & sign_bit);
 }
+#endif
 
 // KNOWN >= 0: the activation is known when compiling (the argument is ignored), else read from `act`.
 template <typename scalar_t, int64_t KNOWN = -1>
