@@ -156,7 +156,9 @@ def analyze_einsum(equation: str, bias_axes: str | None, input_shape: Sequence[i
                              f"output_shape {partial})")
         return size
 
-    kernel_shape, input_axes, output_axes = [], [], []
+    kernel_shape: list[int] = []
+    input_axes: list[int] = []
+    output_axes: list[int] = []
     for i, letter in enumerate(w):
         if letter not in output_at and letter not in input_at:
             raise ValueError(f"{owner}: Weight dimension '{letter}' did not have a match in either the input spec "
@@ -238,9 +240,9 @@ class EinsumDense(Layer):
             `lora_rank` raises NotImplementedError).
         name, input_shape, device, dtype: see `Layer`.
 
-    Where Keras's output shape leaves None for an axis the input shares (say
-    "b" of `"abc,cd->abd"` with `output_shape=(None, 64)`), ours gives the
-    input's size: the size the einsum returns.
+    `compute_output_shape` gives the shape the call returns, where Keras's
+    leaves None for a size the input gives (say "b" of `"abc,cd->abd"` with
+    `output_shape=(None, 64)`) or lists 3 or more "..." axes in reverse.
 
     >>> layer = EinsumDense("abc,cde->abde", output_shape=(None, 2, 4), bias_axes="de")
     >>> layer(torch.randn(3, 5, 6)).shape
@@ -249,6 +251,7 @@ class EinsumDense(Layer):
 
     kernel: torch.Tensor
     bias: torch.Tensor | None
+    supports_masking = False        # as Keras: the incoming mask stops here
 
     def __init__(self, equation: str, output_shape: int | Sequence[int | None], activation: ActivationLike = None,
                  bias_axes: str | None = None, kernel_initializer: InitializerLike = "glorot_uniform",
