@@ -243,3 +243,39 @@ def test_analyze_einsum_plans_a_matrix_product_over_trailing_axes():
     assert (plan.kernel_shape, plan.bias_shape, plan.trailing) == ((2, 4, 3), (3,), 2)
     assert (plan.input_axes, plan.output_axes) == ((0, 1), (2,))
     assert analyze_einsum("ibd,nd->ibn", None, (3, 2, 4), (2, 5), "test").trailing is None
+
+
+# ------------------------------------------------------------- Keras files
+def test_einsum_dense_model_goes_through_every_keras_file_format_both_ways(tmp_path):
+    """A Keras model with EinsumDense layers, saved as .keras, .weights.h5 and legacy .h5, loads into kr with
+    Keras's numbers; kr's .keras and .weights.h5 of it load back into Keras."""
+    from keras.src.legacy.saving import legacy_h5_format
+
+    inputs = keras.Input((5, 4))
+    heads = keras.layers.EinsumDense("abc,cde->abde", (5, 2, 3), bias_axes="de", activation="relu")(inputs)
+    merged = keras.layers.EinsumDense("abcd,cde->abe", (5, 6), bias_axes="be")(heads)
+    theirs = keras.Model(inputs, keras.layers.EinsumDense("...b,bc->...c", 2)(merged))
+    random_weights(theirs)
+    x = np.random.default_rng(0).standard_normal((3, 5, 4)).astype("float32")
+    expected = np.asarray(theirs(x).detach())
+    theirs.save(tmp_path / "theirs.keras")
+    theirs.save_weights(tmp_path / "theirs.weights.h5")
+    legacy_h5_format.save_model_to_hdf5(theirs, str(tmp_path / "theirs.h5"), include_optimizer=False)
+
+    for path in ("theirs.keras", "theirs.h5"):
+        ours = kr.from_keras(tmp_path / path).eval()
+        assert [type(layer).__name__ for layer in ours.layers[1:]] == ["EinsumDense"] * 3
+        assert_close(ours(torch.from_numpy(x)), expected, OUTPUT_ATOL, f"from_keras({path})")
+    by_hand_inputs = kr.Input((5, 4))
+    by_hand = kr.Model(by_hand_inputs, kr.EinsumDense("...b,bc->...c", 2)(
+        kr.EinsumDense("abcd,cde->abe", (5, 6), bias_axes="be")(
+            kr.EinsumDense("abc,cde->abde", (5, 2, 3), bias_axes="de", activation="relu")(by_hand_inputs))))
+    kr.load_keras_weights(by_hand, tmp_path / "theirs.weights.h5")
+    assert_close(by_hand(torch.from_numpy(x)), expected, OUTPUT_ATOL, "load_keras_weights(.weights.h5)")
+
+    kr.save_keras(ours, tmp_path / "ours.keras")
+    assert_close(keras.models.load_model(tmp_path / "ours.keras")(x), expected, OUTPUT_ATOL, "load_model")
+    kr.save_keras_weights(by_hand, tmp_path / "ours.weights.h5")
+    fresh = keras.models.clone_model(theirs)
+    fresh.load_weights(tmp_path / "ours.weights.h5")
+    assert_close(fresh(x), expected, OUTPUT_ATOL, "keras load_weights")
