@@ -115,9 +115,8 @@ def analyze_einsum(equation: str, bias_axes: str | None, input_shape: Sequence[i
     form, x, w, z = _split(equation, owner)
     input_shape = tuple(None if d is None else int(d) for d in input_shape)
     rank = len(input_shape)
-    min_rank = len(x) + (1 if form == "right" else 0)
-    if (form == "" and rank != len(x)) or rank < min_rank:
-        wanted = f"rank {len(x)}" if form == "" else f"rank >= {min_rank}"
+    if (form == "" and rank != len(x)) or rank < len(x):
+        wanted = f"rank {len(x)}" if form == "" else f"rank >= {len(x)}"
         raise ValueError(f"{owner}: the equation {equation!r} takes inputs of {wanted} (batch axis included), "
                          f"got the shape {shape_text(input_shape)}")
     partial = tuple(output_shape)
@@ -179,7 +178,7 @@ def analyze_einsum(equation: str, bias_axes: str | None, input_shape: Sequence[i
                           and input_shape[input_at[letter]] is not None}))
     return EinsumPlan(equation=equation, kernel_shape=tuple(kernel_shape), bias_shape=bias_shape,
                       output_shape=tuple(full), input_axes=tuple(input_axes), output_axes=tuple(output_axes),
-                      input_rank=rank if form == "" else None, min_rank=min_rank, fixed_axes=fixed,
+                      input_rank=rank if form == "" else None, min_rank=len(x), fixed_axes=fixed,
                       trailing=None if form == "right" else _trailing(x, w, z))
 
 
