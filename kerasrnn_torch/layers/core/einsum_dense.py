@@ -122,8 +122,8 @@ def analyze_einsum(equation: str, bias_axes: str | None, input_shape: Sequence[i
     partial = tuple(output_shape)
     expected = len(z) - (0 if form == "left" else 1)
     if len(partial) != expected:
-        raise ValueError(f"{owner}: `output_shape` {partial} must give {expected} sizes for the equation "
-                         f"{equation!r}: one for each output axis after "
+        raise ValueError(f"{owner}: `output_shape` {partial} must give {expected} size{'' if expected == 1 else 's'} "
+                         f"for the equation {equation!r}: one for each output axis after "
                          f"{'the ...' if form == 'left' else 'the first (the batch axis)'}")
     elided = rank - len(x)
     # Where each letter sits in the input and in the full output (batch first).

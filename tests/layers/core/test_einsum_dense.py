@@ -213,7 +213,7 @@ def test_einsum_dense_inconsistent_shapes_fail_like_keras(equation, output_shape
 
 
 def test_einsum_dense_checks_what_keras_leaves_to_the_einsum():
-    with pytest.raises(ValueError, match=r"must give 1 sizes .* after the first \(the batch axis\)"):
+    with pytest.raises(ValueError, match=r"must give 1 size for .* after the first \(the batch axis\)"):
         kr.EinsumDense("ab,bc->ac", (4, 5)).build((2, 3))
     with pytest.raises(ValueError, match=r"takes inputs of rank 3 \(batch axis included\), got the shape \(2, 3\)"):
         kr.EinsumDense("abc,cd->abd", (None, 4))(torch.randn(2, 3))
