@@ -22,6 +22,7 @@ CATALOG = {  # class name -> (constructor arguments, a function making the input
     #              or a tuple of positional arguments)
     "Dense": ({"units": 4}, _x(2, 5, 3)),
     "Dropout": ({"rate": 0.5}, _x(2, 5, 3)),
+    "EinsumDense": ({"equation": "abc,cde->abde", "output_shape": (None, 2, 4), "bias_axes": "de"}, _x(2, 5, 3)),
     "Embedding": ({"input_dim": 20, "output_dim": 4}, _ids),
     "GaussianDropout": ({"rate": 0.3}, _x(2, 5, 3)),
     "GaussianNoise": ({"stddev": 0.1}, _x(2, 5, 3)),

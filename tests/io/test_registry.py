@@ -35,7 +35,7 @@ EXPECTED_PUBLIC_NAMES = {
     "GroupNormalization", "Conv3DTranspose", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D",
     "SeparableConv2D", "AveragePooling3D", "ZeroPadding2D", "ZeroPadding3D", "Cropping2D", "Cropping3D",
     "UpSampling2D", "UpSampling3D",
-    "ActivityRegularization", "AlphaDropout", "RMSNormalization", "Rescaling", "Normalization",
+    "ActivityRegularization", "AlphaDropout", "RMSNormalization", "Rescaling", "Normalization", "EinsumDense",
     # Keras's namespaces.
     "layers", "models", "saving", "utils", "random"}
 

@@ -56,6 +56,10 @@ LAYERS = [
     ("GaussianDropout", {"rate": 0.2}, (5, 3)),
     ("UnitNormalization", {"axis": [1, 2]}, (5, 3)),
     ("GroupNormalization", {"groups": 2, "epsilon": 1e-4}, (5, 4)),
+    ("EinsumDense", {"equation": "abc,cde->abde", "output_shape": (None, 2, 3), "bias_axes": "de",
+                     "activation": "tanh"}, (5, 4)),
+    ("EinsumDense", {"equation": "...b,bc->...c", "output_shape": 4, "bias_axes": "c"}, (3, 5)),
+    ("EinsumDense", {"equation": "bc...,cd->bd...", "output_shape": (3,)}, (2, 4)),
 ]
 
 

@@ -20,6 +20,7 @@ from ...seeding import SeededGenerators
 from ..._dtypes import autocast_enabled
 from ...core.layer import Layer
 from ..core.dense import dropout
+from ..core.einsum_dense import EinsumPlan, analyze_einsum, project, trailing_equation
 from ...core.registry import register_keras_class
 
 
@@ -31,6 +32,10 @@ class HeadProjection(Layer):
     With a shape not known yet (None: the owner's inputs are not seen), the
     weights are placeholders until `create(in_shape, out_shape)`, so an
     optimizer made before then holds them, as PyTorch's lazy modules do.
+
+    The einsum analysis and computation are EinsumDense's (`analyze_einsum`,
+    `project`), for the equation `"...<in>,<in><out>->...<out>"`; the kernel's
+    initializer takes its fans from those axes, as in Keras.
     """
 
     # The weights `add_weight` registers (declared for type checkers; `bias` is None without one).
@@ -46,6 +51,7 @@ class HeadProjection(Layer):
         self.activation = activations.get(activation)
         self.activity_regularizer = activity_regularizer
         self.use_bias = bool(use_bias)
+        self.plan: EinsumPlan | None = None
         self._weight_options = {"kernel_initializer": kernel_initializer, "bias_initializer": bias_initializer,
                                 "kernel_regularizer": kernel_regularizer, "bias_regularizer": bias_regularizer,
                                 "kernel_constraint": kernel_constraint, "bias_constraint": bias_constraint}
@@ -70,23 +76,21 @@ class HeadProjection(Layer):
     def create(self, in_shape: Sequence[int], out_shape: Sequence[int]) -> None:
         """Make (or fill the placeholders of) the kernel `in_shape + out_shape` and the bias `out_shape`."""
         self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
+        equation, new = trailing_equation(len(self.in_shape), len(self.out_shape))
+        self.plan = plan = analyze_einsum(equation, new if self.use_bias else None, (None, *self.in_shape),
+                                          self.out_shape, describe(self))
         options = self._weight_options
-        self.add_weight("kernel", self.in_shape + self.out_shape, options["kernel_initializer"],
+        self.add_weight("kernel", plan.kernel_shape, plan.kernel_initializer(options["kernel_initializer"]),
                         regularizer=options["kernel_regularizer"], constraint=options["kernel_constraint"])
-        if self.use_bias:
-            self.add_weight("bias", self.out_shape, options["bias_initializer"],
+        if plan.bias_shape is not None:
+            self.add_weight("bias", plan.bias_shape, options["bias_initializer"],
                             regularizer=options["bias_regularizer"], constraint=options["bias_constraint"])
         self.built = True
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        in_shape, out_shape = self.in_shape, self.out_shape
-        if in_shape is None or out_shape is None:
+        if self.plan is None:
             raise ValueError(f"{describe(self)} runs once its owner's build has given it its shapes")
-        lead = inputs.shape[:inputs.dim() - len(in_shape)]
-        flat_in, flat_out = math.prod(in_shape), math.prod(out_shape)
-        bias = None if self.bias is None else self.bias.reshape(flat_out)
-        outputs = F.linear(inputs.reshape(*lead, flat_in), self.kernel.reshape(flat_in, flat_out).t(), bias)
-        outputs = self.activation(outputs.reshape(*lead, *out_shape))
+        outputs = self.activation(project(inputs, self.kernel, self.bias, self.plan))
         self.record_activity(outputs)
         return outputs
 

@@ -1,6 +1,7 @@
-"""Core layers: Dense, Dropout, Embedding, Masking, Lambda, Identity, SpatialDropout1D/2D/3D, GaussianNoise,
+"""Core layers: Dense, EinsumDense, Dropout, Embedding, Masking, Lambda, Identity, SpatialDropout1D/2D/3D, GaussianNoise,
 GaussianDropout, AlphaDropout, ActivityRegularization, Rescaling."""
 from .dense import Dense, Dropout
+from .einsum_dense import EinsumDense
 from .embedding import Embedding
 from .identity import Identity
 from .lambda_layer import Lambda
@@ -9,5 +10,5 @@ from .noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDrop
 from .regularization import ActivityRegularization, AlphaDropout
 from .rescaling import Rescaling
 
-__all__ = ["ActivityRegularization", "AlphaDropout", "Dense", "Dropout", "Embedding", "GaussianDropout", "GaussianNoise", "Identity", "Lambda", "Masking",
+__all__ = ["ActivityRegularization", "AlphaDropout", "Dense", "Dropout", "EinsumDense", "Embedding", "GaussianDropout", "GaussianNoise", "Identity", "Lambda", "Masking",
            "Rescaling", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"]

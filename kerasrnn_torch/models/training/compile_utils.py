@@ -259,7 +259,9 @@ class CompileMetrics:
     """The metrics of a compiled model, per output; `result()` gives them by Keras's names."""
 
     def __init__(self, metrics: Any, weighted_metrics: Any, output_names: Sequence[str],
-                 prefix: bool | None = None) -> None:
+                 prefix: bool | None = None, structure: Any = None, named: bool = True) -> None:
+        """`structure`: the model's outputs (a list, tuple or dict; None: a list), `named`: whether its outputs
+        have names of their own (a functional model's); both only shape the message for a mismatched list."""
         for value, name in ((metrics, "metrics"), (weighted_metrics, "weighted_metrics")):
             if value and not isinstance(value, (list, tuple, dict)):
                 raise ValueError(f"Expected `{name}` argument to be a list, tuple, or dict. Received instead: "
@@ -269,10 +271,11 @@ class CompileMetrics:
         # Names prefixed with the output's (default: with several outputs); outputs without names (a subclassed
         # model's list) are not prefixed, as Keras's.
         self.prefix = len(self.output_names) > 1 if prefix is None else prefix
-        self.deferred_error: UnknownOutputKey | None = None
+        self.structure, self.named = structure, named
+        self.deferred_error: ValueError | None = None
         try:
-            self.user = [self._split(metrics), self._split(weighted_metrics)]
-        except UnknownOutputKey as error:        # reported at the first build, as Keras's
+            self.user = [self._split(metrics, "metrics"), self._split(weighted_metrics, "weighted_metrics")]
+        except ValueError as error:        # an unknown output key or a mismatched list: at the first build, as Keras
             self.deferred_error = error
             self.user = [[[] for _ in self.output_names], [[] for _ in self.output_names]]
         for per_output in self.user:            # unknown names fail at compile, as Keras's
@@ -283,7 +286,7 @@ class CompileMetrics:
         self.built: list[list[list[Metric]]] | None = None
         self.names: list[tuple[Metric, str]] = []
 
-    def _split(self, value: Any) -> list[list[Any]]:
+    def _split(self, value: Any, argument: str) -> list[list[Any]]:
         count = len(self.output_names)
         if not value:
             return [[] for _ in range(count)]
@@ -292,13 +295,28 @@ class CompileMetrics:
             return [[m for entry in flat for m in (entry if isinstance(entry, (list, tuple)) else [entry])]]
         if isinstance(value, dict):
             per = _per_output(value, self.output_names, "metrics")
-        elif len(value) == count and any(isinstance(v, (list, tuple)) for v in value):
-            # one entry per output as soon as one is a list: ["mse", ["mse", "accuracy"]]
-            per = list(value)
+        elif len(value) == count:
+            per = list(value)               # one entry per output: ["mae", ["mse", "accuracy"], None]
         else:
-            per = [list(value)] * count     # a flat list: every metric on every output
+            raise ValueError(self._mismatch(value, argument))
         return [list(entry) if isinstance(entry, (list, tuple)) else ([] if entry is None else [entry])
                 for entry in per]
+
+    def _mismatch(self, value: Any, argument: str) -> str:
+        """Keras 3's message for a list of metrics that is not one entry per output (Keras 2 put each on every
+        output; Keras 3 refuses it)."""
+        count, structure = len(self.output_names), self.structure
+        shown: Any
+        if isinstance(structure, dict):
+            mismatch = f"Node type mismatch; expected {dict}, but got {tuple}."
+            shown = {key: "X" for key in sorted(structure)}
+        else:
+            mismatch = f"Node arity mismatch; expected {count}, but got {len(value)}."
+            shown = ("X",) * count if isinstance(structure, tuple) else ["X"] * count
+        names = (f"either be a dict or a list matching the output names of the functional model "
+                 f"{self.output_names} or ") if self.named else ""
+        return (f"{mismatch}\nInvalid `{argument}`. `{argument}` should contain metrics objects and {names}match "
+                f"the output structure of the model: {shown}.\nReceived: {argument}={value}")
 
     def wants_outputs(self) -> bool:
         """Whether any metric was asked for (the outputs are then split per top-level output for them)."""

@@ -137,7 +137,8 @@ class Trainer(nn.Module):
         self.optimizer = resolve_optimizer(optimizer)
         self._compiled = _Compiled(self.optimizer, None if loss is None
                                    else CompileLoss(loss, loss_weights, names, self._leaf_output_names()),
-                                   CompileMetrics(metrics, weighted_metrics, names), jit)
+                                   CompileMetrics(metrics, weighted_metrics, names,
+                                                  structure=getattr(self, "output_structure", None)), jit)
         self.stop_training = False
 
     # ------------------------------------------------------------------ files
@@ -386,7 +387,8 @@ class Trainer(nn.Module):
         loss.structured = StructuredLoss(loss.user_loss, loss.user_weights, [], get_loss)
         loss.decided = True
         metrics, weighted = state.metrics.user_args
-        state.metrics = CompileMetrics(metrics, weighted, state.output_names, prefix=isinstance(outputs, dict))
+        state.metrics = CompileMetrics(metrics, weighted, state.output_names, prefix=isinstance(outputs, dict),
+                                       structure=outputs, named=False)
 
     def _structured_loss(self, state: _Compiled, structured: StructuredLoss, x: Any, y: Any, sample_weight: Any,
                          outputs: Any, batch: int

@@ -1,5 +1,6 @@
 """MultiHeadAttention against keras.layers.MultiHeadAttention: numbers, both Keras paths, masks, weights, config."""
 import keras
+import numpy as np
 import pytest
 import torch
 from keras.src import backend as keras_backend
@@ -258,3 +259,18 @@ def test_any_rank_attention_axes_and_mask_shapes_match_keras(query_shape, value_
         assert_close(a.grad, b.grad, GRAD_ATOL, what)
     assert ours.compute_output_shape(query_shape, value_shape) == tuple(theirs.compute_output_shape(
         query_shape, value_shape))
+
+
+def test_mha_projection_initializers_take_keras_einsum_fans():
+    """Keras 3.15's projections are EinsumDense layers: a glorot kernel's fans are the axes facing the input
+    (features; heads x value_dim for the output projection) and the output (heads x key_dim; features)."""
+    theirs = keras.layers.MultiHeadAttention(num_heads=4, key_dim=16)
+    theirs.build((None, 6, 100), (None, 6, 100))
+    ours = kr.MultiHeadAttention(num_heads=4, key_dim=16)
+    ours.build((None, 6, 100), (None, 6, 100))
+    for role, fan_in, fan_out in (("query", 100, 64), ("value", 100, 64), ("attention_output", 64, 100)):
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        mine = ours.get_submodule(f"{'output' if role == 'attention_output' else role}_dense").kernel
+        for kernel in (mine.detach().numpy(),
+                       getattr(theirs, f"_{role.replace('attention_', '')}_dense").kernel.numpy()):
+            assert 0.95 * limit < np.abs(kernel).max() <= limit, role
