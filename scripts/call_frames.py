@@ -78,11 +78,13 @@ def _cases() -> dict[str, Callable[[], Callable[[], object]]]:
     torch.manual_seed(0)
 
     def masked_lstm(train: bool = False):
-        """Training: gradients, the package's CPU kernel; else no gradients (a prediction): PyTorch's kernel."""
+        """Training: gradients, the package's CPU kernel; else no gradients (a prediction) at a size where
+        PyTorch's kernel runs it (native.SMALL_MASKED_FLOP)."""
         def make():
-            layer = kr.LSTM(16)
+            layer = kr.LSTM(16 if train else 256)
             layer.train(train)
-            x, mask = torch.randn(4, 10, 8), _holes_mask(4, 10)
+            x, mask = (torch.randn(4, 10, 8), _holes_mask(4, 10)) if train else \
+                (torch.randn(8, 100, 8), _holes_mask(8, 100))
 
             def call():
                 with torch.set_grad_enabled(train):

@@ -190,7 +190,7 @@ class KerasRecurrentLayer(RNN):
             recurrent_kernel = cast(torch.Tensor, params["recurrent_kernel"])
             bias = params["bias"]
             own = (kernel, recurrent_kernel) if bias is None else (kernel, recurrent_kernel, bias)
-            declined = native.torch_layout_serves(kind, inputs, own)
+            declined = native.torch_layout_serves(kind, inputs, own, mask)
             if declined is None:
                 native.note("cpu_kernel")
                 output, final_states = native.run_keras_layout(

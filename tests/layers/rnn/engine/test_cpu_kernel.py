@@ -121,6 +121,45 @@ def test_kernel_equals_the_loop(name, flags, mask_name, kernel_switch):
     compare(make, x, masks(4, 7)[mask_name], kernel_path="loop" if name == "LSTM" else "auto")
 
 
+def run_without_gradients(make, x, mask, *, kernel: bool, path: str, initial_state=None, training=False):
+    set_kernel(kernel)
+    torch.manual_seed(1)
+    layer = make()
+    with torch.no_grad(), kr.force_path(path):
+        result = layer(x, mask=mask, initial_state=initial_state, training=training)
+    return (list(result) if isinstance(result, (list, tuple)) else [result]), last_run()
+
+
+@pytest.mark.parametrize("mask_name", ["none", "right_padded", "holes"])
+@pytest.mark.parametrize("flags", [(False, False, False), (True, True, False), (True, False, True),
+                                   (False, True, True)], ids=lambda f: "seq{}_state{}_back{}".format(*map(int, f)))
+@pytest.mark.parametrize("name", CONFIGS)
+def test_kernel_without_gradients_equals_the_loop(name, flags, mask_name, kernel_switch):
+    """A call without gradients: the kernel projects each step's inputs itself, reads them from the end for
+    go_backwards, and never zeroes masked steps (whose values it never uses: nan there changes nothing)."""
+    needs_kernel()
+    return_sequences, return_state, go_backwards = flags
+    x = torch.randn(4, 7, 3)
+    mask = masks(4, 7)[mask_name]
+    if mask is not None:
+        x[~mask] = float("nan")                                         # padding and holes may hold anything
+    states = [torch.randn(4, 5) for _ in range(2 if name.startswith("LSTM") else 1)]
+
+    def make():
+        return CONFIGS[name](return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
+                             zero_output_for_mask=mask_name == "holes")
+    for initial_state, training in ((None, False), (states, True)):     # training: the dropout masks as inputs
+        ours, ran = run_without_gradients(make, x, mask, kernel=True, path="loop" if name == "LSTM" else "auto",
+                                          initial_state=initial_state, training=training)
+        loop, loop_ran = run_without_gradients(make, x, mask, kernel=False, path="loop", initial_state=initial_state,
+                                               training=training)
+        assert ran[0] == "cpu_kernel" and loop_ran[0] == "loop", (ran, loop_ran)
+        assert len(ours) == len(loop)
+        for a, b in zip(ours, loop):
+            assert a.shape == b.shape and not a.isnan().any()
+            torch.testing.assert_close(a, b, atol=OUTPUT_ATOL, rtol=0)
+
+
 @pytest.mark.parametrize("name", ["GRU", "LSTM_hard_sigmoid"])
 def test_kernel_equals_the_loop_from_given_states_in_float64(name, kernel_switch):
     needs_kernel()
@@ -146,8 +185,15 @@ def test_fused_gru_runs_on_the_kernel_and_lstm_too_where_gradients_are_needed(ke
     assert last_run() == ("cpu_kernel", None)
     with torch.no_grad():       # an LSTM call without gradients: PyTorch's oneDNN kernel, which is faster there
         lstm(x)
-    assert last_run()[0] == "torch" and "PyTorch's kernel is the faster for an LSTM call without gradients" \
-        in last_run()[1]
+        assert last_run()[0] == "torch" and "faster for this LSTM call without gradients" in last_run()[1]
+        lstm(x, mask=torch.ones(3, 6, dtype=torch.bool))           # a mask that masks nothing: the same
+        assert last_run()[0] == "torch"
+        lstm(x, mask=masks(3, 6)["holes"])                          # masked and small: the kernel
+        assert last_run() == ("cpu_kernel", None)
+        big = kr.LSTM(256)
+        holes = torch.rand(8, 100) > 0.3
+        big(torch.randn(8, 100, 8), mask=holes)                     # masked and large: PyTorch's kernel
+        assert last_run()[0] == "torch" and 2 * 8 * 100 * 1024 * (8 + 256) > native.SMALL_MASKED_FLOP
     with torch.no_grad():       # masked GRU, without gradients: the kernel
         gru(x, mask=masks(3, 6)["right_padded"])
     assert last_run() == ("cpu_kernel", None)

@@ -319,10 +319,17 @@ template <typename scalar_t, int64_t GATE, int64_t ACT>
 std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<Tensor>& step_mask,
                                  const optional<Tensor>& recurrent_mask, const Tensor& kernel,
                                  const optional<Tensor>& recurrent_bias, const Tensor& h0, const optional<Tensor>& c0,
-                                 const optional<Tensor>& input_bias, bool keep) {
+                                 const optional<Tensor>& input_bias, bool keep,
+                                 const optional<Tensor>& input_kernel, bool reverse) {
   using V = Vec<scalar_t>;
-  const int64_t T = x.size(0), B = x.size(1), W = x.size(2), G = s.gates(), U = W / G;
+  // With `input_kernel`, x is the layer's inputs (B, T, F) and each step projects its own x_t (read from the
+  // end where `reverse`) into a small buffer: no (T, B, W) projection of every step is written and read back
+  // (calls without a backward only).
+  const bool raw = input_kernel.has_value();
+  const int64_t T = raw ? x.size(1) : x.size(0), B = raw ? x.size(0) : x.size(1);
+  const int64_t W = raw ? input_kernel->size(1) : x.size(2), G = s.gates(), U = W / G;
   auto opts = x.options();
+  Tensor x_step = raw ? at::empty({B, W}, opts) : Tensor();
   // Without a backward to come (`keep` false), the per-step buffers hold one step (LSTM's c: two, in turn).
   const int64_t TS = keep ? T : 1;
   auto slot = [&](int64_t t) { return keep ? t : 0; };
@@ -371,7 +378,8 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
     const bool* m = masked ? mask_p + t * B : nullptr;
     const scalar_t* hp = held_p + t * B * U;
     scalar_t* hn = held_p + (t + 1) * B * U;
-    const scalar_t* xt = x_p + t * B * W;
+    if (raw) at::mm_out(x_step, x.select(1, reverse ? T - 1 - t : t), *input_kernel);
+    const scalar_t* xt = raw ? x_step.data_ptr<scalar_t>() : x_p + t * B * W;
     scalar_t* gt = gates_p + slot(t) * B * W;
     if (s.kind == LSTM) {
       at::mm_out(z_buf, h_r, kernel);                // x_t is added in the gates' pass
@@ -449,7 +457,7 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
           store(r * load(hrp + b * U + j, n), rhp + b * U + j, n);
         });
       });
-      at::addmm_out(pre_c, x[t].narrow(1, 2 * U, U), reset_h[slot(t)], c_kernel);
+      at::addmm_out(pre_c, (raw ? x_step : x[t]).narrow(1, 2 * U, U), reset_h[slot(t)], c_kernel);
       const scalar_t* pp = pre_c.data_ptr<scalar_t>();
       over_rows(B, W, [&](int64_t b) {
         scalar_t* grow = gt + b * W;
@@ -697,7 +705,32 @@ std::vector<Tensor> forward(int64_t kind, int64_t act, int64_t gate, bool torch_
                                  recurrent_mask ? optional<Tensor>(recurrent_mask->contiguous()) : recurrent_mask,
                                  kernel.contiguous(),
                                  recurrent_bias ? optional<Tensor>(recurrent_bias->contiguous()) : recurrent_bias,
-                                 h0, c0, input_bias ? optional<Tensor>(input_bias->contiguous()) : input_bias, keep);
+                                 h0, c0, input_bias ? optional<Tensor>(input_bias->contiguous()) : input_bias, keep,
+                                 c10::nullopt, false);
+  });
+  return out;
+}
+
+// A call without a backward from the layer's inputs (B, T, F) and the input kernel (F, W): see forward_impl.
+std::vector<Tensor> forward_unprojected(int64_t kind, int64_t act, int64_t gate, bool torch_order, const Tensor& inputs,
+                                        const Tensor& input_kernel, bool reverse, const optional<Tensor>& step_mask,
+                                        const optional<Tensor>& recurrent_mask, const Tensor& kernel,
+                                        const optional<Tensor>& recurrent_bias, const Tensor& h0,
+                                        const optional<Tensor>& c0, const optional<Tensor>& input_bias) {
+  Spec s = make_spec(kind, act, gate, torch_order);
+  TORCH_CHECK(inputs.dim() == 3 && inputs.device().is_cpu(), "inputs must be a CPU (B, T, F) tensor");
+  TORCH_CHECK(input_kernel.dim() == 2 && input_kernel.size(0) == inputs.size(2) &&
+              input_kernel.size(1) % s.gates() == 0 && input_kernel.scalar_type() == inputs.scalar_type(),
+              "the input kernel must be (features, gates * units) in the inputs' dtype");
+  if (step_mask) TORCH_CHECK(step_mask->scalar_type() == at::kBool && step_mask->is_contiguous(), "bad step mask");
+  std::vector<Tensor> out;
+  AT_DISPATCH_FLOATING_TYPES(inputs.scalar_type(), "kerasrnn_forward_unprojected", [&] {
+    auto impl = standard(s) ? forward_impl<scalar_t, SIGMOID, TANH> : forward_impl<scalar_t, -1, -1>;
+    out = impl(s, inputs, step_mask,
+               recurrent_mask ? optional<Tensor>(recurrent_mask->contiguous()) : recurrent_mask, kernel.contiguous(),
+               recurrent_bias ? optional<Tensor>(recurrent_bias->contiguous()) : recurrent_bias, h0, c0,
+               input_bias ? optional<Tensor>(input_bias->contiguous()) : input_bias, false,
+               optional<Tensor>(input_kernel.contiguous()), reverse);
   });
   return out;
 }
@@ -726,5 +759,7 @@ std::vector<Tensor> backward(int64_t kind, int64_t act, int64_t gate, bool torch
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &forward, "the time loop of a built-in cell, forward (kerasrnn_torch)");
+  m.def("forward_unprojected", &forward_unprojected,
+        "the time loop without a backward, projecting each step's inputs itself (kerasrnn_torch)");
   m.def("backward", &backward, "its backward through time (kerasrnn_torch)");
 }
