@@ -163,10 +163,33 @@ class KerasRecurrentLayer(RNN):
         if not self.fits_fused_call(inputs, training) or (mask is not None and not _plain_mask(mask, inputs)):
             return super().forward(inputs, initial_state=initial_state, mask=mask, training=training)
         plan = self.decide()                  # this call's one decision, passed on from here
-        states = self._lean_states(inputs, initial_state) if plan.path == "fused" else None
-        if states is None:
-            return self._forward_checked(inputs, initial_state, mask, training, plan)
-        return self._lean_call(plan, inputs, states, mask)
+        if plan.path == "fused":
+            states = self._lean_states(inputs, initial_state)
+            if states is not None:
+                return self._lean_call(plan, inputs, states, mask)
+        elif self._cell_follows_protocol and not plan.fused_required and not self.handwritten_backward \
+                and not self.compile_loop:
+            # The loop of a built-in cell on the package's CPU kernel, where it serves: the same call as the
+            # general forward's once its checks pass, without walking through them again.
+            spec = native.cell_spec(self._modules["cell"], inputs, None)[0] if inputs.device.type == "cpu" else None
+            states = self._lean_states(inputs, initial_state) if spec is not None else None
+            if states is not None:
+                return self._lean_loop_call(plan, spec, inputs, [state[0] for state in states], mask, training)
+        return self._forward_checked(inputs, initial_state, mask, training, plan)
+
+    def _lean_loop_call(self, plan: dispatch.Plan, spec: Any, inputs: torch.Tensor, states: list[torch.Tensor],
+                        mask: torch.Tensor | None, training: bool) -> Any:
+        """`RNN._run_loop` on the CPU kernel (`native.run_cell`) for a call `forward` has seen to fit: the
+        dropout masks drawn as the general path draws them, the result recorded and packaged by
+        `_finish_call`."""
+        self._log_fallback(plan)
+        cell = cast(RecurrentCell, self._modules["cell"])
+        masks = cell.dropout_masks(inputs.shape[0], training, inputs)
+        native.note("cpu_kernel")
+        output, final_states = native.run_cell(spec, cell, masks, inputs, states, mask, go_backwards=self.go_backwards,
+                                               return_sequences=self.return_sequences,
+                                               zero_output_for_mask=self.zero_output_for_mask)
+        return self._finish_call(output, final_states, "loop")
 
     def _lean_call(self, plan: dispatch.Plan, inputs: torch.Tensor, states: list[torch.Tensor],
                    mask: torch.Tensor | None) -> Any:

@@ -278,3 +278,64 @@ def test_decoding_states_that_do_not_fit_take_the_general_path_and_its_message()
     stateful(torch.randn(2, 1, 3))
     with pytest.raises(ValueError, match="holds states for batch size 2, got input of batch size 3"):
         stateful(torch.randn(3, 1, 3))
+
+
+LOOP_LAYERS = {   # configurations the fused kernel does not take: the cell loop, on the package's CPU kernel
+    "gru_reset_before": lambda **k: kr.GRU(5, reset_after=False, **k),
+    "lstm_hard_sigmoid": lambda **k: kr.LSTM(5, recurrent_activation="hard_sigmoid", **k),
+    "gru_relu_recurrent_dropout": lambda **k: kr.GRU(5, activation="relu", recurrent_dropout=0.3, seed=4, **k),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LOOP_LAYERS))
+@pytest.mark.parametrize("pattern", ["none", "right_padded", "left_padded", "fully_masked_row"])
+@pytest.mark.parametrize("flags", [(False, False, False), (True, True, False), (True, True, True)],
+                         ids=["last", "seq_state", "seq_state_back"])
+def test_lean_loop_call_equals_the_general_path(kind, pattern, flags, general_forward_calls):
+    """A loop configuration's plain call runs the kernel's loop without the general forward, with exactly its
+    numbers: with and without gradients, in training (the recurrent dropout masks drawn the same way) and not."""
+    from reference import masks_by_name
+    from kerasrnn_torch.layers.rnn.engine.record import last_run
+    return_sequences, return_state, go_backwards = flags
+    layer = LOOP_LAYERS[kind](return_sequences=return_sequences, return_state=return_state,
+                              go_backwards=go_backwards, input_dim=3)
+    x = torch.randn(3, 6, 3)
+    mask = None if pattern == "none" else masks_by_name(3, 6)[pattern]
+    states = [torch.randn(3, 5) for _ in range(2 if kind.startswith("lstm") else 1)]
+    for grad in (False, True):
+        for training, initial_state in ((False, None), (True, states)):
+            twin = copy.deepcopy(layer)         # the same seed generator's state: the same dropout draws
+            with torch.set_grad_enabled(grad):
+                lean = layer(x, mask=mask, initial_state=initial_state, training=training)
+                assert layer.last_path == "loop" and last_run()[0] == "cpu_kernel"
+                calls = len(general_forward_calls)
+                general = RNN.forward(twin, x, mask=mask, initial_state=initial_state, training=training)
+                assert len(general_forward_calls) == calls + 1
+            lean, general = (lean, general) if return_state else ((lean,), (general,))
+            assert len(lean) == len(general)
+            for a, b in zip(lean, general):
+                assert torch.equal(a, b)
+    assert layer not in general_forward_calls and len(general_forward_calls) == 4     # the twins' calls only
+
+
+def test_lean_loop_call_keeps_a_stateful_layer_s_states():
+    layer = kr.GRU(5, reset_after=False, stateful=True, input_dim=3)
+    twin = kr.GRU(5, reset_after=False, stateful=True, input_dim=3)
+    twin.set_weights(layer.get_weights())
+    x = torch.randn(2, 4, 3)
+    for _ in range(2):
+        a = layer(x)
+        b = RNN.forward(twin, x)
+        assert torch.equal(a, b)
+    assert torch.equal(layer.states[0], twin.states[0])
+
+
+def test_the_handwritten_backward_still_runs_where_asked():
+    """The lean loop call leaves `handwritten_backward` (and `compile_loop`) to the general forward."""
+    from kerasrnn_torch.layers.rnn.engine.record import last_run
+    layer = kr.GRU(5, reset_after=False, input_dim=3)
+    layer(torch.randn(2, 4, 3)).sum().backward()
+    assert last_run()[0] == "cpu_kernel"
+    layer.handwritten_backward = True
+    layer(torch.randn(2, 4, 3)).sum().backward()
+    assert last_run()[0] == "bptt" and layer.last_path == "loop"

@@ -40,7 +40,7 @@ _GATES = {"lstm": 4, "gru": 3, "gru_reset_before": 3, "simple_rnn": 1}
 # LSTM is the faster for the other forward calls. SimpleRNN keeps PyTorch's.
 FUSED_KINDS = frozenset({"gru", "lstm"})
 TRAINING_ONLY_KINDS = frozenset({"lstm"})
-SMALL_MASKED_FLOP = 4e8
+SMALL_MASKED_FLOP = 2.5e8
 TORCH_IS_FASTER = {"lstm": "PyTorch's kernel is the faster for this LSTM call without gradients on the CPU",
                    "simple_rnn": "PyTorch's kernel is the faster for simple_rnn on the CPU"}
 
