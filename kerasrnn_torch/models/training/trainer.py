@@ -25,7 +25,7 @@ from .compile_utils import CompileLoss, CompileMetrics, get_loss, needs_build, r
 from .custom_steps import (CompiledMetrics, LossTracker, batch_size_of, flatten_logs, metrics_result,
                            metrics_result_or_logs, overrides, pack_x_y_sample_weight, unpack_x_y_sample_weight,
                            update_compiled_metrics)
-from .data import Batches, structure
+from .data import Batches, structure, to_tensor
 from .structured_loss import StructuredLoss, flatten, shape_text
 
 # Keras's methods a model may override; overriding one sends every batch through the model's own step.
@@ -271,10 +271,37 @@ class Trainer(nn.Module):
             return parameter.device
         return torch.device("cpu")
 
+    def _dtype_and_device(self) -> tuple[torch.dtype, torch.device]:
+        """`(_float_dtype(), _device())` from one walk over the parameters."""
+        device = None
+        for parameter in self.parameters():
+            if device is None:
+                device = parameter.device
+            if parameter.is_floating_point():
+                return parameter.dtype, device
+        return torch.float32, device if device is not None else torch.device("cpu")
+
     def _batches(self, x: Any, y: Any = None, sample_weight: Any = None, batch_size: int | None = None,
                  shuffle: bool = False, steps: int | None = None, class_weight: Any = None) -> Batches:
+        dtype, device = self._dtype_and_device()
         return Batches(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, steps=steps,
-                       class_weight=class_weight, float_dtype=self._float_dtype(), device=self._device())
+                       class_weight=class_weight, float_dtype=dtype, device=device)
+
+    def _one_batch(self, x: Any, y: Any, sample_weight: Any, class_weight: Any = None) -> Any:
+        """The `(x, y, sample_weight)` batches of a `*_on_batch` call: one. Two tensors with as many samples
+        go as they are (`to_tensor`'s conversions, on the model's device); anything else through `Batches`,
+        which checks and explains (its per-call work is a visible share of a small model's step)."""
+        if type(x) is torch.Tensor and type(y) is torch.Tensor and sample_weight is None and class_weight is None \
+                and x.dim() and y.dim() and x.shape[0] == y.shape[0] and x.shape[0]:
+            dtype, device = self._dtype_and_device()
+            x, y = to_tensor(x, dtype), to_tensor(y, dtype)
+            if device.type != "cpu":
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            return ((x, y, None),)
+        batches = self._batches(x, y, sample_weight, None, False, None, class_weight)
+        batches.batch_size = batches.num_samples or 1
+        batches.num_batches = 1
+        return batches.epoch()
 
     def _model_inputs(self, x: Any) -> Any:
         """x as the model takes it: as given. A functional model takes a dict by its own dict's keys or by its
@@ -852,13 +879,11 @@ class Trainer(nn.Module):
         loss (and metrics) returned are this batch's."""
         custom = overrides(self, Trainer, *_TRAIN_HOOKS)
         state = self._begin("train_on_batch", builtin=not custom)
-        batches = self._batches(x, y, sample_weight, None, False, None, class_weight)
-        batches.batch_size = batches.num_samples or 1
-        batches.num_batches = 1
+        batches = self._one_batch(x, y, sample_weight, class_weight)
         self._enter_mode(True)
         self.reset_metrics()
         step = self._own_train_function(state, triple=True) if custom else self._make_train_function(state)
-        for bx, by, bsw in batches.epoch():
+        for bx, by, bsw in batches:
             step(self._model_inputs(bx), by, bsw, None)
         logs = self._logs()
         return logs if return_dict else self._ordered(logs)
@@ -868,13 +893,11 @@ class Trainer(nn.Module):
         """The loss (and metrics) on one batch, as Keras's `test_on_batch` (the metrics reset first)."""
         custom = overrides(self, Trainer, *_TEST_HOOKS)
         state = self._begin("test_on_batch", builtin=not custom)
-        batches = self._batches(x, y, sample_weight, None, False, None)
-        batches.batch_size = batches.num_samples or 1
-        batches.num_batches = 1
+        batches = self._one_batch(x, y, sample_weight)
         self._enter_mode(False)
         self.reset_metrics()
         step = self._own_test_function(state, triple=True) if custom else self._make_test_function(state)
-        for bx, by, bsw in batches.epoch():
+        for bx, by, bsw in batches:
             step(self._model_inputs(bx), by, bsw)
         logs = self._logs()
         return logs if return_dict else self._ordered(logs)

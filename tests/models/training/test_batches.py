@@ -106,3 +106,33 @@ def test_a_model_already_in_its_mode_is_not_walked_again():
     model.layers[1].train()
     model.predict_on_batch(x)
     assert walks[-1] is False and not any(m.training for m in model.modules())
+
+
+def test_train_on_batch_takes_tensors_as_directly_as_arrays_and_still_checks_them():
+    """Two tensors go to the step without the batching machinery: the same conversions (float64 to the weights'
+    dtype, int32 labels to int64), the same numbers as NumPy arrays, and mismatched sizes still refused."""
+    import numpy as np
+
+    import kerasrnn_torch as kr
+
+    def make():
+        torch.manual_seed(0)
+        inputs = kr.Input((3,))
+        model = kr.Model(inputs, kr.layers.Dense(4)(inputs))
+        model.compile(optimizer="sgd", loss=kr.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
+        return model
+
+    x = torch.randn(6, 3, dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 3, 0, 1], dtype=torch.int32)
+    direct, arrays = make(), make()
+    for _ in range(3):
+        a = direct.train_on_batch(x, y, return_dict=True)
+        b = arrays.train_on_batch(x.numpy(), y.numpy(), return_dict=True)
+        assert a == b
+    assert direct.test_on_batch(x, y) == arrays.test_on_batch(x.numpy(), y.numpy())
+    for p, q in zip(direct.parameters(), arrays.parameters()):
+        assert torch.equal(p, q) and p.dtype == torch.float32
+    with pytest.raises(ValueError, match="Data cardinality is ambiguous"):
+        direct.train_on_batch(x, y[:4])
+    assert np.isfinite(direct.train_on_batch(x, y)).all()
