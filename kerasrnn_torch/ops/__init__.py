@@ -27,6 +27,7 @@ from .arrays import (amax, amin, argsort, array, average, bincount, copy, count_
                      select, size, sort, swapaxes, top_k, trace, tri, tril, triu, unstack, vstack)
 from .control import (cond, dtype, fori_loop, map, saturate_cast, scan, scatter, scatter_update, slice_update,
                       stop_gradient, switch, vectorized_map, while_loop)
+from .convolution import conv, conv_transpose, depthwise_conv, separable_conv
 from .core import cast, convert_to_numpy, convert_to_tensor, is_tensor, shape, slice
 from .elementwise import (allclose, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, ceil, cos, cosh,
                           deg2rad, divide_no_nan, erf, erfinv, exp2, expm1, floor, fmod, heaviside, hypot, isclose,
@@ -52,6 +53,7 @@ from .numpy import (abs, absolute, add, all, any, arange, argmax, argmin, broadc
                     repeat, reshape, split, sqrt, square, squeeze, stack, std, subtract, sum, take, take_along_axis,
                     tanh, tensordot, tile, transpose, true_divide, var, where, zeros, zeros_like)
 from .operation import OPERATIONS, Operation, is_operation
+from .pooling import average_pool, max_pool
 
 __all__ = [
     # arithmetic
@@ -95,6 +97,8 @@ __all__ = [
     "sparsemax", "squareplus", "tanh_shrink", "threshold", "sparse_sigmoid", "psnr", "batch_normalization",
     "binary_crossentropy", "categorical_crossentropy", "dot_product_attention", "layer_normalization", "moments",
     "multi_hot", "rms_normalization", "sparse_categorical_crossentropy",
+    # convolutions and pooling (1-D, 2-D or 3-D by the inputs' rank)
+    "conv", "conv_transpose", "depthwise_conv", "separable_conv", "average_pool", "max_pool",
     # comparisons and logic
     "equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_not", "logical_or",
     "not_equal",
