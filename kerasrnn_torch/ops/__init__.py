@@ -54,6 +54,7 @@ from .numpy import (abs, absolute, add, all, any, arange, argmax, argmin, broadc
                     tanh, tensordot, tile, transpose, true_divide, var, where, zeros, zeros_like)
 from .operation import OPERATIONS, Operation, is_operation
 from .pooling import average_pool, max_pool
+from .spectral import fft, fft2, ifft2, irfft, istft, rfft, stft
 
 __all__ = [
     # arithmetic
@@ -99,6 +100,8 @@ __all__ = [
     "multi_hot", "rms_normalization", "sparse_categorical_crossentropy",
     # convolutions and pooling (1-D, 2-D or 3-D by the inputs' rank)
     "conv", "conv_transpose", "depthwise_conv", "separable_conv", "average_pool", "max_pool",
+    # Fourier transforms (complex values as (real, imaginary) pairs)
+    "fft", "fft2", "ifft2", "irfft", "istft", "rfft", "stft",
     # comparisons and logic
     "equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_not", "logical_or",
     "not_equal",
