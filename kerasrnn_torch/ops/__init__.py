@@ -54,6 +54,7 @@ from .numpy import (abs, absolute, add, all, any, arange, argmax, argmin, broadc
                     tanh, tensordot, tile, transpose, true_divide, var, where, zeros, zeros_like)
 from .operation import OPERATIONS, Operation, is_operation
 from .pooling import average_pool, max_pool
+from .sets import unique
 from .spectral import fft, fft2, ifft2, irfft, istft, rfft, stft
 
 __all__ = [
@@ -71,7 +72,7 @@ __all__ = [
     "identity", "in_top_k", "inner", "kron", "median", "meshgrid", "moveaxis", "nanmean", "nansum", "ndim",
     "nonzero", "outer", "pad", "percentile", "ptp", "quantile", "ravel", "rot90", "searchsorted",
     "segment_max", "segment_min", "segment_prod", "segment_sum", "select", "size", "sort", "swapaxes",
-    "top_k", "trace", "tri", "tril", "triu", "unstack", "vstack",
+    "top_k", "trace", "tri", "tril", "triu", "unique", "unstack", "vstack",
     # more NumPy-style functions: cube roots, NaN-aware statistics, bits, splits and stacks
     "i0", "ldexp", "nextafter",
     "isin", "nanprod", "nanstd", "nanvar", "conj", "conjugate", "corrcoef", "imag", "isreal", "nanargmax",
