@@ -53,7 +53,7 @@ from .numpy import (abs, absolute, add, all, any, arange, argmax, argmin, broadc
                     repeat, reshape, split, sqrt, square, squeeze, stack, std, subtract, sum, take, take_along_axis,
                     tanh, tensordot, tile, transpose, true_divide, var, where, zeros, zeros_like)
 from .operation import OPERATIONS, Operation, is_operation
-from .pooling import average_pool, max_pool
+from .pooling import adaptive_average_pool, adaptive_max_pool, average_pool, max_pool
 from .sets import unique
 from .spectral import fft, fft2, ifft2, irfft, istft, rfft, stft
 
@@ -101,6 +101,7 @@ __all__ = [
     "multi_hot", "rms_normalization", "sparse_categorical_crossentropy",
     # convolutions and pooling (1-D, 2-D or 3-D by the inputs' rank)
     "conv", "conv_transpose", "depthwise_conv", "separable_conv", "average_pool", "max_pool",
+    "adaptive_average_pool", "adaptive_max_pool",
     # Fourier transforms (complex values as (real, imaginary) pairs)
     "fft", "fft2", "ifft2", "irfft", "istft", "rfft", "stft",
     # comparisons and logic

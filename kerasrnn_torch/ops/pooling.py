@@ -1,4 +1,5 @@
-"""`keras.ops`'s windowed pooling: `max_pool` and `average_pool` over 1, 2 or 3 spatial axes, as Keras's torch
+"""`keras.ops`'s pooling: `max_pool` and `average_pool` (windows of a given size) and `adaptive_max_pool` and
+`adaptive_average_pool` (windows that give a given output size), over 1, 2 or 3 spatial axes, as Keras's torch
 backend computes them.
 
 "same" padding is Keras's (the odd extra step at the end). A padding that
@@ -81,3 +82,49 @@ def average_pool(inputs: Any, pool_size: Any, strides: Any = None, padding: str 
 def _average_pool(inputs: Any, pool_size: Any, strides: Any = None, padding: str = "valid",
                   data_format: str = "channels_last") -> torch.Tensor:
     return _pool(inputs, pool_size, strides, padding, data_format, "average_pool")
+
+
+_ADAPTIVE_MAX = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d}
+_ADAPTIVE_AVERAGE = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}
+
+
+def _adaptive(inputs: Any, output_size: Any, data_format: str, owner: str) -> torch.Tensor:
+    x = spatial_inputs(inputs, owner)
+    rank = x.dim() - 2
+    size = int_tuple(output_size, rank, "output_size", f"kr.ops.{owner}")
+    channels_last = data_format == "channels_last"
+    x = x.movedim(-1, 1) if channels_last else x
+    pool = _ADAPTIVE_MAX if owner == "adaptive_max_pool" else _ADAPTIVE_AVERAGE
+    outputs = pool[rank](x, size)
+    return outputs.movedim(1, -1) if channels_last else outputs
+
+
+def adaptive_max_pool(inputs: Any, output_size: Any, data_format: str | None = None) -> torch.Tensor:
+    """The maximum over `output_size` windows per spatial axis that split it as evenly as they can (each
+    window from `floor(i * n / size)` to `ceil((i + 1) * n / size)`), as `keras.ops.adaptive_max_pool`.
+
+    >>> adaptive_max_pool(torch.arange(10.0).reshape(1, 10, 1), 3)[0, :, 0]
+    tensor([3., 6., 9.])
+    """
+    return _adaptive_max_pool(inputs, output_size, standardize_data_format(data_format, "kr.ops.adaptive_max_pool"))
+
+
+@operation("AdaptiveMaxPool", config=("output_size", "data_format"), module="nn")
+def _adaptive_max_pool(inputs: Any, output_size: Any, data_format: str = "channels_last") -> torch.Tensor:
+    return _adaptive(inputs, output_size, data_format, "adaptive_max_pool")
+
+
+def adaptive_average_pool(inputs: Any, output_size: Any, data_format: str | None = None) -> torch.Tensor:
+    """The mean over `output_size` windows per spatial axis that split it as evenly as they can, as
+    `keras.ops.adaptive_average_pool`.
+
+    >>> adaptive_average_pool(torch.arange(10.0).reshape(1, 10, 1), 2)[0, :, 0]
+    tensor([2., 7.])
+    """
+    return _adaptive_average_pool(inputs, output_size,
+                                  standardize_data_format(data_format, "kr.ops.adaptive_average_pool"))
+
+
+@operation("AdaptiveAveragePool", config=("output_size", "data_format"), module="nn")
+def _adaptive_average_pool(inputs: Any, output_size: Any, data_format: str = "channels_last") -> torch.Tensor:
+    return _adaptive(inputs, output_size, data_format, "adaptive_average_pool")

@@ -111,10 +111,32 @@ def test_pooling(name, rank, data_format, padding, pool, strides):
     both(name, x, per_axis(pool, rank), strides=per_axis(strides, rank), padding=padding, data_format=data_format)
 
 
+@pytest.mark.parametrize("name", ["adaptive_max_pool", "adaptive_average_pool"])
+@pytest.mark.parametrize("output_size", [1, 2, (3, 2, 4), (4, 5, 3)])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_adaptive_pooling(name, rank, data_format, output_size):
+    x = inputs_of(rank, data_format)
+    out = both(name, x, per_axis(output_size, rank), data_format=data_format)
+    assert kops.convert_to_numpy(out).shape[0] == 2
+
+
+def test_adaptive_pooling_shapes_on_kr_input():
+    # Keras 3.15's symbolic shapes keep the input's spatial axes ((None, 7, 4, 3, 3) here) and fail on an int
+    # output_size; kr's are those of the values.
+    for name in ("adaptive_max_pool", "adaptive_average_pool"):
+        assert getattr(ops, name)(kr.Input((7, 6, 3)), (4, 3)).shape == (None, 4, 3, 3)
+        assert getattr(ops, name)(kr.Input((3, 7, 6)), 2, data_format="channels_first").shape == (None, 3, 2, 2)
+        assert tuple(getattr(kops, name)(inputs_of(2, "channels_last"), (4, 3)).shape) == (2, 4, 3, 3)
+
+
 @pytest.mark.parametrize("dtype", ["float16", "float64", "int32"])
 def test_pooling_dtypes(dtype):
     x = (inputs_of(2, "channels_last") * 4).astype(dtype)
     both("max_pool", x, 3, strides=2, padding="same", atol=1e-3)
+    if dtype != "int32":     # PyTorch's adaptive pooling takes floats only
+        both("adaptive_max_pool", x, (3, 2), atol=1e-3)
+        both("adaptive_average_pool", x, (3, 2), atol=1e-3)
     if dtype != "int32":     # PyTorch averages floats only (and so does Keras on torch)
         both("average_pool", x, 3, strides=2, padding="same", atol=1e-3)
 
@@ -139,6 +161,8 @@ def _gradients(lib_ops, name, args, kwargs):
     ("average_pool", ((2, 7, 6, 3),), {"pool_size": 2, "padding": "same"}),
     ("average_pool", ((2, 3, 8),), {"pool_size": 3, "strides": 2, "padding": "same",
                                     "data_format": "channels_first"}),
+    ("adaptive_max_pool", ((2, 7, 6, 3),), {"output_size": (3, 4)}),
+    ("adaptive_average_pool", ((2, 3, 7, 6, 5),), {"output_size": 2, "data_format": "channels_first"}),
 ])
 def test_gradients_match_keras(name, args, kwargs):
     arrays = [normal(*shape).astype("float64") for shape in args]
