@@ -8,6 +8,7 @@ edge values, which then count in the window, as on Keras's torch backend.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -84,8 +85,8 @@ def _average_pool(inputs: Any, pool_size: Any, strides: Any = None, padding: str
     return _pool(inputs, pool_size, strides, padding, data_format, "average_pool")
 
 
-_ADAPTIVE_MAX = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d}
-_ADAPTIVE_AVERAGE = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}
+_ADAPTIVE_MAX: dict[int, Callable[..., Any]] = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d}
+_ADAPTIVE_AVERAGE: dict[int, Callable[..., Any]] = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}
 
 
 def _adaptive(inputs: Any, output_size: Any, data_format: str, owner: str) -> torch.Tensor:
