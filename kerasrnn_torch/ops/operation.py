@@ -46,7 +46,8 @@ class OperationSpec:
 
     @property
     def public_name(self) -> str:
-        return self.function.__name__
+        """The `kr.ops` name (an operation whose public function standardizes arguments first is `_name`)."""
+        return self.function.__name__.lstrip("_")
 
     def __reduce__(self) -> tuple[Any, tuple[str]]:
         # Pickled by Keras name: the module's attribute of the function's name is its dispatching wrapper.

@@ -227,3 +227,11 @@ SYMBOLIC = {
 def test_symbolic_shapes_and_dtypes_match_keras(name):
     build = SYMBOLIC[name]
     assert described(build(ops, kr.Input((7, 6, 3)))) == described(build(kops, keras.Input((7, 6, 3))))
+
+
+def test_a_file_entry_with_an_unknown_argument_names_the_public_function():
+    from kerasrnn_torch.ops.operation import Operation
+
+    entry = {"class_name": "Conv", "config": {"name": "conv", "strides": 1, "groups": 2}}
+    with pytest.raises(ValueError, match=r"arguments \['groups'\] that kr.ops.conv does not take"):
+        Operation.from_keras_entry(entry, "model")
