@@ -25,6 +25,7 @@ from .arrays import (amax, amin, argsort, array, average, bincount, copy, count_
                      median, meshgrid, moveaxis, nanmean, nansum, ndim, nonzero, outer, pad, percentile, ptp,
                      quantile, ravel, roll, rot90, searchsorted, segment_max, segment_min, segment_prod, segment_sum,
                      select, size, sort, swapaxes, top_k, trace, tri, tril, triu, unstack, vstack)
+from .blocks import depth_to_space, fold, space_to_depth, unfold
 from .control import (cond, dtype, fori_loop, map, saturate_cast, scan, scatter, scatter_update, slice_update,
                       stop_gradient, switch, vectorized_map, while_loop)
 from .convolution import conv, conv_transpose, depthwise_conv, separable_conv
@@ -101,7 +102,7 @@ __all__ = [
     "multi_hot", "rms_normalization", "sparse_categorical_crossentropy",
     # convolutions and pooling (1-D, 2-D or 3-D by the inputs' rank)
     "conv", "conv_transpose", "depthwise_conv", "separable_conv", "average_pool", "max_pool",
-    "adaptive_average_pool", "adaptive_max_pool",
+    "adaptive_average_pool", "adaptive_max_pool", "depth_to_space", "space_to_depth", "unfold", "fold",
     # Fourier transforms (complex values as (real, imaginary) pairs)
     "fft", "fft2", "ifft2", "irfft", "istft", "rfft", "stft",
     # comparisons and logic
