@@ -29,6 +29,7 @@ from .blocks import depth_to_space, fold, space_to_depth, unfold
 from .control import (cond, dtype, fori_loop, map, saturate_cast, scan, scatter, scatter_update, slice_update,
                       stop_gradient, switch, vectorized_map, while_loop)
 from .convolution import conv, conv_transpose, depthwise_conv, separable_conv
+from .ctc import ctc_decode, ctc_loss
 from .core import cast, convert_to_numpy, convert_to_tensor, is_tensor, shape, slice
 from .elementwise import (allclose, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, ceil, cos, cosh,
                           deg2rad, divide_no_nan, erf, erfinv, exp2, expm1, floor, fmod, heaviside, hypot, isclose,
@@ -103,6 +104,7 @@ __all__ = [
     # convolutions and pooling (1-D, 2-D or 3-D by the inputs' rank)
     "conv", "conv_transpose", "depthwise_conv", "separable_conv", "average_pool", "max_pool",
     "adaptive_average_pool", "adaptive_max_pool", "depth_to_space", "space_to_depth", "unfold", "fold",
+    "ctc_loss", "ctc_decode",
     # Fourier transforms (complex values as (real, imaginary) pairs)
     "fft", "fft2", "ifft2", "irfft", "istft", "rfft", "stft",
     # comparisons and logic
