@@ -26,6 +26,7 @@ from .arrays import (amax, amin, argsort, array, average, bincount, copy, count_
                      quantile, ravel, roll, rot90, searchsorted, segment_max, segment_min, segment_prod, segment_sum,
                      select, size, sort, swapaxes, top_k, trace, tri, tril, triu, unstack, vstack)
 from .blocks import depth_to_space, fold, space_to_depth, unfold
+from .complex_values import cdist, extract_sequences, polar, view_as_complex, view_as_real
 from .control import (cond, dtype, fori_loop, map, saturate_cast, scan, scatter, scatter_update, slice_update,
                       stop_gradient, switch, vectorized_map, while_loop)
 from .convolution import conv, conv_transpose, depthwise_conv, separable_conv
@@ -106,7 +107,9 @@ __all__ = [
     "adaptive_average_pool", "adaptive_max_pool", "depth_to_space", "space_to_depth", "unfold", "fold",
     "ctc_loss", "ctc_decode",
     # Fourier transforms (complex values as (real, imaginary) pairs)
-    "fft", "fft2", "ifft2", "irfft", "istft", "rfft", "stft",
+    "fft", "fft2", "ifft2", "irfft", "istft", "rfft", "stft", "extract_sequences",
+    # complex tensors from real ones and back; distances
+    "polar", "view_as_complex", "view_as_real", "cdist",
     # comparisons and logic
     "equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_not", "logical_or",
     "not_equal",
