@@ -25,8 +25,12 @@ from .arrays import (amax, amin, argsort, array, average, bincount, copy, count_
                      median, meshgrid, moveaxis, nanmean, nansum, ndim, nonzero, outer, pad, percentile, ptp,
                      quantile, ravel, roll, rot90, searchsorted, segment_max, segment_min, segment_prod, segment_sum,
                      select, size, sort, swapaxes, top_k, trace, tri, tril, triu, unstack, vstack)
+from .blocks import depth_to_space, fold, space_to_depth, unfold
+from .complex_values import cdist, extract_sequences, polar, view_as_complex, view_as_real
 from .control import (cond, dtype, fori_loop, map, saturate_cast, scan, scatter, scatter_update, slice_update,
                       stop_gradient, switch, vectorized_map, while_loop)
+from .convolution import conv, conv_transpose, depthwise_conv, separable_conv
+from .ctc import ctc_decode, ctc_loss
 from .core import cast, convert_to_numpy, convert_to_tensor, is_tensor, shape, slice
 from .elementwise import (allclose, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, ceil, cos, cosh,
                           deg2rad, divide_no_nan, erf, erfinv, exp2, expm1, floor, fmod, heaviside, hypot, isclose,
@@ -52,6 +56,9 @@ from .numpy import (abs, absolute, add, all, any, arange, argmax, argmin, broadc
                     repeat, reshape, split, sqrt, square, squeeze, stack, std, subtract, sum, take, take_along_axis,
                     tanh, tensordot, tile, transpose, true_divide, var, where, zeros, zeros_like)
 from .operation import OPERATIONS, Operation, is_operation
+from .pooling import adaptive_average_pool, adaptive_max_pool, average_pool, max_pool
+from .sets import unique
+from .spectral import fft, fft2, ifft2, irfft, istft, rfft, stft
 
 __all__ = [
     # arithmetic
@@ -68,7 +75,7 @@ __all__ = [
     "identity", "in_top_k", "inner", "kron", "median", "meshgrid", "moveaxis", "nanmean", "nansum", "ndim",
     "nonzero", "outer", "pad", "percentile", "ptp", "quantile", "ravel", "rot90", "searchsorted",
     "segment_max", "segment_min", "segment_prod", "segment_sum", "select", "size", "sort", "swapaxes",
-    "top_k", "trace", "tri", "tril", "triu", "unstack", "vstack",
+    "top_k", "trace", "tri", "tril", "triu", "unique", "unstack", "vstack",
     # more NumPy-style functions: cube roots, NaN-aware statistics, bits, splits and stacks
     "i0", "ldexp", "nextafter",
     "isin", "nanprod", "nanstd", "nanvar", "conj", "conjugate", "corrcoef", "imag", "isreal", "nanargmax",
@@ -95,6 +102,14 @@ __all__ = [
     "sparsemax", "squareplus", "tanh_shrink", "threshold", "sparse_sigmoid", "psnr", "batch_normalization",
     "binary_crossentropy", "categorical_crossentropy", "dot_product_attention", "layer_normalization", "moments",
     "multi_hot", "rms_normalization", "sparse_categorical_crossentropy",
+    # convolutions and pooling (1-D, 2-D or 3-D by the inputs' rank)
+    "conv", "conv_transpose", "depthwise_conv", "separable_conv", "average_pool", "max_pool",
+    "adaptive_average_pool", "adaptive_max_pool", "depth_to_space", "space_to_depth", "unfold", "fold",
+    "ctc_loss", "ctc_decode",
+    # Fourier transforms (complex values as (real, imaginary) pairs)
+    "fft", "fft2", "ifft2", "irfft", "istft", "rfft", "stft", "extract_sequences",
+    # complex tensors from real ones and back; distances
+    "polar", "view_as_complex", "view_as_real", "cdist",
     # comparisons and logic
     "equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_not", "logical_or",
     "not_equal",

@@ -27,7 +27,7 @@ import torch
 from torch.utils import _pytree as pytree
 
 from ..core.layer import Layer, snake_case, unique_name
-from ..core.symbolic import has_symbolic
+from ..core.symbolic import KerasTensor, has_symbolic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,10 +40,14 @@ class OperationSpec:
     function: Callable[..., Any]   # the eager function (torch tensors in, torch tensors out)
     config: tuple[str, ...]  # the function's arguments that are Keras's constructor arguments
     call: tuple[str, ...]    # the others, in order: the call's arguments
+    # For an operation whose output sizes depend on the values (`unique`), where the probes cannot tell them:
+    # (config, the shapes of its symbolic inputs) -> the shapes of its outputs, as Keras's symbolic call gives.
+    symbolic_shapes: Callable[[dict[str, Any], list[tuple]], list[tuple]] | None = None
 
     @property
     def public_name(self) -> str:
-        return self.function.__name__
+        """The `kr.ops` name (an operation whose public function standardizes arguments first is `_name`)."""
+        return self.function.__name__.lstrip("_")
 
     def __reduce__(self) -> tuple[Any, tuple[str]]:
         # Pickled by Keras name: the module's attribute of the function's name is its dispatching wrapper.
@@ -62,12 +66,15 @@ MODULES = {"numpy": "keras.src.ops.numpy", "nn": "keras.src.ops.nn", "core": "ke
            "math": "keras.src.ops.math", "linalg": "keras.src.ops.linalg"}
 
 
-def operation(keras_name: str, *, config: tuple[str, ...] = (), module: str = "numpy") -> Callable[[F], F]:
-    """Declare an eager function as the `kr.ops` function of Keras's operation `keras_name`."""
+def operation(keras_name: str, *, config: tuple[str, ...] = (), module: str = "numpy",
+              symbolic_shapes: Callable[[dict[str, Any], list[tuple]], list[tuple]] | None = None
+              ) -> Callable[[F], F]:
+    """Declare an eager function as the `kr.ops` function of Keras's operation `keras_name`
+    (`symbolic_shapes`: see `OperationSpec`)."""
     def decorate(function: F) -> F:
         parameters = list(inspect.signature(function).parameters.values())
         call = tuple(p.name for p in parameters if p.name not in config)
-        spec = OperationSpec(keras_name, MODULES[module], function, config, call)
+        spec = OperationSpec(keras_name, MODULES[module], function, config, call, symbolic_shapes)
         OPERATIONS[keras_name] = spec
         signature = inspect.signature(function)
 
@@ -121,6 +128,10 @@ class Constant:
         self.key, self.numpy = state
 
 
+def _is_keras_tensor(value: Any) -> bool:
+    return isinstance(value, KerasTensor)
+
+
 def _is_constant_value(value: Any) -> bool:
     return isinstance(value, (torch.Tensor, np.ndarray)) and not has_symbolic((value,), {})
 
@@ -141,10 +152,17 @@ class Operation(Layer):
         self.config = dict(config or {})
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if has_symbolic(args, kwargs):
+        symbolic = has_symbolic(args, kwargs)
+        inputs = pytree.tree_leaves((args, kwargs), is_leaf=_is_keras_tensor)
+        if symbolic:
             # Recorded in a graph: each tensor or NumPy constant becomes a buffer of this operation.
             args, kwargs = pytree.tree_map(self._hold, (args, kwargs), is_leaf=_is_constant_value)
-        return super().__call__(*args, **kwargs)
+        outputs = super().__call__(*args, **kwargs)
+        if symbolic and self.spec.symbolic_shapes is not None:
+            shapes = self.spec.symbolic_shapes(self.config, [t.shape for t in inputs if _is_keras_tensor(t)])
+            for t, shape in zip(pytree.tree_leaves(outputs, is_leaf=_is_keras_tensor), shapes):
+                t.shape = tuple(shape)
+        return outputs
 
     def _hold(self, value: Any) -> Any:
         if not _is_constant_value(value):

@@ -19,7 +19,7 @@ from ..._checks import (check_sizes, describe, one_of, positive_int, require_flo
                        require_weight_dtype, shape_text, strictly_positive)
 from ..._types import ActivationLike, ConstraintLike, InitializerLike, InputShape, RegularizerLike
 from ...core.layer import Layer
-from .conv_geometry import int_tuple, same_padding
+from ..._conv_geometry import int_tuple, same_padding
 
 _CONVOLUTIONS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 

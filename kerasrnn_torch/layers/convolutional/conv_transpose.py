@@ -8,7 +8,6 @@ and numbers.
 """
 from __future__ import annotations
 
-import numbers
 from typing import Any
 from collections.abc import Sequence
 
@@ -17,50 +16,12 @@ import torch.nn.functional as F
 
 from ..._checks import describe
 from ..._types import ActivationLike, ConstraintLike, InitializerLike, RegularizerLike
+from ..._conv_geometry import crop_spatial, output_padding_tuple, transpose_crop
 from ...core.layer import unique_name
 from ...core.registry import register_keras_class
 from .base_conv import ConvBase
 
 _TRANSPOSED = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
-
-
-def keras_transpose_pads(kernel_size: int, stride: int, dilation: int, padding: str,
-                         output_padding: int | None) -> tuple[int, int]:
-    """Keras's (left, right) padding of a transposed convolution (the input dilated by `stride`)."""
-    span = (kernel_size - 1) * dilation + 1
-    if padding == "valid":
-        extra = max(span, stride) - span if output_padding is None else output_padding
-        return span - 1, span - 1 + extra
-    total = stride + span - 2 if output_padding is None else span + span % 2 - 2 + output_padding
-    left = min(total // 2 + total % 2, span - 1)
-    return left, total - left
-
-
-def transpose_output_length(length: int, kernel_size: int, stride: int, dilation: int, padding: str,
-                            output_padding: int | None) -> int:
-    """Keras's output length of a transposed convolution along one axis."""
-    span = (kernel_size - 1) * dilation + 1
-    if padding == "valid":
-        extra = max(span, stride) - span if output_padding is None else output_padding
-        return (length - 1) * stride + span + extra
-    if output_padding is None:
-        return length * stride
-    return (length - 1) * stride + span % 2 + output_padding
-
-
-def _output_padding(value: Any, rank: int, strides: tuple[int, ...], owner: str) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    values = tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
-    if len(values) != rank or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0
-                                  for v in values):
-        raise ValueError(f"{owner}: `output_padding` must be None, a non-negative integer or a tuple of {rank} "
-                         f"non-negative integers, got {value!r}")
-    for axis, (extra, stride) in enumerate(zip(values, strides)):
-        if extra >= stride:
-            raise ValueError(f"{owner}: `output_padding` must be strictly less than `strides` on every axis; "
-                             f"axis {axis} has output_padding {extra} and strides {stride}")
-    return tuple(int(v) for v in values)
 
 
 class ConvTransposeBase(ConvBase):
@@ -77,7 +38,7 @@ class ConvTransposeBase(ConvBase):
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1, activation,
                          use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
                          activity_regularizer, kernel_constraint, bias_constraint, **layer_kwargs)
-        self.output_padding = _output_padding(output_padding, self.rank, self.strides, describe(self))
+        self.output_padding = output_padding_tuple(output_padding, self.rank, self.strides, describe(self))
         self.finish_init()
 
     def kernel_shape(self, channels: int) -> tuple[int, ...]:
@@ -88,21 +49,10 @@ class ConvTransposeBase(ConvBase):
         # (*kernel_size, out, in) as the forward convolution's.
         outputs = _TRANSPOSED[self.rank](x, self.torch_weight(), None, self.strides, 0, 0, 1,
                                          self.dilation_rate)
-        crops = []
-        for axis in range(self.rank):
-            extra = None if self.output_padding is None else self.output_padding[axis]
-            left, right = keras_transpose_pads(self.kernel_size[axis], self.strides[axis],
-                                               self.dilation_rate[axis], self.padding, extra)
-            span = (self.kernel_size[axis] - 1) * self.dilation_rate[axis] + 1
-            crops.append((span - 1 - left, span - 1 - right))
-        if any(left or right for left, right in crops):
-            index = [slice(None), slice(None)] + [slice(max(0, left), outputs.shape[2 + axis] - max(0, right))
-                                                  for axis, (left, right) in enumerate(crops)]
-            outputs = outputs[tuple(index)]
-            if any(left < 0 or right < 0 for left, right in crops):
-                outputs = F.pad(outputs, [p for left, right in reversed(crops)
-                                          for p in (max(0, -left), max(0, -right))])
-        return outputs
+        extras = (None,) * self.rank if self.output_padding is None else self.output_padding
+        crops = [transpose_crop(k, s, d, self.padding, extra)
+                 for k, s, d, extra in zip(self.kernel_size, self.strides, self.dilation_rate, extras)]
+        return crop_spatial(outputs, crops)
 
     def get_config(self) -> dict:
         config = super().get_config()

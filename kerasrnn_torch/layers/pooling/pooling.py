@@ -6,7 +6,7 @@ import numbers
 import torch
 import torch.nn.functional as F
 
-from ..convolutional.conv_geometry import same_padding
+from ..._conv_geometry import same_padding
 from ..._checks import describe, require_tensor, shape_text, tracing
 from ...core.layer import Layer
 from ...core.data_format import standardize as standardize_data_format

@@ -20,7 +20,7 @@ from ..._types import InputShape
 from ...core.data_format import standardize as standardize_data_format
 from ...core.layer import Layer
 from ...core.registry import register_keras_class
-from ..convolutional.conv_geometry import int_tuple, same_padding
+from ..._conv_geometry import int_tuple, same_padding
 
 _MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 _AVERAGE = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}

@@ -14,7 +14,7 @@ from ..._types import InputShape
 from ...core.data_format import standardize as standardize_data_format
 from ...core.layer import Layer
 from ...core.registry import register_keras_class
-from ..convolutional.conv_geometry import int_tuple
+from ..._conv_geometry import int_tuple
 from .sequence_padding import nonnegative_pair
 
 _NAMES = {2: "rows, cols", 3: "dim1, dim2, dim3"}

@@ -28,7 +28,7 @@ from ...core import data_format as data_formats
 from ...core.layer import Layer
 from .cell import NO_DROPOUT, DropoutMasks, RecurrentCell
 from ...core.config import activity_regularizer, serialize_activation, weight_options
-from ..convolutional.conv_geometry import conv_in_layout, int_tuple, output_length, pad_spatial, same_padding, torch_kernel
+from ..._conv_geometry import conv_in_layout, int_tuple, output_length, pad_spatial, same_padding, torch_kernel
 from .lstm import LSTMCell
 from .rnn import RNN, CheckedInputs
 from ...core.registry import register_keras_class

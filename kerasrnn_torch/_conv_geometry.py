@@ -1,4 +1,4 @@
-"""Convolution arithmetic shared by the convolutional layers: Keras's tuple arguments,
+"""Convolution arithmetic shared by the convolutional layers and `kr.ops`: Keras's tuple arguments,
 "same" padding, output sizes, and convolutions run in either data format.
 
 Keras keeps `kernel (*kernel_size, in, out)` and lets the channels sit last;
@@ -94,3 +94,55 @@ def conv_in_layout(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
         return out.movedim(1, -1).squeeze(1)
     return _CONVOLUTIONS[x.dim() - 2](x.movedim(-1, 1), weight, bias, stride, padding, dilation,
                                       groups).movedim(1, -1)
+
+
+def keras_transpose_pads(kernel_size: int, stride: int, dilation: int, padding: str,
+                         output_padding: int | None) -> tuple[int, int]:
+    """Keras's (left, right) padding of a transposed convolution (the input dilated by `stride`)."""
+    span = (kernel_size - 1) * dilation + 1
+    if padding == "valid":
+        extra = max(span, stride) - span if output_padding is None else output_padding
+        return span - 1, span - 1 + extra
+    total = stride + span - 2 if output_padding is None else span + span % 2 - 2 + output_padding
+    left = min(total // 2 + total % 2, span - 1)
+    return left, total - left
+
+
+def output_padding_tuple(value: Any, rank: int, strides: tuple[int, ...] | None,
+                         owner: str) -> tuple[int, ...] | None:
+    """A transposed convolution's `output_padding`: None, or `rank` non-negative ints, each below its
+    stride when `strides` is given (the layers check that; keras.ops does not)."""
+    if value is None:
+        return None
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
+    if len(values) != rank or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0
+                                  for v in values):
+        raise ValueError(f"{owner}: `output_padding` must be None, a non-negative integer or a tuple of {rank} "
+                         f"non-negative integers, got {value!r}")
+    for axis, (extra, stride) in enumerate(zip(values, strides or ())):
+        if extra >= stride:
+            raise ValueError(f"{owner}: `output_padding` must be strictly less than `strides` on every axis; "
+                             f"axis {axis} has output_padding {extra} and strides {stride}")
+    return tuple(int(v) for v in values)
+
+
+def transpose_crop(kernel_size: int, stride: int, dilation: int, padding: str,
+                   output_padding: int | None) -> tuple[int, int]:
+    """What to cut from each end of PyTorch's unpadded transposed convolution along one axis to get
+    Keras's output window (negative: zeros to add there)."""
+    left, right = keras_transpose_pads(kernel_size, stride, dilation, padding, output_padding)
+    span = (kernel_size - 1) * dilation + 1
+    return span - 1 - left, span - 1 - right
+
+
+def crop_spatial(x: torch.Tensor, crops: Sequence[tuple[int, int]]) -> torch.Tensor:
+    """Cut `crops` ((left, right) per spatial axis) from a channels-first `x`; a negative amount adds
+    that many zeros at that end instead."""
+    if not any(left or right for left, right in crops):
+        return x
+    index = [slice(None), slice(None)] + [slice(max(0, left), x.shape[2 + axis] - max(0, right))
+                                          for axis, (left, right) in enumerate(crops)]
+    x = x[tuple(index)]
+    if any(left < 0 or right < 0 for left, right in crops):
+        x = F.pad(x, [p for left, right in reversed(crops) for p in (max(0, -left), max(0, -right))])
+    return x
