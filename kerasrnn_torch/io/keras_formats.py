@@ -199,6 +199,13 @@ def _has_arrays(group) -> bool:
 
 
 # ---------------------------------------------------------------- Keras 3
+def _holds_arrays(group) -> bool:
+    """Whether an HDF5 group holds any dataset, at any depth."""
+    found = []
+    group.visititems(lambda name, item: found.append(name) if hasattr(item, "shape") else None)
+    return bool(found)
+
+
 class Keras3Weights:
     """A Keras 3 weights tree (`.weights.h5`, or the one inside a `.keras` archive)."""
 
@@ -210,6 +217,8 @@ class Keras3Weights:
     def entries(self) -> list[SavedLayer]:
         """The saved layers that hold weights, named and typed from the configuration when there is one."""
         root = self.file.get("layers")
+        if root is None and not _holds_arrays(self.file):
+            return []                   # a model without weights (Keras then writes no 'layers' group)
         if root is None:
             raise ValueError(f"{self.label} has no 'layers' group: it was not saved from a Sequential or "
                              "functional Keras model, so its weights cannot be matched to layers")

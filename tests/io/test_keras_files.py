@@ -335,3 +335,23 @@ def test_missing_h5py_says_how_to_install_it(saved, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", without_h5py)
     with pytest.raises(ImportError, match=r"kerasrnn_torch\[keras-io\]"):
         kr.load_keras_weights(built_by_hand("embedding_lstm"), saved["embedding_lstm"][0]["keras"])
+
+
+def test_a_model_without_weights_round_trips_both_ways(tmp_path):
+    """Keras writes no 'layers' group for a model without weights (only operations): such a file loads, ours
+    and Keras's; a file that holds weights without that group is still refused."""
+    inputs = kr.Input((4,))
+    ours = kr.Model(inputs, kr.ops.relu(kr.ops.multiply(inputs, 2.0)))
+    path = tmp_path / "ops.keras"
+    kr.save_keras(ours, path)
+    x = torch.randn(3, 4)
+    assert torch.equal(kr.from_keras(path)(x), ours(x))
+    keras_inputs = keras.Input((4,))
+    theirs = keras.Model(keras_inputs, keras.ops.relu(keras_inputs * 2.0))
+    keras_path = tmp_path / "keras_ops.keras"
+    theirs.save(keras_path)
+    assert torch.equal(kr.from_keras(keras_path)(x), torch.relu(2.0 * x))
+    with h5py.File(tmp_path / "stray.weights.h5", "w") as f:
+        f.create_dataset("vars/0", data=np.zeros(3))
+    with pytest.raises(ValueError, match="has no 'layers' group"):
+        kr.load_keras_weights(kr.Sequential([kr.Input((4,)), kr.layers.Dense(3)]), tmp_path / "stray.weights.h5")
