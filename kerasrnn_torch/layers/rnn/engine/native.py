@@ -211,6 +211,13 @@ def _differentiable_backward(codes, sequences, grad_sequence, grad_h, grad_c, x,
     return tuple(results.get(i) for i in range(2, 10))
 
 
+def _held_results(codes, sequences: bool, held: torch.Tensor, c_last: torch.Tensor):
+    """`(held sequence batch first or None, final states)` from a call without the node: copies, never views
+    of the kernel's kept buffers."""
+    final = [held[-1].clone()] if codes[0] != KIND_CODES["lstm"] else [held[-1].clone(), c_last.clone()]
+    return (held[1:].transpose(0, 1).clone(memory_format=torch.contiguous_format) if sequences else None), final
+
+
 def run_steps(codes, sequences: bool, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, input_bias=None):
     """The node: `(held sequence batch first or None, final states)`.
 
@@ -221,8 +228,7 @@ def run_steps(codes, sequences: bool, x, step_mask, recurrent_mask, kernel, recu
     if not _needs_gradients(x, (kernel, recurrent_bias, h0, c0, input_bias)):
         held, *_, c_last = cpu_kernel.module().forward(*codes, x, step_mask, recurrent_mask, kernel, recurrent_bias,
                                                        h0, c0, input_bias, False)
-        final = [held[-1].clone()] if codes[0] != KIND_CODES["lstm"] else [held[-1].clone(), c_last.clone()]
-        return (held[1:].transpose(0, 1).clone(memory_format=torch.contiguous_format) if sequences else None), final
+        return _held_results(codes, sequences, held, c_last)
     results = _Native.apply(codes, sequences, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0,
                             input_bias)
     if sequences:
@@ -257,9 +263,7 @@ def _run_from_inputs(codes, sequences: bool, inputs: torch.Tensor, mask: torch.T
         held, *_, c_last = cpu_kernel.module().forward_unprojected(
             *codes, inputs, input_kernel, go_backwards, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0,
             input_bias)
-        final = [held[-1].clone()] if codes[0] != KIND_CODES["lstm"] else [held[-1].clone(), c_last.clone()]
-        sequence = held[1:].transpose(0, 1).clone(memory_format=torch.contiguous_format) if sequences else None
-        return sequence, final, reading_mask
+        return (*_held_results(codes, sequences, held, c_last), reading_mask)
     x, reading_mask, step_mask = _time_major(inputs, mask, go_backwards)
     sequence, final = run_steps(codes, sequences, _project(x, input_kernel, None), step_mask, recurrent_mask, kernel,
                                 recurrent_bias, h0, c0, input_bias)
@@ -319,9 +323,11 @@ def _needs_gradients(inputs: torch.Tensor, tensors) -> bool:
 def torch_layout_serves(kind: str, inputs: torch.Tensor, flat_weights, mask: torch.Tensor | None = None) -> str | None:
     """None when the kernel runs this fused-path call, else why not (a sentence).
 
-    Masked calls too, with gradients or without: PyTorch's glue (engine/fused.py) runs only each row's used
-    steps, the kernel every step of every row, yet without gradients (no buffers kept) the kernel was the
-    faster at the MNIST size and about even at the medium size (docs/benchmarks.md, "The CPU kernel").
+    GRU: every call. Masked calls too, with gradients or without: PyTorch's glue (engine/fused.py) runs only
+    each row's used steps, the kernel every step of every row, yet without gradients (no buffers kept) the
+    kernel was the faster at the MNIST size and about even at the medium size (docs/benchmarks.md, "The CPU
+    kernel"). LSTM: calls that need gradients, and those without whose `mask` masks a step while the call is
+    small (`SMALL_MASKED_FLOP`); PyTorch's oneDNN kernel runs the others.
     """
     if kind not in FUSED_KINDS or kind in TRAINING_ONLY_KINDS and not _needs_gradients(inputs, flat_weights) \
             and not (mask is not None and _small(inputs, flat_weights) and not bool(mask.all())):

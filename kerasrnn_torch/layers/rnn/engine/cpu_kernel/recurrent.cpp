@@ -1,7 +1,8 @@
 // kerasrnn_torch's CPU recurrent kernel: the time loop of a built-in Keras cell (LSTM, GRU with either
 // reset_after, SimpleRNN) forward, and its backward through time, each as one C++ call.
 //
-// The input projection of every step is made by the caller (one matrix product under autograd). Per
+// With gradients to come, the input projection of every step is made by the caller (one matrix product under
+// autograd); without (`forward_unprojected`), each step projects its own inputs into a small buffer. Per
 // step the forward does one recurrent product (ATen's addmm: BLAS) and ONE pass over the gates, which
 // applies the activations, the state update, the step mask and writes every buffer the backward reads.
 // The backward walks the steps in reverse: one pass over the gates for the pre-activation gradients,
