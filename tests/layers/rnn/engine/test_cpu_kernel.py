@@ -134,12 +134,14 @@ def run_without_gradients(make, x, mask, *, kernel: bool, path: str, initial_sta
 @pytest.mark.parametrize("flags", [(False, False, False), (True, True, False), (True, False, True),
                                    (False, True, True)], ids=lambda f: "seq{}_state{}_back{}".format(*map(int, f)))
 @pytest.mark.parametrize("name", CONFIGS)
-def test_kernel_without_gradients_equals_the_loop(name, flags, mask_name, kernel_switch):
-    """A call without gradients: the kernel projects each step's inputs itself, reads them from the end for
-    go_backwards, and never zeroes masked steps (whose values it never uses: nan there changes nothing)."""
+@pytest.mark.parametrize("inputs", ["contiguous", "strided"])
+def test_kernel_without_gradients_equals_the_loop(name, flags, mask_name, inputs, kernel_switch):
+    """A call without gradients: the kernel projects the inputs itself (small contiguous ones in one product,
+    others step by step), reads them from the end for go_backwards, and never zeroes masked steps (whose
+    values it never uses: nan there changes nothing)."""
     needs_kernel()
     return_sequences, return_state, go_backwards = flags
-    x = torch.randn(4, 7, 3)
+    x = torch.randn(4, 7, 3) if inputs == "contiguous" else torch.randn(7, 4, 3).transpose(0, 1)
     mask = masks(4, 7)[mask_name]
     if mask is not None:
         x[~mask] = float("nan")                                         # padding and holes may hold anything
