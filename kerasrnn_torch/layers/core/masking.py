@@ -61,9 +61,10 @@ class Masking(Layer):
         self.maybe_build(inputs.shape)
         keep = self._kept_steps(inputs).unsqueeze(-1)
         if self._zero_value(inputs):
-            # A masked step holds only zeros already: multiplying keeps it (zeros of either sign), and is several
-            # times cheaper than a selection.
-            return inputs * keep
+            # A masked step holds only zeros already (of either sign): the output is the inputs, copied, or their
+            # product with the mask where a gradient flows back (none reaches a masked step, as in Keras). Both
+            # are several times cheaper than a selection.
+            return inputs * keep if inputs.requires_grad and torch.is_grad_enabled() else inputs.clone()
         # Keras selects rather than multiplies: with mask_value=inf a masked step gives zeros, not nan.
         return torch.where(keep, inputs, torch.zeros((), dtype=inputs.dtype, device=inputs.device))
 
