@@ -14,6 +14,7 @@ With `--profile`, a torch.profiler table of the predict and training steps follo
 
     python scripts/profile_cpu_kernel.py                       # GRU at the MNIST size
     python scripts/profile_cpu_kernel.py --size medium --layer lstm_hard_sigmoid --profile
+    python scripts/profile_cpu_kernel.py --layer lstm --mask holes    # a Masking layer in front, as bench --peers
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from kerasrnn_torch.layers.rnn.engine import cpu_kernel, native
 SIZES = {"mnist": (64, 28, 28, 64), "medium": (32, 100, 64, 256), "tiny": (3, 4, 2, 3)}
 LAYERS = {
     "gru": lambda u: kr.GRU(u),
+    "lstm": lambda u: kr.LSTM(u),
     "gru_reset_before": lambda u: kr.GRU(u, reset_after=False),
     "gru_relu": lambda u: kr.GRU(u, activation="relu"),
     "lstm_hard_sigmoid": lambda u: kr.LSTM(u, recurrent_activation="hard_sigmoid"),
@@ -56,6 +58,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--budget-ms", type=float, default=50.0, help="CPU time per variant and round")
     parser.add_argument("--profile", action="store_true", help="print torch.profiler tables too")
+    parser.add_argument("--mask", choices=("none", "right-padded", "holes"), default="none",
+                        help="masked steps as bench --peers makes them: zeros in x, a Masking layer in the model")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -65,9 +69,17 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     x = torch.randn(batch, steps, features)
     y = torch.randint(0, 10, (batch,))
+    mask = None
+    if args.mask == "holes":
+        mask = torch.rand(batch, steps) > 0.2
+    elif args.mask == "right-padded":
+        mask = torch.arange(steps) < torch.randint(steps // 2, steps + 1, (batch, 1))
+    if mask is not None:
+        x = x * mask.unsqueeze(-1)
+    step_mask = None if mask is None else mask.t().contiguous()
     inputs = kr.Input((steps, features))
     layer = LAYERS[args.layer](units)
-    model = kr.Model(inputs, kr.layers.Dense(10)(layer(inputs)))
+    model = kr.Model(inputs, kr.layers.Dense(10)(layer(kr.layers.Masking()(inputs) if mask is not None else inputs)))
     model.compile(optimizer=kr.optimizers.SGD(0.01), loss=kr.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.predict_on_batch(x)
     model.train_on_batch(x, y)
@@ -88,15 +100,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     module = cpu_kernel.module()
 
     def kernel_only():
-        module.forward(*codes, projected, None, None, kernel, recurrent_bias, h0, c0, None, False)
+        module.forward(*codes, projected, step_mask, None, kernel, recurrent_bias, h0, c0, None, False)
 
     def node():
         with torch.no_grad():
-            native.run_steps(codes, False, projected, None, None, cell.recurrent_kernel, recurrent_bias, h0, c0)
+            native.run_steps(codes, False, projected, step_mask, None, cell.recurrent_kernel, recurrent_bias, h0, c0)
 
     def layer_call():
         with torch.no_grad():
-            layer(x)
+            layer(x, mask=mask)
 
     def model_call():
         with torch.no_grad():
@@ -106,7 +118,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         model.predict_on_batch(x)
 
     def layer_train():
-        layer(x, training=True).sum().backward()
+        layer(x, mask=mask, training=True).sum().backward()
 
     def train():
         model.train_on_batch(x, y)
@@ -117,7 +129,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     for _ in range(args.rounds):
         for name, fn in variants.items():
             times[name].append(per_call(fn, args.budget_ms / 1e3))
-    print(f"{args.layer} at {args.size} {SIZES[args.size]}: CPU ms per call, median of {args.rounds} rounds")
+    print(f"{args.layer} at {args.size} {SIZES[args.size]}, mask {args.mask}: CPU ms per call, median of "
+          f"{args.rounds} rounds")
     for name, values in times.items():
         print(f"  {name:12s} {statistics.median(values):8.3f}   (min {min(values):.3f})")
 

@@ -22,3 +22,20 @@ def test_profile_cpu_kernel_times_every_layer_of_a_call(capsys, monkeypatch):
     assert min(times.values()) > 0
     out = capsys.readouterr().out
     assert "gru_reset_before at tiny" in out and "path: loop" in out
+
+
+def test_profile_cpu_kernel_with_a_mask_runs_a_masking_model(capsys, monkeypatch):
+    monkeypatch.setenv(cpu_kernel.ENV_SWITCH, "1")
+    cpu_kernel.forget()
+    try:
+        spec = importlib.util.spec_from_file_location("profile_cpu_kernel", SCRIPT)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        times = module.main(["--size", "tiny", "--layer", "lstm", "--mask", "holes", "--rounds", "1",
+                             "--budget-ms", "1"])
+    finally:
+        monkeypatch.undo()
+        cpu_kernel.forget()
+    assert min(times.values()) > 0
+    out = capsys.readouterr().out
+    assert "lstm at tiny (3, 4, 2, 3), mask holes" in out and "path: fused" in out
