@@ -29,6 +29,8 @@ CATALOG = {  # class name -> (constructor arguments, a function making the input
     "AlphaDropout": ({"rate": 0.2, "seed": 1}, _x(2, 5, 3)),
     "ActivityRegularization": ({"l1": 0.01, "l2": 0.02}, _x(2, 5, 3)),
     "Rescaling": ({"scale": 0.5, "offset": 1.0}, _x(2, 5, 3)),
+    "Resizing": ({"height": 3, "width": 4}, _x(2, 5, 6, 3)),
+    "CenterCrop": ({"height": 3, "width": 4}, _x(2, 5, 6, 3)),
     "Identity": ({}, _x(2, 5, 3)),
     "Lambda": ({"function": lambda t: 2 * t}, _x(2, 5, 3)),
     "Masking": ({"mask_value": 0.0}, _x(2, 5, 3)),

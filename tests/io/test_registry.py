@@ -36,6 +36,8 @@ EXPECTED_PUBLIC_NAMES = {
     "SeparableConv2D", "AveragePooling3D", "ZeroPadding2D", "ZeroPadding3D", "Cropping2D", "Cropping3D",
     "UpSampling2D", "UpSampling3D",
     "ActivityRegularization", "AlphaDropout", "RMSNormalization", "Rescaling", "Normalization", "EinsumDense",
+    # Image preprocessing.
+    "Resizing", "CenterCrop",
     # Keras's namespaces.
     "layers", "models", "saving", "utils", "random"}
 
