@@ -37,7 +37,7 @@ EXPECTED_PUBLIC_NAMES = {
     "UpSampling2D", "UpSampling3D",
     "ActivityRegularization", "AlphaDropout", "RMSNormalization", "Rescaling", "Normalization", "EinsumDense",
     # Image preprocessing.
-    "Resizing", "CenterCrop",
+    "Resizing", "CenterCrop", "RandomFlip", "RandomCrop",
     # Keras's namespaces.
     "layers", "models", "saving", "utils", "random"}
 

@@ -50,6 +50,8 @@ LAYERS = [
     ("Resizing", {"height": 3, "width": 5, "crop_to_aspect_ratio": True}, (6, 4, 2)),
     ("Resizing", {"height": 7, "width": 3, "interpolation": "nearest", "data_format": "channels_first"}, (2, 4, 5)),
     ("CenterCrop", {"height": 3, "width": 2}, (6, 4, 2)),
+    ("RandomFlip", {"mode": "horizontal", "seed": 1}, (4, 5, 2)),
+    ("RandomCrop", {"height": 2, "width": 3, "seed": 1, "data_format": "channels_first"}, (2, 4, 5)),
     ("RMSNormalization", {"epsilon": 1e-4}, (5, 3)),
     ("RMSNormalization", {"axis": [1, 2]}, (5, 3)),
     ("Normalization", {"mean": [1.0, 2.0, 3.0], "variance": [4.0, 1.0, 0.5]}, (5, 3)),

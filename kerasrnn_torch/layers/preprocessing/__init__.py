@@ -1,5 +1,7 @@
-"""Image preprocessing layers, as Keras's: Resizing, CenterCrop."""
+"""Image preprocessing layers, as Keras's: Resizing, CenterCrop, RandomFlip, RandomCrop."""
 from .center_crop import CenterCrop
+from .random_crop import RandomCrop
+from .random_flip import RandomFlip
 from .resizing import Resizing
 
-__all__ = ["Resizing", "CenterCrop"]
+__all__ = ["Resizing", "CenterCrop", "RandomFlip", "RandomCrop"]
