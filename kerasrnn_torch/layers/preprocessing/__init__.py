@@ -1,7 +1,8 @@
-"""Image preprocessing layers, as Keras's: Resizing, CenterCrop, RandomFlip, RandomCrop."""
+"""Image preprocessing layers, as Keras's: Resizing, CenterCrop, RandomFlip, RandomCrop, RandomTranslation."""
 from .center_crop import CenterCrop
 from .random_crop import RandomCrop
 from .random_flip import RandomFlip
+from .random_translation import RandomTranslation
 from .resizing import Resizing
 
-__all__ = ["Resizing", "CenterCrop", "RandomFlip", "RandomCrop"]
+__all__ = ["Resizing", "CenterCrop", "RandomFlip", "RandomCrop", "RandomTranslation"]
