@@ -37,7 +37,7 @@ EXPECTED_PUBLIC_NAMES = {
     "UpSampling2D", "UpSampling3D",
     "ActivityRegularization", "AlphaDropout", "RMSNormalization", "Rescaling", "Normalization", "EinsumDense",
     # Image preprocessing.
-    "Resizing", "CenterCrop", "RandomFlip", "RandomCrop", "RandomTranslation",
+    "Resizing", "CenterCrop", "RandomFlip", "RandomCrop", "RandomTranslation", "RandomZoom",
     # Keras's namespaces.
     "layers", "models", "saving", "utils", "random"}
 

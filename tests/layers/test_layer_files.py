@@ -53,6 +53,7 @@ LAYERS = [
     ("RandomFlip", {"mode": "horizontal", "seed": 1}, (4, 5, 2)),
     ("RandomCrop", {"height": 2, "width": 3, "seed": 1, "data_format": "channels_first"}, (2, 4, 5)),
     ("RandomTranslation", {"height_factor": 0.2, "width_factor": [-0.1, 0.3], "fill_mode": "wrap"}, (4, 5, 2)),
+    ("RandomZoom", {"height_factor": [-0.3, 0.2], "interpolation": "nearest", "seed": 2}, (4, 5, 2)),
     ("RMSNormalization", {"epsilon": 1e-4}, (5, 3)),
     ("RMSNormalization", {"axis": [1, 2]}, (5, 3)),
     ("Normalization", {"mean": [1.0, 2.0, 3.0], "variance": [4.0, 1.0, 0.5]}, (5, 3)),

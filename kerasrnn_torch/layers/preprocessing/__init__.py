@@ -1,8 +1,10 @@
-"""Image preprocessing layers, as Keras's: Resizing, CenterCrop, RandomFlip, RandomCrop, RandomTranslation."""
+"""Image preprocessing layers, as Keras's: Resizing, CenterCrop, RandomFlip, RandomCrop, RandomTranslation,
+RandomZoom."""
 from .center_crop import CenterCrop
 from .random_crop import RandomCrop
 from .random_flip import RandomFlip
 from .random_translation import RandomTranslation
+from .random_zoom import RandomZoom
 from .resizing import Resizing
 
-__all__ = ["Resizing", "CenterCrop", "RandomFlip", "RandomCrop", "RandomTranslation"]
+__all__ = ["Resizing", "CenterCrop", "RandomFlip", "RandomCrop", "RandomTranslation", "RandomZoom"]

@@ -1,5 +1,6 @@
-"""Sampling images at shifted positions, as Keras's torch backend samples them in `affine_transform`
-(`map_coordinates` of order 0 or 1) for a pure translation: each axis separately, with Keras's fill modes."""
+"""Sampling images at moved or scaled positions, as Keras's torch backend samples them in `affine_transform`
+(`map_coordinates` of order 0 or 1) for a transform without rotation or shear (a translation, a zoom): each
+axis separately, with Keras's fill modes."""
 from __future__ import annotations
 
 import torch
@@ -21,13 +22,14 @@ def _inside(index: torch.Tensor, size: int, fill_mode: str) -> torch.Tensor:
     return index.clamp(0, size - 1)
 
 
-def shift_axis(images: torch.Tensor, axis: int, shifts: torch.Tensor, interpolation: str, fill_mode: str,
-               fill_value: float) -> torch.Tensor:
-    """`images` (batch first) moved by `shifts[b]` positions along `axis`: output position i reads input
-    position i - shift, interpolated ("nearest" or "bilinear") and filled beyond the edges by `fill_mode`."""
+def sample_axis(images: torch.Tensor, axis: int, scales: torch.Tensor, offsets: torch.Tensor, interpolation: str,
+                fill_mode: str, fill_value: float) -> torch.Tensor:
+    """`images` (batch first) resampled along `axis`: output position i of image b reads input position
+    `i * scales[b] + offsets[b]`, interpolated ("nearest" or "bilinear") and filled beyond the edges by
+    `fill_mode`."""
     size = images.shape[axis]
-    positions = torch.arange(size, dtype=torch.float32, device=images.device)
-    coordinates = positions.unsqueeze(0) - shifts.to(torch.float32).reshape(-1, 1)      # (batch, size)
+    positions = torch.arange(size, dtype=torch.float32, device=images.device).unsqueeze(0)
+    coordinates = positions * scales.to(torch.float32).reshape(-1, 1) + offsets.to(torch.float32).reshape(-1, 1)
     nodes: list[tuple[torch.Tensor, torch.Tensor | None]]
     if interpolation == "nearest":
         nodes = [(torch.round(coordinates).long(), None)]

@@ -88,8 +88,10 @@ class RandomTranslation(Layer):
             rows, cols = _image.spatial_axes(self.data_format)
             down = self._draw(self.height_range, x.shape[0], x.device) * x.shape[rows]
             right = self._draw(self.width_range, x.shape[0], x.device) * x.shape[cols]
-            x = _sampling.shift_axis(x, rows, down, self.interpolation, self.fill_mode, float(self.fill_value))
-            x = _sampling.shift_axis(x, cols, right, self.interpolation, self.fill_mode, float(self.fill_value))
+            ones = torch.ones_like(down)
+            fill = float(self.fill_value)
+            x = _sampling.sample_axis(x, rows, ones, -down, self.interpolation, self.fill_mode, fill)
+            x = _sampling.sample_axis(x, cols, ones, -right, self.interpolation, self.fill_mode, fill)
         return x if inputs.dim() == 4 else x.squeeze(0)
 
     def compute_output_shape(self, input_shape: InputShape) -> Any:
