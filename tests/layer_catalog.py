@@ -35,6 +35,7 @@ CATALOG = {  # class name -> (constructor arguments, a function making the input
     "RandomCrop": ({"height": 3, "width": 4, "seed": 1}, _x(2, 5, 6, 3)),
     "RandomTranslation": ({"height_factor": 0.2, "width_factor": 0.1, "seed": 1}, _x(2, 5, 6, 3)),
     "RandomZoom": ({"height_factor": 0.2, "seed": 1}, _x(2, 5, 6, 3)),
+    "RandomRotation": ({"factor": 0.2, "seed": 1}, _x(2, 5, 6, 3)),
     "Identity": ({}, _x(2, 5, 3)),
     "Lambda": ({"function": lambda t: 2 * t}, _x(2, 5, 3)),
     "Masking": ({"mask_value": 0.0}, _x(2, 5, 3)),

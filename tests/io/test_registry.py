@@ -38,6 +38,7 @@ EXPECTED_PUBLIC_NAMES = {
     "ActivityRegularization", "AlphaDropout", "RMSNormalization", "Rescaling", "Normalization", "EinsumDense",
     # Image preprocessing.
     "Resizing", "CenterCrop", "RandomFlip", "RandomCrop", "RandomTranslation", "RandomZoom",
+    "RandomRotation",
     # Keras's namespaces.
     "layers", "models", "saving", "utils", "random"}
 

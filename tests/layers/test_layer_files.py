@@ -54,6 +54,7 @@ LAYERS = [
     ("RandomCrop", {"height": 2, "width": 3, "seed": 1, "data_format": "channels_first"}, (2, 4, 5)),
     ("RandomTranslation", {"height_factor": 0.2, "width_factor": [-0.1, 0.3], "fill_mode": "wrap"}, (4, 5, 2)),
     ("RandomZoom", {"height_factor": [-0.3, 0.2], "interpolation": "nearest", "seed": 2}, (4, 5, 2)),
+    ("RandomRotation", {"factor": 0.1, "fill_mode": "constant", "data_format": "channels_first"}, (2, 4, 5)),
     ("RMSNormalization", {"epsilon": 1e-4}, (5, 3)),
     ("RMSNormalization", {"axis": [1, 2]}, (5, 3)),
     ("Normalization", {"mean": [1.0, 2.0, 3.0], "variance": [4.0, 1.0, 0.5]}, (5, 3)),
