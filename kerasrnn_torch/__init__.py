@@ -19,6 +19,7 @@ from .layers.core import *  # noqa: F401,F403
 from .layers.merging import *  # noqa: F401,F403
 from .layers.normalization import *  # noqa: F401,F403
 from .layers.pooling import *  # noqa: F401,F403
+from .layers.preprocessing import *  # noqa: F401,F403
 from .layers.reshaping import *  # noqa: F401,F403
 from .layers.rnn import *  # noqa: F401,F403
 # The engine's path switch (layers/rnn/engine/).

@@ -16,6 +16,7 @@ from . import core as _core
 from . import merging as _merging
 from . import normalization as _normalization
 from . import pooling as _pooling
+from . import preprocessing as _preprocessing
 from . import reshaping as _reshaping
 from . import rnn as _rnn
 from .activations import *  # noqa: F401,F403
@@ -27,6 +28,7 @@ from .merging import *  # noqa: F401,F403
 from .merging.functions import add, average, concatenate, dot, maximum, minimum, multiply, subtract  # noqa: F401
 from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
+from .preprocessing import *  # noqa: F401,F403
 from .reshaping import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 
@@ -34,7 +36,7 @@ from .rnn import *  # noqa: F401,F403
 # which), in the order kr.__all__ lists them (written as a list of `*family.__all__`, which type checkers follow).
 __all__ = ["Input", "InputLayer", "InputSpec", "Layer", *_core.__all__, *_activations.__all__, *_rnn.__all__,
            *_convolutional.__all__, *_merging.__all__, *_reshaping.__all__, *_pooling.__all__,
-           *_normalization.__all__, *_attention.__all__]
+           *_normalization.__all__, *_attention.__all__, *_preprocessing.__all__]
 
 # Keras's other names of some layer classes (`keras.layers.Convolution1D is keras.layers.Conv1D`): the same
 # classes, so a layer made under either name is the same layer and is saved under the class's own name. They are

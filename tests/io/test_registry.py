@@ -36,6 +36,9 @@ EXPECTED_PUBLIC_NAMES = {
     "SeparableConv2D", "AveragePooling3D", "ZeroPadding2D", "ZeroPadding3D", "Cropping2D", "Cropping3D",
     "UpSampling2D", "UpSampling3D",
     "ActivityRegularization", "AlphaDropout", "RMSNormalization", "Rescaling", "Normalization", "EinsumDense",
+    # Image preprocessing.
+    "Resizing", "CenterCrop", "RandomFlip", "RandomCrop", "RandomTranslation", "RandomZoom",
+    "RandomRotation",
     # Keras's namespaces.
     "layers", "models", "saving", "utils", "random"}
 
