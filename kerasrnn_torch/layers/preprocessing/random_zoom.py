@@ -2,37 +2,18 @@
 training."""
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import torch
 
-from ..._checks import describe, one_of
-from ..._types import InputShape
-from ...core.data_format import standardize as standardize_data_format
-from ...core.layer import Layer
+from ..._checks import describe
 from ...core.registry import register_keras_class
-from ...seeding import SeededGenerators
-from . import _image, _sampling
-
-
-def zoom_range(value: Any, argument: str, owner: str) -> tuple[float, float]:
-    """Keras's zoom factor: a number f in (-1, 1] means [-|f|, |f|]; a pair of them is (lower, upper) in any order."""
-    def fraction(number: Any) -> float:
-        if isinstance(number, bool) or not isinstance(number, numbers.Real) or not -1.0 < float(number) <= 1.0:
-            raise ValueError(f"{owner}: `{argument}` must be a number in (-1, 1] or a pair of them, got {value!r}")
-        return float(number)
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{owner}: `{argument}` must be a number in (-1, 1] or a pair of them, got {value!r}")
-        low, high = sorted(fraction(number) for number in value)
-        return low, high
-    magnitude = abs(fraction(value))
-    return -magnitude, magnitude
+from . import _sampling
+from ._geometric import RandomGeometric, factor_range
 
 
 @register_keras_class("RandomZoom")
-class RandomZoom(Layer):
+class RandomZoom(RandomGeometric):
     """Zooms images about their centre at random while training, as `keras.layers.RandomZoom` on torch.
 
     Takes one image `(height, width, channels)` or a batch (`data_format="channels_first"`: channels
@@ -62,47 +43,26 @@ class RandomZoom(Layer):
     def __init__(self, height_factor: Any, width_factor: Any = None, fill_mode: str = "reflect",
                  interpolation: str = "bilinear", seed: int | None = None, fill_value: float = 0.0,
                  data_format: str | None = None, **layer_kwargs: Any) -> None:
-        super().__init__(**layer_kwargs)
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **layer_kwargs)
         owner = describe(self)
-        self.height_range = zoom_range(height_factor, "height_factor", owner)
-        self.width_range = None if width_factor is None else zoom_range(width_factor, "width_factor", owner)
+        self.height_range = factor_range(height_factor, "height_factor", owner, open_below=True)
+        self.width_range = None if width_factor is None else \
+            factor_range(width_factor, "width_factor", owner, open_below=True)
         self.height_factor, self.width_factor = height_factor, width_factor
-        self.fill_mode = one_of(fill_mode, _sampling.FILL_MODES, "fill_mode", owner)
-        self.interpolation = one_of(interpolation, ("bilinear", "nearest"), "interpolation", owner)
-        if isinstance(fill_value, bool) or not isinstance(fill_value, (int, float)):
-            raise ValueError(f"{owner}: `fill_value` must be a number, got {fill_value!r}")
-        self.fill_value = fill_value
-        self.data_format = standardize_data_format(data_format, owner)
-        self._generators = SeededGenerators(seed)
-        self.seed = seed
 
-    def _draw(self, low_high: tuple[float, float], count: int, device: torch.device) -> torch.Tensor:
-        low, high = low_high
-        draws = torch.rand(count, generator=self._generators.get(device), device=device)
-        return (1.0 + low) + (high - low) * draws
-
-    def forward(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
-        """The images, each zoomed at random while training; unchanged otherwise."""
-        images = _image.checked_images(inputs, describe(self), self.data_format)
-        x = images.to(_image.float_dtype(self.factory_kwargs["dtype"]))
-        training = self.training if training is None else bool(training)
-        if training:
-            rows, cols = _image.spatial_axes(self.data_format)
-            row_zoom = self._draw(self.height_range, x.shape[0], x.device)
-            col_zoom = row_zoom if self.width_range is None else self._draw(self.width_range, x.shape[0], x.device)
-            fill = float(self.fill_value)
-            for axis, zoom in ((rows, row_zoom), (cols, col_zoom)):
-                offset = (x.shape[axis] - 1.0) / 2.0 * (1.0 - zoom)
-                x = _sampling.sample_axis(x, axis, zoom, offset, self.interpolation, self.fill_mode, fill)
-        return x if inputs.dim() == 4 else x.squeeze(0)
-
-    def compute_output_shape(self, input_shape: InputShape) -> Any:
-        return tuple(input_shape)
+    def transform(self, images: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+        """Each image zoomed about its centre by 1 + its draws (the columns by the rows' draw without a width factor)."""
+        row_zoom = 1.0 + self.draw(self.height_range, images.shape[0], images.device)
+        col_zoom = row_zoom if self.width_range is None else \
+            1.0 + self.draw(self.width_range, images.shape[0], images.device)
+        fill = float(self.fill_value)
+        for axis, zoom in ((rows, row_zoom), (cols, col_zoom)):
+            offset = (images.shape[axis] - 1.0) / 2.0 * (1.0 - zoom)
+            images = _sampling.sample_axis(images, axis, zoom, offset, self.interpolation, self.fill_mode, fill)
+        return images
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "data_format": self.data_format, "height_factor": self.height_factor,
-                "width_factor": self.width_factor, "fill_mode": self.fill_mode, "interpolation": self.interpolation,
-                "seed": self.seed, "fill_value": self.fill_value}
+        return {**super().get_config(), "height_factor": self.height_factor, "width_factor": self.width_factor}
 
     def extra_repr(self) -> str:
         return (f"name={self.name!r}, height_factor={self.height_factor!r}, width_factor={self.width_factor!r}, "
