@@ -79,7 +79,7 @@ def _cases() -> dict[str, Callable[[], Callable[[], object]]]:
 
     def masked_lstm(train: bool = False):
         """Training: gradients, the package's CPU kernel; else no gradients (a prediction) at a size where
-        PyTorch's kernel runs it (native.SMALL_MASKED_FLOP)."""
+        PyTorch's kernel runs it (native.SMALL_MASKED_FLOP, native.SMALL_LSTM_UNITS)."""
         def make():
             layer = kr.LSTM(16 if train else 256)
             layer.train(train)

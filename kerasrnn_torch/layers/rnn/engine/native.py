@@ -35,12 +35,14 @@ _GATES = {"lstm": 4, "gru": 3, "gru_reset_before": 3, "simple_rnn": 1}
 
 # The fused path's calls the kernel serves on the CPU, where it beats PyTorch's own CPU kernel (measured:
 # docs/benchmarks.md, "The CPU kernel" and "Against the strongest peers"): every GRU call; LSTM calls that
-# need gradients, and those without gradients whose mask masks a step, up to `SMALL_MASKED_FLOP` (there
-# PyTorch's masked glue, packing or compacting, costs more than the kernel's whole call); PyTorch's oneDNN
-# LSTM is the faster for the other forward calls. SimpleRNN keeps PyTorch's.
+# need gradients; LSTM calls without gradients of at most `SMALL_LSTM_UNITS` units (4-12% faster than oneDNN's
+# forward from 64 to 128 units, slower from 256 on), or whose mask masks a step, up to `SMALL_MASKED_FLOP`
+# (there PyTorch's masked glue, packing or compacting, costs more than the kernel's whole call); PyTorch's
+# oneDNN LSTM is the faster for the other forward calls. SimpleRNN keeps PyTorch's.
 FUSED_KINDS = frozenset({"gru", "lstm"})
 TRAINING_ONLY_KINDS = frozenset({"lstm"})
 SMALL_MASKED_FLOP = 2.5e8
+SMALL_LSTM_UNITS = 128
 TORCH_IS_FASTER = {"lstm": "PyTorch's kernel is the faster for this LSTM call without gradients on the CPU",
                    "simple_rnn": "PyTorch's kernel is the faster for simple_rnn on the CPU"}
 
@@ -330,10 +332,11 @@ def torch_layout_serves(kind: str, inputs: torch.Tensor, flat_weights, mask: tor
     GRU: every call. Masked calls too, with gradients or without: PyTorch's glue (engine/fused.py) runs only
     each row's used steps, the kernel every step of every row, yet without gradients (no buffers kept) the
     kernel was the faster at the MNIST size and about even at the medium size (docs/benchmarks.md, "The CPU
-    kernel"). LSTM: calls that need gradients, and those without whose `mask` masks a step while the call is
-    small (`SMALL_MASKED_FLOP`); PyTorch's oneDNN kernel runs the others.
+    kernel"). LSTM: calls that need gradients, and those without of at most `SMALL_LSTM_UNITS` units or whose
+    `mask` masks a step while the call is small (`SMALL_MASKED_FLOP`); PyTorch's oneDNN kernel runs the others.
     """
     if kind not in FUSED_KINDS or kind in TRAINING_ONLY_KINDS and not _needs_gradients(inputs, flat_weights) \
+            and min(flat_weights[1].shape) > SMALL_LSTM_UNITS \
             and not (mask is not None and _small(inputs, flat_weights) and not bool(mask.all())):
         return TORCH_IS_FASTER.get(kind, f"the CPU kernel does not serve {kind}'s fused path")
     reason = serves(inputs, flat_weights)

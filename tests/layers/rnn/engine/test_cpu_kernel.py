@@ -185,17 +185,19 @@ def test_fused_gru_runs_on_the_kernel_and_lstm_too_where_gradients_are_needed(ke
     assert lstm.last_path == "fused" and last_run() == ("cpu_kernel", None)
     lstm(x.detach(), mask=masks(3, 6)["holes"]).sum().backward()     # the weights' gradients alone: the kernel too
     assert last_run() == ("cpu_kernel", None)
-    with torch.no_grad():       # an LSTM call without gradients: PyTorch's oneDNN kernel, which is faster there
+    with torch.no_grad():       # a small LSTM call without gradients: the kernel, faster than oneDNN's there
         lstm(x)
-        assert last_run()[0] == "torch" and "faster for this LSTM call without gradients" in last_run()[1]
-        lstm(x, mask=torch.ones(3, 6, dtype=torch.bool))           # a mask that masks nothing: the same
-        assert last_run()[0] == "torch"
-        lstm(x, mask=masks(3, 6)["holes"])                          # masked and small: the kernel
         assert last_run() == ("cpu_kernel", None)
-        big = kr.LSTM(256)
+        big = kr.LSTM(native.SMALL_LSTM_UNITS * 2)
+        big(x)                      # a large one: PyTorch's oneDNN kernel, the faster there
+        assert last_run()[0] == "torch" and "faster for this LSTM call without gradients" in last_run()[1]
+        big(x, mask=torch.ones(3, 6, dtype=torch.bool))             # a mask that masks nothing: the same
+        assert last_run()[0] == "torch"
+        big(x, mask=masks(3, 6)["holes"])                           # masked and small: the kernel
+        assert last_run() == ("cpu_kernel", None)
         holes = torch.rand(8, 100) > 0.3
-        big(torch.randn(8, 100, 8), mask=holes)                     # masked and large: PyTorch's kernel
-        assert last_run()[0] == "torch" and 2 * 8 * 100 * 1024 * (8 + 256) > native.SMALL_MASKED_FLOP
+        big(torch.randn(8, 100, 4), mask=holes)                     # masked and large: PyTorch's kernel
+        assert last_run()[0] == "torch" and 2 * 8 * 100 * 1024 * (4 + 256) > native.SMALL_MASKED_FLOP
     with torch.no_grad():       # masked GRU, without gradients: the kernel
         gru(x, mask=masks(3, 6)["right_padded"])
     assert last_run() == ("cpu_kernel", None)

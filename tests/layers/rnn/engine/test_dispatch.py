@@ -6,6 +6,7 @@ import torch
 
 import kerasrnn_torch as kr
 from kerasrnn_torch.layers.rnn.engine.dispatch import FusedConfig, plan
+from kerasrnn_torch.layers.rnn.engine import native
 
 LSTM_OK = FusedConfig(kind="lstm", activation="tanh")
 
@@ -120,5 +121,6 @@ def test_fused_kernel_errors_are_not_swallowed(monkeypatch):
         raise RuntimeError("kernel exploded")
 
     monkeypatch.setattr(fused, "call_kernel", broken)
-    with pytest.raises(RuntimeError, match="kernel exploded"), torch.no_grad():    # no gradients: PyTorch's kernel
-        kr.LSTM(3)(torch.randn(2, 4, 2))
+    units = native.SMALL_LSTM_UNITS + 1     # without gradients and this wide: PyTorch's kernel
+    with pytest.raises(RuntimeError, match="kernel exploded"), torch.no_grad():
+        kr.LSTM(units)(torch.randn(2, 4, 2))

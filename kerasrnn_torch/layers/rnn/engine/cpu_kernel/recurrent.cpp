@@ -24,6 +24,7 @@
 #include <ATen/cpu/vec/vec.h>
 #include <ATen/cpu/vec/functional.h>
 
+#include <algorithm>
 #include <mutex>
 #include <vector>
 
@@ -184,8 +185,9 @@ C10_ALWAYS_INLINE Vec<scalar_t> activate(int64_t act, const Vec<scalar_t>& x) {
     case TANH: return fast_tanh<scalar_t>(x);
     case SIGMOID: return fast_sigmoid<scalar_t>(x);
     case RELU: return at::vec::clamp_min(x, V(scalar_t(0)));
-    case HARD_SIGMOID:  // Keras 3: relu6(x + 3) / 6
-      return at::vec::clamp(x + V(scalar_t(3)), V(scalar_t(0)), V(scalar_t(6))) / V(scalar_t(6));
+    case HARD_SIGMOID:  // Keras 3: relu6(x + 3) / 6, as a product with 1/6 (within an ulp; a division per
+                        // vector was the most of this activation's time)
+      return at::vec::clamp(x + V(scalar_t(3)), V(scalar_t(0)), V(scalar_t(6))) * V(scalar_t(1) / scalar_t(6));
     default: return x;
   }
 }
@@ -201,7 +203,7 @@ C10_ALWAYS_INLINE Vec<scalar_t> derivative(int64_t act, const Vec<scalar_t>& gra
     case RELU: return V::blendv(grad, zero, y <= zero);
     case HARD_SIGMOID: {
       V outside = (y <= zero) | (y >= one);
-      return V::blendv(grad, zero, outside) / V(scalar_t(6));
+      return V::blendv(grad, zero, outside) * V(scalar_t(1) / scalar_t(6));
     }
     default: return grad;
   }
@@ -227,9 +229,16 @@ inline void over_rows(int64_t batch, int64_t row_width, const F& body) {
   });
 }
 
-// Runs `body(j, n)` over the vector chunks of a row of `units` values (n < Vec::size() on the tail).
+// Runs `body(j, n)` over the vector chunks of a row of `units` values (n < Vec::size() on the tail). The
+// bodies are inlined (KR_INLINE_LAMBDA): as a call per chunk, GCC kept them out of line, with the tail's
+// branches in every full chunk and the constants loaded again at each call.
+#if defined(__GNUC__) || defined(__clang__)
+#define KR_INLINE_LAMBDA __attribute__((always_inline))
+#else
+#define KR_INLINE_LAMBDA
+#endif
 template <typename scalar_t, typename F>
-inline void over_chunks(int64_t units, const F& body) {
+C10_ALWAYS_INLINE void over_chunks(int64_t units, const F& body) {
   constexpr int64_t step = Vec<scalar_t>::size();
   int64_t j = 0;
   for (; j + step <= units; j += step) body(j, step);
@@ -408,26 +417,39 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
         const scalar_t* xrow = xt + b * x_stride;
         scalar_t* grow = gt + b * W;
         const bool use = m == nullptr || m[b];
-        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+        if (!use) {           // a masked step keeps the row's states
+          std::copy(cp + b * U, cp + (b + 1) * U, cn + b * U);
+          std::copy(hp + b * U, hp + (b + 1) * U, hn + b * U);
+          if (keep) {
+            over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
+              V i = activate<scalar_t, GATE>(s.gate, xin(xrow, j, n) + load(zrow + j, n));
+              V f = activate<scalar_t, GATE>(s.gate, xin(xrow, U + j, n) + load(zrow + U + j, n));
+              V g = activate<scalar_t, ACT>(s.act, xin(xrow, 2 * U + j, n) + load(zrow + 2 * U + j, n));
+              V o = activate<scalar_t, GATE>(s.gate, xin(xrow, 3 * U + j, n) + load(zrow + 3 * U + j, n));
+              store(i, grow + j, n); store(f, grow + U + j, n); store(g, grow + 2 * U + j, n);
+              store(o, grow + 3 * U + j, n);
+              store(activate<scalar_t, ACT>(s.act, f * load(cp + b * U + j, n) + i * g), ac + b * U + j, n);
+            });
+          }
+          return;
+        }
+        // Two passes over the row: the gates and the new c, then act(c) and h. In one pass each chunk's
+        // act(c) waited for its gates (a long chain of dependent instructions); apart, each pass's chunks
+        // are independent of each other. The output gate waits in the row of the product, which is done.
+        scalar_t* o_row = keep ? grow + 3 * U : const_cast<scalar_t*>(zrow) + 3 * U;
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
           V i = activate<scalar_t, GATE>(s.gate, xin(xrow, j, n) + load(zrow + j, n));
           V f = activate<scalar_t, GATE>(s.gate, xin(xrow, U + j, n) + load(zrow + U + j, n));
           V g = activate<scalar_t, ACT>(s.act, xin(xrow, 2 * U + j, n) + load(zrow + 2 * U + j, n));
           V o = activate<scalar_t, GATE>(s.gate, xin(xrow, 3 * U + j, n) + load(zrow + 3 * U + j, n));
-          if (keep) {
-            store(i, grow + j, n); store(f, grow + U + j, n); store(g, grow + 2 * U + j, n);
-            store(o, grow + 3 * U + j, n);
-          }
-          V c_old = load(cp + b * U + j, n);
-          V c = f * c_old + i * g;
-          V a = activate<scalar_t, ACT>(s.act, c);
+          if (keep) { store(i, grow + j, n); store(f, grow + U + j, n); store(g, grow + 2 * U + j, n); }
+          store(o, o_row + j, n);
+          store(f * load(cp + b * U + j, n) + i * g, cn + b * U + j, n);
+        });
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
+          V a = activate<scalar_t, ACT>(s.act, load(cn + b * U + j, n));
           if (keep) store(a, ac + b * U + j, n);
-          if (use) {
-            store(c, cn + b * U + j, n);
-            store(o * a, hn + b * U + j, n);
-          } else {
-            store(c_old, cn + b * U + j, n);
-            store(load(hp + b * U + j, n), hn + b * U + j, n);
-          }
+          store(load(o_row + j, n) * a, hn + b * U + j, n);
         });
       });
     } else if (s.kind == GRU) {
@@ -442,7 +464,7 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
         scalar_t* irow = ip + b * W;
         scalar_t* grow = gt + b * W;
         const bool use = m == nullptr || m[b];
-        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
           V iz = load(irow + zb + j, n), ir = load(irow + rb + j, n), ic = load(irow + cb + j, n);
           if (bias_p) {
             iz = iz + load(bias_p + zb + j, n);
@@ -450,12 +472,17 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
             ic = ic + load(bias_p + cb + j, n);
             if (keep) store(ic, irow + cb + j, n);
           }
-          V z = activate<scalar_t, GATE>(s.gate, xin(xrow, zb + j, n) + iz);
+          store(activate<scalar_t, GATE>(s.gate, xin(xrow, zb + j, n) + iz), grow + zb + j, n);
           V r = activate<scalar_t, GATE>(s.gate, xin(xrow, rb + j, n) + ir);
-          V c = activate<scalar_t, ACT>(s.act, xin(xrow, cb + j, n) + r * ic);
-          if (keep) { store(z, grow + zb + j, n); store(r, grow + rb + j, n); store(c, grow + cb + j, n); }
+          store(r, grow + rb + j, n);
+          store(xin(xrow, cb + j, n) + r * ic, grow + cb + j, n);     // the candidate's argument, for now
+        });
+        // A second pass: the candidate and h (as the LSTM's, apart from the gates' chain of instructions).
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
+          V c = activate<scalar_t, ACT>(s.act, load(grow + cb + j, n));
+          store(c, grow + cb + j, n);
           V h_old = load(hp + b * U + j, n);
-          store(use ? lerp<scalar_t>(c, h_old, z) : h_old, hn + b * U + j, n);
+          store(use ? lerp<scalar_t>(c, h_old, load(grow + zb + j, n)) : h_old, hn + b * U + j, n);
         });
       });
     } else if (s.kind == GRU_BEFORE) {
@@ -466,7 +493,7 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
       over_rows(B, W, [&](int64_t b) {
         const scalar_t* xrow = xt + b * x_stride;
         scalar_t* grow = gt + b * W;
-        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
           V z = activate<scalar_t, GATE>(s.gate, xin(xrow, j, n) + load(zp + b * 2 * U + j, n));
           V r = activate<scalar_t, GATE>(s.gate, xin(xrow, U + j, n) + load(zp + b * 2 * U + U + j, n));
           store(z, grow + j, n); store(r, grow + U + j, n);
@@ -479,7 +506,7 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
       over_rows(B, W, [&](int64_t b) {
         scalar_t* grow = gt + b * W;
         const bool use = m == nullptr || m[b];
-        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
           V c = activate<scalar_t, ACT>(s.act, ib_p ? load(pp + b * U + j, n) + load(ib_p + cb + j, n)
                                                 : load(pp + b * U + j, n));
           store(c, grow + cb + j, n);
@@ -493,7 +520,7 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
       scalar_t* fp = masked ? fresh.data_ptr<scalar_t>() + slot(t) * B * U : nullptr;
       over_rows(B, W, [&](int64_t b) {
         const bool use = m == nullptr || m[b];
-        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
           V y = activate<scalar_t, ACT>(s.act, xin(xt + b * x_stride, j, n) + load(zp + b * U + j, n));
           if (fp) store(y, fp + b * U + j, n);
           store(use ? y : load(hp + b * U + j, n), hn + b * U + j, n);
@@ -551,7 +578,7 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
       return;
     }
     over_rows(B, U, [&](int64_t b) {
-      over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+      over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
         store(load(dh_p + b * U + j, n) + load(th_p + b * U + j, n) * load(rm_p + b * U + j, n), dh_p + b * U + j, n);
       });
     });
@@ -581,7 +608,7 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
         const scalar_t* grow = gt + b * W;
         scalar_t* drow = dxt + b * W;
         const bool use = m == nullptr || m[b];
-        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
           V dnew, keep;
           arrive(b, j, n, use, dnew, keep);
           V i = load(grow + j, n), f = load(grow + U + j, n), g = load(grow + 2 * U + j, n);
@@ -608,7 +635,7 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
         scalar_t* drow = dxt + b * W;
         scalar_t* dirow = di + b * W;
         const bool use = m == nullptr || m[b];
-        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
           V dnew, keep;
           arrive(b, j, n, use, dnew, keep);
           V z = load(grow + zb + j, n), r = load(grow + rb + j, n), c = load(grow + cb + j, n);
@@ -627,7 +654,7 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
                                            : held_p + (t + 1) * B * U;
       over_rows(B, U, [&](int64_t b) {
         const bool use = m == nullptr || m[b];
-        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
           V dnew, keep;
           arrive(b, j, n, use, dnew, keep);
           store(derivative<scalar_t, ACT>(s.act, dnew, load(yp + b * U + j, n)), dxt + b * U + j, n);
@@ -640,7 +667,7 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
         const scalar_t* grow = gt + b * W;
         scalar_t* drow = dxt + b * W;
         const bool use = m == nullptr || m[b];
-        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
           V dnew, keep;
           arrive(b, j, n, use, dnew, keep);
           V z = load(grow + j, n), c = load(grow + cb + j, n);
@@ -655,7 +682,7 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
       over_rows(B, W, [&](int64_t b) {
         const scalar_t* grow = gt + b * W;
         scalar_t* drow = dxt + b * W;
-        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) {
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
           V h_in = load(hp + b * U + j, n);
           if (rm_p) h_in = h_in * load(rm_p + b * U + j, n);
           V d = load(drh + b * U + j, n);
