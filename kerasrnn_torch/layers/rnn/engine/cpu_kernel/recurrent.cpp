@@ -500,15 +500,15 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
           store(r * load(hrp + b * U + j, n), rhp + b * U + j, n);
         });
       });
-      at::addmm_out(pre_c, (bulk ? x_all.select(1, tt) : raw ? x_step : x[t]).narrow(1, 2 * U, U), reset_h[slot(t)],
-                    c_kernel);
+      // x_t's candidate columns are added in the pass below (no copy of them into the product's output).
+      at::mm_out(pre_c, reset_h[slot(t)], c_kernel);
       const scalar_t* pp = pre_c.data_ptr<scalar_t>();
       over_rows(B, W, [&](int64_t b) {
+        const scalar_t* xrow = xt + b * x_stride;
         scalar_t* grow = gt + b * W;
         const bool use = m == nullptr || m[b];
         over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
-          V c = activate<scalar_t, ACT>(s.act, ib_p ? load(pp + b * U + j, n) + load(ib_p + cb + j, n)
-                                                : load(pp + b * U + j, n));
+          V c = activate<scalar_t, ACT>(s.act, load(pp + b * U + j, n) + xin(xrow, cb + j, n));
           store(c, grow + cb + j, n);
           V h_old = load(hp + b * U + j, n);
           store(use ? lerp<scalar_t>(c, h_old, load(grow + j, n)) : h_old, hn + b * U + j, n);
