@@ -346,6 +346,15 @@ def _in_mode(module: nn.Module, training: bool) -> Iterator[None]:
             m.training = flag
 
 
+def plain_keywords(kwargs: dict) -> bool:
+    """Whether a call's keyword arguments are only tensors, flags and None (a container's `training` and
+    `mask`): nothing symbolic to record and no array to convert, so the call may take the hot path."""
+    for value in kwargs.values():
+        if value is not None and type(value) is not torch.Tensor and type(value) is not bool:
+            return False
+    return True
+
+
 def _is_number_list(value: Any) -> bool:
     """A non-empty (nested) list or tuple of Python numbers: data Keras turns into a tensor."""
     if not isinstance(value, (list, tuple)) or not value:
@@ -500,13 +509,13 @@ class Layer(nn.Module):
         return shape_hint(input_shape, "input_shape", describe(self))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # The hot path: positional tensors only costs one type check each.
+        # The hot path: tensors (and keyword flags, see plain_keywords) cost one type check each.
         for value in args:
             if type(value) is not torch.Tensor:
                 break
         else:
-            if not kwargs and self._input_spec is None:
-                return super().__call__(*args)
+            if self._input_spec is None and (not kwargs or plain_keywords(kwargs)):
+                return super().__call__(*args, **kwargs)
         # Called on kr.Input tensors (the functional API), a layer records the call instead of running it.
         if has_symbolic(args, kwargs):
             if self._input_spec is not None:

@@ -37,7 +37,7 @@ from ..core.registry import register_keras_class
 from .subclassed import (init_subclassed, subclassed_config, subclassed_from_config,
                          subclassed_layers)
 from .training.trainer import Trainer
-from ..core.layer import _recording_arguments, training_context
+from ..core.layer import _recording_arguments, plain_keywords, training_context
 
 ModelT = TypeVar("ModelT", bound="Model")
 
@@ -327,12 +327,13 @@ class Model(Trainer, Layer):
             with training_context(training):     # Keras-style layers inside take it as their caller's
                 outputs, output_masks = self._program.run(values, masks, training)
         first = next((value for value in values if value is not None), None)
-        self._mask_cache = (weakref.ref(first), output_masks) if first is not None else None
+        # A plain attribute, set without Module.__setattr__'s checks (a visible share of a small call).
+        self.__dict__["_mask_cache"] = (weakref.ref(first), output_masks) if first is not None else None
         return pytree.tree_unflatten(outputs, self._program.output_spec)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs and all(type(value) is torch.Tensor for value in args):
-            return super().__call__(*args)          # the hot path: real tensors only
+        if all(type(value) is torch.Tensor for value in args) and plain_keywords(kwargs):
+            return super().__call__(*args, **kwargs)    # the hot path: real tensors (and flags) only
         if self.is_functional and has_symbolic(args, kwargs):
             # Called on symbolic tensors: the structure checks warn for the real call only, as Keras's.
             self.__dict__["_symbolic_call"] = True
@@ -830,7 +831,7 @@ class _Step:
         if training is not None:
             if self.passes_training:
                 kwargs["training"] = training
-            else:
+            elif self.layer.training != training or self.layer._modules:   # a leaf layer in that mode: as is
                 with running_in_mode(self.layer, training):
                     result = self.layer(*args, **kwargs, **given)
                 return self._store(result, values, masks, keras_masks, given, with_masks)

@@ -32,6 +32,15 @@ def to_tensor(value: Any, float_dtype: torch.dtype) -> Any:
     return value
 
 
+def taken_as_is(value: Any) -> bool:
+    """Whether `to_tensor` (and `structure`) return `value` unchanged: a tensor of a floating-point (not
+    float64), complex or int64 dtype."""
+    if type(value) is not torch.Tensor:
+        return False
+    dtype = value.dtype
+    return dtype == torch.int64 or (value.is_floating_point() and dtype != torch.float64) or value.is_complex()
+
+
 def _is_leafy_list(value: Any) -> bool:
     # A list of numbers is one array; a list of arrays/tensors/dicts is a structure (several inputs).
     # None among them is an optional input left out: a structure too.

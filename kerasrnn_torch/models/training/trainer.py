@@ -25,7 +25,7 @@ from .compile_utils import CompileLoss, CompileMetrics, get_loss, needs_build, r
 from .custom_steps import (CompiledMetrics, LossTracker, batch_size_of, flatten_logs, metrics_result,
                            metrics_result_or_logs, overrides, pack_x_y_sample_weight, unpack_x_y_sample_weight,
                            update_compiled_metrics)
-from .data import Batches, structure, to_tensor
+from .data import Batches, structure, taken_as_is, to_tensor
 from .structured_loss import StructuredLoss, flatten, shape_text
 
 # Keras's methods a model may override; overriding one sends every batch through the model's own step.
@@ -905,7 +905,11 @@ class Trainer(nn.Module):
     def predict_on_batch(self, x: Any) -> Any:
         """The outputs for one batch as NumPy arrays, as Keras's `predict_on_batch`."""
         self._enter_mode(False)
-        outputs = self._make_predict_function(wrapped=True)(self._model_inputs(structure(x, self._float_dtype())))
+        if not taken_as_is(x):
+            x = structure(x, self._float_dtype())
+        outputs = self._make_predict_function(wrapped=True)(self._model_inputs(x))
+        if type(outputs) is torch.Tensor:
+            return outputs.detach().cpu().numpy()
         return pytree.tree_map(lambda t: t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t, outputs)
 
 
