@@ -6,6 +6,7 @@ uses it too.
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -123,6 +124,18 @@ class Dense(Layer):
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """`activation(inputs @ kernel + bias)` on the last axis of `(batch, ..., features)` inputs."""
+        # The common call (a built layer, a tensor of the weights' dtype that fits) costs a few comparisons;
+        # any other goes through the checks, which build the layer or say what does not fit.
+        if not self.built or type(inputs) is not torch.Tensor or inputs.dim() < 2 \
+                or inputs.shape[-1] != self.input_dim or inputs.dtype != self.kernel.dtype:
+            self._check_inputs(inputs)
+        outputs = F.linear(inputs, self.kernel.t(), self.bias)
+        if self.activation is not None:         # Keras's `layer.activation = None` after construction: linear
+            outputs = self.activation(outputs)
+        self.record_activity(outputs)
+        return outputs
+
+    def _check_inputs(self, inputs: Any) -> None:
         require_tensor(inputs, describe(self), "a tensor of shape (..., features)")
         if not self.built:
             self.build(tuple(inputs.shape))
@@ -131,11 +144,6 @@ class Dense(Layer):
                              f"layer, which was built for {self.input_dim} input features on the last axis")
         require_float_input(inputs, describe(self))
         require_weight_dtype(inputs, self.kernel.dtype, describe(self))
-        outputs = F.linear(inputs, self.kernel.t(), self.bias)
-        if self.activation is not None:         # Keras's `layer.activation = None` after construction: linear
-            outputs = self.activation(outputs)
-        self.record_activity(outputs)
-        return outputs
 
     def extra_repr(self) -> str:
         return (f"name={self.name!r}, units={self.units}, activation={activations.describe(self.activation)}, "

@@ -491,3 +491,41 @@ def test_float32_activations_are_within_4_ulps_of_the_exact_values(name, code, e
     assert ours[values == float("inf")].item() == 1.0
     assert ours[values == float("-inf")].item() == (-1.0 if name == "tanh" else pytest.approx(0.0, abs=1e-37))
     assert torch.equal(torch.sign(ours[normal]), torch.sign(reference[normal]))
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_products_through_aten_equal_the_direct_blas_ones(name, dtype, kernel_switch):
+    """The per-step products go straight to BLAS where PyTorch's library exports it (Linux x86 builds link
+    MKL), else through ATen on views of the same memory: both give the same numbers, forward and backward,
+    with gradients and without, inputs read in place (strided, backwards) or projected."""
+    needs_kernel()
+    module = cpu_kernel.module()
+    x = torch.randn(7, 4, 3, dtype=dtype).transpose(0, 1)              # strided inputs
+    mask = masks(4, 7)["holes"]
+    states = [torch.randn(4, 5, dtype=dtype) for _ in range(2 if name.startswith("LSTM") else 1)]
+
+    def results(direct: bool):
+        before = module.use_direct_blas(direct)
+        default = torch.get_default_dtype()
+        torch.set_default_dtype(dtype)
+        try:
+            torch.manual_seed(1)
+            layer = CONFIGS[name](return_sequences=True, return_state=True, go_backwards=True)
+            with torch.no_grad():
+                plain = layer(x, mask=mask, initial_state=states)
+            inputs = x.clone().requires_grad_()
+            outputs = layer(inputs, mask=mask, initial_state=states, training=True)
+            assert last_run()[0] == "cpu_kernel"
+            grads = torch.autograd.grad(sum(o.sum() for o in outputs), [inputs, *layer.parameters()])
+            return [*plain, *outputs, *grads]
+        finally:
+            torch.set_default_dtype(default)
+            module.use_direct_blas(before)
+
+    import platform
+    import sys
+    if sys.platform == "linux" and platform.machine() == "x86_64":
+        assert module.use_direct_blas(True), "PyTorch's x86 Linux build exports BLAS: the direct products run"
+    for a, b in zip(results(True), results(False), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6 if dtype == torch.float32 else 1e-12, rtol=0)

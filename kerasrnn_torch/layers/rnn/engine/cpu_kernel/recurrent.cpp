@@ -3,7 +3,7 @@
 //
 // With gradients to come, the input projection of every step is made by the caller (one matrix product under
 // autograd); without (`forward_unprojected`), each step projects its own inputs into a small buffer. Per
-// step the forward does one recurrent product (ATen's addmm: BLAS) and ONE pass over the gates, which
+// step the forward does one recurrent product (BLAS, see gemm_rows) and ONE pass over the gates, which
 // applies the activations, the state update, the step mask and writes every buffer the backward reads.
 // The backward walks the steps in reverse: one pass over the gates for the pre-activation gradients,
 // one product for the gradient reaching the previous state; the recurrent kernel's gradient is one
@@ -25,6 +25,7 @@
 #include <ATen/cpu/vec/functional.h>
 
 #include <algorithm>
+#include <limits>
 #include <mutex>
 #include <vector>
 
@@ -255,6 +256,73 @@ inline void store(const Vec<scalar_t>& v, scalar_t* p, int64_t n) {
   if (n == Vec<scalar_t>::size()) v.store(p); else v.store(p, n);
 }
 
+// ----------------------------------------------------------------------------- per-step products
+// The per-step products straight to BLAS where PyTorch's library exports it (its x86 builds link MKL and
+// export the Fortran `sgemm_`/`dgemm_`): ATen's `mm_out` on per-step views cost about 2 us a step in
+// dispatch and view tensors (a tenth of a GRU step at the MNIST size). The symbols are weak: where the
+// library does not export them they are null and ATen's product runs on views of the same memory.
+#if defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+#define KR_WEAK_BLAS 1
+extern "C" {
+void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*, const float*, const int*,
+            const float*, const int*, const float*, float*, const int*) __attribute__((weak));
+void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*, const int*,
+            const double*, const int*, const double*, double*, const int*) __attribute__((weak));
+}
+#endif
+
+// False: every product through ATen (`use_direct_blas`, for the tests of that path on machines with BLAS).
+bool direct_blas = true;
+
+template <typename scalar_t>
+inline bool blas_call(int m, int n, int k, const scalar_t* a, int lda, const scalar_t* b, int ldb, scalar_t beta,
+                      scalar_t* c, int ldc);
+template <>
+inline bool blas_call<float>(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float beta,
+                             float* c, int ldc) {
+#ifdef KR_WEAK_BLAS
+  if (sgemm_ == nullptr || !direct_blas) return false;
+  const float one = 1.0f;
+  sgemm_("N", "N", &n, &m, &k, &one, b, &ldb, a, &lda, &beta, c, &ldc);   // column-major: C' = B' A'
+  return true;
+#else
+  return false;
+#endif
+}
+template <>
+inline bool blas_call<double>(int m, int n, int k, const double* a, int lda, const double* b, int ldb, double beta,
+                              double* c, int ldc) {
+#ifdef KR_WEAK_BLAS
+  if (dgemm_ == nullptr || !direct_blas) return false;
+  const double one = 1.0;
+  dgemm_("N", "N", &n, &m, &k, &one, b, &ldb, a, &lda, &beta, c, &ldc);
+  return true;
+#else
+  return false;
+#endif
+}
+
+// C (m, n) = A (m, k) @ B (k, n) (+ C where `accumulate`), row-major with leading dimensions lda, ldb, ldc.
+template <typename scalar_t>
+void gemm_rows(int64_t m, int64_t n, int64_t k, const scalar_t* a, int64_t lda, const scalar_t* b, int64_t ldb,
+               scalar_t* c, int64_t ldc, bool accumulate, const at::TensorOptions& opts) {
+  const int64_t limit = std::numeric_limits<int>::max();
+  if (m > 0 && n > 0 && std::max({m, n, k, lda, ldb, ldc}) <= limit &&
+      blas_call<scalar_t>(static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a, static_cast<int>(lda),
+                          b, static_cast<int>(ldb), scalar_t(accumulate ? 1 : 0), c, static_cast<int>(ldc))) {
+    return;
+  }
+  auto view = [&](const scalar_t* p, int64_t rows, int64_t cols, int64_t ld) {
+    return at::from_blob(const_cast<scalar_t*>(p), {rows, cols}, {ld, 1}, opts);
+  };
+  Tensor out = view(c, m, n, ldc);
+  if (accumulate) {
+    out.addmm_(view(a, m, k, lda), view(b, k, n, ldb));
+  } else {
+    at::mm_out(out, view(a, m, k, lda), view(b, k, n, ldb));
+  }
+}
+
 // ----------------------------------------------------------------------------- kept buffers
 // The per-step buffers of a call (held states, gates, their gradients) are large: a training step at the
 // MNIST size allocates several of about 1.4 MB each. Freshly allocated each call, they cost page faults
@@ -377,11 +445,6 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
   Tensor h_in = dropped ? at::empty({B, U}, opts) : Tensor();
   Tensor z_buf = (s.kind == LSTM || s.kind == SIMPLE || s.kind == GRU_BEFORE)
                      ? at::empty({B, s.kind == GRU_BEFORE ? 2 * U : W}, opts) : Tensor();
-  Tensor zr_kernel, c_kernel;
-  if (s.kind == GRU_BEFORE) {
-    zr_kernel = kernel.narrow(1, 0, 2 * U);
-    c_kernel = kernel.narrow(1, 2 * U, U);
-  }
   Tensor pre_c = s.kind == GRU_BEFORE ? at::empty({B, U}, opts) : Tensor();
 
   scalar_t* held_p = held.data_ptr<scalar_t>();
@@ -394,20 +457,34 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
   };
   const int64_t zb = s.z_block() * U, rb = s.r_block() * U, cb = 2 * U;
 
+  // The products' operands as pointers (gemm_rows): the kernel is contiguous (U, W).
+  const scalar_t* k_p = kernel.data_ptr<scalar_t>();
+  const scalar_t* ik_p = raw ? input_kernel->data_ptr<scalar_t>() : nullptr;
+  scalar_t* xs_p = raw && !bulk ? x_step.data_ptr<scalar_t>() : nullptr;
+  const int64_t F = raw ? x.size(2) : 0;
+  const bool x_rows = raw && x.stride(2) == 1;      // each step's inputs are rows BLAS reads in place
   for (int64_t t = 0; t < T; ++t) {
-    Tensor h = held[t];
-    Tensor h_r = h;
-    if (dropped) h_r = at::mul_out(h_in, h, *recurrent_mask);
     const bool* m = masked ? mask_p + t * B : nullptr;
     const scalar_t* hp = held_p + t * B * U;
     scalar_t* hn = held_p + (t + 1) * B * U;
+    const scalar_t* hr_p = hp;                      // h_{t-1} as the product reads it
+    if (dropped) {                                  // recurrent dropout scales it
+      at::mul_out(h_in, held[t], *recurrent_mask);
+      hr_p = h_in.data_ptr<scalar_t>();
+    }
     const int64_t tt = reverse ? T - 1 - t : t;
-    if (raw && !bulk) at::mm_out(x_step, x.select(1, tt), *input_kernel);
+    if (raw && !bulk) {
+      if (x_rows && input_kernel->is_contiguous()) {
+        gemm_rows<scalar_t>(B, W, F, x_p + tt * x.stride(1), x.stride(0), ik_p, W, xs_p, W, false, opts);
+      } else {
+        at::mm_out(x_step, x.select(1, tt), *input_kernel);
+      }
+    }
     const scalar_t* xt = bulk ? x_all.data_ptr<scalar_t>() + tt * W
                               : raw ? x_step.data_ptr<scalar_t>() : x_p + t * B * W;
     scalar_t* gt = gates_p + slot(t) * B * W;
     if (s.kind == LSTM) {
-      at::mm_out(z_buf, h_r, kernel);                // x_t is added in the gates' pass
+      gemm_rows<scalar_t>(B, W, U, hr_p, U, k_p, W, z_buf.data_ptr<scalar_t>(), W, false, opts);  // x_t: in the pass
       const scalar_t* zp = z_buf.data_ptr<scalar_t>();
       const scalar_t* cp = cs.data_ptr<scalar_t>() + c_slot(t) * B * U;
       scalar_t* cn = cs.data_ptr<scalar_t>() + c_slot(t + 1) * B * U;
@@ -455,9 +532,8 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
     } else if (s.kind == GRU) {
       // The recurrent bias is added in the gates' pass (the candidate's part written back: the backward
       // reads it), which saves addmm's copy of the bias into its output at every step.
-      Tensor in_t = inner[slot(t)];
-      at::mm_out(in_t, h_r, kernel);
-      scalar_t* ip = in_t.data_ptr<scalar_t>();
+      scalar_t* ip = inner.data_ptr<scalar_t>() + slot(t) * B * W;
+      gemm_rows<scalar_t>(B, W, U, hr_p, U, k_p, W, ip, W, false, opts);
       const scalar_t* bias_p = recurrent_bias.has_value() ? recurrent_bias->data_ptr<scalar_t>() : nullptr;
       over_rows(B, W, [&](int64_t b) {
         const scalar_t* xrow = xt + b * x_stride;
@@ -486,9 +562,9 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
         });
       });
     } else if (s.kind == GRU_BEFORE) {
-      at::mm_out(z_buf, h_r, zr_kernel);
+      gemm_rows<scalar_t>(B, 2 * U, U, hr_p, U, k_p, W, z_buf.data_ptr<scalar_t>(), 2 * U, false, opts);
       const scalar_t* zp = z_buf.data_ptr<scalar_t>();
-      const scalar_t* hrp = h_r.data_ptr<scalar_t>();
+      const scalar_t* hrp = hr_p;
       scalar_t* rhp = reset_h.data_ptr<scalar_t>() + slot(t) * B * U;
       over_rows(B, W, [&](int64_t b) {
         const scalar_t* xrow = xt + b * x_stride;
@@ -501,7 +577,7 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
         });
       });
       // x_t's candidate columns are added in the pass below (no copy of them into the product's output).
-      at::mm_out(pre_c, reset_h[slot(t)], c_kernel);
+      gemm_rows<scalar_t>(B, U, U, rhp, U, k_p + 2 * U, W, pre_c.data_ptr<scalar_t>(), U, false, opts);
       const scalar_t* pp = pre_c.data_ptr<scalar_t>();
       over_rows(B, W, [&](int64_t b) {
         const scalar_t* xrow = xt + b * x_stride;
@@ -515,7 +591,7 @@ std::vector<Tensor> forward_impl(const Spec& s, const Tensor& x, const optional<
         });
       });
     } else {  // SIMPLE
-      at::mm_out(z_buf, h_r, kernel);
+      gemm_rows<scalar_t>(B, W, U, hr_p, U, k_p, W, z_buf.data_ptr<scalar_t>(), W, false, opts);
       const scalar_t* zp = z_buf.data_ptr<scalar_t>();
       scalar_t* fp = masked ? fresh.data_ptr<scalar_t>() + slot(t) * B * U : nullptr;
       over_rows(B, W, [&](int64_t b) {
@@ -553,12 +629,8 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
                              : Tensor();
   Tensor through = at::empty({B, U}, opts);         // the product's share of the gradient of h_{t-1}
   Tensor d_reset_h = s.kind == GRU_BEFORE ? at::empty({B, U}, opts) : Tensor();
-  const Tensor kernel_t = kernel.t().contiguous();
-  Tensor zr_kernel_t, c_kernel_t;
-  if (s.kind == GRU_BEFORE) {
-    zr_kernel_t = kernel.narrow(1, 0, 2 * U).t();
-    c_kernel_t = kernel.narrow(1, 2 * U, U).t();
-  }
+  const Tensor kernel_t = kernel.t().contiguous();    // (W, U): the products below read it by pointer
+  const scalar_t* kt_p = kernel_t.data_ptr<scalar_t>();
   const bool masked = step_mask.has_value();
   const bool* mask_p = masked ? step_mask->data_ptr<bool>() : nullptr;
   const bool dropped = recurrent_mask.has_value();
@@ -574,7 +646,11 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
   // dh_{t-1} += through * recurrent mask (the product's share, where recurrent dropout scaled h_{t-1}).
   auto add_through = [&]() {
     if (!rm_p) {
-      dh.add_(through);
+      over_rows(B, U, [&](int64_t b) {
+        over_chunks<scalar_t>(U, [&](int64_t j, int64_t n) KR_INLINE_LAMBDA {
+          store(load(dh_p + b * U + j, n) + load(th_p + b * U + j, n), dh_p + b * U + j, n);
+        });
+      });
       return;
     }
     over_rows(B, U, [&](int64_t b) {
@@ -599,7 +675,7 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
     };
     // One pass over the gates: the pre-activation gradients, and dh_{t-1} but for the product's share
     // (added after it, by BLAS where no recurrent mask scales it).
-    Tensor product_rows;
+    const scalar_t* product_rows = nullptr;      // the rows whose product with the kernel reaches h_{t-1}
     if (s.kind == LSTM) {
       const scalar_t* cp = cs.data_ptr<scalar_t>() + t * B * U;      // c_{t-1}
       const scalar_t* ac = act_c.data_ptr<scalar_t>() + t * B * U;
@@ -626,7 +702,7 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
           store(keep, dh_p + b * U + j, n);
         });
       });
-      product_rows = dx[t];
+      product_rows = dxt;
     } else if (s.kind == GRU) {
       const scalar_t* ip = inner.data_ptr<scalar_t>() + t * B * W;
       scalar_t* di = d_inner.data_ptr<scalar_t>() + t * B * W;
@@ -648,7 +724,7 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
           store(keep + dnew * z, dh_p + b * U + j, n);
         });
       });
-      product_rows = d_inner[t];
+      product_rows = di;
     } else if (s.kind == SIMPLE) {
       const scalar_t* yp = fresh.defined() ? fresh.data_ptr<scalar_t>() + t * B * U
                                            : held_p + (t + 1) * B * U;
@@ -661,7 +737,7 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
           store(keep, dh_p + b * U + j, n);
         });
       });
-      product_rows = dx[t];
+      product_rows = dxt;
     } else {  // GRU_BEFORE: the candidate's product first, then the gates'
       over_rows(B, W, [&](int64_t b) {
         const scalar_t* grow = gt + b * W;
@@ -676,7 +752,8 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
           store(keep + dnew * z, dh_p + b * U + j, n);
         });
       });
-      at::mm_out(d_reset_h, dx[t].narrow(1, cb, U), c_kernel_t);
+      // kernel_t's rows [2U, 3U) are the candidate's kernel transposed, its rows [0, 2U) the gates'.
+      gemm_rows<scalar_t>(B, U, U, dxt + cb, W, kt_p + cb * U, U, d_reset_h.data_ptr<scalar_t>(), U, false, opts);
       const scalar_t* drh = d_reset_h.data_ptr<scalar_t>();
       // dr = gate'(d_reset_h * h_in); the reset product's share of h_in's gradient goes in `through`.
       over_rows(B, W, [&](int64_t b) {
@@ -691,14 +768,14 @@ std::vector<Tensor> backward_impl(const Spec& s, const optional<Tensor>& grad_se
           store(d * r, th_p + b * U + j, n);
         });
       });
-      through.addmm_(dx[t].narrow(1, 0, 2 * U), zr_kernel_t);
+      gemm_rows<scalar_t>(B, U, 2 * U, dxt, W, kt_p, U, th_p, U, true, opts);
       add_through();
       continue;
     }
     if (!rm_p) {
-      dh.addmm_(product_rows, kernel_t);
+      gemm_rows<scalar_t>(B, U, W, product_rows, W, kt_p, U, dh_p, U, true, opts);
     } else {
-      at::mm_out(through, product_rows, kernel_t);
+      gemm_rows<scalar_t>(B, U, W, product_rows, W, kt_p, U, th_p, U, false, opts);
       add_through();
     }
   }
@@ -806,4 +883,14 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward_unprojected", &forward_unprojected,
         "the time loop without a backward, projecting each step's inputs itself (kerasrnn_torch)");
   m.def("backward", &backward, "its backward through time (kerasrnn_torch)");
+  m.def("use_direct_blas", [](bool on) {
+    const bool before = direct_blas;
+    direct_blas = on;
+#ifdef KR_WEAK_BLAS
+    return before && sgemm_ != nullptr && dgemm_ != nullptr;
+#else
+    return false;
+#endif
+  }, "per-step products straight to BLAS (True, where exported) or through ATen; returns whether they went "
+     "straight before");
 }
