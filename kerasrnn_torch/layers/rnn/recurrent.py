@@ -320,12 +320,14 @@ class KerasRecurrentLayer(RNN):
     def torch_weights(self) -> list[torch.Tensor]:
         """`[weight_ih, weight_hh, bias_ih, bias_hh]` in PyTorch's layout, differentiable.
 
-        The conversion is cached until a weight changes: the key holds each
-        weight's identity, storage and version counter (bumped by in-place
-        optimizer steps, `set_weights` and `load_state_dict`) and the grad
-        mode, so a cached result is reused only while it is still exact. A
-        cached tensor's autograd nodes (transposes, gate reorders) save no
-        tensors, so several backward passes can go through them.
+        A conversion that is views of the weights (LSTM's, SimpleRNN's) is cached
+        until a weight changes: the key holds each weight's identity, storage and
+        version counter (bumped by in-place optimizer steps, `set_weights` and
+        `load_state_dict`) and the grad mode. A conversion that copies (GRU's gate
+        reorder) is made afresh each call: writes through `weight.data` do not bump
+        the version counter, so a cached copy could hold old numbers. A cached
+        tensor's autograd nodes (transposes) save no tensors, so several backward
+        passes can go through them.
         """
         if _tracing():
             cell: Any = self._modules["cell"]
@@ -348,17 +350,28 @@ class KerasRecurrentLayer(RNN):
         cached = self._torch_weights_cache
         if cached is not None and cached[0] == key:
             return cached[1]
-        converted = self._convert_weights(kernel, recurrent_kernel, bias)
-        self.__dict__["_torch_weights_cache"] = (key, converted)   # plain attribute, not a module member
+        zeros = self._bias_zeros(kernel, bias)
+        converted = to_torch_weights(self.cell.kind, kernel, recurrent_kernel, bias, recurrent_bias_zeros=zeros)
+        # Only a conversion that is views of the weights is kept (LSTM's and SimpleRNN's, as the weights are
+        # stored; the zeros standing for a missing bias are constant): a copy (GRU's reordered gates) would
+        # miss in-place writes through `weight.data` (`p.data.copy_(...)`, `p.data.clamp_(...)`), which
+        # leave `_version` as it was.
+        sources = {t.untyped_storage().data_ptr() for t in (kernel, recurrent_kernel, bias) if t is not None}
+        if all(t is zeros or t.untyped_storage().data_ptr() in sources for t in converted):
+            self.__dict__["_torch_weights_cache"] = (key, converted)   # plain attribute, not a module member
         return converted
 
-    def _convert_weights(self, kernel, recurrent_kernel, bias):
-        zeros = None
+    @staticmethod
+    def _bias_zeros(kernel, bias):
+        """The kernels add a recurrent bias Keras's form lacks (and use_bias=False lacks both): zeros, which add
+        nothing to the numbers; None where the Keras bias holds both (GRU reset_after)."""
         if bias is None or bias.dim() == 1:
-            # The kernels add a recurrent bias Keras's form lacks (and use_bias=False lacks both): zeros
-            # add nothing to the numbers.
-            zeros = torch.zeros(kernel.shape[1], device=kernel.device, dtype=kernel.dtype)
-        return to_torch_weights(self.cell.kind, kernel, recurrent_kernel, bias, recurrent_bias_zeros=zeros)
+            return torch.zeros(kernel.shape[1], device=kernel.device, dtype=kernel.dtype)
+        return None
+
+    def _convert_weights(self, kernel, recurrent_kernel, bias):
+        return to_torch_weights(self.cell.kind, kernel, recurrent_kernel, bias,
+                                recurrent_bias_zeros=self._bias_zeros(kernel, bias))
 
     def extra_repr(self) -> str:
         """`LSTM(64, name='lstm', return_sequences=True)`: the units first, as the layer is written."""

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 import kerasrnn_torch as kr
+from kerasrnn_torch.layers.rnn.engine.record import last_run
 
 
 def fresh_copy(layer, cls, units):
@@ -25,13 +26,28 @@ def test_optimizer_steps_invalidate_the_cache(cls):
             assert torch.equal(layer(x), expected)
 
 
-@pytest.mark.parametrize("change", ["set_weights", "load_state_dict", "data_assignment", "no_grad_copy"])
-def test_weight_changes_invalidate_the_cache(change):
-    layer = kr.GRU(4, input_dim=3)
+@pytest.fixture(params=["kernel", "torch"])
+def cpu_path(request, monkeypatch):
+    """The fused path on the package's CPU kernel, or on PyTorch's kernel (the kernel off: where the
+    converted weights are cached)."""
+    from kerasrnn_torch.layers.rnn.engine import cpu_kernel
+    monkeypatch.setenv(cpu_kernel.ENV_SWITCH, "1" if request.param == "kernel" else "0")
+    cpu_kernel.forget()
+    yield request.param
+    cpu_kernel.forget()
+
+
+@pytest.mark.parametrize("cls", [kr.GRU, kr.LSTM, kr.SimpleRNN])
+@pytest.mark.parametrize("change", ["set_weights", "load_state_dict", "data_assignment", "no_grad_copy",
+                                    "data_in_place"])
+def test_weight_changes_invalidate_the_cache(change, cls, cpu_path):
+    """`data_in_place` (`p.data.copy_(...)`) leaves the weights' `_version` as it was: a cached copy of them
+    would keep the old numbers, so only conversions that are views are cached."""
+    layer = cls(4, input_dim=3)
     x = torch.randn(2, 5, 3)
     with torch.no_grad():
         before = layer(x)
-    donor = kr.GRU(4, input_dim=3)
+    donor = cls(4, input_dim=3)
     if change == "set_weights":
         layer.set_weights(donor.get_weights())
     elif change == "load_state_dict":
@@ -39,12 +55,16 @@ def test_weight_changes_invalidate_the_cache(change):
     elif change == "data_assignment":
         for mine, theirs in zip(layer.parameters(), donor.parameters()):
             mine.data = theirs.data.clone()
+    elif change == "data_in_place":
+        for mine, theirs in zip(layer.parameters(), donor.parameters()):
+            mine.data.copy_(theirs.data)
     else:
         with torch.no_grad():
             for mine, theirs in zip(layer.parameters(), donor.parameters()):
                 mine.copy_(theirs)
     with torch.no_grad():
         after = layer(x)
+        assert last_run()[0] == ("cpu_kernel" if cpu_path == "kernel" and cls is not kr.SimpleRNN else "torch")
         assert not torch.equal(before, after)
         assert torch.equal(after, donor(x))
 
