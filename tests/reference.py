@@ -6,6 +6,7 @@ and transpose bugs, so references use random weights in every slot.
 from __future__ import annotations
 
 import os
+import re
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
@@ -79,3 +80,13 @@ def sparsemax_reference(z, axis=-1):
         k = max(j for j in range(1, len(row) + 1) if 1 + j * ordered[j - 1] > running[j - 1])
         out[index] = np.maximum(row - (running[k - 1] - 1) / k, 0)
     return np.moveaxis(out, -1, axis)
+
+
+def assert_same_config(ours, theirs) -> None:
+    """A layer's `get_config()` equals the Keras layer's (names aside, up to their counters), and each
+    config rebuilds ours through `from_config`."""
+    config, ref = ours.get_config(), theirs.get_config()
+    assert {k: v for k, v in config.items() if k != "name"} == {k: v for k, v in ref.items() if k != "name"}
+    assert re.sub(r"_\d+$", "", ours.name) == re.sub(r"_\d+$", "", theirs.name)
+    assert type(ours).from_config(config).get_config() == config
+    assert type(ours).from_config(ref).get_config() == {**config, "name": ref["name"]}

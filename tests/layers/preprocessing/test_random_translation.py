@@ -1,7 +1,6 @@
 """RandomTranslation: against keras.layers.RandomTranslation (torch backend) where its factor ranges are single
 values (the move is then fixed), for every fill mode and interpolation, both data formats, batched and not;
 unchanged outside training; random moves within range; seeded layers repeat; configs and Keras files."""
-import re
 
 import keras
 import numpy as np
@@ -9,7 +8,7 @@ import pytest
 import torch
 
 import kerasrnn_torch as kr
-from reference import OUTPUT_ATOL, assert_close
+from reference import OUTPUT_ATOL, assert_close, assert_same_config
 
 FIXED_MOVES = [((0.2, 0.2), (-0.34, -0.34)), ((-0.5, -0.5), (0.1, 0.1)), ((0.9, 0.9), (0.75, 0.75)),
                ((0.0, 0.0), (-1.0, -1.0))]
@@ -61,20 +60,12 @@ def test_random_moves_stay_in_range_and_seeded_layers_repeat():
     assert torch.equal(again(x, training=True), out)
 
 
-def _same_config(ours, theirs):
-    config, ref = ours.get_config(), theirs.get_config()
-    assert {k: v for k, v in config.items() if k != "name"} == {k: v for k, v in ref.items() if k != "name"}
-    assert re.sub(r"_\d+$", "", ours.name) == re.sub(r"_\d+$", "", theirs.name)
-    assert type(ours).from_config(config).get_config() == config
-    assert type(ours).from_config(ref).get_config() == {**config, "name": ref["name"]}
-
-
 def test_config_matches_keras_and_bad_arguments():
-    _same_config(kr.RandomTranslation(0.2, [-0.1, 0.3], seed=2), keras.layers.RandomTranslation(0.2, [-0.1, 0.3],
+    assert_same_config(kr.RandomTranslation(0.2, [-0.1, 0.3], seed=2), keras.layers.RandomTranslation(0.2, [-0.1, 0.3],
                                                                                                  seed=2))
     kwargs = {"height_factor": 0.5, "width_factor": 0.1, "fill_mode": "wrap", "interpolation": "nearest",
               "fill_value": 1.0, "data_format": "channels_first"}
-    _same_config(kr.RandomTranslation(**kwargs), keras.layers.RandomTranslation(**kwargs))
+    assert_same_config(kr.RandomTranslation(**kwargs), keras.layers.RandomTranslation(**kwargs))
     with pytest.raises(ValueError, match="height_factor"):
         kr.RandomTranslation(1.5, 0.1)
     with pytest.raises(ValueError, match="width_factor"):
