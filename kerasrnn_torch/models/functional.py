@@ -37,7 +37,7 @@ from ..core.registry import register_keras_class
 from .subclassed import (init_subclassed, subclassed_config, subclassed_from_config,
                          subclassed_layers)
 from .training.trainer import Trainer
-from ..core.layer import _recording_arguments, plain_keywords, training_context
+from ..core.layer import _recording_arguments, _training_context, plain_keywords
 
 ModelT = TypeVar("ModelT", bound="Model")
 
@@ -321,15 +321,21 @@ class Model(Trainer, Layer):
                            "input")
         values = self._flat_inputs(inputs)
         masks = self._flat_masks(mask)
+        program = self._program
         if training is None:
-            outputs, output_masks = self._program.run(values, masks, training)
+            outputs, output_masks = program.run(values, masks, training)
         else:
-            with training_context(training):     # Keras-style layers inside take it as their caller's
-                outputs, output_masks = self._program.run(values, masks, training)
+            # training_context(training), without a generator's frames: Keras-style layers inside take it as
+            # their caller's.
+            _training_context.append(bool(training))
+            try:
+                outputs, output_masks = program.run(values, masks, training)
+            finally:
+                _training_context.pop()
         first = next((value for value in values if value is not None), None)
         # A plain attribute, set without Module.__setattr__'s checks (a visible share of a small call).
         self.__dict__["_mask_cache"] = (weakref.ref(first), output_masks) if first is not None else None
-        return pytree.tree_unflatten(outputs, self._program.output_spec)
+        return outputs[0] if program.single_output else pytree.tree_unflatten(outputs, program.output_spec)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if all(type(value) is torch.Tensor for value in args) and plain_keywords(kwargs):
@@ -888,8 +894,13 @@ class _Program:
         self.steps = [_Step(node, slot_of) for node in computed]
         self.output_slots = [slot_of[id(t)] for t in outputs]
         self.output_spec = output_spec
+        self.single_output = output_spec.is_leaf()          # the outputs are one tensor, not a structure
         # Keras's graph and its run disagree on masks only past a nested model: then both are kept.
         self.keeps_keras_masks = any(not step.passes_keras_masks for step in self.steps)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("single_output", self.output_spec.is_leaf())    # pickled before it existed
 
     def run(self, inputs, input_masks, training):
         values = [None] * self.size

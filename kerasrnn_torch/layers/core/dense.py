@@ -129,7 +129,11 @@ class Dense(Layer):
         if not self.built or type(inputs) is not torch.Tensor or inputs.dim() < 2 \
                 or inputs.shape[-1] != self.input_dim or inputs.dtype != self.kernel.dtype:
             self._check_inputs(inputs)
-        outputs = F.linear(inputs, self.kernel.t(), self.bias)
+        kernel, bias = self.kernel, self.bias
+        if inputs.dim() == 2:       # F.linear's own product for 2-D inputs, without the kernel's transposed view
+            outputs = torch.mm(inputs, kernel) if bias is None else torch.addmm(bias, inputs, kernel)
+        else:
+            outputs = F.linear(inputs, kernel.t(), bias)
         if self.activation is not None:         # Keras's `layer.activation = None` after construction: linear
             outputs = self.activation(outputs)
         self.record_activity(outputs)

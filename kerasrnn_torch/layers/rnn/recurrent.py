@@ -142,7 +142,12 @@ class KerasRecurrentLayer(RNN):
         if cached is not None and cached[0] == key:
             return cached[1]
         plan = dispatch.plan(self.fused_config(), use_cudnn=self.use_cudnn, forced=key[0])
-        self.__dict__["_plan_cache"] = (key, plan)       # replaced whole: threads never see half of it
+        # The cell's loop spec where the CPU kernel computes its step (it reads the same settings), for the
+        # lean loop call.
+        loop_spec = getattr(cell, "loop_spec", None)
+        spec = loop_spec() if loop_spec is not None else None
+        spec = spec if native.spec_supported(spec) else None
+        self.__dict__["_plan_cache"] = (key, plan, spec)     # replaced whole: threads never see half of it
         return plan
 
     # ------------------------------------------------------------ the lean call
@@ -171,11 +176,22 @@ class KerasRecurrentLayer(RNN):
                 and not self.compile_loop:
             # The loop of a built-in cell on the package's CPU kernel, where it serves: the same call as the
             # general forward's once its checks pass, without walking through them again.
-            spec = native.cell_spec(self._modules["cell"], inputs, None)[0] if inputs.device.type == "cpu" else None
-            states = self._lean_states(inputs, initial_state) if spec is not None else None
-            if states is not None:
-                return self._lean_loop_call(plan, spec, inputs, [state[0] for state in states], mask, training)
+            spec = self._kernel_spec(plan, inputs) if inputs.device.type == "cpu" else None
+            if spec is not None:
+                states = self._lean_states(inputs, initial_state, directions=0)
+                if states is not None:
+                    return self._lean_loop_call(plan, spec, inputs, states, mask, training)
         return self._forward_checked(inputs, initial_state, mask, training, plan)
+
+    def _kernel_spec(self, plan: dispatch.Plan, inputs: torch.Tensor) -> Any:
+        """The cell's loop spec where the CPU kernel runs this call (`native.cell_spec`), else None: the spec
+        `decide()` kept with `plan`, then the checks of this call's inputs."""
+        cell = self._modules["cell"]
+        cached = self._plan_cache
+        if cached is None or cached[1] is not plan:       # a decide() of a subclass's own
+            return native.cell_spec(cell, inputs, None)[0]
+        spec = cached[2]
+        return spec if spec is not None and native.cell_serves(cell, inputs) is None else None
 
     def _lean_loop_call(self, plan: dispatch.Plan, spec: Any, inputs: torch.Tensor, states: list[torch.Tensor],
                         mask: torch.Tensor | None, training: bool) -> Any:
@@ -255,9 +271,10 @@ class KerasRecurrentLayer(RNN):
         self.record_activity(result)
         return result
 
-    def _lean_states(self, inputs: torch.Tensor, initial_state: Any) -> list[torch.Tensor] | None:
-        """The kernel's `(1, batch, units)` initial states when a few checks show them fit, else None (the
-        general forward then checks, explains and runs): zeros, `initial_state`, or the held states.
+    def _lean_states(self, inputs: torch.Tensor, initial_state: Any, directions: int = 1) -> list[torch.Tensor] | None:
+        """The kernel's `(1, batch, units)` initial states (`directions=0`: the loop's `(batch, units)`) when
+        a few checks show them fit, else None (the general forward then checks, explains and runs): zeros,
+        `initial_state`, or the held states.
 
         Step-by-step decoding calls with `initial_state` (or a stateful layer) every step: these checks are
         what such a call costs over torch.nn's.
@@ -269,7 +286,7 @@ class KerasRecurrentLayer(RNN):
                 return None
             initial_state = self._state_leaves
         elif initial_state is None:
-            return self._zero_states_cache.get(cell.state_count, batch, cell.units, inputs)
+            return self._zero_states_cache.get(cell.state_count, batch, cell.units, inputs, directions)
         if type(initial_state) is torch.Tensor:
             initial_state = [initial_state]
         elif type(initial_state) not in (list, tuple):
@@ -282,7 +299,7 @@ class KerasRecurrentLayer(RNN):
             if type(state) is not torch.Tensor or state.shape != shape or state.dtype != inputs.dtype \
                     or state.device != inputs.device:
                 return None
-            states.append(state.unsqueeze(0))
+            states.append(state.unsqueeze(0) if directions else state)
         return states
 
     def fits_fused_call(self, inputs: Any, training: bool) -> bool:

@@ -254,10 +254,18 @@ class Trainer(nn.Module):
         """`self.train(training)`, skipped where every module is in that mode already and none overrides
         `train`: reading each module's flag costs a fraction of setting it (a visible share of a small
         model's `predict_on_batch`)."""
-        for module in self.modules():
+        # A walk of its own: `modules()` builds every module's qualified name on the way.
+        seen: set[int] = set()
+        pending: list[nn.Module] = [self]
+        while pending:
+            module = pending.pop()
             if module.training != training or type(module).train is not _MODULE_TRAIN:
                 self.train(training)
                 return
+            for child in module._modules.values():
+                if child is not None and id(child) not in seen:
+                    seen.add(id(child))
+                    pending.append(child)
 
     # ------------------------------------------------------------------ data
     def _float_dtype(self) -> torch.dtype:

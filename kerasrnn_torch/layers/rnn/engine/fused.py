@@ -379,12 +379,13 @@ class ZeroStates:
         self.cached = None      # (key, states), replaced whole so that threads never see half of it
 
     def get(self, count: int, batch: int, units: int, like: torch.Tensor, directions: int = 1) -> list[torch.Tensor]:
-        """`count` zero tensors of shape `(directions, batch, units)`, like `like`'s dtype and device."""
+        """`count` zero tensors of shape `(directions, batch, units)` (`directions=0`: `(batch, units)`), like
+        `like`'s dtype and device."""
         key = (count, directions, batch, units, like.dtype, like.device, torch.is_inference_mode_enabled())
         cached = self.cached
         if cached is not None and cached[0] == key:
             return cached[1]
-        states = [like.new_zeros((directions, batch, units)) for _ in range(count)]
+        states = [like.new_zeros((directions, batch, units) if directions else (batch, units)) for _ in range(count)]
         self.cached = (key, states)
         return states
 

@@ -308,11 +308,19 @@ def cell_spec(cell, inputs: torch.Tensor, masks) -> tuple[LoopSpec | None, str |
     if not spec_supported(spec):
         return None, ("the cell computes a step of its own" if spec is None else
                       f"the CPU kernel has no {spec.kind} step with {spec.activation}/{spec.gate}")
-    tensors = [cell.kernel, cell.recurrent_kernel] + ([cell.bias] if cell.bias is not None else [])
-    reason = serves(inputs, tensors)
+    reason = cell_serves(cell, inputs)
+    return (spec, None) if reason is None else (None, reason)
+
+
+def cell_serves(cell, inputs: torch.Tensor) -> str | None:
+    """`serves` for a loop call of a cell whose step the kernel computes (`cell_spec`'s spec): None when the
+    kernel runs it, else why not."""
+    bias = cell.bias
+    reason = serves(inputs, (cell.kernel, cell.recurrent_kernel) if bias is None
+                    else (cell.kernel, cell.recurrent_kernel, bias))
     if reason is None and cell.recurrent_kernel.dtype != inputs.dtype:
         reason = "the weights' dtype differs from the inputs'"
-    return (spec, None) if reason is None else (None, reason)
+    return reason
 
 
 def _needs_gradients(inputs: torch.Tensor, tensors) -> bool:

@@ -529,3 +529,31 @@ def test_products_through_aten_equal_the_direct_blas_ones(name, dtype, kernel_sw
         assert module.use_direct_blas(True), "PyTorch's x86 Linux build exports BLAS: the direct products run"
     for a, b in zip(results(True), results(False), strict=True):
         torch.testing.assert_close(a, b, atol=1e-6 if dtype == torch.float32 else 1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("units", [5, 8, 13, 16])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("steps", [3, 256])     # 256: a large call, whose steps each project their own inputs
+def test_column_major_kernels_give_the_numbers_of_their_contiguous_copies(units, dtype, steps, kernel_switch):
+    """The layers keep their kernels column-major (Keras's shape in PyTorch's memory order); the kernel makes
+    them row-major per call (in float32 by 8 x 8 tiles, the edges element by element): the results equal,
+    bit for bit, those of the same kernels given contiguous."""
+    needs_kernel()
+    module = cpu_kernel.module()
+    batch, features = 64, 11
+    x = torch.randn(batch, steps, features, dtype=dtype)
+    input_kernel = torch.randn(4 * units, features, dtype=dtype).t()       # (features, 4 units), column-major
+    kernel = torch.randn(4 * units, units, dtype=dtype).t()                # (units, 4 units), column-major
+    assert not input_kernel.is_contiguous() and not kernel.is_contiguous()
+    bias = torch.randn(4 * units, dtype=dtype)
+    h0, c0 = torch.randn(batch, units, dtype=dtype), torch.randn(batch, units, dtype=dtype)
+
+    def run_with(ik, k):
+        return module.forward_unprojected(0, 1, 2, False, x, ik, False, None, None, k, None, h0, c0, bias)
+
+    held, *_, c_last = run_with(input_kernel, kernel)
+    held, c_last = held.clone(), c_last.clone()        # the kernel's kept buffers serve the next call
+    # A small call projects every step at once, reading the input kernel as it lies (no copy to compare).
+    held_contiguous, *_, c_contiguous = run_with(input_kernel.contiguous() if steps > 3 else input_kernel,
+                                                 kernel.contiguous())
+    assert torch.equal(held, held_contiguous) and torch.equal(c_last, c_contiguous)

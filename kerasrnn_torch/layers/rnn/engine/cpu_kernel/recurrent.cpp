@@ -344,6 +344,40 @@ void transpose_blocks(const scalar_t* src, scalar_t* dst, int64_t rows, int64_t 
   }
 }
 
+#ifdef KERASRNN_FAST_FLOAT
+// One 8 x 8 tile: eight columns of 8 values (column k at s + k * ls) written as eight rows (row k at d + k * ld),
+// by AVX's in-register shuffles: several times faster than the scalar loop's element-wise moves.
+C10_ALWAYS_INLINE void transpose_8x8(const float* s, int64_t ls, float* d, int64_t ld) {
+  __m256 c[8], lo[8], q[8];
+  for (int k = 0; k < 8; ++k) c[k] = _mm256_loadu_ps(s + k * ls);
+  for (int k = 0; k < 8; k += 2) {
+    lo[k] = _mm256_unpacklo_ps(c[k], c[k + 1]);
+    lo[k + 1] = _mm256_unpackhi_ps(c[k], c[k + 1]);
+  }
+  for (int k = 0; k < 8; k += 4) {
+    q[k] = _mm256_shuffle_ps(lo[k], lo[k + 2], 0x44);
+    q[k + 1] = _mm256_shuffle_ps(lo[k], lo[k + 2], 0xEE);
+    q[k + 2] = _mm256_shuffle_ps(lo[k + 1], lo[k + 3], 0x44);
+    q[k + 3] = _mm256_shuffle_ps(lo[k + 1], lo[k + 3], 0xEE);
+  }
+  for (int k = 0; k < 4; ++k) {
+    _mm256_storeu_ps(d + k * ld, _mm256_permute2f128_ps(q[k], q[k + 4], 0x20));
+    _mm256_storeu_ps(d + (k + 4) * ld, _mm256_permute2f128_ps(q[k], q[k + 4], 0x31));
+  }
+}
+
+template <>
+void transpose_blocks<float>(const float* src, float* dst, int64_t rows, int64_t cols) {
+  const int64_t rows8 = rows / 8 * 8, cols8 = cols / 8 * 8;
+  for (int64_t j = 0; j < cols8; j += 8) {
+    for (int64_t i = 0; i < rows8; i += 8) transpose_8x8(src + j * rows + i, rows, dst + i * cols + j, cols);
+  }
+  for (int64_t i = 0; i < rows; ++i) {      // the edges: the last columns of the tiled rows, the last rows
+    for (int64_t j = i < rows8 ? cols8 : 0; j < cols; ++j) dst[i * cols + j] = src[j * rows + i];
+  }
+}
+#endif
+
 Tensor row_major(const Tensor& w) {
   if (w.is_contiguous()) return w;
   if (w.dim() != 2 || w.stride(0) != 1 || w.stride(1) != w.size(0)) return w.contiguous();
