@@ -291,7 +291,7 @@ LOOP_LAYERS = {   # configurations the fused kernel does not take: the cell loop
 @pytest.mark.parametrize("pattern", ["none", "right_padded", "left_padded", "fully_masked_row"])
 @pytest.mark.parametrize("flags", [(False, False, False), (True, True, False), (True, True, True)],
                          ids=["last", "seq_state", "seq_state_back"])
-def test_lean_loop_call_equals_the_general_path(kind, pattern, flags, general_forward_calls):
+def test_lean_loop_call_equals_the_general_path(kind, pattern, flags, general_forward_calls, cpu_kernel_on):
     """A loop configuration's plain call runs the kernel's loop without the general forward, with exactly its
     numbers: with and without gradients, in training (the recurrent dropout masks drawn the same way) and not."""
     from reference import masks_by_name
@@ -330,7 +330,7 @@ def test_lean_loop_call_keeps_a_stateful_layer_s_states():
     assert torch.equal(layer.states[0], twin.states[0])
 
 
-def test_the_handwritten_backward_still_runs_where_asked():
+def test_the_handwritten_backward_still_runs_where_asked(cpu_kernel_on):
     """The lean loop call leaves `handwritten_backward` (and `compile_loop`) to the general forward."""
     from kerasrnn_torch.layers.rnn.engine.record import last_run
     layer = kr.GRU(5, reset_after=False, input_dim=3)
