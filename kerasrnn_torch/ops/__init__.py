@@ -20,13 +20,14 @@ from . import linalg
 from .activations import (celu, glu, hard_shrink, hard_sigmoid, hard_silu, hard_swish, hard_tanh, leaky_relu,
                           log_sigmoid, relu6, selu, soft_shrink, softsign, sparse_plus, sparse_sigmoid, sparsemax,
                           squareplus, tanh_shrink, threshold)
-from .arrays import (amax, amin, argsort, array, average, bincount, copy, count_nonzero, cross, cumprod, cumsum, diag,
-                     diagonal, diff, digitize, empty, empty_like, flip, hstack, identity, in_top_k, inner, kron,
-                     median, meshgrid, moveaxis, nanmean, nansum, ndim, nonzero, outer, pad, percentile, ptp,
-                     quantile, ravel, roll, rot90, searchsorted, segment_max, segment_min, segment_prod, segment_sum,
-                     select, size, sort, swapaxes, top_k, trace, tri, tril, triu, unstack, vstack)
+from .arrays import (amax, amin, argpartition, argsort, array, average, bincount, copy, count_nonzero, cross,
+                     cumprod, cumsum, diag, diagonal, diff, digitize, empty, empty_like, flip, hstack, identity,
+                     in_top_k, inner, kron, median, meshgrid, moveaxis, nanmean, nansum, ndim, nonzero, outer, pad,
+                     percentile, ptp, quantile, ravel, roll, rot90, searchsorted, segment_max, segment_min,
+                     segment_prod, segment_sum, select, size, sort, swapaxes, top_k, trace, tri, tril, triu, unstack,
+                     view, vstack)
 from .blocks import depth_to_space, fold, space_to_depth, unfold
-from .complex_values import cdist, extract_sequences, polar, view_as_complex, view_as_real
+from .complex_values import angle, cdist, extract_sequences, polar, view_as_complex, view_as_real
 from .control import (cond, dtype, fori_loop, map, saturate_cast, scan, scatter, scatter_update, slice_update,
                       stop_gradient, switch, vectorized_map, while_loop)
 from .convolution import conv, conv_transpose, depthwise_conv, separable_conv
@@ -50,15 +51,18 @@ from .nn_functions import (batch_normalization, binary_crossentropy, categorical
                            layer_normalization, moments, multi_hot, psnr, rms_normalization,
                            sparse_categorical_crossentropy)
 from .numpy import (abs, absolute, add, all, any, arange, argmax, argmin, broadcast_to, clip, concatenate, divide,
-                    dot, einsum, equal, exp, expand_dims, eye, floor_divide, full, full_like, get_item, greater,
-                    greater_equal, less, less_equal, linspace, log, logical_and, logical_not, logical_or, matmul, max,
-                    maximum, mean, min, minimum, mod, multiply, negative, not_equal, ones, ones_like, power, prod,
-                    repeat, reshape, split, sqrt, square, squeeze, stack, std, subtract, sum, take, take_along_axis,
-                    tanh, tensordot, tile, transpose, true_divide, var, where, zeros, zeros_like)
+                    dot, einsum, equal, exp, expand_dims, eye, floor_divide, full, full_like, geomspace, get_item,
+                    greater, greater_equal, less, less_equal, linspace, log, logical_and, logical_not, logical_or,
+                    logspace, matmul, max, maximum, mean, min, minimum, mod, multiply, negative, not_equal, ones,
+                    ones_like, power, prod, repeat, reshape, split, sqrt, square, squeeze, stack, std, subtract, sum,
+                    take, take_along_axis, tanh, tensordot, tile, transpose, true_divide, var, where, zeros,
+                    zeros_like)
 from .operation import OPERATIONS, Operation, is_operation
 from .pooling import adaptive_average_pool, adaptive_max_pool, average_pool, max_pool
 from .sets import unique
+from .signals import correlate, histogram, trapezoid
 from .spectral import fft, fft2, ifft2, irfft, istft, rfft, stft
+from .windows import bartlett, blackman, hamming, hanning, kaiser
 
 __all__ = [
     # arithmetic
@@ -75,7 +79,7 @@ __all__ = [
     "identity", "in_top_k", "inner", "kron", "median", "meshgrid", "moveaxis", "nanmean", "nansum", "ndim",
     "nonzero", "outer", "pad", "percentile", "ptp", "quantile", "ravel", "rot90", "searchsorted",
     "segment_max", "segment_min", "segment_prod", "segment_sum", "select", "size", "sort", "swapaxes",
-    "top_k", "trace", "tri", "tril", "triu", "unique", "unstack", "vstack",
+    "top_k", "trace", "tri", "tril", "triu", "unique", "unstack", "vstack", "argpartition", "view",
     # more NumPy-style functions: cube roots, NaN-aware statistics, bits, splits and stacks
     "i0", "ldexp", "nextafter",
     "isin", "nanprod", "nanstd", "nanvar", "conj", "conjugate", "corrcoef", "imag", "isreal", "nanargmax",
@@ -88,7 +92,8 @@ __all__ = [
     "all", "any", "argmax", "argmin", "max", "mean", "min", "prod", "std", "sum", "var",
     # shapes and new tensors
     "arange", "broadcast_to", "cast", "concatenate", "convert_to_numpy", "convert_to_tensor", "expand_dims",
-    "eye", "full", "full_like", "get_item", "is_tensor", "linspace", "ones", "ones_like", "repeat",
+    "eye", "full", "full_like", "geomspace", "get_item", "is_tensor", "linspace", "logspace", "ones",
+    "ones_like", "repeat",
     "reshape", "shape", "slice", "split", "squeeze", "stack", "take", "take_along_axis", "tile",
     "transpose", "where", "zeros", "zeros_like",
     # linear algebra (also in kr.ops.linalg, as keras.ops.linalg)
@@ -108,8 +113,10 @@ __all__ = [
     "ctc_loss", "ctc_decode",
     # Fourier transforms (complex values as (real, imaginary) pairs)
     "fft", "fft2", "ifft2", "irfft", "istft", "rfft", "stft", "extract_sequences",
+    # window functions (computed at once from a length); integrals, correlations and histograms of signals
+    "bartlett", "blackman", "hamming", "hanning", "kaiser", "trapezoid", "correlate", "histogram",
     # complex tensors from real ones and back; distances
-    "polar", "view_as_complex", "view_as_real", "cdist",
+    "angle", "polar", "view_as_complex", "view_as_real", "cdist",
     # comparisons and logic
     "equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_not", "logical_or",
     "not_equal",

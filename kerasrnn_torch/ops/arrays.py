@@ -96,6 +96,31 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> torch.Tensor:
     return torch.swapaxes(tensor(x), axis1, axis2)
 
 
+@operation("View", config=("dtype",))
+def view(x: Any, dtype: DTypeLike = None) -> torch.Tensor:
+    """`x`'s bytes read as `dtype` (None: `x`'s own), as `keras.ops.view`: a wider or narrower dtype changes the
+    last axis's size by the ratio of the item sizes (NumPy's and torch's `view`).
+
+    >>> view(torch.tensor([1.0]), "int32")
+    tensor([1065353216], dtype=torch.int32)
+    """
+    x = tensor(x)
+    wanted = to_dtype(dtype, "kr.ops.view") or x.dtype
+    old_size, new_size = x.element_size(), torch.empty((), dtype=wanted).element_size()
+    if old_size != new_size:
+        if x.dim() == 0:
+            raise ValueError(f"kr.ops.view: a scalar cannot be viewed as a dtype of another item size "
+                             f"({str(x.dtype).replace('torch.', '')} to {str(wanted).replace('torch.', '')})")
+        if (x.shape[-1] * old_size) % new_size:
+            raise ValueError(f"kr.ops.view: x of shape {tuple(x.shape)} and dtype "
+                             f"{str(x.dtype).replace('torch.', '')} cannot be viewed as "
+                             f"{str(wanted).replace('torch.', '')}: the last axis's {x.shape[-1] * old_size} "
+                             f"bytes are not a multiple of its item size {new_size}")
+        if not x.is_contiguous() or x.storage_offset() % new_size:     # torch's view needs aligned, packed rows
+            x = x.clone(memory_format=torch.contiguous_format)
+    return x.view(wanted)
+
+
 @operation("Ravel")
 def ravel(x: Any) -> torch.Tensor:
     """`x` flattened, as `keras.ops.ravel`."""
@@ -240,6 +265,32 @@ def argsort(x: Any, axis: int | None = -1) -> torch.Tensor:
         x = x.to(torch.uint8)
     if axis is None:
         x, axis = x.reshape(-1), -1
+    return torch.argsort(x, dim=axis, stable=True).to(torch.int32)
+
+
+@operation("Argpartition", config=("kth", "axis"))
+def argpartition(x: Any, kth: int, axis: int | None = -1) -> torch.Tensor:
+    """Indices (int32) that put `x`'s `kth` smallest value along `axis` (flattened: None) in its sorted place,
+    the smaller ones before it and the larger ones after, as `keras.ops.argpartition`.
+
+    Unlike Keras's torch backend, which compares the values cast to int32, it compares the values themselves
+    (the indices come from a stable sort, one of the partitions NumPy allows).
+
+    >>> argpartition(torch.tensor([3.0, 1.0, 2.0]), 1)
+    tensor([1, 2, 0], dtype=torch.int32)
+    """
+    if isinstance(kth, bool) or not isinstance(kth, int):
+        raise ValueError(f"kr.ops.argpartition: kth must be an int, got {type(kth).__name__} {kth!r}")
+    x = tensor(x)
+    if x.dtype == torch.bool:
+        x = x.to(torch.uint8)
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    if x.dim() == 0:
+        raise ValueError("kr.ops.argpartition: x must have at least one axis, got a scalar")
+    size = x.shape[axis]
+    if not -size <= kth < size:
+        raise ValueError(f"kr.ops.argpartition: kth {kth} is out of range for axis {axis} of size {size}")
     return torch.argsort(x, dim=axis, stable=True).to(torch.int32)
 
 

@@ -1,12 +1,13 @@
-"""`keras.ops`'s complex tensors from real ones and back: `polar`, `view_as_complex`, `view_as_real`, as Keras's
-torch backend computes them; and `cdist` and `extract_sequences`, its other real-valued `math` helpers."""
+"""`keras.ops`'s complex tensors from real ones and back: `polar`, `view_as_complex`, `view_as_real`, and their
+angles (`angle`), as Keras's torch backend computes them; and `cdist` and `extract_sequences`, its other
+real-valued `math` helpers."""
 from __future__ import annotations
 
 from typing import Any
 
 import torch
 
-from .core import tensor
+from .core import as_float, tensor
 from .operation import operation
 
 
@@ -25,6 +26,20 @@ def polar(abs_: Any, angle: Any) -> torch.Tensor:
                          f"{str(magnitude.dtype).replace('torch.', '')} and "
                          f"{str(phase.dtype).replace('torch.', '')}")
     return torch.complex(real, imaginary)
+
+
+@operation("Angle")
+def angle(x: Any) -> torch.Tensor:
+    """The angle (argument) of each element in radians, as `keras.ops.angle`: complex64 gives float32,
+    complex128 float64, floats keep their dtype, ints and bools give the default float (float32).
+
+    >>> angle(torch.tensor([1j, -1.0]))
+    tensor([1.5708, 3.1416])
+    """
+    values = as_float(tensor(x))
+    if values.dtype == torch.float16 and values.device.type != "cpu":     # torch.angle lacks float16 there
+        return torch.angle(values.float()).to(torch.float16)
+    return torch.angle(values)
 
 
 @operation("ViewAsComplex", module="math")

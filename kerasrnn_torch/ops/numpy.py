@@ -524,6 +524,72 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, retste
     return (result, torch.tensor(step)) if retstep else result
 
 
+def _spaced_setup(start: Any, stop: Any, num: int, dtype: DTypeLike, axis: int, owner: str
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.dtype]:
+    """`start` and `stop` broadcast, in the dtype to compute in, and the result's dtype (Keras's: the given one,
+    else float16/bfloat16 where the ends are, else the default float)."""
+    if axis != 0:
+        raise ValueError(f"kr.ops.{owner}: axis must be 0 (as in Keras's torch backend), got {axis}")
+    if isinstance(num, bool) or not isinstance(num, int) or num < 0:
+        raise ValueError(f"kr.ops.{owner}: num must be a non-negative int, got {num!r}")
+    first = start if isinstance(start, (int, float)) else tensor(start)
+    last = stop if isinstance(stop, (int, float)) else tensor(stop)
+    wanted = to_dtype(dtype, f"kr.ops.{owner}")
+    if wanted is None:
+        promoted = result_type(first, last)
+        wanted = promoted if promoted in (torch.float16, torch.bfloat16) else floatx()
+    # float16/bfloat16 computed in float32, as Keras's torch backend does on the CPU; ints in float64, then cast.
+    compute = torch.float64 if wanted == torch.float64 or not wanted.is_floating_point else torch.float32
+    device = next((v.device for v in (first, last) if isinstance(v, torch.Tensor)), None)
+    a, b = torch.broadcast_tensors(tensor(start, compute), tensor(stop, compute))
+    if device is not None:
+        a, b = a.to(device), b.to(device)
+    return a, b, wanted
+
+
+def _spaced_exponents(a: torch.Tensor, b: torch.Tensor, num: int, endpoint: bool) -> torch.Tensor:
+    """`num` evenly spaced values from `a` to `b` (`b` itself left out unless `endpoint`) on a new first axis."""
+    divisions = num - 1 if endpoint else num
+    fraction = torch.arange(num, dtype=a.dtype, device=a.device)
+    if divisions > 0:
+        fraction = fraction / divisions
+    fraction = fraction.reshape((num,) + (1,) * a.ndim)
+    return a + fraction * (b - a)
+
+
+@operation("Logspace", config=("num", "endpoint", "base", "dtype", "axis"), first_axis_probed=True)
+def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, base: Any = 10, dtype: DTypeLike = None,
+             axis: int = 0) -> torch.Tensor:
+    """`base ** e` for `num` exponents `e` evenly spaced from `start` to `stop`, as `keras.ops.logspace` (float32
+    by default; tensor ends give one sequence per element, on a new first axis; `axis` must be 0, as on Keras's
+    torch backend). With `num=1` it is `[base ** start]` (NumPy's; Keras's torch backend gives NaN for tensor
+    ends); an integer `dtype` truncates the float values, as NumPy does.
+
+    >>> logspace(0, 3, num=4)
+    tensor([   1.,   10.,  100., 1000.])
+    """
+    a, b, wanted = _spaced_setup(start, stop, num, dtype, axis, "logspace")
+    if isinstance(base, torch.Tensor):
+        base = base.item()
+    return torch.pow(base, _spaced_exponents(a, b, num, endpoint)).to(wanted)
+
+
+@operation("Geomspace", config=("num", "endpoint", "dtype", "axis"), first_axis_probed=True)
+def geomspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: DTypeLike = None,
+              axis: int = 0) -> torch.Tensor:
+    """`num` numbers in geometric progression from `start` to `stop`, as `keras.ops.geomspace` (float32 by
+    default; tensor ends give one sequence per element, on a new first axis; the sign is `start`'s; `axis` must
+    be 0, as on Keras's torch backend). With `num=1` it is `[start]` (NumPy's; Keras's torch backend gives NaN);
+    an integer `dtype` truncates the float values, as NumPy does.
+
+    >>> geomspace(1, 1000, num=4)
+    tensor([   1.,   10.,  100., 1000.])
+    """
+    a, b, wanted = _spaced_setup(start, stop, num, dtype, axis, "geomspace")
+    exponents = _spaced_exponents(torch.log10(torch.abs(a)), torch.log10(torch.abs(b)), num, endpoint)
+    return (torch.pow(10.0, exponents) * torch.sign(a)).to(wanted)
+
+
 # ------------------------------------------------------------------ linear algebra
 @operation("Matmul")
 def matmul(x1: Any, x2: Any) -> torch.Tensor:

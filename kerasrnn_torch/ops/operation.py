@@ -43,6 +43,9 @@ class OperationSpec:
     # For an operation whose output sizes depend on the values (`unique`), where the probes cannot tell them:
     # (config, the shapes of its symbolic inputs) -> the shapes of its outputs, as Keras's symbolic call gives.
     symbolic_shapes: Callable[[dict[str, Any], list[tuple]], list[tuple]] | None = None
+    # For an operation whose outputs' first axis is not the batch axis (`logspace`'s `num`, `correlate`'s lags):
+    # its symbolic outputs keep the sizes the two probes agree on there, as Keras's symbolic call knows them.
+    first_axis_probed: bool = False
 
     @property
     def public_name(self) -> str:
@@ -67,14 +70,15 @@ MODULES = {"numpy": "keras.src.ops.numpy", "nn": "keras.src.ops.nn", "core": "ke
 
 
 def operation(keras_name: str, *, config: tuple[str, ...] = (), module: str = "numpy",
-              symbolic_shapes: Callable[[dict[str, Any], list[tuple]], list[tuple]] | None = None
-              ) -> Callable[[F], F]:
+              symbolic_shapes: Callable[[dict[str, Any], list[tuple]], list[tuple]] | None = None,
+              first_axis_probed: bool = False) -> Callable[[F], F]:
     """Declare an eager function as the `kr.ops` function of Keras's operation `keras_name`
-    (`symbolic_shapes`: see `OperationSpec`)."""
+    (`symbolic_shapes`, `first_axis_probed`: see `OperationSpec`)."""
     def decorate(function: F) -> F:
         parameters = list(inspect.signature(function).parameters.values())
         call = tuple(p.name for p in parameters if p.name not in config)
-        spec = OperationSpec(keras_name, MODULES[module], function, config, call, symbolic_shapes)
+        spec = OperationSpec(keras_name, MODULES[module], function, config, call, symbolic_shapes,
+                             first_axis_probed)
         OPERATIONS[keras_name] = spec
         signature = inspect.signature(function)
 
@@ -162,6 +166,11 @@ class Operation(Layer):
             shapes = self.spec.symbolic_shapes(self.config, [t.shape for t in inputs if _is_keras_tensor(t)])
             for t, shape in zip(pytree.tree_leaves(outputs, is_leaf=_is_keras_tensor), shapes):
                 t.shape = tuple(shape)
+        elif symbolic and self.spec.first_axis_probed:
+            for t in pytree.tree_leaves(outputs, is_leaf=_is_keras_tensor):
+                first, second = t.examples
+                if t.shape and first.dim() == second.dim() and first.shape[0] == second.shape[0]:
+                    t.shape = (int(first.shape[0]), *t.shape[1:])
         return outputs
 
     def _hold(self, value: Any) -> Any:
