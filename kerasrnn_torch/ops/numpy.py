@@ -541,9 +541,10 @@ def _spaced_setup(start: Any, stop: Any, num: int, dtype: DTypeLike, axis: int, 
     # float16/bfloat16 computed in float32, as Keras's torch backend does on the CPU; ints in float64, then cast.
     compute = torch.float64 if wanted == torch.float64 or not wanted.is_floating_point else torch.float32
     device = next((v.device for v in (first, last) if isinstance(v, torch.Tensor)), None)
-    a, b = torch.broadcast_tensors(tensor(start, compute), tensor(stop, compute))
-    if device is not None:
+    a, b = tensor(start, compute), tensor(stop, compute)
+    if device is not None:          # a number's end goes where the other end's tensor is
         a, b = a.to(device), b.to(device)
+    a, b = torch.broadcast_tensors(a, b)
     return a, b, wanted
 
 

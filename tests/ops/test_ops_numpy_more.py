@@ -398,8 +398,14 @@ def test_argpartition_with_no_axis_flattens_on_kr_input():
 def test_the_operations_in_a_model_with_keras_files(tmp_path):
     def build(lib, o):
         inputs = lib.Input((6, 4))
-        return lib.Model(inputs, [o.trapezoid(inputs, axis=1), o.angle(inputs), o.view(inputs, "int32"),
-                                  o.logspace(inputs, inputs + 1.0, num=3), o.correlate(inputs[0, :, 0], inputs[0, :3, 1])])
+        return lib.Model(inputs, [o.trapezoid(inputs, axis=1), o.trapezoid(inputs, dx=0.5), o.angle(inputs),
+                                  o.view(inputs, "int32"), o.logspace(inputs, inputs + 1.0, num=3, base=2),
+                                  o.geomspace(o.abs(inputs) + 1.0, 5.0, num=4),
+                                  o.correlate(inputs[0, :, 0], inputs[0, :3, 1], mode="full"),
+                                  # the smallest values (Keras's torch backend compares ints right; ties differ)
+                                  o.take_along_axis(o.cast(inputs * 10, "int32"),
+                                                    o.argpartition(o.cast(inputs * 10, "int32"), 0, axis=1)[:, :1],
+                                                    axis=1)])
 
     model, keras_model = build(kr, ops), build(keras, kops)
     x = RNG.standard_normal((2, 6, 4)).astype("float32")
@@ -408,3 +414,33 @@ def test_the_operations_in_a_model_with_keras_files(tmp_path):
     check(list(keras.models.load_model(tmp_path / "ours.keras")(x)), list(keras_model(x)), atol=1e-5)
     keras_model.save(tmp_path / "theirs.keras")
     check(list(kr.from_keras(tmp_path / "theirs.keras")(torch.from_numpy(x))), list(keras_model(x)), atol=1e-5)
+
+
+def test_histogram_in_a_model_through_a_keras_file(tmp_path):
+    # Keras's symbolic Histogram cannot run on its torch backend (it calls a backend.math.histogram that the torch
+    # backend lacks), so the file goes from kr back to kr, and the numbers are kr.ops.histogram's on the data.
+    inputs = kr.Input((6,))
+    model = kr.Model(inputs, list(ops.histogram(inputs[0], bins=3)))
+    x = torch.from_numpy(RNG.standard_normal((2, 6)).astype("float32"))
+    for ours, expected in zip(model(x), ops.histogram(x[0], bins=3)):
+        torch.testing.assert_close(ours, expected, rtol=0, atol=0)
+    kr.save_keras(model, tmp_path / "ours.keras")
+    reloaded = kr.from_keras(tmp_path / "ours.keras")
+    assert [op.spec.keras_name for op in reloaded.operations if ops.is_operation(op)][-1] == "Histogram"
+    for ours, expected in zip(reloaded(x), ops.histogram(x[0], bins=3)):
+        torch.testing.assert_close(ours, expected, rtol=0, atol=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_results_stay_on_the_inputs_device():
+    x = torch.tensor([0.0, 0.5, 0.6, 1.0], device="cuda")
+    counts, edges = ops.histogram(x, bins=2)
+    assert counts.device.type == edges.device.type == "cuda" and counts.tolist() == [1.0, 3.0]
+    sequence = ops.logspace(torch.tensor(0.0, device="cuda"), 2.0, num=3)
+    assert sequence.device.type == "cuda" and sequence.tolist() == pytest.approx([1.0, 10.0, 100.0])
+    assert ops.geomspace(1.0, torch.tensor([8.0, 27.0], device="cuda"), num=4).device.type == "cuda"
+    half = ops.correlate(x.half(), x[:2].half(), mode="full")
+    assert half.dtype == torch.float16 and half.device.type == "cuda"
+    torch.testing.assert_close(half.float().cpu(), ops.correlate(x.cpu(), x[:2].cpu(), mode="full"), atol=1e-2,
+                               rtol=1e-2)
+    assert ops.angle(-x.half()).dtype == torch.float16
