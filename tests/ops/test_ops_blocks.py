@@ -11,7 +11,7 @@ from keras import ops as kops
 import kerasrnn_torch as kr
 from kerasrnn_torch import ops
 
-from .test_ops_match_keras import check
+from .test_ops_match_keras import check, check_keras_files_both_ways
 
 RNG = np.random.default_rng(9)
 
@@ -84,8 +84,4 @@ def test_in_a_model_with_keras_files_both_ways(tmp_path):
     model, keras_model = build(kr, ops), build(keras, kops)
     assert [tuple(t.shape) for t in model.outputs] == [tuple(t.shape) for t in keras_model.outputs]
     x = RNG.standard_normal((2, 4, 6, 8)).astype("float32")
-    check(list(model(torch.from_numpy(x))), list(keras_model(x)))
-    kr.save_keras(model, tmp_path / "ours.keras")
-    check(list(keras.models.load_model(tmp_path / "ours.keras")(x)), list(keras_model(x)))
-    keras_model.save(tmp_path / "theirs.keras")
-    check(list(kr.from_keras(tmp_path / "theirs.keras")(torch.from_numpy(x))), list(keras_model(x)))
+    check_keras_files_both_ways(model, keras_model, x, tmp_path)

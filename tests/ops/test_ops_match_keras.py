@@ -7,6 +7,7 @@ import pytest
 import torch
 from keras import ops as kops
 
+import kerasrnn_torch as kr
 from kerasrnn_torch import ops
 
 RNG = np.random.default_rng(0)
@@ -36,6 +37,17 @@ def check(ours, theirs, atol=1e-6):
         np.testing.assert_array_equal(got, expected)
     else:
         np.testing.assert_allclose(got, expected, atol=atol, rtol=1e-6, equal_nan=True)
+
+
+def check_keras_files_both_ways(model, keras_model, x, directory, atol=1e-6):
+    """The same model built with kr.ops and keras.ops gives Keras's outputs on NumPy `x`, and so does each read
+    of the other's file: ours saved and loaded by Keras, Keras's loaded by `kr.from_keras`."""
+    expected = list(keras_model(x))
+    check(list(model(torch.from_numpy(x))), expected, atol=atol)
+    kr.save_keras(model, directory / "ours.keras")
+    check(list(keras.models.load_model(directory / "ours.keras")(x)), expected, atol=atol)
+    keras_model.save(directory / "theirs.keras")
+    check(list(kr.from_keras(directory / "theirs.keras")(torch.from_numpy(x))), expected, atol=atol)
 
 
 def both(name, *args, **kwargs):

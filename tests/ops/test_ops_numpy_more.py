@@ -11,7 +11,7 @@ from keras import ops as kops
 import kerasrnn_torch as kr
 from kerasrnn_torch import ops
 
-from .test_ops_match_keras import check
+from .test_ops_match_keras import check, check_keras_files_both_ways
 
 RNG = np.random.default_rng(23)
 WINDOWS = ["bartlett", "blackman", "hamming", "hanning"]
@@ -409,11 +409,7 @@ def test_the_operations_in_a_model_with_keras_files(tmp_path):
 
     model, keras_model = build(kr, ops), build(keras, kops)
     x = RNG.standard_normal((2, 6, 4)).astype("float32")
-    check(list(model(torch.from_numpy(x))), list(keras_model(x)), atol=1e-5)
-    kr.save_keras(model, tmp_path / "ours.keras")
-    check(list(keras.models.load_model(tmp_path / "ours.keras")(x)), list(keras_model(x)), atol=1e-5)
-    keras_model.save(tmp_path / "theirs.keras")
-    check(list(kr.from_keras(tmp_path / "theirs.keras")(torch.from_numpy(x))), list(keras_model(x)), atol=1e-5)
+    check_keras_files_both_ways(model, keras_model, x, tmp_path, atol=1e-5)
 
 
 def test_histogram_in_a_model_through_a_keras_file(tmp_path):
