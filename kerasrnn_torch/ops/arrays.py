@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch.nn import functional
 
-from .core import DTypeLike, as_float, floatx, result_type, tensor, to_dtype
+from .core import DTypeLike, as_float, dtype_name, floatx, result_type, tensor, to_dtype
 from .operation import operation
 
 Axis = Any      # None, an int, or a tuple/list of ints
@@ -110,11 +110,11 @@ def view(x: Any, dtype: DTypeLike = None) -> torch.Tensor:
     if old_size != new_size:
         if x.dim() == 0:
             raise ValueError(f"kr.ops.view: a scalar cannot be viewed as a dtype of another item size "
-                             f"({str(x.dtype).replace('torch.', '')} to {str(wanted).replace('torch.', '')})")
+                             f"({dtype_name(x.dtype)} to {dtype_name(wanted)})")
         if (x.shape[-1] * old_size) % new_size:
             raise ValueError(f"kr.ops.view: x of shape {tuple(x.shape)} and dtype "
-                             f"{str(x.dtype).replace('torch.', '')} cannot be viewed as "
-                             f"{str(wanted).replace('torch.', '')}: the last axis's {x.shape[-1] * old_size} "
+                             f"{dtype_name(x.dtype)} cannot be viewed as "
+                             f"{dtype_name(wanted)}: the last axis's {x.shape[-1] * old_size} "
                              f"bytes are not a multiple of its item size {new_size}")
         if not x.is_contiguous() or x.storage_offset() % new_size:     # torch's view needs aligned, packed rows
             x = x.clone(memory_format=torch.contiguous_format)

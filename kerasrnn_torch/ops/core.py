@@ -37,6 +37,11 @@ def to_dtype(dtype: DTypeLike, owner: str = "kr.ops") -> torch.dtype | None:
     return _dtypes.from_name(name, owner)
 
 
+def dtype_name(dtype: torch.dtype) -> str:
+    """A torch dtype's name as Keras writes it ("float32"), for messages."""
+    return str(dtype).replace("torch.", "")
+
+
 def floatx() -> torch.dtype:
     return torch.get_default_dtype()
 

@@ -9,12 +9,8 @@ from typing import Any
 import torch
 from torch.nn import functional
 
-from .core import as_float, floatx, tensor
+from .core import as_float, dtype_name, floatx, tensor
 from .operation import operation
-
-
-def _dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).replace("torch.", "")
 
 
 @operation("Trapezoid", config=("x", "dx", "axis"))
@@ -110,7 +106,7 @@ def _histogram(x: Any, bins: int = 10, range: Any = None) -> tuple[torch.Tensor,
         raise ValueError(f"kr.ops.histogram: x must be a 1-D tensor, got shape {tuple(values.shape)}")
     if not values.dtype.is_floating_point:
         raise TypeError(f"kr.ops.histogram: x must be a float tensor (torch's histogram counts floats only), got "
-                        f"{_dtype_name(values.dtype)}; cast it first")
+                        f"{dtype_name(values.dtype)}; cast it first")
     bounds = None if range is None else (float(range[0]), float(range[1]))
     compute = values.detach().cpu()
     if compute.dtype in (torch.float16, torch.bfloat16):        # counted in float32, returned in x's dtype

@@ -13,12 +13,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .core import tensor
+from .core import dtype_name, tensor
 from .operation import operation
-
-
-def _dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).replace("torch.", "")
 
 
 def _complex(x: Any, owner: str) -> torch.Tensor:
@@ -32,7 +28,7 @@ def _complex(x: Any, owner: str) -> torch.Tensor:
                          f"{tuple(real.shape)} and {tuple(imaginary.shape)}")
     if not real.dtype.is_floating_point or real.dtype != imaginary.dtype:
         raise ValueError(f"kr.ops.{owner}: the real and imaginary parts must be floats of one dtype, got "
-                         f"{_dtype_name(real.dtype)} and {_dtype_name(imaginary.dtype)}")
+                         f"{dtype_name(real.dtype)} and {dtype_name(imaginary.dtype)}")
     return torch.complex(real, imaginary)
 
 
@@ -139,7 +135,7 @@ def stft(x: Any, sequence_length: int, sequence_stride: int, fft_length: int, wi
     _check_framing(sequence_length, sequence_stride, fft_length, "stft")
     signal = tensor(x)
     if signal.dtype not in (torch.float32, torch.float64):
-        raise TypeError(f"kr.ops.stft: x must be float32 or float64, got {_dtype_name(signal.dtype)}")
+        raise TypeError(f"kr.ops.stft: x must be float32 or float64, got {dtype_name(signal.dtype)}")
     _at_least(signal, 1, "stft")
     win = _window(window, sequence_length, signal.dtype, signal.device, "stft")
     if win is None:
