@@ -144,8 +144,7 @@ class KerasRecurrentLayer(RNN):
         plan = dispatch.plan(self.fused_config(), use_cudnn=self.use_cudnn, forced=key[0])
         # The cell's loop spec where the CPU kernel computes its step (it reads the same settings), for the
         # lean loop call.
-        loop_spec = getattr(cell, "loop_spec", None)
-        spec = loop_spec() if loop_spec is not None else None
+        spec = native.loop_spec_of(cell)
         spec = spec if native.spec_supported(spec) else None
         self.__dict__["_plan_cache"] = (key, plan, spec)     # replaced whole: threads never see half of it
         return plan

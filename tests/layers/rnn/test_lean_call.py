@@ -339,3 +339,27 @@ def test_the_handwritten_backward_still_runs_where_asked(cpu_kernel_on):
     layer.handwritten_backward = True
     layer(torch.randn(2, 4, 3)).sum().backward()
     assert last_run()[0] == "bptt" and layer.last_path == "loop"
+
+
+def test_the_kept_loop_spec_follows_a_changed_activation(cpu_kernel_on):
+    """The lean loop call reads the cell's kernel spec kept with the layer's plan: an activation assigned after
+    the first call is planned again, so a gate the kernel lacks runs the plain loop with its numbers."""
+    from kerasrnn_torch.layers.rnn.engine.record import last_run
+    layer = kr.LSTM(5, recurrent_activation="hard_sigmoid", input_dim=3)
+    x = torch.randn(2, 4, 3)
+    with torch.no_grad():
+        layer(x)
+        assert last_run()[0] == "cpu_kernel"
+        layer.cell.recurrent_activation = torch.nn.functional.softsign      # no kernel code for it
+        lean = layer(x)
+        assert last_run()[0] != "cpu_kernel" and layer.last_path == "loop"
+        general = RNN.forward(layer, x)
+    assert torch.equal(lean, general)
+    cell = layer.cell
+    h, c = torch.zeros(2, 5), torch.zeros(2, 5)
+    for t in range(4):       # the cell's own steps with softsign gates
+        z = x[:, t] @ cell.kernel + h @ cell.recurrent_kernel + cell.bias
+        i, f, g, o = z.chunk(4, dim=1)
+        c = torch.nn.functional.softsign(f) * c + torch.nn.functional.softsign(i) * torch.tanh(g)
+        h = torch.nn.functional.softsign(o) * torch.tanh(c)
+    torch.testing.assert_close(lean, h, atol=1e-6, rtol=0)

@@ -303,13 +303,18 @@ def _time_major(inputs: torch.Tensor, mask: torch.Tensor | None, go_backwards: b
 
 def cell_spec(cell, inputs: torch.Tensor, masks) -> tuple[LoopSpec | None, str | None]:
     """`(the cell's spec, None)` when the kernel runs this loop call, else `(None, why not)`."""
-    loop_spec = getattr(cell, "loop_spec", None)
-    spec = loop_spec() if loop_spec is not None else None
+    spec = loop_spec_of(cell)
     if not spec_supported(spec):
         return None, ("the cell computes a step of its own" if spec is None else
                       f"the CPU kernel has no {spec.kind} step with {spec.activation}/{spec.gate}")
     reason = cell_serves(cell, inputs)
     return (spec, None) if reason is None else (None, reason)
+
+
+def loop_spec_of(cell) -> LoopSpec | None:
+    """The cell's `loop_spec()`, or None for a cell without one (its step is its own)."""
+    loop_spec = getattr(cell, "loop_spec", None)
+    return loop_spec() if loop_spec is not None else None
 
 
 def cell_serves(cell, inputs: torch.Tensor) -> str | None:
