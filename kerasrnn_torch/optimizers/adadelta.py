@@ -56,7 +56,7 @@ class Adadelta(Optimizer):
                                                        rms(grad_average)), -1)
         torch._foreach_mul_(delta_average, self.rho)
         torch._foreach_add_(delta_average, torch._foreach_mul(deltas, deltas), alpha=1 - self.rho)
-        torch._foreach_add_(params, deltas, alpha=float(lr))
+        torch._foreach_add_(params, deltas, alpha=self._rate_float(lr))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}

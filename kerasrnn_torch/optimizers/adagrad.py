@@ -54,7 +54,7 @@ class Adagrad(Optimizer):
                 lr: torch.Tensor, dtype: torch.dtype) -> None:
         accumulators = slots["accumulator"]
         torch._foreach_add_(accumulators, torch._foreach_mul(grads, grads))
-        steps = torch._foreach_div(torch._foreach_mul(grads, float(lr)),
+        steps = torch._foreach_div(torch._foreach_mul(grads, self._rate_float(lr)),
                                    torch._foreach_sqrt(torch._foreach_add(accumulators, self.epsilon)))
         torch._foreach_add_(params, steps, alpha=-1)
 

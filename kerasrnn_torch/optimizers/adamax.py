@@ -53,7 +53,7 @@ class Adamax(Optimizer):
         torch._foreach_add_(m, grads, alpha=1 - self.beta_1)
         torch._foreach_mul_(u, self.beta_2)
         torch._foreach_maximum_(u, torch._foreach_abs(grads))
-        steps = torch._foreach_div(torch._foreach_mul(m, float(lr)),
+        steps = torch._foreach_div(torch._foreach_mul(m, self._rate_float(lr)),
                                    torch._foreach_mul(torch._foreach_add(u, self.epsilon), float(1 - beta_1_power)))
         torch._foreach_add_(params, steps, alpha=-1)
 

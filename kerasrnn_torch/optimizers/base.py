@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import torch
+import torch.optim.optimizer as _torch_optimizer
 
 from .schedules import LearningRateSchedule
 from .schedules import deserialize as deserialize_schedule
@@ -212,6 +213,30 @@ class Optimizer(torch.optim.Optimizer):
         return [self.state[p][slot] for slot in self.slot_names for p in params if slot in self.state[p]]
 
     # -- the step ------------------------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """torch's `zero_grad`. With `set_to_none` (the default), outside the profiler and compiled code, a plain
+        loop: torch's own opens a profiler range and leaves dynamo's guard on every call, a visible share of a
+        small model's training step."""
+        if not set_to_none or torch.autograd._profiler_enabled() or torch.compiler.is_compiling():
+            super().zero_grad(set_to_none)
+            return
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
+    def _step_unwrapped(self) -> None:
+        """`step()`, as the built-in training step calls it: without torch's wrapper where the wrapper would
+        do nothing (no step hook, no profiler, `step` not overridden by a subclass nor wrapped on this
+        instance, as torch's LR schedulers wrap it). The wrapper costs about as much as an SGD update of a
+        small model."""
+        if (getattr(type(self).step, "__wrapped__", None) is not _PLAIN_STEP or "step" in vars(self)
+                or self._optimizer_step_pre_hooks or self._optimizer_step_post_hooks
+                or _torch_optimizer._global_optimizer_pre_hooks or _torch_optimizer._global_optimizer_post_hooks
+                or torch.autograd._profiler_enabled()):
+            self.step()
+            return
+        _PLAIN_STEP(self)
+
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
         """Applies one update from each parameter's `.grad` (None gradients skipped), then counts it.
@@ -243,16 +268,33 @@ class Optimizer(torch.optim.Optimizer):
             group_grads = grads[start:start + len(params)]
             start += len(params)
             dtype = params[0].dtype
-            lr = _host(float(group["lr"]), torch.float32)   # Keras keeps the rate as a float32 variable
+            lr, lr_in_dtype = self._rate_tensors(float(group["lr"]), dtype)
             if self.weight_decay is not None:
                 factor = 1 - self.weight_decay * lr
                 torch._foreach_mul_(params, float(factor))
             slots: dict[str, TensorList] = {slot: [self.state[p][slot] for p in params]
                                             for slot in self.slot_names}
-            self._update(params, group_grads, slots, lr.to(dtype), dtype)
+            self._update(params, group_grads, slots, lr_in_dtype, dtype)
         self._after_step()
         self._iterations += 1
         return loss
+
+    def _rate_tensors(self, rate: float, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """The learning rate as Keras keeps it (a float32 variable), and that value in the parameters' dtype.
+        The last pair is kept for the next step (the rules only read them): making them was a visible share
+        of a small model's step."""
+        kept = self.__dict__.get("_kept_rate")
+        if kept is not None and kept[0] == rate and kept[1] == dtype:
+            return kept[2], kept[3]
+        lr = _host(rate, torch.float32)
+        pair = (lr, lr.to(dtype))
+        self._kept_rate = (rate, dtype, *pair, float(pair[1]))
+        return pair
+
+    def _rate_float(self, lr: torch.Tensor) -> float:
+        """`float(lr)` for the rate tensor a rule was given, kept with it."""
+        kept = self.__dict__.get("_kept_rate")
+        return kept[4] if kept is not None and kept[3] is lr else float(lr)
 
     def apply(self, grads: Iterable[Any], trainable_variables: Iterable[Any] | None = None) -> None:
         """Keras's `optimizer.apply(grads, trainable_variables)`: one update of `trainable_variables` from
@@ -383,6 +425,10 @@ class Optimizer(torch.optim.Optimizer):
     def __repr__(self) -> str:
         arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
         return f"{type(self).__name__}({arguments})"
+
+
+# The base class's `step` as defined above; torch wraps it in each subclass on its first instance.
+_PLAIN_STEP = Optimizer.step
 
 
 def check_unit_interval(value: Any, argument: str, owner: str) -> float:

@@ -69,7 +69,7 @@ class Nadam(Optimizer):
                                    torch._foreach_div(torch._foreach_mul(grads, float(1 - u_t)),
                                                       float(1 - u_product_t)))
         v_hat = torch._foreach_div(v, float(1 - beta_2_power))
-        steps = torch._foreach_div(torch._foreach_mul(m_hat, float(lr)),
+        steps = torch._foreach_div(torch._foreach_mul(m_hat, self._rate_float(lr)),
                                    torch._foreach_add(torch._foreach_sqrt(v_hat), self.epsilon))
         torch._foreach_add_(params, steps, alpha=-1)
 

@@ -63,7 +63,7 @@ class RMSprop(Optimizer):
             torch._foreach_add_(mean, grads, alpha=1 - self.rho)
             torch._foreach_add_(denominators, torch._foreach_mul(mean, mean), alpha=-1)
         torch._foreach_sqrt_(denominators)
-        increments = torch._foreach_div(torch._foreach_mul(grads, float(lr)), denominators)
+        increments = torch._foreach_div(torch._foreach_mul(grads, self._rate_float(lr)), denominators)
         if self.momentum > 0:
             moving = slots["momentum"]
             torch._foreach_mul_(moving, self.momentum)

@@ -50,7 +50,7 @@ class SGD(Optimizer):
 
     def _update(self, params: TensorList, grads: TensorList, slots: dict[str, TensorList],
                 lr: torch.Tensor, dtype: torch.dtype) -> None:
-        rate = float(lr)
+        rate = self._rate_float(lr)
         if self.momentum == 0:
             torch._foreach_add_(params, grads, alpha=-rate)
             return

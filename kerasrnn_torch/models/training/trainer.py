@@ -6,7 +6,7 @@ import os
 import signal
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -21,6 +21,7 @@ from ...core import registry
 from ...core.layer import Layer
 from ..regularization import apply_constraints, regularization_loss, regularization_terms
 from ...metrics.metric import Metric
+from ...optimizers.base import Optimizer
 from .compile_utils import CompileLoss, CompileMetrics, get_loss, needs_build, resolve_optimizer
 from .custom_steps import (CompiledMetrics, LossTracker, batch_size_of, flatten_logs, metrics_result,
                            metrics_result_or_logs, overrides, pack_x_y_sample_weight, unpack_x_y_sample_weight,
@@ -280,9 +281,10 @@ class Trainer(nn.Module):
         return torch.device("cpu")
 
     def _dtype_and_device(self) -> tuple[torch.dtype, torch.device]:
-        """`(_float_dtype(), _device())` from one walk over the parameters."""
+        """`(_float_dtype(), _device())` from one walk over the parameters (in `parameters()`'s order, without
+        the qualified names it builds on the way: a share of a small model's `train_on_batch`)."""
         device = None
-        for parameter in self.parameters():
+        for parameter in _parameters_in_order(self):
             if device is None:
                 device = parameter.device
             if parameter.is_floating_point():
@@ -453,13 +455,14 @@ class Trainer(nn.Module):
         if value.dtype != torch.float32:
             value = value.float()
         total = state.total
-        if total is None or total.device != value.device:
-            total = state.total = torch.zeros((), device=value.device)
         scale = state.scale         # the batch size as a tensor: multiplying by it is faster than by an int
         if scale is None or state.scale_of != batch or scale.device != value.device:
             scale = state.scale = torch.tensor(float(batch), device=value.device)
             state.scale_of = batch
-        total.add_(value * scale)
+        if total is None or total.device != value.device:
+            state.total = value * scale         # a new tensor: the first batch's sum, added to in place after
+        else:
+            total.add_(value * scale)
         state.count += batch
         if not state.maskless and all(mask is None for mask in masks):
             state.maskless = True
@@ -489,7 +492,10 @@ class Trainer(nn.Module):
         loss.backward()
         if guard is not None:
             guard.in_update = True
-        optimizer.step()
+        if isinstance(optimizer, Optimizer):
+            optimizer._step_unwrapped()
+        else:
+            optimizer.step()
         if state.constrained is None:
             state.constrained = any(name.endswith("_constraint") and value is not None
                                     for module in self.modules() for name, value in vars(module).items())
@@ -605,6 +611,10 @@ class Trainer(nn.Module):
         if state.step_logs is not None:
             return flatten_logs(state.step_logs)
         results = self._results()
+        if len(results) == 1:       # the loss alone: no stacking
+            (name, value), = results.items()
+            if value.dim() == 0:
+                return {name: float(value)}
         if all(v.dim() == 0 for v in results.values()):
             values = torch.stack([v.float().to(results["loss"].device) for v in results.values()]).tolist()
             return dict(zip(results, values))
@@ -625,6 +635,8 @@ class Trainer(nn.Module):
 
     def _ordered(self, logs: dict[str, float]) -> float | list[float]:
         """Keras's list order for `evaluate`: loss, the metrics' own names, the per-output losses, the rest sorted."""
+        if len(logs) == 1:
+            return next(iter(logs.values()))
         state = self._compiled
         order: list[str] = []
         for metric in self.metrics:
@@ -919,6 +931,16 @@ class Trainer(nn.Module):
         if type(outputs) is torch.Tensor:
             return outputs.detach().cpu().numpy()
         return pytree.tree_map(lambda t: t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t, outputs)
+
+
+def _parameters_in_order(module: nn.Module) -> Iterator[torch.Tensor]:
+    """`module.parameters()`'s order (a module's own, then each child's), a shared one possibly more than once."""
+    for parameter in module._parameters.values():
+        if parameter is not None:
+            yield parameter
+    for child in module._modules.values():
+        if child is not None:
+            yield from _parameters_in_order(child)
 
 
 def _resolve_jit_compile(value: Any, run_eagerly: bool) -> bool:
