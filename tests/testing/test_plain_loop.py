@@ -35,12 +35,11 @@ def test_a_broken_cpu_kernel_is_caught_by_assert_paths_agree(monkeypatch):
     """With the kernel on, a wrong kernel result differs from the plain loop's: the comparison sees it."""
     assert cpu_kernel.unavailable_reason() is None, cpu_kernel.unavailable_reason()
     from kerasrnn_torch.layers.rnn.engine import native
-    real = native._Native.apply
-
-    def off_by_one(*args):
-        result = real(*args)
-        return (result[0] + 1, *result[1:]) if isinstance(result, tuple) else result + 1
-    monkeypatch.setattr(native._Native, "apply", off_by_one)
+    for node in (native._Native, native._NativeFromInputs):        # on the projected sequence, on the inputs
+        def off_by_one(*args, real=node.apply):
+            result = real(*args)
+            return (result[0] + 1, *result[1:]) if isinstance(result, tuple) else result + 1
+        monkeypatch.setattr(node, "apply", off_by_one)
     model = kr.Sequential([kr.GRU(4, reset_after=False)])
     try:
         kr.testing.assert_paths_agree(model, torch.randn(2, 5, 3))

@@ -1,9 +1,11 @@
 """The built-in cells' time loop on the package's CPU kernel (engine/cpu_kernel): one autograd node.
 
-The input projection of every step runs as one product under autograd
-(its backward gives the kernel's, input bias's and inputs' gradients); the
-node runs the steps in C++ (a recurrent product and one fused pass over the
-gates per step) and its backward through time in C++. Two entries:
+The node runs the steps in C++ (each step's input projection where the
+cell's is the built-in one, a recurrent product and one fused pass over the
+gates) and its backward through time in C++; the projection's gradient
+becomes the inputs' and the input kernel's by one product each. A cell with
+a projection of its own (or input dropout) hands the node its projected
+sequence instead. Two entries:
 
 - `run_cell`: the cell loop of a built-in cell (LSTM, GRU with either
   `reset_after`, SimpleRNN; tanh, sigmoid, hard_sigmoid, relu, linear;
@@ -114,19 +116,11 @@ class _Native(torch.autograd.Function):
             ctx.save_for_backward(x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, input_bias, held,
                                   *saved)
         ctx.set_materialize_grads(False)
-        # A copy, never a view of `held` (callers write Keras's masked outputs into it in place).
-        outputs = [held[1:].transpose(0, 1).clone(memory_format=torch.contiguous_format)] if sequences else []
-        outputs.append(held[-1].clone())
-        if codes[0] == KIND_CODES["lstm"]:
-            outputs.append(c_last.clone())
-        return tuple(outputs)
+        return _node_outputs(codes, sequences, held, c_last)
 
     @staticmethod
     def backward(ctx, *grads):
-        pending = list(grads)
-        grad_sequence = pending.pop(0) if ctx.sequences else None
-        grad_h = pending.pop(0)
-        grad_c = pending.pop(0) if ctx.codes[0] == KIND_CODES["lstm"] else None
+        grad_sequence, grad_h, grad_c = _output_grads(ctx, grads)
         x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, input_bias, held, *saved = ctx.saved_tensors
         needs = ctx.needs_input_grad
         if torch.is_grad_enabled():
@@ -140,6 +134,75 @@ class _Native(torch.autograd.Function):
         return (None, None, dx if needs[2] else None, None, None, d_kernel if needs[5] else None,
                 d_bias if needs[6] else None, dh0 if needs[7] else None, dc0 if needs[8] else None,
                 d_input_bias if needs[9] else None)
+
+
+class _NativeFromInputs(torch.autograd.Function):
+    """`_Native` on the layer's inputs (batch, time, features) and the input kernel (features, gates*units)
+    instead of the projected sequence: each step projects its own inputs in the kernel, so no projection of
+    every step is written and read back and no time-major copy of the inputs is made in the forward. The
+    backward turns the projection's gradient (the kernel's `dx`) into the inputs' and the input kernel's by
+    one product each. Inputs in reading order (not `go_backwards`); masked steps' inputs finite."""
+
+    @staticmethod
+    def forward(ctx, codes, sequences, inputs, input_kernel, step_mask, recurrent_mask, kernel, recurrent_bias, h0,
+                c0, input_bias):
+        keep = any(ctx.needs_input_grad)
+        held, *saved, c_last = cpu_kernel.module().forward_unprojected(
+            *codes, inputs, input_kernel, False, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0,
+            input_bias, keep)
+        ctx.codes, ctx.sequences = codes, sequences
+        if keep:
+            ctx.save_for_backward(inputs, input_kernel, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0,
+                                  input_bias, held, *saved)
+        ctx.set_materialize_grads(False)
+        return _node_outputs(codes, sequences, held, c_last)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        grad_sequence, grad_h, grad_c = _output_grads(ctx, grads)
+        (inputs, input_kernel, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, input_bias, held,
+         *saved) = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        if torch.is_grad_enabled():
+            # create_graph=True: the projection and the steps again as torch ops (see _differentiable_backward).
+            x = _project(inputs.transpose(0, 1), input_kernel, None)
+            slots = {2: inputs, 3: input_kernel, 6: kernel, 7: recurrent_bias, 8: h0, 9: c0, 10: input_bias}
+            held, c = reference_steps(ctx.codes, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0,
+                                      input_bias)
+            results = _graph_gradients(ctx.sequences, held, c, grad_sequence, grad_h, grad_c, slots, needs)
+            return (None, None, *(results.get(i) for i in range(2, 11)))
+        dx, d_kernel, d_bias, dh0, dc0, d_input_bias = cpu_kernel.module().backward(
+            *ctx.codes, grad_sequence, grad_h, grad_c, step_mask, recurrent_mask, kernel, held, *saved,
+            needs[6], needs[7] and recurrent_bias is not None, needs[10] and input_bias is not None)
+        steps, batch, width = dx.shape
+        flat = dx.view(steps * batch, width)
+        d_inputs = d_input_kernel = None
+        if needs[2]:
+            d_inputs = torch.mm(flat, input_kernel.t()).view(steps, batch, -1).transpose(0, 1)
+        if needs[3]:
+            d_input_kernel = torch.mm(inputs.transpose(0, 1).reshape(steps * batch, -1).t(), flat)
+        return (None, None, d_inputs, d_input_kernel, None, None, d_kernel if needs[6] else None,
+                d_bias if needs[7] else None, dh0 if needs[8] else None, dc0 if needs[9] else None,
+                d_input_bias if needs[10] else None)
+
+
+def _node_outputs(codes, sequences: bool, held: torch.Tensor, c_last: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """A node's outputs: [the held sequence batch first], h_T, [c_T]; copies, never views of `held` (callers
+    write Keras's masked outputs into them in place, and the kernel hands its buffers out again)."""
+    outputs = [held[1:].transpose(0, 1).clone(memory_format=torch.contiguous_format)] if sequences else []
+    outputs.append(held[-1].clone())
+    if codes[0] == KIND_CODES["lstm"]:
+        outputs.append(c_last.clone())
+    return tuple(outputs)
+
+
+def _output_grads(ctx, grads):
+    """`(grad of the sequence or None, grad of h_T, grad of c_T or None)` from a node's output gradients."""
+    pending = list(grads)
+    grad_sequence = pending.pop(0) if ctx.sequences else None
+    grad_h = pending.pop(0)
+    grad_c = pending.pop(0) if ctx.codes[0] == KIND_CODES["lstm"] else None
+    return grad_sequence, grad_h, grad_c
 
 
 def _activate(code: int, values: torch.Tensor) -> torch.Tensor:
@@ -197,20 +260,25 @@ def _differentiable_backward(codes, sequences, grad_sequence, grad_h, grad_c, x,
     """The node's input gradients as a differentiable graph (for `create_graph=True`): the steps again as
     torch ops on the saved inputs themselves, so the gradients stay connected to the graph before them."""
     slots = {2: x, 5: kernel, 6: recurrent_bias, 7: h0, 8: c0, 9: input_bias}
-    wanted = {i: t for i, t in slots.items() if t is not None and needs[i] and t.requires_grad}
-    results: dict[int, torch.Tensor | None] = {}
     held, c = reference_steps(codes, x, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0, input_bias)
+    results = _graph_gradients(sequences, held, c, grad_sequence, grad_h, grad_c, slots, needs)
+    return tuple(results.get(i) for i in range(2, 10))
+
+
+def _graph_gradients(sequences: bool, held, c, grad_sequence, grad_h, grad_c, slots, needs) -> dict:
+    """The gradients of the steps' outputs (`held`, `c` from `reference_steps`) reaching the tensors of
+    `slots` (the node's input positions) that need one, as a graph (create_graph=True)."""
+    wanted = {i: t for i, t in slots.items() if t is not None and needs[i] and t.requires_grad}
     outputs, output_grads = [], []
     for value, grad in ((held[1:].transpose(0, 1) if sequences else None, grad_sequence), (held[-1], grad_h),
                         (c, grad_c)):
         if value is not None and grad is not None:
             outputs.append(value)
             output_grads.append(grad)
-    if outputs and wanted:
-        grads = torch.autograd.grad(outputs, list(wanted.values()), output_grads, create_graph=True,
-                                    allow_unused=True)
-        results = dict(zip(wanted, grads))
-    return tuple(results.get(i) for i in range(2, 10))
+    if not (outputs and wanted):
+        return {}
+    grads = torch.autograd.grad(outputs, list(wanted.values()), output_grads, create_graph=True, allow_unused=True)
+    return dict(zip(wanted, grads))
 
 
 def _held_results(codes, sequences: bool, held: torch.Tensor, c_last: torch.Tensor):
@@ -254,22 +322,30 @@ def _run_from_inputs(codes, sequences: bool, inputs: torch.Tensor, mask: torch.T
     """`run_steps` from the layer's inputs `(batch, time, features)`: `(held sequence or None, final states,
     reading mask)`.
 
-    A call without gradients hands the kernel the inputs as they are: each step projects its own inputs into
-    a small buffer (no transposed copy of the inputs, no projection of every step written and read back),
-    and masked steps' values are never used, so they need not be zeroed. Otherwise the projection of every
-    step is one product under autograd (its backward gives the input kernel's and the inputs' gradients).
+    The kernel projects each step's inputs itself (no transposed copy of the inputs, no projection of every
+    step written and read back: 5-13% of a training step, measured). A call without gradients reads the
+    inputs as they lie (backwards where `go_backwards`), and masked steps' values are never used, so they
+    need not be zeroed. A call with gradients runs the node `_NativeFromInputs` on the inputs in reading
+    order; padding that is not finite is zeroed first, as the input kernel's gradient would otherwise turn
+    it into nan (0 * nan; see loop.zero_masked_steps).
     """
+    reading_mask = None if mask is None else (mask.flip(1) if go_backwards else mask)
     if not _needs_gradients(inputs, (input_kernel, input_bias, kernel, recurrent_bias, h0, c0)):
-        reading_mask = None if mask is None else (mask.flip(1) if go_backwards else mask)
         step_mask = None if reading_mask is None else reading_mask.t().contiguous()
         held, *_, c_last = cpu_kernel.module().forward_unprojected(
             *codes, inputs, input_kernel, go_backwards, step_mask, recurrent_mask, kernel, recurrent_bias, h0, c0,
-            input_bias)
+            input_bias, False)
         return (*_held_results(codes, sequences, held, c_last), reading_mask)
-    x, reading_mask, step_mask = _time_major(inputs, mask, go_backwards)
-    sequence, final = run_steps(codes, sequences, _project(x, input_kernel, None), step_mask, recurrent_mask, kernel,
-                                recurrent_bias, h0, c0, input_bias)
-    return sequence, final, reading_mask
+    if go_backwards:
+        inputs = inputs.flip(1)
+    step_mask = None
+    if reading_mask is not None:
+        if not bool(torch.isfinite(inputs.detach().sum())):
+            inputs = inputs.masked_fill(~reading_mask.unsqueeze(-1), 0)
+        step_mask = reading_mask.t().contiguous()
+    results = _NativeFromInputs.apply(codes, sequences, inputs, input_kernel, step_mask, recurrent_mask, kernel,
+                                      recurrent_bias, h0, c0, input_bias)
+    return (results[0], list(results[1:]), reading_mask) if sequences else (None, list(results), reading_mask)
 
 
 def _project(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

@@ -341,6 +341,81 @@ def test_second_order_gradients_run_the_differentiable_steps(kind, kernel_switch
     assert torch.autograd.gradgradcheck(node, (x, kernel, h0, input_bias))
 
 
+# ------------------------------------------------------------------ the node on the layer's inputs
+def inputs_case(kind, masked, dropped, torch_order=False, seed=0):
+    """A `node_case` whose steps project the layer's inputs (batch, time, features) themselves."""
+    codes, x, step_mask, recurrent_mask, kernel, bias, h0, c0, input_bias = node_case(kind, masked, dropped,
+                                                                                      torch_order, seed=seed)
+    generator = torch.Generator().manual_seed(seed + 1)
+    steps, batch, width = x.shape
+    inputs = torch.randn(batch, steps, 3, generator=generator, dtype=x.dtype).requires_grad_()
+    input_kernel = torch.randn(3, width, generator=generator, dtype=x.dtype).mul_(0.7).requires_grad_()
+    mask = None if step_mask is None else step_mask.t().contiguous()
+    return codes, inputs, input_kernel, mask, recurrent_mask, kernel, bias, h0, c0, input_bias
+
+
+def from_inputs(codes, mask, recurrent_mask, go_backwards):
+    def node(inputs, input_kernel, kernel, bias, h0, c0, input_bias):
+        sequence, final, _ = native._run_from_inputs(codes, True, inputs, mask, go_backwards, input_kernel,
+                                                     input_bias, recurrent_mask, kernel, bias, h0, c0)
+        return (sequence, *final)
+    return node
+
+
+@pytest.mark.parametrize("masked, dropped, go_backwards", [(False, False, False), (True, True, False),
+                                                           (True, False, True)])
+@pytest.mark.parametrize("kind, torch_order", KINDS)
+def test_the_node_on_the_inputs_gradcheck_float64(kind, torch_order, masked, dropped, go_backwards, kernel_switch):
+    needs_kernel()
+    codes, inputs, input_kernel, mask, recurrent_mask, kernel, bias, h0, c0, input_bias = inputs_case(
+        kind, masked, dropped, torch_order)
+    node = from_inputs(codes, mask, recurrent_mask, go_backwards)
+    assert torch.autograd.gradcheck(node, (inputs, input_kernel, kernel, bias, h0, c0, input_bias))
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("kind, torch_order", KINDS)
+def test_the_node_on_the_inputs_equals_the_node_on_their_projection(kind, torch_order, go_backwards, kernel_switch):
+    needs_kernel()
+    codes, inputs, input_kernel, mask, recurrent_mask, kernel, bias, h0, c0, input_bias = inputs_case(
+        kind, True, True, torch_order)
+    leaves = [t for t in (inputs, input_kernel, kernel, bias, h0, c0, input_bias) if t is not None]
+    ours = from_inputs(codes, mask, recurrent_mask, go_backwards)(inputs, input_kernel, kernel, bias, h0, c0,
+                                                                   input_bias)
+    ours_grads = torch.autograd.grad([t.sum() * (i + 1) for i, t in enumerate(ours)], leaves)
+    x = inputs.transpose(0, 1) @ input_kernel
+    reading = mask.flip(1) if go_backwards else mask
+    sequence, final = native.run_steps(codes, True, x.flip(0) if go_backwards else x, reading.t().contiguous(),
+                                       recurrent_mask, kernel, bias, h0, c0, input_bias)
+    theirs = (sequence, *final)
+    theirs_grads = torch.autograd.grad([t.sum() * (i + 1) for i, t in enumerate(theirs)], leaves)
+    for a, b in zip((*ours, *ours_grads), (*theirs, *theirs_grads)):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_second_order_gradients_of_the_node_on_the_inputs(kind, kernel_switch):
+    needs_kernel()
+    codes, inputs, input_kernel, mask, recurrent_mask, kernel, bias, h0, c0, input_bias = inputs_case(
+        kind, True, False)
+    node = from_inputs(codes, mask, recurrent_mask, False)
+    assert torch.autograd.gradgradcheck(lambda i, ik, k, h: node(i, ik, k, bias, h, c0, input_bias),
+                                        (inputs, input_kernel, kernel, h0))
+
+
+def test_padding_that_is_not_finite_gives_finite_weight_gradients_on_the_kernel(kernel_switch):
+    needs_kernel()
+    inputs = torch.randn(3, 5, 2)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], dtype=torch.bool)
+    inputs[~mask] = float("nan")
+    layer = kr.LSTM(4)
+    layer(inputs[:, :1].nan_to_num())
+    layer(inputs, mask=mask).sum().backward()
+    assert last_run()[0] == "cpu_kernel"
+    for parameter in layer.parameters():
+        assert torch.isfinite(parameter.grad).all()
+
+
 def test_a_gradient_penalty_through_a_layer_matches_the_loop(kernel_switch):
     needs_kernel()
     x = torch.randn(2, 5, 3)
@@ -549,7 +624,7 @@ def test_column_major_kernels_give_the_numbers_of_their_contiguous_copies(units,
     h0, c0 = torch.randn(batch, units, dtype=dtype), torch.randn(batch, units, dtype=dtype)
 
     def run_with(ik, k):
-        return module.forward_unprojected(0, 1, 2, False, x, ik, False, None, None, k, None, h0, c0, bias)
+        return module.forward_unprojected(0, 1, 2, False, x, ik, False, None, None, k, None, h0, c0, bias, False)
 
     held, *_, c_last = run_with(input_kernel, kernel)
     held, c_last = held.clone(), c_last.clone()        # the kernel's kept buffers serve the next call

@@ -900,13 +900,15 @@ std::vector<Tensor> forward(int64_t kind, int64_t act, int64_t gate, bool torch_
   return out;
 }
 
-// A call without a backward from the layer's inputs (B, T, F) and the input kernel (F, W): see forward_impl.
+// A call from the layer's inputs (B, T, F) and the input kernel (F, W): see forward_impl. With `keep`, the
+// buffers a backward reads are kept, as `forward` keeps them (in reading order: not with `reverse`).
 std::vector<Tensor> forward_unprojected(int64_t kind, int64_t act, int64_t gate, bool torch_order, const Tensor& inputs,
                                         const Tensor& input_kernel, bool reverse, const optional<Tensor>& step_mask,
                                         const optional<Tensor>& recurrent_mask, const Tensor& kernel,
                                         const optional<Tensor>& recurrent_bias, const Tensor& h0,
-                                        const optional<Tensor>& c0, const optional<Tensor>& input_bias) {
+                                        const optional<Tensor>& c0, const optional<Tensor>& input_bias, bool keep) {
   Spec s = make_spec(kind, act, gate, torch_order);
+  TORCH_CHECK(!(keep && reverse), "a call that keeps its buffers for a backward reads its inputs in order");
   TORCH_CHECK(inputs.dim() == 3 && inputs.device().is_cpu(), "inputs must be a CPU (B, T, F) tensor");
   TORCH_CHECK(input_kernel.dim() == 2 && input_kernel.size(0) == inputs.size(2) &&
               input_kernel.size(1) % s.gates() == 0 && input_kernel.scalar_type() == inputs.scalar_type(),
@@ -918,7 +920,7 @@ std::vector<Tensor> forward_unprojected(int64_t kind, int64_t act, int64_t gate,
     out = impl(s, inputs, step_mask,
                recurrent_mask ? optional<Tensor>(recurrent_mask->contiguous()) : recurrent_mask, row_major(kernel),
                recurrent_bias ? optional<Tensor>(recurrent_bias->contiguous()) : recurrent_bias, h0, c0,
-               input_bias ? optional<Tensor>(input_bias->contiguous()) : input_bias, false,
+               input_bias ? optional<Tensor>(input_bias->contiguous()) : input_bias, keep,
                optional<Tensor>(input_kernel), reverse);
   });
   return out;
@@ -949,7 +951,8 @@ std::vector<Tensor> backward(int64_t kind, int64_t act, int64_t gate, bool torch
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &forward, "the time loop of a built-in cell, forward (kerasrnn_torch)");
   m.def("forward_unprojected", &forward_unprojected,
-        "the time loop without a backward, projecting each step's inputs itself (kerasrnn_torch)");
+        "the time loop projecting each step's inputs itself, its buffers kept for a backward where asked "
+        "(kerasrnn_torch)");
   m.def("backward", &backward, "its backward through time (kerasrnn_torch)");
   m.def("use_direct_blas", [](bool on) {
     const bool before = direct_blas;
