@@ -175,12 +175,13 @@ class _NativeFromInputs(torch.autograd.Function):
             *ctx.codes, grad_sequence, grad_h, grad_c, step_mask, recurrent_mask, kernel, held, *saved,
             needs[6], needs[7] and recurrent_bias is not None, needs[10] and input_bias is not None)
         steps, batch, width = dx.shape
+        features = input_kernel.shape[0]        # explicit sizes: an empty batch reshapes too
         flat = dx.view(steps * batch, width)
         d_inputs = d_input_kernel = None
         if needs[2]:
-            d_inputs = torch.mm(flat, input_kernel.t()).view(steps, batch, -1).transpose(0, 1)
+            d_inputs = torch.mm(flat, input_kernel.t()).view(steps, batch, features).transpose(0, 1)
         if needs[3]:
-            d_input_kernel = torch.mm(inputs.transpose(0, 1).reshape(steps * batch, -1).t(), flat)
+            d_input_kernel = torch.mm(inputs.transpose(0, 1).reshape(steps * batch, features).t(), flat)
         return (None, None, d_inputs, d_input_kernel, None, None, d_kernel if needs[6] else None,
                 d_bias if needs[7] else None, dh0 if needs[8] else None, dc0 if needs[9] else None,
                 d_input_bias if needs[10] else None)
