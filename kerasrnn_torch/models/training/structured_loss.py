@@ -238,18 +238,25 @@ class StructuredLoss:
             raise ValueError(f"y_true and y_pred have different structures.\ny_true: {shape_text(y_true)}\n"
                              f"y_pred: {shape_text(y_pred)}\n") from None
 
-    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any, batch_size: int) -> torch.Tensor:
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any, batch_size: int,
+                 masks: Any = None) -> torch.Tensor:
+        """The total loss; `masks`: the outputs' masks in the outputs' structure (None: none). A loss whose path
+        ends at one output gets that output's mask, as Keras's losses read it from the output; a loss over a
+        structure gets none, as in Keras."""
         y_true = self.align_targets(y_true, y_pred)
         if not self.built:
             self.build(y_true, y_pred)
         if not same_structure(self.pred_layout, y_pred):
             y_pred = pack_as(self.pred_layout, flatten(y_pred))
+            masks = None if masks is None else pack_as(self.pred_layout, flatten(masks))
         if not same_structure(self.true_layout, y_true):
             y_true = pack_as(self.true_layout, flatten(y_true))
         total: torch.Tensor | None = None
         for position, (path, loss, weight, name) in enumerate(self.entries):
             weights = at(path, sample_weight) if is_nested(sample_weight) else sample_weight
-            value = loss(at(path, y_true), at(path, y_pred), weights)
+            mask = None if masks is None else at(path, masks)
+            value = loss(at(path, y_true), at(path, y_pred), weights,
+                         mask=mask if isinstance(mask, torch.Tensor) else None)
             if self.trackers:
                 self.trackers[position].update_state(value.detach(), sample_weight=batch_size)
             if weight is not None:

@@ -363,6 +363,13 @@ class Trainer(nn.Module):
             return list(outputs)
         return [outputs]
 
+    def _output_mask_tree(self, x: Any) -> Any:
+        """The outputs' masks for the batch `x` in the outputs' structure (`compute_mask`), or None where the
+        model cannot say (not a layer, or inputs given as a dict)."""
+        if not isinstance(self, Layer) or not isinstance(x, (torch.Tensor, list)):
+            return None
+        return self.compute_mask(x, None)
+
     def _output_masks(self, x: Any, count: int) -> list[torch.Tensor | None]:
         if isinstance(self, Layer):
             if not isinstance(x, (torch.Tensor, list)):
@@ -433,13 +440,15 @@ class Trainer(nn.Module):
         """`_loss` for losses laid over nested outputs (Keras's structures); metrics stay per top-level output."""
         if y is None:
             raise ValueError("the data gives no targets (y) for the loss: pass y=, or (x, y) batches")
-        loss = structured(y, outputs, sample_weight, batch)
+        mask_tree = None if state.maskless else self._output_mask_tree(x)
+        loss = structured(y, outputs, sample_weight, batch, mask_tree)
         if state.regularized is None:
             state.regularized = bool(regularization_terms(self))   # evaluate (no grad) counts them too
         if state.regularized:
             loss = loss + regularization_loss(self)
         if not state.metrics.wants_outputs():
-            return loss, [], [], [], [], batch
+            # The masks' leaves (for `_record`: whether the outputs carry masks at all).
+            return loss, [], [], [], flatten(mask_tree) if mask_tree is not None else [], batch
         y_pred, masks = self._split_outputs(state, x, outputs)
         if not all(isinstance(p, torch.Tensor) for p in y_pred):
             raise ValueError("Invalid `metrics`: metrics take one output tensor each, but this model's outputs nest "

@@ -113,3 +113,38 @@ def test_metrics_on_dict_outputs_with_a_structured_loss_match_keras():
     assert sorted(got) == sorted(want)
     for key in want:
         np.testing.assert_allclose(got[key], want[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def _masked_model(lib):
+    ids = lib.Input(shape=(5,), dtype="int32", name="ids")
+    hidden = lib.layers.LSTM(3, return_sequences=True, name="lstm")(
+        lib.layers.Embedding(12, 4, mask_zero=True, name="embed")(ids))
+    steps = lib.layers.Dense(1, name="steps")(hidden)
+    other = lib.layers.Dense(2, name="other")(hidden)
+    last = lib.layers.Dense(1, name="last")(lib.layers.LSTM(2, name="summary")(hidden))
+    return lib.Model(ids, {"seq": (steps, other), "last": last})
+
+
+@pytest.mark.parametrize("loss", [{"seq": ("mse", "mae"), "last": "mse"}, "mse"])
+def test_the_output_masks_reach_the_losses_of_nested_outputs_as_in_keras(loss):
+    """Each loss of a leaf sees that output's mask (the padded steps of a sequence output count for nothing),
+    as Keras's losses read it from the output."""
+    ids = rng.integers(1, 12, (8, 5))
+    ids[::2, 3:] = 0
+    ids[1::3, 1:] = 0
+    y = {"seq": (rng.normal(size=(8, 5, 1)).astype("float32"), rng.normal(size=(8, 5, 2)).astype("float32")),
+         "last": rng.normal(size=(8, 1)).astype("float32")}
+    theirs, ours = _masked_model(keras), _masked_model(kr)
+    ours.set_weights(theirs.get_weights())
+    theirs.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss)
+    ours.compile(optimizer="sgd", loss=loss)
+    ours.optimizer.learning_rate = 0.1
+    want_eval = theirs.evaluate(ids, y, verbose=0, return_dict=True)
+    got_eval = ours.evaluate(ids, y, verbose=0, return_dict=True)
+    assert sorted(got_eval) == sorted(want_eval)
+    for key in want_eval:
+        np.testing.assert_allclose(got_eval[key], want_eval[key], rtol=1e-5, atol=1e-6, err_msg=key)
+    want = theirs.fit(ids, y, batch_size=4, epochs=2, verbose=0, shuffle=False).history
+    got = ours.fit(ids, y, batch_size=4, epochs=2, verbose=0, shuffle=False).history
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-5, atol=1e-6, err_msg=key)
