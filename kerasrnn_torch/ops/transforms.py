@@ -49,7 +49,7 @@ class _CustomGradient(torch.autograd.Function):
         args = list(state["args"])
         for position, value in zip(state["positions"], ctx.saved_tensors):
             args[position] = value
-        gradient = upstream if state["structure"] is not None else upstream[0]
+        gradient: Any = upstream if state["structure"] is not None else upstream[0]
         if state["structure"] is list:
             gradient = list(gradient)
         grads = ctx.grad_fn(*args, upstream=gradient)
