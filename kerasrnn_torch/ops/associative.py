@@ -2,7 +2,8 @@
 `f`, computed in parallel over the scanned axis (Blelloch's odd/even recursion, `f` called O(log n) times on
 whole slices), as Keras's torch backend computes them.
 
-`f` is a Python callable, so, like `kr.ops.scan`, it runs eagerly: call it inside a layer's `call`.
+On symbolic tensors (`kr.Input`) it records Keras's `AssociativeScan` operation, as Keras does: the model runs
+`f`, but no Keras file can hold it (saving such a model raises, as Keras cannot load its own file of it).
 """
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from typing import Any
 
 import torch
 
-from .control import _eager_only, _flatten, _pack
+from .control import _flatten, _pack, require_callable
 from .core import tensor
+from .operation import operation
 
 
 def _part(x: torch.Tensor, axis: int, start: int, stop: int | None = None, step: int = 1) -> torch.Tensor:
@@ -43,14 +45,19 @@ def associative_scan(f: Callable[[Any, Any], Any], elems: Any, reverse: bool = F
     >>> associative_scan(lambda a, b: a + b, torch.arange(5))
     tensor([ 0,  1,  3,  6, 10])
     """
-    _eager_only("associative_scan", (elems,))
     if not callable(f):
         raise TypeError(f"kr.ops.associative_scan: f must be a callable f(a, b), got {f!r}")
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise TypeError(f"kr.ops.associative_scan: axis must be an int, got {axis!r}")
+    return _associative_scan(f, elems, reverse=bool(reverse), axis=axis)
+
+
+@operation("AssociativeScan", config=("reverse", "axis"), module="core")
+def _associative_scan(f: Callable[[Any, Any], Any], elems: Any, reverse: bool = False, axis: int = 0) -> Any:
+    require_callable(f, "associative_scan", "f")
     leaves = [tensor(leaf) for leaf in _flatten(elems)]
     if not leaves:
         raise ValueError(f"kr.ops.associative_scan: elems holds no tensors, got {elems!r}")
-    if isinstance(axis, bool) or not isinstance(axis, int):
-        raise TypeError(f"kr.ops.associative_scan: axis must be an int, got {axis!r}")
     axes = []
     for leaf in leaves:
         if not -leaf.dim() <= axis < leaf.dim():

@@ -2,8 +2,10 @@
 Jacobian-vector products, with `torch.func.jvp`) and `vectorize` (NumPy's `vectorize`, batched with `torch.vmap`),
 as Keras's torch backend has them.
 
-They take and return Python callables, so they run eagerly: use them inside a layer's `call`, where the tensors
-are real; on symbolic tensors (`kr.Input`) they raise, as a functional graph cannot record or save a callable.
+They take or make Python callables. `jvp` on symbolic tensors (`kr.Input`) records Keras's `JVP` operation, as
+Keras does (the model runs `fun`; no Keras file can hold it). The functions that `custom_gradient` and
+`vectorize` make run eagerly, inside a layer's `call`: on symbolic tensors they raise (Keras's give no usable
+graph there either: no custom gradient, or an error).
 """
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ from typing import Any
 
 import torch
 
-from .control import _eager_only
+from .control import _eager_only, require_callable
 from .core import tensor
+from .operation import operation
 
 
 # ------------------------------------------------------------------ custom_gradient
@@ -92,7 +95,6 @@ def jvp(fun: Callable[..., Any], primals: Any, tangents: Any, has_aux: bool = Fa
 
     >>> out, tangent = jvp(torch.sin, (torch.tensor(0.1),), (torch.tensor(0.2),))
     """
-    _eager_only("jvp", (primals, tangents))
     if not callable(fun):
         raise TypeError(f"kr.ops.jvp: fun must be a callable, got {fun!r}")
     for name, value in (("primals", primals), ("tangents", tangents)):
@@ -102,6 +104,12 @@ def jvp(fun: Callable[..., Any], primals: Any, tangents: Any, has_aux: bool = Fa
     if len(primals) != len(tangents):
         raise ValueError(f"kr.ops.jvp: primals and tangents must have as many entries, got {len(primals)} and "
                          f"{len(tangents)}")
+    return _jvp(fun, tuple(primals), tuple(tangents), has_aux=bool(has_aux))
+
+
+@operation("JVP", config=("has_aux",), module="linalg")
+def _jvp(fun: Callable[..., Any], primals: Any, tangents: Any, has_aux: bool = False) -> tuple[Any, ...]:
+    require_callable(fun, "jvp", "fun")
     converted = [tuple(tensor(v) if not isinstance(v, (tuple, list, dict)) else v for v in values)
                  for values in (primals, tangents)]
     with warnings.catch_warnings():

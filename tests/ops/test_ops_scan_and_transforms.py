@@ -102,8 +102,38 @@ def test_associative_scan_errors():
         ops.associative_scan(COMBINE["add"], torch.ones(3, 4), axis=2)
     with pytest.raises(ValueError, match=r"f must return the structure of elems \(2 tensors\), got 1"):
         ops.associative_scan(lambda x, y: x[0] + y[0], [torch.ones(3), torch.ones(3)])
-    with pytest.raises(ValueError, match="kr.ops.associative_scan takes Python callables"):
-        ops.associative_scan(COMBINE["add"], kr.Input((4, 3)), axis=1)
+    with pytest.raises(TypeError, match="kr.ops.associative_scan: axis must be an int, got 1.0"):
+        ops.associative_scan(COMBINE["add"], torch.ones(3), axis=1.0)
+
+
+def _symbolic_pair(build):
+    """kr.Model and keras.Model of `build(module, inputs)` on inputs of shape (None, 5, 3)."""
+    inputs, keras_inputs = kr.Input((5, 3)), keras.Input((5, 3))
+    return kr.Model(inputs, build(ops, inputs)), keras.Model(keras_inputs, build(kops, keras_inputs))
+
+
+def _add(a, b):
+    return a + b
+
+
+def test_associative_scan_on_kr_input_records_keras_operation(tmp_path):
+    def build(module, inputs):
+        total = module.associative_scan(_add, inputs, axis=1)
+        pair = module.associative_scan(_linear_recurrence, (inputs, inputs * 0.5), axis=-2, reverse=True)
+        return [total, *pair]
+    model, keras_model = _symbolic_pair(build)
+    assert [o.shape for o in model.outputs] == [(None, 5, 3)] * 3
+    assert [op.spec.keras_name for op in model.operations if kr.ops.is_operation(op)].count("AssociativeScan") == 2
+    x = floats(2, 5, 3)
+    check(list(model(x)), list(keras_model(x)), atol=1e-5)
+    # Keras writes the function by name and cannot load its own file of it: no Keras file holds one.
+    with pytest.raises(ValueError, match=r"AssociativeScan 'associative_scan.*' of Model .* cannot be saved as a "
+                                         r"Keras model: its call's inbound_nodes\[0\]\['args'\]\[0\] is a function"):
+        kr.save_keras(model, tmp_path / "scan.keras")
+    keras_model.save(tmp_path / "theirs.keras")
+    with pytest.raises(TypeError, match="kr.ops.associative_scan: the model's file names the function '_add' "
+                                        "but cannot hold it"):
+        kr.from_keras(tmp_path / "theirs.keras")
 
 
 # ------------------------------------------------------------------ rearrange
@@ -339,5 +369,19 @@ def test_jvp_errors():
         ops.jvp(torch.sin, (floats(2),), (floats(2), floats(2)))
     with pytest.raises(TypeError, match="kr.ops.jvp: fun must be a callable"):
         ops.jvp(None, (floats(2),), (floats(2),))
-    with pytest.raises(ValueError, match="kr.ops.jvp takes Python callables"):
-        ops.jvp(torch.sin, (kr.Input((3,)),), (kr.Input((3,)),))
+
+
+@pytest.mark.parametrize("has_aux", [False, True])
+def test_jvp_on_kr_input_records_keras_operation(has_aux):
+    def fun(a, b):
+        out = a * b + a ** 2
+        return (out, a * 3.0) if has_aux else out
+
+    def build(module, inputs):
+        return list(module.jvp(fun, (inputs, inputs * 2.0), (inputs * 0.5, inputs), has_aux=has_aux))
+    model, keras_model = _symbolic_pair(build)
+    assert [o.shape for o in model.outputs] == [(None, 5, 3)] * (3 if has_aux else 2)
+    assert any(kr.ops.is_operation(op) and op.spec.keras_name == "JVP" for op in model.operations)
+    x = floats(2, 5, 3)
+    check(list(model(x)), list(keras_model(x)), atol=1e-5)
+    torch.testing.assert_close(model(x)[1], x * 0.5 * 2.0 * x + x * x + 2 * x * x * 0.5)
