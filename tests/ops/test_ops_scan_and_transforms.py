@@ -323,6 +323,17 @@ def test_custom_gradient_of_several_arguments_and_outputs():
     torch.testing.assert_close(gy, torch.full((3,), 20.0))
 
 
+def test_custom_gradient_may_return_its_input():
+    @ops.custom_gradient
+    def clipped_identity(x):
+        return x, lambda *args, upstream: upstream.clamp(-1.0, 1.0)
+    x = floats(4).requires_grad_()
+    y = clipped_identity(x)
+    torch.testing.assert_close(y, x)
+    (gradient,) = torch.autograd.grad((y * 5.0).sum(), x)
+    torch.testing.assert_close(gradient, torch.ones(4))
+
+
 def test_custom_gradient_errors():
     with pytest.raises(TypeError, match="kr.ops.custom_gradient: f must be a callable"):
         ops.custom_gradient(3)
