@@ -165,10 +165,14 @@ def _config_json(module) -> str:
         try:
             json.dumps(entry, default=_json_value)
         except TypeError:
-            where, value = _unserializable(entry["config"], "config")
+            # In the configuration, or among an operation's call arguments (the function of associative_scan).
+            found = (_unserializable(entry["config"], "configuration's config")
+                     or _unserializable(entry.get("inbound_nodes"), "call's inbound_nodes"))
+            assert found is not None            # json.dumps failed on something there
+            where, value = found
             name = entry.get("name") or entry["config"].get("name")
             raise ValueError(f"{entry['class_name']} '{name}' of {describe(module)} cannot be saved as a Keras model: "
-                             f"its configuration's {where} is a {type(value).__name__} ({value!r}), which a Keras "
+                             f"its {where} is a {type(value).__name__} ({value!r}), which a Keras "
                              "file cannot hold (expected JSON values: numbers, strings, lists, dicts, None)") from None
     return json.dumps(config, default=_json_value)
 

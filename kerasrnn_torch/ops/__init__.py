@@ -20,6 +20,7 @@ from . import linalg
 from .activations import (celu, glu, hard_shrink, hard_sigmoid, hard_silu, hard_swish, hard_tanh, leaky_relu,
                           log_sigmoid, relu6, selu, soft_shrink, softsign, sparse_plus, sparse_sigmoid, sparsemax,
                           squareplus, tanh_shrink, threshold)
+from .associative import associative_scan
 from .arrays import (amax, amin, argpartition, argsort, array, average, bincount, copy, count_nonzero, cross,
                      cumprod, cumsum, diag, diagonal, diff, digitize, empty, empty_like, flip, hstack, identity,
                      in_top_k, inner, kron, median, meshgrid, moveaxis, nanmean, nansum, ndim, nonzero, outer, pad,
@@ -33,6 +34,7 @@ from .control import (cond, dtype, fori_loop, map, saturate_cast, scan, scatter,
 from .convolution import conv, conv_transpose, depthwise_conv, separable_conv
 from .ctc import ctc_decode, ctc_loss
 from .core import cast, convert_to_numpy, convert_to_tensor, is_tensor, shape, slice
+from .einops import rearrange
 from .elementwise import (allclose, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, ceil, cos, cosh,
                           deg2rad, divide_no_nan, erf, erfinv, exp2, expm1, floor, fmod, heaviside, hypot, isclose,
                           isfinite, isinf, isnan, log10, log1p, log2, logaddexp, logical_xor, nan_to_num, rad2deg,
@@ -62,6 +64,7 @@ from .pooling import adaptive_average_pool, adaptive_max_pool, average_pool, max
 from .sets import unique
 from .signals import correlate, histogram, trapezoid
 from .spectral import fft, fft2, ifft2, irfft, istft, rfft, stft
+from .transforms import custom_gradient, jvp, vectorize
 from .windows import bartlett, blackman, hamming, hanning, kaiser
 
 __all__ = [
@@ -95,7 +98,7 @@ __all__ = [
     "eye", "full", "full_like", "geomspace", "get_item", "is_tensor", "linspace", "logspace", "ones",
     "ones_like", "repeat",
     "reshape", "shape", "slice", "split", "squeeze", "stack", "take", "take_along_axis", "tile",
-    "transpose", "where", "zeros", "zeros_like",
+    "transpose", "where", "zeros", "zeros_like", "rearrange",
     # linear algebra (also in kr.ops.linalg, as keras.ops.linalg)
     "linalg", "cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "logdet", "lstsq", "lu_factor",
     "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd", "dot", "einsum",
@@ -122,7 +125,9 @@ __all__ = [
     "not_equal",
     # core: gradients, updates, control flow (the callables' functions run eagerly, inside a layer)
     "cond", "dtype", "fori_loop", "map", "saturate_cast", "scan", "scatter", "scatter_update",
-    "slice_update", "stop_gradient", "switch", "vectorized_map", "while_loop",
+    "slice_update", "stop_gradient", "switch", "vectorized_map", "while_loop", "associative_scan",
+    # function transforms: custom gradients, forward-mode products, NumPy-style vectorization
+    "custom_gradient", "jvp", "vectorize",
     # the graph's operation objects
     "OPERATIONS", "Operation", "is_operation",
 ]

@@ -27,6 +27,16 @@ def _eager_only(name: str, args: tuple[Any, ...], kwargs: dict[str, Any] | None 
                          f"are real, not on kr.Input / KerasTensors")
 
 
+def require_callable(value: Any, owner: str, what: str) -> None:
+    """A clear error where an operation's function is not a callable (a Keras file holds only its name)."""
+    if callable(value):
+        return
+    if isinstance(value, dict) and value.get("class_name") == "function":
+        raise TypeError(f"kr.ops.{owner}: the model's file names the function {value.get('config')!r} but cannot "
+                        f"hold it (Keras cannot load such a file either); build the model in code instead")
+    raise TypeError(f"kr.ops.{owner}: {what} must be a callable, got {value!r}")
+
+
 # ------------------------------------------------------------------ gradients, dtypes, updates
 @operation("StopGradient", module="core")
 def stop_gradient(variable: Any) -> torch.Tensor:

@@ -1,5 +1,6 @@
 """`kr.ops.linalg`: Keras 3's `keras.ops.linalg` functions (`norm`, `inv`, `solve`, `det`, `cholesky`, `qr`,
-`svd`, `eigh`, `lstsq`, `solve_triangular`), computed with `torch.linalg` as Keras's torch backend does.
+`svd`, `eigh`, `lstsq`, `solve_triangular`), computed with `torch.linalg` as Keras's torch backend does (and
+`jvp`, which `keras.ops.linalg` also has, from `kr.ops`'s function transforms).
 
 The matrix functions take tensors of at least 2 axes (batched over the
 leading ones); the same functions are `kr.ops.inv`, `kr.ops.norm`, ...
@@ -12,6 +13,7 @@ import torch
 
 from .core import floatx, tensor
 from .operation import operation
+from .transforms import jvp
 
 
 def _matrix(x: Any, name: str, square: bool = True) -> torch.Tensor:
@@ -161,5 +163,5 @@ def slogdet(x: Any) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 __all__ = ["cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "lstsq", "lu_factor", "matrix_rank", "norm",
-           "pinv", "qr", "solve", "solve_triangular", "svd"]
+           "pinv", "qr", "solve", "solve_triangular", "svd", "jvp"]
 # `logdet` and `slogdet` are keras.ops's (not keras.ops.linalg's); kr.ops imports them from here.

@@ -66,7 +66,7 @@ OPERATIONS: dict[str, OperationSpec] = {}
 """Keras class name -> the operation, for every operation a file may hold."""
 
 MODULES = {"numpy": "keras.src.ops.numpy", "nn": "keras.src.ops.nn", "core": "keras.src.ops.core",
-           "math": "keras.src.ops.math", "linalg": "keras.src.ops.linalg"}
+           "math": "keras.src.ops.math", "linalg": "keras.src.ops.linalg", "einops": "keras.src.ops.einops"}
 
 
 def operation(keras_name: str, *, config: tuple[str, ...] = (), module: str = "numpy",
@@ -198,10 +198,12 @@ class Operation(Layer):
         assert value is not None            # registered by `_hold`
         return value.detach().cpu().numpy() if constant.numpy else value
 
-    def forward(self, *args: Any) -> Any:
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        # keyword arguments: a call's own, as Keras records them (`Rearrange`'s axis sizes)
         if self._buffers:
-            args = pytree.tree_map(lambda v: self._buffers[v.key] if isinstance(v, Constant) else v, args)
-        return self.spec.function(*args, **self.config)
+            args, kwargs = pytree.tree_map(lambda v: self._buffers[v.key] if isinstance(v, Constant) else v,
+                                           (args, kwargs))
+        return self.spec.function(*args, **kwargs, **self.config)
 
     def get_config(self) -> dict[str, Any]:
         """Keras's config of the operation: its name and constructor arguments."""
