@@ -1,0 +1,281 @@
+"""`kr.ops.image`: Keras 3's `keras.ops.image` functions, as Keras's torch backend computes them.
+
+Each takes one image (rank 3) or a batch of them (rank 4), channels last
+(`(height, width, channels)`, the default; `data_format=None` means the same)
+or first (`data_format="channels_first"`: `(channels, height, width)`). On
+torch tensors and NumPy arrays they compute at once; on KerasTensors
+(`kr.Input`) they record Keras's operation (`RGBToGrayscale`, `Resize`, ...),
+so a functional model runs them and Keras files hold them.
+
+The resizing geometry here (`aspect_box`, `pad_to_aspect`, `resize_batch`)
+is also what the image preprocessing layers (`kr.layers.Resizing`,
+`CenterCrop`, `RandomCrop`) compute with.
+
+>>> import torch
+>>> from kerasrnn_torch.ops import image
+>>> image.rgb_to_grayscale(torch.ones(2, 4, 4, 3)).shape
+torch.Size([2, 4, 4, 1])
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .._checks import shape_text
+from ..core.data_format import standardize as standardize_data_format
+from .core import dtype_name, tensor
+from .operation import operation
+
+# Keras's interpolation names -> torch's `interpolate` modes ("nearest" is torch's "nearest-exact", as in Keras).
+INTERPOLATIONS = {"bilinear": "bilinear", "nearest": "nearest-exact", "bicubic": "bicubic"}
+_INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+
+# ------------------------------------------------------------------ shared geometry (ops and layers)
+def spatial_axes(data_format: str) -> tuple[int, int]:
+    """The rows' and the columns' axes of a 4-D batch."""
+    return (1, 2) if data_format == "channels_last" else (2, 3)
+
+
+def crop(images: torch.Tensor, data_format: str, top: int, left: int, height: int, width: int) -> torch.Tensor:
+    """The `height` x `width` window of a 4-D batch whose top-left corner is (`top`, `left`)."""
+    rows, cols = spatial_axes(data_format)
+    return images.narrow(rows, top, height).narrow(cols, left, width)
+
+
+def aspect_box(height: int, width: int, target_height: int, target_width: int) -> tuple[int, int, int, int]:
+    """(top, left, height, width) of the largest centred box of the target's aspect ratio inside a
+    `height` x `width` image, rounded as Keras rounds it."""
+    box_height = max(min(height, int(float(width * target_height) / target_width)), 1)
+    box_width = max(min(width, int(float(height * target_width) / target_height)), 1)
+    return int(float(height - box_height) / 2), int(float(width - box_width) / 2), box_height, box_width
+
+
+def pad_to_aspect(images: torch.Tensor, data_format: str, target_height: int, target_width: int,
+                  fill_value: float) -> torch.Tensor:
+    """A 4-D batch padded evenly on both sides with `fill_value` to the target's aspect ratio."""
+    rows, cols = spatial_axes(data_format)
+    height, width = images.shape[rows], images.shape[cols]
+    top = (max(height, int(float(width * target_height) / target_width)) - height) // 2
+    left = (max(width, int(float(height * target_width) / target_height)) - width) // 2
+    pads = [0, 0, 0, 0, 0, 0]      # F.pad lists the last axis first
+    pads[2 * (3 - cols):2 * (3 - cols) + 2] = [left, left]
+    pads[2 * (3 - rows):2 * (3 - rows) + 2] = [top, top]
+    return F.pad(images, pads, value=fill_value) if top or left else images
+
+
+def resize_batch(images: torch.Tensor, data_format: str, height: int, width: int, interpolation: str = "bilinear",
+                 antialias: bool = False) -> torch.Tensor:
+    """A 4-D float batch resized to `height` x `width` as Keras's torch backend does (`align_corners=False`;
+    `antialias` only for "bilinear" and "bicubic")."""
+    channels_last = data_format == "channels_last"
+    x = images.movedim(-1, 1) if channels_last else images
+    antialias = antialias and interpolation in ("bilinear", "bicubic")
+    out = F.interpolate(x, size=(height, width), mode=INTERPOLATIONS[interpolation],
+                        align_corners=False if interpolation != "nearest" else None, antialias=antialias)
+    return out.movedim(1, -1) if channels_last else out
+
+
+# ------------------------------------------------------------------ checks
+def _images(images: Any, owner: str, data_format: str) -> torch.Tensor:
+    x = tensor(images)
+    if x.dim() not in (3, 4):
+        layout = "(height, width, channels)" if data_format == "channels_last" else "(channels, height, width)"
+        raise ValueError(f"kr.ops.image.{owner}: images must be one image {layout} (rank 3) or a batch of them "
+                         f"(rank 4), got shape {shape_text(x.shape)}")
+    return x
+
+
+def _channel_axis(data_format: str) -> int:
+    return -1 if data_format == "channels_last" else -3
+
+
+def _channels(x: torch.Tensor, allowed: tuple[int, ...], what: str, owner: str, data_format: str) -> int:
+    channels = x.shape[_channel_axis(data_format)]
+    if channels not in allowed:
+        raise ValueError(f"kr.ops.image.{owner}: images must have {what} on axis {_channel_axis(data_format)} "
+                         f"({data_format}), got shape {shape_text(x.shape)} ({channels} channels)")
+    return int(channels)
+
+
+def _float_images(x: torch.Tensor, owner: str) -> torch.Tensor:
+    if not x.dtype.is_floating_point:
+        raise ValueError(f"kr.ops.image.{owner}: images must have a float dtype, got {dtype_name(x.dtype)}")
+    return x
+
+
+def _format(data_format: Any, owner: str) -> str:
+    return standardize_data_format(data_format, f"kr.ops.image.{owner}")
+
+
+# ------------------------------------------------------------------ symbolic shapes, as Keras's operations give them
+def _same_shape(config: dict[str, Any], shapes: list[tuple]) -> list[tuple]:
+    return [tuple(shapes[0])]
+
+
+def _one_channel(config: dict[str, Any], shapes: list[tuple]) -> list[tuple]:
+    shape = list(shapes[0])
+    shape[_channel_axis(_format(config.get("data_format"), "rgb_to_grayscale"))] = 1
+    return [tuple(shape)]
+
+
+def _resized_shape(config: dict[str, Any], shapes: list[tuple]) -> list[tuple]:
+    shape = list(shapes[0])
+    rows = -3 if _format(config.get("data_format"), "resize") == "channels_last" else -2
+    shape[rows], shape[rows + 1] = int(config["size"][0]), int(config["size"][1])
+    return [tuple(shape)]
+
+
+# ------------------------------------------------------------------ colour spaces
+def rgb_to_grayscale(images: Any, data_format: str | None = None) -> torch.Tensor:
+    """RGB images as grayscale (one channel), as `keras.ops.image.rgb_to_grayscale`.
+
+    The grey is `0.2989 R + 0.587 G + 0.114 B`, cast back to the images' dtype
+    (integers truncate); images of one channel come back as a copy.
+
+    >>> rgb_to_grayscale(torch.tensor([[[1.0, 1.0, 1.0]]])).shape
+    torch.Size([1, 1, 1])
+    """
+    return _rgb_to_grayscale(images, _format(data_format, "rgb_to_grayscale"))
+
+
+@operation("RGBToGrayscale", config=("data_format",), module="image", symbolic_shapes=_one_channel)
+def _rgb_to_grayscale(images: Any, data_format: str = "channels_last") -> torch.Tensor:
+    data_format = _format(data_format, "rgb_to_grayscale")      # None in a file Keras wrote
+    x = _images(images, "rgb_to_grayscale", data_format)
+    axis = _channel_axis(data_format)
+    if _channels(x, (1, 3), "1 (grayscale) or 3 (RGB) channels", "rgb_to_grayscale", data_format) == 1:
+        return x.clone()
+    red, green, blue = x.unbind(axis)
+    return (0.2989 * red + 0.587 * green + 0.114 * blue).to(x.dtype).unsqueeze(axis)
+
+
+def rgb_to_hsv(images: Any, data_format: str | None = None) -> torch.Tensor:
+    """Float RGB images as hue, saturation and value (each in [0, 1] for RGB in [0, 1]), as
+    `keras.ops.image.rgb_to_hsv`. A hue of 0 is red, 1/3 green, 2/3 blue."""
+    return _rgb_to_hsv(images, _format(data_format, "rgb_to_hsv"))
+
+
+@operation("RGBToHSV", config=("data_format",), module="image", symbolic_shapes=_same_shape)
+def _rgb_to_hsv(images: Any, data_format: str = "channels_last") -> torch.Tensor:
+    data_format = _format(data_format, "rgb_to_hsv")      # None in a file Keras wrote
+    x = _float_images(_images(images, "rgb_to_hsv", data_format), "rgb_to_hsv")
+    axis = _channel_axis(data_format)
+    _channels(x, (3,), "3 (RGB) channels", "rgb_to_hsv", data_format)
+    x = torch.where(x.abs() < torch.finfo(x.dtype).eps, 0.0, x)       # tiny values count as 0
+    red, green, blue = x.unbind(axis)
+    value = torch.maximum(torch.maximum(red, green), blue)
+    spread = value - torch.minimum(torch.minimum(red, green), blue)
+    saturation = torch.where(value > 0, spread / torch.where(value > 0, value, 1.0), 0.0)
+    scale = 1.0 / (6.0 * torch.where(spread > 0, spread, 1.0))
+    hue = torch.where(value == green, scale * (blue - red) + 2.0 / 6.0, scale * (red - green) + 4.0 / 6.0)
+    hue = torch.where(value == red, scale * (green - blue), hue)
+    hue = torch.where(spread > 0, hue, 0.0) + (hue < 0.0).to(hue.dtype)
+    return torch.stack((hue, saturation, value), dim=axis)
+
+
+def hsv_to_rgb(images: Any, data_format: str | None = None) -> torch.Tensor:
+    """Float HSV images (as `rgb_to_hsv` gives) back as RGB, as `keras.ops.image.hsv_to_rgb`."""
+    return _hsv_to_rgb(images, _format(data_format, "hsv_to_rgb"))
+
+
+@operation("HSVToRGB", config=("data_format",), module="image", symbolic_shapes=_same_shape)
+def _hsv_to_rgb(images: Any, data_format: str = "channels_last") -> torch.Tensor:
+    data_format = _format(data_format, "hsv_to_rgb")      # None in a file Keras wrote
+    x = _float_images(_images(images, "hsv_to_rgb", data_format), "hsv_to_rgb")
+    axis = _channel_axis(data_format)
+    _channels(x, (3,), "3 (HSV) channels", "hsv_to_rgb", data_format)
+    hue, saturation, value = x.unbind(axis)
+    sector = torch.remainder(hue, 1.0) * 6.0
+    weights = (torch.clip(torch.abs(sector - 3.0) - 1.0, 0.0, 1.0),
+               torch.clip(2.0 - torch.abs(sector - 2.0), 0.0, 1.0),
+               torch.clip(2.0 - torch.abs(sector - 4.0), 0.0, 1.0))
+    grey = 1.0 - saturation
+    return torch.stack([value * (grey + saturation * w) for w in weights], dim=axis)
+
+
+# ------------------------------------------------------------------ resizing
+def _flag(value: Any, argument: str, owner: str) -> bool:
+    if not isinstance(value, (bool, int)) or isinstance(value, float):
+        raise ValueError(f"kr.ops.image.{owner}: `{argument}` must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _size(size: Any) -> tuple[int, int]:
+    try:
+        values = tuple(size)
+    except TypeError:
+        values = ()
+    if len(values) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"kr.ops.image.resize: `size` must be two integers (height, width), got {size!r}")
+    if values[0] <= 0 or values[1] <= 0:
+        raise ValueError(f"kr.ops.image.resize: `size` must have a positive height and width, got {size!r}")
+    return int(values[0]), int(values[1])
+
+
+def resize(images: Any, size: Any, interpolation: str = "bilinear", antialias: bool = False,
+           crop_to_aspect_ratio: bool = False, pad_to_aspect_ratio: bool = False, fill_mode: str = "constant",
+           fill_value: float = 0.0, data_format: str | None = None) -> torch.Tensor:
+    """Images resized to `size` = (height, width), as `keras.ops.image.resize` on Keras's torch backend.
+
+    `interpolation` is "bilinear" (default), "nearest" or "bicubic" (torch
+    has no Lanczos); `antialias` smooths before shrinking (bilinear and
+    bicubic only). `crop_to_aspect_ratio` first crops the largest centred box
+    of the output's aspect ratio; `pad_to_aspect_ratio` instead pads both
+    sides evenly with `fill_value` (`fill_mode` "constant", the only one).
+    Integer images are resized in float32, rounded and cast back (bicubic
+    bytes clipped to [0, 255] first); float16 images in float32.
+
+    >>> resize(torch.tensor([[[1.0], [3.0]], [[5.0], [7.0]]]), (1, 2)).flatten().tolist()
+    [3.0, 5.0]
+    """
+    owner = "resize"
+    if interpolation in ("lanczos3", "lanczos5"):
+        raise ValueError(f"kr.ops.image.resize: interpolation={interpolation!r} is not available with torch (nor "
+                         "on Keras's torch backend); use 'bilinear', 'nearest' or 'bicubic'")
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"kr.ops.image.resize: `interpolation` must be one of {', '.join(map(repr, INTERPOLATIONS))}"
+                         f"; got {interpolation!r}")
+    if fill_mode != "constant":
+        raise ValueError(f"kr.ops.image.resize: `fill_mode` must be 'constant' (the only one), got {fill_mode!r}")
+    crop_flag = _flag(crop_to_aspect_ratio, "crop_to_aspect_ratio", owner)
+    pad_flag = _flag(pad_to_aspect_ratio, "pad_to_aspect_ratio", owner)
+    if crop_flag and pad_flag:
+        raise ValueError("kr.ops.image.resize: only one of `crop_to_aspect_ratio` and `pad_to_aspect_ratio` can be "
+                         "True")
+    if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real):
+        raise ValueError(f"kr.ops.image.resize: `fill_value` must be a number, got {fill_value!r}")
+    return _resize(images, _size(size), interpolation, _flag(antialias, "antialias", owner), crop_flag, pad_flag,
+                   fill_mode, fill_value, _format(data_format, owner))
+
+
+@operation("Resize", config=("size", "interpolation", "antialias", "crop_to_aspect_ratio", "pad_to_aspect_ratio",
+                             "fill_mode", "fill_value", "data_format"), module="image",
+           symbolic_shapes=_resized_shape)
+def _resize(images: Any, size: Any = (1, 1), interpolation: str = "bilinear", antialias: bool = False,
+            crop_to_aspect_ratio: bool = False, pad_to_aspect_ratio: bool = False, fill_mode: str = "constant",
+            fill_value: float = 0.0, data_format: str = "channels_last") -> torch.Tensor:
+    data_format = _format(data_format, "resize")      # None in a file Keras wrote
+    original = _images(images, "resize", data_format)
+    height, width = int(size[0]), int(size[1])
+    x = original if original.dim() == 4 else original.unsqueeze(0)
+    if x.dtype not in (torch.float32, torch.float64):
+        x = x.to(torch.float32)
+    if crop_to_aspect_ratio:
+        rows, cols = spatial_axes(data_format)
+        x = crop(x, data_format, *aspect_box(x.shape[rows], x.shape[cols], height, width))
+    elif pad_to_aspect_ratio:
+        x = pad_to_aspect(x, data_format, height, width, float(fill_value))
+    out = resize_batch(x, data_format, height, width, interpolation, bool(antialias))
+    if original.dim() == 3:
+        out = out.squeeze(0)
+    if out.dtype == original.dtype:
+        return out
+    if interpolation == "bicubic" and original.dtype == torch.uint8:
+        out = out.clamp(0, 255)
+    if original.dtype in _INTEGER_DTYPES:
+        out = torch.round(out)
+    return out.to(original.dtype)

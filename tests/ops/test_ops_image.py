@@ -1,0 +1,245 @@
+"""kr.ops.image against keras.ops.image (torch backend): values and dtypes on single and batched images in both
+data formats, symbolic calls on kr.Input, Keras files both ways, and errors for bad images or arguments."""
+from __future__ import annotations
+
+import re
+
+import keras
+import numpy as np
+import pytest
+import torch
+from keras import ops as kops
+
+import kerasrnn_torch as kr
+from kerasrnn_torch import ops
+from kerasrnn_torch.ops import image
+
+from .test_ops_match_keras import check, check_keras_files_both_ways
+
+RNG = np.random.default_rng(41)
+FORMATS = ["channels_last", "channels_first"]
+
+
+def images(dtype, batched, data_format, channels=3, height=5, width=7):
+    """Random images of `dtype` (bytes over 0..255, other ints over 0..99, floats over [0, 1))."""
+    shape = (height, width, channels) if data_format == "channels_last" else (channels, height, width)
+    if batched:
+        shape = (2, *shape)
+    if dtype == "uint8":
+        return RNG.integers(0, 256, size=shape).astype(dtype)
+    if dtype.startswith("int"):
+        return RNG.integers(0, 100, size=shape).astype(dtype)
+    return RNG.uniform(0.0, 1.0, size=shape).astype(dtype)
+
+
+def test_the_namespace_is_keras_s():
+    assert ops.image is image
+    assert kr.ops.image.resize is image.resize
+    assert "image" in ops.__all__
+    assert image._rgb_to_grayscale.spec.module == "keras.src.ops.image"
+
+
+# ------------------------------------------------------------------ colour spaces
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "uint8", "int32"])
+@pytest.mark.parametrize("channels", [3, 1])
+def test_rgb_to_grayscale_matches_keras(channels, dtype, batched, data_format):
+    x = images(dtype, batched, data_format, channels)
+    expected = kops.image.rgb_to_grayscale(x, data_format=data_format)
+    check(image.rgb_to_grayscale(x, data_format=data_format), expected, atol=1e-6)
+    check(image.rgb_to_grayscale(torch.from_numpy(x), data_format=data_format), expected, atol=1e-6)
+
+
+def test_rgb_to_grayscale_weights_and_default_format():
+    x = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])      # one row: red, green, blue
+    torch.testing.assert_close(image.rgb_to_grayscale(x).flatten(), torch.tensor([0.2989, 0.587, 0.114]))
+    torch.testing.assert_close(image.rgb_to_grayscale(x, data_format=None), image.rgb_to_grayscale(x))
+    bytes_ = torch.tensor([[[255, 255, 255]]], dtype=torch.uint8)     # 254.99: truncated, as Keras's cast does
+    assert image.rgb_to_grayscale(bytes_).item() == 254
+
+
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_hsv_conversions_match_keras(dtype, batched, data_format):
+    x = images(dtype, batched, data_format)
+    x.reshape(-1)[:4] = [0.0, 1e-9, 0.5, 1.0]          # zeros, values below eps, greys, a full channel
+    expected = kops.image.rgb_to_hsv(x, data_format=data_format)
+    ours = image.rgb_to_hsv(torch.from_numpy(x), data_format=data_format)
+    check(ours, expected, atol=1e-3 if dtype == "float16" else 1e-6)
+    check(image.hsv_to_rgb(x, data_format=data_format), kops.image.hsv_to_rgb(x, data_format=data_format),
+          atol=1e-3 if dtype == "float16" else 1e-6)
+    back = image.hsv_to_rgb(ours, data_format=data_format)
+    np.testing.assert_allclose(back.float().numpy(), x.astype("float32"), atol=1e-2 if dtype == "float16" else 1e-5)
+
+
+def test_hsv_of_pure_colours_and_greys():
+    rgb = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.5, 0.5], [1.0, 0.0, 1.0]]])
+    hsv = image.rgb_to_hsv(rgb)
+    torch.testing.assert_close(hsv[0, :, 0], torch.tensor([0.0, 1 / 3, 2 / 3, 0.0, 5 / 6]))
+    torch.testing.assert_close(hsv[0, :, 1], torch.tensor([1.0, 1.0, 1.0, 0.0, 1.0]))
+    torch.testing.assert_close(hsv[0, :, 2], torch.tensor([1.0, 1.0, 1.0, 0.5, 1.0]))
+
+
+# ------------------------------------------------------------------ resize
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest", "bicubic"])
+@pytest.mark.parametrize("size", [(3, 4), (8, 11), (5, 2)])
+@pytest.mark.parametrize("antialias", [False, True])
+def test_resize_matches_keras(antialias, size, interpolation, batched, data_format):
+    x = images("float32", batched, data_format)
+    expected = kops.image.resize(x, size, interpolation=interpolation, antialias=antialias, data_format=data_format)
+    check(image.resize(torch.from_numpy(x), size, interpolation=interpolation, antialias=antialias,
+                       data_format=data_format), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int32", "int16", "float64", "float16"])
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest", "bicubic"])
+def test_resize_keeps_the_dtype_as_keras_does(interpolation, dtype):
+    x = images(dtype, True, "channels_last")
+    expected = kops.image.resize(x, (9, 4), interpolation=interpolation)
+    ours = image.resize(x, (9, 4), interpolation=interpolation)
+    check(ours, expected, atol=1e-2 if dtype == "float16" else 1e-6)
+    if dtype == "uint8" and interpolation == "bicubic":       # overshoots clipped to the bytes' range
+        assert ours.dtype == torch.uint8 and ours.max() <= 255
+
+
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("size", [(3, 3), (4, 9), (9, 4), (1, 6)])
+@pytest.mark.parametrize("aspect", [{"crop_to_aspect_ratio": True}, {"pad_to_aspect_ratio": True},
+                                    {"pad_to_aspect_ratio": True, "fill_value": 0.5},
+                                    {"pad_to_aspect_ratio": True, "fill_value": 3, "fill_mode": "constant"}])
+def test_resize_to_the_aspect_ratio_matches_keras(aspect, size, batched, data_format):
+    x = images("float32", batched, data_format)
+    expected = kops.image.resize(x, size, data_format=data_format, **aspect)
+    check(image.resize(x, size, data_format=data_format, **aspect), expected, atol=1e-5)
+    xb = images("uint8", batched, data_format)
+    check(image.resize(xb, size, data_format=data_format, **aspect),
+          kops.image.resize(xb, size, data_format=data_format, **aspect))
+
+
+def test_resize_takes_size_as_a_list_and_numpy_ints():
+    x = images("float32", True, "channels_last")
+    expected = kops.image.resize(x, (4, 6))
+    check(image.resize(x, [4, 6]), expected, atol=1e-6)
+    check(image.resize(x, (np.int64(4), np.int32(6))), expected, atol=1e-6)
+
+
+# ------------------------------------------------------------------ on kr.Input and in Keras files
+SYMBOLIC = {
+    "grayscale": lambda o, x: o.image.rgb_to_grayscale(x),
+    "grayscale_first": lambda o, x: o.image.rgb_to_grayscale(o.transpose(x, (0, 3, 1, 2)),
+                                                               data_format="channels_first"),
+    "hsv": lambda o, x: o.image.rgb_to_hsv(x),
+    "rgb": lambda o, x: o.image.hsv_to_rgb(x),
+    "resize": lambda o, x: o.image.resize(x, (3, 4)),
+    "resize_first": lambda o, x: o.image.resize(o.transpose(x, (0, 3, 1, 2)), (8, 2), data_format="channels_first"),
+    "resize_single": lambda o, x: o.image.resize(x[0], (3, 4), crop_to_aspect_ratio=True),
+    "resize_bytes": lambda o, x: o.image.resize(o.cast(x * 255, "uint8"), (2, 9), interpolation="bicubic"),
+}
+
+
+def described(t):
+    return tuple(t.shape), keras.backend.standardize_dtype(str(t.dtype).replace("torch.", ""))
+
+
+@pytest.mark.parametrize("name", sorted(SYMBOLIC))
+def test_symbolic_shapes_and_dtypes_match_keras(name):
+    build = SYMBOLIC[name]
+    assert described(build(ops, kr.Input((5, 7, 3)))) == described(build(kops, keras.Input((5, 7, 3))))
+
+
+def test_single_symbolic_images_keep_their_axes():
+    single = kr.Input((5, 7, 3))[0]           # rank 3: one image
+    assert tuple(image.rgb_to_grayscale(single).shape) == (*single.shape[:2], 1)
+    assert tuple(image.rgb_to_hsv(single).shape) == tuple(single.shape)
+    first = kr.Input((3, 5, 7))[0]
+    assert tuple(image.rgb_to_grayscale(first, data_format="channels_first").shape) == (1, *first.shape[1:])
+    assert tuple(image.resize(first, (2, 9), data_format="channels_first").shape) == (first.shape[0], 2, 9)
+
+
+def test_the_operations_record_keras_s_class_names_and_configs():
+    x = kr.Input((5, 7, 3))
+    model = kr.Model(x, [image.rgb_to_grayscale(x), image.resize(x, [3, 4], interpolation="nearest")])
+    entries = {entry["class_name"]: entry for entry in model.get_config()["layers"]}
+    assert entries["RGBToGrayscale"]["config"]["data_format"] == "channels_last"
+    assert entries["Resize"]["module"] == "keras.src.ops.image"
+    resize_config = dict(entries["Resize"]["config"])
+    resize_config.pop("name")
+    assert resize_config == {"size": [3, 4], "interpolation": "nearest", "antialias": False,
+                             "crop_to_aspect_ratio": False, "pad_to_aspect_ratio": False, "fill_mode": "constant",
+                             "fill_value": 0.0, "data_format": "channels_last"}
+
+
+def test_the_operations_in_a_model_with_keras_files(tmp_path):
+    def build(lib, o):
+        inputs = lib.Input((5, 7, 3))
+        first = o.transpose(inputs, (0, 3, 1, 2))
+        return lib.Model(inputs, [
+            o.image.rgb_to_grayscale(inputs), o.image.rgb_to_grayscale(first, data_format="channels_first"),
+            o.image.hsv_to_rgb(o.image.rgb_to_hsv(inputs)), o.image.rgb_to_hsv(first, data_format="channels_first"),
+            o.image.resize(inputs, (3, 4)), o.image.resize(inputs, (8, 9), interpolation="bicubic", antialias=True),
+            o.image.resize(first, (4, 4), interpolation="nearest", crop_to_aspect_ratio=True,
+                           data_format="channels_first"),
+            o.image.resize(inputs, (6, 3), pad_to_aspect_ratio=True, fill_value=0.25)])
+
+    model, keras_model = build(kr, ops), build(keras, kops)
+    x = RNG.uniform(size=(2, 5, 7, 3)).astype("float32")
+    check_keras_files_both_ways(model, keras_model, x, tmp_path, atol=1e-5)
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("name", ["rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb", "resize"])
+@pytest.mark.parametrize("shape", [(4, 3), (1, 2, 4, 4, 3)])
+def test_images_of_the_wrong_rank_are_refused(name, shape):
+    args = ((3, 3),) if name == "resize" else ()
+    message = (f"kr.ops.image.{name}: images must be one image (height, width, channels) (rank 3) or a batch of "
+               f"them (rank 4), got shape {shape}")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        getattr(image, name)(torch.zeros(shape), *args)
+
+
+def test_the_wrong_channel_count_is_refused():
+    with pytest.raises(ValueError, match="rgb_to_grayscale: images must have 1 \\(grayscale\\) or 3 \\(RGB\\) "
+                                         "channels on axis -1 \\(channels_last\\), got shape \\(4, 4, 2\\) "
+                                         "\\(2 channels\\)"):
+        image.rgb_to_grayscale(torch.zeros(4, 4, 2))
+    with pytest.raises(ValueError, match="rgb_to_hsv: images must have 3 \\(RGB\\) channels on axis -3 "
+                                         "\\(channels_first\\), got shape \\(2, 4, 5, 5\\) \\(4 channels\\)"):
+        image.rgb_to_hsv(torch.zeros(2, 4, 5, 5), data_format="channels_first")
+    with pytest.raises(ValueError, match="hsv_to_rgb: images must have 3 \\(HSV\\) channels"):
+        image.hsv_to_rgb(torch.zeros(5, 5, 1))
+    with pytest.raises(ValueError, match="rgb_to_grayscale: images must have 1 \\(grayscale\\) or 3"):
+        image.rgb_to_grayscale(kr.Input((4, 4, 4)))
+
+
+def test_hsv_needs_float_images():
+    with pytest.raises(ValueError, match="kr.ops.image.rgb_to_hsv: images must have a float dtype, got uint8"):
+        image.rgb_to_hsv(torch.zeros(4, 4, 3, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="kr.ops.image.hsv_to_rgb: images must have a float dtype, got int32"):
+        image.hsv_to_rgb(np.zeros((4, 4, 3), dtype="int32"))
+
+
+def test_bad_data_formats_and_resize_arguments_are_refused():
+    x = torch.zeros(4, 4, 3)
+    with pytest.raises(ValueError, match="kr.ops.image.rgb_to_grayscale: `data_format` must be one of"):
+        image.rgb_to_grayscale(x, data_format="channels_middle")
+    with pytest.raises(ValueError, match="`interpolation` must be one of 'bilinear', 'nearest', 'bicubic'; "
+                                         "got 'area'"):
+        image.resize(x, (2, 2), interpolation="area")
+    with pytest.raises(ValueError, match="interpolation='lanczos3' is not available with torch"):
+        image.resize(x, (2, 2), interpolation="lanczos3")
+    with pytest.raises(ValueError, match="`fill_mode` must be 'constant' \\(the only one\\), got 'reflect'"):
+        image.resize(x, (2, 2), pad_to_aspect_ratio=True, fill_mode="reflect")
+    with pytest.raises(ValueError, match="only one of `crop_to_aspect_ratio` and `pad_to_aspect_ratio`"):
+        image.resize(x, (2, 2), crop_to_aspect_ratio=True, pad_to_aspect_ratio=True)
+    for size in [(2,), (2, 2, 2), 5, (2.0, 2)]:
+        with pytest.raises(ValueError, match="`size` must be two integers \\(height, width\\), got"):
+            image.resize(x, size)
+    with pytest.raises(ValueError, match="`size` must have a positive height and width, got \\(0, 3\\)"):
+        image.resize(x, (0, 3))
+    with pytest.raises(ValueError, match="`fill_value` must be a number, got 'black'"):
+        image.resize(x, (2, 2), fill_value="black")
