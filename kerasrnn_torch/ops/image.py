@@ -279,3 +279,149 @@ def _resize(images: Any, size: Any = (1, 1), interpolation: str = "bilinear", an
     if original.dtype in _INTEGER_DTYPES:
         out = torch.round(out)
     return out.to(original.dtype)
+
+
+# ------------------------------------------------------------------ padding and cropping
+def _amount(value: Any, argument: str, owner: str) -> int | None:
+    """A padding, cropping or target size: None, or a non-negative integer."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"kr.ops.image.{owner}: `{argument}` must be a non-negative integer or None, got {value!r}")
+    if value < 0:
+        raise ValueError(f"kr.ops.image.{owner}: `{argument}` must be >= 0, got {value!r}")
+    return int(value)
+
+
+def _two_of(first: Any, second: Any, target: Any, names: tuple[str, str, str], owner: str) -> None:
+    given = [name for name, value in zip(names, (first, second, target)) if value is not None]
+    if len(given) != 2:
+        raise ValueError(f"kr.ops.image.{owner}: give exactly two of `{names[0]}`, `{names[1]}` and `{names[2]}`, "
+                         f"got {', '.join(f'{n}={v!r}' for n, v in zip(names, (first, second, target)))}")
+
+
+def _sides(size: int | None, first: int | None, second: int | None, target: int | None, names: tuple[str, str, str],
+           owner: str, cropping: bool) -> tuple[int | None, int | None, int | None]:
+    """(first, second, target) along one axis of `size` (None: unknown), the missing one worked out; a clear error
+    when it comes out negative."""
+    if size is None:
+        return first, second, target
+    sign = -1 if cropping else 1       # padding: target = size + first + second; cropping: size - first - second
+    if target is None:
+        assert first is not None and second is not None
+        target = size + sign * (first + second)
+    elif first is None:
+        assert second is not None
+        first = sign * (target - size) - second
+    else:
+        second = sign * (target - size) - first
+    for name, value in zip(names, (first, second, target)):
+        if value < 0:
+            raise ValueError(f"kr.ops.image.{owner}: `{name}` comes out as {value} (must be >= 0) for images of "
+                             f"{size} along that axis; got {names[0]}={first}, {names[1]}={second}, "
+                             f"{names[2]}={target}")
+    return first, second, target
+
+
+_Edges = tuple[int | None, int | None, int | None, int | None, int | None, int | None]
+
+
+def _edges(owner: str, cropping: bool, top: Any, left: Any, bottom: Any, right: Any, target_height: Any,
+           target_width: Any) -> _Edges:
+    word = "cropping" if cropping else "padding"
+    values = [_amount(v, n, owner) for v, n in zip(
+        (top, left, bottom, right, target_height, target_width),
+        (f"top_{word}", f"left_{word}", f"bottom_{word}", f"right_{word}", "target_height", "target_width"))]
+    _two_of(values[0], values[2], values[4], (f"top_{word}", f"bottom_{word}", "target_height"), owner)
+    _two_of(values[1], values[3], values[5], (f"left_{word}", f"right_{word}", "target_width"), owner)
+    return values[0], values[1], values[2], values[3], values[4], values[5]
+
+
+def _box(shape: tuple, data_format: str, owner: str, cropping: bool,
+         edges: tuple[int | None, ...]) -> tuple[tuple[int | None, int | None, int | None], ...]:
+    """((top, bottom, height), (left, right, width)) of the output for images of `shape`."""
+    word = "cropping" if cropping else "padding"
+    top, left, bottom, right, target_height, target_width = edges
+    rows = -3 if data_format == "channels_last" else -2
+    height, width = shape[rows], shape[rows + 1]
+    return (_sides(height, top, bottom, target_height, (f"top_{word}", f"bottom_{word}", "target_height"), owner,
+                   cropping),
+            _sides(width, left, right, target_width, (f"left_{word}", f"right_{word}", "target_width"), owner,
+                   cropping))
+
+
+def _boxed_shape(config: dict[str, Any], shapes: list[tuple], cropping: bool) -> list[tuple]:
+    owner = "crop_images" if cropping else "pad_images"
+    word = "cropping" if cropping else "padding"
+    edges = tuple(config[f"{side}_{word}"] for side in ("top", "left", "bottom", "right")) + (
+        config["target_height"], config["target_width"])
+    data_format = _format(config.get("data_format"), owner)
+    (_, _, height), (_, _, width) = _box(tuple(shapes[0]), data_format, owner, cropping, edges)
+    shape = list(shapes[0])
+    rows = -3 if data_format == "channels_last" else -2
+    shape[rows], shape[rows + 1] = height, width
+    return [tuple(shape)]
+
+
+def pad_images(images: Any, top_padding: int | None = None, left_padding: int | None = None,
+               bottom_padding: int | None = None, right_padding: int | None = None, target_height: int | None = None,
+               target_width: int | None = None, data_format: str | None = None) -> torch.Tensor:
+    """Images padded with zeros, as `keras.ops.image.pad_images`.
+
+    Give two of `top_padding`, `bottom_padding` and `target_height` (the
+    output's height), and two of `left_padding`, `right_padding` and
+    `target_width`; the third follows from the images' size.
+
+    >>> pad_images(torch.ones(2, 2, 1), top_padding=1, bottom_padding=0, left_padding=0, target_width=3).shape
+    torch.Size([3, 3, 1])
+    """
+    edges = _edges("pad_images", False, top_padding, left_padding, bottom_padding, right_padding, target_height,
+                   target_width)
+    return _pad_images(images, *edges, _format(data_format, "pad_images"))
+
+
+@operation("PadImages", config=("top_padding", "left_padding", "bottom_padding", "right_padding", "target_height",
+                                "target_width", "data_format"), module="image",
+           symbolic_shapes=lambda config, shapes: _boxed_shape(config, shapes, cropping=False))
+def _pad_images(images: Any, top_padding: int | None = None, left_padding: int | None = None,
+                bottom_padding: int | None = None, right_padding: int | None = None, target_height: int | None = None,
+                target_width: int | None = None, data_format: str = "channels_last") -> torch.Tensor:
+    data_format = _format(data_format, "pad_images")      # None in a file Keras wrote
+    x = _images(images, "pad_images", data_format)
+    edges = (top_padding, left_padding, bottom_padding, right_padding, target_height, target_width)
+    (top, bottom, _), (left, right, _) = _box(tuple(x.shape), data_format, "pad_images", False, edges)
+    pads = [left, right, top, bottom] if data_format == "channels_first" else [0, 0, left, right, top, bottom]
+    return F.pad(x, [int(p or 0) for p in pads])
+
+
+def crop_images(images: Any, top_cropping: int | None = None, left_cropping: int | None = None,
+                bottom_cropping: int | None = None, right_cropping: int | None = None,
+                target_height: int | None = None, target_width: int | None = None,
+                data_format: str | None = None) -> torch.Tensor:
+    """A window of the images, as `keras.ops.image.crop_images`.
+
+    Give two of `top_cropping`, `bottom_cropping` and `target_height` (the
+    output's height), and two of `left_cropping`, `right_cropping` and
+    `target_width`; the third follows from the images' size.
+
+    >>> crop_images(torch.arange(16.0).reshape(4, 4, 1), 1, 0, target_height=2, target_width=2).flatten().tolist()
+    [4.0, 5.0, 8.0, 9.0]
+    """
+    edges = _edges("crop_images", True, top_cropping, left_cropping, bottom_cropping, right_cropping, target_height,
+                   target_width)
+    return _crop_images(images, *edges, _format(data_format, "crop_images"))
+
+
+@operation("CropImages", config=("top_cropping", "left_cropping", "bottom_cropping", "right_cropping",
+                                 "target_height", "target_width", "data_format"), module="image",
+           symbolic_shapes=lambda config, shapes: _boxed_shape(config, shapes, cropping=True))
+def _crop_images(images: Any, top_cropping: int | None = None, left_cropping: int | None = None,
+                 bottom_cropping: int | None = None, right_cropping: int | None = None,
+                 target_height: int | None = None, target_width: int | None = None,
+                 data_format: str = "channels_last") -> torch.Tensor:
+    data_format = _format(data_format, "crop_images")      # None in a file Keras wrote
+    x = _images(images, "crop_images", data_format)
+    edges = (top_cropping, left_cropping, bottom_cropping, right_cropping, target_height, target_width)
+    (top, _, height), (left, _, width) = _box(tuple(x.shape), data_format, "crop_images", True, edges)
+    rows = x.dim() - 3 if data_format == "channels_last" else x.dim() - 2
+    return x.narrow(rows, int(top or 0), int(height or 0)).narrow(rows + 1, int(left or 0), int(width or 0))

@@ -128,6 +128,58 @@ def test_resize_takes_size_as_a_list_and_numpy_ints():
     check(image.resize(x, (np.int64(4), np.int32(6))), expected, atol=1e-6)
 
 
+# ------------------------------------------------------------------ pad_images and crop_images
+PADDINGS = [dict(top_padding=1, bottom_padding=2, left_padding=0, right_padding=3),
+            dict(top_padding=2, target_height=9, left_padding=1, target_width=8),
+            dict(bottom_padding=0, target_height=5, right_padding=4, target_width=12)]
+CROPPINGS = [dict(top_cropping=1, bottom_cropping=2, left_cropping=0, right_cropping=3),
+             dict(top_cropping=2, target_height=3, left_cropping=1, target_width=4),
+             dict(bottom_cropping=0, target_height=5, right_cropping=4, target_width=1)]
+
+
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "uint8", "int64"])
+@pytest.mark.parametrize("edges", range(3))
+def test_pad_and_crop_images_match_keras(edges, dtype, batched, data_format):
+    x = images(dtype, batched, data_format)
+    check(image.pad_images(x, data_format=data_format, **PADDINGS[edges]),
+          kops.image.pad_images(x, data_format=data_format, **PADDINGS[edges]))
+    check(image.crop_images(torch.from_numpy(x), data_format=data_format, **CROPPINGS[edges]),
+          kops.image.crop_images(x, data_format=data_format, **CROPPINGS[edges]))
+
+
+def test_pad_and_crop_take_positional_edges():
+    x = images("float32", True, "channels_last")
+    check(image.pad_images(x, 1, 2, 3, 4), kops.image.pad_images(x, 1, 2, 3, 4))
+    check(image.crop_images(x, 1, 2, 0, 1), kops.image.crop_images(x, 1, 2, 0, 1))
+    assert torch.equal(image.crop_images(image.pad_images(torch.from_numpy(x), 1, 2, 3, 4), 1, 2, 3, 4),
+                       torch.from_numpy(x))
+
+
+def test_pad_and_crop_edges_are_checked():
+    x = torch.zeros(5, 7, 3)
+    with pytest.raises(ValueError, match="pad_images: give exactly two of `top_padding`, `bottom_padding` and "
+                                         "`target_height`, got top_padding=1, bottom_padding=None, "
+                                         "target_height=None"):
+        image.pad_images(x, top_padding=1, left_padding=1, right_padding=1)
+    with pytest.raises(ValueError, match="crop_images: give exactly two of `left_cropping`, `right_cropping` and "
+                                         "`target_width`, got left_cropping=1, right_cropping=1, target_width=2"):
+        image.crop_images(x, 0, 1, 0, 1, target_width=2)
+    with pytest.raises(ValueError, match="pad_images: `top_padding` must be >= 0, got -1"):
+        image.pad_images(x, -1, 0, 0, 0)
+    with pytest.raises(ValueError, match="crop_images: `top_cropping` must be a non-negative integer or None, "
+                                         "got 1.5"):
+        image.crop_images(x, 1.5, 0, 0, 0)
+    with pytest.raises(ValueError, match="pad_images: `top_padding` comes out as -1 \\(must be >= 0\\) for images "
+                                         "of 5 along that axis"):
+        image.pad_images(x, bottom_padding=2, target_height=6, left_padding=0, right_padding=0)
+    with pytest.raises(ValueError, match="crop_images: `bottom_cropping` comes out as -1 \\(must be >= 0\\)"):
+        image.crop_images(x, top_cropping=3, target_height=3, left_cropping=0, right_cropping=0)
+    with pytest.raises(ValueError, match="crop_images: `target_width` comes out as -1"):
+        image.crop_images(kr.Input((5, 7, 3)), 0, 4, 0, 4)
+
+
 # ------------------------------------------------------------------ on kr.Input and in Keras files
 SYMBOLIC = {
     "grayscale": lambda o, x: o.image.rgb_to_grayscale(x),
@@ -139,6 +191,12 @@ SYMBOLIC = {
     "resize_first": lambda o, x: o.image.resize(o.transpose(x, (0, 3, 1, 2)), (8, 2), data_format="channels_first"),
     "resize_single": lambda o, x: o.image.resize(x[0], (3, 4), crop_to_aspect_ratio=True),
     "resize_bytes": lambda o, x: o.image.resize(o.cast(x * 255, "uint8"), (2, 9), interpolation="bicubic"),
+    "pad": lambda o, x: o.image.pad_images(x, 1, 2, 3, 4),
+    "pad_targets": lambda o, x: o.image.pad_images(o.transpose(x, (0, 3, 1, 2)), top_padding=1, target_height=8,
+                                                   right_padding=0, target_width=9, data_format="channels_first"),
+    "crop": lambda o, x: o.image.crop_images(x, 1, 2, 0, 1),
+    "crop_targets": lambda o, x: o.image.crop_images(x, bottom_cropping=1, target_height=2, left_cropping=3,
+                                                     target_width=4),
 }
 
 
@@ -184,7 +242,13 @@ def test_the_operations_in_a_model_with_keras_files(tmp_path):
             o.image.resize(inputs, (3, 4)), o.image.resize(inputs, (8, 9), interpolation="bicubic", antialias=True),
             o.image.resize(first, (4, 4), interpolation="nearest", crop_to_aspect_ratio=True,
                            data_format="channels_first"),
-            o.image.resize(inputs, (6, 3), pad_to_aspect_ratio=True, fill_value=0.25)])
+            o.image.resize(inputs, (6, 3), pad_to_aspect_ratio=True, fill_value=0.25),
+            o.image.pad_images(inputs, 1, 0, 2, 3), o.image.pad_images(first, top_padding=0, target_height=7,
+                                                                       left_padding=1, target_width=8,
+                                                                       data_format="channels_first"),
+            o.image.crop_images(inputs, 1, 2, target_height=3, target_width=4),
+            o.image.crop_images(first, bottom_cropping=1, target_height=3, right_cropping=2, target_width=4,
+                                data_format="channels_first")])
 
     model, keras_model = build(kr, ops), build(keras, kops)
     x = RNG.uniform(size=(2, 5, 7, 3)).astype("float32")
@@ -192,10 +256,14 @@ def test_the_operations_in_a_model_with_keras_files(tmp_path):
 
 
 # ------------------------------------------------------------------ bad input
-@pytest.mark.parametrize("name", ["rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb", "resize"])
+WRONG_RANK_ARGS = {"rgb_to_grayscale": (), "rgb_to_hsv": (), "hsv_to_rgb": (), "resize": ((3, 3),),
+                   "pad_images": (1, 1, 1, 1), "crop_images": (1, 1, 1, 1)}
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_RANK_ARGS))
 @pytest.mark.parametrize("shape", [(4, 3), (1, 2, 4, 4, 3)])
 def test_images_of_the_wrong_rank_are_refused(name, shape):
-    args = ((3, 3),) if name == "resize" else ()
+    args = WRONG_RANK_ARGS[name]
     message = (f"kr.ops.image.{name}: images must be one image (height, width, channels) (rank 3) or a batch of "
                f"them (rank 4), got shape {shape}")
     with pytest.raises(ValueError, match=re.escape(message)):
