@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from .._checks import shape_text
 from ..core.data_format import standardize as standardize_data_format
+from .convolution import conv
 from .core import dtype_name, tensor
 from .operation import operation
 
@@ -425,3 +426,172 @@ def _crop_images(images: Any, top_cropping: int | None = None, left_cropping: in
     (top, _, height), (left, _, width) = _box(tuple(x.shape), data_format, "crop_images", True, edges)
     rows = x.dim() - 3 if data_format == "channels_last" else x.dim() - 2
     return x.narrow(rows, int(top or 0), int(height or 0)).narrow(rows + 1, int(left or 0), int(width or 0))
+
+
+# ------------------------------------------------------------------ patches
+def _int_tuple(value: Any, lengths: tuple[int, ...], argument: str, owner: str) -> tuple[int, ...]:
+    """An int or a tuple (list) of positive ints of one of `lengths`."""
+    values: Any = (value,) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
+    if not isinstance(values, (tuple, list)) or not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) > 0 for v in values) or (
+            len(values) not in lengths and len(values) != 1):
+        raise ValueError(f"kr.ops.image.{owner}: `{argument}` must be a positive int or a tuple of "
+                         f"{' or '.join(map(str, lengths))} of them, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def extract_patches(images: Any, size: Any, strides: Any = None, dilation_rate: Any = 1, padding: str = "valid",
+                    data_format: str | None = None) -> torch.Tensor:
+    """The patches of images laid out along the channels, as `keras.ops.image.extract_patches`.
+
+    `size` is an int or (height, width) (or (depth, height, width) for
+    volumes: rank 4 or 5); each output position holds its patch's values in
+    (row, column, channel) order, `size[0] * size[1] * channels` of them.
+    `strides` defaults to `size` (patches side by side); `padding` is
+    "valid" or "same" (Keras's, an odd extra step at the end).
+
+    >>> extract_patches(torch.ones(2, 4, 6, 3), 2).shape
+    torch.Size([2, 2, 3, 12])
+    """
+    owner = "extract_patches"
+    if not isinstance(size, (numbers.Integral, tuple, list)) or isinstance(size, bool):
+        raise TypeError(f"kr.ops.image.extract_patches: `size` must be an int or a tuple of 2 or 3 ints, got "
+                        f"{type(size).__name__} {size!r}")
+    size_tuple = _int_tuple(size, (2, 3), "size", owner)
+    if len(size_tuple) == 1:
+        size_tuple = size_tuple * 2
+    rank = len(size_tuple)
+    stride_tuple = size_tuple if strides is None else _int_tuple(strides, (rank,), "strides", owner)
+    dilation = _int_tuple(dilation_rate, (rank,), "dilation_rate", owner)
+    if padding not in ("valid", "same"):       # in lower case: Keras's torch backend reads "SAME" as "valid"
+        raise ValueError(f"kr.ops.image.extract_patches: `padding` must be 'valid' or 'same' (lower case), got "
+                         f"{padding!r}")
+    return _extract_patches(images, size_tuple, stride_tuple * rank if len(stride_tuple) == 1 else stride_tuple,
+                            dilation[0] if len(dilation) == 1 else dilation, padding, _format(data_format, owner))
+
+
+@operation("ExtractPatches", config=("size", "strides", "dilation_rate", "padding", "data_format"), module="image")
+def _extract_patches(images: Any, size: Any = (1, 1), strides: Any = None, dilation_rate: Any = 1,
+                     padding: str = "valid", data_format: str = "channels_last") -> torch.Tensor:
+    data_format = _format(data_format, "extract_patches")      # None in a file Keras wrote
+    size = (int(size),) * 2 if isinstance(size, numbers.Integral) else tuple(int(s) for s in size)
+    x = tensor(images)
+    rank = len(size)
+    if x.dim() not in (rank + 1, rank + 2):
+        what = "image" if rank == 2 else "volume"
+        raise ValueError(f"kr.ops.image.extract_patches: {rank}-D patches (size {size}) need one {what} (rank "
+                         f"{rank + 1}) or a batch of them (rank {rank + 2}), got shape {shape_text(x.shape)}")
+    batched = x if x.dim() == rank + 2 else x.unsqueeze(0)
+    channels = batched.shape[-1] if data_format == "channels_last" else batched.shape[1]
+    count = channels
+    for s in size:
+        count *= s
+    # Keras takes patches as a convolution with an identity kernel: output channel k copies the patch's k-th value.
+    kernel = torch.eye(count, dtype=batched.dtype, device=batched.device).reshape(*size, channels, count)
+    patches = conv(batched, kernel, strides=size if strides is None else strides, padding=padding,
+                   data_format=data_format, dilation_rate=dilation_rate)
+    return patches if x.dim() == rank + 2 else patches.squeeze(0)
+
+
+# ------------------------------------------------------------------ filters
+def _positive(value: Any, kinds: tuple[type, ...]) -> bool:
+    if not isinstance(value, kinds) or isinstance(value, bool):
+        return False
+    number: Any = value
+    return bool(number > 0)
+
+
+def _pair(value: Any, argument: str, owner: str, integer: bool) -> tuple[Any, Any]:
+    kinds: tuple[type, ...] = (numbers.Integral,) if integer else (numbers.Real,)
+    values: Any = (value, value) if isinstance(value, kinds) else value
+    if not isinstance(values, (tuple, list)) or len(values) != 2 or not all(
+            _positive(v, kinds) for v in values):
+        kind = "ints" if integer else "numbers"
+        raise ValueError(f"kr.ops.image.{owner}: `{argument}` must be two positive {kind} (height, width), got "
+                         f"{value!r}")
+    if integer:
+        return int(values[0]), int(values[1])
+    return float(values[0]), float(values[1])
+
+
+def gaussian_blur(images: Any, kernel_size: Any = (3, 3), sigma: Any = (1.0, 1.0),
+                  data_format: str | None = None) -> torch.Tensor:
+    """Float images blurred with a Gaussian kernel, channel by channel, as `keras.ops.image.gaussian_blur` on Keras's
+    torch backend (zeros beyond the edges, `kernel_size[0] // 2` of them on each side of both axes, so a kernel
+    wider than tall narrows the output, as there).
+
+    `data_format=None` means "channels_last", as documented (Keras's torch
+    backend itself reads a None there as channels first when called on
+    tensors, but not in a functional model).
+    """
+    owner = "gaussian_blur"
+    return _gaussian_blur(images, _pair(kernel_size, "kernel_size", owner, True),
+                          _pair(sigma, "sigma", owner, False), _format(data_format, owner))
+
+
+def _gaussian_1d(size: int, sigma: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    # The centre and sigma are float32 scalars, as Keras's tensors of them are; the values stay in `dtype`.
+    centre = torch.tensor((size - 1) / 2, dtype=torch.float32, device=device)
+    steps = torch.arange(size, dtype=dtype, device=device) - centre
+    weights = torch.exp(-0.5 * (steps / torch.tensor(sigma, dtype=torch.float32, device=device)) ** 2)
+    return weights / torch.sum(weights)
+
+
+@operation("GaussianBlur", config=("kernel_size", "sigma", "data_format"), module="image",
+           symbolic_shapes=lambda config, shapes: [_blurred_shape(config, shapes[0])])
+def _gaussian_blur(images: Any, kernel_size: Any = (3, 3), sigma: Any = (1.0, 1.0),
+                   data_format: str = "channels_last") -> torch.Tensor:
+    data_format = _format(data_format, "gaussian_blur")      # None in a file Keras wrote
+    x = _float_images(_images(images, "gaussian_blur", data_format), "gaussian_blur")
+    rows, cols = int(kernel_size[0]), int(kernel_size[1])
+    batched = x if x.dim() == 4 else x.unsqueeze(0)
+    planes = batched.permute(0, 3, 1, 2) if data_format == "channels_last" else batched
+    channels = planes.shape[1]
+    # As Keras's torch backend: the outer product of the column weights (sigma[1]) by the row weights (sigma[0]),
+    # read as a rows x cols kernel.
+    kernel = torch.outer(_gaussian_1d(cols, float(sigma[1]), x.dtype, x.device),
+                         _gaussian_1d(rows, float(sigma[0]), x.dtype, x.device)).reshape(1, 1, rows, cols)
+    out = F.conv2d(planes, kernel.expand(channels, 1, rows, cols), stride=1, padding=rows // 2, groups=channels)
+    if data_format == "channels_last":
+        out = out.permute(0, 2, 3, 1)
+    return out if x.dim() == 4 else out.squeeze(0)
+
+
+def _blurred_shape(config: dict[str, Any], shape: tuple) -> tuple:
+    rows, cols = int(config["kernel_size"][0]), int(config["kernel_size"][1])
+    out = list(shape)
+    axis = -3 if _format(config.get("data_format"), "gaussian_blur") == "channels_last" else -2
+    pad = rows // 2
+    for position, k in ((axis, rows), (axis + 1, cols)):
+        if out[position] is not None:
+            out[position] = out[position] + 2 * pad - k + 1
+    return tuple(out)
+
+
+def sobel_edges(images: Any, data_format: str | None = None) -> torch.Tensor:
+    """The vertical and horizontal Sobel gradients of a batch of images, as `keras.ops.image.sobel_edges`: shape
+    `images.shape + (2,)`, the last axis holding (dy, dx), per channel, with zeros beyond the edges.
+
+    >>> sobel_edges(torch.ones(1, 4, 4, 1))[0, 1, 1, 0].tolist()
+    [0.0, 0.0]
+    """
+    return _sobel_edges(images, _format(data_format, "sobel_edges"))
+
+
+@operation("SobelEdges", config=("data_format",), module="image",
+           symbolic_shapes=lambda config, shapes: [(*shapes[0], 2)])
+def _sobel_edges(images: Any, data_format: str = "channels_last") -> torch.Tensor:
+    data_format = _format(data_format, "sobel_edges")      # None in a file Keras wrote
+    x = tensor(images)
+    if x.dim() != 4:
+        layout = "(batch, height, width, channels)" if data_format == "channels_last" else \
+            "(batch, channels, height, width)"
+        raise ValueError(f"kr.ops.image.sobel_edges: images must be a batch {layout} (rank 4), got shape "
+                         f"{shape_text(x.shape)}")
+    planes = x.permute(0, 3, 1, 2) if data_format == "channels_last" else x
+    channels = planes.shape[1]
+    across = torch.tensor([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=x.dtype, device=x.device)
+    kernels = [across.T, across]         # the vertical gradient's kernel, then the horizontal one's
+    edges = torch.stack([F.conv2d(planes, k.reshape(1, 1, 3, 3).repeat(channels, 1, 1, 1), padding=1,
+                                  groups=channels) for k in kernels], dim=-1)
+    return edges.permute(0, 2, 3, 1, 4) if data_format == "channels_last" else edges

@@ -180,6 +180,93 @@ def test_pad_and_crop_edges_are_checked():
         image.crop_images(kr.Input((5, 7, 3)), 0, 4, 0, 4)
 
 
+# ------------------------------------------------------------------ patches and filters
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("arguments", [dict(size=2), dict(size=(2, 3)), dict(size=(3, 2), strides=1),
+                                       dict(size=(2, 2), strides=(1, 3), padding="same"),
+                                       dict(size=3, strides=1, dilation_rate=2), dict(size=[3, 3], padding="same")])
+def test_extract_patches_matches_keras(arguments, batched, data_format):
+    x = images("float32", batched, data_format)
+    check(image.extract_patches(torch.from_numpy(x), data_format=data_format, **arguments),
+          kops.image.extract_patches(x, data_format=data_format, **arguments))
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_extract_patches_of_volumes_matches_keras(batched):
+    x = RNG.uniform(size=(2, 4, 5, 6, 3)[0 if batched else 1:]).astype("float32")
+    check(image.extract_patches(x, (2, 2, 3)), kops.image.extract_patches(x, (2, 2, 3)))
+    check(image.extract_patches(x, (2, 3, 2), strides=1, padding="same", data_format="channels_first"),
+          kops.image.extract_patches(x, (2, 3, 2), strides=1, padding="same", data_format="channels_first"))
+
+
+def test_extract_patches_order_is_row_column_channel():
+    x = torch.arange(2 * 2 * 2, dtype=torch.float32).reshape(1, 2, 2, 2)
+    assert image.extract_patches(x, 2).flatten().tolist() == x.flatten().tolist()
+
+
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("arguments", [{}, dict(kernel_size=(5, 5), sigma=(2.0, 0.5)), dict(kernel_size=(3, 5)),
+                                       dict(kernel_size=[4, 2], sigma=[1, 3]), dict(kernel_size=(1, 1))])
+def test_gaussian_blur_matches_keras(arguments, dtype, batched, data_format):
+    x = images(dtype, batched, data_format)
+    check(image.gaussian_blur(x, data_format=data_format, **arguments),
+          kops.image.gaussian_blur(x, data_format=data_format, **arguments), atol=1e-3 if dtype == "float16" else 1e-6)
+
+
+def test_gaussian_blur_keeps_a_constant_image_inside():
+    blurred = image.gaussian_blur(torch.ones(1, 6, 6, 2), kernel_size=3, sigma=0.7)
+    torch.testing.assert_close(blurred[0, 1:-1, 1:-1], torch.ones(4, 4, 2))
+    assert blurred[0, 0, 0, 0] < 1          # zeros beyond the edges
+
+
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "uint8", "int32"])
+def test_sobel_edges_match_keras(dtype, data_format):
+    x = images(dtype, True, data_format, channels=2)
+    check(image.sobel_edges(x, data_format=data_format), kops.image.sobel_edges(x, data_format=data_format))
+
+
+def test_sobel_edges_of_a_vertical_edge():
+    x = torch.zeros(1, 5, 6, 1)
+    x[0, :, 3:] = 1.0
+    edges = image.sobel_edges(x)
+    assert edges.shape == (1, 5, 6, 1, 2)
+    assert edges[0, 2, :, 0, 0].tolist() == [0.0] * 6                    # no change down the columns
+    assert edges[0, 2, :, 0, 1].tolist() == [0.0, 0.0, 4.0, 4.0, 0.0, -4.0]   # across the edge (zeros beyond)
+
+
+def test_patch_and_filter_arguments_are_checked():
+    x = torch.zeros(2, 6, 6, 3)
+    with pytest.raises(TypeError, match="extract_patches: `size` must be an int or a tuple of 2 or 3 ints, got "
+                                        "str '3'"):
+        image.extract_patches(x, "3")
+    with pytest.raises(ValueError, match="extract_patches: `size` must be a positive int or a tuple of 2 or 3 of "
+                                         "them, got \\(2, 2, 2, 2\\)"):
+        image.extract_patches(x, (2, 2, 2, 2))
+    with pytest.raises(ValueError, match="extract_patches: `strides` must be a positive int or a tuple of 2 of them"):
+        image.extract_patches(x, 2, strides=(1, 1, 1))
+    for padding in ["full", "SAME"]:
+        with pytest.raises(ValueError, match=f"extract_patches: `padding` must be 'valid' or 'same' \\(lower case\\), "
+                                             f"got '{padding}'"):
+            image.extract_patches(x, 2, padding=padding)
+    with pytest.raises(ValueError, match="extract_patches: 3-D patches \\(size \\(2, 2, 2\\)\\) need one volume "
+                                         "\\(rank 4\\) or a batch of them \\(rank 5\\), got shape \\(6, 6, 3\\)"):
+        image.extract_patches(x[0], (2, 2, 2))
+    with pytest.raises(ValueError, match="gaussian_blur: `kernel_size` must be two positive ints \\(height, width\\), "
+                                         "got \\(3, 0\\)"):
+        image.gaussian_blur(x, kernel_size=(3, 0))
+    with pytest.raises(ValueError, match="gaussian_blur: `sigma` must be two positive numbers"):
+        image.gaussian_blur(x, sigma=(1.0, 1.0, 1.0))
+    with pytest.raises(ValueError, match="gaussian_blur: images must have a float dtype, got uint8"):
+        image.gaussian_blur(x.to(torch.uint8))
+    with pytest.raises(ValueError, match="sobel_edges: images must be a batch \\(batch, channels, height, width\\) "
+                                         "\\(rank 4\\), got shape \\(6, 6, 3\\)"):
+        image.sobel_edges(x[0], data_format="channels_first")
+
+
 # ------------------------------------------------------------------ on kr.Input and in Keras files
 SYMBOLIC = {
     "grayscale": lambda o, x: o.image.rgb_to_grayscale(x),
@@ -195,6 +282,12 @@ SYMBOLIC = {
     "pad_targets": lambda o, x: o.image.pad_images(o.transpose(x, (0, 3, 1, 2)), top_padding=1, target_height=8,
                                                    right_padding=0, target_width=9, data_format="channels_first"),
     "crop": lambda o, x: o.image.crop_images(x, 1, 2, 0, 1),
+    "patches": lambda o, x: o.image.extract_patches(x, (2, 3)),
+    "patches_same": lambda o, x: o.image.extract_patches(x, 2, strides=1, padding="same", dilation_rate=1),
+    "blur": lambda o, x: o.image.gaussian_blur(x),
+    "blur_first": lambda o, x: o.image.gaussian_blur(o.transpose(x, (0, 3, 1, 2)), kernel_size=(5, 5),
+                                                     data_format="channels_first"),
+    "sobel": lambda o, x: o.image.sobel_edges(x),
     "crop_targets": lambda o, x: o.image.crop_images(x, bottom_cropping=1, target_height=2, left_cropping=3,
                                                      target_width=4),
 }
@@ -208,6 +301,14 @@ def described(t):
 def test_symbolic_shapes_and_dtypes_match_keras(name):
     build = SYMBOLIC[name]
     assert described(build(ops, kr.Input((5, 7, 3)))) == described(build(kops, keras.Input((5, 7, 3))))
+
+
+def test_a_wider_than_tall_blur_kernel_narrows_the_symbolic_output_as_it_does_the_values():
+    # Keras's torch backend pads kernel_size[0] // 2 on both axes, so a (3, 5) kernel takes 2 columns off; Keras's
+    # symbolic shape keeps the input's, ours says what the model will output.
+    x = kr.Input((5, 7, 3))
+    assert tuple(image.gaussian_blur(x, kernel_size=(3, 5)).shape) == (None, 5, 5, 3)
+    assert tuple(image.gaussian_blur(torch.zeros(2, 5, 7, 3), kernel_size=(3, 5)).shape) == (2, 5, 5, 3)
 
 
 def test_single_symbolic_images_keep_their_axes():
@@ -248,7 +349,12 @@ def test_the_operations_in_a_model_with_keras_files(tmp_path):
                                                                        data_format="channels_first"),
             o.image.crop_images(inputs, 1, 2, target_height=3, target_width=4),
             o.image.crop_images(first, bottom_cropping=1, target_height=3, right_cropping=2, target_width=4,
-                                data_format="channels_first")])
+                                data_format="channels_first"),
+            o.image.extract_patches(inputs, (2, 3)), o.image.extract_patches(first, 2, strides=1, padding="same",
+                                                                             data_format="channels_first"),
+            o.image.gaussian_blur(inputs, kernel_size=(5, 3), sigma=(1.5, 0.5)),
+            o.image.gaussian_blur(first, data_format="channels_first"),
+            o.image.sobel_edges(inputs), o.image.sobel_edges(first, data_format="channels_first")])
 
     model, keras_model = build(kr, ops), build(keras, kops)
     x = RNG.uniform(size=(2, 5, 7, 3)).astype("float32")
@@ -257,7 +363,7 @@ def test_the_operations_in_a_model_with_keras_files(tmp_path):
 
 # ------------------------------------------------------------------ bad input
 WRONG_RANK_ARGS = {"rgb_to_grayscale": (), "rgb_to_hsv": (), "hsv_to_rgb": (), "resize": ((3, 3),),
-                   "pad_images": (1, 1, 1, 1), "crop_images": (1, 1, 1, 1)}
+                   "pad_images": (1, 1, 1, 1), "crop_images": (1, 1, 1, 1), "gaussian_blur": ()}
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_RANK_ARGS))
