@@ -18,7 +18,10 @@ torch.Size([2, 4, 4, 1])
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import numbers
+import operator
 from typing import Any
 
 import torch
@@ -595,3 +598,164 @@ def _sobel_edges(images: Any, data_format: str = "channels_last") -> torch.Tenso
     edges = torch.stack([F.conv2d(planes, k.reshape(1, 1, 3, 3).repeat(channels, 1, 1, 1), padding=1,
                                   groups=channels) for k in kernels], dim=-1)
     return edges.permute(0, 2, 3, 1, 4) if data_format == "channels_last" else edges
+
+
+# ------------------------------------------------------------------ sampling at coordinates
+FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+
+def _mirror(index: torch.Tensor, size: int) -> torch.Tensor:
+    """A triangle wave over [0, size - 1]: ... 2 1 | 0 1 2 ... n-1 | n-2 ..."""
+    period = size - 1
+    return torch.abs(torch.remainder(index + period, 2 * period) - period) if period else torch.zeros_like(index)
+
+
+def fold_index(index: torch.Tensor, size: int, fill_mode: str) -> torch.Tensor:
+    """Integer indices outside [0, size) brought inside as `fill_mode` says: "wrap" repeats the axis, "mirror"
+    reflects it about its edge values, "reflect" about its edges (the edge value repeated), "nearest" and
+    "constant" clip (for "constant" the caller fills what was outside). Keras's rules, shared with the image
+    preprocessing layers."""
+    if fill_mode == "wrap":
+        return torch.remainder(index, size)
+    if fill_mode == "mirror":
+        return _mirror(index, size)
+    if fill_mode == "reflect":
+        return torch.div(_mirror(2 * index + 1, 2 * size + 1) - 1, 2, rounding_mode="floor")
+    return index.clamp(0, size - 1)
+
+
+def _integer(x: torch.Tensor) -> bool:
+    return not (x.dtype.is_floating_point or x.dtype.is_complex)
+
+
+def _nodes(coordinate: torch.Tensor, order: int) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+    """The integer positions one coordinate reads and their weights (None: weight 1)."""
+    if order == 0:
+        nearest = coordinate if _integer(coordinate) else torch.round(coordinate)
+        return [(nearest.to(torch.int32), None)]
+    below = torch.floor(coordinate)
+    above_weight = coordinate - below
+    return [(below.to(torch.int32), 1 - above_weight), (below.to(torch.int32) + 1, above_weight)]
+
+
+def map_coordinates(inputs: Any, coordinates: Any, order: int, fill_mode: str = "constant",
+                    fill_value: float = 0) -> torch.Tensor:
+    """`inputs` read at `coordinates`, as `keras.ops.image.map_coordinates` on Keras's torch backend.
+
+    `coordinates` has one row per axis of `inputs` (`coordinates[k]` the
+    positions along axis k, all rows of one shape, which is the output's);
+    `order` 0 takes the nearest value, 1 interpolates linearly. Positions
+    beyond the edges read as `fill_mode` says: "constant" (`fill_value`),
+    "nearest", "wrap", "mirror" or "reflect". Integer inputs are rounded
+    back to their dtype.
+
+    >>> map_coordinates(torch.tensor([0.0, 10.0, 20.0]), torch.tensor([[0.5, 1.25, 3.0]]), order=1).tolist()
+    [5.0, 12.5, 0.0]
+    """
+    if isinstance(order, bool) or order not in (0, 1):
+        raise ValueError(f"kr.ops.image.map_coordinates: `order` must be 0 (nearest) or 1 (linear), got {order!r}")
+    if fill_mode not in FILL_MODES:
+        raise ValueError(f"kr.ops.image.map_coordinates: `fill_mode` must be one of "
+                         f"{', '.join(map(repr, FILL_MODES))}; got {fill_mode!r}")
+    if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real):
+        raise ValueError(f"kr.ops.image.map_coordinates: `fill_value` must be a number, got {fill_value!r}")
+    return _map_coordinates(inputs, coordinates, int(order), fill_mode, fill_value)
+
+
+@operation("MapCoordinates", config=("order", "fill_mode", "fill_value"), module="image", first_axis_probed=True)
+def _map_coordinates(inputs: Any, coordinates: Any, order: int = 1, fill_mode: str = "constant",
+                     fill_value: float = 0) -> torch.Tensor:
+    x = tensor(inputs)
+    if isinstance(coordinates, (list, tuple)):
+        rows = [tensor(c) for c in coordinates]
+    else:
+        grid = tensor(coordinates)
+        if grid.dim() < 2:
+            raise ValueError(f"kr.ops.image.map_coordinates: `coordinates` must have at least 2 axes (one row per "
+                             f"axis of the inputs, then the output's), got shape {shape_text(grid.shape)}")
+        rows = list(grid)
+    if len(rows) != x.dim():
+        raise ValueError(f"kr.ops.image.map_coordinates: `coordinates` must have one row per axis of the inputs "
+                         f"({x.dim()} for shape {shape_text(x.shape)}), got {len(rows)}")
+    if rows[0].dim() < 1:
+        raise ValueError(f"kr.ops.image.map_coordinates: `coordinates` must have at least 2 axes (one row per axis "
+                         f"of the inputs, then the output's), got shape {shape_text((len(rows),))}")
+    fill: Any = int(fill_value) if _integer(x) else fill_value
+    per_axis = []
+    for row, size in zip(rows, x.shape):
+        per_axis.append([(fold_index(index, size, fill_mode), (index >= 0) & (index < size), weight)
+                         for index, weight in _nodes(row, order)])
+    result: Any = None
+    for choice in itertools.product(*per_axis):
+        values = x[tuple(index for index, _, _ in choice)]
+        if fill_mode == "constant":
+            inside = functools.reduce(operator.and_, [valid for _, valid, _ in choice])
+            values = torch.where(inside, values, fill)
+        weights = [weight for _, _, weight in choice if weight is not None]
+        if weights:
+            values = functools.reduce(operator.mul, weights) * values
+        result = values if result is None else result + values
+    if _integer(x) and not _integer(result):
+        result = torch.round(result)
+    return result.to(x.dtype)
+
+
+def affine_transform(images: Any, transform: Any, interpolation: str = "bilinear", fill_mode: str = "constant",
+                     fill_value: float = 0, data_format: str | None = None) -> torch.Tensor:
+    """Images moved by projective transforms, as `keras.ops.image.affine_transform` on Keras's torch backend.
+
+    `transform` is 8 numbers `[a0, a1, a2, b0, b1, b2, c0, c1]` (or a batch
+    of them, one per image): output pixel (row y, column x) reads the input
+    at column `a0 x + a1 y + a2`, row `b0 x + b1 y + b2` (as on Keras's torch
+    backend, `c0` and `c1` are not divided by; leave them 0).
+    `interpolation` is "bilinear" or "nearest"; `fill_mode` and `fill_value`
+    as in `map_coordinates`.
+
+    >>> shift = torch.tensor([1.0, 0, 1, 0, 1, 0, 0, 0])      # read one column to the right
+    >>> affine_transform(torch.arange(3.0).reshape(1, 3, 1), shift).flatten().tolist()
+    [1.0, 2.0, 0.0]
+    """
+    if interpolation not in ("nearest", "bilinear"):
+        raise ValueError(f"kr.ops.image.affine_transform: `interpolation` must be 'nearest' or 'bilinear', got "
+                         f"{interpolation!r}")
+    if fill_mode not in FILL_MODES:
+        raise ValueError(f"kr.ops.image.affine_transform: `fill_mode` must be one of "
+                         f"{', '.join(map(repr, FILL_MODES))}; got {fill_mode!r}")
+    if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real):
+        raise ValueError(f"kr.ops.image.affine_transform: `fill_value` must be a number, got {fill_value!r}")
+    return _affine_transform(images, transform, interpolation, fill_mode, fill_value,
+                             _format(data_format, "affine_transform"))
+
+
+@operation("AffineTransform", config=("interpolation", "fill_mode", "fill_value", "data_format"), module="image",
+           symbolic_shapes=lambda config, shapes: [tuple(shapes[0])])
+def _affine_transform(images: Any, transform: Any, interpolation: str = "bilinear", fill_mode: str = "constant",
+                      fill_value: float = 0, data_format: str = "channels_last") -> torch.Tensor:
+    data_format = _format(data_format, "affine_transform")      # None in a file Keras wrote
+    x = _images(images, "affine_transform", data_format)
+    matrix = tensor(transform)
+    if matrix.dim() not in (1, 2) or matrix.shape[-1] != 8:
+        raise ValueError(f"kr.ops.image.affine_transform: `transform` must be 8 numbers or a batch of them (shape "
+                         f"(8,) or (batch, 8)), got shape {shape_text(matrix.shape)}")
+    batched = x if x.dim() == 4 else x.unsqueeze(0)
+    matrix = matrix if matrix.dim() == 2 else matrix.unsqueeze(0)
+    if matrix.shape[0] != batched.shape[0]:
+        raise ValueError(f"kr.ops.image.affine_transform: one transform per image: {batched.shape[0]} images but "
+                         f"transform has shape {shape_text(matrix.shape)}")
+    if data_format == "channels_first":
+        batched = batched.permute(0, 2, 3, 1)
+    a0, a1, a2, b0, b1, b2, c0, c1 = matrix.unbind(-1)
+    zero, one = torch.zeros_like(a0), torch.ones_like(a0)
+    # Each output position (row, column, channel) times this matrix, plus the offset, gives the position read.
+    mixing = torch.stack([torch.stack([b1, a1, zero], -1), torch.stack([b0, a0, zero], -1),
+                          torch.stack([c0, c1, one], -1)], -2)
+    offset = torch.stack([b2, a2, zero], -1)
+    grid = torch.stack(torch.meshgrid(*[torch.arange(n, dtype=matrix.dtype, device=matrix.device)
+                                        for n in batched.shape[1:]], indexing="ij"), dim=-1)
+    positions = torch.einsum("hwcj,bjk->bhwck", grid, mixing).movedim(-1, 1) + offset.reshape(-1, 3, 1, 1, 1)
+    order = 0 if interpolation == "nearest" else 1
+    out = torch.stack([_map_coordinates(image, where, order, fill_mode, fill_value)
+                       for image, where in zip(batched, positions)])
+    if data_format == "channels_first":
+        out = out.permute(0, 3, 1, 2)
+    return out if x.dim() == 4 else out.squeeze(0)

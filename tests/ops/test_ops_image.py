@@ -267,6 +267,116 @@ def test_patch_and_filter_arguments_are_checked():
         image.sobel_edges(x[0], data_format="channels_first")
 
 
+# ------------------------------------------------------------------ map_coordinates and affine_transform
+FILL_MODES = ["constant", "nearest", "wrap", "mirror", "reflect"]
+TRANSFORMS = np.array([[1.1, 0.2, -1.0, 0.1, 0.9, 0.5, 0.0, 0.0],      # a little rotation, shear and zoom
+                       [0.8, -0.3, 2.0, 0.2, 1.2, -1.0, 0.0, 0.0],
+                       [1.0, 0.0, -2.5, 0.0, 1.0, 1.5, 0.0, 0.0],       # a shift by half pixels
+                       [-1.0, 0.0, 6.0, 0.0, 1.0, 0.0, 0.0, 0.0]], dtype="float32")    # a mirror image
+
+
+@pytest.mark.parametrize("fill_mode", FILL_MODES)
+@pytest.mark.parametrize("order", [0, 1])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "uint8", "int32"])
+def test_map_coordinates_matches_keras(dtype, order, fill_mode):
+    x = images(dtype, False, "channels_last", channels=2)                # (5, 7, 2)
+    coordinates = RNG.uniform(-3.0, 9.0, size=(3, 4, 6)).astype("float32")
+    coordinates[2] = RNG.integers(-1, 3, size=(4, 6))
+    expected = kops.image.map_coordinates(x, coordinates, order, fill_mode=fill_mode, fill_value=7)
+    check(image.map_coordinates(torch.from_numpy(x), torch.from_numpy(coordinates), order, fill_mode=fill_mode,
+                                fill_value=7), expected, atol=1e-5)
+    rows = [coordinates[0], coordinates[1], coordinates[2].astype("int32")]     # a list of rows, integer ones too
+    check(image.map_coordinates(x, rows, order, fill_mode=fill_mode, fill_value=7),
+          kops.image.map_coordinates(x, rows, order, fill_mode=fill_mode, fill_value=7), atol=1e-5)
+
+
+def test_map_coordinates_fill_modes_on_a_line():
+    line = torch.tensor([0.0, 1.0, 2.0, 3.0])
+    where = torch.tensor([[-2.0, -1.0, 4.0, 5.0]])
+    expected = {"constant": [9.0, 9.0, 9.0, 9.0], "nearest": [0.0, 0.0, 3.0, 3.0], "wrap": [2.0, 3.0, 0.0, 1.0],
+                "mirror": [2.0, 1.0, 2.0, 1.0], "reflect": [1.0, 0.0, 3.0, 2.0]}
+    for fill_mode, values in expected.items():
+        assert image.map_coordinates(line, where, 0, fill_mode=fill_mode, fill_value=9).tolist() == values
+
+
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("fill_mode", FILL_MODES)
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+@pytest.mark.parametrize("dtype", ["float32", "uint8"])
+def test_affine_transform_matches_keras(dtype, interpolation, fill_mode, data_format):
+    x = images(dtype, True, data_format, height=6, width=7)
+    x = np.concatenate([x, x])                     # four images, one transform each
+    arguments = dict(interpolation=interpolation, fill_mode=fill_mode, fill_value=0.5 if dtype == "float32" else 3,
+                     data_format=data_format)
+    check(image.affine_transform(torch.from_numpy(x), torch.from_numpy(TRANSFORMS), **arguments),
+          kops.image.affine_transform(x, TRANSFORMS, **arguments), atol=1e-5)
+
+
+def test_affine_transform_of_one_image_and_a_float64_transform():
+    x = images("float32", False, "channels_first", height=6, width=7)
+    transform = TRANSFORMS[0].astype("float64")
+    check(image.affine_transform(x, transform, data_format="channels_first"),
+          kops.image.affine_transform(x, transform, data_format="channels_first"), atol=1e-6)
+    identity = np.array([1, 0, 0, 0, 1, 0, 0, 0], dtype="float32")
+    np.testing.assert_array_equal(image.affine_transform(x, identity, data_format="channels_first").numpy(), x)
+
+
+def test_affine_transform_leaves_the_transform_as_it_was():
+    transform = torch.from_numpy(TRANSFORMS[:1].copy())
+    image.affine_transform(torch.ones(1, 4, 4, 1), transform)
+    assert torch.equal(transform, torch.from_numpy(TRANSFORMS[:1]))
+
+
+def test_sampling_arguments_are_checked():
+    x = torch.zeros(2, 5, 5, 3)
+    with pytest.raises(ValueError, match="map_coordinates: `order` must be 0 \\(nearest\\) or 1 \\(linear\\), got 3"):
+        image.map_coordinates(x, torch.zeros(4, 2), 3)
+    with pytest.raises(ValueError, match="map_coordinates: `fill_mode` must be one of 'constant', 'nearest', "
+                                         "'wrap', 'mirror', 'reflect'; got 'edge'"):
+        image.map_coordinates(x, torch.zeros(4, 2), 1, fill_mode="edge")
+    with pytest.raises(ValueError, match="map_coordinates: `coordinates` must have one row per axis of the inputs "
+                                         "\\(4 for shape \\(2, 5, 5, 3\\)\\), got 2"):
+        image.map_coordinates(x, torch.zeros(2, 6), 1)
+    with pytest.raises(ValueError, match="map_coordinates: `coordinates` must have at least 2 axes"):
+        image.map_coordinates(x[0, 0, 0], torch.zeros(3), 1)       # one row per axis, but no output axes
+    with pytest.raises(ValueError, match="affine_transform: `interpolation` must be 'nearest' or 'bilinear', got "
+                                         "'bicubic'"):
+        image.affine_transform(x, TRANSFORMS[:2], interpolation="bicubic")
+    with pytest.raises(ValueError, match="affine_transform: `fill_mode` must be one of"):
+        image.affine_transform(x, TRANSFORMS[:2], fill_mode="edge")
+    with pytest.raises(ValueError, match="affine_transform: `transform` must be 8 numbers or a batch of them "
+                                         "\\(shape \\(8,\\) or \\(batch, 8\\)\\), got shape \\(2, 6\\)"):
+        image.affine_transform(x, torch.zeros(2, 6))
+    with pytest.raises(ValueError, match="affine_transform: one transform per image: 2 images but transform has "
+                                         "shape \\(4, 8\\)"):
+        image.affine_transform(x, TRANSFORMS)
+    with pytest.raises(ValueError, match="affine_transform: `fill_value` must be a number, got None"):
+        image.affine_transform(x, TRANSFORMS[:2], fill_value=None)
+
+
+def test_affine_transform_and_map_coordinates_in_models_with_keras_files(tmp_path):
+    coordinates = RNG.uniform(-1.0, 6.0, size=(3, 4, 5)).astype("float32")
+
+    def build(lib, o):
+        pictures, transforms = lib.Input((6, 7, 3)), lib.Input((8,))
+        return lib.Model([pictures, transforms], [
+            o.image.affine_transform(pictures, transforms),
+            # Keras's torch backend rearranges the transform tensor in place: the second call gets its own
+            o.image.affine_transform(o.transpose(pictures, (0, 3, 1, 2)), transforms * 1.0, interpolation="nearest",
+                                     fill_mode="reflect", data_format="channels_first"),
+            o.image.map_coordinates(pictures[0], coordinates, 1, fill_mode="wrap")])
+
+    model, keras_model = build(kr, ops), build(keras, kops)
+    x = [images("float32", True, "channels_last", height=6, width=7), TRANSFORMS[:2]]
+    expected = keras_model(x)
+    check(list(model([torch.from_numpy(a) for a in x])), list(expected), atol=1e-5)
+    assert tuple(model.outputs[2].shape) == (4, 5)
+    kr.save_keras(model, tmp_path / "ours.keras")
+    check(list(keras.models.load_model(tmp_path / "ours.keras")(x)), list(expected), atol=1e-5)
+    keras_model.save(tmp_path / "theirs.keras")
+    check(list(kr.from_keras(tmp_path / "theirs.keras")([torch.from_numpy(a) for a in x])), list(expected), atol=1e-5)
+
+
 # ------------------------------------------------------------------ on kr.Input and in Keras files
 SYMBOLIC = {
     "grayscale": lambda o, x: o.image.rgb_to_grayscale(x),
@@ -288,6 +398,8 @@ SYMBOLIC = {
     "blur_first": lambda o, x: o.image.gaussian_blur(o.transpose(x, (0, 3, 1, 2)), kernel_size=(5, 5),
                                                      data_format="channels_first"),
     "sobel": lambda o, x: o.image.sobel_edges(x),
+    "affine": lambda o, x: o.image.affine_transform(x, o.concatenate([x[:, 0, :, 0], x[:, 1, :1, 0]], axis=1)),
+    "map_coordinates": lambda o, x: o.image.map_coordinates(x, np.zeros((4, 2, 3), dtype="float32"), 0),
     "crop_targets": lambda o, x: o.image.crop_images(x, bottom_cropping=1, target_height=2, left_cropping=3,
                                                      target_width=4),
 }
@@ -363,7 +475,8 @@ def test_the_operations_in_a_model_with_keras_files(tmp_path):
 
 # ------------------------------------------------------------------ bad input
 WRONG_RANK_ARGS = {"rgb_to_grayscale": (), "rgb_to_hsv": (), "hsv_to_rgb": (), "resize": ((3, 3),),
-                   "pad_images": (1, 1, 1, 1), "crop_images": (1, 1, 1, 1), "gaussian_blur": ()}
+                   "pad_images": (1, 1, 1, 1), "crop_images": (1, 1, 1, 1), "gaussian_blur": (),
+                   "affine_transform": (np.zeros(8, dtype="float32"),)}
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_RANK_ARGS))
