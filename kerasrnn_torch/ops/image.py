@@ -759,3 +759,97 @@ def _affine_transform(images: Any, transform: Any, interpolation: str = "bilinea
     if data_format == "channels_first":
         out = out.permute(0, 3, 1, 2)
     return out if x.dim() == 4 else out.squeeze(0)
+
+
+def extract_patches_3d(volumes: Any, size: Any, strides: Any = None, dilation_rate: Any = 1, padding: str = "valid",
+                       data_format: str | None = None) -> torch.Tensor:
+    """The 3-D patches of volumes (rank 4, or 5 for a batch), as `keras.ops.image.extract_patches_3d`:
+    `extract_patches` with an int `size` meaning a cube.
+
+    >>> extract_patches_3d(torch.ones(4, 4, 4, 2), 2).shape
+    torch.Size([2, 2, 2, 16])
+    """
+    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+        size = (int(size),) * 3
+    elif not (isinstance(size, (tuple, list)) and len(size) == 3):
+        raise ValueError(f"kr.ops.image.extract_patches_3d: `size` must be an int or a tuple of 3 ints, got {size!r}")
+    return extract_patches(volumes, size, strides, dilation_rate, padding, data_format)
+
+
+# ------------------------------------------------------------------ perspective
+def _corners(points: Any, dtype: torch.dtype, argument: str) -> torch.Tensor:
+    corners = tensor(points).to(dtype)
+    if corners.dim() not in (2, 3) or tuple(corners.shape[-2:]) != (4, 2):
+        raise ValueError(f"kr.ops.image.perspective_transform: `{argument}` must be 4 (x, y) corners, shape (4, 2), "
+                         f"or a batch of them, (batch, 4, 2); got shape {shape_text(corners.shape)}")
+    return corners if corners.dim() == 3 else corners.unsqueeze(0)
+
+
+def homography(start_points: torch.Tensor, end_points: torch.Tensor) -> torch.Tensor:
+    """The 8 numbers of the projective maps that take each batch's `end_points` to its `start_points` (both
+    (batch, 4, 2) as (x, y)): solved in float32 at least, returned in the points' dtype, as Keras does."""
+    ex, ey = end_points[..., 0], end_points[..., 1]            # (batch, 4) each
+    sx, sy = start_points[..., 0], start_points[..., 1]
+    one, zero = torch.ones_like(ex), torch.zeros_like(ex)
+    along_x = torch.stack([ex, ey, one, zero, zero, zero, -sx * ex, -sx * ey], dim=-1)     # (batch, 4, 8)
+    along_y = torch.stack([zero, zero, zero, ex, ey, one, -sy * ex, -sy * ey], dim=-1)
+    system = torch.stack([along_x, along_y], dim=2).reshape(-1, 8, 8)        # point 1's two rows, point 2's, ...
+    targets = torch.stack([sx, sy], dim=-1).reshape(-1, 8, 1)
+    solve_dtype = torch.promote_types(start_points.dtype, torch.float32)
+    solution = torch.linalg.solve(system.to(solve_dtype), targets.to(solve_dtype))
+    return solution.reshape(-1, 8).to(start_points.dtype)
+
+
+def perspective_transform(images: Any, start_points: Any, end_points: Any, interpolation: str = "bilinear",
+                          fill_value: float = 0, data_format: str | None = None) -> torch.Tensor:
+    """Images warped so that the four `start_points` (x, y) move to `end_points`, as
+    `keras.ops.image.perspective_transform` on Keras's torch backend (one set of corners, shape (4, 2), or one per
+    image, (batch, 4, 2)). `interpolation` is "bilinear" or "nearest"; what comes from beyond the edges is
+    `fill_value`. Integer images take their corners as floats (Keras's torch backend casts them to the images'
+    dtype).
+    """
+    if interpolation not in ("nearest", "bilinear"):
+        raise ValueError(f"kr.ops.image.perspective_transform: `interpolation` must be 'nearest' or 'bilinear', got "
+                         f"{interpolation!r}")
+    if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real):
+        raise ValueError(f"kr.ops.image.perspective_transform: `fill_value` must be a number, got {fill_value!r}")
+    return _perspective_transform(images, start_points, end_points, interpolation, fill_value,
+                                  _format(data_format, "perspective_transform"))
+
+
+@operation("PerspectiveTransform", config=("interpolation", "fill_value", "data_format"), module="image",
+           symbolic_shapes=lambda config, shapes: [tuple(shapes[0])])
+def _perspective_transform(images: Any, start_points: Any, end_points: Any, interpolation: str = "bilinear",
+                           fill_value: float = 0, data_format: str = "channels_last") -> torch.Tensor:
+    data_format = _format(data_format, "perspective_transform")      # None in a file Keras wrote
+    x = _images(images, "perspective_transform", data_format)
+    dtype = x.dtype if x.dtype.is_floating_point else torch.get_default_dtype()
+    start, end = _corners(start_points, dtype, "start_points"), _corners(end_points, dtype, "end_points")
+    if start.shape != end.shape:
+        raise ValueError(f"kr.ops.image.perspective_transform: `start_points` and `end_points` must have the same "
+                         f"shape, got {shape_text(start.shape)} and {shape_text(end.shape)}")
+    batched = x if x.dim() == 4 else x.unsqueeze(0)
+    if data_format == "channels_first":
+        batched = batched.permute(0, 2, 3, 1)
+    count, height, width, channels = batched.shape
+    maps = homography(start, end)
+    if maps.shape[0] == 1 and count > 1:
+        maps = maps.repeat(count, 1)
+    if maps.shape[0] != count:
+        raise ValueError(f"kr.ops.image.perspective_transform: one set of corners, or one per image: {count} images "
+                         f"but {maps.shape[0]} sets")
+    columns, rows = torch.meshgrid(torch.arange(width, dtype=dtype, device=x.device),
+                                   torch.arange(height, dtype=dtype, device=x.device), indexing="xy")
+    order = 0 if interpolation == "nearest" else 1
+    warped = []
+    for picture, (a0, a1, a2, a3, a4, a5, a6, a7) in zip(batched, maps):
+        scale = a6 * columns + a7 * rows + 1.0
+        read_x = (a0 * columns + a1 * rows + a2) / scale
+        read_y = (a3 * columns + a4 * rows + a5) / scale
+        where = torch.stack([read_y.flatten(), read_x.flatten()])
+        warped.append(torch.stack([_map_coordinates(picture[..., c], where, order, "constant", fill_value)
+                                   .reshape(height, width) for c in range(channels)], dim=-1))
+    out = torch.stack(warped)
+    if data_format == "channels_first":
+        out = out.permute(0, 3, 1, 2)
+    return out if x.dim() == 4 else out.squeeze(0)

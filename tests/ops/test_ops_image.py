@@ -364,17 +364,74 @@ def test_affine_transform_and_map_coordinates_in_models_with_keras_files(tmp_pat
             # Keras's torch backend rearranges the transform tensor in place: the second call gets its own
             o.image.affine_transform(o.transpose(pictures, (0, 3, 1, 2)), transforms * 1.0, interpolation="nearest",
                                      fill_mode="reflect", data_format="channels_first"),
-            o.image.map_coordinates(pictures[0], coordinates, 1, fill_mode="wrap")])
+            o.image.map_coordinates(pictures[0], coordinates, 1, fill_mode="wrap"),
+            o.image.perspective_transform(pictures, START, END, interpolation="nearest", fill_value=0.5),
+            o.image.extract_patches_3d(o.expand_dims(pictures, -1), (2, 2, 3), strides=1)])
 
     model, keras_model = build(kr, ops), build(keras, kops)
     x = [images("float32", True, "channels_last", height=6, width=7), TRANSFORMS[:2]]
     expected = keras_model(x)
     check(list(model([torch.from_numpy(a) for a in x])), list(expected), atol=1e-5)
     assert tuple(model.outputs[2].shape) == (4, 5)
+    assert tuple(model.outputs[3].shape) == (None, 6, 7, 3)
     kr.save_keras(model, tmp_path / "ours.keras")
     check(list(keras.models.load_model(tmp_path / "ours.keras")(x)), list(expected), atol=1e-5)
     keras_model.save(tmp_path / "theirs.keras")
     check(list(kr.from_keras(tmp_path / "theirs.keras")([torch.from_numpy(a) for a in x])), list(expected), atol=1e-5)
+
+
+# ------------------------------------------------------------------ extract_patches_3d and perspective_transform
+@pytest.mark.parametrize("arguments", [dict(size=2), dict(size=(2, 3, 2), strides=1),
+                                       dict(size=2, strides=(1, 2, 3), padding="same", data_format="channels_first")])
+@pytest.mark.parametrize("batched", [False, True])
+def test_extract_patches_3d_matches_keras(batched, arguments):
+    x = RNG.uniform(size=(2, 4, 5, 6, 3)[0 if batched else 1:]).astype("float32")
+    check(image.extract_patches_3d(x, **arguments), kops.image.extract_patches_3d(x, **arguments))
+
+
+START = np.array([[0, 0], [0, 9], [11, 0], [11, 9]], dtype="float32")
+END = np.array([[1, 2], [0.5, 8], [10, -1], [12, 9.5]], dtype="float32")
+
+
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+@pytest.mark.parametrize("per_image", [False, True])
+def test_perspective_transform_matches_keras(per_image, interpolation, batched, data_format):
+    x = images("float32", batched, data_format, height=9, width=11)
+    start, end = START, END
+    if per_image and batched:
+        start, end = np.stack([START, START + 0.5]), np.stack([END, END[::-1]])
+    arguments = dict(interpolation=interpolation, fill_value=0.25, data_format=data_format)
+    check(image.perspective_transform(torch.from_numpy(x), start, end, **arguments),
+          kops.image.perspective_transform(x, start, end, **arguments), atol=1e-5)
+
+
+def test_perspective_transform_with_the_same_corners_changes_nothing():
+    x = torch.rand(9, 11, 2, dtype=torch.float64)
+    torch.testing.assert_close(image.perspective_transform(x, START, START), x)
+    moved = image.homography(torch.from_numpy(START[None]), torch.from_numpy(END[None]))[0].double()
+    for (sx, sy), (ex, ey) in zip(START, END):       # each end corner maps back onto its start corner
+        scale = moved[6] * ex + moved[7] * ey + 1
+        assert abs((moved[0] * ex + moved[1] * ey + moved[2]) / scale - sx) < 1e-3
+        assert abs((moved[3] * ex + moved[4] * ey + moved[5]) / scale - sy) < 1e-3
+
+
+def test_perspective_and_3d_patch_arguments_are_checked():
+    x = torch.zeros(2, 9, 11, 3)
+    with pytest.raises(ValueError, match="perspective_transform: `start_points` must be 4 \\(x, y\\) corners, shape "
+                                         "\\(4, 2\\), or a batch of them, \\(batch, 4, 2\\); got shape \\(3, 2\\)"):
+        image.perspective_transform(x, START[:3], END[:3])
+    with pytest.raises(ValueError, match="`start_points` and `end_points` must have the same shape, got \\(1, 4, 2\\) "
+                                         "and \\(2, 4, 2\\)"):
+        image.perspective_transform(x, START, np.stack([END, END]))
+    with pytest.raises(ValueError, match="one set of corners, or one per image: 2 images but 3 sets"):
+        image.perspective_transform(x, np.stack([START] * 3), np.stack([END] * 3))
+    with pytest.raises(ValueError, match="perspective_transform: `interpolation` must be 'nearest' or 'bilinear'"):
+        image.perspective_transform(x, START, END, interpolation="bicubic")
+    with pytest.raises(ValueError, match="extract_patches_3d: `size` must be an int or a tuple of 3 ints, got "
+                                         "\\(2, 2\\)"):
+        image.extract_patches_3d(x, (2, 2))
 
 
 # ------------------------------------------------------------------ on kr.Input and in Keras files
@@ -399,6 +456,8 @@ SYMBOLIC = {
                                                      data_format="channels_first"),
     "sobel": lambda o, x: o.image.sobel_edges(x),
     "affine": lambda o, x: o.image.affine_transform(x, o.concatenate([x[:, 0, :, 0], x[:, 1, :1, 0]], axis=1)),
+    "perspective": lambda o, x: o.image.perspective_transform(x, START, END),
+    "patches_3d": lambda o, x: o.image.extract_patches_3d(o.expand_dims(x, 1), (1, 2, 2)),
     "map_coordinates": lambda o, x: o.image.map_coordinates(x, np.zeros((4, 2, 3), dtype="float32"), 0),
     "crop_targets": lambda o, x: o.image.crop_images(x, bottom_cropping=1, target_height=2, left_cropping=3,
                                                      target_width=4),
@@ -476,7 +535,8 @@ def test_the_operations_in_a_model_with_keras_files(tmp_path):
 # ------------------------------------------------------------------ bad input
 WRONG_RANK_ARGS = {"rgb_to_grayscale": (), "rgb_to_hsv": (), "hsv_to_rgb": (), "resize": ((3, 3),),
                    "pad_images": (1, 1, 1, 1), "crop_images": (1, 1, 1, 1), "gaussian_blur": (),
-                   "affine_transform": (np.zeros(8, dtype="float32"),)}
+                   "affine_transform": (np.zeros(8, dtype="float32"),),
+                   "perspective_transform": (START, END)}
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_RANK_ARGS))
