@@ -31,6 +31,7 @@ from .._checks import shape_text
 from ..core.data_format import standardize as standardize_data_format
 from .convolution import conv
 from .core import dtype_name, tensor
+from .numpy import mean
 from .operation import operation
 
 # Keras's interpolation names -> torch's `interpolate` modes ("nearest" is torch's "nearest-exact", as in Keras).
@@ -853,3 +854,66 @@ def _perspective_transform(images: Any, start_points: Any, end_points: Any, inte
     if data_format == "channels_first":
         out = out.permute(0, 3, 1, 2)
     return out if x.dim() == 4 else out.squeeze(0)
+
+
+# ------------------------------------------------------------------ similarity
+def ssim(image1: Any, image2: Any, max_val: float = 1.0, filter_size: int = 11, filter_sigma: float = 1.5,
+         k1: float = 0.01, k2: float = 0.03, data_format: str | None = None) -> torch.Tensor:
+    """The structural similarity of two images (or of each pair in two batches), as `keras.ops.image.ssim`: the
+    mean over positions and channels of SSIM's map under a `filter_size` Gaussian window ("valid": the window
+    stays inside), for values spanning `max_val`. One number per image, in `image1`'s dtype.
+
+    >>> float(ssim(torch.ones(12, 12, 1), torch.ones(12, 12, 1)))
+    1.0
+    """
+    owner = "ssim"
+    if isinstance(filter_size, bool) or not isinstance(filter_size, numbers.Integral) or filter_size < 1:
+        raise ValueError(f"kr.ops.image.ssim: `filter_size` must be a positive int, got {filter_size!r}")
+    for name, value in (("max_val", max_val), ("filter_sigma", filter_sigma), ("k1", k1), ("k2", k2)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"kr.ops.image.ssim: `{name}` must be a number, got {value!r}")
+    return _ssim(image1, image2, max_val, int(filter_size), filter_sigma, k1, k2, _format(data_format, owner))
+
+
+def _ssim_shape(config: dict[str, Any], shapes: list[tuple]) -> list[tuple]:
+    return [() if len(shapes[0]) == 3 else (shapes[0][0],)]
+
+
+@operation("SSIM", config=("max_val", "filter_size", "filter_sigma", "k1", "k2", "data_format"), module="image",
+           symbolic_shapes=_ssim_shape)
+def _ssim(image1: Any, image2: Any, max_val: float = 1.0, filter_size: int = 11, filter_sigma: float = 1.5,
+          k1: float = 0.01, k2: float = 0.03, data_format: str = "channels_last") -> torch.Tensor:
+    data_format = _format(data_format, "ssim")      # None in a file Keras wrote
+    first, second = _images(image1, "ssim", data_format), _images(image2, "ssim", data_format)
+    if first.shape != second.shape:
+        raise ValueError(f"kr.ops.image.ssim: image1 and image2 must have the same shape, got "
+                         f"{shape_text(first.shape)} and {shape_text(second.shape)}")
+    rows = -3 if data_format == "channels_last" else -2
+    if first.shape[rows] < filter_size or first.shape[rows + 1] < filter_size:
+        raise ValueError(f"kr.ops.image.ssim: the images ({shape_text(first.shape)}, {data_format}) must be at least "
+                         f"filter_size={filter_size} high and wide")
+    original = first.dtype
+    compute = original if original.is_floating_point else torch.get_default_dtype()
+    pair = [(t if t.dim() == 4 else t.unsqueeze(0)).to(compute) for t in (first, second)]
+    if data_format == "channels_first":
+        pair = [t.movedim(1, -1) for t in pair]
+    count, height, width, channels = pair[0].shape
+    # Each channel on its own: (batch, height, width, channels) -> (batch * channels, height, width, 1).
+    planes = [t.permute(0, 3, 1, 2).reshape(-1, height, width, 1) for t in pair]
+    steps = torch.arange(filter_size, dtype=compute) - (filter_size - 1) / 2.0
+    bell = torch.exp(-(steps ** 2) / (2.0 * filter_sigma ** 2))
+    bell = bell / torch.sum(bell)
+    window = torch.outer(bell, bell).reshape(filter_size, filter_size, 1, 1)
+
+    def local_mean(values: torch.Tensor) -> torch.Tensor:
+        return conv(values, window, strides=1, padding="valid", data_format="channels_last")
+
+    a, b = planes
+    mean_a, mean_b = local_mean(a), local_mean(b)
+    mean_a2, mean_b2, mean_ab = mean_a * mean_a, mean_b * mean_b, mean_a * mean_b
+    var_a, var_b = local_mean(a * a) - mean_a2, local_mean(b * b) - mean_b2
+    covariance = local_mean(a * b) - mean_ab
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    similarity = ((2.0 * mean_ab + c1) * (2.0 * covariance + c2)) / ((mean_a2 + mean_b2 + c1) * (var_a + var_b + c2))
+    per_image = mean(mean(similarity, axis=(1, 2, 3)).reshape(count, channels), axis=-1)
+    return (per_image if first.dim() == 4 else per_image.squeeze(0)).to(original)

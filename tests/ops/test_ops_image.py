@@ -366,7 +366,8 @@ def test_affine_transform_and_map_coordinates_in_models_with_keras_files(tmp_pat
                                      fill_mode="reflect", data_format="channels_first"),
             o.image.map_coordinates(pictures[0], coordinates, 1, fill_mode="wrap"),
             o.image.perspective_transform(pictures, START, END, interpolation="nearest", fill_value=0.5),
-            o.image.extract_patches_3d(o.expand_dims(pictures, -1), (2, 2, 3), strides=1)])
+            o.image.extract_patches_3d(o.expand_dims(pictures, -1), (2, 2, 3), strides=1),
+            o.image.ssim(pictures, o.image.gaussian_blur(pictures), filter_size=5)])
 
     model, keras_model = build(kr, ops), build(keras, kops)
     x = [images("float32", True, "channels_last", height=6, width=7), TRANSFORMS[:2]]
@@ -434,6 +435,42 @@ def test_perspective_and_3d_patch_arguments_are_checked():
         image.extract_patches_3d(x, (2, 2))
 
 
+# ------------------------------------------------------------------ ssim
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "uint8"])
+def test_ssim_matches_keras(dtype, batched, data_format):
+    x = images(dtype, batched, data_format, height=13, width=15)
+    y = images(dtype, batched, data_format, height=13, width=15)
+    max_val = 255.0 if dtype == "uint8" else 1.0
+    check(image.ssim(torch.from_numpy(x), y, max_val=max_val, data_format=data_format),
+          kops.image.ssim(x, y, max_val=max_val, data_format=data_format), atol=1e-3 if dtype == "float16" else 1e-6)
+    noisy = np.clip(x.astype("float64") + RNG.normal(0, 0.05 * max_val, size=x.shape), 0, max_val).astype(dtype)
+    arguments = dict(max_val=max_val, filter_size=5, filter_sigma=0.8, k1=0.02, k2=0.05, data_format=data_format)
+    check(image.ssim(x, noisy, **arguments), kops.image.ssim(x, noisy, **arguments),
+          atol=1e-3 if dtype == "float16" else 1e-6)
+
+
+def test_ssim_of_an_image_with_itself_is_one():
+    x = torch.rand(2, 12, 12, 3, dtype=torch.float64)
+    torch.testing.assert_close(image.ssim(x, x), torch.ones(2, dtype=torch.float64))
+    assert image.ssim(x, 1 - x).max() < 0.5
+
+
+def test_ssim_arguments_are_checked():
+    x = torch.rand(2, 12, 12, 3)
+    with pytest.raises(ValueError, match="ssim: image1 and image2 must have the same shape, got \\(2, 12, 12, 3\\) "
+                                         "and \\(12, 12, 3\\)"):
+        image.ssim(x, x[0])
+    with pytest.raises(ValueError, match="ssim: the images \\(\\(2, 12, 12, 3\\), channels_last\\) must be at least "
+                                         "filter_size=13 high and wide"):
+        image.ssim(x, x, filter_size=13)
+    with pytest.raises(ValueError, match="ssim: `filter_size` must be a positive int, got 0"):
+        image.ssim(x, x, filter_size=0)
+    with pytest.raises(ValueError, match="ssim: `max_val` must be a number, got '1'"):
+        image.ssim(x, x, max_val="1")
+
+
 # ------------------------------------------------------------------ on kr.Input and in Keras files
 SYMBOLIC = {
     "grayscale": lambda o, x: o.image.rgb_to_grayscale(x),
@@ -458,6 +495,7 @@ SYMBOLIC = {
     "affine": lambda o, x: o.image.affine_transform(x, o.concatenate([x[:, 0, :, 0], x[:, 1, :1, 0]], axis=1)),
     "perspective": lambda o, x: o.image.perspective_transform(x, START, END),
     "patches_3d": lambda o, x: o.image.extract_patches_3d(o.expand_dims(x, 1), (1, 2, 2)),
+    "ssim": lambda o, x: o.image.ssim(x, x * 0.5, filter_size=5),
     "map_coordinates": lambda o, x: o.image.map_coordinates(x, np.zeros((4, 2, 3), dtype="float32"), 0),
     "crop_targets": lambda o, x: o.image.crop_images(x, bottom_cropping=1, target_height=2, left_cropping=3,
                                                      target_width=4),
@@ -536,7 +574,7 @@ def test_the_operations_in_a_model_with_keras_files(tmp_path):
 WRONG_RANK_ARGS = {"rgb_to_grayscale": (), "rgb_to_hsv": (), "hsv_to_rgb": (), "resize": ((3, 3),),
                    "pad_images": (1, 1, 1, 1), "crop_images": (1, 1, 1, 1), "gaussian_blur": (),
                    "affine_transform": (np.zeros(8, dtype="float32"),),
-                   "perspective_transform": (START, END)}
+                   "perspective_transform": (START, END), "ssim": (torch.zeros(4, 4, 3, 3),)}
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_RANK_ARGS))
