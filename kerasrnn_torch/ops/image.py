@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import numbers
 import operator
 from typing import Any
@@ -917,3 +918,90 @@ def _ssim(image1: Any, image2: Any, max_val: float = 1.0, filter_size: int = 11,
     similarity = ((2.0 * mean_ab + c1) * (2.0 * covariance + c2)) / ((mean_a2 + mean_b2 + c1) * (var_a + var_b + c2))
     per_image = mean(mean(similarity, axis=(1, 2, 3)).reshape(count, channels), axis=-1)
     return (per_image if first.dim() == 4 else per_image.squeeze(0)).to(original)
+
+
+# ------------------------------------------------------------------ scale and translate
+def _triangle(x: torch.Tensor) -> torch.Tensor:
+    return torch.clamp(1 - torch.abs(x), min=0)
+
+
+def _keys_cubic(x: torch.Tensor) -> torch.Tensor:
+    near = ((1.5 * x - 2.5) * x) * x + 1.0
+    far = ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0
+    return torch.where(x >= 2.0, 0.0, torch.where(x >= 1.0, far, near))
+
+
+def _lanczos(radius: float, x: torch.Tensor) -> torch.Tensor:
+    wave = radius * torch.sin(math.pi * x) * torch.sin(math.pi * x / radius)
+    values = torch.where(x > 1e-3, wave / torch.where(x != 0, math.pi ** 2 * x ** 2, 1), 1)
+    return torch.where(x > radius, 0.0, values)
+
+
+_RESAMPLING_KERNELS = {"linear": _triangle, "bilinear": _triangle, "trilinear": _triangle, "cubic": _keys_cubic,
+                       "bicubic": _keys_cubic, "tricubic": _keys_cubic,
+                       "lanczos3": lambda x: _lanczos(3.0, x), "lanczos5": lambda x: _lanczos(5.0, x)}
+
+
+def _resampling_weights(input_size: int, output_size: int, scale: torch.Tensor, translation: torch.Tensor,
+                        kernel: Any, antialias: bool) -> torch.Tensor:
+    """(input_size, output_size) weights: output sample j is the weighted sum of the inputs along one axis."""
+    dtype = scale.dtype
+    inverse = 1.0 / scale
+    stretch = torch.clamp(inverse, min=1.0) if antialias else 1.0
+    centres = (torch.arange(output_size, dtype=dtype) + 0.5) * inverse - translation * inverse - 0.5
+    distance = torch.abs(centres[None, :] - torch.arange(input_size, dtype=dtype)[:, None]) / stretch
+    weights = kernel(distance)
+    totals = torch.sum(weights, dim=0, keepdim=True)
+    weights = torch.where(torch.abs(totals) > 1000.0 * float(torch.finfo(torch.float32).eps),
+                          weights / torch.where(totals != 0, totals, 1), 0)
+    inside = (centres >= -0.5) & (centres <= input_size - 0.5)
+    return torch.where(inside[None, :], weights, 0)
+
+
+def scale_and_translate(images: Any, output_shape: Any, scale: Any, translation: Any, spatial_dims: Any,
+                        method: str, antialias: bool = True) -> torch.Tensor:
+    """`images` resampled along `spatial_dims` to `output_shape`, as `keras.ops.image.scale_and_translate` on
+    Keras's torch backend: along each axis d, output sample j reads the input around
+    `(j + 0.5 - translation[i]) / scale[i] - 0.5` with `method`'s kernel ("linear", "cubic", "lanczos3",
+    "lanczos5", or "bilinear", "trilinear", "bicubic", "tricubic"), widened when shrinking if `antialias`.
+    Integer images are computed in float32, rounded and clipped to their own range.
+
+    >>> scale_and_translate(torch.arange(3.0), (5,), [2.0], [-0.5], (0,), "linear").tolist()
+    [0.0, 0.5, 1.0, 1.5, 2.0]
+    """
+    if method not in _RESAMPLING_KERNELS:
+        raise ValueError(f"kr.ops.image.scale_and_translate: `method` must be one of "
+                         f"{', '.join(map(repr, _RESAMPLING_KERNELS))}; got {method!r}")
+    return _scale_and_translate(images, tuple(int(n) for n in output_shape), scale, translation,
+                                tuple(int(d) for d in spatial_dims), method, bool(antialias))
+
+
+@operation("ScaleAndTranslate", config=("spatial_dims", "method", "antialias"), module="image")
+def _scale_and_translate(images: Any, output_shape: Any, scale: Any, translation: Any, spatial_dims: Any = (),
+                         method: str = "linear", antialias: bool = True) -> torch.Tensor:
+    x = tensor(images)
+    scales, shifts = tensor(scale), tensor(translation)
+    dtype = torch.promote_types(scales.dtype, shifts.dtype)
+    if not dtype.is_floating_point:
+        dtype = torch.get_default_dtype()
+    scales, shifts = scales.to(dtype).reshape(-1), shifts.to(dtype).reshape(-1)
+    axes = [int(d) % max(x.dim(), 1) for d in spatial_dims]
+    if len(output_shape) != x.dim():
+        raise ValueError(f"kr.ops.image.scale_and_translate: `output_shape` must give all {x.dim()} axes of the "
+                         f"images (shape {shape_text(x.shape)}), got {tuple(output_shape)!r}")
+    if scales.numel() != len(axes) or shifts.numel() != len(axes):
+        raise ValueError(f"kr.ops.image.scale_and_translate: `scale` and `translation` must have one value per "
+                         f"spatial axis ({len(axes)}: {tuple(spatial_dims)}), got {scales.numel()} and "
+                         f"{shifts.numel()}")
+    if not axes:
+        return x
+    integer = _integer(x)
+    out = x.to(torch.float32) if integer else x.clone()
+    kernel = _RESAMPLING_KERNELS[method]
+    for i, axis in enumerate(axes):
+        weights = _resampling_weights(x.shape[axis], int(output_shape[axis]), scales[i], shifts[i], kernel,
+                                      bool(antialias)).to(out.dtype)
+        out = torch.tensordot(out, weights, dims=([axis], [0])).movedim(-1, axis)
+    if integer:
+        out = torch.clamp(torch.round(out), torch.min(x), torch.max(x)).to(x.dtype)
+    return out

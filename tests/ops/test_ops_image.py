@@ -471,6 +471,50 @@ def test_ssim_arguments_are_checked():
         image.ssim(x, x, max_val="1")
 
 
+# ------------------------------------------------------------------ scale_and_translate
+@pytest.mark.parametrize("method", ["linear", "bilinear", "cubic", "tricubic", "lanczos3", "lanczos5"])
+@pytest.mark.parametrize("antialias", [True, False])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "uint8"])
+def test_scale_and_translate_matches_keras(dtype, antialias, method):
+    x = images(dtype, True, "channels_last", height=9, width=11)
+    scale, translation = np.array([0.6, 1.7], "float32"), np.array([0.3, -1.2], "float32")
+    expected = kops.image.scale_and_translate(x, (2, 6, 19, 3), scale, translation, (1, 2), method, antialias)
+    check(image.scale_and_translate(torch.from_numpy(x), (2, 6, 19, 3), torch.from_numpy(scale), translation,
+                                    (1, 2), method, antialias), expected, atol=1e-5)
+
+
+def test_scale_and_translate_on_other_axes_and_dtypes():
+    x = RNG.uniform(size=(7, 4, 5)).astype("float64")
+    arguments = ((14, 4, 3), np.array([2.0, 0.5]), np.array([-0.5, 0.25]), (0, -1), "cubic")
+    check(image.scale_and_translate(x, *arguments), kops.image.scale_and_translate(x, *arguments))
+    assert torch.equal(image.scale_and_translate(torch.from_numpy(x), x.shape, [], [], (), "linear"),
+                       torch.from_numpy(x))
+
+
+def test_scale_and_translate_arguments_are_checked():
+    x = torch.zeros(2, 5, 5, 3)
+    with pytest.raises(ValueError, match="scale_and_translate: `method` must be one of 'linear', .*; got 'area'"):
+        image.scale_and_translate(x, (2, 6, 6, 3), [1.0, 1.0], [0.0, 0.0], (1, 2), "area")
+    with pytest.raises(ValueError, match="scale_and_translate: `output_shape` must give all 4 axes of the images "
+                                         "\\(shape \\(2, 5, 5, 3\\)\\), got \\(6, 6\\)"):
+        image.scale_and_translate(x, (6, 6), [1.0, 1.0], [0.0, 0.0], (1, 2), "linear")
+    with pytest.raises(ValueError, match="scale_and_translate: `scale` and `translation` must have one value per "
+                                         "spatial axis \\(2: \\(1, 2\\)\\), got 1 and 2"):
+        image.scale_and_translate(x, (2, 6, 6, 3), [1.0], [0.0, 0.0], (1, 2), "linear")
+
+
+def test_scale_and_translate_in_a_model_with_keras_files(tmp_path):
+    def build(lib, o):
+        inputs = lib.Input((9, 11, 3))
+        return lib.Model(inputs, o.image.scale_and_translate(inputs, (2, 6, 19, 3), np.array([0.6, 1.7], "float32"),
+                                                             np.array([0.3, -1.2], "float32"), (1, 2), "bicubic"))
+
+    model, keras_model = build(kr, ops), build(keras, kops)
+    assert tuple(model.outputs[0].shape) == (None, 6, 19, 3)      # Keras says (2, 6, 19, 3): output_shape as given
+    check_keras_files_both_ways(model, keras_model, images("float32", True, "channels_last", height=9, width=11),
+                                tmp_path, atol=1e-5)
+
+
 # ------------------------------------------------------------------ on kr.Input and in Keras files
 SYMBOLIC = {
     "grayscale": lambda o, x: o.image.rgb_to_grayscale(x),
