@@ -1005,3 +1005,70 @@ def _scale_and_translate(images: Any, output_shape: Any, scale: Any, translation
     if integer:
         out = torch.clamp(torch.round(out), torch.min(x), torch.max(x)).to(x.dtype)
     return out
+
+
+# ------------------------------------------------------------------ elastic deformation
+def elastic_transform(images: Any, alpha: float = 20.0, sigma: float = 5.0, interpolation: str = "bilinear",
+                      fill_mode: str = "reflect", fill_value: float = 0.0, seed: int | None = None,
+                      data_format: str | None = None) -> torch.Tensor:
+    """Float images pushed around by a random smooth field, as `keras.ops.image.elastic_transform` on Keras's torch
+    backend: each image's pixels move by `alpha` times normal noise (scaled by `sigma`) blurred with a Gaussian of
+    `sigma` (a kernel of `int(6 sigma) | 1`), read with `interpolation` and `fill_mode` as in `map_coordinates`.
+
+    `seed=None` draws from torch's global generator, as Keras's torch backend
+    does off the meta device (so the same `torch.manual_seed` gives Keras's
+    numbers); an int seed draws from a generator seeded with it, the same
+    field each call (Keras's torch backend ignores it on CPU and GPU).
+    """
+    owner = "elastic_transform"
+    if interpolation not in ("nearest", "bilinear"):
+        raise ValueError(f"kr.ops.image.elastic_transform: `interpolation` must be 'nearest' or 'bilinear', got "
+                         f"{interpolation!r}")
+    if fill_mode not in FILL_MODES:
+        raise ValueError(f"kr.ops.image.elastic_transform: `fill_mode` must be one of "
+                         f"{', '.join(map(repr, FILL_MODES))}; got {fill_mode!r}")
+    for name, value in (("alpha", alpha), ("sigma", sigma), ("fill_value", fill_value)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"kr.ops.image.elastic_transform: `{name}` must be a number, got {value!r}")
+    if not float(sigma) > 0:
+        raise ValueError(f"kr.ops.image.elastic_transform: `sigma` must be positive, got {sigma!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise ValueError(f"kr.ops.image.elastic_transform: `seed` must be an int or None, got {seed!r}")
+    return _elastic_transform(images, alpha, sigma, interpolation, fill_mode, fill_value, seed,
+                              _format(data_format, owner))
+
+
+@operation("ElasticTransform", config=("alpha", "sigma", "interpolation", "fill_mode", "fill_value", "seed",
+                                       "data_format"), module="image",
+           symbolic_shapes=lambda config, shapes: [tuple(shapes[0])])
+def _elastic_transform(images: Any, alpha: float = 20.0, sigma: float = 5.0, interpolation: str = "bilinear",
+                       fill_mode: str = "reflect", fill_value: float = 0.0, seed: int | None = None,
+                       data_format: str = "channels_last") -> torch.Tensor:
+    data_format = _format(data_format, "elastic_transform")      # None in a file Keras wrote
+    x = _float_images(_images(images, "elastic_transform", data_format), "elastic_transform")
+    batched = x if x.dim() == 4 else x.unsqueeze(0)
+    planes = batched if data_format == "channels_first" else batched.permute(0, 3, 1, 2)
+    count, channels, height, width = planes.shape
+    spread = torch.tensor(float(sigma), dtype=torch.float32)      # float32 scalars, as Keras's tensors of them
+    strength = torch.tensor(float(alpha), dtype=torch.float32)
+    size = int(6 * spread) | 1
+    generator = None
+    if seed is not None:
+        generator = torch.Generator(device=x.device)
+        generator.manual_seed(int(seed))
+    fields = []
+    for _ in range(2):                                           # the column moves, then the row moves
+        noise = torch.normal(0.0, 1.0, size=(count, 1, height, width), generator=generator, dtype=x.dtype,
+                             device=x.device) * spread
+        smooth = _gaussian_blur(noise, (size, size), (float(spread), float(spread)), "channels_first")
+        fields.append(smooth[:, 0])
+    columns, rows = torch.meshgrid(torch.arange(width, device=x.device), torch.arange(height, device=x.device),
+                                   indexing="xy")
+    read_x, read_y = columns + strength * fields[0], rows + strength * fields[1]
+    order = 0 if interpolation == "nearest" else 1
+    out = torch.stack([torch.stack([_map_coordinates(planes[b, c], [read_y[b], read_x[b]], order, fill_mode,
+                                                     fill_value) for c in range(channels)])
+                       for b in range(count)])
+    if data_format == "channels_last":
+        out = out.permute(0, 2, 3, 1)
+    return (out if x.dim() == 4 else out.squeeze(0)).to(x.dtype)

@@ -515,6 +515,66 @@ def test_scale_and_translate_in_a_model_with_keras_files(tmp_path):
                                 tmp_path, atol=1e-5)
 
 
+# ------------------------------------------------------------------ elastic_transform
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("arguments", [dict(alpha=5.0, sigma=1.5), dict(alpha=8.0, sigma=1.0, interpolation="nearest",
+                                                                        fill_mode="constant", fill_value=0.5),
+                                       dict(alpha=3, sigma=0.7, fill_mode="wrap")])
+def test_elastic_transform_matches_keras_on_the_same_global_generator(arguments, dtype, batched, data_format):
+    x = images(dtype, batched, data_format, height=9, width=11)
+    torch.manual_seed(3)
+    ours = image.elastic_transform(torch.from_numpy(x), data_format=data_format, **arguments)
+    torch.manual_seed(3)
+    check(ours, kops.image.elastic_transform(x, data_format=data_format, **arguments), atol=1e-6)
+
+
+def test_elastic_transform_with_a_seed_repeats_and_moves_pixels():
+    x = torch.rand(2, 12, 12, 3)
+    first = image.elastic_transform(x, alpha=4.0, sigma=1.0, seed=7)
+    assert torch.equal(first, image.elastic_transform(x, alpha=4.0, sigma=1.0, seed=7))
+    assert not torch.equal(first, image.elastic_transform(x, alpha=4.0, sigma=1.0, seed=8))
+    assert not torch.equal(first, x)
+    torch.testing.assert_close(image.elastic_transform(x, alpha=0.0, sigma=1.0, seed=7), x)   # no push: no change
+
+
+def test_elastic_transform_arguments_are_checked():
+    x = torch.rand(2, 12, 12, 3)
+    with pytest.raises(ValueError, match="elastic_transform: images must have a float dtype, got uint8"):
+        image.elastic_transform(x.to(torch.uint8))
+    with pytest.raises(ValueError, match="elastic_transform: `sigma` must be positive, got 0"):
+        image.elastic_transform(x, sigma=0)
+    with pytest.raises(ValueError, match="elastic_transform: `seed` must be an int or None, got 'a'"):
+        image.elastic_transform(x, seed="a")
+    with pytest.raises(ValueError, match="elastic_transform: `interpolation` must be 'nearest' or 'bilinear'"):
+        image.elastic_transform(x, interpolation="bicubic")
+    with pytest.raises(ValueError, match="elastic_transform: `fill_mode` must be one of"):
+        image.elastic_transform(x, fill_mode="edge")
+
+
+def test_elastic_transform_in_a_model_with_keras_files(tmp_path):
+    def build(lib, o):
+        inputs = lib.Input((9, 11, 3))
+        return lib.Model(inputs, o.image.elastic_transform(inputs, alpha=5.0, sigma=1.5, fill_mode="nearest"))
+
+    model, keras_model = build(kr, ops), build(keras, kops)
+    x = images("float32", True, "channels_last", height=9, width=11)
+
+    def seeded(run):
+        torch.manual_seed(5)
+        return run()
+
+    expected = seeded(lambda: keras_model(x))
+    check(seeded(lambda: model(torch.from_numpy(x))), expected, atol=1e-6)
+    kr.save_keras(model, tmp_path / "ours.keras")
+    loaded = keras.models.load_model(tmp_path / "ours.keras")
+    check(seeded(lambda: loaded(x)), expected, atol=1e-6)
+    keras_model.save(tmp_path / "theirs.keras")
+    ours_loaded = kr.from_keras(tmp_path / "theirs.keras")
+    check(seeded(lambda: ours_loaded(torch.from_numpy(x))), expected, atol=1e-6)
+
+
 # ------------------------------------------------------------------ on kr.Input and in Keras files
 SYMBOLIC = {
     "grayscale": lambda o, x: o.image.rgb_to_grayscale(x),
@@ -540,6 +600,7 @@ SYMBOLIC = {
     "perspective": lambda o, x: o.image.perspective_transform(x, START, END),
     "patches_3d": lambda o, x: o.image.extract_patches_3d(o.expand_dims(x, 1), (1, 2, 2)),
     "ssim": lambda o, x: o.image.ssim(x, x * 0.5, filter_size=5),
+    "elastic": lambda o, x: o.image.elastic_transform(x, sigma=1.0, seed=3),
     "map_coordinates": lambda o, x: o.image.map_coordinates(x, np.zeros((4, 2, 3), dtype="float32"), 0),
     "crop_targets": lambda o, x: o.image.crop_images(x, bottom_cropping=1, target_height=2, left_cropping=3,
                                                      target_width=4),
@@ -618,7 +679,8 @@ def test_the_operations_in_a_model_with_keras_files(tmp_path):
 WRONG_RANK_ARGS = {"rgb_to_grayscale": (), "rgb_to_hsv": (), "hsv_to_rgb": (), "resize": ((3, 3),),
                    "pad_images": (1, 1, 1, 1), "crop_images": (1, 1, 1, 1), "gaussian_blur": (),
                    "affine_transform": (np.zeros(8, dtype="float32"),),
-                   "perspective_transform": (START, END), "ssim": (torch.zeros(4, 4, 3, 3),)}
+                   "perspective_transform": (START, END), "ssim": (torch.zeros(4, 4, 3, 3),),
+                   "elastic_transform": ()}
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_RANK_ARGS))
