@@ -16,7 +16,7 @@ tensor([1., 1.])
 from __future__ import annotations
 
 from ..core import symbolic as _symbolic
-from . import linalg
+from . import image, linalg
 from .activations import (celu, glu, hard_shrink, hard_sigmoid, hard_silu, hard_swish, hard_tanh, leaky_relu,
                           log_sigmoid, relu6, selu, soft_shrink, softsign, sparse_plus, sparse_sigmoid, sparsemax,
                           squareplus, tanh_shrink, threshold)
@@ -128,6 +128,8 @@ __all__ = [
     "slice_update", "stop_gradient", "switch", "vectorized_map", "while_loop", "associative_scan",
     # function transforms: custom gradients, forward-mode products, NumPy-style vectorization
     "custom_gradient", "jvp", "vectorize",
+    # image processing (in kr.ops.image, as keras.ops.image)
+    "image",
     # the graph's operation objects
     "OPERATIONS", "Operation", "is_operation",
 ]

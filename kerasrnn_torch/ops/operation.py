@@ -66,7 +66,8 @@ OPERATIONS: dict[str, OperationSpec] = {}
 """Keras class name -> the operation, for every operation a file may hold."""
 
 MODULES = {"numpy": "keras.src.ops.numpy", "nn": "keras.src.ops.nn", "core": "keras.src.ops.core",
-           "math": "keras.src.ops.math", "linalg": "keras.src.ops.linalg", "einops": "keras.src.ops.einops"}
+           "math": "keras.src.ops.math", "linalg": "keras.src.ops.linalg", "einops": "keras.src.ops.einops",
+           "image": "keras.src.ops.image"}
 
 
 def operation(keras_name: str, *, config: tuple[str, ...] = (), module: str = "numpy",

@@ -5,21 +5,10 @@ from __future__ import annotations
 
 import torch
 
+# How positions beyond the edges are brought inside: kr.ops.image's rule, shared with map_coordinates.
+from ...ops.image import fold_index
+
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
-
-
-def _mirror(index: torch.Tensor, size: int) -> torch.Tensor:
-    period = size - 1
-    return torch.abs(torch.remainder(index + period, 2 * period) - period) if period else torch.zeros_like(index)
-
-
-def _inside(index: torch.Tensor, size: int, fill_mode: str) -> torch.Tensor:
-    """Indices outside [0, size) brought inside as `fill_mode` says ("constant" clips; the caller fills)."""
-    if fill_mode == "wrap":
-        return torch.remainder(index, size)
-    if fill_mode == "reflect":     # the edge repeated: ... 1 0 | 0 1 2 ... n-1 | n-1 n-2 ...
-        return torch.div(_mirror(2 * index + 1, 2 * size + 1) - 1, 2, rounding_mode="floor")
-    return index.clamp(0, size - 1)
 
 
 def sample_axis(images: torch.Tensor, axis: int, scales: torch.Tensor, offsets: torch.Tensor, interpolation: str,
@@ -41,7 +30,7 @@ def sample_axis(images: torch.Tensor, axis: int, scales: torch.Tensor, offsets: 
     view[axis] = size
     result = None
     for index, weight in nodes:
-        gathered_index = _inside(index, size, fill_mode).reshape(view).expand_as(images)
+        gathered_index = fold_index(index, size, fill_mode).reshape(view).expand_as(images)
         values = torch.gather(images, axis, gathered_index)
         if fill_mode == "constant":
             valid = ((index >= 0) & (index < size)).reshape(view)
@@ -74,7 +63,7 @@ def sample_plane(images: torch.Tensor, rows_axis: int, row_coordinates: torch.Te
     result = None
     for row_index, row_weight in row_nodes:
         for col_index, col_weight in col_nodes:
-            position = _inside(row_index, height, fill_mode) * width + _inside(col_index, width, fill_mode)
+            position = fold_index(row_index, height, fill_mode) * width + fold_index(col_index, width, fill_mode)
             gathered = torch.gather(flat, 1, position.reshape(x.shape[0], -1, 1).expand(-1, -1, flat.shape[2]))
             values = gathered.reshape(x.shape)
             extra = [1] * (x.dim() - 3)

@@ -48,7 +48,8 @@ class CenterCrop(Layer):
                               self.height, self.width)
         else:
             box = _image.aspect_box(height, width, self.height, self.width)
-            out = _image.resize(_image.crop(x, self.data_format, *box), self.data_format, self.height, self.width)
+            out = _image.resize_batch(_image.crop(x, self.data_format, *box), self.data_format, self.height,
+                                      self.width)
         return out if inputs.dim() == 4 else out.squeeze(0)
 
     def compute_output_shape(self, input_shape: InputShape) -> Any:

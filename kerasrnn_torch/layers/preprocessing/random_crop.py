@@ -67,7 +67,7 @@ class RandomCrop(Layer):
             out = _image.crop(x, self.data_format, top, left, min(self.height, height - top),
                               min(self.width, width - left))
             if (out.shape[rows], out.shape[cols]) != (self.height, self.width):
-                out = _image.resize(out, self.data_format, self.height, self.width).to(x.dtype)
+                out = _image.resize_batch(out, self.data_format, self.height, self.width).to(x.dtype)
         return out if inputs.dim() == 4 else out.squeeze(0)
 
     def compute_output_shape(self, input_shape: InputShape) -> Any:

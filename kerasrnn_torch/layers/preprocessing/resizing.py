@@ -68,7 +68,7 @@ class Resizing(Layer):
             x = _image.crop(x, self.data_format, *box)
         elif self.pad_to_aspect_ratio:
             x = _image.pad_to_aspect(x, self.data_format, self.height, self.width, self.fill_value)
-        out = _image.resize(x, self.data_format, self.height, self.width, self.interpolation, self.antialias)
+        out = _image.resize_batch(x, self.data_format, self.height, self.width, self.interpolation, self.antialias)
         if integer:
             out = _image.saturating_cast(out, images.dtype)
         return out if inputs.dim() == 4 else out.squeeze(0)
