@@ -182,3 +182,22 @@ def test_layers_serialize_and_deserialize_as_keras():
     assert type(kr.layers.deserialize(kr.layers.serialize(kr.layers.MaxPool1D(2)))) is kr.layers.MaxPooling1D
     with pytest.raises(ValueError, match="class_name"):
         kr.layers.deserialize("Dense")
+
+
+@pytest.mark.parametrize("namespace", ["nn", "numpy", "linalg", "image"])
+def test_kr_ops_namespaces_hold_keras_ops_namespaces_functions(namespace):
+    """`keras.ops.nn.softmax`, `keras.ops.numpy.cumsum`, ... run as written: each name of Keras's namespace is
+    in kr.ops's, the same function as at kr.ops's top level where Keras has it there too."""
+    theirs = getattr(keras.ops, namespace)
+    ours = getattr(kr.ops, namespace)
+    names = sorted(name for name in dir(theirs) if not name.startswith("_"))
+    assert names and [name for name in names if not hasattr(ours, name)] == []
+    for name in names:
+        if hasattr(keras.ops, name) and hasattr(kr.ops, name):
+            assert getattr(ours, name) is getattr(kr.ops, name), name
+
+
+def test_the_kept_lists_of_keras_namespaces_are_the_installed_keras_s():
+    from kerasrnn_torch.ops import keras_namespaces
+    for namespace, kept in (("nn", keras_namespaces.NN_NAMES), ("numpy", keras_namespaces.NUMPY_NAMES)):
+        assert list(kept) == sorted(name for name in dir(getattr(keras.ops, namespace)) if not name.startswith("_"))

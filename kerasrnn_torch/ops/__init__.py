@@ -16,7 +16,8 @@ tensor([1., 1.])
 from __future__ import annotations
 
 from ..core import symbolic as _symbolic
-from . import image, linalg
+from . import image, linalg, nn, numpy
+from . import keras_namespaces as _keras_namespaces
 from .activations import (celu, glu, hard_shrink, hard_sigmoid, hard_silu, hard_swish, hard_tanh, leaky_relu,
                           log_sigmoid, relu6, selu, soft_shrink, softsign, sparse_plus, sparse_sigmoid, sparsemax,
                           squareplus, tanh_shrink, threshold)
@@ -142,3 +143,11 @@ _symbolic.OPERATORS.update({
     "greater_equal": greater_equal, "logical_and": logical_and, "logical_or": logical_or,
     "logical_not": logical_not,
 })
+
+# keras.ops.nn and keras.ops.numpy repeat top-level functions: the package's modules of those names hold the
+# ones defined elsewhere too (the same function objects), so `kr.ops.nn.<name>` runs as `keras.ops.nn.<name>`.
+for _namespace, _names in ((nn, _keras_namespaces.NN_NAMES), (numpy, _keras_namespaces.NUMPY_NAMES)):
+    for _name in _names:
+        if not hasattr(_namespace, _name):
+            setattr(_namespace, _name, globals()[_name])
+del _namespace, _names, _name
