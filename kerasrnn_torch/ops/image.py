@@ -204,9 +204,10 @@ def _hsv_to_rgb(images: Any, data_format: str = "channels_last") -> torch.Tensor
 
 
 # ------------------------------------------------------------------ resizing
-def _flag(value: Any, argument: str, owner: str) -> bool:
-    if not isinstance(value, (bool, int)) or isinstance(value, float):
-        raise ValueError(f"kr.ops.image.{owner}: `{argument}` must be True or False, got {value!r}")
+def flag_argument(value: Any, argument: str, owner: str) -> bool:
+    """A True/False argument (an int counts, as Keras's), checked; shared with the image preprocessing layers."""
+    if not isinstance(value, (bool, int)):
+        raise ValueError(f"{owner}: `{argument}` must be True or False, got {value!r}")
     return bool(value)
 
 
@@ -247,15 +248,16 @@ def resize(images: Any, size: Any, interpolation: str = "bilinear", antialias: b
                          f"; got {interpolation!r}")
     if fill_mode != "constant":
         raise ValueError(f"kr.ops.image.resize: `fill_mode` must be 'constant' (the only one), got {fill_mode!r}")
-    crop_flag = _flag(crop_to_aspect_ratio, "crop_to_aspect_ratio", owner)
-    pad_flag = _flag(pad_to_aspect_ratio, "pad_to_aspect_ratio", owner)
+    where = f"kr.ops.image.{owner}"
+    crop_flag = flag_argument(crop_to_aspect_ratio, "crop_to_aspect_ratio", where)
+    pad_flag = flag_argument(pad_to_aspect_ratio, "pad_to_aspect_ratio", where)
     if crop_flag and pad_flag:
         raise ValueError("kr.ops.image.resize: only one of `crop_to_aspect_ratio` and `pad_to_aspect_ratio` can be "
                          "True")
     if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real):
         raise ValueError(f"kr.ops.image.resize: `fill_value` must be a number, got {fill_value!r}")
-    return _resize(images, _size(size), interpolation, _flag(antialias, "antialias", owner), crop_flag, pad_flag,
-                   fill_mode, fill_value, _format(data_format, owner))
+    return _resize(images, _size(size), interpolation, flag_argument(antialias, "antialias", where), crop_flag,
+                   pad_flag, fill_mode, fill_value, _format(data_format, owner))
 
 
 @operation("Resize", config=("size", "interpolation", "antialias", "crop_to_aspect_ratio", "pad_to_aspect_ratio",

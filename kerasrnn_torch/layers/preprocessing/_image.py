@@ -11,7 +11,8 @@ import torch
 from ..._checks import require_tensor, shape_text
 from ..._types import InputShape
 # The resizing geometry is kr.ops.image's, shared with the ops.
-from ...ops.image import INTERPOLATIONS, aspect_box, crop, pad_to_aspect, resize_batch, spatial_axes  # noqa: F401
+from ...ops.image import (INTERPOLATIONS, aspect_box, crop, flag_argument, pad_to_aspect,  # noqa: F401
+                          resize_batch, spatial_axes)
 
 
 def size_argument(value: Any, argument: str, owner: str) -> int:
@@ -19,12 +20,6 @@ def size_argument(value: Any, argument: str, owner: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
         raise ValueError(f"{owner}: `{argument}` must be a positive integer, got {value!r}")
     return int(value)
-
-
-def flag_argument(value: Any, argument: str, owner: str) -> bool:
-    if not isinstance(value, (bool, int)):
-        raise ValueError(f"{owner}: `{argument}` must be True or False, got {value!r}")
-    return bool(value)
 
 
 def checked_images(inputs: Any, owner: str, data_format: str) -> torch.Tensor:

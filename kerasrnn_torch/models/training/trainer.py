@@ -371,10 +371,9 @@ class Trainer(nn.Module):
         return self.compute_mask(x, None)
 
     def _output_masks(self, x: Any, count: int) -> list[torch.Tensor | None]:
-        if isinstance(self, Layer):
-            if not isinstance(x, (torch.Tensor, list)):
-                return [None] * count
-            masks = self.compute_mask(x, None)
+        """One mask (or None) per top-level output: `_output_mask_tree`'s, by the outputs' names or order."""
+        masks = self._output_mask_tree(x)
+        if masks is not None:
             if isinstance(masks, dict):
                 return [masks.get(name) for name in self.output_names]
             if isinstance(masks, (list, tuple)):

@@ -327,8 +327,7 @@ def _run_from_inputs(codes, sequences: bool, inputs: torch.Tensor, mask: torch.T
     step written and read back: 5-13% of a training step, measured). A call without gradients reads the
     inputs as they lie (backwards where `go_backwards`), and masked steps' values are never used, so they
     need not be zeroed. A call with gradients runs the node `_NativeFromInputs` on the inputs in reading
-    order; padding that is not finite is zeroed first, as the input kernel's gradient would otherwise turn
-    it into nan (0 * nan; see loop.zero_masked_steps).
+    order, padding that is not finite zeroed first (`finite_padding`).
     """
     reading_mask = None if mask is None else (mask.flip(1) if go_backwards else mask)
     if not _needs_gradients(inputs, (input_kernel, input_bias, kernel, recurrent_bias, h0, c0)):
@@ -341,8 +340,7 @@ def _run_from_inputs(codes, sequences: bool, inputs: torch.Tensor, mask: torch.T
         inputs = inputs.flip(1)
     step_mask = None
     if reading_mask is not None:
-        if not bool(torch.isfinite(inputs.detach().sum())):
-            inputs = inputs.masked_fill(~reading_mask.unsqueeze(-1), 0)
+        inputs = finite_padding(inputs, reading_mask)
         step_mask = reading_mask.t().contiguous()
     results = _NativeFromInputs.apply(codes, sequences, inputs, input_kernel, step_mask, recurrent_mask, kernel,
                                       recurrent_bias, h0, c0, input_bias)
@@ -358,24 +356,30 @@ def _project(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None) -
 
 
 def _time_major(inputs: torch.Tensor, mask: torch.Tensor | None, go_backwards: bool):
-    """`(inputs time-major in reading order, masked steps zeroed where some input is not finite, reading mask,
-    step mask (time, batch))`.
-
-    Padding may hold nan or inf: zeroed before the projection, whose backward would otherwise turn it into
-    nan weight gradients (0 * nan; see loop.zero_masked_steps). Finite padding needs nothing: the kernel
-    never reads a masked step and gives it exactly zero gradients, so its products add exact zeros. A
-    finite sum of the inputs shows them all finite (one pass, several times cheaper than the fill).
-    """
-    x = inputs.transpose(0, 1)
+    """`(inputs time-major in reading order, masked steps zeroed where some input is not finite (`finite_padding`),
+    reading mask, step mask (time, batch))`."""
     reading_mask = step_mask = None
     if mask is not None:
-        if not bool(torch.isfinite(inputs.detach().sum())):
-            x = x.masked_fill(~mask.t().unsqueeze(-1), 0)
+        inputs = finite_padding(inputs, mask)
         reading_mask = mask.flip(1) if go_backwards else mask
         step_mask = reading_mask.t().contiguous()
+    x = inputs.transpose(0, 1)
     if go_backwards:
         x = x.flip(0)
     return x, reading_mask, step_mask
+
+
+def finite_padding(inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """`inputs` (batch, time, features), the steps `mask` masks zeroed where some input is not finite.
+
+    Padding may hold nan or inf: zeroed before the input projection, whose backward would otherwise turn it
+    into nan weight gradients (0 * nan; see loop.zero_masked_steps). Finite padding needs nothing: the kernel
+    never reads a masked step and gives it exactly zero gradients, so its products add exact zeros. A finite
+    sum of the inputs shows them all finite (one pass, several times cheaper than the fill).
+    """
+    if bool(torch.isfinite(inputs.detach().sum())):
+        return inputs
+    return inputs.masked_fill(~mask.unsqueeze(-1), 0)
 
 
 def cell_spec(cell, inputs: torch.Tensor, masks) -> tuple[LoopSpec | None, str | None]:
